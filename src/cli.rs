@@ -1,0 +1,492 @@
+//! Command-line options, redis-cli's flags first, parsed by clap into [`Args`] (no I/O)
+//! and then validated into a [`Config`] (environment, URI, password sources, output
+//! mode, what to run).
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+use crate::client::{self, Target};
+use crate::connection::{Credentials, Endpoint, SessionState};
+use crate::error::{Error, Result};
+use crate::output::HopLines;
+use crate::render::{Format, OutputMode};
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// rcli's options. Short flags are redis-cli's.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rcli",
+    about = "A cluster-aware Redis shell, compatible with redis-cli.",
+    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli sandbox [--primaries N] [--replicas N]",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    after_help = "Examples:\n  rcli -c -p 7000                 shell on a cluster\n  rcli -c -p 7000 < cmds.txt      pipelined, in input order\n  rcli -c -p 7000 --target primaries dbsize\n  rcli sandbox                    throwaway local cluster + shell\n\nExit codes: 0 success, 1 connection/runtime failure (or an error reply with -e), 2 usage error."
+)]
+pub struct Args {
+    /// Server hostname (repeat with -p to give more cluster seeds).
+    #[arg(short = 'h', value_name = "HOSTNAME", action = ArgAction::Append)]
+    pub hosts: Vec<String>,
+    /// Server port (repeatable in cluster mode).
+    #[arg(short = 'p', value_name = "PORT", action = ArgAction::Append)]
+    pub ports: Vec<u16>,
+    /// Server socket (overrides hostname and port).
+    #[arg(short = 's', value_name = "SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Password to use when connecting (also --pass). REDISCLI_AUTH is safer.
+    #[arg(short = 'a', long = "pass", value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Username to send with AUTH (needs a password).
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// Ask for the password on the terminal (masked).
+    #[arg(long)]
+    pub askpass: bool,
+    /// Do not warn about a password on the command line.
+    #[arg(long)]
+    pub no_auth_warning: bool,
+    /// Server URI: redis://[[user]:pass@]host[:port][/db].
+    #[arg(short = 'u', value_name = "URI")]
+    pub uri: Option<String>,
+    /// Database number.
+    #[arg(short = 'n', value_name = "DB")]
+    pub db: Option<i64>,
+    /// Start the session in RESP2 protocol mode.
+    #[arg(short = '2')]
+    pub resp2: bool,
+    /// Start the session in RESP3 protocol mode (HELLO 3).
+    #[arg(short = '3')]
+    pub resp3: bool,
+    /// Cluster mode: route by slot from a cached slot map, follow -MOVED and -ASK.
+    #[arg(short = 'c')]
+    pub cluster: bool,
+    /// Execute the command N times (negative: forever).
+    #[arg(short = 'r', value_name = "REPEAT", allow_negative_numbers = true)]
+    pub repeat: Option<i64>,
+    /// Wait this many seconds between repeats (decimals allowed).
+    #[arg(short = 'i', value_name = "INTERVAL")]
+    pub interval: Option<f64>,
+    /// Read the last argument from stdin.
+    #[arg(short = 'x')]
+    pub stdin_last_arg: bool,
+    /// Exit 1 on the first error reply (also for commands piped on stdin).
+    #[arg(short = 'e')]
+    pub exit_on_error: bool,
+    /// Raw output (the default when stdout is not a terminal).
+    #[arg(long)]
+    pub raw: bool,
+    /// Formatted output even when stdout is not a terminal.
+    #[arg(long)]
+    pub no_raw: bool,
+    /// CSV output.
+    #[arg(long)]
+    pub csv: bool,
+    /// JSON output (implies RESP3 unless -2).
+    #[arg(long)]
+    pub json: bool,
+    /// JSON output with strings escaped ASCII-safe.
+    #[arg(long)]
+    pub quoted_json: bool,
+    /// Raw mode: delimiter between the elements of one reply (default \n).
+    #[arg(short = 'd', value_name = "DELIMITER")]
+    pub element_delimiter: Option<String>,
+    /// Raw mode: delimiter after each reply (default \n).
+    #[arg(short = 'D', value_name = "DELIMITER")]
+    pub reply_delimiter: Option<String>,
+    /// Hop lines (redirects, splits) on stderr when stdout is not a terminal; a summary after piped input.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Connect timeout in seconds (default 5).
+    #[arg(short = 't', value_name = "SECONDS")]
+    pub connect_timeout: Option<f64>,
+    /// Reply timeout in seconds for non-blocking commands (default 60, 0 = none).
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub read_timeout: Option<f64>,
+    /// Redirects followed for one command before giving up.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_hops: usize,
+    /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Send read-only commands to replicas (READONLY is sent for you).
+    #[arg(long)]
+    pub read_from_replicas: bool,
+    /// List all keys with SCAN (every primary in cluster mode).
+    #[arg(long)]
+    pub scan: bool,
+    /// Keys pattern for --scan.
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// COUNT for --scan.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Transfer raw Redis protocol from stdin to the server (routed per slot with -c).
+    #[arg(long)]
+    pub pipe: bool,
+    /// In --pipe mode, give up after N seconds without replies after the input ends (0: wait forever).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub pipe_timeout: u64,
+    /// Commands in flight per node for piped input (1 = one at a time, like redis-cli).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub pipeline: usize,
+    /// Colour: auto, always or never (NO_COLOR is respected).
+    #[arg(long, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// Print the version and exit.
+    #[arg(short = 'V', long = "version")]
+    pub version: bool,
+    /// Print this help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The command to run; without one, rcli reads commands from stdin or opens the shell.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "cmd")]
+    pub command: Vec<OsString>,
+}
+
+/// What rcli will do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The interactive shell (stdin is a terminal).
+    Shell,
+    /// Commands read from stdin, one per line.
+    Lines,
+    /// One command from the command line.
+    OneShot(Vec<Vec<u8>>),
+    /// `--pipe`: raw RESP from stdin.
+    Pipe,
+    /// `--scan`.
+    Scan,
+}
+
+/// Validated settings for a run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub client: client::Options,
+    pub state: SessionState,
+    pub format: Format,
+    pub hop_lines: HopLines,
+    pub color: bool,
+    pub verbose: bool,
+    pub repeat: i64,
+    pub interval: Duration,
+    pub stdin_last_arg: bool,
+    pub exit_on_error: bool,
+    pub target: Target,
+    pub scan_pattern: Option<String>,
+    pub scan_count: Option<u64>,
+    pub pipe_timeout: Duration,
+    pub pipeline: usize,
+    /// Printed on stderr before connecting (the redis-cli password warning).
+    pub warnings: Vec<String>,
+    /// `--askpass`: read the password from the terminal before connecting.
+    pub askpass: bool,
+}
+
+/// The redis-cli warning for a password given on the command line.
+pub const PASSWORD_WARNING: &str = "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.";
+
+fn seconds(value: f64, what: &str) -> Result<Duration> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::Usage(format!("Invalid {what}: {value}")))
+    }
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(hi * 16 + lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// What a `redis://` URI holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Uri {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<Vec<u8>>,
+    pub password: Option<Vec<u8>>,
+    pub db: Option<i64>,
+}
+
+/// Parses `redis://[[user]:pass@]host[:port][/db]` like redis-cli's `parseRedisUri`.
+pub fn parse_uri(uri: &str) -> Result<Uri> {
+    let rest = if let Some(rest) = uri.strip_prefix("redis://") {
+        rest
+    } else if uri.starts_with("rediss://") {
+        return Err(Error::Usage("rediss:// needs TLS, which rcli does not support yet".into()));
+    } else {
+        return Err(Error::Usage("Invalid URI scheme".into()));
+    };
+    let mut parsed = Uri::default();
+    let (auth, hostpart) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (Some(auth), host),
+        None => (None, rest),
+    };
+    if let Some(auth) = auth {
+        match auth.split_once(':') {
+            Some((user, pass)) => {
+                if !user.is_empty() {
+                    parsed.user = Some(percent_decode(user));
+                }
+                parsed.password = Some(percent_decode(pass));
+            }
+            None => parsed.password = Some(percent_decode(auth)),
+        }
+    }
+    let (hostport, path) = match hostpart.split_once('/') {
+        Some((hp, path)) => (hp, Some(path)),
+        None => (hostpart, None),
+    };
+    if let Some(path) = path.filter(|p| !p.is_empty()) {
+        parsed.db = Some(path.parse().map_err(|_| Error::Usage(format!("Invalid database number in URI: {path}")))?);
+    }
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => return Err(Error::Usage("Invalid IPv6 address in URI".into())),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if !host.is_empty() {
+        parsed.host = Some(host.to_string());
+    }
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        parsed.port = Some(port.parse().map_err(|_| Error::Usage(format!("Invalid port in URI: {port}")))?);
+    }
+    Ok(parsed)
+}
+
+/// Parses a target name (`--target`, `:use`).
+pub fn parse_target(text: &str) -> Option<Target> {
+    Some(match text.to_ascii_lowercase().as_str() {
+        "current" | "prompt" => Target::Current,
+        "primaries" | "masters" => Target::Primaries,
+        "replicas" | "slaves" => Target::Replicas,
+        "all" => Target::All,
+        "random" => Target::Random,
+        "auto" => Target::Auto,
+        _ => Target::Node(Endpoint::parse(text)?),
+    })
+}
+
+impl Config {
+    /// Validates `args` against the environment (`REDISCLI_AUTH`, tty-ness of stdin and
+    /// stdout, `NO_COLOR`).
+    pub fn from_args(args: Args) -> Result<Config> {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stdin_tty = std::io::stdin().is_terminal();
+        let mut warnings = Vec::new();
+        if args.resp2 && args.resp3 {
+            return Err(Error::Usage("Options -2 and -3 are mutually exclusive.".into()));
+        }
+        if args.cluster && args.socket.is_some() {
+            return Err(Error::Usage("Options -c and -s are mutually exclusive.".into()));
+        }
+        let uri = args.uri.as_deref().map(parse_uri).transpose()?;
+        let uri = uri.unwrap_or_default();
+
+        let mut hosts = args.hosts.clone();
+        if hosts.is_empty() {
+            hosts.push(uri.host.clone().unwrap_or_else(|| "127.0.0.1".to_string()));
+        }
+        let mut ports = args.ports.clone();
+        if ports.is_empty() {
+            ports.push(uri.port.unwrap_or(6379));
+        }
+        let count = hosts.len().max(ports.len());
+        let mut seeds: Vec<Endpoint> = (0..count)
+            .map(|i| {
+                let host = hosts.get(i).or(hosts.last()).cloned().unwrap_or_default();
+                let port = ports.get(i).or(ports.last()).copied().unwrap_or(6379);
+                Endpoint::Tcp { host, port }
+            })
+            .collect();
+        if let Some(socket) = &args.socket {
+            seeds = vec![Endpoint::Unix(socket.clone())];
+        }
+
+        let cli_password = args.password.as_ref().map(|p| p.as_bytes().to_vec());
+        if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
+            warnings.push(PASSWORD_WARNING.to_string());
+        }
+        let password = cli_password
+            .or(uri.password)
+            .or_else(|| std::env::var_os("REDISCLI_AUTH").map(OsStringExt::into_vec));
+        let user = args.user.as_ref().map(|u| u.as_bytes().to_vec()).or(uri.user);
+        let auth = password.map(|password| Credentials { user, password });
+
+        let mut mode_out = if stdout_tty || std::env::var_os("FAKETTY").is_some() { OutputMode::Tty } else { OutputMode::Raw };
+        if args.no_raw {
+            mode_out = OutputMode::Tty;
+        }
+        if args.raw {
+            mode_out = OutputMode::Raw;
+        }
+        if args.csv {
+            mode_out = OutputMode::Csv;
+        }
+        if args.json {
+            mode_out = OutputMode::Json;
+        }
+        if args.quoted_json {
+            mode_out = OutputMode::QuotedJson;
+        }
+        let mut format = Format::new(mode_out);
+        if let Some(d) = &args.element_delimiter {
+            format.element_delimiter = d.as_bytes().to_vec();
+        }
+        if let Some(d) = &args.reply_delimiter {
+            format.reply_delimiter = d.as_bytes().to_vec();
+        }
+        let json = matches!(mode_out, OutputMode::Json | OutputMode::QuotedJson);
+        let state = SessionState {
+            auth,
+            resp3: args.resp3 || (json && !args.resp2),
+            db: args.db.or(uri.db).unwrap_or(0),
+            client_name: None,
+        };
+
+        let mode = if args.pipe {
+            Mode::Pipe
+        } else if args.scan {
+            Mode::Scan
+        } else if !args.command.is_empty() {
+            Mode::OneShot(args.command.iter().map(|a| a.clone().into_vec()).collect())
+        } else if stdin_tty {
+            Mode::Shell
+        } else {
+            Mode::Lines
+        };
+        let hop_lines = if stdout_tty && mode_out == OutputMode::Tty {
+            HopLines::Stdout
+        } else if args.verbose {
+            HopLines::Stderr
+        } else {
+            HopLines::Hidden
+        };
+        let color = match args.color.unwrap_or(ColorChoice::Auto) {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        let target = match &args.target {
+            None => Target::Current,
+            Some(t) => parse_target(t).ok_or_else(|| {
+                Error::Usage(format!("Invalid --target '{t}' (use current, primaries, replicas, all, random, auto or HOST:PORT)"))
+            })?,
+        };
+        let read_timeout = match args.read_timeout {
+            Some(t) if t == 0.0 => None,
+            Some(t) => Some(seconds(t, "--timeout")?),
+            None => Some(Duration::from_secs(60)),
+        };
+        Ok(Config {
+            mode,
+            client: client::Options {
+                seeds,
+                cluster: args.cluster,
+                connect_timeout: seconds(args.connect_timeout.unwrap_or(5.0), "connection timeout for -t")?,
+                read_timeout,
+                max_hops: args.max_hops,
+                read_from_replicas: args.read_from_replicas,
+            },
+            state,
+            format,
+            hop_lines,
+            color,
+            verbose: args.verbose,
+            repeat: args.repeat.unwrap_or(1),
+            interval: seconds(args.interval.unwrap_or(0.0), "interval for -i")?,
+            stdin_last_arg: args.stdin_last_arg,
+            exit_on_error: args.exit_on_error,
+            target,
+            scan_pattern: args.pattern,
+            scan_count: args.count,
+            pipe_timeout: Duration::from_secs(args.pipe_timeout),
+            pipeline: args.pipeline.max(1),
+            warnings,
+            askpass: args.askpass,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<const N: usize>(args: [&str; N]) -> Args {
+        Args::try_parse_from(std::iter::once("rcli").chain(args)).unwrap()
+    }
+
+    #[test]
+    fn redis_cli_flags_parse() {
+        let args = parse(["-h", "10.0.0.1", "-p", "7000", "-c", "-n", "2", "-3", "--raw", "get", "foo"]);
+        assert_eq!(args.hosts, ["10.0.0.1"]);
+        assert_eq!(args.ports, [7000]);
+        assert!(args.cluster && args.resp3 && args.raw);
+        assert_eq!(args.db, Some(2));
+        assert_eq!(args.command, ["get", "foo"]);
+    }
+
+    #[test]
+    fn options_after_the_command_belong_to_it() {
+        let args = parse(["set", "k", "-1", "-c"]);
+        assert_eq!(args.command, ["set", "k", "-1", "-c"]);
+        assert!(!args.cluster);
+    }
+
+    #[test]
+    fn unknown_options_are_usage_errors() {
+        let err = Args::try_parse_from(["rcli", "--nope"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn uris_parse_like_redis_cli() {
+        let uri = parse_uri("redis://alice:p%40ss@example.com:6380/3").unwrap();
+        assert_eq!(uri.host.as_deref(), Some("example.com"));
+        assert_eq!(uri.port, Some(6380));
+        assert_eq!(uri.user.as_deref(), Some(&b"alice"[..]));
+        assert_eq!(uri.password.as_deref(), Some(&b"p@ss"[..]));
+        assert_eq!(uri.db, Some(3));
+        assert_eq!(parse_uri("redis://:secret@[::1]:7000").unwrap().host.as_deref(), Some("::1"));
+        assert!(parse_uri("http://x").is_err());
+    }
+
+    #[test]
+    fn targets_parse() {
+        assert_eq!(parse_target("primaries"), Some(Target::Primaries));
+        assert_eq!(parse_target("127.0.0.1:7000"), Some(Target::Node(Endpoint::tcp("127.0.0.1", 7000))));
+        assert_eq!(parse_target("bogus"), None);
+    }
+}

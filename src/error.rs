@@ -1,0 +1,125 @@
+//! rcli's one error type. Expected outcomes (MOVED, ASK, `-ERR` replies, incomplete
+//! frames) are values elsewhere; an [`Error`] is a failure of rcli or of the link to a
+//! node, and every variant prints as one line for a person.
+
+use std::fmt;
+use std::io;
+
+/// Everything that can go wrong, with enough context to say where.
+#[derive(Debug)]
+pub enum Error {
+    /// Could not open a connection (redis-cli's wording, so scripts that grep it still work).
+    Connect { addr: String, source: io::Error },
+    /// The link to an open connection failed.
+    Io { addr: String, source: io::Error },
+    /// The server closed the connection.
+    Closed { addr: String },
+    /// No reply within the read timeout.
+    Timeout { addr: String, seconds: f64 },
+    /// Bytes from the server that are not RESP.
+    Protocol { addr: String, detail: String },
+    /// AUTH (or HELLO … AUTH) was refused.
+    Auth { addr: String, reply: String },
+    /// The connection handshake (HELLO, SELECT, CLIENT SETNAME, READONLY) was refused.
+    Handshake { addr: String, command: String, reply: String },
+    /// A bad option, URI or argument.
+    Usage(String),
+    /// A command rcli will not send, with the reason (a cross-slot command, a foreign key
+    /// inside MULTI, …).
+    Refused(String),
+    /// The cluster topology could not be loaded.
+    Topology(String),
+    /// More redirects than `--max-hops` for one command.
+    TooManyHops { limit: usize, last: String },
+    /// A write was sent and the node died before answering: it may or may not have run.
+    OutcomeUnknown { addr: String, cause: String },
+    /// The user pressed Ctrl-C while waiting.
+    Interrupted,
+    /// Local files (history, cache, sandbox directories).
+    File { path: String, source: io::Error },
+}
+
+/// Result alias used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An OS error without Rust's " (os error N)" suffix and the resolver's prefix, so it reads
+/// like redis-cli's `strerror` text: "Connection refused".
+pub fn os_message(err: &io::Error) -> String {
+    let text = err.to_string();
+    let text = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// The short cause of a link failure ("Connection refused", "connection closed"),
+/// for messages that already name the node.
+pub fn os_message_of(err: &Error) -> String {
+    match err {
+        Error::Connect { source, .. } | Error::Io { source, .. } => os_message(source),
+        Error::Closed { .. } => "connection closed".to_string(),
+        Error::Timeout { seconds, .. } => format!("no reply within {seconds} s"),
+        other => other.to_string(),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Connect { addr, source } => {
+                write!(f, "Could not connect to Redis at {addr}: {}", os_message(source))
+            }
+            Error::Io { addr, source } => write!(f, "{addr}: {}", os_message(source)),
+            Error::Closed { addr } => write!(f, "{addr}: Server closed the connection"),
+            Error::Timeout { addr, seconds } => write!(f, "{addr}: no reply within {seconds} s"),
+            Error::Protocol { addr, detail } => write!(f, "{addr}: Protocol error: {detail}"),
+            Error::Auth { addr: _, reply } => write!(f, "AUTH failed: {reply}"),
+            Error::Handshake { addr, command, reply } => write!(f, "{addr}: {command} failed: {reply}"),
+            Error::Usage(text) | Error::Refused(text) => f.write_str(text),
+            Error::Topology(text) => write!(f, "cluster topology: {text}"),
+            Error::TooManyHops { limit, last } => {
+                write!(f, "gave up after {limit} redirects (last: {last}); raise --max-hops if the cluster is resharding")
+            }
+            Error::OutcomeUnknown { addr, cause } => {
+                write!(f, "outcome unknown: {addr} failed after the command was sent ({cause}); not retried")
+            }
+            Error::Interrupted => f.write_str("interrupted"),
+            Error::File { path, source } => write!(f, "{path}: {}", os_message(source)),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. } | Error::Io { source, .. } | Error::File { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// True when the node itself is unreachable or its link broke, so another node or a
+    /// fresh topology may help.
+    pub fn is_link_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect { .. } | Error::Io { .. } | Error::Closed { .. } | Error::Timeout { .. } | Error::Protocol { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_read_like_redis_cli() {
+        let err = Error::Connect {
+            addr: "127.0.0.1:6379".into(),
+            source: io::Error::from_raw_os_error(111),
+        };
+        assert_eq!(err.to_string(), "Could not connect to Redis at 127.0.0.1:6379: Connection refused");
+    }
+}

@@ -1,0 +1,48 @@
+//! rcli: a cluster-aware Redis shell, compatible with redis-cli.
+//!
+//! # Layout
+//! - [`resp`]: RESP2/RESP3 frames, the incremental parser and the encoders.
+//! - [`split`]: redis-cli's argument splitting (`sdssplitargs`) and quoting (`sdscatrepr`).
+//! - [`render`]: reply text for tty, raw, CSV and JSON output.
+//! - [`connection`]: sockets, bounded reads, the session handshake.
+//! - [`commands`]: key positions, flags and tips from `COMMAND`; [`docs`]: `COMMAND DOCS`.
+//! - [`cache`]: both, cached on disk per server version.
+//! - [`slot`]: hash slots and hash tags; [`topology`]: the slot map.
+//! - [`redirect`]: MOVED/ASK and transient errors; [`route`]: pure routing decisions.
+//! - [`client`]: connections per node, routing, redirects, fan-out, failover.
+//! - [`session`]: one line of input (shell, piped, one-shot); [`meta`]: `:commands`.
+//! - [`pipeline`]: piped input, pipelined per node; [`pipe`]: `--pipe` mass insertion.
+//! - [`repl`], [`helper`], [`history`], [`rcfile`], [`askpass`]: the interactive shell.
+//! - [`output`], [`paint`]: where text goes and its colours.
+//! - [`cli`]: options; [`run`]: modes and exit codes; [`sandbox`]: local throwaway servers.
+//! - [`error`]: the one error type.
+
+pub mod askpass;
+pub mod cache;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod connection;
+pub mod docs;
+pub mod error;
+pub mod helper;
+pub mod history;
+pub mod meta;
+pub mod output;
+pub mod paint;
+pub mod pipe;
+pub mod pipeline;
+pub mod rcfile;
+pub mod redirect;
+pub mod render;
+pub mod repl;
+pub mod resp;
+pub mod route;
+pub mod run;
+pub mod sandbox;
+pub mod session;
+pub mod slot;
+pub mod split;
+pub mod topology;
+
+pub use error::{Error, Result};

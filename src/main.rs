@@ -1,0 +1,32 @@
+//! The `rcli` binary: parse options, run, map the outcome to an exit code.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rcli::cli::{Args, Config};
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "sandbox") {
+        return ExitCode::from(rcli::sandbox::main(&args[2..]) as u8);
+    }
+    let parsed = match Args::try_parse_from(&args) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    if parsed.version {
+        println!("rcli {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    match Config::from_args(parsed) {
+        Ok(config) => ExitCode::from(rcli::run::run(config) as u8),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Where text goes: replies to stdout in the chosen format, hop lines to stdout on a
+//! terminal (to stderr with `--verbose` otherwise), rcli's own errors, and a closed
+//! stdout (`rcli … | head -1`) turned into a quiet exit.
+
+use std::io::{self, Write};
+
+use crate::client::{Event, Reply};
+use crate::error::Error;
+use crate::render::{self, Format, OutputMode};
+use crate::resp::Frame;
+
+/// Where hop lines (redirects, splits, retries) go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopLines {
+    Stdout,
+    Stderr,
+    Hidden,
+}
+
+/// stdout was closed by the reader: stop quietly.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+/// Formats and writes everything the user sees on stdout.
+pub struct Printer {
+    pub format: Format,
+    pub hop_lines: HopLines,
+    out: io::BufWriter<io::Stdout>,
+    buf: Vec<u8>,
+}
+
+impl Printer {
+    pub fn new(format: Format, hop_lines: HopLines) -> Printer {
+        Printer { format, hop_lines, out: io::BufWriter::with_capacity(64 * 1024, io::stdout()), buf: Vec::new() }
+    }
+
+    /// True when replies are formatted for a person (tty mode).
+    pub fn is_tty_format(&self) -> bool {
+        self.format.mode == OutputMode::Tty
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StdoutClosed> {
+        self.out.write_all(bytes).map_err(|_| StdoutClosed)
+    }
+
+    pub fn line(&mut self, text: &str) -> Result<(), StdoutClosed> {
+        self.write(text.as_bytes())?;
+        self.write(b"\n")
+    }
+
+    pub fn flush(&mut self) -> Result<(), StdoutClosed> {
+        self.out.flush().map_err(|_| StdoutClosed)
+    }
+
+    /// Prints a hop line where the settings say.
+    pub fn event(&mut self, event: &Event) -> Result<(), StdoutClosed> {
+        match self.hop_lines {
+            HopLines::Stdout => self.line(&event.line()),
+            HopLines::Stderr => {
+                self.flush()?;
+                eprintln!("{}", event.line());
+                Ok(())
+            }
+            HopLines::Hidden => Ok(()),
+        }
+    }
+
+    /// Prints one frame as the reply to `argv`.
+    pub fn frame<A: AsRef<[u8]>>(&mut self, argv: &[A], frame: &Frame) -> Result<(), StdoutClosed> {
+        self.buf.clear();
+        let mut buf = std::mem::take(&mut self.buf);
+        self.format.reply(frame, render::is_verbatim_command(argv), &mut buf);
+        let result = self.write(&buf);
+        self.buf = buf;
+        result
+    }
+
+    /// Prints a reply: one frame, or one block per node and the combined line.
+    pub fn reply<A: AsRef<[u8]>>(&mut self, argv: &[A], reply: &Reply) -> Result<(), StdoutClosed> {
+        match reply {
+            Reply::One(frame) => self.frame(argv, frame),
+            Reply::Fanout { parts, combined } => {
+                let tty = self.is_tty_format();
+                if !tty {
+                    if let Some((_, frame)) = combined {
+                        return self.frame(argv, frame);
+                    }
+                }
+                for part in parts {
+                    if tty {
+                        self.line(&format!("{} ({}):", part.endpoint, part.role.name()))?;
+                    }
+                    match &part.result {
+                        Ok(frame) => self.frame(argv, frame)?,
+                        Err(text) => self.frame(argv, &Frame::Error(text.clone().into_bytes()))?,
+                    }
+                }
+                if let Some((policy, frame)) = combined {
+                    self.write(format!("=> {} of {} nodes: ", policy.name(), parts.len()).as_bytes())?;
+                    self.frame(argv, frame)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Prints an rcli error about one command as an error reply on stdout, so every
+    /// command has an answer in its place; in tty mode with its whole explanation.
+    pub fn command_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
+        let text = error.to_string();
+        let shown = if self.is_tty_format() { text.as_str() } else { text.lines().next().unwrap_or_default() };
+        if !self.is_tty_format() && shown.len() < text.len() && self.hop_lines == HopLines::Stderr {
+            eprintln!("{text}");
+        }
+        let frame = Frame::Error(shown.as_bytes().to_vec());
+        self.frame(&[b"" as &[u8]], &frame)
+    }
+}

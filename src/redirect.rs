@@ -1,0 +1,71 @@
+//! Reading cluster redirections and transient cluster errors out of `-ERR` replies.
+//! Pure: deciding to follow them is the client's job.
+
+use crate::connection::Endpoint;
+
+/// MOVED or ASK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    Moved,
+    Ask,
+}
+
+/// `-MOVED 3999 127.0.0.1:6381` / `-ASK 3999 127.0.0.1:6381`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub slot: u16,
+    pub to: Endpoint,
+}
+
+impl Redirect {
+    /// Parses an error reply. An empty host (`MOVED 3999 :6381`) means the host of the
+    /// node that answered, `from`.
+    pub fn parse(error: &[u8], from: &Endpoint) -> Option<Redirect> {
+        let text = std::str::from_utf8(error).ok()?;
+        let mut words = text.split(' ');
+        let kind = match words.next()? {
+            "MOVED" => RedirectKind::Moved,
+            "ASK" => RedirectKind::Ask,
+            _ => return None,
+        };
+        let slot = words.next()?.parse().ok().filter(|&s: &u16| usize::from(s) < crate::slot::SLOTS)?;
+        let addr = words.next()?;
+        let (host, port) = addr.rsplit_once(':')?;
+        let port = port.parse().ok()?;
+        let host = match (host, from) {
+            ("", Endpoint::Tcp { host, .. }) => host.clone(),
+            ("", Endpoint::Unix(_)) => "127.0.0.1".to_string(),
+            (h, _) => h.trim_start_matches('[').trim_end_matches(']').to_string(),
+        };
+        Some(Redirect { kind, slot, to: Endpoint::Tcp { host, port } })
+    }
+}
+
+/// Errors that mean "the cluster is busy, ask again shortly": TRYAGAIN (multi-key
+/// command during a migration), CLUSTERDOWN, LOADING and MASTERDOWN.
+pub fn is_transient(error: &[u8]) -> bool {
+    ["TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN"]
+        .iter()
+        .any(|prefix| error.starts_with(prefix.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_moved_ask_and_empty_hosts() {
+        let from = Endpoint::tcp("10.1.1.1", 7000);
+        let moved = Redirect::parse(b"MOVED 12182 127.0.0.1:7002", &from).unwrap();
+        assert_eq!((moved.kind, moved.slot, moved.to.to_string()), (RedirectKind::Moved, 12182, "127.0.0.1:7002".into()));
+        let ask = Redirect::parse(b"ASK 1 :7005", &from).unwrap();
+        assert_eq!((ask.kind, ask.to.to_string()), (RedirectKind::Ask, "10.1.1.1:7005".into()));
+        let v6 = Redirect::parse(b"MOVED 1 ::1:7000", &from).unwrap();
+        assert_eq!(v6.to.to_string(), "[::1]:7000");
+        assert_eq!(Redirect::parse(b"MOVED 99999 a:1", &from), None);
+        assert_eq!(Redirect::parse(b"ERR MOVED 1 a:1", &from), None);
+        assert!(is_transient(b"CLUSTERDOWN The cluster is down"));
+        assert!(!is_transient(b"ERR nope"));
+    }
+}

@@ -1,0 +1,94 @@
+//! The interactive shell: rustyline with rcli's helper, the redis-cli prompt
+//! (`host:port[db](TX)> `), history without secrets, Ctrl-C that clears the line or
+//! cancels a running command, Ctrl-D to leave.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustyline::config::Config as EditorConfig;
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{CompletionType, Editor};
+
+use crate::connection::Endpoint;
+use crate::helper::{HelperState, RcliHelper};
+use crate::history;
+use crate::session::{Flow, Session};
+
+/// The prompt redis-cli would show.
+pub fn prompt(session: &Session) -> String {
+    let client = &session.client;
+    if !client.is_connected() {
+        return "not connected> ".to_string();
+    }
+    let mut text = match client.current() {
+        Endpoint::Unix(path) => format!("redis {}", path.display()),
+        tcp => tcp.to_string(),
+    };
+    if client.db() != 0 {
+        text.push_str(&format!("[{}]", client.db()));
+    }
+    if client.in_transaction() {
+        text.push_str("(TX)");
+    }
+    text.push_str("> ");
+    text
+}
+
+fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &Session) {
+    if let Some(helper) = editor.helper_mut() {
+        helper.state = HelperState { docs: session.docs.clone(), hints: session.prefs.hints, color: session.prefs.color };
+    }
+}
+
+/// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
+pub fn run(mut session: Session) -> i32 {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let handler_flag = interrupt.clone();
+    // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
+    let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
+    session.client.set_interrupt(interrupt.clone());
+
+    let config = EditorConfig::builder().completion_type(CompletionType::List).auto_add_history(false).build();
+    let mut editor: Editor<RcliHelper, DefaultHistory> = match Editor::with_config(config) {
+        Ok(editor) => editor,
+        Err(e) => {
+            eprintln!("cannot start the line editor: {e}");
+            return 1;
+        }
+    };
+    editor.set_helper(Some(RcliHelper::default()));
+    let history_file = history::path();
+    if let Some(path) = &history_file {
+        for line in history::load(path) {
+            let _ = editor.add_history_entry(line);
+        }
+    }
+    loop {
+        refresh_helper(&mut editor, &session);
+        let prompt = prompt(&session);
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                    if let Some(path) = &history_file {
+                        let _ = history::append(path, &line);
+                    }
+                }
+                interrupt.store(false, Ordering::SeqCst);
+                match session.run_line(line.as_bytes()) {
+                    Flow::Continue => {}
+                    Flow::Exit(code) => return code,
+                    Flow::StdoutClosed => return 0,
+                }
+                let _ = session.printer.flush();
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => return 0,
+            Err(e) => {
+                eprintln!("line editor: {e}");
+                return 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Pure routing decisions for cluster mode: which slot or node a command goes to,
+//! how a cross-slot MGET/MSET/DEL/UNLINK/EXISTS/TOUCH is split and merged back, how
+//! several nodes' replies combine under a response policy, and the explanation (with a
+//! hash-tag rewrite) for a cross-slot command rcli refuses to send.
+
+use std::collections::BTreeMap;
+
+use crate::client::NodeReply;
+use crate::commands::ResponsePolicy;
+use crate::connection::Endpoint;
+use crate::error::{Error, Result};
+use crate::resp::Frame;
+use crate::slot::{self, HashedPart};
+
+/// Where a command goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A keyless command to one node.
+    Node(Endpoint),
+    /// A keyed command whose keys share `slot`, owned by `endpoint`.
+    Slot { slot: u16, endpoint: Endpoint },
+    /// A multi-key command split into one command per slot: (slot, key positions).
+    Split { kind: SplitKind, groups: Vec<(u16, Vec<usize>)> },
+    /// A keyless command sent to several nodes.
+    Fanout { nodes: Vec<Endpoint>, policy: Option<ResponsePolicy> },
+}
+
+/// The commands rcli splits across slots, and how their replies merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitKind {
+    /// MGET: values back in key order.
+    Mget,
+    /// MSET: key/value pairs; OK only if every part is OK.
+    Mset,
+    /// DEL, UNLINK, EXISTS, TOUCH: integers summed.
+    Sum,
+}
+
+impl SplitKind {
+    pub fn of(name: &[u8]) -> Option<SplitKind> {
+        let name = name.to_ascii_lowercase();
+        match name.as_slice() {
+            b"mget" => Some(SplitKind::Mget),
+            b"mset" => Some(SplitKind::Mset),
+            b"del" | b"unlink" | b"exists" | b"touch" => Some(SplitKind::Sum),
+            _ => None,
+        }
+    }
+}
+
+/// Plans a command with keys at `positions`. `owner` maps a slot to its primary.
+pub fn plan_keyed(
+    argv: &[Vec<u8>],
+    positions: &[usize],
+    in_transaction: bool,
+    owner: impl Fn(u16) -> Option<Endpoint>,
+) -> Result<Plan> {
+    let slots: Vec<u16> = positions.iter().map(|&p| slot::slot_of(&argv[p])).collect();
+    let first = slots[0];
+    if slots.iter().all(|&s| s == first) {
+        let endpoint = owner(first).ok_or_else(|| Error::Refused(format!("slot {first} is not served by any node (the cluster is missing slots)")))?;
+        return Ok(Plan::Slot { slot: first, endpoint });
+    }
+    match SplitKind::of(&argv[0]) {
+        Some(kind) if !in_transaction => {
+            let mut groups: Vec<(u16, Vec<usize>)> = Vec::new();
+            for (&position, &slot) in positions.iter().zip(&slots) {
+                match groups.iter_mut().find(|(s, _)| *s == slot) {
+                    Some((_, group)) => group.push(position),
+                    None => groups.push((slot, vec![position])),
+                }
+            }
+            Ok(Plan::Split { kind, groups })
+        }
+        _ => Err(Error::Refused(cross_slot_explanation(argv, positions, in_transaction, owner))),
+    }
+}
+
+/// The text shown instead of sending a command whose keys span slots.
+pub fn cross_slot_explanation(
+    argv: &[Vec<u8>],
+    positions: &[usize],
+    in_transaction: bool,
+    owner: impl Fn(u16) -> Option<Endpoint>,
+) -> String {
+    let name = String::from_utf8_lossy(&argv[0]).to_uppercase();
+    let why = if in_transaction { " (inside MULTI rcli does not split commands)" } else { "" };
+    let mut text = format!("CROSSSLOT: not sent, the keys of {name} map to different slots{why}:");
+    let keys: Vec<&[u8]> = positions.iter().map(|&p| argv[p].as_slice()).collect();
+    for key in &keys {
+        let s = slot::slot_of(key);
+        let node = owner(s).map(|e| format!(" on {e}")).unwrap_or_default();
+        text.push_str(&format!("\n  {} → slot {s}{node}", crate::split::repr_string(key)));
+    }
+    let suggestion: Vec<String> = suggest_hash_tags(&keys).iter().map(|k| crate::split::repr_string(k)).collect();
+    text.push_str(&format!("\nhint: give the keys a common hash tag so they share a slot, e.g. {}", suggestion.join(" ")));
+    text
+}
+
+/// Rewrites `keys` so they share a hash tag: the longest common prefix up to a
+/// separator becomes the tag (`user:1000.a`, `user:1000.b` → `{user:1000}.a`,
+/// `{user:1000}.b`); keys with no common prefix get the first key's tag or name.
+pub fn suggest_hash_tags(keys: &[&[u8]]) -> Vec<Vec<u8>> {
+    let untagged: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| match slot::hashed_part(k) {
+            HashedPart::Tag { start, end } => [&k[..start - 1], &k[start..end], &k[end + 1..]].concat(),
+            _ => k.to_vec(),
+        })
+        .collect();
+    let first = untagged.first().cloned().unwrap_or_default();
+    let common = untagged.iter().skip(1).fold(first.len(), |len, k| {
+        first.iter().zip(k.iter()).take(len).take_while(|(a, b)| a == b).count()
+    });
+    let separators = b":._-/|";
+    let tag_len = first[..common].iter().rposition(|b| separators.contains(b)).unwrap_or(0);
+    if tag_len > 0 {
+        untagged
+            .iter()
+            .map(|k| [b"{".as_slice(), &k[..tag_len], b"}", &k[tag_len..]].concat())
+            .collect()
+    } else {
+        let tag = match slot::hashed_part(keys.first().copied().unwrap_or_default()) {
+            HashedPart::Tag { start, end } => keys[0][start..end].to_vec(),
+            _ => first.clone(),
+        };
+        untagged
+            .iter()
+            .map(|k| [b"{".as_slice(), &tag, b"}:", k].concat())
+            .collect()
+    }
+}
+
+/// The command for one slot's share of a split command.
+pub fn sub_command(argv: &[Vec<u8>], kind: SplitKind, positions: &[usize]) -> Vec<Vec<u8>> {
+    let mut sub = vec![argv[0].clone()];
+    for &p in positions {
+        sub.push(argv[p].clone());
+        if kind == SplitKind::Mset {
+            if let Some(value) = argv.get(p + 1) {
+                sub.push(value.clone());
+            }
+        }
+    }
+    sub
+}
+
+/// Merges the parts of a split command into the reply one command would have given.
+pub fn merge_split(argv: &[Vec<u8>], kind: SplitKind, parts: Vec<(Vec<usize>, Frame)>) -> Frame {
+    if let Some((_, error)) = parts.iter().find(|(_, f)| f.as_error().is_some()) {
+        return error.clone();
+    }
+    match kind {
+        SplitKind::Sum => Frame::Integer(parts.iter().filter_map(|(_, f)| f.as_integer()).sum()),
+        SplitKind::Mset => Frame::Simple(b"OK".to_vec()),
+        SplitKind::Mget => {
+            let mut by_position: BTreeMap<usize, Frame> = BTreeMap::new();
+            for (positions, frame) in parts {
+                let values = match frame {
+                    Frame::Array(values) => values,
+                    other => return other,
+                };
+                for (p, v) in positions.into_iter().zip(values) {
+                    by_position.insert(p, v);
+                }
+            }
+            let _ = argv;
+            Frame::Array(by_position.into_values().collect())
+        }
+    }
+}
+
+/// Combines several nodes' replies under `policy`; `None` when the policy defines no
+/// single answer (or the replies do not fit it).
+pub fn combine(policy: ResponsePolicy, parts: &[NodeReply]) -> Option<Frame> {
+    let frames: Vec<&Frame> = parts.iter().filter_map(|p| p.result.as_ref().ok()).collect();
+    let first_error = frames.iter().find(|f| f.as_error().is_some()).copied();
+    let all_answered = frames.len() == parts.len();
+    match policy {
+        ResponsePolicy::AllSucceeded => Some(match first_error {
+            Some(e) => e.clone(),
+            None if all_answered => frames.first().map(|f| (*f).clone())?,
+            None => Frame::Error(b"ERR not every node answered".to_vec()),
+        }),
+        ResponsePolicy::OneSucceeded => frames.iter().find(|f| f.as_error().is_none()).or(frames.last()).map(|f| (*f).clone()),
+        ResponsePolicy::AggSum | ResponsePolicy::AggMin | ResponsePolicy::AggMax => {
+            if let Some(e) = first_error {
+                return Some(e.clone());
+            }
+            let numbers: Option<Vec<i64>> = frames.iter().map(|f| f.as_integer()).collect();
+            let numbers = numbers.filter(|n| !n.is_empty())?;
+            Some(Frame::Integer(match policy {
+                ResponsePolicy::AggSum => numbers.iter().sum(),
+                ResponsePolicy::AggMin => *numbers.iter().min()?,
+                _ => *numbers.iter().max()?,
+            }))
+        }
+        ResponsePolicy::AggLogicalAnd | ResponsePolicy::AggLogicalOr => {
+            if let Some(e) = first_error {
+                return Some(e.clone());
+            }
+            let and = policy == ResponsePolicy::AggLogicalAnd;
+            let fold = |values: Vec<i64>| {
+                if and { values.iter().all(|&v| v != 0) } else { values.iter().any(|&v| v != 0) }
+            };
+            if frames.iter().all(|f| f.as_integer().is_some()) {
+                let result = fold(frames.iter().filter_map(|f| f.as_integer()).collect());
+                return Some(Frame::Integer(i64::from(result)));
+            }
+            let arrays: Option<Vec<&[Frame]>> = frames.iter().map(|f| f.as_items()).collect();
+            let arrays = arrays?;
+            let len = arrays.first()?.len();
+            let combined = (0..len)
+                .map(|i| {
+                    let result = fold(arrays.iter().filter_map(|a| a.get(i).and_then(Frame::as_integer)).collect());
+                    Frame::Integer(i64::from(result))
+                })
+                .collect();
+            Some(Frame::Array(combined))
+        }
+        ResponsePolicy::Special => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Role;
+
+    fn argv(line: &str) -> Vec<Vec<u8>> {
+        line.split(' ').map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    fn owner(slot: u16) -> Option<Endpoint> {
+        Some(Endpoint::tcp("127.0.0.1", if slot < 8192 { 7000 } else { 7001 }))
+    }
+
+    #[test]
+    fn same_slot_goes_to_its_owner() {
+        let plan = plan_keyed(&argv("MSET {u}a 1 {u}b 2"), &[1, 3], false, owner).unwrap();
+        assert!(matches!(plan, Plan::Slot { .. }));
+    }
+
+    #[test]
+    fn cross_slot_mget_splits_and_merges_in_key_order() {
+        let cmd = argv("MGET foo bar foo2");
+        let plan = plan_keyed(&cmd, &[1, 2, 3], false, owner).unwrap();
+        let Plan::Split { kind, groups } = plan else { panic!("expected a split") };
+        assert_eq!(kind, SplitKind::Mget);
+        let parts = groups
+            .iter()
+            .map(|(_, positions)| {
+                let values = positions.iter().map(|&p| Frame::Bulk(cmd[p].clone())).collect();
+                (positions.clone(), Frame::Array(values))
+            })
+            .collect();
+        let merged = merge_split(&cmd, kind, parts);
+        assert_eq!(merged, Frame::Array(vec![Frame::Bulk(b"foo".to_vec()), Frame::Bulk(b"bar".to_vec()), Frame::Bulk(b"foo2".to_vec())]));
+    }
+
+    #[test]
+    fn mset_sub_commands_keep_values() {
+        assert_eq!(sub_command(&argv("MSET a 1 b 2"), SplitKind::Mset, &[3]), argv("MSET b 2"));
+    }
+
+    #[test]
+    fn cross_slot_commands_that_cannot_split_are_refused_with_a_tag_hint() {
+        let err = plan_keyed(&argv("SUNIONSTORE user:1000.a user:1000.b x"), &[1, 2, 3], false, owner).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("CROSSSLOT: not sent"), "{text}");
+        assert!(text.contains("\"user:1000.a\" → slot"), "{text}");
+        assert!(plan_keyed(&argv("MGET foo bar"), &[1, 2], true, owner).is_err(), "no splitting inside MULTI");
+    }
+
+    #[test]
+    fn hash_tag_suggestions() {
+        let keys: Vec<&[u8]> = vec![b"user:1000.a", b"user:1000.b"];
+        assert_eq!(suggest_hash_tags(&keys), vec![b"{user:1000}.a".to_vec(), b"{user:1000}.b".to_vec()]);
+        let keys: Vec<&[u8]> = vec![b"a", b"b"];
+        assert_eq!(suggest_hash_tags(&keys), vec![b"{a}:a".to_vec(), b"{a}:b".to_vec()]);
+        for k in suggest_hash_tags(&[b"user:1:x", b"user:2:y"]) {
+            assert_eq!(slot::slot_of(&k), slot::slot_of(b"{user}"));
+        }
+    }
+
+    #[test]
+    fn response_policies_combine() {
+        let part = |f: Frame| NodeReply { endpoint: Endpoint::tcp("h", 1), role: Role::Primary, result: Ok(f) };
+        let parts = vec![part(Frame::Integer(2)), part(Frame::Integer(5))];
+        assert_eq!(combine(ResponsePolicy::AggSum, &parts), Some(Frame::Integer(7)));
+        assert_eq!(combine(ResponsePolicy::AggMin, &parts), Some(Frame::Integer(2)));
+        assert_eq!(combine(ResponsePolicy::AggMax, &parts), Some(Frame::Integer(5)));
+        let arrays = vec![
+            part(Frame::Array(vec![Frame::Integer(1), Frame::Integer(1)])),
+            part(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])),
+        ];
+        assert_eq!(combine(ResponsePolicy::AggLogicalAnd, &arrays), Some(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])));
+        let oks = vec![part(Frame::Simple(b"OK".to_vec())), part(Frame::Error(b"ERR x".to_vec()))];
+        assert_eq!(combine(ResponsePolicy::AllSucceeded, &oks), Some(Frame::Error(b"ERR x".to_vec())));
+        assert_eq!(combine(ResponsePolicy::OneSucceeded, &oks), Some(Frame::Simple(b"OK".to_vec())));
+    }
+}

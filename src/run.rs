@@ -1,0 +1,200 @@
+//! Running a validated [`Config`]: the shell, one command from the command line,
+//! commands piped on stdin, `--scan` and `--pipe`. Decides exit codes: 0 success, 1 a
+//! connection/runtime failure (or an error reply under `-e`), 2 usage (in main).
+
+use std::io::{self, BufRead, Read};
+
+use crate::cli::{Config, Mode};
+use crate::client::{Client, Event};
+use crate::connection::Endpoint;
+use crate::docs::Docs;
+use crate::output::Printer;
+use crate::session::{Flow, Preferences, Session};
+use crate::{askpass, pipe, pipeline, repl, rcfile};
+
+fn print_events(session: &mut Session, events: &[Event]) {
+    for event in events {
+        let _ = session.printer.event(event);
+    }
+    let _ = session.printer.flush();
+}
+
+/// Builds the session for `config` (no I/O yet).
+pub fn session(config: &Config) -> Session {
+    let mut client = Client::new(config.client.clone(), config.state.clone());
+    client.set_target(config.target.clone());
+    Session {
+        client,
+        printer: Printer::new(config.format.clone(), config.hop_lines),
+        docs: Docs::builtin(),
+        prefs: Preferences { hints: true, color: config.color, hops: true },
+        interactive: config.mode == Mode::Shell,
+        exit_on_error: config.exit_on_error,
+        interval: config.interval,
+        unanswered: 0,
+        error_replies: 0,
+        seen_keys: Vec::new(),
+    }
+}
+
+fn exit_code(flow: Flow, session: &Session) -> i32 {
+    match flow {
+        Flow::Exit(code) => code,
+        Flow::StdoutClosed => 0,
+        Flow::Continue if session.unanswered > 0 => 1,
+        Flow::Continue => 0,
+    }
+}
+
+/// Runs rcli as configured; returns the process exit code.
+pub fn run(mut config: Config) -> i32 {
+    for warning in &config.warnings {
+        eprintln!("{warning}");
+    }
+    if config.askpass {
+        match askpass::read_password("Please input password: ") {
+            Some(password) => {
+                let user = config.state.auth.as_ref().and_then(|a| a.user.clone());
+                config.state.auth = Some(crate::connection::Credentials { user, password: password.into_bytes() });
+            }
+            None => return 1,
+        }
+    }
+    let mut session = session(&config);
+    match config.mode.clone() {
+        Mode::Shell => {
+            rcfile::apply(&mut session);
+            let mut events = Vec::new();
+            let result = session.client.connect(&mut events);
+            print_events(&mut session, &events);
+            if let Err(e) = result {
+                eprintln!("{e}");
+            }
+            session.docs = session.client.load_docs().unwrap_or_else(Docs::builtin);
+            repl::run(session)
+        }
+        Mode::OneShot(mut argv) => {
+            let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
+            if !offline {
+                let mut events = Vec::new();
+                let result = session.client.connect(&mut events);
+                print_events(&mut session, &events);
+                if let Err(e) = result {
+                    eprintln!("{e}");
+                    return 1;
+                }
+            }
+            if config.stdin_last_arg {
+                let mut data = Vec::new();
+                if let Err(e) = io::stdin().read_to_end(&mut data) {
+                    eprintln!("stdin: {e}");
+                    return 1;
+                }
+                argv.push(data);
+            }
+            let flow = session.run_command(argv, config.repeat);
+            let _ = session.printer.flush();
+            exit_code(flow, &session)
+        }
+        Mode::Lines => {
+            let mut events = Vec::new();
+            let result = session.client.connect(&mut events);
+            print_events(&mut session, &events);
+            if let Err(e) = result {
+                eprintln!("{e}");
+            }
+            let flow = if config.pipeline > 1 {
+                pipeline::run(&mut session, io::stdin().lock(), config.pipeline, config.verbose)
+            } else {
+                run_lines(&mut session, io::stdin().lock())
+            };
+            let _ = session.printer.flush();
+            exit_code(flow, &session)
+        }
+        Mode::Scan => scan(&mut session, &config),
+        Mode::Pipe => pipe::run(&mut session, io::stdin().lock(), config.pipe_timeout),
+    }
+}
+
+/// Commands from `input`, one line at a time, each waiting for its reply.
+pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => return Flow::Continue,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("stdin: {e}");
+                return Flow::Exit(1);
+            }
+        }
+        match session.run_line(&line) {
+            Flow::Continue => {}
+            other => return other,
+        }
+    }
+}
+
+/// `--scan`: every key matching `--pattern`, from every primary in cluster mode.
+fn scan(session: &mut Session, config: &Config) -> i32 {
+    let mut events = Vec::new();
+    if let Err(e) = session.client.connect(&mut events) {
+        eprintln!("{e}");
+        return 1;
+    }
+    let nodes: Vec<Endpoint> = match session.client.topology() {
+        Some(topo) => topo.primaries().iter().map(|n| n.endpoint.clone()).collect(),
+        None => vec![session.client.current().clone()],
+    };
+    let tty = session.printer.is_tty_format();
+    for node in nodes {
+        let mut cursor = b"0".to_vec();
+        loop {
+            let mut argv = vec![b"SCAN".to_vec(), cursor.clone()];
+            if let Some(pattern) = &config.scan_pattern {
+                argv.extend([b"MATCH".to_vec(), pattern.as_bytes().to_vec()]);
+            }
+            if let Some(count) = config.scan_count {
+                argv.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);
+            }
+            let reply = match session.client.request_at(&node, &argv) {
+                Ok(reply) => reply,
+                Err(e) => {
+                    eprintln!("SCAN error: {e}");
+                    return 1;
+                }
+            };
+            if let Some(err) = reply.as_error() {
+                eprintln!("SCAN error: {}", String::from_utf8_lossy(err));
+                return 1;
+            }
+            let Some([next, keys]) = reply.as_items().and_then(|i| <&[_; 2]>::try_from(i).ok()) else {
+                eprintln!("SCAN error: unexpected reply from {node}");
+                return 1;
+            };
+            for key in keys.as_items().unwrap_or_default() {
+                let Some(bytes) = key.as_bytes() else { continue };
+                let mut line = Vec::new();
+                if tty {
+                    crate::split::repr(bytes, &mut line);
+                } else {
+                    line.extend_from_slice(bytes);
+                }
+                line.push(b'\n');
+                if session.printer.write(&line).is_err() {
+                    return 0;
+                }
+            }
+            cursor = next.as_bytes().unwrap_or(b"0").to_vec();
+            if cursor == b"0" {
+                break;
+            }
+            if !config.interval.is_zero() {
+                std::thread::sleep(config.interval);
+            }
+        }
+    }
+    let _ = session.printer.flush();
+    0
+}

@@ -1,0 +1,315 @@
+//! What happens to one typed or piped line: splitting, the `N cmd` repeat prefix, the
+//! words the shell handles itself (quit, help, connect, clear, `:meta`), streaming
+//! commands (SUBSCRIBE, MONITOR) and everything else through the [`Client`], with its
+//! reply and hop lines printed. Shared by the shell, piped input and one-shot commands.
+
+use std::time::{Duration, Instant};
+
+use crate::client::{Client, Event, Reply, is_streaming};
+use crate::connection::Endpoint;
+use crate::docs::{self, Docs};
+use crate::error::Error;
+use crate::meta;
+use crate::output::{Printer, StdoutClosed};
+use crate::resp::Frame;
+use crate::split::split_args;
+
+/// What the caller does after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop and exit with this code (quit, `-e` on an error reply).
+    Exit(i32),
+    /// stdout is gone: exit quietly.
+    StdoutClosed,
+}
+
+impl From<StdoutClosed> for Flow {
+    fn from(_: StdoutClosed) -> Flow {
+        Flow::StdoutClosed
+    }
+}
+
+/// Shell preferences (`:set`, rclirc).
+#[derive(Debug, Clone, Copy)]
+pub struct Preferences {
+    pub hints: bool,
+    pub color: bool,
+    pub hops: bool,
+}
+
+/// A running session: the client, the printer and how lines are treated.
+pub struct Session {
+    pub client: Client,
+    pub printer: Printer,
+    pub docs: Docs,
+    pub prefs: Preferences,
+    /// A person at a terminal: timing lines, Ctrl-C cancels, `clear` works.
+    pub interactive: bool,
+    /// `-e`: stop at the first error reply.
+    pub exit_on_error: bool,
+    /// `-i`: pause between repeats.
+    pub interval: Duration,
+    /// Commands that got no reply because a node could not be reached.
+    pub unanswered: u64,
+    /// Error replies printed.
+    pub error_replies: u64,
+    /// Keys seen in typed lines and replies, for completion.
+    pub seen_keys: Vec<Vec<u8>>,
+}
+
+fn is_word(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+impl Session {
+    /// Runs one line of input.
+    pub fn run_line(&mut self, line: &[u8]) -> Flow {
+        let Ok(mut argv) = split_args(line) else {
+            return match self.printer.line("Invalid argument(s)") {
+                Ok(()) => Flow::Continue,
+                Err(e) => e.into(),
+            };
+        };
+        if argv.is_empty() {
+            return Flow::Continue;
+        }
+        let mut times = 1;
+        if argv.len() > 1 && argv[0].iter().all(u8::is_ascii_digit) {
+            match std::str::from_utf8(&argv[0]).ok().and_then(|n| n.parse::<i64>().ok()).filter(|&n| n > 0) {
+                Some(n) => times = n,
+                None => {
+                    return self.printer.line("Invalid repeat command option value.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+                }
+            }
+            argv.remove(0);
+        }
+        self.run_command(argv, times)
+    }
+
+    /// Runs `argv` `times` times (negative: until stopped), honouring `-i`.
+    pub fn run_command(&mut self, argv: Vec<Vec<u8>>, times: i64) -> Flow {
+        let first = &argv[0];
+        if is_word(first, "quit") || is_word(first, "exit") {
+            return Flow::Exit(0);
+        }
+        if is_word(first, "help") || first.as_slice() == b"?" {
+            let words: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let text = docs::help_text(&self.docs, &words, self.prefs.color);
+            return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
+        }
+        if argv.len() == 3 && is_word(first, "connect") {
+            return self.connect_command(&argv);
+        }
+        if argv.len() == 1 && is_word(first, "clear") && self.interactive {
+            return self.printer.write(b"\x1b[H\x1b[2J").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+        }
+        if first.first() == Some(&b':') {
+            return match meta::run(self, &argv) {
+                Ok(()) => Flow::Continue,
+                Err(StdoutClosed) => Flow::StdoutClosed,
+            };
+        }
+        self.remember_keys(&argv);
+        let mut done = 0;
+        while times < 0 || done < times {
+            if done > 0 && !self.interval.is_zero() {
+                std::thread::sleep(self.interval);
+            }
+            let flow = if is_streaming(&argv) && !is_word(first, "wait") && !is_word(first, "waitaof") {
+                self.stream(&argv)
+            } else {
+                self.execute_once(&argv)
+            };
+            if flow != Flow::Continue {
+                return flow;
+            }
+            done += 1;
+        }
+        Flow::Continue
+    }
+
+    fn connect_command(&mut self, argv: &[Vec<u8>]) -> Flow {
+        let host = String::from_utf8_lossy(&argv[1]).into_owned();
+        let Some(port) = std::str::from_utf8(&argv[2]).ok().and_then(|p| p.parse().ok()) else {
+            return self.printer.line("Invalid port.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+        };
+        let mut events = Vec::new();
+        let result = self.client.reconnect_to(Endpoint::Tcp { host, port }, &mut events);
+        if let Err(flow) = self.events(&events) {
+            return flow;
+        }
+        if let Err(e) = result {
+            eprintln!("{e}");
+        }
+        Flow::Continue
+    }
+
+    fn events(&mut self, events: &[Event]) -> Result<(), Flow> {
+        if !self.prefs.hops {
+            return Ok(());
+        }
+        for event in events {
+            self.printer.event(event).map_err(Flow::from)?;
+        }
+        Ok(())
+    }
+
+    /// Prints an rcli error for one command. Link failures read like redis-cli's on
+    /// stderr in the shell; in piped input every command gets a line on stdout.
+    pub fn report_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
+        if error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. } | Error::OutcomeUnknown { .. }) {
+            self.unanswered += 1;
+        }
+        if self.interactive && (error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. })) {
+            self.printer.flush()?;
+            eprintln!("{error}");
+            return Ok(());
+        }
+        if matches!(error, Error::Interrupted) {
+            return self.printer.line("(interrupted)");
+        }
+        self.printer.command_error(error)
+    }
+
+    fn execute_once(&mut self, argv: &[Vec<u8>]) -> Flow {
+        let started = Instant::now();
+        let mut events = Vec::new();
+        let result = self.client.execute(argv, &mut events);
+        if let Err(flow) = self.events(&events) {
+            return flow;
+        }
+        let printed = match &result {
+            Ok(reply) => {
+                if let Some(flow) = self.exit_on_error_reply(reply) {
+                    return flow;
+                }
+                self.remember_reply_keys(reply);
+                self.printer.reply(argv, reply)
+            }
+            Err(error) => {
+                if self.exit_on_error && !matches!(error, Error::Interrupted) {
+                    let _ = self.printer.flush();
+                    eprintln!("{error}");
+                    return Flow::Exit(1);
+                }
+                self.report_error(error)
+            }
+        };
+        if printed.is_err() {
+            return Flow::StdoutClosed;
+        }
+        let elapsed = started.elapsed();
+        if self.interactive && self.printer.is_tty_format() && elapsed >= Duration::from_millis(500) {
+            if self.printer.line(&format!("({:.2}s)", elapsed.as_secs_f64())).is_err() {
+                return Flow::StdoutClosed;
+            }
+        }
+        if self.interactive && self.printer.flush().is_err() {
+            return Flow::StdoutClosed;
+        }
+        Flow::Continue
+    }
+
+    /// `-e`: the first error reply goes to stderr (without `(error)`) and ends the run.
+    fn exit_on_error_reply(&mut self, reply: &Reply) -> Option<Flow> {
+        let error = match reply {
+            Reply::One(frame) => frame.as_error().map(<[u8]>::to_vec),
+            Reply::Fanout { parts, combined } => match combined {
+                Some((_, frame)) => frame.as_error().map(<[u8]>::to_vec),
+                None => parts.iter().find_map(|p| match &p.result {
+                    Ok(f) => f.as_error().map(<[u8]>::to_vec),
+                    Err(e) => Some(e.clone().into_bytes()),
+                }),
+            },
+        }?;
+        self.error_replies += 1;
+        if !self.exit_on_error {
+            return None;
+        }
+        let _ = self.printer.flush();
+        eprintln!("{}", String::from_utf8_lossy(&error));
+        Some(Flow::Exit(1))
+    }
+
+    /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR: print messages until Ctrl-C (in the
+    /// shell, which then returns to the prompt) or until the connection ends.
+    fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
+        let mut events = Vec::new();
+        let started = self.client.start_stream(argv, &mut events);
+        if let Err(flow) = self.events(&events) {
+            return flow;
+        }
+        let endpoint = match started {
+            Ok(endpoint) => endpoint,
+            Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
+        };
+        if self.interactive && self.printer.is_tty_format() {
+            if self.printer.line("Reading messages... (press Ctrl-C to quit)").is_err() {
+                return Flow::StdoutClosed;
+            }
+        }
+        loop {
+            if self.printer.flush().is_err() {
+                return Flow::StdoutClosed;
+            }
+            match self.client.next_message(&endpoint) {
+                Ok(frame) => {
+                    let frame = match frame {
+                        Frame::Push(items) => Frame::Array(items),
+                        other => other,
+                    };
+                    if self.printer.frame(argv, &frame).is_err() {
+                        return Flow::StdoutClosed;
+                    }
+                }
+                Err(Error::Interrupted) => {
+                    self.client.drop_link(&endpoint);
+                    return Flow::Continue;
+                }
+                Err(error) => {
+                    self.client.drop_link(&endpoint);
+                    return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue);
+                }
+            }
+        }
+    }
+
+    fn remember_keys(&mut self, argv: &[Vec<u8>]) {
+        if !self.interactive {
+            return;
+        }
+        for position in self.client.commands().key_positions(argv) {
+            self.remember_key(argv[position].clone());
+        }
+    }
+
+    fn remember_reply_keys(&mut self, reply: &Reply) {
+        if !self.interactive {
+            return;
+        }
+        // Replies to KEYS/SCAN are the common source of key names worth completing.
+        if let Reply::One(Frame::Array(items)) = reply {
+            let keys = match items.as_slice() {
+                [Frame::Bulk(_), Frame::Array(keys)] => keys.as_slice(),
+                other => other,
+            };
+            for key in keys.iter().take(1000) {
+                if let Frame::Bulk(k) = key {
+                    if k.len() <= 256 {
+                        self.remember_key(k.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn remember_key(&mut self, key: Vec<u8>) {
+        if !self.seen_keys.contains(&key) {
+            if self.seen_keys.len() >= 5000 {
+                self.seen_keys.remove(0);
+            }
+            self.seen_keys.push(key);
+        }
+    }
+}
