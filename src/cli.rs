@@ -150,7 +150,7 @@ pub struct Args {
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
     /// The command to run; without one, rcli reads commands from stdin or opens the shell.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "cmd")]
+    #[arg(trailing_var_arg = true, value_name = "cmd")]
     pub command: Vec<OsString>,
 }
 
@@ -195,7 +195,8 @@ pub struct Config {
 }
 
 /// The redis-cli warning for a password given on the command line.
-pub const PASSWORD_WARNING: &str = "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.";
+pub const PASSWORD_WARNING: &str =
+    "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.";
 
 fn seconds(value: f64, what: &str) -> Result<Duration> {
     if value.is_finite() && value >= 0.0 {
@@ -339,13 +340,13 @@ impl Config {
         if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
             warnings.push(PASSWORD_WARNING.to_string());
         }
-        let password = cli_password
-            .or(uri.password)
-            .or_else(|| std::env::var_os("REDISCLI_AUTH").map(OsStringExt::into_vec));
+        let password =
+            cli_password.or(uri.password).or_else(|| std::env::var_os("REDISCLI_AUTH").map(OsStringExt::into_vec));
         let user = args.user.as_ref().map(|u| u.as_bytes().to_vec()).or(uri.user);
         let auth = password.map(|password| Credentials { user, password });
 
-        let mut mode_out = if stdout_tty || std::env::var_os("FAKETTY").is_some() { OutputMode::Tty } else { OutputMode::Raw };
+        let mut mode_out =
+            if stdout_tty || std::env::var_os("FAKETTY").is_some() { OutputMode::Tty } else { OutputMode::Raw };
         if args.no_raw {
             mode_out = OutputMode::Tty;
         }
@@ -402,7 +403,9 @@ impl Config {
         let target = match &args.target {
             None => Target::Current,
             Some(t) => parse_target(t).ok_or_else(|| {
-                Error::Usage(format!("Invalid --target '{t}' (use current, primaries, replicas, all, random, auto or HOST:PORT)"))
+                Error::Usage(format!(
+                    "Invalid --target '{t}' (use current, primaries, replicas, all, random, auto or HOST:PORT)"
+                ))
             })?,
         };
         let read_timeout = match args.read_timeout {

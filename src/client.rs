@@ -97,7 +97,10 @@ impl Event {
             Event::Moved { slot, to } => format!("-> MOVED: slot {slot} is now at {to}, slot map refreshed"),
             Event::Ask { slot, to } => format!("-> ASK: slot {slot} is migrating to {to}, asking there once"),
             Event::Split { slots, nodes } => {
-                format!("-> split across {slots} slots on {nodes} node{} (not atomic)", if *nodes == 1 { "" } else { "s" })
+                format!(
+                    "-> split across {slots} slots on {nodes} node{} (not atomic)",
+                    if *nodes == 1 { "" } else { "s" }
+                )
             }
             Event::Retry { error, attempt, of, delay } => {
                 format!("-> {error}: retrying in {} ms (attempt {attempt} of {of})", delay.as_millis())
@@ -143,7 +146,10 @@ pub struct NodeReply {
 pub enum Reply {
     One(Frame),
     /// Several nodes answered; `combined` is set when a response policy merges them.
-    Fanout { parts: Vec<NodeReply>, combined: Option<(ResponsePolicy, Frame)> },
+    Fanout {
+        parts: Vec<NodeReply>,
+        combined: Option<(ResponsePolicy, Frame)>,
+    },
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -293,10 +299,7 @@ impl Client {
     }
 
     fn wait_for(&self, blocking: bool) -> Wait<'_> {
-        Wait {
-            timeout: if blocking { None } else { self.options.read_timeout },
-            interrupt: self.interrupt.as_deref(),
-        }
+        Wait { timeout: if blocking { None } else { self.options.read_timeout }, interrupt: self.interrupt.as_deref() }
     }
 
     fn internal_wait(&self) -> Wait<'static> {
@@ -396,7 +399,10 @@ impl Client {
                     match conn.request(&["CLUSTER", "SLOTS"], wait) {
                         Ok(slots) if slots.as_error().is_none() => Topology::from_slots(&slots, &endpoint),
                         Ok(slots) => {
-                            last_error = format!("{endpoint}: {}", String::from_utf8_lossy(slots.as_error().unwrap_or_default()));
+                            last_error = format!(
+                                "{endpoint}: {}",
+                                String::from_utf8_lossy(slots.as_error().unwrap_or_default())
+                            );
                             None
                         }
                         Err(e) => {
@@ -456,7 +462,9 @@ impl Client {
             Target::Replicas => {
                 Plan::Fanout { nodes: topo.replica_nodes().into_iter().map(|n| n.endpoint.clone()).collect(), policy }
             }
-            Target::All => Plan::Fanout { nodes: topo.all_nodes().into_iter().map(|n| n.endpoint.clone()).collect(), policy },
+            Target::All => {
+                Plan::Fanout { nodes: topo.all_nodes().into_iter().map(|n| n.endpoint.clone()).collect(), policy }
+            }
             Target::Random => {
                 let nodes = primaries();
                 let pick = pseudo_random(nodes.len());
@@ -494,7 +502,13 @@ impl Client {
 
     /// Chooses the node for a single-slot command: the owner, a replica for reads when
     /// asked to, or the transaction's node; moves the prompt like redis-cli does.
-    fn prepare_slot(&mut self, argv: &[Vec<u8>], slot: u16, owner: Endpoint, events: &mut Vec<Event>) -> Result<Endpoint> {
+    fn prepare_slot(
+        &mut self,
+        argv: &[Vec<u8>],
+        slot: u16,
+        owner: Endpoint,
+        events: &mut Vec<Event>,
+    ) -> Result<Endpoint> {
         if self.tx.is_some() {
             return self.pin_transaction(slot, owner, events);
         }
@@ -503,7 +517,9 @@ impl Client {
             let replicas: Vec<Endpoint> = self
                 .topology
                 .as_ref()
-                .map(|t| t.replicas(slot).into_iter().filter(|n| n.health != "failed").map(|n| n.endpoint.clone()).collect())
+                .map(|t| {
+                    t.replicas(slot).into_iter().filter(|n| n.health != "failed").map(|n| n.endpoint.clone()).collect()
+                })
                 .unwrap_or_default();
             if !replicas.is_empty() {
                 self.turn = self.turn.wrapping_add(1);
@@ -564,7 +580,13 @@ impl Client {
 
     /// One command to one node, following redirects, transient errors and failovers
     /// within their bounds.
-    pub fn send_routed(&mut self, argv: &[Vec<u8>], slot: Option<u16>, first: Endpoint, events: &mut Vec<Event>) -> Result<Frame> {
+    pub fn send_routed(
+        &mut self,
+        argv: &[Vec<u8>],
+        slot: Option<u16>,
+        first: Endpoint,
+        events: &mut Vec<Event>,
+    ) -> Result<Frame> {
         let info = self.commands.lookup(argv);
         let blocking = info.is_some_and(|i| i.flags.blocking) || is_streaming(argv);
         let readonly = info.is_some_and(|i| i.flags.readonly);
@@ -598,8 +620,14 @@ impl Client {
                         transient += 1;
                         self.counters.retries += 1;
                         let delay = Duration::from_millis(50 << transient);
-                        let word = String::from_utf8_lossy(error.split(|&b| b == b' ').next().unwrap_or_default()).into_owned();
-                        events.push(Event::Retry { error: format!("{word} from {endpoint}"), attempt: transient, of: TRANSIENT_RETRIES, delay });
+                        let word = String::from_utf8_lossy(error.split(|&b| b == b' ').next().unwrap_or_default())
+                            .into_owned();
+                        events.push(Event::Retry {
+                            error: format!("{word} from {endpoint}"),
+                            attempt: transient,
+                            of: TRANSIENT_RETRIES,
+                            delay,
+                        });
                         self.pause(delay)?;
                         if error.starts_with(b"CLUSTERDOWN") {
                             let _ = self.refresh_topology(None, events);
@@ -611,14 +639,16 @@ impl Client {
                     }
                     return Ok(frame);
                 }
-                Err(Failure::Sent(error)) if !(readonly && failures == 0) || !error.is_link_failure() => {
+                Err(Failure::Sent(error)) if !(readonly && failures == 0 && is_broken_link(&error)) => {
+                    // The command may have run: only a read-only one is sent again.
                     self.drop_link(&endpoint);
-                    return Err(match error {
-                        e @ (Error::Interrupted | Error::Timeout { .. }) => e,
-                        e if e.is_link_failure() && !readonly => {
-                            Error::OutcomeUnknown { addr: endpoint.to_string(), cause: crate::error::os_message_of(&e) }
-                        }
-                        e => e,
+                    if endpoint == self.current && error.is_link_failure() {
+                        self.connected = false;
+                    }
+                    return Err(if is_broken_link(&error) && !readonly {
+                        Error::OutcomeUnknown { addr: endpoint.to_string(), cause: crate::error::os_message_of(&error) }
+                    } else {
+                        error
                     });
                 }
                 Err(Failure::Sent(error) | Failure::Unsent(error)) => {
@@ -640,7 +670,10 @@ impl Client {
                     if failures > FAILOVER_ATTEMPTS {
                         return Err(error);
                     }
-                    events.push(Event::NodeDown { endpoint: endpoint.clone(), error: crate::error::os_message_of(&error) });
+                    events.push(Event::NodeDown {
+                        endpoint: endpoint.clone(),
+                        error: crate::error::os_message_of(&error),
+                    });
                     if failures > 1 {
                         self.pause(Duration::from_millis(250 * (1 << (failures - 2).min(3))))?;
                     }
@@ -700,7 +733,13 @@ impl Client {
         Ok(())
     }
 
-    fn round_trip(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>], asking: bool, blocking: bool) -> std::result::Result<Frame, Failure> {
+    fn round_trip(
+        &mut self,
+        endpoint: &Endpoint,
+        argv: &[Vec<u8>],
+        asking: bool,
+        blocking: bool,
+    ) -> std::result::Result<Frame, Failure> {
         if let Some((conn, used)) = self.pool.get_mut(endpoint) {
             if used.elapsed() > IDLE_CHECK && conn.is_closed_by_peer() {
                 self.pool.remove(endpoint);
@@ -727,7 +766,13 @@ impl Client {
         conn.read_reply(wait).map_err(Failure::Sent)
     }
 
-    fn execute_split(&mut self, argv: &[Vec<u8>], kind: SplitKind, groups: &[(u16, Vec<usize>)], events: &mut Vec<Event>) -> Result<Frame> {
+    fn execute_split(
+        &mut self,
+        argv: &[Vec<u8>],
+        kind: SplitKind,
+        groups: &[(u16, Vec<usize>)],
+        events: &mut Vec<Event>,
+    ) -> Result<Frame> {
         let nodes: HashSet<Option<Endpoint>> = groups.iter().map(|(s, _)| self.owner(*s)).collect();
         events.push(Event::Split { slots: groups.len(), nodes: nodes.len() });
         let mut parts = Vec::with_capacity(groups.len());
@@ -763,7 +808,11 @@ impl Client {
             if result.is_err() {
                 self.drop_link(endpoint);
             }
-            parts.push(NodeReply { endpoint: endpoint.clone(), role: self.role_of(endpoint), result: result.map_err(|e| e.to_string()) });
+            parts.push(NodeReply {
+                endpoint: endpoint.clone(),
+                role: self.role_of(endpoint),
+                result: result.map_err(|e| e.to_string()),
+            });
         }
         let combined = policy.and_then(|p| route::combine(p, &parts).map(|frame| (p, frame)));
         Reply::Fanout { parts, combined }
@@ -799,7 +848,8 @@ impl Client {
                 while i < argv.len() {
                     match arg(i).as_deref() {
                         Some(b"auth") if i + 2 < argv.len() => {
-                            self.state.auth = Some(Credentials { user: Some(argv[i + 1].clone()), password: argv[i + 2].clone() });
+                            self.state.auth =
+                                Some(Credentials { user: Some(argv[i + 1].clone()), password: argv[i + 2].clone() });
                             i += 3;
                         }
                         Some(b"setname") if i + 1 < argv.len() => {
@@ -844,7 +894,9 @@ impl Client {
             Plan::Node(e) => e,
             Plan::Slot { slot, endpoint } => self.prepare_slot(argv, slot, endpoint, events)?,
             Plan::Split { .. } | Plan::Fanout { .. } => {
-                return Err(Error::Refused("subscribe to channels of one slot at a time (or :use a single node)".into()));
+                return Err(Error::Refused(
+                    "subscribe to channels of one slot at a time (or :use a single node)".into(),
+                ));
             }
         };
         let mut out = Vec::new();
@@ -901,6 +953,12 @@ impl Client {
     }
 }
 
+/// A connection that broke (closed, reset) rather than one that misbehaved: only these
+/// are worth another try.
+fn is_broken_link(error: &Error) -> bool {
+    matches!(error, Error::Closed { .. } | Error::Io { .. })
+}
+
 /// Commands whose reply is a stream of messages: they wait without a timeout.
 pub fn is_streaming(argv: &[Vec<u8>]) -> bool {
     argv.first().is_some_and(|n| {
@@ -915,6 +973,7 @@ fn pseudo_random(n: usize) -> usize {
     if n == 0 {
         return 0;
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     (nanos as usize / 1000) % n
 }

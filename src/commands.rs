@@ -183,13 +183,8 @@ fn parse_command(frame: &Frame) -> Option<CommandInfo> {
             _ => {}
         }
     }
-    let key_specs = items
-        .get(8)
-        .and_then(Frame::as_items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(parse_key_spec)
-        .collect();
+    let key_specs =
+        items.get(8).and_then(Frame::as_items).unwrap_or_default().iter().filter_map(parse_key_spec).collect();
     let subcommands = items
         .get(9)
         .and_then(Frame::as_items)
@@ -198,16 +193,7 @@ fn parse_command(frame: &Frame) -> Option<CommandInfo> {
         .filter_map(parse_command)
         .map(|sub| (sub.name.clone(), sub))
         .collect();
-    Some(CommandInfo {
-        name,
-        arity,
-        flags,
-        legacy_keys,
-        key_specs,
-        request_policy,
-        response_policy,
-        subcommands,
-    })
+    Some(CommandInfo { name, arity, flags, legacy_keys, key_specs, request_policy, response_policy, subcommands })
 }
 
 impl CommandTable {

@@ -377,7 +377,11 @@ impl Connection {
                     self.end += n;
                     return Ok(());
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
                 Err(source) => return Err(Error::Io { addr: self.addr(), source }),
             }
         }

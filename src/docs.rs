@@ -87,12 +87,8 @@ fn parse_arg(frame: &Frame) -> Option<Arg> {
         "block" => ArgKind::Block,
         _ => ArgKind::Other,
     };
-    let flags: Vec<String> = field(&pairs, "flags")
-        .and_then(Frame::as_items)
-        .unwrap_or_default()
-        .iter()
-        .map(|f| text(Some(f)))
-        .collect();
+    let flags: Vec<String> =
+        field(&pairs, "flags").and_then(Frame::as_items).unwrap_or_default().iter().map(|f| text(Some(f))).collect();
     let has = |flag: &str| flags.iter().any(|f| f == flag);
     Some(Arg {
         name: text(field(&pairs, "name")),
@@ -177,7 +173,11 @@ impl Docs {
 
     /// The entry for the longest command prefix of `argv` (`CLIENT KILL …` → CLIENT KILL).
     pub fn lookup(&self, argv: &[&str]) -> Option<&DocEntry> {
-        let two = argv.get(..2).and_then(|w| self.entries.iter().find(|e| e.words().len() == 2 && e.words().iter().zip(w).all(|(n, w)| n.eq_ignore_ascii_case(w))));
+        let two = argv.get(..2).and_then(|w| {
+            self.entries
+                .iter()
+                .find(|e| e.words().len() == 2 && e.words().iter().zip(w).all(|(n, w)| n.eq_ignore_ascii_case(w)))
+        });
         two.or_else(|| {
             let first = argv.first()?;
             self.entries.iter().find(|e| e.words().len() == 1 && e.name.eq_ignore_ascii_case(first))
@@ -284,6 +284,11 @@ mod tests {
     fn help_text_matches_redis_cli_layout() {
         let docs = Docs::builtin();
         let text = help_text(&docs, &["get".into()], false);
-        assert!(text.starts_with("\r\n  GET key\r\n  summary: Get the value of a key\r\n  since: 1.0.0\r\n  group: string\r\n"), "{text:?}");
+        assert!(
+            text.starts_with(
+                "\r\n  GET key\r\n  summary: Get the value of a key\r\n  since: 1.0.0\r\n  group: string\r\n"
+            ),
+            "{text:?}"
+        );
     }
 }

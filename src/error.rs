@@ -79,7 +79,10 @@ impl fmt::Display for Error {
             Error::Usage(text) | Error::Refused(text) => f.write_str(text),
             Error::Topology(text) => write!(f, "cluster topology: {text}"),
             Error::TooManyHops { limit, last } => {
-                write!(f, "gave up after {limit} redirects (last: {last}); raise --max-hops if the cluster is resharding")
+                write!(
+                    f,
+                    "gave up after {limit} redirects (last: {last}); raise --max-hops if the cluster is resharding"
+                )
             }
             Error::OutcomeUnknown { addr, cause } => {
                 write!(f, "outcome unknown: {addr} failed after the command was sent ({cause}); not retried")
@@ -105,7 +108,11 @@ impl Error {
     pub fn is_link_failure(&self) -> bool {
         matches!(
             self,
-            Error::Connect { .. } | Error::Io { .. } | Error::Closed { .. } | Error::Timeout { .. } | Error::Protocol { .. }
+            Error::Connect { .. }
+                | Error::Io { .. }
+                | Error::Closed { .. }
+                | Error::Timeout { .. }
+                | Error::Protocol { .. }
         )
     }
 }
@@ -116,10 +123,7 @@ mod tests {
 
     #[test]
     fn connect_errors_read_like_redis_cli() {
-        let err = Error::Connect {
-            addr: "127.0.0.1:6379".into(),
-            source: io::Error::from_raw_os_error(111),
-        };
+        let err = Error::Connect { addr: "127.0.0.1:6379".into(), source: io::Error::from_raw_os_error(111) };
         assert_eq!(err.to_string(), "Could not connect to Redis at 127.0.0.1:6379: Connection refused");
     }
 }

@@ -42,15 +42,26 @@ pub fn is_sensitive(line: &str) -> bool {
         b"auth" => true,
         b"acl" => is(at(1), "setuser") || is(at(1), "getuser") || is(at(1), "deluser"),
         b"config" if is(at(1), "set") => {
-            const SECRET: &[&str] =
-                &["masterauth", "masteruser", "primaryauth", "primaryuser", "requirepass", "tls-key-file-pass", "tls-client-key-file-pass"];
+            const SECRET: &[&str] = &[
+                "masterauth",
+                "masteruser",
+                "primaryauth",
+                "primaryuser",
+                "requirepass",
+                "tls-key-file-pass",
+                "tls-client-key-file-pass",
+            ];
             (2..argv.len()).step_by(2).any(|i| SECRET.iter().any(|s| is(at(i), s)))
         }
         b"hello" => argv.iter().skip(2).any(|a| a.eq_ignore_ascii_case(b"auth")),
         b"migrate" => argv.iter().skip(6).any(|a| a.eq_ignore_ascii_case(b"auth") || a.eq_ignore_ascii_case(b"auth2")),
         b"sentinel" => {
             (is(at(1), "config") && is(at(2), "set") && (is(at(3), "sentinel-pass") || is(at(3), "sentinel-user")))
-                || (is(at(1), "set") && argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"auth-pass") || a.eq_ignore_ascii_case(b"auth-user")))
+                || (is(at(1), "set")
+                    && argv
+                        .iter()
+                        .skip(3)
+                        .any(|a| a.eq_ignore_ascii_case(b"auth-pass") || a.eq_ignore_ascii_case(b"auth-user")))
         }
         _ => false,
     }

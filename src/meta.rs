@@ -3,12 +3,12 @@
 //! client's slot map and prints a small report. Nothing here is sent to Redis except
 //! DBSIZE for `:nodes` and the topology reload of `:refresh`.
 
-use crate::client::Target;
-use crate::route::Plan;
 use crate::cli::parse_target;
+use crate::client::Target;
 use crate::connection::Endpoint;
 use crate::output::StdoutClosed;
 use crate::paint;
+use crate::route::Plan;
 use crate::route::SplitKind;
 use crate::session::Session;
 use crate::slot::{self, HashedPart};
@@ -25,14 +25,34 @@ pub struct MetaSpec {
 /// Every meta-command, in `:help` order.
 pub const META: &[MetaSpec] = &[
     MetaSpec { name: ":nodes", args: "", summary: "list the cluster's nodes: id, address, role, slots, keys, link" },
-    MetaSpec { name: ":slot", args: "KEY [KEY ...]", summary: "show each key's slot, hashed part, owner and replicas, and why" },
-    MetaSpec { name: ":explain", args: "COMMAND [ARG ...]", summary: "show which arguments are keys and where the command would go, without running it" },
-    MetaSpec { name: ":use", args: "HOST:PORT|ID-PREFIX|primaries|replicas|all|random|auto|current", summary: "choose where keyless commands go" },
+    MetaSpec {
+        name: ":slot",
+        args: "KEY [KEY ...]",
+        summary: "show each key's slot, hashed part, owner and replicas, and why",
+    },
+    MetaSpec {
+        name: ":explain",
+        args: "COMMAND [ARG ...]",
+        summary: "show which arguments are keys and where the command would go, without running it",
+    },
+    MetaSpec {
+        name: ":use",
+        args: "HOST:PORT|ID-PREFIX|primaries|replicas|all|random|auto|current",
+        summary: "choose where keyless commands go",
+    },
     MetaSpec { name: ":refresh", args: "", summary: "reload the slot map from the cluster" },
-    MetaSpec { name: ":readonly", args: "on|off", summary: "send read-only commands to replicas (READONLY is sent for you)" },
+    MetaSpec {
+        name: ":readonly",
+        args: "on|off",
+        summary: "send read-only commands to replicas (READONLY is sent for you)",
+    },
     MetaSpec { name: ":map", args: "", summary: "slot ownership: a bar and a range table, one colour per primary" },
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
-    MetaSpec { name: ":set", args: "hints|nohints|color auto|always|never|hops on|off", summary: "shell preferences (also read from the rclirc file)" },
+    MetaSpec {
+        name: ":set",
+        args: "hints|nohints|color auto|always|never|hops on|off",
+        summary: "shell preferences (also read from the rclirc file)",
+    },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
 
@@ -75,7 +95,11 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
         ":readonly" => match on_off(arg) {
             Some(on) => {
                 session.client.set_read_from_replicas(on);
-                session.printer.line(if on { "read-only commands now go to replicas" } else { "all commands now go to primaries" })
+                session.printer.line(if on {
+                    "read-only commands now go to replicas"
+                } else {
+                    "all commands now go to primaries"
+                })
             }
             None => usage(session, ":readonly"),
         },
@@ -128,7 +152,8 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
 
 fn help(session: &mut Session, topic: Option<&str>) -> Result<(), StdoutClosed> {
     let width = META.iter().map(|m| m.name.len() + 1 + m.args.len()).max().unwrap_or(0);
-    let topic = topic.map(|t| if t.starts_with(':') { t.to_ascii_lowercase() } else { format!(":{}", t.to_ascii_lowercase()) });
+    let topic =
+        topic.map(|t| if t.starts_with(':') { t.to_ascii_lowercase() } else { format!(":{}", t.to_ascii_lowercase()) });
     let mut out = String::new();
     if topic.is_none() {
         out.push_str("rcli meta-commands (everything else is sent to Redis):\n");
@@ -154,7 +179,8 @@ fn short_id(id: &str) -> String {
 fn ranges_text(ranges: &[(u16, u16)]) -> String {
     let mut sorted = ranges.to_vec();
     sorted.sort();
-    let text: Vec<String> = sorted.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    let text: Vec<String> =
+        sorted.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
     if text.is_empty() { "-".into() } else { text.join(",") }
 }
 
@@ -189,7 +215,8 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
             colours.push(colour);
         }
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for (i, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -281,7 +308,11 @@ fn explain(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
         let key = &argv[p];
         let (s, owner) = session.client.owner_of_key(key);
         let owner = owner.map(|o| format!(" on {o}")).unwrap_or_default();
-        session.printer.line(&format!("  key at argument {p}: {} → slot {s}{owner}  ({})", repr_string(key), slot::hashed_part(key).explain(key)))?;
+        session.printer.line(&format!(
+            "  key at argument {p}: {} → slot {s}{owner}  ({})",
+            repr_string(key),
+            slot::hashed_part(key).explain(key)
+        ))?;
     }
     if !session.client.is_cluster() {
         return session.printer.line(&format!("sent to {} (not in cluster mode)", session.client.current()));
@@ -314,7 +345,9 @@ fn use_target(session: &mut Session, word: &str) -> Result<(), StdoutClosed> {
         None => parse_target(word),
     };
     let Some(target) = target else {
-        return session.printer.line(&format!("unknown target '{word}': use HOST:PORT, a node id prefix, {}", USE_WORDS.join(", ")));
+        return session
+            .printer
+            .line(&format!("unknown target '{word}': use HOST:PORT, a node id prefix, {}", USE_WORDS.join(", ")));
     };
     if target != Target::Current && !session.client.is_cluster() {
         return not_cluster(session);
@@ -346,9 +379,17 @@ fn map(session: &mut Session) -> Result<(), StdoutClosed> {
     }
     session.printer.line(&format!("slots 0 {bar} 16383  ({per_cell} slots per cell)"))?;
     for (i, primary) in primaries.iter().enumerate() {
-        let Some(shard) = topology.shards.iter().find(|s| s.primary.as_ref().is_some_and(|p| &p.endpoint == primary)) else { continue };
+        let Some(shard) = topology.shards.iter().find(|s| s.primary.as_ref().is_some_and(|p| &p.endpoint == primary))
+        else {
+            continue;
+        };
         let name = if color { paint::node(i, &primary.to_string()) } else { primary.to_string() };
-        session.printer.line(&format!("  {} {name}  {} slots: {}", letter(i), shard.slot_count(), ranges_text(&shard.ranges)))?;
+        session.printer.line(&format!(
+            "  {} {name}  {} slots: {}",
+            letter(i),
+            shard.slot_count(),
+            ranges_text(&shard.ranges)
+        ))?;
     }
     Ok(())
 }

@@ -34,7 +34,11 @@ pub fn apply(session: &mut Session) {
                     eprintln!("{}:{}: {message}", path.display(), number + 1);
                 }
             }
-            Some(other) => eprintln!("{}:{}: unknown rcli command '{other}' (only :set is allowed here)", path.display(), number + 1),
+            Some(other) => eprintln!(
+                "{}:{}: unknown rcli command '{other}' (only :set is allowed here)",
+                path.display(),
+                number + 1
+            ),
         }
     }
 }

@@ -45,9 +45,7 @@ impl Redirect {
 /// Errors that mean "the cluster is busy, ask again shortly": TRYAGAIN (multi-key
 /// command during a migration), CLUSTERDOWN, LOADING and MASTERDOWN.
 pub fn is_transient(error: &[u8]) -> bool {
-    ["TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN"]
-        .iter()
-        .any(|prefix| error.starts_with(prefix.as_bytes()))
+    ["TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN"].iter().any(|prefix| error.starts_with(prefix.as_bytes()))
 }
 
 #[cfg(test)]
@@ -58,7 +56,10 @@ mod tests {
     fn parses_moved_ask_and_empty_hosts() {
         let from = Endpoint::tcp("10.1.1.1", 7000);
         let moved = Redirect::parse(b"MOVED 12182 127.0.0.1:7002", &from).unwrap();
-        assert_eq!((moved.kind, moved.slot, moved.to.to_string()), (RedirectKind::Moved, 12182, "127.0.0.1:7002".into()));
+        assert_eq!(
+            (moved.kind, moved.slot, moved.to.to_string()),
+            (RedirectKind::Moved, 12182, "127.0.0.1:7002".into())
+        );
         let ask = Redirect::parse(b"ASK 1 :7005", &from).unwrap();
         assert_eq!((ask.kind, ask.to.to_string()), (RedirectKind::Ask, "10.1.1.1:7005".into()));
         let v6 = Redirect::parse(b"MOVED 1 ::1:7000", &from).unwrap();

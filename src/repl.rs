@@ -37,7 +37,8 @@ pub fn prompt(session: &Session) -> String {
 
 fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &Session) {
     if let Some(helper) = editor.helper_mut() {
-        helper.state = HelperState { docs: session.docs.clone(), hints: session.prefs.hints, color: session.prefs.color };
+        helper.state =
+            HelperState { docs: session.docs.clone(), hints: session.prefs.hints, color: session.prefs.color };
     }
 }
 

@@ -160,10 +160,7 @@ impl Cursor<'_> {
     fn integer(&mut self) -> Result<i64, Stop> {
         let line = self.line()?;
         parse_i64(line).ok_or_else(|| {
-            invalid(format!(
-                "invalid integer '{}'",
-                String::from_utf8_lossy(&line[..line.len().min(32)])
-            ))
+            invalid(format!("invalid integer '{}'", String::from_utf8_lossy(&line[..line.len().min(32)])))
         })
     }
 
@@ -172,9 +169,7 @@ impl Cursor<'_> {
         match self.integer()? {
             -1 => Ok(None),
             n if n < 0 => Err(invalid(format!("invalid {what} length {n}"))),
-            n => usize::try_from(n)
-                .map(Some)
-                .map_err(|_| invalid(format!("{what} length {n} too large"))),
+            n => usize::try_from(n).map(Some).map_err(|_| invalid(format!("{what} length {n} too large"))),
         }
     }
 
@@ -257,11 +252,7 @@ impl Cursor<'_> {
             }
             b'_' => {
                 let line = self.line()?;
-                if line.is_empty() {
-                    Ok(Frame::Null)
-                } else {
-                    Err(invalid("null with payload".into()))
-                }
+                if line.is_empty() { Ok(Frame::Null) } else { Err(invalid("null with payload".into())) }
             }
             b'#' => match self.line()? {
                 b"t" => Ok(Frame::Boolean(true)),
@@ -270,11 +261,7 @@ impl Cursor<'_> {
             },
             b',' => {
                 let line = self.line()?;
-                if is_double(line) {
-                    Ok(Frame::Double(line.to_vec()))
-                } else {
-                    Err(invalid("invalid double".into()))
-                }
+                if is_double(line) { Ok(Frame::Double(line.to_vec())) } else { Err(invalid("invalid double".into())) }
             }
             b'(' => {
                 let line = self.line()?;
@@ -305,10 +292,7 @@ fn describe_byte(b: u8) -> String {
 }
 
 fn is_double(text: &[u8]) -> bool {
-    !text.is_empty()
-        && text
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+    !text.is_empty() && text.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
 }
 
 /// Parses a decimal i64 with an optional sign, refusing anything else (no spaces, no
@@ -488,14 +472,8 @@ mod tests {
         assert_eq!(one(b"#t\r\n"), Frame::Boolean(true));
         assert_eq!(one(b",1.5\r\n"), Frame::Double(b"1.5".to_vec()));
         assert_eq!(one(b"(-12\r\n"), Frame::BigNumber(b"-12".to_vec()));
-        assert_eq!(
-            one(b"=8\r\nmkd:# hi\r\n"),
-            Frame::Verbatim { format: b"mkd".to_vec(), text: b"# hi".to_vec() }
-        );
-        assert_eq!(
-            one(b"%1\r\n+k\r\n:1\r\n"),
-            Frame::Map(vec![(Frame::Simple(b"k".to_vec()), Frame::Integer(1))])
-        );
+        assert_eq!(one(b"=8\r\nmkd:# hi\r\n"), Frame::Verbatim { format: b"mkd".to_vec(), text: b"# hi".to_vec() });
+        assert_eq!(one(b"%1\r\n+k\r\n:1\r\n"), Frame::Map(vec![(Frame::Simple(b"k".to_vec()), Frame::Integer(1))]));
         assert_eq!(one(b"~1\r\n+a\r\n"), Frame::Set(vec![Frame::Simple(b"a".to_vec())]));
         assert_eq!(one(b">1\r\n+a\r\n"), Frame::Push(vec![Frame::Simple(b"a".to_vec())]));
         assert_eq!(one(b"!3\r\nERR\r\n"), Frame::Error(b"ERR".to_vec()));

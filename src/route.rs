@@ -58,7 +58,9 @@ pub fn plan_keyed(
     let slots: Vec<u16> = positions.iter().map(|&p| slot::slot_of(&argv[p])).collect();
     let first = slots[0];
     if slots.iter().all(|&s| s == first) {
-        let endpoint = owner(first).ok_or_else(|| Error::Refused(format!("slot {first} is not served by any node (the cluster is missing slots)")))?;
+        let endpoint = owner(first).ok_or_else(|| {
+            Error::Refused(format!("slot {first} is not served by any node (the cluster is missing slots)"))
+        })?;
         return Ok(Plan::Slot { slot: first, endpoint });
     }
     match SplitKind::of(&argv[0]) {
@@ -93,7 +95,10 @@ pub fn cross_slot_explanation(
         text.push_str(&format!("\n  {} → slot {s}{node}", crate::split::repr_string(key)));
     }
     let suggestion: Vec<String> = suggest_hash_tags(&keys).iter().map(|k| crate::split::repr_string(k)).collect();
-    text.push_str(&format!("\nhint: give the keys a common hash tag so they share a slot, e.g. {}", suggestion.join(" ")));
+    text.push_str(&format!(
+        "\nhint: give the keys a common hash tag so they share a slot, e.g. {}",
+        suggestion.join(" ")
+    ));
     text
 }
 
@@ -109,25 +114,20 @@ pub fn suggest_hash_tags(keys: &[&[u8]]) -> Vec<Vec<u8>> {
         })
         .collect();
     let first = untagged.first().cloned().unwrap_or_default();
-    let common = untagged.iter().skip(1).fold(first.len(), |len, k| {
-        first.iter().zip(k.iter()).take(len).take_while(|(a, b)| a == b).count()
-    });
+    let common = untagged
+        .iter()
+        .skip(1)
+        .fold(first.len(), |len, k| first.iter().zip(k.iter()).take(len).take_while(|(a, b)| a == b).count());
     let separators = b":._-/|";
     let tag_len = first[..common].iter().rposition(|b| separators.contains(b)).unwrap_or(0);
     if tag_len > 0 {
-        untagged
-            .iter()
-            .map(|k| [b"{".as_slice(), &k[..tag_len], b"}", &k[tag_len..]].concat())
-            .collect()
+        untagged.iter().map(|k| [b"{".as_slice(), &k[..tag_len], b"}", &k[tag_len..]].concat()).collect()
     } else {
         let tag = match slot::hashed_part(keys.first().copied().unwrap_or_default()) {
             HashedPart::Tag { start, end } => keys[0][start..end].to_vec(),
             _ => first.clone(),
         };
-        untagged
-            .iter()
-            .map(|k| [b"{".as_slice(), &tag, b"}:", k].concat())
-            .collect()
+        untagged.iter().map(|k| [b"{".as_slice(), &tag, b"}:", k].concat()).collect()
     }
 }
 
@@ -182,7 +182,9 @@ pub fn combine(policy: ResponsePolicy, parts: &[NodeReply]) -> Option<Frame> {
             None if all_answered => frames.first().map(|f| (*f).clone())?,
             None => Frame::Error(b"ERR not every node answered".to_vec()),
         }),
-        ResponsePolicy::OneSucceeded => frames.iter().find(|f| f.as_error().is_none()).or(frames.last()).map(|f| (*f).clone()),
+        ResponsePolicy::OneSucceeded => {
+            frames.iter().find(|f| f.as_error().is_none()).or(frames.last()).map(|f| (*f).clone())
+        }
         ResponsePolicy::AggSum | ResponsePolicy::AggMin | ResponsePolicy::AggMax => {
             if let Some(e) = first_error {
                 return Some(e.clone());
@@ -255,7 +257,14 @@ mod tests {
             })
             .collect();
         let merged = merge_split(&cmd, kind, parts);
-        assert_eq!(merged, Frame::Array(vec![Frame::Bulk(b"foo".to_vec()), Frame::Bulk(b"bar".to_vec()), Frame::Bulk(b"foo2".to_vec())]));
+        assert_eq!(
+            merged,
+            Frame::Array(vec![
+                Frame::Bulk(b"foo".to_vec()),
+                Frame::Bulk(b"bar".to_vec()),
+                Frame::Bulk(b"foo2".to_vec())
+            ])
+        );
     }
 
     #[test]
@@ -294,7 +303,10 @@ mod tests {
             part(Frame::Array(vec![Frame::Integer(1), Frame::Integer(1)])),
             part(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])),
         ];
-        assert_eq!(combine(ResponsePolicy::AggLogicalAnd, &arrays), Some(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])));
+        assert_eq!(
+            combine(ResponsePolicy::AggLogicalAnd, &arrays),
+            Some(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)]))
+        );
         let oks = vec![part(Frame::Simple(b"OK".to_vec())), part(Frame::Error(b"ERR x".to_vec()))];
         assert_eq!(combine(ResponsePolicy::AllSucceeded, &oks), Some(Frame::Error(b"ERR x".to_vec())));
         assert_eq!(combine(ResponsePolicy::OneSucceeded, &oks), Some(Frame::Simple(b"OK".to_vec())));

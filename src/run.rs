@@ -10,7 +10,7 @@ use crate::connection::Endpoint;
 use crate::docs::Docs;
 use crate::output::Printer;
 use crate::session::{Flow, Preferences, Session};
-use crate::{askpass, pipe, pipeline, repl, rcfile};
+use crate::{askpass, pipe, pipeline, rcfile, repl};
 
 fn print_events(session: &mut Session, events: &[Event]) {
     for event in events {
@@ -29,6 +29,7 @@ pub fn session(config: &Config) -> Session {
         docs: Docs::builtin(),
         prefs: Preferences { hints: true, color: config.color, hops: true },
         interactive: config.mode == Mode::Shell,
+        errors_inline: config.mode == Mode::Lines,
         exit_on_error: config.exit_on_error,
         interval: config.interval,
         unanswered: 0,

@@ -31,7 +31,12 @@ static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 pub fn free_port() -> Result<u16> {
     let span = LAST_PORT - FIRST_PORT;
     // Spread processes apart so parallel test binaries rarely probe the same ports.
-    let _ = NEXT_PORT.compare_exchange(0, (std::process::id() % u32::from(span)) as u16 + 1, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT_PORT.compare_exchange(
+        0,
+        (std::process::id() % u32::from(span)) as u16 + 1,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     for _ in 0..span {
         let offset = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % span;
         let port = FIRST_PORT + offset;
@@ -45,13 +50,19 @@ pub fn free_port() -> Result<u16> {
 
 /// Is `redis-server` on PATH?
 pub fn redis_server_available() -> bool {
-    Command::new("redis-server").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// A directory under the system temp dir, removed with the servers.
 fn temp_dir(label: &str) -> Result<PathBuf> {
     static COUNTER: AtomicU16 = AtomicU16::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
         "rcli-{label}-{}-{}-{nanos}",
         std::process::id(),
@@ -104,8 +115,12 @@ fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server> {
             .args(["--dir", &dir.display().to_string(), "--logfile", &log.display().to_string()])
             .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"]);
         if cluster {
-            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
-                .args(["--cluster-node-timeout", "2000", "--cluster-replica-validity-factor", "0"]);
+            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")]).args([
+                "--cluster-node-timeout",
+                "2000",
+                "--cluster-replica-validity-factor",
+                "0",
+            ]);
         }
         cmd.args(extra).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         // Own process group: a Ctrl-C in the shell must not reach the servers.
@@ -129,7 +144,11 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
         if let Some(child) = &mut server.child {
             if let Ok(Some(status)) = child.try_wait() {
                 server.child = None;
-                return Err(Error::Usage(format!("redis-server on port {} exited ({status}): {}", server.port, server.log_tail())));
+                return Err(Error::Usage(format!(
+                    "redis-server on port {} exited ({status}): {}",
+                    server.port,
+                    server.log_tail()
+                )));
             }
         }
         if let Ok(mut conn) = Connection::connect(&server.endpoint(), Duration::from_millis(500)) {
@@ -138,7 +157,11 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
             }
         }
         if Instant::now() > deadline {
-            return Err(Error::Usage(format!("redis-server on port {} did not answer: {}", server.port, server.log_tail())));
+            return Err(Error::Usage(format!(
+                "redis-server on port {} did not answer: {}",
+                server.port,
+                server.log_tail()
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -239,7 +262,8 @@ impl LocalCluster {
         let total = endpoints.len();
         self.wait("every node to know every other", Duration::from_secs(20), |c| {
             c.nodes.iter().all(|n| {
-                call_text(&n.endpoint(), &["CLUSTER", "NODES"]).is_ok_and(|t| t.lines().filter(|l| !l.contains("handshake")).count() == total)
+                call_text(&n.endpoint(), &["CLUSTER", "NODES"])
+                    .is_ok_and(|t| t.lines().filter(|l| !l.contains("handshake")).count() == total)
             })
         })?;
         for r in 0..replicas {
@@ -269,7 +293,8 @@ impl LocalCluster {
         let deadline = Instant::now() + limit;
         while !done(self) {
             if Instant::now() > deadline {
-                let logs: Vec<String> = self.nodes.iter().map(|n| format!("--- {}:\n{}", n.port, n.log_tail())).collect();
+                let logs: Vec<String> =
+                    self.nodes.iter().map(|n| format!("--- {}:\n{}", n.port, n.log_tail())).collect();
                 return Err(Error::Topology(format!("timed out waiting for {what}\n{}", logs.join("\n"))));
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -289,7 +314,10 @@ impl Drop for LocalCluster {
 
 /// `rcli sandbox` options.
 #[derive(Debug, Parser)]
-#[command(name = "rcli sandbox", about = "Start a throwaway local Redis Cluster and open rcli on it; everything is removed on exit.")]
+#[command(
+    name = "rcli sandbox",
+    about = "Start a throwaway local Redis Cluster and open rcli on it; everything is removed on exit."
+)]
 struct SandboxArgs {
     /// Number of primaries.
     #[arg(long, default_value_t = 3)]
@@ -301,7 +329,9 @@ struct SandboxArgs {
 
 /// Runs `rcli sandbox`; returns the exit code.
 pub fn main(args: &[std::ffi::OsString]) -> i32 {
-    let parsed = match SandboxArgs::try_parse_from(std::iter::once(std::ffi::OsString::from("rcli sandbox")).chain(args.iter().cloned())) {
+    let parsed = match SandboxArgs::try_parse_from(
+        std::iter::once(std::ffi::OsString::from("rcli sandbox")).chain(args.iter().cloned()),
+    ) {
         Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
@@ -309,7 +339,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         }
     };
     if !redis_server_available() {
-        eprintln!("redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS).");
+        eprintln!(
+            "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS)."
+        );
         return 1;
     }
     eprintln!("starting {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas);
@@ -322,12 +354,20 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     };
     eprintln!("cluster ready in {}:", cluster.dir.display());
     for (i, node) in cluster.nodes.iter().enumerate() {
-        let role = if i < cluster.primaries { "primary".to_string() } else { format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port) };
+        let role = if i < cluster.primaries {
+            "primary".to_string()
+        } else {
+            format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port)
+        };
         eprintln!("  127.0.0.1:{}  {role}", node.port);
     }
     eprintln!("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
-    let argv: Vec<std::ffi::OsString> = ["rcli", "-c", "-p", &cluster.port(0).to_string()].iter().map(Into::into).collect();
-    let code = match crate::cli::Args::try_parse_from(argv).map_err(|e| e.to_string()).and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string())) {
+    let argv: Vec<std::ffi::OsString> =
+        ["rcli", "-c", "-p", &cluster.port(0).to_string()].iter().map(Into::into).collect();
+    let code = match crate::cli::Args::try_parse_from(argv)
+        .map_err(|e| e.to_string())
+        .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
+    {
         Ok(config) => crate::run::run(config),
         Err(e) => {
             eprintln!("sandbox: {e}");

@@ -46,6 +46,8 @@ pub struct Session {
     pub prefs: Preferences,
     /// A person at a terminal: timing lines, Ctrl-C cancels, `clear` works.
     pub interactive: bool,
+    /// Piped input: every command's failure is a line on stdout in its place.
+    pub errors_inline: bool,
     /// `-e`: stop at the first error reply.
     pub exit_on_error: bool,
     /// `-i`: pause between repeats.
@@ -79,7 +81,10 @@ impl Session {
             match std::str::from_utf8(&argv[0]).ok().and_then(|n| n.parse::<i64>().ok()).filter(|&n| n > 0) {
                 Some(n) => times = n,
                 None => {
-                    return self.printer.line("Invalid repeat command option value.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+                    return self
+                        .printer
+                        .line("Invalid repeat command option value.")
+                        .map_or(Flow::StdoutClosed, |_| Flow::Continue);
                 }
             }
             argv.remove(0);
@@ -158,18 +163,24 @@ impl Session {
     /// Prints an rcli error for one command. Link failures read like redis-cli's on
     /// stderr in the shell; in piped input every command gets a line on stdout.
     pub fn report_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
-        if error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. } | Error::OutcomeUnknown { .. }) {
+        let link = error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. });
+        if link || matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. }) {
             self.unanswered += 1;
-        }
-        if self.interactive && (error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. })) {
-            self.printer.flush()?;
-            eprintln!("{error}");
-            return Ok(());
         }
         if matches!(error, Error::Interrupted) {
             return self.printer.line("(interrupted)");
         }
-        self.printer.command_error(error)
+        if self.errors_inline || (self.interactive && !link) {
+            return self.printer.command_error(error);
+        }
+        if !self.interactive {
+            // One-shot: a refused command is a failure too.
+            self.unanswered +=
+                u64::from(!link && !matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. }));
+        }
+        self.printer.flush()?;
+        eprintln!("{error}");
+        Ok(())
     }
 
     fn execute_once(&mut self, argv: &[Vec<u8>]) -> Flow {

@@ -156,7 +156,12 @@ impl Topology {
             Some(index) => index,
             None => {
                 self.shards.push(Shard {
-                    primary: Some(Node { id: String::new(), endpoint: endpoint.clone(), primary: true, health: "unknown".into() }),
+                    primary: Some(Node {
+                        id: String::new(),
+                        endpoint: endpoint.clone(),
+                        primary: true,
+                        health: "unknown".into(),
+                    }),
                     replicas: Vec::new(),
                     ranges: Vec::new(),
                 });
@@ -242,7 +247,10 @@ mod tests {
     #[test]
     fn shards_reply_builds_the_slot_map() {
         let reply = Frame::Array(vec![
-            shard(&[0, 8191], vec![node("a1", "127.0.0.1", 7000, "master", "online"), node("b1", "", 7003, "replica", "online")]),
+            shard(
+                &[0, 8191],
+                vec![node("a1", "127.0.0.1", 7000, "master", "online"), node("b1", "", 7003, "replica", "online")],
+            ),
             shard(&[8192, 16383], vec![node("c1", "127.0.0.1", 7001, "master", "online")]),
         ]);
         let topo = Topology::from_shards(&reply, &Endpoint::tcp("10.0.0.9", 7000)).unwrap();
@@ -258,7 +266,10 @@ mod tests {
     fn a_failed_old_primary_does_not_shadow_the_promoted_one() {
         let reply = Frame::Array(vec![shard(
             &[0, 16383],
-            vec![node("old", "127.0.0.1", 7000, "master", "failed"), node("new", "127.0.0.1", 7003, "master", "online")],
+            vec![
+                node("old", "127.0.0.1", 7000, "master", "failed"),
+                node("new", "127.0.0.1", 7003, "master", "online"),
+            ],
         )]);
         let topo = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7003)).unwrap();
         assert_eq!(topo.owner(42), Some(&Endpoint::tcp("127.0.0.1", 7003)));
@@ -273,7 +284,12 @@ mod tests {
                 Frame::Array(vec![bulk("127.0.0.1"), Frame::Integer(port), bulk("id")]),
             ])
         };
-        let reply = Frame::Array(vec![entry(0, 100, 7000), entry(101, 199, 7001), entry(200, 200, 7000), entry(201, 16383, 7001)]);
+        let reply = Frame::Array(vec![
+            entry(0, 100, 7000),
+            entry(101, 199, 7001),
+            entry(200, 200, 7000),
+            entry(201, 16383, 7001),
+        ]);
         let mut topo = Topology::from_slots(&reply, &Endpoint::tcp("127.0.0.1", 7000)).unwrap();
         assert_eq!(topo.shards.len(), 2);
         assert_eq!(topo.owner(200), Some(&Endpoint::tcp("127.0.0.1", 7000)));

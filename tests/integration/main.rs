@@ -1,1 +1,14 @@
+//! rcli's integration tests: one binary, real `redis-server` processes started per test
+//! on free loopback ports, and the real `rcli` binary driven like a user would.
 
+/// The harness: servers, a hermetic rcli command, deadlines.
+mod util;
+
+/// One node: one-shot, piped lines, options, errors and exit codes.
+mod core;
+/// A corpus of command lines through rcli and redis-cli, byte for byte.
+mod differential;
+/// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
+mod faults;
+/// The interactive shell in a pseudo-terminal.
+mod pty;

@@ -1,0 +1,67 @@
+//! The differential test: the same corpus of command lines (every reply type, quoting
+//! edge cases, errors) piped through redis-cli and rcli against the same server, in
+//! tty-formatted, raw and CSV output, RESP2 and RESP3. stdout must be byte-identical.
+//! Where redis-cli crashes (RESP3 big numbers and attributes) rcli's own output is
+//! asserted instead (see docs/compatibility.md).
+
+use crate::eqnice;
+use crate::util::*;
+
+const COMMON: &str = include_str!("../corpus/common.txt");
+const RESP2_ONLY: &str = include_str!("../corpus/resp2_only.txt");
+
+fn compare(protocol: &str, corpus: &str) {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    let lines = corpus.lines().count();
+    assert!(lines >= 100, "the corpus has {lines} lines");
+    for mode in ["--no-raw", "--raw", "--csv"] {
+        let args = ["-p", port.as_str(), protocol, mode];
+        let expected = redis_cli_run(&args, corpus.as_bytes());
+        assert_eq!(expected.code, Some(0), "redis-cli failed: {}", expected.stderr);
+        let got = rcli_run(&home, &args, corpus);
+        assert_eq!(got.code, Some(0), "rcli failed in {mode}: {}", got.stderr);
+        eqnice!(expected.text(), got.text());
+        // Sequential execution (one command at a time) must print exactly the same.
+        let sequential = rcli_run(&home, &["-p", port.as_str(), protocol, mode, "--pipeline", "1"], corpus);
+        eqnice!(expected.text(), sequential.text());
+    }
+}
+
+#[test]
+fn resp2_corpus_matches_redis_cli_in_every_output_mode() {
+    compare("-2", &format!("{COMMON}{RESP2_ONLY}"));
+}
+
+#[test]
+fn resp3_corpus_matches_redis_cli_in_every_output_mode() {
+    compare("-3", COMMON);
+}
+
+/// redis-cli 7.0 exits with "Unknown reply type: 13" on a RESP3 big number and rejects
+/// attributes; rcli prints them.
+#[test]
+fn resp3_big_numbers_and_attributes_render() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    let input = "DEBUG PROTOCOL bignum\nDEBUG PROTOCOL attrib\n";
+    let tty = rcli_run(&home, &["-p", &port, "-3", "--no-raw"], input);
+    eqnice!(
+        "(big number) 1234567999999999999999999999999999999\n\"Some real reply following the attribute\"\n",
+        tty.text()
+    );
+    let raw = rcli_run(&home, &["-p", &port, "-3"], input);
+    eqnice!("1234567999999999999999999999999999999\nSome real reply following the attribute\n", raw.text());
+    let csv = rcli_run(&home, &["-p", &port, "-3", "--csv"], input);
+    eqnice!("1234567999999999999999999999999999999\n\"Some real reply following the attribute\"\n", csv.text());
+    let json = rcli_run(&home, &["-p", &port, "--json"], "DEBUG PROTOCOL bignum\nHSET h a 1\nHGETALL h\n");
+    eqnice!("1234567999999999999999999999999999999\n1\n{\"a\":\"1\"}\n", json.text());
+}

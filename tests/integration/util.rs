@@ -1,0 +1,165 @@
+//! Test harness: starting real servers (via `rcli::sandbox`), running the rcli binary
+//! with a hermetic environment and a deadline, and comparing outputs readably.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub use rcli::sandbox::{LocalCluster, Standalone};
+
+/// True when redis-server (and redis-cli) can be used. Without them a test is skipped
+/// locally, but under CI (`CI` set) it fails: the suite must never go green by skipping.
+pub fn have_redis() -> bool {
+    let ok = rcli::sandbox::redis_server_available();
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "redis-server is not installed but CI is set: install it (apt-get install redis-server redis-tools)"
+            );
+        }
+        eprintln!("skipping: redis-server not found");
+    }
+    ok
+}
+
+pub fn standalone() -> Standalone {
+    Standalone::start(&[]).unwrap_or_else(|e| panic!("could not start redis-server: {e}"))
+}
+
+pub fn cluster(primaries: usize, replicas: usize) -> LocalCluster {
+    LocalCluster::start(primaries, replicas).unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
+}
+
+/// A temp directory for one test's HOME and XDG dirs, removed on drop.
+pub struct Home {
+    pub path: PathBuf,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "rcli-test-home-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Home { path }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Applies a hermetic environment: HOME and XDG dirs inside `home`, no colour, no
+/// inherited auth or history settings.
+pub fn hermetic(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("NO_COLOR", "1")
+        .env_remove("REDISCLI_AUTH")
+        .env_remove("REDISCLI_HISTFILE")
+        .env_remove("RCLI_RCFILE")
+        .env_remove("FAKETTY");
+}
+
+/// The rcli binary with a hermetic environment.
+pub fn rcli(home: &Home) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcli"));
+    hermetic(&mut cmd, &home.path);
+    cmd
+}
+
+/// What a finished process printed.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `cmd` with `input` on stdin; kills it and panics after `limit`.
+pub fn run_with(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = writer.join();
+    Output {
+        code: status.code(),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+    }
+}
+
+/// Runs rcli with `args` and `input`, bounded to 60 s.
+pub fn rcli_run(home: &Home, args: &[&str], input: &str) -> Output {
+    let mut cmd = rcli(home);
+    cmd.args(args);
+    run_with(cmd, input.as_bytes(), Duration::from_secs(60))
+}
+
+/// Runs redis-cli (the yardstick) with `args` and `input`.
+pub fn redis_cli_run(args: &[&str], input: &[u8]) -> Output {
+    let mut cmd = Command::new("redis-cli");
+    cmd.args(args).env_remove("REDISCLI_AUTH").env("REDISCLI_HISTFILE", "/dev/null");
+    run_with(cmd, input, Duration::from_secs(120))
+}
+
+/// Asserts two outputs are equal, showing both in full when they are not.
+#[macro_export]
+macro_rules! eqnice {
+    ($expected:expr, $got:expr) => {{
+        let expected: String = $expected.to_string();
+        let got: String = $got.to_string();
+        if expected != got {
+            let first = expected.lines().zip(got.lines()).position(|(a, b)| a != b);
+            panic!(
+                "outputs differ (first differing line: {:?})\nexpected:\n~~~\n{}~~~\ngot:\n~~~\n{}~~~",
+                first.map(|i| i + 1),
+                expected,
+                got
+            );
+        }
+    }};
+}
