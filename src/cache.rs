@@ -19,12 +19,11 @@ fn path(kind: &str, version: &str) -> Option<PathBuf> {
 /// The cached reply of `kind` for `version`, or the result of `fetch` (then cached).
 pub fn reply_for_version(kind: &str, version: &str, fetch: impl FnOnce() -> Option<Frame>) -> Option<Frame> {
     let file = path(kind, version);
-    if let Some(file) = &file {
-        if let Ok(bytes) = fs::read(file) {
-            if let Ok(Some((frame, _))) = resp::parse(&bytes) {
-                return Some(frame);
-            }
-        }
+    if let Some(file) = &file
+        && let Ok(bytes) = fs::read(file)
+        && let Ok(Some((frame, _))) = resp::parse(&bytes)
+    {
+        return Some(frame);
     }
     let frame = fetch()?;
     if let Some(file) = file {

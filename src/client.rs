@@ -518,7 +518,11 @@ impl Client {
                 .topology
                 .as_ref()
                 .map(|t| {
-                    t.replicas(slot).into_iter().filter(|n| n.health != "failed").map(|n| n.endpoint.clone()).collect()
+                    t.replicas(slot)
+                        .into_iter()
+                        .filter(|n| !matches!(n.health.as_str(), "fail" | "failed"))
+                        .map(|n| n.endpoint.clone())
+                        .collect()
                 })
                 .unwrap_or_default();
             if !replicas.is_empty() {
@@ -740,10 +744,11 @@ impl Client {
         asking: bool,
         blocking: bool,
     ) -> std::result::Result<Frame, Failure> {
-        if let Some((conn, used)) = self.pool.get_mut(endpoint) {
-            if used.elapsed() > IDLE_CHECK && conn.is_closed_by_peer() {
-                self.pool.remove(endpoint);
-            }
+        if let Some((conn, used)) = self.pool.get_mut(endpoint)
+            && used.elapsed() > IDLE_CHECK
+            && conn.is_closed_by_peer()
+        {
+            self.pool.remove(endpoint);
         }
         let interrupt = self.interrupt.clone();
         let timeout = if blocking { None } else { self.options.read_timeout };
@@ -878,10 +883,11 @@ impl Client {
             }
             b"exec" | b"discard" => self.tx = None,
             _ => {
-                if let Some(tx) = &mut self.tx {
-                    if ok && tx.slot.is_none() {
-                        tx.queued.push(argv.to_vec());
-                    }
+                if let Some(tx) = &mut self.tx
+                    && ok
+                    && tx.slot.is_none()
+                {
+                    tx.queued.push(argv.to_vec());
                 }
             }
         }

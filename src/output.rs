@@ -81,10 +81,8 @@ impl Printer {
             Reply::One(frame) => self.frame(argv, frame),
             Reply::Fanout { parts, combined } => {
                 let tty = self.is_tty_format();
-                if !tty {
-                    if let Some((_, frame)) = combined {
-                        return self.frame(argv, frame);
-                    }
+                if !tty && let Some((_, frame)) = combined {
+                    return self.frame(argv, frame);
                 }
                 for part in parts {
                     if tty {

@@ -390,7 +390,7 @@ mod tests {
     fn tty_nested_arrays_align_indices() {
         let nested = Frame::Array(vec![bulk("a"), Frame::Array(vec![bulk("b"), bulk("c")])]);
         assert_eq!(text(&nested, OutputMode::Tty), "1) \"a\"\n2) 1) \"b\"\n   2) \"c\"\n");
-        let ten = Frame::Array((1..=10).map(|i| Frame::Integer(i)).collect());
+        let ten = Frame::Array((1..=10).map(Frame::Integer).collect());
         let out = text(&ten, OutputMode::Tty);
         assert!(out.starts_with(" 1) (integer) 1\n"));
         assert!(out.ends_with("10) (integer) 10\n"));

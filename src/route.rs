@@ -136,10 +136,10 @@ pub fn sub_command(argv: &[Vec<u8>], kind: SplitKind, positions: &[usize]) -> Ve
     let mut sub = vec![argv[0].clone()];
     for &p in positions {
         sub.push(argv[p].clone());
-        if kind == SplitKind::Mset {
-            if let Some(value) = argv.get(p + 1) {
-                sub.push(value.clone());
-            }
+        if kind == SplitKind::Mset
+            && let Some(value) = argv.get(p + 1)
+        {
+            sub.push(value.clone());
         }
     }
     sub

@@ -141,20 +141,20 @@ fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server> {
 fn wait_for_ping(server: &mut Server) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(child) = &mut server.child {
-            if let Ok(Some(status)) = child.try_wait() {
-                server.child = None;
-                return Err(Error::Usage(format!(
-                    "redis-server on port {} exited ({status}): {}",
-                    server.port,
-                    server.log_tail()
-                )));
-            }
+        if let Some(child) = &mut server.child
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            server.child = None;
+            return Err(Error::Usage(format!(
+                "redis-server on port {} exited ({status}): {}",
+                server.port,
+                server.log_tail()
+            )));
         }
-        if let Ok(mut conn) = Connection::connect(&server.endpoint(), Duration::from_millis(500)) {
-            if conn.request(&["PING"], Wait::bounded(Duration::from_secs(2))).is_ok() {
-                return Ok(());
-            }
+        if let Ok(mut conn) = Connection::connect(&server.endpoint(), Duration::from_millis(500))
+            && conn.request(&["PING"], Wait::bounded(Duration::from_secs(2))).is_ok()
+        {
+            return Ok(());
         }
         if Instant::now() > deadline {
             return Err(Error::Usage(format!(
@@ -249,10 +249,10 @@ impl LocalCluster {
             call_text(endpoint, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
         }
         let per = SLOTS / self.primaries;
-        for i in 0..self.primaries {
+        for (i, primary) in endpoints.iter().take(self.primaries).enumerate() {
             let start = i * per;
             let end = if i + 1 == self.primaries { SLOTS - 1 } else { start + per - 1 };
-            call_text(&endpoints[i], &["CLUSTER", "ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
+            call_text(primary, &["CLUSTER", "ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
         for endpoint in &endpoints[1..] {
             if let Endpoint::Tcp { port, .. } = endpoint {

@@ -211,10 +211,12 @@ impl Session {
             return Flow::StdoutClosed;
         }
         let elapsed = started.elapsed();
-        if self.interactive && self.printer.is_tty_format() && elapsed >= Duration::from_millis(500) {
-            if self.printer.line(&format!("({:.2}s)", elapsed.as_secs_f64())).is_err() {
-                return Flow::StdoutClosed;
-            }
+        if self.interactive
+            && self.printer.is_tty_format()
+            && elapsed >= Duration::from_millis(500)
+            && self.printer.line(&format!("({:.2}s)", elapsed.as_secs_f64())).is_err()
+        {
+            return Flow::StdoutClosed;
         }
         if self.interactive && self.printer.flush().is_err() {
             return Flow::StdoutClosed;
@@ -255,10 +257,11 @@ impl Session {
             Ok(endpoint) => endpoint,
             Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
         };
-        if self.interactive && self.printer.is_tty_format() {
-            if self.printer.line("Reading messages... (press Ctrl-C to quit)").is_err() {
-                return Flow::StdoutClosed;
-            }
+        if self.interactive
+            && self.printer.is_tty_format()
+            && self.printer.line("Reading messages... (press Ctrl-C to quit)").is_err()
+        {
+            return Flow::StdoutClosed;
         }
         loop {
             if self.printer.flush().is_err() {
@@ -306,10 +309,10 @@ impl Session {
                 other => other,
             };
             for key in keys.iter().take(1000) {
-                if let Frame::Bulk(k) = key {
-                    if k.len() <= 256 {
-                        self.remember_key(k.clone());
-                    }
+                if let Frame::Bulk(k) = key
+                    && k.len() <= 256
+                {
+                    self.remember_key(k.clone());
                 }
             }
         }

@@ -4,6 +4,8 @@
 /// The harness: servers, a hermetic rcli command, deadlines.
 mod util;
 
+/// Cluster mode against real 3+3 clusters.
+mod cluster;
 /// One node: one-shot, piped lines, options, errors and exit codes.
 mod core;
 /// A corpus of command lines through rcli and redis-cli, byte for byte.
