@@ -445,7 +445,8 @@ impl Client {
         route::plan_keyed(argv, &positions, in_tx, |slot| self.owner(slot))
     }
 
-    fn owner(&self, slot: u16) -> Option<Endpoint> {
+    /// The primary serving `slot`, per the slot map.
+    pub fn owner(&self, slot: u16) -> Option<Endpoint> {
         self.topology.as_ref()?.owner(slot).cloned()
     }
 
@@ -502,7 +503,7 @@ impl Client {
 
     /// Chooses the node for a single-slot command: the owner, a replica for reads when
     /// asked to, or the transaction's node; moves the prompt like redis-cli does.
-    fn prepare_slot(
+    pub fn prepare_slot(
         &mut self,
         argv: &[Vec<u8>],
         slot: u16,

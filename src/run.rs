@@ -105,7 +105,7 @@ pub fn run(mut config: Config) -> i32 {
                 eprintln!("{e}");
             }
             let flow = if config.pipeline > 1 {
-                pipeline::run(&mut session, io::stdin().lock(), config.pipeline, config.verbose)
+                pipeline::run(&mut session, io::stdin(), config.pipeline, config.verbose)
             } else {
                 run_lines(&mut session, io::stdin().lock())
             };

@@ -67,12 +67,17 @@ fn is_word(arg: &[u8], word: &str) -> bool {
 impl Session {
     /// Runs one line of input.
     pub fn run_line(&mut self, line: &[u8]) -> Flow {
-        let Ok(mut argv) = split_args(line) else {
+        let Ok(argv) = split_args(line) else {
             return match self.printer.line("Invalid argument(s)") {
                 Ok(()) => Flow::Continue,
                 Err(e) => e.into(),
             };
         };
+        self.run_argv(argv)
+    }
+
+    /// Runs one split line: the `N cmd` repeat prefix, then the command.
+    pub fn run_argv(&mut self, mut argv: Vec<Vec<u8>>) -> Flow {
         if argv.is_empty() {
             return Flow::Continue;
         }
