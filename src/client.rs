@@ -192,7 +192,9 @@ pub struct Client {
     current: Endpoint,
     connected: bool,
     topology: Option<Topology>,
-    commands: CommandTable,
+    commands: Arc<CommandTable>,
+    /// Bumped whenever the slot map changes, so callers can cache routes.
+    generation: u64,
     target: Target,
     tx: Option<Transaction>,
     interrupt: Option<Arc<AtomicBool>>,
@@ -213,7 +215,8 @@ impl Client {
             current,
             connected: false,
             topology: None,
-            commands: CommandTable::builtin(),
+            commands: Arc::new(CommandTable::builtin()),
+            generation: 0,
             target: Target::Current,
             tx: None,
             interrupt: None,
@@ -241,6 +244,7 @@ impl Client {
         self.pool.clear();
         self.readonly_links.clear();
         self.topology = None;
+        self.generation += 1;
         self.tx = None;
         self.current = endpoint.clone();
         self.options.seeds.insert(0, endpoint);
@@ -272,6 +276,17 @@ impl Client {
     }
     pub fn commands(&self) -> &CommandTable {
         &self.commands
+    }
+
+    /// A shared handle on the command table, to look commands up while the client is
+    /// borrowed mutably.
+    pub fn command_table(&self) -> Arc<CommandTable> {
+        Arc::clone(&self.commands)
+    }
+
+    /// Changes whenever the slot map does.
+    pub fn topology_generation(&self) -> u64 {
+        self.generation
     }
     pub fn target(&self) -> &Target {
         &self.target
@@ -346,7 +361,7 @@ impl Client {
         if let Some(reply) = reply {
             let table = CommandTable::from_reply(&reply);
             if !table.is_empty() {
-                self.commands = table;
+                self.commands = Arc::new(table);
             }
         }
     }
@@ -419,6 +434,7 @@ impl Client {
             match parsed {
                 Some(topo) if !topo.primaries().is_empty() => {
                     self.topology = Some(topo);
+                    self.generation += 1;
                     return Ok(());
                 }
                 Some(_) => last_error = format!("{endpoint}: no slots are assigned"),
@@ -713,6 +729,7 @@ impl Client {
                 if let Some(topo) = &mut self.topology {
                     topo.apply_moved(redirect.slot, &redirect.to);
                 }
+                self.generation += 1;
                 let _ = self.refresh_topology(None, &mut Vec::new());
                 if self.tx.is_none() {
                     self.current = redirect.to.clone();

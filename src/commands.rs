@@ -233,8 +233,14 @@ impl CommandTable {
 
     /// The entry for `argv`: the subcommand's when there is one (`CLIENT LIST`).
     pub fn lookup<A: AsRef<[u8]>>(&self, argv: &[A]) -> Option<&CommandInfo> {
-        let name = String::from_utf8_lossy(argv.first()?.as_ref()).to_ascii_lowercase();
-        let command = self.commands.get(&name)?;
+        // Lower-case the name on the stack: this runs for every piped command.
+        let raw = argv.first()?.as_ref();
+        let mut buf = [0u8; 32];
+        let name = buf.get_mut(..raw.len())?;
+        name.copy_from_slice(raw);
+        name.make_ascii_lowercase();
+        let name = std::str::from_utf8(name).ok()?;
+        let command = self.commands.get(name)?;
         if command.subcommands.is_empty() {
             return Some(command);
         }

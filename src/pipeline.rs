@@ -1,7 +1,9 @@
 //! Commands piped on stdin, pipelined per node: `rcli -c -p 7000 < cmds.txt` at the speed
-//! of the cluster. A reader thread splits lines; the main thread routes a batch of them,
-//! writes each node's share in one go and reads the replies, then prints every reply in
-//! input order exactly as sequential execution would.
+//! of the cluster. A reader thread splits lines; the main thread routes them into a
+//! batch, writes each node's share in one go, and while the nodes work on it builds the
+//! next batch; then it reads the replies and prints them in input order, exactly as
+//! sequential execution would. At most two batches (each at most `window` commands per
+//! node) are in flight, so memory stays flat for any input size.
 //!
 //! Commands for one node keep their input order on its connection, so commands for one
 //! slot run in input order. Barriers (keyless and fan-out commands in cluster mode,
@@ -17,17 +19,20 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::time::Instant;
 
 use crate::client::{Event, is_streaming};
+use crate::commands::CommandInfo;
 use crate::connection::{Endpoint, Wait};
 use crate::error::Error;
+use crate::output::HopLines;
 use crate::redirect::{Redirect, is_transient};
 use crate::resp::{self, Frame};
 use crate::route::Plan;
 use crate::session::{Flow, Session};
+use crate::slot::{SLOTS, slot_of};
 use crate::split::{InvalidArguments, split_args};
 
-/// Lines longer than this run alone, so a 100 MB value is not also copied into a batch
-/// buffer.
+/// Lines longer than this run alone, so a 100 MB value is not also copied into a batch.
 const HUGE_LINE: usize = 1 << 20;
+const NO_NODE: u16 = u16::MAX;
 
 /// One input line, split by the reader thread.
 enum Input {
@@ -37,7 +42,7 @@ enum Input {
 
 /// What became of one command of a batch.
 enum Outcome {
-    /// Queued on a node, waiting for the batch to be sent.
+    /// Queued on a node, waiting for its reply.
     Queued,
     Reply(Frame),
     Failed(Error),
@@ -60,11 +65,27 @@ struct Entry {
 }
 
 /// The commands of a batch bound for one node, encoded back to back.
+#[derive(Default)]
 struct NodeQueue {
-    endpoint: Endpoint,
     buf: Vec<u8>,
     /// Per command: its entry index and the end of its bytes in `buf`.
     commands: Vec<(usize, usize)>,
+    /// How many commands were completely written.
+    written: usize,
+}
+
+/// One batch: its entries in input order and its per-node queues (indexed like
+/// [`Pipeline::nodes`]).
+#[derive(Default)]
+struct Batch {
+    entries: Vec<Entry>,
+    queues: Vec<NodeQueue>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// Counts for the `--verbose` summary.
@@ -98,16 +119,26 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<
     rx
 }
 
-/// Runs piped input with at most `window` commands in flight per node.
+/// Runs piped input with at most `window` commands per node in each of the two batches
+/// in flight.
 pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usize, verbose: bool) -> Flow {
     let started = Instant::now();
     let rx = spawn_reader(input, window * 4);
-    let mut pipeline = Pipeline { window, entries: Vec::new(), queues: Vec::new(), totals: Totals::default() };
+    let mut pipeline = Pipeline {
+        window,
+        building: Batch::default(),
+        inflight: None,
+        nodes: Vec::new(),
+        slot_node: vec![NO_NODE; SLOTS],
+        generation: u64::MAX,
+        current: None,
+        totals: Totals::default(),
+    };
     let flow = pipeline.drive(session, &rx);
     if verbose {
         let counters = session.client.counters;
         eprintln!(
-            "rcli: {} commands, {} errors, {} redirects (MOVED {}, ASK {}), {} routed to other nodes, {:.2} s",
+            "rcli: {} commands, {} errors, {} redirects (MOVED {}, ASK {}), {} routed to another node, {:.2} s",
             pipeline.totals.commands,
             pipeline.totals.errors,
             counters.moved + counters.ask,
@@ -122,8 +153,15 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usi
 
 struct Pipeline {
     window: usize,
-    entries: Vec<Entry>,
-    queues: Vec<NodeQueue>,
+    building: Batch,
+    inflight: Option<Batch>,
+    /// Every node a command was queued for; queue `i` of a batch belongs to `nodes[i]`.
+    nodes: Vec<Endpoint>,
+    /// Slot → index in `nodes`, valid for the client's slot-map `generation`.
+    slot_node: Vec<u16>,
+    generation: u64,
+    /// The node in the prompt while batches are built (index in `nodes`).
+    current: Option<usize>,
     totals: Totals,
 }
 
@@ -131,11 +169,34 @@ fn is_word(arg: &[u8], words: &[&str]) -> bool {
     words.iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()))
 }
 
+/// Words the shell handles itself or that change the session: always barriers.
+const BARRIER_WORDS: &[&str] = &[
+    "quit",
+    "exit",
+    "help",
+    "?",
+    "connect",
+    "clear",
+    "select",
+    "auth",
+    "hello",
+    "reset",
+    "client",
+    "readonly",
+    "readwrite",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "monitor",
+];
+
 impl Pipeline {
     fn drive(&mut self, session: &mut Session, rx: &Receiver<Input>) -> Flow {
         loop {
-            // Block for the next line only when nothing is waiting to be sent.
-            let next = if self.entries.is_empty() {
+            // Block for input only when nothing is waiting to be sent or read.
+            let next = if self.building.is_empty() && self.inflight.is_none() {
                 match rx.recv() {
                     Ok(input) => Some(input),
                     Err(_) => return Flow::Continue,
@@ -144,21 +205,15 @@ impl Pipeline {
                 match rx.try_recv() {
                     Ok(input) => Some(input),
                     Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return self.flush(session),
+                    Err(TryRecvError::Disconnected) => return self.finish(session),
                 }
             };
-            let Some(input) = next else {
-                let flow = self.flush(session);
-                if flow != Flow::Continue {
-                    return flow;
-                }
-                continue;
-            };
-            let flow = match input {
-                Input::Line(Ok(argv)) if argv.is_empty() => Flow::Continue,
-                Input::Line(Ok(argv)) => self.add(session, argv),
-                Input::Line(Err(InvalidArguments)) => {
-                    self.entries.push(Entry {
+            let flow = match next {
+                None => self.finish(session),
+                Some(Input::Line(Ok(argv))) if argv.is_empty() => Flow::Continue,
+                Some(Input::Line(Ok(argv))) => self.add(session, argv),
+                Some(Input::Line(Err(InvalidArguments))) => {
+                    self.building.entries.push(Entry {
                         argv: Vec::new(),
                         slot: None,
                         readonly: false,
@@ -167,8 +222,8 @@ impl Pipeline {
                     });
                     Flow::Continue
                 }
-                Input::ReadError(e) => {
-                    let flow = self.flush(session);
+                Some(Input::ReadError(e)) => {
+                    let flow = self.finish(session);
                     eprintln!("stdin: {e}");
                     if flow == Flow::Continue { Flow::Exit(1) } else { flow }
                 }
@@ -180,162 +235,228 @@ impl Pipeline {
     }
 
     /// True for commands that must wait for everything before them and run alone.
-    fn is_barrier(session: &mut Session, argv: &[Vec<u8>]) -> bool {
+    fn is_barrier(session: &Session, info: Option<&CommandInfo>, argv: &[Vec<u8>]) -> bool {
         let first = &argv[0];
-        if session.client.in_transaction()
+        session.client.in_transaction()
             || first.first() == Some(&b':')
             || (argv.len() > 1 && first.iter().all(u8::is_ascii_digit))
             || is_streaming(argv)
             || argv.iter().map(Vec::len).sum::<usize>() > HUGE_LINE
-            || is_word(
-                first,
-                &[
-                    "quit",
-                    "exit",
-                    "help",
-                    "?",
-                    "connect",
-                    "clear",
-                    "select",
-                    "auth",
-                    "hello",
-                    "reset",
-                    "client",
-                    "readonly",
-                    "readwrite",
-                    "multi",
-                    "exec",
-                    "discard",
-                    "watch",
-                    "unwatch",
-                    "monitor",
-                ],
-            )
-        {
-            return true;
+            || is_word(first, BARRIER_WORDS)
+            || info.is_some_and(|i| i.flags.blocking || i.flags.pubsub)
+    }
+
+    fn node_index(&mut self, endpoint: &Endpoint) -> usize {
+        match self.nodes.iter().position(|n| n == endpoint) {
+            Some(i) => i,
+            None => {
+                self.nodes.push(endpoint.clone());
+                self.nodes.len() - 1
+            }
         }
-        let info = session.client.commands().lookup(argv);
-        info.is_some_and(|i| i.flags.blocking || i.flags.pubsub)
+    }
+
+    /// The node for a single-slot command on the fast path: the slot's primary from a
+    /// cached copy of the slot map. Moves the prompt node like the shell does.
+    fn route_slot(&mut self, session: &mut Session, slot: u16, events: &mut Vec<Event>) -> Option<usize> {
+        if self.generation != session.client.topology_generation() {
+            self.slot_node.fill(NO_NODE);
+            self.generation = session.client.topology_generation();
+        }
+        let mut node = self.slot_node[usize::from(slot)];
+        if node == NO_NODE {
+            let owner = session.client.owner(slot)?;
+            node = self.node_index(&owner) as u16;
+            self.slot_node[usize::from(slot)] = node;
+        }
+        let node = usize::from(node);
+        let current = match self.current {
+            Some(c) => c,
+            None => {
+                let prompt = session.client.current().clone();
+                self.node_index(&prompt)
+            }
+        };
+        if node != current {
+            session.client.counters.routed_away += 1;
+            if session.printer.hop_lines != HopLines::Hidden && session.prefs.hops {
+                events.push(Event::Redirected { slot, to: self.nodes[node].clone() });
+            }
+        }
+        self.current = Some(node);
+        Some(node)
     }
 
     fn add(&mut self, session: &mut Session, argv: Vec<Vec<u8>>) -> Flow {
         self.totals.commands += 1;
-        if Self::is_barrier(session, &argv) {
-            let flow = self.flush(session);
-            if flow != Flow::Continue {
-                return flow;
-            }
-            let errors_before = session.error_replies;
-            let flow = session.run_argv(argv);
-            self.totals.errors += session.error_replies - errors_before;
-            return flow;
+        let table = session.client.command_table();
+        let info = table.lookup(&argv);
+        if Self::is_barrier(session, info, &argv) {
+            return self.barrier(session, argv);
         }
+        let readonly = info.is_some_and(|i| i.flags.readonly);
         let mut events = Vec::new();
-        let planned = match session.client.plan(&argv) {
-            Ok(Plan::Slot { slot, endpoint }) => {
-                session.client.prepare_slot(&argv, slot, endpoint, &mut events).map(|e| (Some(slot), e))
-            }
-            Ok(Plan::Node(endpoint)) if !session.client.is_cluster() => Ok((None, endpoint)),
-            Ok(_) => {
-                // Keyless, split or fan-out in cluster mode: a barrier.
-                let flow = self.flush(session);
-                if flow != Flow::Continue {
-                    return flow;
+        let routed = if !session.client.is_cluster() {
+            let current = session.client.current().clone();
+            Ok((None, self.node_index(&current)))
+        } else {
+            let positions = info.map(|i| i.key_positions(&argv)).unwrap_or_default();
+            let slot = positions.first().map(|&p| slot_of(&argv[p]));
+            let one_slot = slot.filter(|&s| positions[1..].iter().all(|&p| slot_of(&argv[p]) == s));
+            let fast = match one_slot {
+                Some(s) if !(readonly && session.client.options().read_from_replicas) => {
+                    self.route_slot(session, s, &mut events).map(|node| (Some(s), node))
                 }
-                return session.run_argv(argv);
-            }
-            Err(e) => Err(e),
-        };
-        let readonly = session.client.commands().lookup(&argv).is_some_and(|i| i.flags.readonly);
-        let index = self.entries.len();
-        let outcome = match planned {
-            Ok((slot, endpoint)) => {
-                let queue = match self.queues.iter().position(|q| q.endpoint == endpoint) {
-                    Some(q) => q,
-                    None => {
-                        self.queues.push(NodeQueue { endpoint, buf: Vec::new(), commands: Vec::new() });
-                        self.queues.len() - 1
+                _ => None,
+            };
+            match fast {
+                Some(route) => Ok(route),
+                None => match session.client.plan(&argv) {
+                    Ok(Plan::Slot { slot, endpoint }) => {
+                        self.sync_current(session);
+                        let prepared = session.client.prepare_slot(&argv, slot, endpoint, &mut events);
+                        self.current = None;
+                        prepared.map(|e| (Some(slot), self.node_index(&e)))
                     }
-                };
-                let q = &mut self.queues[queue];
+                    // Keyless, split or fan-out in cluster mode: a barrier.
+                    Ok(_) => return self.barrier(session, argv),
+                    Err(e) => Err(e),
+                },
+            }
+        };
+        let index = self.building.entries.len();
+        let (slot, outcome) = match routed {
+            Ok((slot, node)) => {
+                if self.building.queues.len() <= node {
+                    self.building.queues.resize_with(node + 1, NodeQueue::default);
+                }
+                let q = &mut self.building.queues[node];
                 resp::encode_command(&argv, &mut q.buf);
                 q.commands.push((index, q.buf.len()));
-                self.entries.push(Entry { argv, slot, readonly, events, outcome: Outcome::Queued });
-                if self.queues[queue].commands.len() >= self.window {
-                    return self.flush(session);
-                }
-                return Flow::Continue;
+                (slot, Outcome::Queued)
             }
-            Err(e) => Outcome::Failed(e),
+            Err(e) => (None, Outcome::Failed(e)),
         };
-        self.entries.push(Entry { argv, slot: None, readonly, events, outcome });
-        Flow::Continue
+        let full = self.building.queues.iter().any(|q| q.commands.len() >= self.window);
+        self.building.entries.push(Entry { argv, slot, readonly, events, outcome });
+        if full { self.cycle(session) } else { Flow::Continue }
     }
 
-    /// Sends every queued command, collects the replies, resolves what needs another
-    /// try, and prints the batch in input order.
-    fn flush(&mut self, session: &mut Session) -> Flow {
-        self.exchange(session);
-        self.resolve(session);
-        self.print(session)
+    /// Tells the client which node the prompt is on after commands routed here.
+    fn sync_current(&mut self, session: &mut Session) {
+        if let Some(current) = self.current {
+            session.client.set_current(self.nodes[current].clone());
+        }
     }
 
-    fn exchange(&mut self, session: &mut Session) {
-        let queues = std::mem::take(&mut self.queues);
-        let mut sent: Vec<usize> = Vec::with_capacity(queues.len());
-        for q in &queues {
-            let (written, error) = match session.client.link(&q.endpoint) {
+    fn barrier(&mut self, session: &mut Session, argv: Vec<Vec<u8>>) -> Flow {
+        let flow = self.finish(session);
+        if flow != Flow::Continue {
+            return flow;
+        }
+        let errors_before = session.error_replies;
+        let flow = session.run_argv(argv);
+        self.current = None;
+        self.totals.errors += session.error_replies - errors_before;
+        flow
+    }
+
+    /// Sends the batch being built, then completes the one sent before it.
+    fn cycle(&mut self, session: &mut Session) -> Flow {
+        let mut batch = std::mem::take(&mut self.building);
+        self.send(session, &mut batch);
+        let flow = match self.inflight.take() {
+            Some(previous) => self.complete(session, previous),
+            None => Flow::Continue,
+        };
+        self.inflight = Some(batch);
+        flow
+    }
+
+    /// Sends and completes everything: before a barrier, when input pauses, at the end.
+    fn finish(&mut self, session: &mut Session) -> Flow {
+        let mut flow = Flow::Continue;
+        if !self.building.is_empty() {
+            flow = self.cycle(session);
+        }
+        if let Some(last) = self.inflight.take()
+            && flow == Flow::Continue
+        {
+            flow = self.complete(session, last);
+        }
+        self.sync_current(session);
+        flow
+    }
+
+    fn send(&mut self, session: &mut Session, batch: &mut Batch) {
+        for (node, q) in batch.queues.iter_mut().enumerate() {
+            if q.commands.is_empty() {
+                continue;
+            }
+            let endpoint = &self.nodes[node];
+            let (written, error) = match session.client.link(endpoint) {
                 Ok(conn) => conn.write_counted(&q.buf),
                 Err(e) => (0, Some(e)),
             };
-            let complete = q.commands.iter().take_while(|(_, end)| *end <= written).count();
+            q.written = q.commands.iter().take_while(|(_, end)| *end <= written).count();
+            q.buf = Vec::new();
             if let Some(error) = error {
-                session.client.drop_link(&q.endpoint);
-                let (addr, cause) = (q.endpoint.to_string(), crate::error::os_message_of(&error));
-                for (i, &(entry, _)) in q.commands.iter().enumerate() {
-                    self.entries[entry].outcome = if i < complete {
-                        Outcome::Lost { addr: addr.clone(), cause: cause.clone() }
-                    } else {
-                        Outcome::Unsent(Error::Connect {
-                            addr: addr.clone(),
-                            source: std::io::Error::other(cause.clone()),
-                        })
-                    };
+                session.client.drop_link(endpoint);
+                let (addr, cause) = (endpoint.to_string(), crate::error::os_message_of(&error));
+                for &(entry, _) in &q.commands[q.written..] {
+                    let source = std::io::Error::other(cause.clone());
+                    batch.entries[entry].outcome = Outcome::Unsent(Error::Connect { addr: addr.clone(), source });
                 }
             }
-            sent.push(complete);
         }
+    }
+
+    fn complete(&mut self, session: &mut Session, mut batch: Batch) -> Flow {
+        self.receive(session, &mut batch);
+        self.resolve(session, &mut batch);
+        self.print(session, batch)
+    }
+
+    fn receive(&mut self, session: &mut Session, batch: &mut Batch) {
         let timeout = session.client.options().read_timeout;
-        for (q, complete) in queues.iter().zip(sent) {
+        for (node, q) in batch.queues.iter().enumerate() {
+            if q.written == 0 {
+                continue;
+            }
+            let endpoint = &self.nodes[node];
             let mut broken: Option<String> = None;
-            for &(entry, _) in &q.commands[..complete] {
-                if let Some(cause) = &broken {
-                    self.entries[entry].outcome = Outcome::Lost { addr: q.endpoint.to_string(), cause: cause.clone() };
-                    continue;
+            let mut conn = match session.client.link(endpoint) {
+                Ok(conn) => Some(conn),
+                Err(e) => {
+                    broken = Some(crate::error::os_message_of(&e));
+                    None
                 }
-                let result = match session.client.link(&q.endpoint) {
-                    Ok(conn) => conn.read_reply(Wait { timeout, interrupt: None }),
-                    Err(e) => Err(e),
+            };
+            for &(entry, _) in &q.commands[..q.written] {
+                let result = match (&mut conn, &broken) {
+                    (Some(conn), None) => conn.read_reply(Wait { timeout, interrupt: None }),
+                    _ => Err(Error::Closed { addr: endpoint.to_string() }),
                 };
-                match result {
-                    Ok(frame) => self.entries[entry].outcome = Outcome::Reply(frame),
+                batch.entries[entry].outcome = match result {
+                    Ok(frame) => Outcome::Reply(frame),
                     Err(error) => {
-                        session.client.drop_link(&q.endpoint);
-                        let cause = crate::error::os_message_of(&error);
-                        self.entries[entry].outcome =
-                            Outcome::Lost { addr: q.endpoint.to_string(), cause: cause.clone() };
-                        broken = Some(cause);
+                        let cause = broken.get_or_insert_with(|| crate::error::os_message_of(&error)).clone();
+                        Outcome::Lost { addr: endpoint.to_string(), cause }
                     }
-                }
+                };
+            }
+            if broken.is_some() {
+                session.client.drop_link(endpoint);
             }
         }
     }
 
     /// Runs again, in input order, what the batch could not finish: redirects,
-    /// transient errors, commands a dead node never received, lost reads.
-    fn resolve(&mut self, session: &mut Session) {
+    /// transient errors, commands a dead node never received, lost reads of read-only
+    /// commands. A lost write becomes "outcome unknown".
+    fn resolve(&mut self, session: &mut Session, batch: &mut Batch) {
         let cluster = session.client.is_cluster();
-        for entry in &mut self.entries {
+        for entry in &mut batch.entries {
             let retry = match &entry.outcome {
                 Outcome::Reply(frame) if cluster => frame
                     .as_error()
@@ -361,10 +482,9 @@ impl Pipeline {
         }
     }
 
-    fn print(&mut self, session: &mut Session) -> Flow {
-        let show_events = session.prefs.hops && session.printer.hop_lines != crate::output::HopLines::Hidden;
-        let entries = std::mem::take(&mut self.entries);
-        for entry in entries {
+    fn print(&mut self, session: &mut Session, batch: Batch) -> Flow {
+        let show_events = session.prefs.hops && session.printer.hop_lines != HopLines::Hidden;
+        for entry in batch.entries {
             if show_events {
                 for event in &entry.events {
                     if session.printer.event(event).is_err() {
@@ -395,7 +515,7 @@ impl Pipeline {
                     }
                     session.report_error(&error)
                 }
-                // exchange() gives every queued command an outcome; these cannot remain.
+                // receive() and resolve() give every queued command an outcome.
                 Outcome::Queued | Outcome::Lost { .. } => session
                     .report_error(&Error::Refused("internal error: a command was left without an outcome".into())),
             };

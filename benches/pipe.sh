@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Piping benchmark (not a test): starts a local 3-primary Redis Cluster, then in the same
+# run measures
+#   rcli -c            1,000,000 "SET key:i value" lines, then 1,000,000 "GET key:i" lines
+#   redis-cli -c         100,000 SET lines (extrapolated per command)
+#   redis-benchmark --cluster -P 64 -n 1000000 -t set,get   (the ceiling)
+# and prints commands/s, the ratios, and rcli's peak RSS (/usr/bin/time -v).
+# Usage: benches/pipe.sh [lines]      (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-redis.sh
+ensure_redis
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+LINES="${1:-1000000}"
+CLI_LINES=$(( LINES / 10 ))
+cargo build --release --quiet
+RCLI=./target/release/rcli
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+base=$(( 21000 + RANDOM % 1000 ))
+ports=($base $((base + 1)) $((base + 2)))
+for p in "${ports[@]}"; do
+    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$work/nodes-$p.conf" \
+        --dir "$work" --save '' --appendonly no --logfile "$work/$p.log" --daemonize no &
+    pids+=($!)
+done
+for p in "${ports[@]}"; do
+    for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.05; done
+done
+redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-yes >/dev/null
+for _ in $(seq 200); do
+    ok=0; for p in "${ports[@]}"; do redis-cli -p "$p" cluster info | grep -q cluster_state:ok && ok=$((ok + 1)); done
+    [ "$ok" -eq 3 ] && break; sleep 0.1
+done
+seed=${ports[0]}
+awk -v n="$LINES" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d value\n", i }' > "$work/set.txt"
+awk -v n="$LINES" 'BEGIN { for (i = 0; i < n; i++) printf "GET key:%d\n", i }' > "$work/get.txt"
+head -n "$CLI_LINES" "$work/set.txt" > "$work/set-cli.txt"
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.0f", n / (e - s) }'; }
+
+s=$(now); /usr/bin/time -v -o "$work/set.time" $RCLI -c -p "$seed" < "$work/set.txt" > "$work/set.out"; e=$(now)
+rcli_set=$(rate "$LINES" "$s" "$e")
+s=$(now); /usr/bin/time -v -o "$work/get.time" $RCLI -c -p "$seed" < "$work/get.txt" > "$work/get.out"; e=$(now)
+rcli_get=$(rate "$LINES" "$s" "$e")
+[ "$(grep -c '^OK$' "$work/set.out")" -eq "$LINES" ] || { echo "rcli SET output is wrong" >&2; exit 1; }
+[ "$(grep -c '^value$' "$work/get.out")" -eq "$LINES" ] || { echo "rcli GET output is wrong" >&2; exit 1; }
+rss_set=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' "$work/set.time")
+rss_get=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' "$work/get.time")
+
+s=$(now); redis-cli -c -p "$seed" < "$work/set-cli.txt" > /dev/null; e=$(now)
+cli_set=$(rate "$CLI_LINES" "$s" "$e")
+
+bench=$(redis-benchmark --cluster -p "$seed" -P 64 -n "$LINES" -t set,get -q 2>/dev/null | tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests per second')
+bench_set=$(echo "$bench" | awk '/^SET:/ { print int($2) }')
+bench_get=$(echo "$bench" | awk '/^GET:/ { print int($2) }')
+
+printf '%-44s %12s\n' "run ($LINES lines, 3 primaries)" "commands/s"
+printf '%-44s %12s\n' "rcli -c < SET lines" "$rcli_set"
+printf '%-44s %12s\n' "rcli -c < GET lines" "$rcli_get"
+printf '%-44s %12s\n' "redis-cli -c < SET lines ($CLI_LINES lines)" "$cli_set"
+printf '%-44s %12s\n' "redis-benchmark --cluster -P 64 SET" "$bench_set"
+printf '%-44s %12s\n' "redis-benchmark --cluster -P 64 GET" "$bench_get"
+awk -v a="$rcli_set" -v b="$cli_set" 'BEGIN { printf "rcli SET / redis-cli -c SET:            %6.1fx (target >= 40x)\n", a / b }'
+awk -v a="$rcli_set" -v b="$bench_set" 'BEGIN { printf "rcli SET / redis-benchmark SET:         %6.2f  (target >= 0.5)\n", a / b }'
+awk -v a="$rcli_get" -v b="$bench_get" 'BEGIN { printf "rcli GET / redis-benchmark GET:         %6.2f  (target >= 0.5)\n", a / b }'
+echo "rcli peak RSS: SET run ${rss_set} KB, GET run ${rss_get} KB (target <= 32768 KB)"
