@@ -138,7 +138,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub pipe_timeout: u64,
     /// Commands in flight per node for piped input (1 = one at a time, like redis-cli).
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    #[arg(long, value_name = "N", default_value_t = 2048)]
     pub pipeline: usize,
     /// Colour: auto, always or never (NO_COLOR is respected).
     #[arg(long, value_name = "WHEN")]

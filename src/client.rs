@@ -297,6 +297,10 @@ impl Client {
     pub fn options(&self) -> &Options {
         &self.options
     }
+    /// Bound on waiting for each reply (`None`: wait as long as the server takes).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.read_timeout = timeout;
+    }
     pub fn set_read_from_replicas(&mut self, on: bool) {
         self.options.read_from_replicas = on;
     }

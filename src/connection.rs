@@ -319,12 +319,15 @@ impl Connection {
 
     /// Reads the next frame, waiting as `wait` allows.
     pub fn read_frame(&mut self, wait: Wait) -> Result<Frame> {
-        let deadline = wait.timeout.map(|t| Instant::now() + t);
+        // The clock is read only when the socket must be waited on: piped replies are
+        // mostly already in the buffer.
+        let mut deadline = None;
         loop {
             if let Some(frame) = self.buffered_frame()? {
                 return Ok(frame);
             }
-            self.fill(deadline, wait)?;
+            let until = *deadline.get_or_insert_with(|| wait.timeout.map(|t| Instant::now() + t));
+            self.fill(until, wait)?;
         }
     }
 

@@ -34,8 +34,8 @@ use crate::split::{InvalidArguments, split_args};
 const HUGE_LINE: usize = 1 << 20;
 const NO_NODE: u16 = u16::MAX;
 
-/// One input line, split by the reader thread.
-enum Input {
+/// One input command, split by a reader thread.
+pub enum Input {
     Line(Result<Vec<Vec<u8>>, InvalidArguments>),
     ReadError(String),
 }
@@ -95,25 +95,34 @@ struct Totals {
     errors: u64,
 }
 
-fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<Input> {
-    let (tx, rx): (SyncSender<Input>, Receiver<Input>) = sync_channel(capacity);
+/// Lines are handed over in chunks, so the channel costs little per line.
+const CHUNK: usize = 256;
+
+fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<Vec<Input>> {
+    let (tx, rx): (SyncSender<Vec<Input>>, Receiver<Vec<Input>>) = sync_channel(capacity.div_ceil(CHUNK).max(2));
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(256 * 1024, input);
         let mut line = Vec::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
         loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => return,
-                Ok(_) => {
-                    if tx.send(Input::Line(split_args(&line))).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Input::ReadError(e.to_string()));
+            // Hand over what we have before a read that may block on a slow writer.
+            if !chunk.is_empty() && (chunk.len() >= CHUNK || reader.buffer().is_empty()) {
+                if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
                     return;
                 }
             }
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => chunk.push(Input::Line(split_args(&line))),
+                Err(e) => {
+                    chunk.push(Input::ReadError(e.to_string()));
+                    break;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
         }
     });
     rx
@@ -122,8 +131,27 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<
 /// Runs piped input with at most `window` commands per node in each of the two batches
 /// in flight.
 pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usize, verbose: bool) -> Flow {
-    let started = Instant::now();
     let rx = spawn_reader(input, window * 4);
+    run_commands(session, &rx, window, verbose, None).0
+}
+
+/// Counts of `--pipe` mode, which prints only error replies (on stderr).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PipeCounts {
+    pub errors: u64,
+    pub replies: u64,
+}
+
+/// Runs commands from `rx`. With `pipe` set (`--pipe`), replies are counted instead of
+/// printed, error replies go to stderr, and nothing is a barrier.
+pub fn run_commands(
+    session: &mut Session,
+    rx: &Receiver<Vec<Input>>,
+    window: usize,
+    verbose: bool,
+    pipe: Option<PipeCounts>,
+) -> (Flow, Option<PipeCounts>) {
+    let started = Instant::now();
     let mut pipeline = Pipeline {
         window,
         building: Batch::default(),
@@ -133,8 +161,9 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usi
         generation: u64::MAX,
         current: None,
         totals: Totals::default(),
+        pipe,
     };
-    let flow = pipeline.drive(session, &rx);
+    let flow = pipeline.drive(session, rx);
     if verbose {
         let counters = session.client.counters;
         eprintln!(
@@ -148,7 +177,7 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usi
             started.elapsed().as_secs_f64()
         );
     }
-    flow
+    (flow, pipeline.pipe)
 }
 
 struct Pipeline {
@@ -163,6 +192,7 @@ struct Pipeline {
     /// The node in the prompt while batches are built (index in `nodes`).
     current: Option<usize>,
     totals: Totals,
+    pipe: Option<PipeCounts>,
 }
 
 fn is_word(arg: &[u8], words: &[&str]) -> bool {
@@ -193,22 +223,26 @@ const BARRIER_WORDS: &[&str] = &[
 ];
 
 impl Pipeline {
-    fn drive(&mut self, session: &mut Session, rx: &Receiver<Input>) -> Flow {
+    fn drive(&mut self, session: &mut Session, rx: &Receiver<Vec<Input>>) -> Flow {
+        let mut pending = std::collections::VecDeque::new();
         loop {
             // Block for input only when nothing is waiting to be sent or read.
-            let next = if self.building.is_empty() && self.inflight.is_none() {
-                match rx.recv() {
-                    Ok(input) => Some(input),
-                    Err(_) => return Flow::Continue,
-                }
-            } else {
-                match rx.try_recv() {
-                    Ok(input) => Some(input),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return self.finish(session),
-                }
-            };
-            let flow = match next {
+            if pending.is_empty() {
+                let chunk = if self.building.is_empty() && self.inflight.is_none() {
+                    match rx.recv() {
+                        Ok(chunk) => Some(chunk),
+                        Err(_) => return Flow::Continue,
+                    }
+                } else {
+                    match rx.try_recv() {
+                        Ok(chunk) => Some(chunk),
+                        Err(TryRecvError::Empty) => None,
+                        Err(TryRecvError::Disconnected) => return self.finish(session),
+                    }
+                };
+                pending.extend(chunk.into_iter().flatten());
+            }
+            let flow = match pending.pop_front() {
                 None => self.finish(session),
                 Some(Input::Line(Ok(argv))) if argv.is_empty() => Flow::Continue,
                 Some(Input::Line(Ok(argv))) => self.add(session, argv),
@@ -291,7 +325,7 @@ impl Pipeline {
         self.totals.commands += 1;
         let table = session.client.command_table();
         let info = table.lookup(&argv);
-        if Self::is_barrier(session, info, &argv) {
+        if self.pipe.is_none() && Self::is_barrier(session, info, &argv) {
             return self.barrier(session, argv);
         }
         let readonly = info.is_some_and(|i| i.flags.readonly);
@@ -317,6 +351,11 @@ impl Pipeline {
                         let prepared = session.client.prepare_slot(&argv, slot, endpoint, &mut events);
                         self.current = None;
                         prepared.map(|e| (Some(slot), self.node_index(&e)))
+                    }
+                    // --pipe sends keyless and cross-slot commands to the prompt's node.
+                    Ok(_) if self.pipe.is_some() => {
+                        let current = session.client.current().clone();
+                        Ok((None, self.node_index(&current)))
                     }
                     // Keyless, split or fan-out in cluster mode: a barrier.
                     Ok(_) => return self.barrier(session, argv),
@@ -482,7 +521,38 @@ impl Pipeline {
         }
     }
 
+    /// `--pipe`: count replies, show only errors (on stderr, as redis-cli does).
+    fn count(&mut self, session: &mut Session, batch: Batch) -> Flow {
+        let Some(counts) = &mut self.pipe else { return Flow::Continue };
+        let _ = session.printer.flush();
+        for entry in batch.entries {
+            match entry.outcome {
+                Outcome::Reply(frame) => {
+                    counts.replies += 1;
+                    if let Some(error) = frame.as_error() {
+                        counts.errors += 1;
+                        eprintln!("{}", String::from_utf8_lossy(error));
+                    }
+                }
+                Outcome::Invalid => {
+                    counts.errors += 1;
+                    eprintln!("Invalid argument(s)");
+                }
+                Outcome::Failed(error) | Outcome::Unsent(error) => {
+                    counts.errors += 1;
+                    session.unanswered += 1;
+                    eprintln!("{error}");
+                }
+                Outcome::Queued | Outcome::Lost { .. } => counts.errors += 1,
+            }
+        }
+        Flow::Continue
+    }
+
     fn print(&mut self, session: &mut Session, batch: Batch) -> Flow {
+        if self.pipe.is_some() {
+            return self.count(session, batch);
+        }
         let show_events = session.prefs.hops && session.printer.hop_lines != HopLines::Hidden;
         for entry in batch.entries {
             if show_events {

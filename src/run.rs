@@ -113,7 +113,7 @@ pub fn run(mut config: Config) -> i32 {
             exit_code(flow, &session)
         }
         Mode::Scan => scan(&mut session, &config),
-        Mode::Pipe => pipe::run(&mut session, io::stdin().lock(), config.pipe_timeout),
+        Mode::Pipe => pipe::run(&mut session, io::stdin(), config.pipe_timeout, config.pipeline),
     }
 }
 
