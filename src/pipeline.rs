@@ -106,10 +106,11 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<
         let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             // Hand over what we have before a read that may block on a slow writer.
-            if !chunk.is_empty() && (chunk.len() >= CHUNK || reader.buffer().is_empty()) {
-                if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
-                    return;
-                }
+            if !chunk.is_empty()
+                && (chunk.len() >= CHUNK || reader.buffer().is_empty())
+                && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err()
+            {
+                return;
             }
             line.clear();
             match reader.read_until(b'\n', &mut line) {

@@ -91,14 +91,31 @@ impl Output {
     }
 }
 
-/// Runs `cmd` with `input` on stdin; kills it and panics after `limit`.
-pub fn run_with(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
+/// A child process being fed stdin by a writer thread.
+pub struct Running {
+    child: std::process::Child,
+    name: String,
+    writer: std::thread::JoinHandle<()>,
+    out_reader: std::thread::JoinHandle<Vec<u8>>,
+    err_reader: std::thread::JoinHandle<Vec<u8>>,
+}
+
+/// Starts `cmd` and feeds it `chunks` of stdin, pausing `pause` between chunks (to keep
+/// a run going while a test changes the cluster underneath it).
+pub fn spawn_fed(mut cmd: Command, chunks: Vec<Vec<u8>>, pause: Duration) -> Running {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let name = format!("{cmd:?}");
     let mut child = cmd.spawn().expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
     let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
+        for (i, chunk) in chunks.iter().enumerate() {
+            if i > 0 && !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+            if stdin.write_all(chunk).is_err() {
+                return;
+            }
+        }
     });
     let mut stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
@@ -112,24 +129,36 @@ pub fn run_with(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
+    Running { child, name, writer, out_reader, err_reader }
+}
+
+impl Running {
+    /// Waits for the process; kills it and panics after `limit`.
+    pub fn finish(mut self, limit: Duration) -> Output {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("{} did not finish within {limit:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let _ = self.writer.join();
+        Output {
+            code: status.code(),
+            stdout: self.out_reader.join().unwrap_or_default(),
+            stderr: String::from_utf8_lossy(&self.err_reader.join().unwrap_or_default()).into_owned(),
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = writer.join();
-    Output {
-        code: status.code(),
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
     }
+}
+
+/// Runs `cmd` with `input` on stdin; kills it and panics after `limit`.
+pub fn run_with(cmd: Command, input: &[u8], limit: Duration) -> Output {
+    spawn_fed(cmd, vec![input.to_vec()], Duration::ZERO).finish(limit)
 }
 
 /// Runs rcli with `args` and `input`, bounded to 60 s.
