@@ -12,5 +12,7 @@ mod core;
 mod differential;
 /// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
 mod faults;
+/// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
+mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
