@@ -1,7 +1,17 @@
 //! The line editor's helper: completion, hints and highlighting for the shell. It never
-//! touches the network; the shell refreshes its [`HelperState`] after every line.
+//! touches the network and works from a [`HelperState`] snapshot the shell refreshes
+//! after every line (command docs and table, the slot map, keys seen, preferences).
+//!
+//! * Completion (Tab): command names and subcommands, tokens valid at the cursor
+//!   (`SET k v EX|PX|NX…`), meta-commands and their arguments, `help` topics and
+//!   `@groups`, and key names seen in this session.
+//! * Hints (grey, after the cursor): the remaining syntax, where the last key lands
+//!   (`slot 11326 → 127.0.0.1:7002`), and a CROSSSLOT warning before Enter.
+//! * Highlighting: the command, keys in their owner's colour with the hashed part
+//!   underlined, strings and numbers, and what does not fit in red.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -9,21 +19,324 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
+use crate::commands::CommandTable;
+use crate::connection::Endpoint;
 use crate::docs::Docs;
-use crate::meta::META;
+use crate::hints;
+use crate::meta::{META, USE_WORDS};
+use crate::paint;
+use crate::route::SplitKind;
+use crate::slot::{self, HashedPart};
+use crate::split::split_args;
+use crate::topology::Topology;
 
-/// What the helper knows: refreshed by the shell after each line.
-#[derive(Default)]
+/// Words the shell handles itself.
+const SHELL_WORDS: &[&str] = &["help", "quit", "exit", "connect", "clear"];
+
+/// What the helper knows, refreshed by the shell after each line.
+#[derive(Default, Clone)]
 pub struct HelperState {
-    pub docs: Docs,
+    pub docs: Arc<Docs>,
+    pub commands: Arc<CommandTable>,
+    pub topology: Option<Arc<Topology>>,
     pub hints: bool,
     pub color: bool,
+    pub keys: Arc<Vec<Vec<u8>>>,
 }
 
 /// The rustyline helper.
 #[derive(Default)]
 pub struct RcliHelper {
     pub state: HelperState,
+}
+
+/// A word of the typed line: where it is and what it means once unquoted.
+#[derive(Debug, Clone)]
+struct Word {
+    start: usize,
+    end: usize,
+    value: Vec<u8>,
+    quoted: bool,
+}
+
+/// Splits a line being typed into words, tolerating an unfinished quote.
+fn words(line: &str) -> Vec<Word> {
+    let bytes = line.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        let mut quote: Option<u8> = None;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match quote {
+                Some(_) if b == b'\\' && i + 1 < bytes.len() => i += 1,
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None if b == b'"' || b == b'\'' => quote = Some(b),
+                None if b.is_ascii_whitespace() => break,
+                None => {}
+            }
+            i += 1;
+        }
+        let text = &line[start..i];
+        let value = match split_args(text.as_bytes()) {
+            Ok(mut parts) if parts.len() == 1 => parts.remove(0),
+            _ => text.trim_matches(|c| c == '"' || c == '\'').as_bytes().to_vec(),
+        };
+        words.push(Word { start, end: i, value, quoted: text.contains(['"', '\'']) });
+    }
+    words
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn starts_with_ignore_case(candidate: &str, prefix: &str) -> bool {
+    candidate.len() >= prefix.len() && candidate.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+impl HelperState {
+    /// The primary that owns `slot` and its colour index.
+    fn owner(&self, slot: u16) -> Option<(usize, Endpoint)> {
+        let topo = self.topology.as_ref()?;
+        let owner = topo.owner(slot)?.clone();
+        let index = topo.primaries().iter().position(|n| n.endpoint == owner)?;
+        Some((index, owner))
+    }
+
+    /// The argument hint for complete `words` (the command first).
+    fn syntax_hint(&self, words: &[String]) -> Option<String> {
+        let first = words.first()?;
+        if first.starts_with(':') {
+            let meta = META.iter().find(|m| m.name.eq_ignore_ascii_case(first))?;
+            return (words.len() == 1).then(|| meta.args.to_string());
+        }
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let entry = self.docs.lookup(&refs)?;
+        let used = entry.words().len();
+        if words.len() < used {
+            return None;
+        }
+        hints::hint(&entry.args, &refs[used..])
+    }
+
+    /// Where the keys typed so far land: the last key's slot and owner, or a CROSSSLOT
+    /// warning when they span slots.
+    fn key_hint(&self, argv: &[Vec<u8>]) -> Option<String> {
+        let positions = self.commands.key_positions(argv);
+        let keys: Vec<&[u8]> = positions.iter().map(|&p| argv[p].as_slice()).collect();
+        let last = *keys.last()?;
+        let slots: Vec<u16> = keys.iter().map(|k| slot::slot_of(k)).collect();
+        if slots.iter().any(|&s| s != slots[0]) {
+            let list: Vec<String> = keys.iter().zip(&slots).map(|(k, s)| format!("{} → {s}", text(k))).collect();
+            let split = SplitKind::of(&argv[0]).is_some();
+            let note = if split { " (rcli will split it per slot, not atomic)" } else { " (use a common {hash tag})" };
+            return Some(format!("CROSSSLOT: {}{note}", list.join(", ")));
+        }
+        let part = slot::hashed_part(last);
+        let mut hint = format!("slot {}", slots[0]);
+        if let HashedPart::Tag { .. } = part {
+            hint.push_str(&format!(" (hashes \"{}\")", text(part.bytes(last))));
+        }
+        if let Some((_, owner)) = self.owner(slots[0]) {
+            hint.push_str(&format!(" → {owner}"));
+        }
+        Some(hint)
+    }
+
+    /// The whole hint for `line` with the cursor at its end.
+    pub fn hint_for(&self, line: &str) -> Option<String> {
+        if !self.hints || line.trim().is_empty() {
+            return None;
+        }
+        let all = words(line);
+        let ends_with_space = line.ends_with(|c: char| c.is_ascii_whitespace());
+        let complete: Vec<&Word> =
+            if ends_with_space { all.iter().collect() } else { all[..all.len() - 1].iter().collect() };
+        let names: Vec<String> = complete.iter().map(|w| text(&w.value)).collect();
+        let (syntax, keys) = if complete.is_empty() {
+            // Only the command being typed: hint once it names a command.
+            let typed = text(&all[0].value);
+            let known = self.docs.lookup(&[typed.as_str()]).is_some_and(|e| e.words().len() == 1);
+            (if known { self.syntax_hint(&[typed]) } else { None }, None)
+        } else {
+            let argv: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
+            let keys = if names[0].starts_with(':') { None } else { self.key_hint(&argv) };
+            (self.syntax_hint(&names), keys)
+        };
+        let mut parts = Vec::new();
+        if let Some(syntax) = syntax.filter(|s| !s.is_empty()) {
+            parts.push(syntax);
+        }
+        if let Some(keys) = keys {
+            parts.push(format!("· {keys}"));
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let joined = parts.join("  ");
+        Some(if ends_with_space { joined } else { format!(" {joined}") })
+    }
+
+    /// Completion candidates for the word ending at `pos`: (start of the word, candidates).
+    pub fn complete_at(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
+        let before = &line[..pos];
+        let all = words(before);
+        let ends_with_space = before.is_empty() || before.ends_with(|c: char| c.is_ascii_whitespace());
+        let (start, typed, complete) = if ends_with_space {
+            (pos, String::new(), all.as_slice())
+        } else {
+            let last = &all[all.len() - 1];
+            (last.start, text(&last.value), &all[..all.len() - 1])
+        };
+        let names: Vec<String> = complete.iter().map(|w| text(&w.value)).collect();
+        let mut candidates: Vec<String> = Vec::new();
+        match names.first().map(String::as_str) {
+            None if typed.starts_with(':') => candidates.extend(META.iter().map(|m| m.name.to_string())),
+            None => {
+                candidates.extend(self.docs.entries.iter().filter(|e| !e.name.contains(' ')).map(|e| e.name.clone()));
+                candidates.extend(SHELL_WORDS.iter().map(|w| w.to_string()));
+            }
+            Some(first) if first.eq_ignore_ascii_case("help") => {
+                candidates.extend(self.docs.entries.iter().filter(|e| !e.name.contains(' ')).map(|e| e.name.clone()));
+                candidates.extend(self.docs.groups().into_iter().map(|g| format!("@{g}")));
+            }
+            Some(first) if first.starts_with(':') => {
+                let nodes = || {
+                    self.topology
+                        .iter()
+                        .flat_map(|t| t.all_nodes().into_iter().map(|n| n.endpoint.to_string()))
+                        .collect::<Vec<_>>()
+                };
+                match first.to_ascii_lowercase().as_str() {
+                    ":use" if names.len() == 1 => {
+                        candidates.extend(USE_WORDS.iter().map(|w| w.to_string()));
+                        candidates.extend(nodes());
+                    }
+                    ":set" if names.len() == 1 => {
+                        candidates.extend(["hints", "nohints", "color", "hops"].map(String::from))
+                    }
+                    ":set" => candidates.extend(["auto", "always", "never", "on", "off"].map(String::from)),
+                    ":readonly" | ":hops" => candidates.extend(["on", "off"].map(String::from)),
+                    ":help" => candidates.extend(META.iter().map(|m| m.name.to_string())),
+                    ":slot" => candidates.extend(self.keys.iter().map(|k| text(k))),
+                    _ => {}
+                }
+            }
+            Some(first) => {
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let subcommands: Vec<String> = self
+                    .docs
+                    .entries
+                    .iter()
+                    .filter(|e| e.words().len() == 2 && e.words()[0].eq_ignore_ascii_case(first))
+                    .map(|e| e.words()[1].to_string())
+                    .collect();
+                if names.len() == 1 && !subcommands.is_empty() {
+                    candidates.extend(subcommands);
+                } else if let Some(entry) = self.docs.lookup(&refs) {
+                    candidates.extend(hints::next_tokens(&entry.args, &refs[entry.words().len().min(refs.len())..]));
+                    let mut probe: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
+                    probe.push(b"x".to_vec());
+                    if self.commands.key_positions(&probe).contains(&(probe.len() - 1)) {
+                        candidates.extend(self.keys.iter().map(|k| text(k)));
+                    }
+                }
+            }
+        }
+        let upper = typed.is_empty() || typed.chars().any(|c| c.is_ascii_uppercase()) || names.is_empty();
+        let mut out: Vec<String> = candidates
+            .into_iter()
+            .filter(|c| starts_with_ignore_case(c, &typed))
+            .map(|c| {
+                // Command names and tokens are upper case, as redis-cli completes them;
+                // keys, nodes and meta words keep their case.
+                let is_word =
+                    c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-' || ch.is_ascii_digit());
+                if is_word && !upper { c.to_ascii_lowercase() } else { c }
+            })
+            .collect();
+        // redis-cli upper-cases a completed command name whatever the case typed.
+        if names.is_empty() && !typed.starts_with(':') {
+            out = out
+                .into_iter()
+                .map(|c| if SHELL_WORDS.contains(&c.as_str()) { c } else { c.to_ascii_uppercase() })
+                .collect();
+        }
+        // Shortest first, so `ge<Tab>` gives GET before GEOADD (Tab cycles, as in redis-cli).
+        out.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        out.dedup();
+        (start, out)
+    }
+
+    /// The typed line with colours.
+    pub fn highlight_line(&self, line: &str) -> String {
+        let all = words(line);
+        if all.is_empty() {
+            return line.to_string();
+        }
+        let argv: Vec<Vec<u8>> = all.iter().map(|w| w.value.clone()).collect();
+        let first = text(&argv[0]);
+        let known = first.starts_with(':')
+            || SHELL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&first))
+            || self.commands.lookup(&argv).is_some()
+            || self.docs.lookup(&[first.as_str()]).is_some();
+        let keys = if first.starts_with(':') { Vec::new() } else { self.commands.key_positions(&argv) };
+        let ends_with_space = line.ends_with(|c: char| c.is_ascii_whitespace());
+        let complete = if ends_with_space { all.len() } else { all.len() - 1 };
+        let names: Vec<String> = all[..complete.max(1)].iter().map(|w| text(&w.value)).collect();
+        let wrong_from = if known && complete > 1 && !first.starts_with(':') && self.syntax_hint(&names).is_none() {
+            Some(complete - 1)
+        } else {
+            None
+        };
+        let mut out = String::with_capacity(line.len() * 2);
+        let mut at = 0;
+        for (i, word) in all.iter().enumerate() {
+            out.push_str(&line[at..word.start]);
+            let raw = &line[word.start..word.end];
+            let painted = if i == 0 {
+                if known { paint::bold(raw) } else { paint::wrong(raw) }
+            } else if wrong_from.is_some_and(|w| i >= w) {
+                paint::wrong(raw)
+            } else if keys.contains(&i) {
+                self.paint_key(raw, &word.value, word.quoted)
+            } else if word.quoted {
+                paint::string(raw)
+            } else if raw.parse::<f64>().is_ok() {
+                paint::number(raw)
+            } else {
+                raw.to_string()
+            };
+            out.push_str(&painted);
+            at = word.end;
+        }
+        out.push_str(&line[at..]);
+        out
+    }
+
+    /// A key in its owner's colour, its hashed part underlined (unquoted keys only).
+    fn paint_key(&self, raw: &str, value: &[u8], quoted: bool) -> String {
+        let part = slot::hashed_part(value);
+        let underlined = match part {
+            HashedPart::Tag { start, end } if !quoted && raw.is_char_boundary(start) && raw.is_char_boundary(end) => {
+                format!("{}{}{}", &raw[..start], paint::underline(&raw[start..end]), &raw[end..])
+            }
+            _ => raw.to_string(),
+        };
+        match self.owner(slot::slot_of(value)) {
+            Some((index, _)) => paint::node(index, &underlined),
+            None => underlined,
+        }
+    }
 }
 
 impl Helper for RcliHelper {}
@@ -33,31 +346,164 @@ impl Completer for RcliHelper {
     type Candidate = Pair;
 
     fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let typed = &line[..pos];
-        if typed.contains(' ') {
-            return Ok((pos, Vec::new()));
-        }
-        let mut names: Vec<String> = if typed.starts_with(':') {
-            META.iter().map(|m| m.name.to_string()).collect()
-        } else {
-            self.state.docs.entries.iter().filter(|e| !e.name.contains(' ')).map(|e| e.name.clone()).collect()
-        };
-        names.retain(|n| n.len() >= typed.len() && n[..typed.len()].eq_ignore_ascii_case(typed));
-        names.dedup();
-        Ok((0, names.into_iter().map(|n| Pair { display: n.clone(), replacement: n }).collect()))
+        let (start, candidates) = self.state.complete_at(line, pos);
+        Ok((start, candidates.into_iter().map(|c| Pair { display: c.clone(), replacement: c }).collect()))
     }
 }
 
 impl Hinter for RcliHelper {
     type Hint = String;
+
+    fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        if pos < line.len() {
+            return None;
+        }
+        self.state.hint_for(line)
+    }
 }
 
 impl Highlighter for RcliHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if self.state.color { Cow::Owned(self.state.highlight_line(line)) } else { Cow::Borrowed(line) }
+    }
+
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        Cow::Borrowed(hint)
+        if !self.state.color {
+            return Cow::Borrowed(hint);
+        }
+        match hint.find("CROSSSLOT") {
+            Some(at) => Cow::Owned(format!("{}{}", paint::grey(&hint[..at]), paint::warning(&hint[at..]))),
+            None => Cow::Owned(paint::grey(hint)),
+        }
     }
 
     fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
-        false
+        self.state.color
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::Frame;
+    use rustyline::history::DefaultHistory;
+
+    /// A helper over the built-in docs and a 3-primary slot map on ports 7000-7002.
+    fn helper(color: bool) -> RcliHelper {
+        let bulk = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
+        let shard = |a: i64, b: i64, port: i64| {
+            Frame::Array(vec![
+                bulk("slots"),
+                Frame::Array(vec![Frame::Integer(a), Frame::Integer(b)]),
+                bulk("nodes"),
+                Frame::Array(vec![Frame::Array(vec![
+                    bulk("id"),
+                    bulk(&format!("id{port}")),
+                    bulk("port"),
+                    Frame::Integer(port),
+                    bulk("ip"),
+                    bulk("127.0.0.1"),
+                    bulk("role"),
+                    bulk("master"),
+                ])]),
+            ])
+        };
+        let reply = Frame::Array(vec![shard(0, 5460, 7000), shard(5461, 10922, 7001), shard(10923, 16383, 7002)]);
+        let topology = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).map(Arc::new);
+        RcliHelper {
+            state: HelperState {
+                docs: Arc::new(Docs::builtin()),
+                commands: Arc::new(CommandTable::builtin()),
+                topology,
+                hints: true,
+                color,
+                keys: Arc::new(vec![b"user:1000".to_vec(), b"foo".to_vec()]),
+            },
+        }
+    }
+
+    fn complete(h: &RcliHelper, line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let (start, pairs) = h.complete(line, line.len(), &Context::new(&history)).unwrap();
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    fn hint(h: &RcliHelper, line: &str) -> Option<String> {
+        let history = DefaultHistory::new();
+        h.hint(line, line.len(), &Context::new(&history))
+    }
+
+    #[test]
+    fn completes_commands_subcommands_tokens_meta_and_keys() {
+        let h = helper(false);
+        let (start, names) = complete(&h, "ge");
+        assert_eq!((start, names[0].as_str()), (0, "GET"));
+        assert!(names.contains(&"GEOADD".to_string()) && names.contains(&"GETRANGE".to_string()));
+        assert_eq!(complete(&h, "getr").1, ["GETRANGE"]);
+        assert!(complete(&h, "client l").1.contains(&"list".to_string()));
+        let (start, tokens) = complete(&h, "SET k v ");
+        assert_eq!(start, 8);
+        for t in ["NX", "XX", "EX", "KEEPTTL", "GET"] {
+            assert!(tokens.contains(&t.to_string()), "{t} in {tokens:?}");
+        }
+        assert_eq!(complete(&h, "set k v e").1, ["ex", "exat"]);
+        assert_eq!(complete(&h, "set k v E").1, ["EX", "EXAT"]);
+        assert_eq!(complete(&h, ":us").1, [":use"]);
+        assert!(complete(&h, ":use ").1.contains(&"primaries".to_string()));
+        assert!(complete(&h, ":use 127").1.contains(&"127.0.0.1:7001".to_string()));
+        assert_eq!(complete(&h, "get us").1, ["user:1000"]);
+        assert!(complete(&h, "help @so").1.contains(&"@sorted-set".to_string()));
+    }
+
+    #[test]
+    fn hints_track_arguments_and_add_where_keys_land() {
+        let h = helper(false);
+        assert_eq!(
+            hint(&h, "set foo ").as_deref(),
+            Some(
+                "value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]  · slot 12182 → 127.0.0.1:7002"
+            )
+        );
+        assert_eq!(
+            hint(&h, "set user:{1000}.following v EX ").as_deref(),
+            Some("seconds [NX|XX] [GET]  · slot 11326 (hashes \"1000\") → 127.0.0.1:7002")
+        );
+        assert_eq!(hint(&h, "zadd z 0 ").as_deref(), Some("member [score member ...]  · slot 8157 → 127.0.0.1:7001"));
+        assert_eq!(hint(&h, "scan 0 COUNT ").as_deref(), Some("count [MATCH pattern] [TYPE type]"));
+        assert_eq!(
+            hint(&h, "set foo v FOOBAR ").as_deref(),
+            Some("· slot 12182 → 127.0.0.1:7002"),
+            "no syntax hint when the line does not fit"
+        );
+        assert_eq!(hint(&h, "get").as_deref(), Some(" key"));
+        assert_eq!(hint(&h, ":slot ").as_deref(), Some("KEY [KEY ...]"));
+    }
+
+    #[test]
+    fn cross_slot_keys_warn_before_enter() {
+        let h = helper(false);
+        let warning = hint(&h, "mset a 1 b 2").unwrap();
+        assert!(
+            warning.contains("CROSSSLOT: a → 15495, b → 3300 (rcli will split it per slot, not atomic)"),
+            "{warning}"
+        );
+        let refused = hint(&h, "sunionstore {u}:d user:1 ").unwrap();
+        assert!(refused.contains("CROSSSLOT: {u}:d → 11826, user:1 → 10778 (use a common {hash tag})"), "{refused}");
+        assert!(!hint(&h, "mset {u}a 1 {u}b 2 ").unwrap().contains("CROSSSLOT"));
+    }
+
+    #[test]
+    fn highlighting_marks_commands_keys_and_mistakes() {
+        let h = helper(true);
+        let line = h.state.highlight_line("set user:{1000}.x \"hello\" 42");
+        assert!(line.contains(&paint::bold("set")), "{line:?}");
+        assert!(line.contains(&paint::underline("1000")), "{line:?}");
+        assert!(line.contains(&paint::string("\"hello\"")), "{line:?}");
+        let unknown = h.state.highlight_line("nosuchcommand x");
+        assert!(unknown.starts_with(&paint::wrong("nosuchcommand")), "{unknown:?}");
+        let wrong = h.state.highlight_line("set k v FOOBAR ");
+        assert!(wrong.contains(&paint::wrong("FOOBAR")), "{wrong:?}");
+        let plain = helper(false);
+        assert!(matches!(plain.highlight("set k v", 7), Cow::Borrowed(_)));
     }
 }

@@ -26,6 +26,7 @@ pub mod connection;
 pub mod docs;
 pub mod error;
 pub mod helper;
+pub mod hints;
 pub mod history;
 pub mod meta;
 pub mod output;

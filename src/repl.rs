@@ -35,10 +35,23 @@ pub fn prompt(session: &Session) -> String {
     text
 }
 
-fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &Session) {
-    if let Some(helper) = editor.helper_mut() {
-        helper.state =
-            HelperState { docs: session.docs.clone(), hints: session.prefs.hints, color: session.prefs.color };
+/// Gives the helper a fresh snapshot; the slot map and keys are copied only when they
+/// changed.
+fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &Session, seen: &mut (u64, usize)) {
+    let Some(helper) = editor.helper_mut() else { return };
+    let state = &mut helper.state;
+    state.docs = Arc::clone(&session.docs);
+    state.commands = session.client.command_table();
+    state.hints = session.prefs.hints;
+    state.color = session.prefs.color;
+    let generation = session.client.topology_generation();
+    if seen.0 != generation || state.topology.is_none() != session.client.topology().is_none() {
+        state.topology = session.client.topology().cloned().map(Arc::new);
+        seen.0 = generation;
+    }
+    if seen.1 != session.seen_keys.len() {
+        state.keys = Arc::new(session.seen_keys.clone());
+        seen.1 = session.seen_keys.len();
     }
 }
 
@@ -50,7 +63,7 @@ pub fn run(mut session: Session) -> i32 {
     let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
     session.client.set_interrupt(interrupt.clone());
 
-    let config = EditorConfig::builder().completion_type(CompletionType::List).auto_add_history(false).build();
+    let config = EditorConfig::builder().completion_type(CompletionType::Circular).auto_add_history(false).build();
     let mut editor: Editor<RcliHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
@@ -58,7 +71,8 @@ pub fn run(mut session: Session) -> i32 {
             return 1;
         }
     };
-    editor.set_helper(Some(RcliHelper::default()));
+    editor.set_helper(Some(RcliHelper { state: HelperState::default() }));
+    let mut seen = (u64::MAX, usize::MAX);
     let history_file = history::path();
     if let Some(path) = &history_file {
         for line in history::load(path) {
@@ -66,7 +80,7 @@ pub fn run(mut session: Session) -> i32 {
         }
     }
     loop {
-        refresh_helper(&mut editor, &session);
+        refresh_helper(&mut editor, &session, &mut seen);
         let prompt = prompt(&session);
         match editor.readline(&prompt) {
             Ok(line) => {

@@ -3,6 +3,7 @@
 //! connection/runtime failure (or an error reply under `-e`), 2 usage (in main).
 
 use std::io::{self, BufRead, Read};
+use std::sync::Arc;
 
 use crate::cli::{Config, Mode};
 use crate::client::{Client, Event};
@@ -26,7 +27,7 @@ pub fn session(config: &Config) -> Session {
     Session {
         client,
         printer: Printer::new(config.format.clone(), config.hop_lines),
-        docs: Docs::builtin(),
+        docs: Arc::new(Docs::builtin()),
         prefs: Preferences { hints: true, color: config.color, hops: true },
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,
@@ -71,7 +72,9 @@ pub fn run(mut config: Config) -> i32 {
             if let Err(e) = result {
                 eprintln!("{e}");
             }
-            session.docs = session.client.load_docs().unwrap_or_else(Docs::builtin);
+            if let Some(docs) = session.client.load_docs() {
+                session.docs = Arc::new(docs);
+            }
             repl::run(session)
         }
         Mode::OneShot(mut argv) => {

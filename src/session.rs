@@ -3,6 +3,7 @@
 //! commands (SUBSCRIBE, MONITOR) and everything else through the [`Client`], with its
 //! reply and hop lines printed. Shared by the shell, piped input and one-shot commands.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, Event, Reply, is_streaming};
@@ -42,7 +43,7 @@ pub struct Preferences {
 pub struct Session {
     pub client: Client,
     pub printer: Printer,
-    pub docs: Docs,
+    pub docs: Arc<Docs>,
     pub prefs: Preferences,
     /// A person at a terminal: timing lines, Ctrl-C cancels, `clear` works.
     pub interactive: bool,
