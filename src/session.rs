@@ -201,8 +201,14 @@ impl Session {
                 if let Some(flow) = self.exit_on_error_reply(reply) {
                     return flow;
                 }
-                self.remember_reply_keys(reply);
-                self.printer.reply(argv, reply)
+                self.remember_reply_keys(argv, reply);
+                let printed = self.printer.reply(argv, reply);
+                if printed.is_ok() && self.interactive {
+                    if let Some(hint) = self.cross_slot_hint(argv, reply) {
+                        let _ = self.printer.line(&hint);
+                    }
+                }
+                printed
             }
             Err(error) => {
                 if self.exit_on_error && !matches!(error, Error::Interrupted) {
@@ -304,8 +310,22 @@ impl Session {
         }
     }
 
-    fn remember_reply_keys(&mut self, reply: &Reply) {
-        if !self.interactive {
+    /// After a CROSSSLOT from the server (rcli sent the command as typed, e.g. without
+    /// `-c`), the keys' slots and a rewrite with a shared hash tag.
+    fn cross_slot_hint(&self, argv: &[Vec<u8>], reply: &Reply) -> Option<String> {
+        let Reply::One(frame) = reply else { return None };
+        if !frame.as_error()?.starts_with(b"CROSSSLOT") {
+            return None;
+        }
+        let positions = self.client.commands().key_positions(argv);
+        let text = crate::route::cross_slot_explanation(argv, &positions, false, |_| None);
+        Some(text.lines().skip(1).collect::<Vec<_>>().join("\n"))
+    }
+
+    fn remember_reply_keys(&mut self, argv: &[Vec<u8>], reply: &Reply) {
+        let lists_keys =
+            argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"keys") || n.eq_ignore_ascii_case(b"scan"));
+        if !self.interactive || !lists_keys {
             return;
         }
         // Replies to KEYS/SCAN are the common source of key names worth completing.

@@ -85,3 +85,75 @@ fn shell_starts_when_nothing_listens_and_says_not_connected() {
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// Lets the line editor finish setting up the terminal before the next keys (it
+/// discards type-ahead when it does). Not a timing assertion.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// Issue 5's shell, typed for real on a 3-primary cluster: Tab completion, argument and
+/// slot hints, the CROSSSLOT warning before Enter, offline help, Ctrl-R, Ctrl-C during
+/// BLPOP.
+#[test]
+fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    let prompt = format!("127.0.0.1:{seed}> ");
+    p.exp_string(&prompt).unwrap();
+
+    // ge<Tab> completes GET: sent without arguments, the server names the command.
+    p.send("ge\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("GET").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("(error) ERR wrong number of arguments for 'get' command").unwrap();
+
+    // Hints while typing: the syntax, then where the key lands.
+    p.send("set foo ").unwrap();
+    p.flush().unwrap();
+    p.exp_string("value [NX|XX] [GET]").unwrap();
+    p.exp_string("slot 12182").unwrap();
+    p.send_control('c').unwrap();
+    // The editor drops type-ahead when it starts a new line: wait for the prompt.
+    p.exp_string(&prompt).unwrap();
+    settle();
+
+    p.send("mset a 1 b 2").unwrap();
+    p.flush().unwrap();
+    p.exp_string("CROSSSLOT: a ").unwrap();
+    p.exp_string("15495").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string(&prompt).unwrap();
+    settle();
+
+    p.send_line("help set").unwrap();
+    p.exp_string("summary: Set the string value of a key").unwrap();
+
+    p.exp_string(&prompt).unwrap();
+    p.send_line("set tutorial:key hello").unwrap();
+    p.exp_string("OK").unwrap();
+    p.exp_string("> ").unwrap();
+    // Ctrl-R finds the earlier line; Enter runs it again.
+    p.send_control('r').unwrap();
+    p.send("tutorial:k").unwrap();
+    p.flush().unwrap();
+    p.exp_string("reverse-i-search").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("OK").unwrap();
+    p.exp_string("> ").unwrap();
+
+    p.send_line("blpop nokey 0").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    p.send_control('c').unwrap();
+    p.exp_string("(interrupted)").unwrap();
+    p.send_line("get tutorial:key").unwrap();
+    p.exp_string("\"hello\"").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}

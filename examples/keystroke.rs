@@ -1,0 +1,71 @@
+//! Micro-benchmark of what the shell does on every keystroke: the hint and the
+//! highlighted line for typical inputs, over the built-in command docs and a 3-primary
+//! slot map. Prints the cost per keystroke. Run: `cargo run --release --example keystroke`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rcli::commands::CommandTable;
+use rcli::connection::Endpoint;
+use rcli::docs::Docs;
+use rcli::helper::HelperState;
+use rcli::resp::Frame;
+use rcli::topology::Topology;
+
+fn topology() -> Option<Arc<Topology>> {
+    let bulk = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
+    let shard = |a: i64, b: i64, port: i64| {
+        let node = Frame::Array(vec![
+            bulk("id"),
+            bulk("x"),
+            bulk("port"),
+            Frame::Integer(port),
+            bulk("ip"),
+            bulk("127.0.0.1"),
+            bulk("role"),
+            bulk("master"),
+        ]);
+        Frame::Array(vec![
+            bulk("slots"),
+            Frame::Array(vec![Frame::Integer(a), Frame::Integer(b)]),
+            bulk("nodes"),
+            Frame::Array(vec![node]),
+        ])
+    };
+    let reply = Frame::Array(vec![shard(0, 5460, 7000), shard(5461, 10922, 7001), shard(10923, 16383, 7002)]);
+    Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).map(Arc::new)
+}
+
+fn main() {
+    let state = HelperState {
+        docs: Arc::new(Docs::builtin()),
+        commands: Arc::new(CommandTable::builtin()),
+        topology: topology(),
+        hints: true,
+        color: true,
+        keys: Arc::new((0..1000).map(|i| format!("user:{i}").into_bytes()).collect()),
+    };
+    let lines = [
+        "set foo ",
+        "set user:{1000}.following v EX 10 ",
+        "mset a 1 b 2 c 3",
+        "zadd leaderboard NX 1 alice 2 bob 3 ",
+        "client kill ID 7 ",
+        "xadd stream MAXLEN ~ 1000 * field value ",
+        "eval \"return redis.call('get', KEYS[1])\" 1 user:1 ",
+    ];
+    let rounds = 2000;
+    println!("{:<48} {:>12}", "line", "µs/keystroke");
+    let mut worst: f64 = 0.0;
+    for line in lines {
+        let started = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(state.hint_for(line));
+            std::hint::black_box(state.highlight_line(line));
+        }
+        let micros = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+        worst = worst.max(micros);
+        println!("{:<48} {:>12.1}", line, micros);
+    }
+    println!("worst: {worst:.1} µs per keystroke (hint + highlight), budget 1000 µs: {:.0}x under", 1000.0 / worst);
+}
