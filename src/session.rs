@@ -203,10 +203,11 @@ impl Session {
                 }
                 self.remember_reply_keys(argv, reply);
                 let printed = self.printer.reply(argv, reply);
-                if printed.is_ok() && self.interactive {
-                    if let Some(hint) = self.cross_slot_hint(argv, reply) {
-                        let _ = self.printer.line(&hint);
-                    }
+                if printed.is_ok()
+                    && self.interactive
+                    && let Some(hint) = self.cross_slot_hint(argv, reply)
+                {
+                    let _ = self.printer.line(&hint);
                 }
                 printed
             }
