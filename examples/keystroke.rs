@@ -9,38 +9,13 @@ use rcli::commands::CommandTable;
 use rcli::connection::Endpoint;
 use rcli::docs::Docs;
 use rcli::helper::HelperState;
-use rcli::resp::Frame;
 use rcli::topology::Topology;
-
-fn topology() -> Option<Arc<Topology>> {
-    let bulk = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
-    let shard = |a: i64, b: i64, port: i64| {
-        let node = Frame::Array(vec![
-            bulk("id"),
-            bulk("x"),
-            bulk("port"),
-            Frame::Integer(port),
-            bulk("ip"),
-            bulk("127.0.0.1"),
-            bulk("role"),
-            bulk("master"),
-        ]);
-        Frame::Array(vec![
-            bulk("slots"),
-            Frame::Array(vec![Frame::Integer(a), Frame::Integer(b)]),
-            bulk("nodes"),
-            Frame::Array(vec![node]),
-        ])
-    };
-    let reply = Frame::Array(vec![shard(0, 5460, 7000), shard(5461, 10922, 7001), shard(10923, 16383, 7002)]);
-    Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).map(Arc::new)
-}
 
 fn main() {
     let state = HelperState {
         docs: Arc::new(Docs::builtin()),
         commands: Arc::new(CommandTable::builtin()),
-        topology: topology(),
+        topology: Some(Arc::new(Topology::evenly(&[7000, 7001, 7002].map(|p| Endpoint::tcp("127.0.0.1", p))))),
         hints: true,
         color: true,
         keys: Arc::new((0..1000).map(|i| format!("user:{i}").into_bytes()).collect()),

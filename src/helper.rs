@@ -385,36 +385,16 @@ impl Highlighter for RcliHelper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resp::Frame;
     use rustyline::history::DefaultHistory;
 
     /// A helper over the built-in docs and a 3-primary slot map on ports 7000-7002.
     fn helper(color: bool) -> RcliHelper {
-        let bulk = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
-        let shard = |a: i64, b: i64, port: i64| {
-            Frame::Array(vec![
-                bulk("slots"),
-                Frame::Array(vec![Frame::Integer(a), Frame::Integer(b)]),
-                bulk("nodes"),
-                Frame::Array(vec![Frame::Array(vec![
-                    bulk("id"),
-                    bulk(&format!("id{port}")),
-                    bulk("port"),
-                    Frame::Integer(port),
-                    bulk("ip"),
-                    bulk("127.0.0.1"),
-                    bulk("role"),
-                    bulk("master"),
-                ])]),
-            ])
-        };
-        let reply = Frame::Array(vec![shard(0, 5460, 7000), shard(5461, 10922, 7001), shard(10923, 16383, 7002)]);
-        let topology = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).map(Arc::new);
+        let primaries = [7000, 7001, 7002].map(|p| Endpoint::tcp("127.0.0.1", p));
         RcliHelper {
             state: HelperState {
                 docs: Arc::new(Docs::builtin()),
                 commands: Arc::new(CommandTable::builtin()),
-                topology,
+                topology: Some(Arc::new(Topology::evenly(&primaries))),
                 hints: true,
                 color,
                 keys: Arc::new(vec![b"user:1000".to_vec(), b"foo".to_vec()]),

@@ -75,6 +75,32 @@ impl Topology {
         Topology { shards, owner }
     }
 
+    /// The slots split evenly over `primaries` in order, as a freshly created cluster
+    /// has them (no replicas; ids are the addresses). For examples and tests of what
+    /// reads a slot map.
+    pub fn evenly(primaries: &[Endpoint]) -> Topology {
+        let per = SLOTS / primaries.len().max(1);
+        let shards = primaries
+            .iter()
+            .enumerate()
+            .map(|(i, endpoint)| {
+                let start = (i * per) as u16;
+                let end = if i + 1 == primaries.len() { SLOTS - 1 } else { (i + 1) * per - 1 } as u16;
+                Shard {
+                    primary: Some(Node {
+                        id: endpoint.to_string(),
+                        endpoint: endpoint.clone(),
+                        primary: true,
+                        health: "online".into(),
+                    }),
+                    replicas: Vec::new(),
+                    ranges: vec![(start, end)],
+                }
+            })
+            .collect();
+        Topology::new(shards)
+    }
+
     /// Parses a `CLUSTER SHARDS` reply received from `asked`.
     pub fn from_shards(reply: &Frame, asked: &Endpoint) -> Option<Topology> {
         let mut shards = Vec::new();

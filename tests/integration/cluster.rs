@@ -19,19 +19,8 @@ fn text(frame: &Frame) -> String {
     frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
 }
 
-/// The slot map as node `index` sees it.
-fn topology(cluster: &LocalCluster, index: usize) -> Topology {
-    let endpoint = cluster.endpoint(index);
-    let reply = call(&endpoint, &["CLUSTER", "SHARDS"]).unwrap();
-    Topology::from_shards(&reply, &endpoint).unwrap()
-}
-
 fn owner(cluster: &LocalCluster, key: &str) -> Endpoint {
-    topology(cluster, 0).owner(slot_of(key.as_bytes())).unwrap().clone()
-}
-
-fn index_of(cluster: &LocalCluster, endpoint: &Endpoint) -> usize {
-    (0..cluster.nodes.len()).find(|&i| &cluster.endpoint(i) == endpoint).unwrap()
+    owner_of(cluster, key).0
 }
 
 /// MOVED errors the servers have sent so far (`INFO errorstats`), over every live node.
@@ -161,8 +150,7 @@ fn a_migrating_slot_is_followed_through_ask_and_moved_updates_the_map() {
     let home = Home::new();
     let seed = cluster.port(0).to_string();
     let key_slot = slot_of(b"{m}").to_string();
-    let source = owner(&cluster, "{m}");
-    let source_index = index_of(&cluster, &source);
+    let (source, source_index) = owner_of(&cluster, "{m}");
     let target_index = (source_index + 1) % 3;
     let target = cluster.endpoint(target_index);
     let (source_id, target_id) = (cluster.ids[source_index].clone(), cluster.ids[target_index].clone());
@@ -203,8 +191,7 @@ fn a_killed_primary_is_replaced_without_restarting_rcli() {
     }
     let mut cluster = cluster(3, 1);
     let home = Home::new();
-    let victim = owner(&cluster, "{f}");
-    let victim_index = index_of(&cluster, &victim);
+    let (victim, victim_index) = owner_of(&cluster, "{f}");
     let seed_index = (victim_index + 1) % 3;
     let seed = cluster.port(seed_index).to_string();
     let mut p = shell(&home, &["-c", "-p", &seed]);

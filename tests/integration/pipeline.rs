@@ -8,7 +8,6 @@ use std::time::Duration;
 use rcli::resp::Frame;
 use rcli::sandbox::call;
 use rcli::slot::{SLOTS, slot_of};
-use rcli::topology::Topology;
 
 use crate::eqnice;
 use crate::util::*;
@@ -81,11 +80,7 @@ fn a_slot_migrated_during_a_run_loses_no_command() {
     let home = Home::new();
     let seed = cluster.port(0).to_string();
     let slot = slot_of(b"{mig}");
-    let topo =
-        Topology::from_shards(&call(&cluster.endpoint(0), &["CLUSTER", "SHARDS"]).unwrap(), &cluster.endpoint(0))
-            .unwrap();
-    let source = topo.owner(slot).unwrap().clone();
-    let source_index = (0..3).find(|&i| cluster.endpoint(i) == source).unwrap();
+    let (source, source_index) = owner_of(&cluster, "{mig}");
     let target_index = (source_index + 1) % 3;
     let target = cluster.endpoint(target_index);
     let mut script = String::new();
@@ -151,12 +146,9 @@ fn a_primary_killed_mid_run_never_doubles_an_incr() {
     let mut cluster = cluster(3, 1);
     let home = Home::new();
     let counters: Vec<String> = (0..100).map(|c| format!("counter:{c}")).collect();
-    let topo =
-        Topology::from_shards(&call(&cluster.endpoint(0), &["CLUSTER", "SHARDS"]).unwrap(), &cluster.endpoint(0))
-            .unwrap();
-    let victim = topo.owner(slot_of(counters[0].as_bytes())).unwrap().clone();
+    let topo = topology(&cluster, 0);
+    let (victim, victim_index) = owner_of(&cluster, &counters[0]);
     let on_victim: Vec<bool> = counters.iter().map(|n| topo.owner(slot_of(n.as_bytes())) == Some(&victim)).collect();
-    let victim_index = (0..3).find(|&i| cluster.endpoint(i) == victim).unwrap();
     let seed_index = (victim_index + 1) % 3;
     let seed = cluster.port(seed_index).to_string();
     let script: String = (0..60_000).map(|i| format!("INCR {}\n", counters[i % 100])).collect();
@@ -183,8 +175,7 @@ fn a_primary_killed_mid_run_never_doubles_an_incr() {
         }
     }
     wait_for_primaries_ok(&cluster);
-    let survivor = cluster.endpoint(seed_index);
-    let topo = Topology::from_shards(&call(&survivor, &["CLUSTER", "SHARDS"]).unwrap(), &survivor).unwrap();
+    let topo = topology(&cluster, seed_index);
     let mut lost = Vec::new();
     for (c, name) in counters.iter().enumerate() {
         let owner = topo.owner(slot_of(name.as_bytes())).unwrap().clone();

@@ -32,6 +32,20 @@ pub fn cluster(primaries: usize, replicas: usize) -> LocalCluster {
     LocalCluster::start(primaries, replicas).unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
 }
 
+/// The slot map as node `index` of `cluster` sees it.
+pub fn topology(cluster: &LocalCluster, index: usize) -> rcli::topology::Topology {
+    let endpoint = cluster.endpoint(index);
+    let reply = rcli::sandbox::call(&endpoint, &["CLUSTER", "SHARDS"]).unwrap();
+    rcli::topology::Topology::from_shards(&reply, &endpoint).unwrap()
+}
+
+/// The primary owning `key`, and its index in `cluster.nodes`.
+pub fn owner_of(cluster: &LocalCluster, key: &str) -> (rcli::connection::Endpoint, usize) {
+    let owner = topology(cluster, 0).owner(rcli::slot::slot_of(key.as_bytes())).unwrap().clone();
+    let index = (0..cluster.nodes.len()).find(|&i| cluster.endpoint(i) == owner).unwrap();
+    (owner, index)
+}
+
 /// A temp directory for one test's HOME and XDG dirs, removed on drop.
 pub struct Home {
     pub path: PathBuf,
