@@ -264,34 +264,42 @@ impl CommandTable {
 impl CommandInfo {
     /// Positions of the keys in `argv` for this command.
     pub fn key_positions<A: AsRef<[u8]>>(&self, argv: &[A]) -> Vec<usize> {
-        let args: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
         let mut positions = Vec::new();
+        self.key_positions_into(argv, &mut positions);
+        positions
+    }
+
+    /// [`CommandInfo::key_positions`] into a buffer the caller reuses (the pipeline
+    /// calls this for every command).
+    pub fn key_positions_into<A: AsRef<[u8]>>(&self, args: &[A], positions: &mut Vec<usize>) {
+        positions.clear();
         if self.key_specs.is_empty() {
             let (first, last, step) = self.legacy_keys;
             if first > 0 {
-                push_range(&mut positions, first, last, step, &args);
+                push_range(positions, first, last, step, args);
             }
         }
         for spec in &self.key_specs {
             if spec.begin == BeginSearch::Unknown || spec.find == FindKeys::Unknown {
                 continue;
             }
-            keys_from_spec(spec, &args, &mut positions);
+            keys_from_spec(spec, args, positions);
         }
         let base = self.name.split('|').next().unwrap_or_default();
         if base == "sort" || base == "sort_ro" {
-            positions.extend(sort_store_key(&args));
+            positions.extend(sort_store_key(args));
         }
         if base == "migrate" {
-            positions.retain(|&p| !args[p].is_empty());
+            positions.retain(|&p| !args[p].as_ref().is_empty());
         }
-        positions.sort_unstable();
-        positions.dedup();
-        positions
+        if positions.len() > 1 {
+            positions.sort_unstable();
+            positions.dedup();
+        }
     }
 }
 
-fn push_range(positions: &mut Vec<usize>, first: i64, last: i64, step: i64, args: &[&[u8]]) {
+fn push_range<A: AsRef<[u8]>>(positions: &mut Vec<usize>, first: i64, last: i64, step: i64, args: &[A]) {
     let argc = args.len() as i64;
     let last = if last < 0 { argc + last } else { last };
     let step = step.max(1);
@@ -306,15 +314,17 @@ fn push_range(positions: &mut Vec<usize>, first: i64, last: i64, step: i64, args
 
 /// Redis's `getKeysUsingKeySpecs` for one spec. A spec that does not fit `args` (a
 /// syntax error the server will report) yields no keys.
-fn keys_from_spec(spec: &KeySpec, args: &[&[u8]], positions: &mut Vec<usize>) {
+fn keys_from_spec<A: AsRef<[u8]>>(spec: &KeySpec, args: &[A], positions: &mut Vec<usize>) {
     let argc = args.len() as i64;
     let first = match &spec.begin {
         BeginSearch::Index(i) => *i,
         BeginSearch::Keyword { keyword, start_from } => {
             let found = if *start_from > 0 {
-                (*start_from..argc).find(|&i| args[i as usize].eq_ignore_ascii_case(keyword))
+                (*start_from..argc).find(|&i| args[i as usize].as_ref().eq_ignore_ascii_case(keyword))
             } else {
-                (1..=(argc + start_from)).rev().find(|&i| i < argc && args[i as usize].eq_ignore_ascii_case(keyword))
+                (1..=(argc + start_from))
+                    .rev()
+                    .find(|&i| i < argc && args[i as usize].as_ref().eq_ignore_ascii_case(keyword))
             };
             match found {
                 Some(i) => i + 1,
@@ -336,7 +346,7 @@ fn keys_from_spec(spec: &KeySpec, args: &[&[u8]], positions: &mut Vec<usize>) {
         }
         FindKeys::Keynum { keynum_index, first_key, key_step } => {
             let Some(count_arg) = args.get((first + keynum_index).max(0) as usize) else { return };
-            let Some(numkeys) = resp::parse_i64(count_arg).filter(|n| *n >= 0 && *n < argc) else { return };
+            let Some(numkeys) = resp::parse_i64(count_arg.as_ref()).filter(|n| *n >= 0 && *n < argc) else { return };
             let first = first + first_key;
             (first, first + numkeys - 1, *key_step)
         }
@@ -354,11 +364,11 @@ fn keys_from_spec(spec: &KeySpec, args: &[&[u8]], positions: &mut Vec<usize>) {
 
 /// SORT's STORE destination, found the way Redis's `sortGetKeys` does: skip the
 /// arguments of LIMIT (2), BY and GET (1) so a pattern named "store" is not mistaken.
-fn sort_store_key(args: &[&[u8]]) -> Option<usize> {
+fn sort_store_key<A: AsRef<[u8]>>(args: &[A]) -> Option<usize> {
     let mut i = 2;
     let mut found = None;
     while i < args.len() {
-        let word = args[i];
+        let word = args[i].as_ref();
         let skip = if word.eq_ignore_ascii_case(b"limit") {
             2
         } else if word.eq_ignore_ascii_case(b"get") || word.eq_ignore_ascii_case(b"by") {

@@ -26,12 +26,10 @@ use crate::hints;
 use crate::meta::{META, USE_WORDS};
 use crate::paint;
 use crate::route::SplitKind;
+use crate::session::SHELL_WORDS;
 use crate::slot::{self, HashedPart};
 use crate::split::split_args;
 use crate::topology::Topology;
-
-/// Words the shell handles itself.
-const SHELL_WORDS: &[&str] = &["help", "quit", "exit", "connect", "clear"];
 
 /// What the helper knows, refreshed by the shell after each line.
 #[derive(Default, Clone)]

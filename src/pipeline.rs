@@ -26,7 +26,7 @@ use crate::output::HopLines;
 use crate::redirect::{Redirect, is_transient};
 use crate::resp::{self, Frame};
 use crate::route::Plan;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, SHELL_WORDS, Session};
 use crate::slot::{SLOTS, slot_of};
 use crate::split::{InvalidArguments, split_args};
 
@@ -163,6 +163,7 @@ pub fn run_commands(
         current: None,
         totals: Totals::default(),
         pipe,
+        positions: Vec::new(),
     };
     let flow = pipeline.drive(session, rx);
     if verbose {
@@ -194,34 +195,32 @@ struct Pipeline {
     current: Option<usize>,
     totals: Totals,
     pipe: Option<PipeCounts>,
+    /// Key positions of the command being routed (a buffer reused for every command).
+    positions: Vec<usize>,
 }
 
 fn is_word(arg: &[u8], words: &[&str]) -> bool {
     words.iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()))
 }
 
-/// Words the shell handles itself or that change the session: always barriers.
-const BARRIER_WORDS: &[&str] = &[
-    "quit",
-    "exit",
-    "help",
-    "?",
-    "connect",
-    "clear",
-    "select",
-    "auth",
-    "hello",
-    "reset",
-    "client",
-    "readonly",
-    "readwrite",
-    "multi",
-    "exec",
-    "discard",
-    "watch",
-    "unwatch",
-    "monitor",
-];
+/// Commands that change the session or a transaction: always barriers.
+fn changes_session(name: &str) -> bool {
+    matches!(
+        name,
+        "select"
+            | "auth"
+            | "hello"
+            | "reset"
+            | "readonly"
+            | "readwrite"
+            | "multi"
+            | "exec"
+            | "discard"
+            | "watch"
+            | "unwatch"
+            | "monitor"
+    ) || name.starts_with("client")
+}
 
 impl Pipeline {
     fn drive(&mut self, session: &mut Session, rx: &Receiver<Vec<Input>>) -> Flow {
@@ -277,8 +276,10 @@ impl Pipeline {
             || (argv.len() > 1 && first.iter().all(u8::is_ascii_digit))
             || is_streaming(argv)
             || argv.iter().map(Vec::len).sum::<usize>() > HUGE_LINE
-            || is_word(first, BARRIER_WORDS)
-            || info.is_some_and(|i| i.flags.blocking || i.flags.pubsub)
+            || match info {
+                Some(i) => i.flags.blocking || i.flags.pubsub || changes_session(&i.name),
+                None => is_word(first, SHELL_WORDS),
+            }
     }
 
     fn node_index(&mut self, endpoint: &Endpoint) -> usize {
@@ -335,9 +336,14 @@ impl Pipeline {
             let current = session.client.current().clone();
             Ok((None, self.node_index(&current)))
         } else {
-            let positions = info.map(|i| i.key_positions(&argv)).unwrap_or_default();
+            let mut positions = std::mem::take(&mut self.positions);
+            match info {
+                Some(i) => i.key_positions_into(&argv, &mut positions),
+                None => positions.clear(),
+            }
             let slot = positions.first().map(|&p| slot_of(&argv[p]));
             let one_slot = slot.filter(|&s| positions[1..].iter().all(|&p| slot_of(&argv[p]) == s));
+            self.positions = positions;
             let fast = match one_slot {
                 Some(s) if !(readonly && session.client.options().read_from_replicas) => {
                     self.route_slot(session, s, &mut events).map(|node| (Some(s), node))

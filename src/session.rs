@@ -31,6 +31,9 @@ impl From<StdoutClosed> for Flow {
     }
 }
 
+/// Words the shell handles itself instead of sending them (`?` is `help`).
+pub const SHELL_WORDS: &[&str] = &["help", "?", "quit", "exit", "connect", "clear"];
+
 /// Shell preferences (`:set`, rclirc).
 #[derive(Debug, Clone, Copy)]
 pub struct Preferences {

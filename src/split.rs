@@ -26,7 +26,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, InvalidArguments> {
         None => line,
     };
     let at = |i: usize| line.get(i).copied();
-    let mut args = Vec::new();
+    let mut args = Vec::with_capacity(4);
     let mut p = 0;
     loop {
         while at(p).is_some_and(is_c_space) {
@@ -96,7 +96,16 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, InvalidArguments> {
                     None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_double = true,
                     Some(b'\'') => in_single = true,
-                    Some(other) => current.push(other),
+                    Some(_) => {
+                        // A run of plain bytes is copied at once (the common case).
+                        let run = line[p..]
+                            .iter()
+                            .position(|&b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'"' | b'\''))
+                            .unwrap_or(line.len() - p);
+                        current.extend_from_slice(&line[p..p + run]);
+                        p += run;
+                        continue;
+                    }
                 }
             }
             p += 1;
