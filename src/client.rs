@@ -181,6 +181,8 @@ pub const TRANSIENT_RETRIES: usize = 5;
 /// growing pause between them (about 12 s in all, enough for a replica to take over).
 pub const FAILOVER_ATTEMPTS: usize = 8;
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// Pages one SCAN over one node may take (a billion keys at the default COUNT).
+const MAX_SCAN_PAGES: usize = 100_000_000;
 
 /// The session.
 pub struct Client {
@@ -748,6 +750,29 @@ impl Client {
         }
     }
 
+    /// SCAN with a multi-node target: one node's whole keyspace, every page, returned
+    /// as one SCAN reply with cursor 0. Bounded by [`MAX_SCAN_PAGES`].
+    fn scan_node(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>]) -> Result<Frame> {
+        let mut page = argv.to_vec();
+        page[1] = b"0".to_vec();
+        let mut keys = Vec::new();
+        for _ in 0..MAX_SCAN_PAGES {
+            let reply = self.request_at(endpoint, &page)?;
+            if reply.as_error().is_some() {
+                return Ok(reply);
+            }
+            let Some([next, found]) = reply.as_items().and_then(|i| <&[Frame; 2]>::try_from(i).ok()) else {
+                return Err(Error::Protocol { addr: endpoint.to_string(), detail: "unexpected SCAN reply".into() });
+            };
+            keys.extend(found.as_items().unwrap_or_default().iter().cloned());
+            match next.as_bytes() {
+                Some(b"0") | None => break,
+                Some(cursor) => page[1] = cursor.to_vec(),
+            }
+        }
+        Ok(Frame::Array(vec![Frame::Bulk(b"0".to_vec()), Frame::Array(keys)]))
+    }
+
     fn pause(&self, delay: Duration) -> Result<()> {
         let until = Instant::now() + delay;
         while Instant::now() < until {
@@ -813,6 +838,17 @@ impl Client {
     }
 
     fn execute_fanout(&mut self, argv: &[Vec<u8>], nodes: &[Endpoint], policy: Option<ResponsePolicy>) -> Reply {
+        if argv.len() >= 2 && argv[0].eq_ignore_ascii_case(b"scan") {
+            let parts = nodes
+                .iter()
+                .map(|endpoint| NodeReply {
+                    endpoint: endpoint.clone(),
+                    role: self.role_of(endpoint),
+                    result: self.scan_node(endpoint, argv).map_err(|e| e.to_string()),
+                })
+                .collect();
+            return Reply::Fanout { parts, combined: None };
+        }
         let wait = self.wait_for(false);
         let timeout = wait.timeout;
         let interrupt = self.interrupt.clone();

@@ -253,6 +253,19 @@ fn meta_commands_fan_out_scan_and_targets() {
     assert!(text.contains("keyless commands now go to auto (the command's request_policy tip)\n"), "{text}");
     assert!(text.ends_with("=> all_succeeded of 3 nodes: PONG\n"), "{text}");
 
+    let scan = rcli_run(&home, &["-c", "-p", &seed, "--target", "primaries", "scan", "0", "MATCH", "scan:*"], "");
+    let scan_text = scan.text();
+    let mut listed: Vec<&str> = scan_text.lines().filter(|l| l.starts_with("scan:")).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, expected, "SCAN with a multi-node target iterates every primary");
+
+    // -r and -x in cluster mode; the COMMAND table was cached on disk for this version.
+    eqnice!("1\n2\n3\n", rcli_run(&home, &["-c", "-p", &seed, "-r", "3", "incr", "{r}n"], "").text());
+    eqnice!("OK\n", rcli_run(&home, &["-c", "-p", &seed, "-x", "set", "{x}k"], "from stdin").text());
+    eqnice!("from stdin\n", rcli_run(&home, &["-c", "-p", &seed, "get", "{x}k"], "").text());
+    let cache = home.path.join("cache").join("rcli").join("command-info-7.0.15.resp");
+    assert!(cache.exists(), "{} was not written", cache.display());
+
     let nodes = rcli_run(&home, &["-c", "-p", &seed], ":nodes\n");
     let table = nodes.text();
     assert!(table.starts_with("id        address"), "{table}");

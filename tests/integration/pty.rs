@@ -156,4 +156,18 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     p.exp_string("\"hello\"").unwrap();
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
+
+    // The rc file's `:set hops off` applies at start: no redirect line, same reply.
+    let rc = home.path.join("rclirc");
+    std::fs::write(&rc, "# rcli preferences\n:set hops off\n:set nohints\n").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcli"));
+    hermetic(&mut cmd, &home.path);
+    cmd.env("TERM", "xterm").env("RCLI_RCFILE", &rc).args(["-c", "-p", &seed]);
+    let mut quiet = spawn_command(cmd, Some(20_000)).unwrap();
+    quiet.exp_string(&prompt).unwrap();
+    quiet.send_line("get tutorial:key").unwrap();
+    let before = quiet.exp_string("\"hello\"").unwrap();
+    assert!(!before.contains("Redirected"), "hops are off: {before:?}");
+    quiet.send_line("quit").unwrap();
+    quiet.exp_eof().unwrap();
 }
