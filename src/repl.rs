@@ -37,10 +37,10 @@ pub fn prompt(session: &Session) -> String {
 
 /// Gives the helper a fresh snapshot; the slot map and keys are copied only when they
 /// changed.
-fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &Session, seen: &mut (u64, usize)) {
+fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut Session, seen: &mut (u64, usize)) {
     let Some(helper) = editor.helper_mut() else { return };
     let state = &mut helper.state;
-    state.docs = Arc::clone(&session.docs);
+    state.docs = session.docs();
     state.commands = session.client.command_table();
     state.hints = session.prefs.hints;
     state.color = session.prefs.color;
@@ -80,7 +80,7 @@ pub fn run(mut session: Session) -> i32 {
         }
     }
     loop {
-        refresh_helper(&mut editor, &session, &mut seen);
+        refresh_helper(&mut editor, &mut session, &mut seen);
         let prompt = prompt(&session);
         match editor.readline(&prompt) {
             Ok(line) => {

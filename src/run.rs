@@ -8,7 +8,6 @@ use std::sync::Arc;
 use crate::cli::{Config, Mode};
 use crate::client::{Client, Event};
 use crate::connection::Endpoint;
-use crate::docs::Docs;
 use crate::output::Printer;
 use crate::session::{Flow, Preferences, Session};
 use crate::{askpass, pipe, pipeline, rcfile, repl};
@@ -27,7 +26,7 @@ pub fn session(config: &Config) -> Session {
     Session {
         client,
         printer: Printer::new(config.format.clone(), config.hop_lines),
-        docs: Arc::new(Docs::builtin()),
+        docs: None,
         prefs: Preferences { hints: true, color: config.color, hops: true },
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,
@@ -72,9 +71,7 @@ pub fn run(mut config: Config) -> i32 {
             if let Err(e) = result {
                 eprintln!("{e}");
             }
-            if let Some(docs) = session.client.load_docs() {
-                session.docs = Arc::new(docs);
-            }
+            session.docs = session.client.load_docs().map(Arc::new);
             repl::run(session)
         }
         Mode::OneShot(mut argv) => {

@@ -46,7 +46,9 @@ pub struct Preferences {
 pub struct Session {
     pub client: Client,
     pub printer: Printer,
-    pub docs: Arc<Docs>,
+    /// Command docs for help, completion and hints; the built-in copy is parsed on
+    /// first use, so one-shot commands do not pay for it.
+    pub docs: Option<Arc<Docs>>,
     pub prefs: Preferences,
     /// A person at a terminal: timing lines, Ctrl-C cancels, `clear` works.
     pub interactive: bool,
@@ -69,6 +71,11 @@ fn is_word(arg: &[u8], word: &str) -> bool {
 }
 
 impl Session {
+    /// The command docs (the built-in ones until the server's are loaded).
+    pub fn docs(&mut self) -> Arc<Docs> {
+        Arc::clone(self.docs.get_or_insert_with(|| Arc::new(Docs::builtin())))
+    }
+
     /// Runs one line of input.
     pub fn run_line(&mut self, line: &[u8]) -> Flow {
         let Ok(argv) = split_args(line) else {
@@ -109,7 +116,7 @@ impl Session {
         }
         if is_word(first, "help") || first.as_slice() == b"?" {
             let words: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            let text = docs::help_text(&self.docs, &words, self.prefs.color);
+            let text = docs::help_text(&self.docs(), &words, self.prefs.color);
             return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
         }
         if argv.len() == 3 && is_word(first, "connect") {
