@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use rustyline::completion::Completer;
+use rustyline::config::{ColorMode, Config};
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
@@ -31,7 +32,10 @@ impl Highlighter for Mask {
 
 /// Prompts and reads one line; `None` (with a message) on Ctrl-C, Ctrl-D or no terminal.
 pub fn read_password(prompt: &str) -> Option<String> {
-    let mut editor: Editor<Mask, DefaultHistory> = match Editor::new() {
+    // Forced: the mask is drawn by the highlighter, which the editor otherwise skips
+    // when NO_COLOR is set, echoing the password in clear.
+    let config = Config::builder().color_mode(ColorMode::Forced).auto_add_history(false).build();
+    let mut editor: Editor<Mask, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
             eprintln!("--askpass: {e}");

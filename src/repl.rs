@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rustyline::config::Config as EditorConfig;
+use rustyline::config::{ColorMode, Config as EditorConfig};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
@@ -63,7 +63,13 @@ pub fn run(mut session: Session) -> i32 {
     let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
     session.client.set_interrupt(interrupt.clone());
 
-    let config = EditorConfig::builder().completion_type(CompletionType::Circular).auto_add_history(false).build();
+    // Colour is decided by rcli (`--color`, `:set color`, NO_COLOR); the helper returns
+    // plain text when it is off, so the editor always asks it.
+    let config = EditorConfig::builder()
+        .completion_type(CompletionType::Circular)
+        .color_mode(ColorMode::Forced)
+        .auto_add_history(false)
+        .build();
     let mut editor: Editor<RcliHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {

@@ -171,3 +171,20 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     quiet.send_line("quit").unwrap();
     quiet.exp_eof().unwrap();
 }
+
+/// `--askpass` reads the password from the terminal, masked, and uses it.
+#[test]
+fn askpass_reads_a_masked_password() {
+    if !have_redis() {
+        return;
+    }
+    let server = Standalone::start(&["--requirepass", "s3cret"]).unwrap();
+    let home = Home::new();
+    let mut p = shell(&home, &["-p", &server.port().to_string(), "--askpass", "ping"]);
+    p.exp_string("Please input password: ").unwrap();
+    settle();
+    p.send_line("s3cret").unwrap();
+    let shown = p.exp_string("PONG").unwrap();
+    assert!(!shown.contains("s3cret"), "the password was echoed: {shown:?}");
+    p.exp_eof().unwrap();
+}
