@@ -12,7 +12,7 @@ use rcli::slot::slot_of;
 use rcli::topology::Topology;
 
 use crate::eqnice;
-use crate::pty::shell;
+use crate::pty::{settle, shell};
 use crate::util::*;
 
 fn text(frame: &Frame) -> String {
@@ -306,6 +306,7 @@ fn replica_reads_and_sharded_pubsub() {
     p.exp_string("hello-shard").unwrap();
     p.send_control('c').unwrap();
     p.exp_string(&format!("{news_owner}> ")).unwrap();
+    settle();
     p.send_line("get {r}k").unwrap();
     p.exp_string("\"w\"").unwrap();
     p.send_line("quit").unwrap();

@@ -42,6 +42,7 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
     p.flush().unwrap();
     p.send_control('c').unwrap();
     p.exp_string(&prompt).unwrap();
+    settle();
     p.send_line("ping").unwrap();
     p.exp_string("PONG").unwrap();
 
@@ -51,6 +52,7 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
     p.send_control('c').unwrap();
     p.exp_string("(interrupted)").unwrap();
     p.exp_string(&prompt).unwrap();
+    settle();
     p.send_line("echo still-here").unwrap();
     p.exp_string("\"still-here\"").unwrap();
 
@@ -88,7 +90,7 @@ fn shell_starts_when_nothing_listens_and_says_not_connected() {
 
 /// Lets the line editor finish setting up the terminal before the next keys (it
 /// discards type-ahead when it does). Not a timing assertion.
-fn settle() {
+pub fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(300));
 }
 
@@ -152,6 +154,8 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     std::thread::sleep(std::time::Duration::from_millis(400));
     p.send_control('c').unwrap();
     p.exp_string("(interrupted)").unwrap();
+    p.exp_string("> ").unwrap();
+    settle();
     p.send_line("get tutorial:key").unwrap();
     p.exp_string("\"hello\"").unwrap();
     p.send_control('d').unwrap();
