@@ -25,13 +25,17 @@ pub struct StdoutClosed;
 pub struct Printer {
     pub format: Format,
     pub hop_lines: HopLines,
-    out: io::BufWriter<io::Stdout>,
-    buf: Vec<u8>,
+    out: io::Stdout,
+    /// Text not yet written to stdout; replies are rendered straight into it.
+    pending: Vec<u8>,
 }
+
+/// Pending output is written to stdout once it reaches this size (and on flush).
+const WRITE_AT: usize = 64 * 1024;
 
 impl Printer {
     pub fn new(format: Format, hop_lines: HopLines) -> Printer {
-        Printer { format, hop_lines, out: io::BufWriter::with_capacity(64 * 1024, io::stdout()), buf: Vec::new() }
+        Printer { format, hop_lines, out: io::stdout(), pending: Vec::with_capacity(2 * WRITE_AT) }
     }
 
     /// True when replies are formatted for a person (tty mode).
@@ -40,7 +44,12 @@ impl Printer {
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), StdoutClosed> {
-        self.out.write_all(bytes).map_err(|_| StdoutClosed)
+        self.pending.extend_from_slice(bytes);
+        self.write_if_full()
+    }
+
+    fn write_if_full(&mut self) -> Result<(), StdoutClosed> {
+        if self.pending.len() >= WRITE_AT { self.flush() } else { Ok(()) }
     }
 
     pub fn line(&mut self, text: &str) -> Result<(), StdoutClosed> {
@@ -49,7 +58,10 @@ impl Printer {
     }
 
     pub fn flush(&mut self) -> Result<(), StdoutClosed> {
-        self.out.flush().map_err(|_| StdoutClosed)
+        let mut out = self.out.lock();
+        let result = out.write_all(&self.pending).and_then(|()| out.flush());
+        self.pending.clear();
+        result.map_err(|_| StdoutClosed)
     }
 
     /// Prints a hop line where the settings say.
@@ -67,12 +79,8 @@ impl Printer {
 
     /// Prints one frame as the reply to `argv`.
     pub fn frame<A: AsRef<[u8]>>(&mut self, argv: &[A], frame: &Frame) -> Result<(), StdoutClosed> {
-        self.buf.clear();
-        let mut buf = std::mem::take(&mut self.buf);
-        self.format.reply(frame, render::is_verbatim_command(argv), &mut buf);
-        let result = self.write(&buf);
-        self.buf = buf;
-        result
+        self.format.reply(frame, render::is_verbatim_command(argv), &mut self.pending);
+        self.write_if_full()
     }
 
     /// Prints a reply: one frame, or one block per node and the combined line.

@@ -119,7 +119,7 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, timeout: Du
     }
     session.client.set_read_timeout(if timeout.is_zero() { None } else { Some(timeout) });
     let rx = spawn_reader(input);
-    let (flow, counts) = pipeline::run_commands(session, &rx, window, false, Some(PipeCounts::default()));
+    let (flow, counts) = pipeline::run_commands(session, &rx, None, window, false, Some(PipeCounts::default()));
     let counts = counts.unwrap_or_default();
     let timed_out = session.unanswered > 0;
     if flow == Flow::StdoutClosed {

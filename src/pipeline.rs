@@ -98,8 +98,14 @@ struct Totals {
 /// Lines are handed over in chunks, so the channel costs little per line.
 const CHUNK: usize = 256;
 
-fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<Vec<Input>> {
+/// Arguments of printed commands, handed back to the reader thread that allocated them:
+/// freeing there is cheaper than across threads, and keeps the main thread on the
+/// network.
+pub type Spent = Vec<Vec<Vec<u8>>>;
+
+fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> (Receiver<Vec<Input>>, SyncSender<Spent>) {
     let (tx, rx): (SyncSender<Vec<Input>>, Receiver<Vec<Input>>) = sync_channel(capacity.div_ceil(CHUNK).max(2));
+    let (spent_tx, spent_rx) = sync_channel::<Spent>(8);
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(256 * 1024, input);
         let mut line = Vec::new();
@@ -111,6 +117,9 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<
                 && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err()
             {
                 return;
+            }
+            while let Ok(spent) = spent_rx.try_recv() {
+                drop(spent);
             }
             line.clear();
             match reader.read_until(b'\n', &mut line) {
@@ -126,14 +135,14 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> Receiver<
             let _ = tx.send(chunk);
         }
     });
-    rx
+    (rx, spent_tx)
 }
 
 /// Runs piped input with at most `window` commands per node in each of the two batches
 /// in flight.
 pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usize, verbose: bool) -> Flow {
-    let rx = spawn_reader(input, window * 4);
-    run_commands(session, &rx, window, verbose, None).0
+    let (rx, spent) = spawn_reader(input, window * 4);
+    run_commands(session, &rx, Some(spent), window, verbose, None).0
 }
 
 /// Counts of `--pipe` mode, which prints only error replies (on stderr).
@@ -148,6 +157,7 @@ pub struct PipeCounts {
 pub fn run_commands(
     session: &mut Session,
     rx: &Receiver<Vec<Input>>,
+    spent: Option<SyncSender<Spent>>,
     window: usize,
     verbose: bool,
     pipe: Option<PipeCounts>,
@@ -164,6 +174,7 @@ pub fn run_commands(
         totals: Totals::default(),
         pipe,
         positions: Vec::new(),
+        spent,
     };
     let flow = pipeline.drive(session, rx);
     if verbose {
@@ -197,6 +208,8 @@ struct Pipeline {
     pipe: Option<PipeCounts>,
     /// Key positions of the command being routed (a buffer reused for every command).
     positions: Vec<usize>,
+    /// Where printed commands' arguments go to be freed (the reader thread).
+    spent: Option<SyncSender<Spent>>,
 }
 
 fn is_word(arg: &[u8], words: &[&str]) -> bool {
@@ -561,7 +574,8 @@ impl Pipeline {
             return self.count(session, batch);
         }
         let show_events = session.prefs.hops && session.printer.hop_lines != HopLines::Hidden;
-        for entry in batch.entries {
+        let mut spent = Vec::with_capacity(batch.entries.len());
+        for mut entry in batch.entries {
             if show_events {
                 for event in &entry.events {
                     if session.printer.event(event).is_err() {
@@ -599,6 +613,11 @@ impl Pipeline {
             if printed.is_err() {
                 return Flow::StdoutClosed;
             }
+            spent.push(std::mem::take(&mut entry.argv));
+        }
+        if let Some(tx) = &self.spent {
+            // A full or closed channel only means this batch is freed here.
+            let _ = tx.try_send(spent);
         }
         match session.printer.flush() {
             Ok(()) => Flow::Continue,
