@@ -167,6 +167,12 @@ fn a_migrating_slot_is_followed_through_ask_and_moved_updates_the_map() {
     p.send_line("get {m}old").unwrap();
     p.exp_string("\"1\"").unwrap();
     assert_eq!(text(&call(&target, &["GET", "{m}new"]).unwrap_or(Frame::Null)), "", "GET without ASKING is redirected");
+    // One key on each side of the migration: the source says TRYAGAIN; rcli retries with
+    // a growing pause, a bounded number of times, then shows the error.
+    p.send_line("mget {m}old {m}new").unwrap();
+    p.exp_string(&format!("-> TRYAGAIN from {source}: retrying in 100 ms (attempt 1 of 5)")).unwrap();
+    p.exp_string("attempt 5 of 5").unwrap();
+    p.exp_string("(error) TRYAGAIN").unwrap();
 
     let Endpoint::Tcp { port, .. } = &target else { unreachable!() };
     call(&source, &["MIGRATE", "127.0.0.1", &port.to_string(), "{m}old", "0", "5000"]).unwrap();
