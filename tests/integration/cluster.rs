@@ -347,3 +347,24 @@ fn sandbox_answers_and_leaves_nothing_behind() {
         assert!(call(&endpoint, &["PING"]).is_err(), "a server on {port} is still running");
     }
 }
+
+/// A typed AUTH is replayed on every connection rcli opens afterwards (redis-cli loses
+/// it after a redirect: redis/redis#13525).
+#[test]
+fn a_typed_auth_follows_the_session_to_every_node() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    for i in 0..3 {
+        call(&cluster.endpoint(i), &["ACL", "SETUSER", "alice", "on", ">pw", "~*", "&*", "+@all"]).unwrap();
+    }
+    let script = "auth alice pw\nset foo bar\nset hello world\n:use all\nacl whoami\n";
+    let out = rcli_run(&home, &["-c", "-p", &seed, "--no-raw"], script);
+    let text = out.text();
+    assert!(text.starts_with("OK\nOK\nOK\n"), "{text}");
+    assert_eq!(text.matches("\"alice\"").count(), 3, "every node's connection is alice's: {text}");
+    assert!(!text.contains("default"), "{text}");
+}
