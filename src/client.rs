@@ -231,7 +231,17 @@ impl Client {
     /// slot map.
     pub fn connect(&mut self, events: &mut Vec<Event>) -> Result<()> {
         let current = self.current.clone();
-        let result = self.link(&current).map(|_| ());
+        let mut result = self.link(&current).map(|_| ());
+        if result.is_err() && self.options.cluster {
+            // In cluster mode any seed will do: the first that answers is the prompt's node.
+            for seed in self.options.seeds.clone().iter().filter(|s| **s != current) {
+                if self.link(seed).is_ok() {
+                    self.current = seed.clone();
+                    result = Ok(());
+                    break;
+                }
+            }
+        }
         self.connected = result.is_ok();
         result?;
         if self.options.cluster {

@@ -250,6 +250,13 @@ fn meta_commands_fan_out_scan_and_targets() {
     assert_eq!(keys, expected, "--scan walks every primary");
 
     eqnice!("300\n", rcli_run(&home, &["-c", "-p", &seed, "--target", "primaries", "dbsize"], "").text());
+    // A dead first seed is skipped; a non-cluster node given with -c runs as one node.
+    let dead = rcli::sandbox::free_port().unwrap().to_string();
+    eqnice!("x\n", rcli_run(&home, &["-c", "-p", &dead, "-p", &seed, "get", "scan:7"], "").text());
+    let single = standalone();
+    let plain = rcli_run(&home, &["-c", "-p", &single.port().to_string(), "-v", "ping"], "");
+    eqnice!("PONG\n", plain.text());
+    assert!(plain.stderr.contains("has cluster support disabled; running as a single node"), "{}", plain.stderr);
     let blocks =
         rcli_run(&home, &["-c", "-p", &seed, "--no-raw"], ":use primaries\ndbsize\nkeys nosuch*\n:use auto\nping\n");
     let text = blocks.text();
