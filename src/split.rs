@@ -20,22 +20,36 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Splits `line` into arguments; an empty or blank line gives an empty vector.
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, InvalidArguments> {
+    let mut args = Vec::with_capacity(4);
+    split_args_into(line, &mut args)?;
+    Ok(args)
+}
+
+/// [`split_args`] into `args`, reusing the buffers already in it (piped input splits
+/// millions of lines; this keeps the allocator out of the way). On error `args` holds
+/// whatever was split so far.
+pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<(), InvalidArguments> {
     // C strings end at the first NUL, and so does redis-cli's view of a line.
     let line = match line.iter().position(|&b| b == 0) {
         Some(nul) => &line[..nul],
         None => line,
     };
     let at = |i: usize| line.get(i).copied();
-    let mut args = Vec::with_capacity(4);
+    let mut count = 0;
     let mut p = 0;
     loop {
         while at(p).is_some_and(is_c_space) {
             p += 1;
         }
         if p >= line.len() {
-            return Ok(args);
+            args.truncate(count);
+            return Ok(());
         }
-        let mut current = Vec::new();
+        if count == args.len() {
+            args.push(Vec::new());
+        }
+        let current = &mut args[count];
+        current.clear();
         let (mut in_double, mut in_single) = (false, false);
         loop {
             let c = at(p);
@@ -110,7 +124,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, InvalidArguments> {
             }
             p += 1;
         }
-        args.push(current);
+        count += 1;
     }
 }
 
