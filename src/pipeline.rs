@@ -80,6 +80,8 @@ struct NodeQueue {
 struct Batch {
     entries: Vec<Entry>,
     queues: Vec<NodeQueue>,
+    /// Its replies have been read already (see [`Pipeline::cycle`]).
+    received: bool,
 }
 
 impl Batch {
@@ -228,6 +230,20 @@ struct Pipeline {
 
 fn is_word(arg: &[u8], words: &[&str]) -> bool {
     words.iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// Whether a command of a received batch must be run again through the client: a
+/// redirect or transient error in cluster mode, never sent, or a read-only command
+/// whose reply was lost.
+fn needs_retry(entry: &Entry, cluster: bool, current: &Endpoint) -> bool {
+    match &entry.outcome {
+        Outcome::Reply(frame) if cluster => {
+            frame.as_error().is_some_and(|e| is_transient(e) || Redirect::parse(e, current).is_some())
+        }
+        Outcome::Unsent(_) => true,
+        Outcome::Lost { .. } => entry.readonly,
+        _ => false,
+    }
 }
 
 /// Commands that change the session or a transaction: always barriers.
@@ -434,12 +450,24 @@ impl Pipeline {
         flow
     }
 
-    /// Sends the batch being built, then completes the one sent before it.
+    /// Sends the batch being built, then completes the one sent before it. A retry
+    /// (redirect, transient error, dead node) talks to the nodes on the same
+    /// connections, so before anything of the previous batch is run again the replies
+    /// of the batch just sent are read first: no connection has a reply pending while
+    /// the client uses it.
     fn cycle(&mut self, session: &mut Session) -> Flow {
         let mut batch = std::mem::take(&mut self.building);
         self.send(session, &mut batch);
         let flow = match self.inflight.take() {
-            Some(previous) => self.complete(session, previous),
+            Some(mut previous) => {
+                self.receive(session, &mut previous);
+                let cluster = session.client.is_cluster();
+                if previous.entries.iter().any(|e| needs_retry(e, cluster, session.client.current())) {
+                    self.receive(session, &mut batch);
+                }
+                self.resolve(session, &mut previous);
+                self.print(session, previous)
+            }
             None => Flow::Continue,
         };
         self.inflight = Some(batch);
@@ -490,7 +518,12 @@ impl Pipeline {
         self.print(session, batch)
     }
 
+    /// Reads every reply of `batch` (once).
     fn receive(&mut self, session: &mut Session, batch: &mut Batch) {
+        if batch.received {
+            return;
+        }
+        batch.received = true;
         let timeout = session.client.options().read_timeout;
         for (node, q) in batch.queues.iter().enumerate() {
             if q.written == 0 {
@@ -530,15 +563,7 @@ impl Pipeline {
     fn resolve(&mut self, session: &mut Session, batch: &mut Batch) {
         let cluster = session.client.is_cluster();
         for entry in &mut batch.entries {
-            let retry = match &entry.outcome {
-                Outcome::Reply(frame) if cluster => frame
-                    .as_error()
-                    .is_some_and(|e| is_transient(e) || Redirect::parse(e, session.client.current()).is_some()),
-                Outcome::Unsent(_) => true,
-                Outcome::Lost { .. } => entry.readonly,
-                _ => false,
-            };
-            if !retry {
+            if !needs_retry(entry, cluster, session.client.current()) {
                 if let Outcome::Lost { addr, cause } = &entry.outcome {
                     entry.outcome = Outcome::Failed(Error::OutcomeUnknown { addr: addr.clone(), cause: cause.clone() });
                 }
