@@ -316,9 +316,6 @@ impl Client {
     pub fn set_read_from_replicas(&mut self, on: bool) {
         self.options.read_from_replicas = on;
     }
-    pub fn resp3(&self) -> bool {
-        self.state.resp3
-    }
 
     /// The role of the node at `endpoint`, as far as the slot map knows.
     pub fn role_of(&self, endpoint: &Endpoint) -> Role {
@@ -1008,11 +1005,6 @@ impl Client {
             self.drop_link(endpoint);
         }
         result
-    }
-
-    /// The session state a pipeline's extra connections must replay.
-    pub fn session_state(&self) -> &SessionState {
-        &self.state
     }
 
     /// Slot → owner for a key, for teaching output.

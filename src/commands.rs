@@ -14,8 +14,6 @@ use crate::resp::{self, Frame};
 
 /// `COMMAND` from redis-server 7.0.15, as raw RESP2.
 pub const BUILTIN_COMMAND_INFO: &[u8] = include_bytes!("builtin/command_info.resp");
-/// The server version the built-in table was taken from.
-pub const BUILTIN_VERSION: &str = "7.0.15";
 
 /// Command flags rcli acts on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -224,11 +222,6 @@ impl CommandTable {
 
     pub fn is_empty(&self) -> bool {
         self.commands.is_empty()
-    }
-
-    /// Top-level command names, lower case.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.commands.keys().map(String::as_str)
     }
 
     /// The entry for `argv`: the subcommand's when there is one (`CLIENT LIST`).
