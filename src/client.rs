@@ -757,27 +757,47 @@ impl Client {
         }
     }
 
-    /// SCAN with a multi-node target: one node's whole keyspace, every page, returned
-    /// as one SCAN reply with cursor 0. Bounded by [`MAX_SCAN_PAGES`].
-    fn scan_node(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>]) -> Result<Frame> {
-        let mut page = argv.to_vec();
-        page[1] = b"0".to_vec();
-        let mut keys = Vec::new();
+    /// Walks one node's keyspace with SCAN from cursor 0 (`argv` is a SCAN command; its
+    /// cursor is replaced), handing each page's keys to `page` with whether more pages
+    /// follow; `page` returns false to stop early. An error reply ends the walk and is
+    /// returned. Bounded by [`MAX_SCAN_PAGES`].
+    pub fn scan_node(
+        &mut self,
+        endpoint: &Endpoint,
+        argv: &[Vec<u8>],
+        mut page: impl FnMut(&[Frame], bool) -> bool,
+    ) -> Result<Option<Frame>> {
+        let mut request = argv.to_vec();
+        request[1] = b"0".to_vec();
         for _ in 0..MAX_SCAN_PAGES {
-            let reply = self.request_at(endpoint, &page)?;
+            let reply = self.request_at(endpoint, &request)?;
             if reply.as_error().is_some() {
-                return Ok(reply);
+                return Ok(Some(reply));
             }
-            let Some([next, found]) = reply.as_items().and_then(|i| <&[Frame; 2]>::try_from(i).ok()) else {
+            let Some([next, keys]) = reply.as_items().and_then(|i| <&[Frame; 2]>::try_from(i).ok()) else {
                 return Err(Error::Protocol { addr: endpoint.to_string(), detail: "unexpected SCAN reply".into() });
             };
-            keys.extend(found.as_items().unwrap_or_default().iter().cloned());
-            match next.as_bytes() {
-                Some(b"0") | None => break,
-                Some(cursor) => page[1] = cursor.to_vec(),
+            let cursor = next.as_bytes().filter(|c| *c != b"0");
+            if !page(keys.as_items().unwrap_or_default(), cursor.is_some()) {
+                break;
+            }
+            match cursor {
+                Some(cursor) => request[1] = cursor.to_vec(),
+                None => break,
             }
         }
-        Ok(Frame::Array(vec![Frame::Bulk(b"0".to_vec()), Frame::Array(keys)]))
+        Ok(None)
+    }
+
+    /// SCAN with a multi-node target: one node's whole keyspace as one SCAN reply with
+    /// cursor 0.
+    fn scan_whole_node(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>]) -> Result<Frame> {
+        let mut keys = Vec::new();
+        let error = self.scan_node(endpoint, argv, |found, _| {
+            keys.extend_from_slice(found);
+            true
+        })?;
+        Ok(error.unwrap_or_else(|| Frame::Array(vec![Frame::Bulk(b"0".to_vec()), Frame::Array(keys)])))
     }
 
     fn pause(&self, delay: Duration) -> Result<()> {
@@ -851,7 +871,7 @@ impl Client {
                 .map(|endpoint| NodeReply {
                     endpoint: endpoint.clone(),
                     role: self.role_of(endpoint),
-                    result: self.scan_node(endpoint, argv).map_err(|e| e.to_string()),
+                    result: self.scan_whole_node(endpoint, argv).map_err(|e| e.to_string()),
                 })
                 .collect();
             return Reply::Fanout { parts, combined: None };

@@ -9,6 +9,7 @@ use crate::cli::{Config, Mode};
 use crate::client::{Client, Event};
 use crate::connection::Endpoint;
 use crate::output::Printer;
+use crate::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
 use crate::{askpass, pipe, pipeline, rcfile, repl};
 
@@ -148,34 +149,19 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
         Some(topo) => topo.primaries().iter().map(|n| n.endpoint.clone()).collect(),
         None => vec![session.client.current().clone()],
     };
+    let mut argv = vec![b"SCAN".to_vec(), b"0".to_vec()];
+    if let Some(pattern) = &config.scan_pattern {
+        argv.extend([b"MATCH".to_vec(), pattern.as_bytes().to_vec()]);
+    }
+    if let Some(count) = config.scan_count {
+        argv.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);
+    }
     let tty = session.printer.is_tty_format();
     for node in nodes {
-        let mut cursor = b"0".to_vec();
-        loop {
-            let mut argv = vec![b"SCAN".to_vec(), cursor.clone()];
-            if let Some(pattern) = &config.scan_pattern {
-                argv.extend([b"MATCH".to_vec(), pattern.as_bytes().to_vec()]);
-            }
-            if let Some(count) = config.scan_count {
-                argv.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);
-            }
-            let reply = match session.client.request_at(&node, &argv) {
-                Ok(reply) => reply,
-                Err(e) => {
-                    eprintln!("SCAN error: {e}");
-                    return 1;
-                }
-            };
-            if let Some(err) = reply.as_error() {
-                eprintln!("SCAN error: {}", String::from_utf8_lossy(err));
-                return 1;
-            }
-            let Some([next, keys]) = reply.as_items().and_then(|i| <&[_; 2]>::try_from(i).ok()) else {
-                eprintln!("SCAN error: unexpected reply from {node}");
-                return 1;
-            };
-            for key in keys.as_items().unwrap_or_default() {
-                let Some(bytes) = key.as_bytes() else { continue };
+        let printer = &mut session.printer;
+        let mut stdout_closed = false;
+        let walked = session.client.scan_node(&node, &argv, |keys, more| {
+            for bytes in keys.iter().filter_map(Frame::as_bytes) {
                 let mut line = Vec::new();
                 if tty {
                     crate::split::repr(bytes, &mut line);
@@ -183,16 +169,26 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
                     line.extend_from_slice(bytes);
                 }
                 line.push(b'\n');
-                if session.printer.write(&line).is_err() {
-                    return 0;
+                if printer.write(&line).is_err() {
+                    stdout_closed = true;
+                    return false;
                 }
             }
-            cursor = next.as_bytes().unwrap_or(b"0").to_vec();
-            if cursor == b"0" {
-                break;
-            }
-            if !config.interval.is_zero() {
+            if more && !config.interval.is_zero() {
                 std::thread::sleep(config.interval);
+            }
+            true
+        });
+        match walked {
+            _ if stdout_closed => return 0,
+            Ok(None) => {}
+            Ok(Some(error)) => {
+                eprintln!("SCAN error: {}", String::from_utf8_lossy(error.as_error().unwrap_or_default()));
+                return 1;
+            }
+            Err(e) => {
+                eprintln!("SCAN error: {e}");
+                return 1;
             }
         }
     }
