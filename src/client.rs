@@ -194,6 +194,8 @@ pub struct Client {
     current: Endpoint,
     connected: bool,
     topology: Option<Topology>,
+    /// `redis_version` of the node in the prompt, once asked.
+    server_version: Option<String>,
     commands: Arc<CommandTable>,
     /// Bumped whenever the slot map changes, so callers can cache routes.
     generation: u64,
@@ -217,6 +219,7 @@ impl Client {
             current,
             connected: false,
             topology: None,
+            server_version: None,
             commands: Arc::new(CommandTable::builtin()),
             generation: 0,
             target: Target::Current,
@@ -257,6 +260,7 @@ impl Client {
         self.readonly_links.clear();
         self.topology = None;
         self.generation += 1;
+        self.server_version = None;
         self.tx = None;
         self.current = endpoint.clone();
         self.options.seeds.insert(0, endpoint);
@@ -326,8 +330,10 @@ impl Client {
         }
     }
 
-    fn wait_for(&self, blocking: bool) -> Wait<'_> {
-        Wait { timeout: if blocking { None } else { self.options.read_timeout }, interrupt: self.interrupt.as_deref() }
+    /// How long to wait for the reply to a user's command: without limit for one that
+    /// blocks on purpose (BLPOP k 0, SUBSCRIBE), else the read timeout.
+    fn reply_timeout(&self, blocking: bool) -> Option<Duration> {
+        if blocking { None } else { self.options.read_timeout }
     }
 
     fn internal_wait(&self) -> Wait<'static> {
@@ -362,16 +368,27 @@ impl Client {
         self.pool.retain(|endpoint, _| endpoint == keep);
     }
 
-    fn load_command_table(&mut self) {
+    /// A reply about the server's commands (`COMMAND`, `COMMAND DOCS`) from the on-disk
+    /// cache for its version, or asked of the node in the prompt (then cached). The
+    /// version is asked once per node.
+    fn server_reply(&mut self, kind: &str, command: &[&str]) -> Option<Frame> {
         let current = self.current.clone();
         let wait = self.internal_wait();
-        let Ok(conn) = self.link(&current) else { return };
-        let version = conn.request(&["INFO", "server"], wait).ok().and_then(|info| cache::version_from_info(&info));
-        let Some(version) = version else { return };
-        let reply = cache::reply_for_version("command-info", &version, || {
-            conn.request(&["COMMAND"], wait).ok().filter(|f| f.as_error().is_none())
-        });
-        if let Some(reply) = reply {
+        let version = match self.server_version.clone() {
+            Some(version) => version,
+            None => {
+                let info = self.link(&current).ok()?.request(&["INFO", "server"], wait).ok()?;
+                let version = cache::version_from_info(&info)?;
+                self.server_version = Some(version.clone());
+                version
+            }
+        };
+        let conn = self.link(&current).ok()?;
+        cache::reply_for_version(kind, &version, || conn.request(command, wait).ok().filter(|f| f.as_error().is_none()))
+    }
+
+    fn load_command_table(&mut self) {
+        if let Some(reply) = self.server_reply("command-info", &["COMMAND"]) {
             let table = CommandTable::from_reply(&reply);
             if !table.is_empty() {
                 self.commands = Arc::new(table);
@@ -382,19 +399,13 @@ impl Client {
     /// Command docs from the server (`COMMAND DOCS`, cached per version), for help,
     /// completion and hints; `None` when the server cannot answer.
     pub fn load_docs(&mut self) -> Option<crate::docs::Docs> {
-        let current = self.current.clone();
-        let wait = self.internal_wait();
-        let conn = self.link(&current).ok()?;
-        let version = cache::version_from_info(&conn.request(&["INFO", "server"], wait).ok()?)?;
-        let reply = cache::reply_for_version("command-docs", &version, || {
-            conn.request(&["COMMAND", "DOCS"], wait).ok().filter(|f| f.as_error().is_none())
-        })?;
+        let reply = self.server_reply("command-docs", &["COMMAND", "DOCS"])?;
         let docs = crate::docs::Docs::from_reply(&reply);
         (!docs.entries.is_empty()).then_some(docs)
     }
 
-    /// Reloads the slot map from the first node that answers: `preferred` (or the node
-    /// in the prompt), then the seeds, then every other known node.
+    /// Reloads the slot map from the first node that answers, other than `avoid`: the
+    /// node in the prompt, then the seeds, then every other known node.
     pub fn refresh_topology(&mut self, avoid: Option<&Endpoint>, events: &mut Vec<Event>) -> Result<()> {
         let mut candidates = vec![self.current.clone()];
         candidates.extend(self.options.seeds.iter().cloned());
@@ -825,7 +836,7 @@ impl Client {
             self.pool.remove(endpoint);
         }
         let interrupt = self.interrupt.clone();
-        let timeout = if blocking { None } else { self.options.read_timeout };
+        let timeout = self.reply_timeout(blocking);
         let conn = self.link(endpoint).map_err(Failure::Unsent)?;
         let mut out = Vec::new();
         if asking {
@@ -876,8 +887,7 @@ impl Client {
                 .collect();
             return Reply::Fanout { parts, combined: None };
         }
-        let wait = self.wait_for(false);
-        let timeout = wait.timeout;
+        let timeout = self.reply_timeout(false);
         let interrupt = self.interrupt.clone();
         let mut out = Vec::new();
         resp::encode_command(argv, &mut out);
