@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::time::Instant;
 
-use crate::client::{Event, is_streaming};
+use crate::client::{Event, Reply, is_streaming};
 use crate::commands::CommandInfo;
 use crate::connection::{Endpoint, Wait};
 use crate::error::Error;
@@ -625,23 +625,17 @@ impl Pipeline {
             let printed = match entry.outcome {
                 Outcome::Invalid => session.printer.line("Invalid argument(s)"),
                 Outcome::Reply(frame) => {
-                    if let Some(error) = frame.as_error() {
-                        self.totals.errors += 1;
-                        session.error_replies += 1;
-                        if session.exit_on_error {
-                            let _ = session.printer.flush();
-                            eprintln!("{}", String::from_utf8_lossy(error));
-                            return Flow::Exit(1);
-                        }
+                    self.totals.errors += u64::from(frame.as_error().is_some());
+                    let reply = Reply::One(frame);
+                    if let Some(flow) = session.exit_on_error_reply(&reply) {
+                        return flow;
                     }
-                    session.printer.frame(&entry.argv, &frame)
+                    session.printer.reply(&entry.argv, &reply)
                 }
                 Outcome::Failed(error) | Outcome::Unsent(error) => {
                     self.totals.errors += 1;
-                    if session.exit_on_error {
-                        let _ = session.printer.flush();
-                        eprintln!("{error}");
-                        return Flow::Exit(1);
+                    if let Some(flow) = session.exit_on_failure(&error) {
+                        return flow;
                     }
                     session.report_error(&error)
                 }

@@ -180,7 +180,10 @@ impl Session {
     /// stderr in the shell; in piped input every command gets a line on stdout.
     pub fn report_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
         let link = error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. });
-        if link || matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. }) {
+        let no_reply = link || matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. });
+        // A one-shot command that rcli refused is a failure too.
+        let one_shot = !self.interactive && !self.errors_inline && !matches!(error, Error::Interrupted);
+        if no_reply || one_shot {
             self.unanswered += 1;
         }
         if matches!(error, Error::Interrupted) {
@@ -188,11 +191,6 @@ impl Session {
         }
         if self.errors_inline || (self.interactive && !link) {
             return self.printer.command_error(error);
-        }
-        if !self.interactive {
-            // One-shot: a refused command is a failure too.
-            self.unanswered +=
-                u64::from(!link && !matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. }));
         }
         self.printer.flush()?;
         eprintln!("{error}");
@@ -222,10 +220,8 @@ impl Session {
                 printed
             }
             Err(error) => {
-                if self.exit_on_error && !matches!(error, Error::Interrupted) {
-                    let _ = self.printer.flush();
-                    eprintln!("{error}");
-                    return Flow::Exit(1);
+                if let Some(flow) = self.exit_on_failure(error) {
+                    return flow;
                 }
                 self.report_error(error)
             }
@@ -248,7 +244,7 @@ impl Session {
     }
 
     /// `-e`: the first error reply goes to stderr (without `(error)`) and ends the run.
-    fn exit_on_error_reply(&mut self, reply: &Reply) -> Option<Flow> {
+    pub fn exit_on_error_reply(&mut self, reply: &Reply) -> Option<Flow> {
         let error = match reply {
             Reply::One(frame) => frame.as_error().map(<[u8]>::to_vec),
             Reply::Fanout { parts, combined } => match combined {
@@ -265,6 +261,16 @@ impl Session {
         }
         let _ = self.printer.flush();
         eprintln!("{}", String::from_utf8_lossy(&error));
+        Some(Flow::Exit(1))
+    }
+
+    /// `-e`: a command rcli could not run (not Ctrl-C) also ends the run, on stderr.
+    pub fn exit_on_failure(&mut self, error: &Error) -> Option<Flow> {
+        if !self.exit_on_error || matches!(error, Error::Interrupted) {
+            return None;
+        }
+        let _ = self.printer.flush();
+        eprintln!("{error}");
         Some(Flow::Exit(1))
     }
 
