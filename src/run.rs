@@ -6,18 +6,29 @@ use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 
 use crate::cli::{Config, Mode};
-use crate::client::{Client, Event};
+use crate::client::Client;
 use crate::connection::Endpoint;
 use crate::output::Printer;
 use crate::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
 use crate::{askpass, pipe, pipeline, rcfile, repl};
 
-fn print_events(session: &mut Session, events: &[Event]) {
-    for event in events {
+/// Connects (loading the slot map in cluster mode), shows what happened on the way and,
+/// on failure, the error. True when connected.
+fn connect(session: &mut Session) -> bool {
+    let mut events = Vec::new();
+    let result = session.client.connect(&mut events);
+    for event in &events {
         let _ = session.printer.event(event);
     }
     let _ = session.printer.flush();
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("{e}");
+            false
+        }
+    }
 }
 
 /// Builds the session for `config` (no I/O yet).
@@ -66,25 +77,14 @@ pub fn run(mut config: Config) -> i32 {
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(&mut session);
-            let mut events = Vec::new();
-            let result = session.client.connect(&mut events);
-            print_events(&mut session, &events);
-            if let Err(e) = result {
-                eprintln!("{e}");
-            }
+            connect(&mut session);
             session.docs = session.client.load_docs().map(Arc::new);
             repl::run(session)
         }
         Mode::OneShot(mut argv) => {
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
-            if !offline {
-                let mut events = Vec::new();
-                let result = session.client.connect(&mut events);
-                print_events(&mut session, &events);
-                if let Err(e) = result {
-                    eprintln!("{e}");
-                    return 1;
-                }
+            if !offline && !connect(&mut session) {
+                return 1;
             }
             if config.stdin_last_arg {
                 let mut data = Vec::new();
@@ -99,12 +99,8 @@ pub fn run(mut config: Config) -> i32 {
             exit_code(flow, &session)
         }
         Mode::Lines => {
-            let mut events = Vec::new();
-            let result = session.client.connect(&mut events);
-            print_events(&mut session, &events);
-            if let Err(e) = result {
-                eprintln!("{e}");
-            }
+            // Not fatal: each line tries again, and unanswered lines make the exit code.
+            connect(&mut session);
             let flow = if config.pipeline > 1 {
                 pipeline::run(&mut session, io::stdin(), config.pipeline, config.verbose)
             } else {
