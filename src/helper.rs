@@ -106,8 +106,7 @@ impl HelperState {
     fn owner(&self, slot: u16) -> Option<(usize, Endpoint)> {
         let topo = self.topology.as_ref()?;
         let owner = topo.owner(slot)?.clone();
-        let index = topo.primaries().iter().position(|n| n.endpoint == owner)?;
-        Some((index, owner))
+        Some((topo.colour_index(&owner)?, owner))
     }
 
     /// The argument hint for complete `words` (the command first).

@@ -188,13 +188,10 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
     let color = session.prefs.color;
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
-    let mut shards: Vec<_> = topology.shards.iter().collect();
-    shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min().unwrap_or(u16::MAX));
-    let primaries: Vec<Endpoint> = topology.primaries().iter().map(|n| n.endpoint.clone()).collect();
     let mut colours = Vec::new();
-    for shard in shards {
+    for shard in topology.shards_in_slot_order() {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
-        let colour = shard.primary.as_ref().and_then(|p| primaries.iter().position(|e| *e == p.endpoint));
+        let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
         for node in shard.primary.iter().chain(shard.replicas.iter()) {
             let keys = session.client.dbsize(&node.endpoint);
             let link = match (keys.is_some(), node.health.as_str()) {
@@ -263,8 +260,7 @@ fn slots(session: &mut Session, keys: &[Vec<u8>]) -> Result<(), StdoutClosed> {
         let mut line = format!("{} → slot {slot_number}", repr_string(key));
         match (&owner, session.client.topology()) {
             (Some(owner), Some(topo)) => {
-                let primaries: Vec<Endpoint> = topo.primaries().iter().map(|n| n.endpoint.clone()).collect();
-                let shown = match primaries.iter().position(|e| e == owner) {
+                let shown = match topo.colour_index(owner) {
                     Some(i) if color => paint::node(i, &owner.to_string()),
                     _ => owner.to_string(),
                 };
@@ -369,8 +365,7 @@ fn map(session: &mut Session) -> Result<(), StdoutClosed> {
     let per_cell = slot::SLOTS / CELLS;
     let mut bar = String::new();
     for cell in 0..CELLS {
-        let owner = topology.owner((cell * per_cell) as u16);
-        let index = owner.and_then(|o| primaries.iter().position(|p| p == o));
+        let index = topology.owner((cell * per_cell) as u16).and_then(|o| topology.colour_index(o));
         bar.push_str(&match index {
             Some(i) if color => paint::node(i, &letter(i).to_string()),
             Some(i) => letter(i).to_string(),

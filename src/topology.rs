@@ -199,25 +199,37 @@ impl Topology {
         }
     }
 
+    /// Every shard, ordered by its first slot (shards without slots last): the order of
+    /// `:nodes`, `:map` and fan-out blocks.
+    pub fn shards_in_slot_order(&self) -> Vec<&Shard> {
+        let mut shards: Vec<&Shard> = self.shards.iter().collect();
+        shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min().unwrap_or(u16::MAX));
+        shards
+    }
+
+    fn serving_shards(&self) -> impl Iterator<Item = &Shard> {
+        self.shards_in_slot_order().into_iter().filter(|s| !s.ranges.is_empty())
+    }
+
     /// Primaries that own at least one slot, in slot order.
     pub fn primaries(&self) -> Vec<&Node> {
-        let mut shards: Vec<&Shard> = self.shards.iter().filter(|s| !s.ranges.is_empty()).collect();
-        shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min());
-        shards.iter().filter_map(|s| s.primary.as_ref()).collect()
+        self.serving_shards().filter_map(|s| s.primary.as_ref()).collect()
     }
 
     /// Every replica of a slot-owning primary.
     pub fn replica_nodes(&self) -> Vec<&Node> {
-        let mut shards: Vec<&Shard> = self.shards.iter().filter(|s| !s.ranges.is_empty()).collect();
-        shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min());
-        shards.iter().flat_map(|s| s.replicas.iter()).collect()
+        self.serving_shards().flat_map(|s| s.replicas.iter()).collect()
     }
 
     /// Every known node: primaries first, each followed by its replicas.
     pub fn all_nodes(&self) -> Vec<&Node> {
-        let mut shards: Vec<&Shard> = self.shards.iter().collect();
-        shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min().unwrap_or(u16::MAX));
-        shards.iter().flat_map(|s| s.primary.iter().chain(s.replicas.iter())).collect()
+        self.shards_in_slot_order().into_iter().flat_map(|s| s.primary.iter().chain(s.replicas.iter())).collect()
+    }
+
+    /// The position of the primary at `endpoint` among [`Topology::primaries`]: the
+    /// colour its keys, its `:nodes` row and its `:map` cells are drawn in.
+    pub fn colour_index(&self, endpoint: &Endpoint) -> Option<usize> {
+        self.primaries().iter().position(|n| &n.endpoint == endpoint)
     }
 
     /// The node at `endpoint`, if known.
