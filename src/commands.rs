@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::resp::{self, Frame};
+use crate::resp::{self, Frame, field};
 
 /// `COMMAND` from redis-server 7.0.15, as raw RESP2.
 pub const BUILTIN_COMMAND_INFO: &[u8] = include_bytes!("builtin/command_info.resp");
@@ -105,10 +105,6 @@ pub struct CommandTable {
 
 fn text(frame: &Frame) -> Option<String> {
     frame.as_bytes().map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
-}
-
-fn field<'f>(pairs: &[(&'f Frame, &'f Frame)], name: &str) -> Option<&'f Frame> {
-    pairs.iter().find(|(k, _)| k.as_bytes() == Some(name.as_bytes())).map(|(_, v)| *v)
 }
 
 fn int_field(pairs: &[(&Frame, &Frame)], name: &str) -> i64 {

@@ -3,7 +3,7 @@
 //! (cached per version) or from `src/builtin/command_docs.resp` (Redis 7.0), so help
 //! works offline. The syntax line follows redis-cli's `cliAddArgument`.
 
-use crate::resp::{self, Frame};
+use crate::resp::{self, Frame, field};
 
 /// `COMMAND DOCS` from redis-server 7.0.15, as raw RESP2.
 pub const BUILTIN_COMMAND_DOCS: &[u8] = include_bytes!("builtin/command_docs.resp");
@@ -67,10 +67,6 @@ pub struct Docs {
 
 fn text(frame: Option<&Frame>) -> String {
     frame.and_then(Frame::as_bytes).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
-}
-
-fn field<'f>(pairs: &[(&'f Frame, &'f Frame)], name: &str) -> Option<&'f Frame> {
-    pairs.iter().find(|(k, _)| k.as_bytes() == Some(name.as_bytes())).map(|(_, v)| *v)
 }
 
 fn parse_arg(frame: &Frame) -> Option<Arg> {

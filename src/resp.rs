@@ -102,6 +102,11 @@ impl Frame {
     }
 }
 
+/// The value under key `name` in key/value pairs from [`Frame::to_pairs`].
+pub fn field<'f>(pairs: &[(&'f Frame, &'f Frame)], name: &str) -> Option<&'f Frame> {
+    pairs.iter().find(|(k, _)| k.as_bytes() == Some(name.as_bytes())).map(|(_, v)| *v)
+}
+
 /// Bytes that can never be a valid RESP frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolError(pub String);

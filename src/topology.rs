@@ -3,7 +3,7 @@
 //! `CLUSTER SLOTS` (older servers). Pure data: fetching it is the client's job.
 
 use crate::connection::Endpoint;
-use crate::resp::Frame;
+use crate::resp::{Frame, field};
 use crate::slot::SLOTS;
 
 /// One node as the cluster describes it.
@@ -42,10 +42,6 @@ fn text(frame: &Frame) -> String {
         Frame::Integer(n) => n.to_string(),
         other => other.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
     }
-}
-
-fn field<'f>(pairs: &[(&'f Frame, &'f Frame)], name: &str) -> Option<&'f Frame> {
-    pairs.iter().find(|(k, _)| k.as_bytes() == Some(name.as_bytes())).map(|(_, v)| *v)
 }
 
 /// A node's host: the one reported, or the asked node's host when the reply leaves it
