@@ -196,7 +196,9 @@ pub struct Client {
     topology: Option<Topology>,
     /// `redis_version` of the node in the prompt, once asked.
     server_version: Option<String>,
-    commands: Arc<CommandTable>,
+    /// The server's command table once loaded; the built-in one is parsed only if
+    /// something needs it first.
+    commands: std::cell::OnceCell<Arc<CommandTable>>,
     /// Bumped whenever the slot map changes, so callers can cache routes.
     generation: u64,
     target: Target,
@@ -220,7 +222,7 @@ impl Client {
             connected: false,
             topology: None,
             server_version: None,
-            commands: Arc::new(CommandTable::builtin()),
+            commands: std::cell::OnceCell::new(),
             generation: 0,
             target: Target::Current,
             tx: None,
@@ -291,13 +293,17 @@ impl Client {
         self.topology.as_ref()
     }
     pub fn commands(&self) -> &CommandTable {
-        &self.commands
+        self.table()
+    }
+
+    fn table(&self) -> &Arc<CommandTable> {
+        self.commands.get_or_init(|| Arc::new(CommandTable::builtin()))
     }
 
     /// A shared handle on the command table, to look commands up while the client is
     /// borrowed mutably.
     pub fn command_table(&self) -> Arc<CommandTable> {
-        Arc::clone(&self.commands)
+        Arc::clone(self.table())
     }
 
     /// Changes whenever the slot map does.
@@ -391,7 +397,7 @@ impl Client {
         if let Some(reply) = self.server_reply("command-info", &["COMMAND"]) {
             let table = CommandTable::from_reply(&reply);
             if !table.is_empty() {
-                self.commands = Arc::new(table);
+                self.commands = std::cell::OnceCell::from(Arc::new(table));
             }
         }
     }
@@ -474,7 +480,7 @@ impl Client {
         if !self.is_cluster() {
             return Ok(Plan::Node(self.current.clone()));
         }
-        let positions = self.commands.key_positions(argv);
+        let positions = self.commands().key_positions(argv);
         if positions.is_empty() {
             if let Some(tx) = &self.tx {
                 return Ok(Plan::Node(tx.node.clone()));
@@ -492,7 +498,7 @@ impl Client {
 
     fn plan_keyless(&mut self, argv: &[Vec<u8>]) -> Result<Plan> {
         let Some(topo) = &self.topology else { return Ok(Plan::Node(self.current.clone())) };
-        let info = self.commands.lookup(argv);
+        let info = self.commands().lookup(argv);
         let policy = info.and_then(|i| i.response_policy);
         let request = info.and_then(|i| i.request_policy);
         let primaries = || topo.primaries().into_iter().map(|n| n.endpoint.clone()).collect::<Vec<_>>();
@@ -553,7 +559,7 @@ impl Client {
         if self.tx.is_some() {
             return self.pin_transaction(slot, owner, events);
         }
-        let readonly = self.commands.lookup(argv).is_some_and(|i| i.flags.readonly);
+        let readonly = self.commands().lookup(argv).is_some_and(|i| i.flags.readonly);
         if readonly && self.options.read_from_replicas {
             let replicas: Vec<Endpoint> = self
                 .topology
@@ -632,7 +638,7 @@ impl Client {
         first: Endpoint,
         events: &mut Vec<Event>,
     ) -> Result<Frame> {
-        let info = self.commands.lookup(argv);
+        let info = self.commands().lookup(argv);
         let blocking = info.is_some_and(|i| i.flags.blocking) || is_streaming(argv);
         let readonly = info.is_some_and(|i| i.flags.readonly);
         let cluster = self.is_cluster();
