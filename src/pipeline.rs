@@ -32,6 +32,9 @@ use crate::split::{InvalidArguments, split_args_into};
 
 /// Lines longer than this run alone, so a 100 MB value is not also copied into a batch.
 const HUGE_LINE: usize = 1 << 20;
+/// A node's share of a batch is sent once it holds this many bytes, even if it has
+/// fewer than `window` commands: long lines do not make a batch huge.
+const BATCH_BYTES: usize = 1 << 20;
 const NO_NODE: u16 = u16::MAX;
 
 /// One input command, split by a reader thread.
@@ -88,6 +91,18 @@ impl Batch {
     fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Empties a printed batch so the next one reuses its buffers instead of growing
+    /// new ones.
+    fn recycle(&mut self) {
+        self.entries.clear();
+        self.received = false;
+        for q in &mut self.queues {
+            q.buf.clear();
+            q.commands.clear();
+            q.written = 0;
+        }
+    }
 }
 
 /// Counts for the `--verbose` summary.
@@ -106,7 +121,7 @@ const CHUNK: usize = 256;
 pub type Spent = Vec<Vec<Vec<u8>>>;
 
 /// Argument vectors the reader keeps for reuse.
-const POOL: usize = 8192;
+const POOL: usize = 32768;
 
 fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> (Receiver<Vec<Input>>, SyncSender<Spent>) {
     let (tx, rx): (SyncSender<Vec<Input>>, Receiver<Vec<Input>>) = sync_channel(capacity.div_ceil(CHUNK).max(2));
@@ -183,6 +198,7 @@ pub fn run_commands(
         window,
         building: Batch::default(),
         inflight: None,
+        spare: Batch::default(),
         nodes: Vec::new(),
         slot_node: vec![NO_NODE; SLOTS],
         generation: u64::MAX,
@@ -213,6 +229,8 @@ struct Pipeline {
     window: usize,
     building: Batch,
     inflight: Option<Batch>,
+    /// A printed batch kept for its buffers.
+    spare: Batch,
     /// Every node a command was queued for; queue `i` of a batch belongs to `nodes[i]`.
     nodes: Vec<Endpoint>,
     /// Slot → index in `nodes`, valid for the client's slot-map `generation`.
@@ -414,6 +432,7 @@ impl Pipeline {
             }
         };
         let index = self.building.entries.len();
+        let mut full = false;
         let (slot, outcome) = match routed {
             Ok((slot, node)) => {
                 if self.building.queues.len() <= node {
@@ -422,11 +441,11 @@ impl Pipeline {
                 let q = &mut self.building.queues[node];
                 resp::encode_command(&argv, &mut q.buf);
                 q.commands.push((index, q.buf.len()));
+                full = q.commands.len() >= self.window || q.buf.len() >= BATCH_BYTES;
                 (slot, Outcome::Queued)
             }
             Err(e) => (None, Outcome::Failed(e)),
         };
-        let full = self.building.queues.iter().any(|q| q.commands.len() >= self.window);
         self.building.entries.push(Entry { argv, slot, readonly, events, outcome });
         if full { self.cycle(session) } else { Flow::Continue }
     }
@@ -456,7 +475,7 @@ impl Pipeline {
     /// of the batch just sent are read first: no connection has a reply pending while
     /// the client uses it.
     fn cycle(&mut self, session: &mut Session) -> Flow {
-        let mut batch = std::mem::take(&mut self.building);
+        let mut batch = std::mem::replace(&mut self.building, std::mem::take(&mut self.spare));
         self.send(session, &mut batch);
         let flow = match self.inflight.take() {
             Some(mut previous) => {
@@ -500,7 +519,6 @@ impl Pipeline {
                 Err(e) => (0, Some(e)),
             };
             q.written = q.commands.iter().take_while(|(_, end)| *end <= written).count();
-            q.buf = Vec::new();
             if let Some(error) = error {
                 session.client.drop_link(endpoint);
                 let (addr, cause) = (endpoint.to_string(), crate::error::os_message_of(&error));
@@ -581,10 +599,10 @@ impl Pipeline {
     }
 
     /// `--pipe`: count replies, show only errors (on stderr, as redis-cli does).
-    fn count(&mut self, session: &mut Session, batch: Batch) -> Flow {
+    fn count(&mut self, session: &mut Session, batch: &mut Batch) -> Flow {
         let Some(counts) = &mut self.pipe else { return Flow::Continue };
         let _ = session.printer.flush();
-        for entry in batch.entries {
+        for entry in batch.entries.drain(..) {
             match entry.outcome {
                 Outcome::Reply(frame) => {
                     counts.replies += 1;
@@ -608,13 +626,20 @@ impl Pipeline {
         Flow::Continue
     }
 
-    fn print(&mut self, session: &mut Session, batch: Batch) -> Flow {
-        if self.pipe.is_some() {
-            return self.count(session, batch);
-        }
+    /// Prints (or with `--pipe` counts) the replies of a completed batch, then keeps
+    /// the batch for its buffers.
+    fn print(&mut self, session: &mut Session, mut batch: Batch) -> Flow {
+        let flow =
+            if self.pipe.is_some() { self.count(session, &mut batch) } else { self.print_replies(session, &mut batch) };
+        batch.recycle();
+        self.spare = batch;
+        flow
+    }
+
+    fn print_replies(&mut self, session: &mut Session, batch: &mut Batch) -> Flow {
         let show_events = session.prefs.hops && session.printer.hop_lines != HopLines::Hidden;
         let mut spent = Vec::with_capacity(batch.entries.len());
-        for mut entry in batch.entries {
+        for mut entry in batch.entries.drain(..) {
             if show_events {
                 for event in &entry.events {
                     if session.printer.event(event).is_err() {
