@@ -9,6 +9,7 @@
 //! cannot describe (SORT … STORE and MIGRATE's empty key).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::resp::{self, Frame, field};
 
@@ -94,13 +95,39 @@ pub struct CommandInfo {
     key_specs: Vec<KeySpec>,
     pub request_policy: Option<RequestPolicy>,
     pub response_policy: Option<ResponsePolicy>,
-    pub subcommands: HashMap<String, CommandInfo>,
+    pub subcommands: NameMap<CommandInfo>,
 }
 
 /// All commands of one server version.
 #[derive(Debug, Clone, Default)]
 pub struct CommandTable {
-    commands: HashMap<String, CommandInfo>,
+    commands: NameMap<CommandInfo>,
+}
+
+/// Command names hashed with FNV-1a instead of SipHash: every piped line is looked up,
+/// names are short and come from the server, so flooding is not a concern.
+pub type NameMap<V> = HashMap<String, V, BuildHasherDefault<NameHasher>>;
+
+pub struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.0;
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn text(frame: &Frame) -> Option<String> {
