@@ -216,9 +216,8 @@ pub fn raw(frame: &Frame, element_delimiter: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice(text);
             out.push(b'\n');
         }
-        Frame::Simple(bytes) | Frame::Bulk(bytes) | Frame::Double(bytes) | Frame::BigNumber(bytes) => {
-            out.extend_from_slice(bytes)
-        }
+        Frame::Simple(bytes) => out.extend_from_slice(bytes),
+        Frame::Bulk(bytes) | Frame::Double(bytes) | Frame::BigNumber(bytes) => out.extend_from_slice(bytes),
         Frame::Verbatim { text, .. } => out.extend_from_slice(text),
         Frame::Boolean(b) => out.extend_from_slice(if *b { b"(true)" } else { b"(false)" }),
         Frame::Integer(n) => push_decimal_i64(out, *n),
@@ -253,7 +252,8 @@ pub fn csv(frame: &Frame, out: &mut Vec<u8>) {
             let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
             repr(&text[..end], out);
         }
-        Frame::Simple(bytes) | Frame::Bulk(bytes) => repr(bytes, out),
+        Frame::Simple(bytes) => repr(bytes, out),
+        Frame::Bulk(bytes) => repr(bytes, out),
         Frame::Verbatim { text, .. } => repr(text, out),
         Frame::Integer(n) => push_decimal_i64(out, *n),
         Frame::Double(text) | Frame::BigNumber(text) => out.extend_from_slice(text),
@@ -315,7 +315,8 @@ pub fn json(frame: &Frame, quoted: bool, out: &mut Vec<u8>) {
             out.extend_from_slice(b"error:");
             repr(text, out);
         }
-        Frame::Simple(bytes) | Frame::Bulk(bytes) => json_string(bytes, quoted, out),
+        Frame::Simple(bytes) => json_string(bytes, quoted, out),
+        Frame::Bulk(bytes) => json_string(bytes, quoted, out),
         Frame::Verbatim { text, .. } => json_string(text, quoted, out),
         Frame::Integer(n) => push_decimal_i64(out, *n),
         Frame::Double(text) | Frame::BigNumber(text) => out.extend_from_slice(text),

@@ -5,6 +5,7 @@
 //! An incomplete frame is an expected outcome of a partial read and is returned as
 //! `Ok(None)`; only bytes that can never become a valid frame are an error.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Aggregates nested deeper than this are refused, so a hostile server cannot make the
@@ -15,8 +16,9 @@ pub const MAX_DEPTH: usize = 128;
 /// One RESP value, as a server sent it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    /// `+OK`
-    Simple(Vec<u8>),
+    /// `+OK`. The common answers (`OK`, `QUEUED`, `PONG`) borrow a constant, so a
+    /// pipeline of a million SETs does not allocate a million `OK`s.
+    Simple(Cow<'static, [u8]>),
     /// `-ERR …` and RESP3 blob errors `!`.
     Error(Vec<u8>),
     /// `:42` (signed: `TTL` answers `:-2`).
@@ -58,7 +60,8 @@ impl Frame {
     /// The bytes of a string-like reply (simple, bulk, verbatim).
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
-            Frame::Simple(b) | Frame::Bulk(b) => Some(b),
+            Frame::Simple(b) => Some(b),
+            Frame::Bulk(b) => Some(b),
             Frame::Verbatim { text, .. } => Some(text),
             Frame::Attributed { reply, .. } => reply.as_bytes(),
             _ => None,
@@ -98,7 +101,7 @@ impl Frame {
 
     /// True for `+OK`.
     pub fn is_ok(&self) -> bool {
-        matches!(self, Frame::Simple(s) if s == b"OK")
+        matches!(self, Frame::Simple(s) if s.as_ref() == b"OK")
     }
 }
 
@@ -134,6 +137,16 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Frame, usize)>, ProtocolError> {
 enum Stop {
     Incomplete,
     Invalid(ProtocolError),
+}
+
+/// The text of a simple string, borrowed when it is one of the common answers.
+fn simple_text(line: &[u8]) -> Cow<'static, [u8]> {
+    match line {
+        b"OK" => Cow::Borrowed(b"OK"),
+        b"QUEUED" => Cow::Borrowed(b"QUEUED"),
+        b"PONG" => Cow::Borrowed(b"PONG"),
+        other => Cow::Owned(other.to_vec()),
+    }
 }
 
 fn invalid(msg: String) -> Stop {
@@ -220,7 +233,7 @@ impl Cursor<'_> {
         };
         self.pos += 1;
         match kind {
-            b'+' => Ok(Frame::Simple(self.line()?.to_vec())),
+            b'+' => Ok(Frame::Simple(simple_text(self.line()?))),
             b'-' => Ok(Frame::Error(self.line()?.to_vec())),
             b':' => Ok(Frame::Integer(self.integer()?)),
             b'$' => match self.length("bulk")? {
@@ -328,6 +341,9 @@ pub fn parse_i64(text: &[u8]) -> Option<i64> {
 
 /// Appends `argv` as a RESP array of bulk strings.
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut Vec<u8>) {
+    // One reservation for the whole command: `$`, up to 20 digits and two CRLFs per
+    // argument.
+    out.reserve(24 + argv.iter().map(|a| a.as_ref().len() + 25).sum::<usize>());
     out.push(b'*');
     push_decimal(out, argv.len());
     out.extend_from_slice(b"\r\n");
@@ -405,6 +421,10 @@ pub fn encode_frame(frame: &Frame, out: &mut Vec<u8>) {
 
 /// Appends the decimal digits of `n` without going through `fmt`.
 pub fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -467,7 +487,7 @@ mod tests {
 
     #[test]
     fn every_type_parses() {
-        assert_eq!(one(b"+OK\r\n"), Frame::Simple(b"OK".to_vec()));
+        assert_eq!(one(b"+OK\r\n"), Frame::Simple(b"OK".as_slice().into()));
         assert_eq!(one(b"-ERR x\r\n"), Frame::Error(b"ERR x".to_vec()));
         assert_eq!(one(b":-2\r\n"), Frame::Integer(-2));
         assert_eq!(one(b"$3\r\nfoo\r\n"), Frame::Bulk(b"foo".to_vec()));
@@ -478,15 +498,18 @@ mod tests {
         assert_eq!(one(b",1.5\r\n"), Frame::Double(b"1.5".to_vec()));
         assert_eq!(one(b"(-12\r\n"), Frame::BigNumber(b"-12".to_vec()));
         assert_eq!(one(b"=8\r\nmkd:# hi\r\n"), Frame::Verbatim { format: b"mkd".to_vec(), text: b"# hi".to_vec() });
-        assert_eq!(one(b"%1\r\n+k\r\n:1\r\n"), Frame::Map(vec![(Frame::Simple(b"k".to_vec()), Frame::Integer(1))]));
-        assert_eq!(one(b"~1\r\n+a\r\n"), Frame::Set(vec![Frame::Simple(b"a".to_vec())]));
-        assert_eq!(one(b">1\r\n+a\r\n"), Frame::Push(vec![Frame::Simple(b"a".to_vec())]));
+        assert_eq!(
+            one(b"%1\r\n+k\r\n:1\r\n"),
+            Frame::Map(vec![(Frame::Simple(b"k".as_slice().into()), Frame::Integer(1))])
+        );
+        assert_eq!(one(b"~1\r\n+a\r\n"), Frame::Set(vec![Frame::Simple(b"a".as_slice().into())]));
+        assert_eq!(one(b">1\r\n+a\r\n"), Frame::Push(vec![Frame::Simple(b"a".as_slice().into())]));
         assert_eq!(one(b"!3\r\nERR\r\n"), Frame::Error(b"ERR".to_vec()));
         assert_eq!(
             one(b"|1\r\n+a\r\n:1\r\n+ok\r\n"),
             Frame::Attributed {
-                attributes: vec![(Frame::Simple(b"a".to_vec()), Frame::Integer(1))],
-                reply: Box::new(Frame::Simple(b"ok".to_vec())),
+                attributes: vec![(Frame::Simple(b"a".as_slice().into()), Frame::Integer(1))],
+                reply: Box::new(Frame::Simple(b"ok".as_slice().into())),
             }
         );
     }

@@ -152,7 +152,7 @@ pub fn merge_split(argv: &[Vec<u8>], kind: SplitKind, parts: Vec<(Vec<usize>, Fr
     }
     match kind {
         SplitKind::Sum => Frame::Integer(parts.iter().filter_map(|(_, f)| f.as_integer()).sum()),
-        SplitKind::Mset => Frame::Simple(b"OK".to_vec()),
+        SplitKind::Mset => Frame::Simple(b"OK".as_slice().into()),
         SplitKind::Mget => {
             let mut by_position: BTreeMap<usize, Frame> = BTreeMap::new();
             for (positions, frame) in parts {
@@ -307,8 +307,8 @@ mod tests {
             combine(ResponsePolicy::AggLogicalAnd, &arrays),
             Some(Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)]))
         );
-        let oks = vec![part(Frame::Simple(b"OK".to_vec())), part(Frame::Error(b"ERR x".to_vec()))];
+        let oks = vec![part(Frame::Simple(b"OK".as_slice().into())), part(Frame::Error(b"ERR x".to_vec()))];
         assert_eq!(combine(ResponsePolicy::AllSucceeded, &oks), Some(Frame::Error(b"ERR x".to_vec())));
-        assert_eq!(combine(ResponsePolicy::OneSucceeded, &oks), Some(Frame::Simple(b"OK".to_vec())));
+        assert_eq!(combine(ResponsePolicy::OneSucceeded, &oks), Some(Frame::Simple(b"OK".as_slice().into())));
     }
 }
