@@ -3,6 +3,7 @@
 # run measures
 #   rcli -c            1,000,000 "SET key:i value" lines, then 1,000,000 "GET key:i" lines
 #   redis-cli -c         100,000 SET lines (extrapolated per command)
+#   the ideal client: the same lines pre-routed per node, one redis-cli --pipe per node
 #   redis-benchmark --cluster -P 64 -n 1000000 -t set,get   (the ceiling)
 # and prints commands/s, the ratios, and rcli's peak RSS (/usr/bin/time -v).
 # Usage: benches/pipe.sh [lines]      (default 1000000)
@@ -13,7 +14,7 @@ ensure_redis
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 LINES="${1:-1000000}"
 CLI_LINES=$(( LINES / 10 ))
-cargo build --release --quiet
+cargo build --release --quiet --bin rcli --example pre_route
 RCLI=./target/release/rcli
 work="$(mktemp -d)"
 pids=()
@@ -55,6 +56,29 @@ rss_get=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' "$work/ge
 s=$(now); $RCLI -c -p "$seed" < "$work/set.txt" > /dev/null; e=$(now)
 rcli_set_warm=$(rate "$LINES" "$s" "$e")
 
+# The ideal client: the same lines pre-routed into one RESP file per node
+# (examples/pre_route.rs), fed by one `redis-cli --pipe` per node in parallel, so nothing
+# is parsed or routed at run time. What it reaches is the most any client could get out
+# of this cluster for these lines on this machine. FLUSHALL first: its SETs create the
+# keys, as rcli's first run did.
+ranges=$(redis-cli -p "$seed" cluster nodes | awk '{ split($2, a, "[:@]"); print a[2] "=" $9 }')
+./target/release/examples/pre_route "$work/set" $ranges < "$work/set.txt"
+./target/release/examples/pre_route "$work/get" $ranges < "$work/get.txt"
+pipe_all() {
+    local feeders=()
+    for p in "${ports[@]}"; do
+        redis-cli -p "$p" --pipe < "$work/$1.$p.resp" > "$work/$1.$p.pipe" &
+        feeders+=($!)
+    done
+    wait "${feeders[@]}"
+    for p in "${ports[@]}"; do grep -q '^errors: 0,' "$work/$1.$p.pipe" || { echo "redis-cli --pipe $1 failed on $p" >&2; exit 1; }; done
+}
+for p in "${ports[@]}"; do redis-cli -p "$p" flushall > /dev/null; done
+s=$(now); pipe_all set; e=$(now)
+ideal_set=$(rate "$LINES" "$s" "$e")
+s=$(now); pipe_all get; e=$(now)
+ideal_get=$(rate "$LINES" "$s" "$e")
+
 s=$(now); redis-cli -c -p "$seed" < "$work/set-cli.txt" > /dev/null; e=$(now)
 cli_set=$(rate "$CLI_LINES" "$s" "$e")
 
@@ -67,19 +91,24 @@ bench_r=$(redis-benchmark --cluster -p "$seed" -P 64 -n "$LINES" -r "$LINES" -t 
 bench_r_set=$(echo "$bench_r" | awk '/^SET:/ { print int($2) }')
 bench_r_get=$(echo "$bench_r" | awk '/^GET:/ { print int($2) }')
 
-printf '%-44s %12s\n' "run ($LINES lines, 3 primaries)" "commands/s"
-printf '%-44s %12s\n' "rcli -c < SET lines" "$rcli_set"
-printf '%-44s %12s\n' "rcli -c < GET lines" "$rcli_get"
-printf '%-44s %12s\n' "rcli -c < SET lines, keys exist" "$rcli_set_warm"
-printf '%-44s %12s\n' "redis-cli -c < SET lines ($CLI_LINES lines)" "$cli_set"
-printf '%-44s %12s\n' "redis-benchmark --cluster -P 64 SET" "$bench_set"
-printf '%-44s %12s\n' "redis-benchmark --cluster -P 64 GET" "$bench_get"
-printf '%-44s %12s\n' "redis-benchmark ... -r $LINES SET" "$bench_r_set"
-printf '%-44s %12s\n' "redis-benchmark ... -r $LINES GET" "$bench_r_get"
+printf '%-50s %12s\n' "run ($LINES lines, 3 primaries)" "commands/s"
+printf '%-50s %12s\n' "rcli -c < SET lines" "$rcli_set"
+printf '%-50s %12s\n' "rcli -c < GET lines" "$rcli_get"
+printf '%-50s %12s\n' "rcli -c < SET lines, keys exist" "$rcli_set_warm"
+printf '%-50s %12s\n' "ideal: pre-routed, redis-cli --pipe per node, SET" "$ideal_set"
+printf '%-50s %12s\n' "ideal: pre-routed, redis-cli --pipe per node, GET" "$ideal_get"
+printf '%-50s %12s\n' "redis-cli -c < SET lines ($CLI_LINES lines)" "$cli_set"
+printf '%-50s %12s\n' "redis-benchmark --cluster -P 64 SET" "$bench_set"
+printf '%-50s %12s\n' "redis-benchmark --cluster -P 64 GET" "$bench_get"
+printf '%-50s %12s\n' "redis-benchmark ... -r $LINES SET" "$bench_r_set"
+printf '%-50s %12s\n' "redis-benchmark ... -r $LINES GET" "$bench_r_get"
 awk -v a="$rcli_set" -v b="$cli_set" 'BEGIN { printf "rcli SET / redis-cli -c SET:            %6.1fx (target >= 40x)\n", a / b }'
 awk -v a="$rcli_set" -v b="$bench_set" 'BEGIN { printf "rcli SET / redis-benchmark SET:         %6.2f  (target >= 0.5)\n", a / b }'
 awk -v a="$rcli_get" -v b="$bench_get" 'BEGIN { printf "rcli GET / redis-benchmark GET:         %6.2f  (target >= 0.5)\n", a / b }'
 awk -v a="$rcli_set_warm" -v b="$bench_set" 'BEGIN { printf "rcli SET (keys exist) / redis-benchmark SET: %6.2f\n", a / b }'
 awk -v a="$rcli_set" -v b="$bench_r_set" 'BEGIN { printf "rcli SET / redis-benchmark -r SET:      %6.2f\n", a / b }'
 awk -v a="$rcli_get" -v b="$bench_r_get" 'BEGIN { printf "rcli GET / redis-benchmark -r GET:      %6.2f\n", a / b }'
+awk -v a="$rcli_set" -v b="$ideal_set" 'BEGIN { printf "rcli SET / ideal pre-routed SET:        %6.2f\n", a / b }'
+awk -v a="$rcli_get" -v b="$ideal_get" 'BEGIN { printf "rcli GET / ideal pre-routed GET:        %6.2f\n", a / b }'
+awk -v a="$ideal_set" -v b="$bench_set" 'BEGIN { printf "ideal SET / redis-benchmark SET:        %6.2f  (the most a 0.5 target can get here)\n", a / b }'
 echo "rcli peak RSS: SET run ${rss_set} KB, GET run ${rss_get} KB (target <= 32768 KB)"
