@@ -112,8 +112,11 @@ struct Totals {
     errors: u64,
 }
 
-/// Lines are handed over in chunks, so the channel costs little per line.
+/// Lines are handed over in chunks, so the channel costs little per line; a chunk
+/// also ends at `CHUNK_BYTES`, so the lines waiting in the channel stay within a few
+/// megabytes however long they are.
 const CHUNK: usize = 256;
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Arguments of printed commands, handed back to the reader thread that allocated them,
 /// which reuses them for the next lines: no allocation per argument in the steady
@@ -130,15 +133,16 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> (Receiver
         let mut reader = BufReader::with_capacity(256 * 1024, input);
         let mut line = Vec::new();
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk_bytes = 0;
         // Argument buffers of printed commands, reused for the next lines.
         let mut pool: Vec<Vec<Vec<u8>>> = Vec::new();
         loop {
             // Hand over what we have before a read that may block on a slow writer.
-            if !chunk.is_empty()
-                && (chunk.len() >= CHUNK || reader.buffer().is_empty())
-                && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err()
-            {
-                return;
+            if !chunk.is_empty() && (chunk.len() >= CHUNK || chunk_bytes >= CHUNK_BYTES || reader.buffer().is_empty()) {
+                if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+                    return;
+                }
+                chunk_bytes = 0;
             }
             if pool.is_empty() {
                 while let Ok(spent) = spent_rx.try_recv() {
@@ -149,7 +153,8 @@ fn spawn_reader(input: impl Read + Send + 'static, capacity: usize) -> (Receiver
             line.clear();
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) => break,
-                Ok(_) => {
+                Ok(n) => {
+                    chunk_bytes += n;
                     let mut argv = pool.pop().unwrap_or_default();
                     chunk.push(Input::Line(match split_args_into(&line, &mut argv) {
                         Ok(()) => Ok(argv),

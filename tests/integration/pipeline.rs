@@ -1,6 +1,6 @@
 //! Piped input in cluster mode on real 3+3 clusters: pipelined output identical to
 //! sequential and to redis-cli, a slot migrated and a primary killed mid-run, `-e`, a
-//! 100 MB value, and `--pipe` over every slot.
+//! 100 MB value, long lines in bounded memory, and `--pipe` over every slot.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -238,6 +238,30 @@ fn a_100_mb_value_streams_through() {
     let out = run_with(cmd, &input, Duration::from_secs(240));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     eqnice!(format!("OK\nOK\n{size}\n1\n"), out.text());
+}
+
+/// Long lines below the size that runs alone (256 KB values, 300 MB in all) stream in
+/// bounded memory. The first line blocks for 2 s, so the reader thread runs as far
+/// ahead as it may: what waits for the main thread is capped in bytes, not only in
+/// lines (8,192 lines of 256 KB would be 2 GB).
+#[test]
+fn long_lines_stream_in_bounded_memory() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let (lines, value) = (1200, "x".repeat(256 * 1024));
+    let mut input = vec![b"BLPOP long:nothing 2\n".to_vec()];
+    input.extend((0..lines).map(|i| format!("SET long:{i} {value}\n").into_bytes()));
+    let mut cmd = rcli(&home);
+    cmd.args(["-c", "-p", &seed]);
+    let out = spawn_fed(cmd, input, Duration::ZERO).finish(Duration::from_secs(240));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    eqnice!(format!("\n{}", "OK\n".repeat(lines)), out.text());
+    // About 12 MB here; 300 MB and more without the byte caps.
+    assert!(out.peak_rss_kb < 64 * 1024, "peak RSS {} KB for {lines} lines of 256 KB", out.peak_rss_kb);
 }
 
 #[test]

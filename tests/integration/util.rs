@@ -97,6 +97,20 @@ pub struct Output {
     pub code: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: String,
+    /// The highest peak RSS (`VmHWM`, in KB) read from /proc while the process ran,
+    /// polled every 10 ms: at most the real peak, so a test asserting an upper bound
+    /// on it can only err on the lenient side.
+    pub peak_rss_kb: u64,
+}
+
+/// The process's peak RSS so far, in KB, from /proc (0 when it cannot be read).
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl Output {
@@ -150,7 +164,9 @@ impl Running {
     /// Waits for the process; kills it and panics after `limit`.
     pub fn finish(mut self, limit: Duration) -> Output {
         let deadline = Instant::now() + limit;
+        let mut peak = 0;
         let status = loop {
+            peak = peak.max(peak_rss_kb(self.child.id()));
             if let Some(status) = self.child.try_wait().expect("wait") {
                 break status;
             }
@@ -166,6 +182,7 @@ impl Running {
             code: status.code(),
             stdout: self.out_reader.join().unwrap_or_default(),
             stderr: String::from_utf8_lossy(&self.err_reader.join().unwrap_or_default()).into_owned(),
+            peak_rss_kb: peak,
         }
     }
 }
