@@ -341,9 +341,6 @@ pub fn parse_i64(text: &[u8]) -> Option<i64> {
 
 /// Appends `argv` as a RESP array of bulk strings.
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut Vec<u8>) {
-    // One reservation for the whole command: `$`, up to 20 digits and two CRLFs per
-    // argument.
-    out.reserve(24 + argv.iter().map(|a| a.as_ref().len() + 25).sum::<usize>());
     out.push(b'*');
     push_decimal(out, argv.len());
     out.extend_from_slice(b"\r\n");
