@@ -604,8 +604,7 @@ impl Pipeline {
     }
 
     /// `--pipe`: count replies, show only errors (on stderr, as redis-cli does).
-    fn count(&mut self, session: &mut Session, batch: &mut Batch) -> Flow {
-        let Some(counts) = &mut self.pipe else { return Flow::Continue };
+    fn count(counts: &mut PipeCounts, session: &mut Session, batch: &mut Batch) {
         let _ = session.printer.flush();
         for entry in batch.entries.drain(..) {
             match entry.outcome {
@@ -628,14 +627,18 @@ impl Pipeline {
                 Outcome::Queued | Outcome::Lost { .. } => counts.errors += 1,
             }
         }
-        Flow::Continue
     }
 
     /// Prints (or with `--pipe` counts) the replies of a completed batch, then keeps
     /// the batch for its buffers.
     fn print(&mut self, session: &mut Session, mut batch: Batch) -> Flow {
-        let flow =
-            if self.pipe.is_some() { self.count(session, &mut batch) } else { self.print_replies(session, &mut batch) };
+        let flow = match &mut self.pipe {
+            Some(counts) => {
+                Self::count(counts, session, &mut batch);
+                Flow::Continue
+            }
+            None => self.print_replies(session, &mut batch),
+        };
         batch.recycle();
         self.spare = batch;
         flow
