@@ -91,24 +91,27 @@ bench_r=$(redis-benchmark --cluster -p "$seed" -P 64 -n "$LINES" -r "$LINES" -t 
 bench_r_set=$(echo "$bench_r" | awk '/^SET:/ { print int($2) }')
 bench_r_get=$(echo "$bench_r" | awk '/^GET:/ { print int($2) }')
 
-printf '%-50s %12s\n' "run ($LINES lines, 3 primaries)" "commands/s"
-printf '%-50s %12s\n' "rcli -c < SET lines" "$rcli_set"
-printf '%-50s %12s\n' "rcli -c < GET lines" "$rcli_get"
-printf '%-50s %12s\n' "rcli -c < SET lines, keys exist" "$rcli_set_warm"
-printf '%-50s %12s\n' "ideal: pre-routed, redis-cli --pipe per node, SET" "$ideal_set"
-printf '%-50s %12s\n' "ideal: pre-routed, redis-cli --pipe per node, GET" "$ideal_get"
-printf '%-50s %12s\n' "redis-cli -c < SET lines ($CLI_LINES lines)" "$cli_set"
-printf '%-50s %12s\n' "redis-benchmark --cluster -P 64 SET" "$bench_set"
-printf '%-50s %12s\n' "redis-benchmark --cluster -P 64 GET" "$bench_get"
-printf '%-50s %12s\n' "redis-benchmark ... -r $LINES SET" "$bench_r_set"
-printf '%-50s %12s\n' "redis-benchmark ... -r $LINES GET" "$bench_r_get"
-awk -v a="$rcli_set" -v b="$cli_set" 'BEGIN { printf "rcli SET / redis-cli -c SET:            %6.1fx (target >= 40x)\n", a / b }'
-awk -v a="$rcli_set" -v b="$bench_set" 'BEGIN { printf "rcli SET / redis-benchmark SET:         %6.2f  (target >= 0.5)\n", a / b }'
-awk -v a="$rcli_get" -v b="$bench_get" 'BEGIN { printf "rcli GET / redis-benchmark GET:         %6.2f  (target >= 0.5)\n", a / b }'
-awk -v a="$rcli_set_warm" -v b="$bench_set" 'BEGIN { printf "rcli SET (keys exist) / redis-benchmark SET: %6.2f\n", a / b }'
-awk -v a="$rcli_set" -v b="$bench_r_set" 'BEGIN { printf "rcli SET / redis-benchmark -r SET:      %6.2f\n", a / b }'
-awk -v a="$rcli_get" -v b="$bench_r_get" 'BEGIN { printf "rcli GET / redis-benchmark -r GET:      %6.2f\n", a / b }'
-awk -v a="$rcli_set" -v b="$ideal_set" 'BEGIN { printf "rcli SET / ideal pre-routed SET:        %6.2f\n", a / b }'
-awk -v a="$rcli_get" -v b="$ideal_get" 'BEGIN { printf "rcli GET / ideal pre-routed GET:        %6.2f\n", a / b }'
-awk -v a="$ideal_set" -v b="$bench_set" 'BEGIN { printf "ideal SET / redis-benchmark SET:        %6.2f  (the most a 0.5 target can get here)\n", a / b }'
+row() { printf '%-50s %12s\n' "$1" "$2"; }
+# ratio LABEL A B [NOTE]: prints A / B.
+ratio() { awk -v l="$1" -v a="$2" -v b="$3" -v n="${4:-}" 'BEGIN { printf "%-44s %7.2f%s\n", l ":", a / b, n }'; }
+row "run ($LINES lines, 3 primaries)" "commands/s"
+row "rcli -c < SET lines" "$rcli_set"
+row "rcli -c < GET lines" "$rcli_get"
+row "rcli -c < SET lines, keys exist" "$rcli_set_warm"
+row "ideal: pre-routed, redis-cli --pipe per node, SET" "$ideal_set"
+row "ideal: pre-routed, redis-cli --pipe per node, GET" "$ideal_get"
+row "redis-cli -c < SET lines ($CLI_LINES lines)" "$cli_set"
+row "redis-benchmark --cluster -P 64 SET" "$bench_set"
+row "redis-benchmark --cluster -P 64 GET" "$bench_get"
+row "redis-benchmark ... -r $LINES SET" "$bench_r_set"
+row "redis-benchmark ... -r $LINES GET" "$bench_r_get"
+ratio "rcli SET / redis-cli -c SET" "$rcli_set" "$cli_set" "x (target >= 40x)"
+ratio "rcli SET / redis-benchmark SET" "$rcli_set" "$bench_set" "  (target >= 0.5)"
+ratio "rcli GET / redis-benchmark GET" "$rcli_get" "$bench_get" "  (target >= 0.5)"
+ratio "rcli SET (keys exist) / redis-benchmark SET" "$rcli_set_warm" "$bench_set"
+ratio "rcli SET / redis-benchmark -r SET" "$rcli_set" "$bench_r_set"
+ratio "rcli GET / redis-benchmark -r GET" "$rcli_get" "$bench_r_get"
+ratio "rcli SET / ideal pre-routed SET" "$rcli_set" "$ideal_set"
+ratio "rcli GET / ideal pre-routed GET" "$rcli_get" "$ideal_get"
+ratio "ideal SET / redis-benchmark SET" "$ideal_set" "$bench_set" "  (the most a 0.5 target can get here)"
 echo "rcli peak RSS: SET run ${rss_set} KB, GET run ${rss_get} KB (target <= 32768 KB)"
