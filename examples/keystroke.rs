@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rcli::commands::CommandTable;
-use rcli::connection::Endpoint;
-use rcli::docs::Docs;
-use rcli::helper::HelperState;
-use rcli::topology::Topology;
+use rcli::cluster::commands::CommandTable;
+use rcli::cluster::topology::Topology;
+use rcli::endpoint::Endpoint;
+use rcli::shell::docs::Docs;
+use rcli::shell::helper::HelperState;
 
 fn main() {
     let state = HelperState {

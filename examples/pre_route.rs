@@ -11,9 +11,9 @@ use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
-use rcli::resp::encode_command;
-use rcli::slot::slot_of;
-use rcli::split::split_args;
+use rcli::cluster::slot::slot_of;
+use rcli::protocol::resp::encode_command;
+use rcli::protocol::split::split_args;
 
 struct Node {
     first: u16,

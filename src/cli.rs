@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
+use crate::client::connection::{Credentials, SessionState};
 use crate::client::{self, Target};
-use crate::connection::{Credentials, Endpoint, SessionState};
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::output::HopLines;
-use crate::render::{Format, OutputMode};
+use crate::protocol::render::{Format, OutputMode};
 
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

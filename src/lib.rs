@@ -17,33 +17,16 @@
 //! - [`cli`]: options; [`run`]: modes and exit codes; [`sandbox`]: local throwaway servers.
 //! - [`error`]: the one error type.
 
-pub mod askpass;
-pub mod cache;
 pub mod cli;
 pub mod client;
-pub mod commands;
-pub mod connection;
-pub mod docs;
+pub mod cluster;
+pub mod endpoint;
 pub mod error;
-pub mod helper;
-pub mod hints;
-pub mod history;
-pub mod meta;
+pub mod modes;
 pub mod output;
-pub mod paint;
-pub mod pipe;
-pub mod pipeline;
-pub mod rcfile;
-pub mod redirect;
-pub mod render;
-pub mod repl;
-pub mod resp;
-pub mod route;
+pub mod protocol;
 pub mod run;
-pub mod sandbox;
 pub mod session;
-pub mod slot;
-pub mod split;
-pub mod topology;
+pub mod shell;
 
 pub use error::{Error, Result};

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use crate::client::{Event, Reply};
 use crate::error::Error;
-use crate::render::{self, Format, OutputMode};
-use crate::resp::Frame;
+use crate::protocol::render::{self, Format, OutputMode};
+use crate::protocol::resp::Frame;
 
 /// Where hop lines (redirects, splits, retries) go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

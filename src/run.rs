@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use crate::cli::{Config, Mode};
 use crate::client::Client;
-use crate::connection::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::output::Printer;
-use crate::resp::Frame;
+use crate::protocol::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
-use crate::{askpass, pipe, pipeline, rcfile, repl};
+use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
 
 /// Connects (loading the slot map in cluster mode), shows what happened on the way and,
 /// on failure, the error. True when connected.
@@ -68,7 +68,8 @@ pub fn run(mut config: Config) -> i32 {
         match askpass::read_password("Please input password: ") {
             Some(password) => {
                 let user = config.state.auth.as_ref().and_then(|a| a.user.clone());
-                config.state.auth = Some(crate::connection::Credentials { user, password: password.into_bytes() });
+                config.state.auth =
+                    Some(crate::client::connection::Credentials { user, password: password.into_bytes() });
             }
             None => return 1,
         }
@@ -160,7 +161,7 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
             for bytes in keys.iter().filter_map(Frame::as_bytes) {
                 let mut line = Vec::new();
                 if tty {
-                    crate::split::repr(bytes, &mut line);
+                    crate::protocol::split::repr(bytes, &mut line);
                 } else {
                     line.extend_from_slice(bytes);
                 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, Event, Reply, is_streaming};
-use crate::connection::Endpoint;
-use crate::docs::{self, Docs};
+use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::meta;
 use crate::output::{Printer, StdoutClosed};
-use crate::resp::Frame;
-use crate::split::split_args;
+use crate::protocol::resp::Frame;
+use crate::protocol::split::split_args;
+use crate::shell::docs::{self, Docs};
+use crate::shell::meta;
 
 /// What the caller does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +335,7 @@ impl Session {
             return None;
         }
         let positions = self.client.commands().key_positions(argv);
-        let text = crate::route::cross_slot_explanation(argv, &positions, false, |_| None);
+        let text = crate::cluster::route::cross_slot_explanation(argv, &positions, false, |_| None);
         Some(text.lines().skip(1).collect::<Vec<_>>().join("\n"))
     }
 

@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use rcli::connection::Endpoint;
-use rcli::resp::Frame;
-use rcli::sandbox::call;
-use rcli::slot::slot_of;
-use rcli::topology::Topology;
+use rcli::cluster::slot::slot_of;
+use rcli::cluster::topology::Topology;
+use rcli::endpoint::Endpoint;
+use rcli::modes::sandbox::call;
+use rcli::protocol::resp::Frame;
 
 use crate::eqnice;
 use crate::pty::{settle, shell};
@@ -251,7 +251,7 @@ fn meta_commands_fan_out_scan_and_targets() {
 
     eqnice!("300\n", rcli_run(&home, &["-c", "-p", &seed, "--target", "primaries", "dbsize"], "").text());
     // A dead first seed is skipped; a non-cluster node given with -c runs as one node.
-    let dead = rcli::sandbox::free_port().unwrap().to_string();
+    let dead = rcli::modes::sandbox::free_port().unwrap().to_string();
     eqnice!("x\n", rcli_run(&home, &["-c", "-p", &dead, "-p", &seed, "get", "scan:7"], "").text());
     let single = standalone();
     let plain = rcli_run(&home, &["-c", "-p", &single.port().to_string(), "-v", "ping"], "");

@@ -28,7 +28,7 @@ fn one_shot_commands_print_raw_when_piped_and_formatted_with_no_raw() {
 #[test]
 fn nothing_listening_is_one_line_and_exit_1() {
     let home = Home::new();
-    let port = rcli::sandbox::free_port().unwrap().to_string();
+    let port = rcli::modes::sandbox::free_port().unwrap().to_string();
     let out = rcli_run(&home, &["-p", &port, "ping"], "");
     assert_eq!(out.code, Some(1));
     eqnice!(format!("Could not connect to Redis at 127.0.0.1:{port}: Connection refused\n"), out.stderr);

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rcli::resp::Frame;
-use rcli::sandbox::call;
-use rcli::slot::{SLOTS, slot_of};
+use rcli::cluster::slot::{SLOTS, slot_of};
+use rcli::modes::sandbox::call;
+use rcli::protocol::resp::Frame;
 
 use crate::eqnice;
 use crate::util::*;
@@ -286,7 +286,7 @@ fn pipe_mode_routes_raw_protocol_over_every_slot() {
     }
     let mut resp = Vec::new();
     for key in key_for_slot.iter().flatten() {
-        rcli::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), b"v"], &mut resp);
+        rcli::protocol::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), b"v"], &mut resp);
     }
     let mut cmd = rcli(&home);
     cmd.args(["-c", "-p", &seed, "--pipe"]);

@@ -77,7 +77,7 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
 #[test]
 fn shell_starts_when_nothing_listens_and_says_not_connected() {
     let home = Home::new();
-    let port = rcli::sandbox::free_port().unwrap().to_string();
+    let port = rcli::modes::sandbox::free_port().unwrap().to_string();
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string("Could not connect to Redis at").unwrap();
     p.exp_string("not connected> ").unwrap();

@@ -1,4 +1,4 @@
-//! Test harness: starting real servers (via `rcli::sandbox`), running the rcli binary
+//! Test harness: starting real servers (via `rcli::modes::sandbox`), running the rcli binary
 //! with a hermetic environment and a deadline, and comparing outputs readably.
 
 use std::io::{Read, Write};
@@ -7,12 +7,12 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub use rcli::sandbox::{LocalCluster, Standalone};
+pub use rcli::modes::sandbox::{LocalCluster, Standalone};
 
 /// True when redis-server (and redis-cli) can be used. Without them a test is skipped
 /// locally, but under CI (`CI` set) it fails: the suite must never go green by skipping.
 pub fn have_redis() -> bool {
-    let ok = rcli::sandbox::redis_server_available();
+    let ok = rcli::modes::sandbox::redis_server_available();
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!(
@@ -33,15 +33,15 @@ pub fn cluster(primaries: usize, replicas: usize) -> LocalCluster {
 }
 
 /// The slot map as node `index` of `cluster` sees it.
-pub fn topology(cluster: &LocalCluster, index: usize) -> rcli::topology::Topology {
+pub fn topology(cluster: &LocalCluster, index: usize) -> rcli::cluster::topology::Topology {
     let endpoint = cluster.endpoint(index);
-    let reply = rcli::sandbox::call(&endpoint, &["CLUSTER", "SHARDS"]).unwrap();
-    rcli::topology::Topology::from_shards(&reply, &endpoint).unwrap()
+    let reply = rcli::modes::sandbox::call(&endpoint, &["CLUSTER", "SHARDS"]).unwrap();
+    rcli::cluster::topology::Topology::from_shards(&reply, &endpoint).unwrap()
 }
 
 /// The primary owning `key`, and its index in `cluster.nodes`.
-pub fn owner_of(cluster: &LocalCluster, key: &str) -> (rcli::connection::Endpoint, usize) {
-    let owner = topology(cluster, 0).owner(rcli::slot::slot_of(key.as_bytes())).unwrap().clone();
+pub fn owner_of(cluster: &LocalCluster, key: &str) -> (rcli::endpoint::Endpoint, usize) {
+    let owner = topology(cluster, 0).owner(rcli::cluster::slot::slot_of(key.as_bytes())).unwrap().clone();
     let index = (0..cluster.nodes.len()).find(|&i| cluster.endpoint(i) == owner).unwrap();
     (owner, index)
 }

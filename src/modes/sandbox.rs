@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use crate::connection::{Connection, Endpoint, Wait};
+use crate::client::connection::{Connection, Wait};
+use crate::cluster::slot::SLOTS;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::resp::Frame;
-use crate::slot::SLOTS;
+use crate::protocol::resp::Frame;
 
 const FIRST_PORT: u16 = 20000;
 const LAST_PORT: u16 = 22700;

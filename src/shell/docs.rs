@@ -3,10 +3,10 @@
 //! (cached per version) or from `src/builtin/command_docs.resp` (Redis 7.0), so help
 //! works offline. The syntax line follows redis-cli's `cliAddArgument`.
 
-use crate::resp::{self, Frame, field};
+use crate::protocol::resp::{self, Frame, field};
 
 /// `COMMAND DOCS` from redis-server 7.0.15, as raw RESP2.
-pub const BUILTIN_COMMAND_DOCS: &[u8] = include_bytes!("builtin/command_docs.resp");
+pub const BUILTIN_COMMAND_DOCS: &[u8] = include_bytes!("../builtin/command_docs.resp");
 
 /// The kind of an argument in the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

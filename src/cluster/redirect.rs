@@ -1,7 +1,7 @@
 //! Reading cluster redirections and transient cluster errors out of `-ERR` replies.
 //! Pure: deciding to follow them is the client's job.
 
-use crate::connection::Endpoint;
+use crate::endpoint::Endpoint;
 
 /// MOVED or ASK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,7 @@ impl Redirect {
             "ASK" => RedirectKind::Ask,
             _ => return None,
         };
-        let slot = words.next()?.parse().ok().filter(|&s: &u16| usize::from(s) < crate::slot::SLOTS)?;
+        let slot = words.next()?.parse().ok().filter(|&s: &u16| usize::from(s) < crate::cluster::slot::SLOTS)?;
         let addr = words.next()?;
         let (host, port) = addr.rsplit_once(':')?;
         let port = port.parse().ok()?;

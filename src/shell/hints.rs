@@ -3,7 +3,7 @@
 //! arguments disappear; a line that does not fit the syntax gets no hint), and the
 //! tokens that are valid next (for completion). Pure functions, no I/O.
 
-use crate::docs::{Arg, ArgKind, arg_syntax};
+use crate::shell::docs::{Arg, ArgKind, arg_syntax};
 
 /// How far the typed words got into one argument or a sequence of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,7 @@ pub fn next_tokens(args: &[Arg], words: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docs::Docs;
+    use crate::shell::docs::Docs;
 
     fn hint_for(line: &str) -> Option<String> {
         let docs = Docs::builtin();

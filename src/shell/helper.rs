@@ -19,17 +19,17 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
-use crate::commands::CommandTable;
-use crate::connection::Endpoint;
-use crate::docs::Docs;
-use crate::hints;
-use crate::meta::{META, USE_WORDS};
-use crate::paint;
-use crate::route::SplitKind;
+use crate::cluster::commands::CommandTable;
+use crate::cluster::route::SplitKind;
+use crate::cluster::slot::{self, HashedPart};
+use crate::cluster::topology::Topology;
+use crate::endpoint::Endpoint;
+use crate::protocol::split::split_args;
 use crate::session::SHELL_WORDS;
-use crate::slot::{self, HashedPart};
-use crate::split::split_args;
-use crate::topology::Topology;
+use crate::shell::docs::Docs;
+use crate::shell::hints;
+use crate::shell::meta::{META, USE_WORDS};
+use crate::shell::paint;
 
 /// What the helper knows, refreshed by the shell after each line.
 #[derive(Default, Clone)]

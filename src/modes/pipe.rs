@@ -1,16 +1,16 @@
 //! `--pipe`: mass insertion from raw Redis protocol on stdin (inline commands work too),
 //! as `redis-cli --pipe` takes it, but routed per slot in cluster mode and pipelined
-//! per node by [`crate::pipeline`]. Error replies go to stderr; the end is redis-cli's
+//! per node by [`crate::modes::pipeline`]. Error replies go to stderr; the end is redis-cli's
 //! summary, `errors: N, replies: M`, and exit 1 if there was any error or timeout.
 
 use std::io::Read;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
 
-use crate::pipeline::{self, Input, PipeCounts};
-use crate::resp::{self, Frame};
+use crate::modes::pipeline::{self, Input, PipeCounts};
+use crate::protocol::resp::{self, Frame};
+use crate::protocol::split::split_args;
 use crate::session::{Flow, Session};
-use crate::split::split_args;
 
 const CHUNK: usize = 256;
 

@@ -2,9 +2,9 @@
 //! with node ids, roles and health, built from `CLUSTER SHARDS` (Redis 7+) or
 //! `CLUSTER SLOTS` (older servers). Pure data: fetching it is the client's job.
 
-use crate::connection::Endpoint;
-use crate::resp::{Frame, field};
-use crate::slot::SLOTS;
+use crate::cluster::slot::SLOTS;
+use crate::endpoint::Endpoint;
+use crate::protocol::resp::{Frame, field};
 
 /// One node as the cluster describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,17 +18,18 @@ use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::time::Instant;
 
+use crate::client::connection::Wait;
 use crate::client::{Event, Reply, is_streaming};
-use crate::commands::CommandInfo;
-use crate::connection::{Endpoint, Wait};
+use crate::cluster::commands::CommandInfo;
+use crate::cluster::redirect::{Redirect, is_transient};
+use crate::cluster::route::Plan;
+use crate::cluster::slot::{SLOTS, slot_of};
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::output::HopLines;
-use crate::redirect::{Redirect, is_transient};
-use crate::resp::{self, Frame};
-use crate::route::Plan;
+use crate::protocol::resp::{self, Frame};
+use crate::protocol::split::{InvalidArguments, split_args_into};
 use crate::session::{Flow, SHELL_WORDS, Session};
-use crate::slot::{SLOTS, slot_of};
-use crate::split::{InvalidArguments, split_args_into};
 
 /// Lines longer than this run alone, so a 100 MB value is not also copied into a batch.
 const HUGE_LINE: usize = 1 << 20;

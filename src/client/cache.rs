@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::resp::{self, Frame};
+use crate::protocol::resp::{self, Frame};
 
 fn path(kind: &str, version: &str) -> Option<PathBuf> {
     let safe: String = version.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).collect();

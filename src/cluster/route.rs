@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 use crate::client::NodeReply;
-use crate::commands::ResponsePolicy;
-use crate::connection::Endpoint;
+use crate::cluster::commands::ResponsePolicy;
+use crate::cluster::slot::{self, HashedPart};
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::resp::Frame;
-use crate::slot::{self, HashedPart};
+use crate::protocol::resp::Frame;
 
 /// Where a command goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,9 +92,10 @@ pub fn cross_slot_explanation(
     for key in &keys {
         let s = slot::slot_of(key);
         let node = owner(s).map(|e| format!(" on {e}")).unwrap_or_default();
-        text.push_str(&format!("\n  {} → slot {s}{node}", crate::split::repr_string(key)));
+        text.push_str(&format!("\n  {} → slot {s}{node}", crate::protocol::split::repr_string(key)));
     }
-    let suggestion: Vec<String> = suggest_hash_tags(&keys).iter().map(|k| crate::split::repr_string(k)).collect();
+    let suggestion: Vec<String> =
+        suggest_hash_tags(&keys).iter().map(|k| crate::protocol::split::repr_string(k)).collect();
     text.push_str(&format!(
         "\nhint: give the keys a common hash tag so they share a slot, e.g. {}",
         suggestion.join(" ")

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::meta::set_preference;
+use crate::protocol::split::split_args;
 use crate::session::Session;
-use crate::split::split_args;
+use crate::shell::meta::set_preference;
 
 /// Where the preferences file is.
 pub fn path() -> Option<PathBuf> {

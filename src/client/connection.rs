@@ -8,44 +8,12 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::resp::{self, Frame};
-
-/// Where a node listens.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Endpoint {
-    Tcp { host: String, port: u16 },
-    Unix(PathBuf),
-}
-
-impl Endpoint {
-    pub fn tcp(host: &str, port: u16) -> Self {
-        Endpoint::Tcp { host: host.to_string(), port }
-    }
-
-    /// Parses `host:port` (the last `:` splits, so `::1:7000` and `[::1]:7000` work).
-    pub fn parse(text: &str) -> Option<Self> {
-        let (host, port) = text.rsplit_once(':')?;
-        let port = port.parse().ok()?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        (!host.is_empty()).then(|| Endpoint::tcp(host, port))
-    }
-}
-
-impl fmt::Display for Endpoint {
-    /// `127.0.0.1:7000`, `[::1]:7000`, or the socket path, as redis-cli's `formatAddr`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Endpoint::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
-            Endpoint::Unix(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
+use crate::protocol::resp::{self, Frame};
 
 /// Credentials sent with AUTH. They live only in memory.
 #[derive(Clone, PartialEq, Eq)]
@@ -394,15 +362,6 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_parse_and_print_like_redis_cli() {
-        assert_eq!(Endpoint::parse("127.0.0.1:7000"), Some(Endpoint::tcp("127.0.0.1", 7000)));
-        assert_eq!(Endpoint::parse("[::1]:7000").map(|e| e.to_string()), Some("[::1]:7000".into()));
-        assert_eq!(Endpoint::parse("::1:7000").map(|e| e.to_string()), Some("[::1]:7000".into()));
-        assert_eq!(Endpoint::parse("nope"), None);
-        assert_eq!(Endpoint::parse(":7000"), None);
-    }
 
     #[test]
     fn credentials_never_print() {

@@ -8,20 +8,23 @@
 //! just an error reply, as in redis-cli. What reaches the user is returned as values
 //! ([`Reply`], [`Event`]); printing them is the caller's job.
 
+pub mod cache;
+pub mod connection;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cache;
-use crate::commands::{CommandTable, RequestPolicy, ResponsePolicy};
-use crate::connection::{Connection, Credentials, Endpoint, SessionState, Wait};
+use crate::client::connection::{Connection, Credentials, SessionState, Wait};
+use crate::cluster::commands::{CommandTable, RequestPolicy, ResponsePolicy};
+use crate::cluster::redirect::{Redirect, RedirectKind, is_transient};
+use crate::cluster::route::{self, Plan, SplitKind};
+use crate::cluster::slot;
+use crate::cluster::topology::Topology;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::redirect::{Redirect, RedirectKind, is_transient};
-use crate::resp::{self, Frame};
-use crate::route::{self, Plan, SplitKind};
-use crate::slot;
-use crate::topology::Topology;
+use crate::protocol::resp::{self, Frame};
 
 /// How the client behaves; fixed for a session (except what meta-commands change).
 #[derive(Debug, Clone)]
@@ -404,9 +407,9 @@ impl Client {
 
     /// Command docs from the server (`COMMAND DOCS`, cached per version), for help,
     /// completion and hints; `None` when the server cannot answer.
-    pub fn load_docs(&mut self) -> Option<crate::docs::Docs> {
+    pub fn load_docs(&mut self) -> Option<crate::shell::docs::Docs> {
         let reply = self.server_reply("command-docs", &["COMMAND", "DOCS"])?;
-        let docs = crate::docs::Docs::from_reply(&reply);
+        let docs = crate::shell::docs::Docs::from_reply(&reply);
         (!docs.entries.is_empty()).then_some(docs)
     }
 

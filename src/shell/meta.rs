@@ -5,14 +5,14 @@
 
 use crate::cli::parse_target;
 use crate::client::Target;
-use crate::connection::Endpoint;
+use crate::cluster::route::Plan;
+use crate::cluster::route::SplitKind;
+use crate::cluster::slot::{self, HashedPart};
+use crate::endpoint::Endpoint;
 use crate::output::StdoutClosed;
-use crate::paint;
-use crate::route::Plan;
-use crate::route::SplitKind;
+use crate::protocol::split::repr_string;
 use crate::session::Session;
-use crate::slot::{self, HashedPart};
-use crate::split::repr_string;
+use crate::shell::paint;
 
 /// One meta-command: its name, argument synopsis and one-line summary.
 #[derive(Debug, Clone, Copy)]

@@ -10,10 +10,10 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
 
-use crate::connection::Endpoint;
-use crate::helper::{HelperState, RcliHelper};
-use crate::history;
+use crate::endpoint::Endpoint;
 use crate::session::{Flow, Session};
+use crate::shell::helper::{HelperState, RcliHelper};
+use crate::shell::history;
 
 /// The prompt redis-cli would show.
 pub fn prompt(session: &Session) -> String {

@@ -6,8 +6,8 @@
 //! (../shared/docs/redis-cli.md §3). Where redis-cli crashes (RESP3 big numbers,
 //! attributes) rcli prints something sensible instead; see docs/compatibility.md.
 
-use crate::resp::Frame;
-use crate::split::repr;
+use crate::protocol::resp::Frame;
+use crate::protocol::split::repr;
 
 /// How replies are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

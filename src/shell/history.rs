@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
-use crate::split::split_args;
+use crate::protocol::split::split_args;
 
 /// Entries kept in the file; older ones are dropped when the shell starts.
 pub const MAX_ENTRIES: usize = 1000;

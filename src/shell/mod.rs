@@ -1,0 +1,14 @@
+//! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
+//! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
+//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the rclirc file ([`rcfile`])
+//! and the masked password prompt ([`askpass`]).
+
+pub mod askpass;
+pub mod docs;
+pub mod helper;
+pub mod hints;
+pub mod history;
+pub mod meta;
+pub mod paint;
+pub mod rcfile;
+pub mod repl;
