@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::client::connection::{Credentials, SessionState};
-use crate::client::{self, Target};
+use crate::client::{
+    self,
+    state::{Credentials, SessionState},
+};
+use crate::cluster::target::Target;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::output::HopLines;
@@ -111,12 +114,16 @@ pub struct Args {
     /// Connect timeout in seconds (default 5).
     #[arg(short = 't', value_name = "SECONDS")]
     pub connect_timeout: Option<f64>,
-    /// Reply timeout in seconds for non-blocking commands (default 60, 0 = none).
+    /// Seconds without a byte of a reply to a non-blocking command before giving up (default 60, 0 = none).
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub read_timeout: Option<f64>,
     /// Redirects followed for one command before giving up.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_hops: usize,
+    /// Seconds a node (or the cluster) may fail before rcli declares it down and fails its commands at once
+    /// (default: the cluster's cluster-node-timeout + 3 s; 18 s when it cannot be read).
+    #[arg(long, value_name = "SECONDS")]
+    pub down_after: Option<f64>,
     /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
@@ -289,19 +296,6 @@ pub fn parse_uri(uri: &str) -> Result<Uri> {
     Ok(parsed)
 }
 
-/// Parses a target name (`--target`, `:use`).
-pub fn parse_target(text: &str) -> Option<Target> {
-    Some(match text.to_ascii_lowercase().as_str() {
-        "current" | "prompt" => Target::Current,
-        "primaries" | "masters" => Target::Primaries,
-        "replicas" | "slaves" => Target::Replicas,
-        "all" => Target::All,
-        "random" => Target::Random,
-        "auto" => Target::Auto,
-        _ => Target::Node(Endpoint::parse(text)?),
-    })
-}
-
 impl Config {
     /// Validates `args` against the environment (`REDISCLI_AUTH`, tty-ness of stdin and
     /// stdout, `NO_COLOR`).
@@ -404,7 +398,7 @@ impl Config {
         };
         let target = match &args.target {
             None => Target::Current,
-            Some(t) => parse_target(t).ok_or_else(|| {
+            Some(t) => Target::parse(t).ok_or_else(|| {
                 Error::Usage(format!(
                     "Invalid --target '{t}' (use current, primaries, replicas, all, random, auto or HOST:PORT)"
                 ))
@@ -424,6 +418,7 @@ impl Config {
                 read_timeout,
                 max_hops: args.max_hops,
                 read_from_replicas: args.read_from_replicas,
+                down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
             },
             state,
             format,
@@ -486,12 +481,5 @@ mod tests {
         assert_eq!(uri.db, Some(3));
         assert_eq!(parse_uri("redis://:secret@[::1]:7000").unwrap().host.as_deref(), Some("::1"));
         assert!(parse_uri("http://x").is_err());
-    }
-
-    #[test]
-    fn targets_parse() {
-        assert_eq!(parse_target("primaries"), Some(Target::Primaries));
-        assert_eq!(parse_target("127.0.0.1:7000"), Some(Target::Node(Endpoint::tcp("127.0.0.1", 7000))));
-        assert_eq!(parse_target("bogus"), None);
     }
 }

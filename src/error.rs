@@ -14,7 +14,7 @@ pub enum Error {
     Io { addr: String, source: io::Error },
     /// The server closed the connection.
     Closed { addr: String },
-    /// No reply within the read timeout.
+    /// No byte of a reply for the idle timeout.
     Timeout { addr: String, seconds: f64 },
     /// Bytes from the server that are not RESP.
     Protocol { addr: String, detail: String },
@@ -33,6 +33,9 @@ pub enum Error {
     TooManyHops { limit: usize, last: String },
     /// A write was sent and the node died before answering: it may or may not have run.
     OutcomeUnknown { addr: String, cause: String },
+    /// A node (or the cluster) failed for longer than the failure budget: the command
+    /// was not sent.
+    Down { what: String, cause: String, waited: std::time::Duration },
     /// The user pressed Ctrl-C while waiting.
     Interrupted,
     /// Local files (history, cache, sandbox directories).
@@ -59,7 +62,7 @@ pub fn os_message_of(err: &Error) -> String {
     match err {
         Error::Connect { source, .. } | Error::Io { source, .. } => os_message(source),
         Error::Closed { .. } => "connection closed".to_string(),
-        Error::Timeout { seconds, .. } => format!("no reply within {seconds} s"),
+        Error::Timeout { seconds, .. } => format!("no reply for {seconds} s"),
         other => other.to_string(),
     }
 }
@@ -72,7 +75,7 @@ impl fmt::Display for Error {
             }
             Error::Io { addr, source } => write!(f, "{addr}: {}", os_message(source)),
             Error::Closed { addr } => write!(f, "{addr}: Server closed the connection"),
-            Error::Timeout { addr, seconds } => write!(f, "{addr}: no reply within {seconds} s"),
+            Error::Timeout { addr, seconds } => write!(f, "{addr}: no reply for {seconds} s"),
             Error::Protocol { addr, detail } => write!(f, "{addr}: Protocol error: {detail}"),
             Error::Auth { addr: _, reply } => write!(f, "AUTH failed: {reply}"),
             Error::Handshake { addr, command, reply } => write!(f, "{addr}: {command} failed: {reply}"),
@@ -87,6 +90,11 @@ impl fmt::Display for Error {
             Error::OutcomeUnknown { addr, cause } => {
                 write!(f, "outcome unknown: {addr} failed after the command was sent ({cause}); not retried")
             }
+            Error::Down { what, cause, waited } => write!(
+                f,
+                "{what} is down ({cause}; rcli waited {:.1} s); not sent, rcli checks again every second",
+                waited.as_secs_f64()
+            ),
             Error::Interrupted => f.write_str("interrupted"),
             Error::File { path, source } => write!(f, "{path}: {}", os_message(source)),
         }
@@ -113,6 +121,7 @@ impl Error {
                 | Error::Closed { .. }
                 | Error::Timeout { .. }
                 | Error::Protocol { .. }
+                | Error::Down { .. }
         )
     }
 }

@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use crate::client::{Event, Reply};
+use crate::cluster::event::Event;
+use crate::cluster::reply::Reply;
 use crate::error::Error;
 use crate::protocol::render::{self, Format, OutputMode};
 use crate::protocol::resp::Frame;
@@ -64,13 +65,20 @@ impl Printer {
         result.map_err(|_| StdoutClosed)
     }
 
+    /// A line of rcli's own on stderr (after what stdout has pending, so the two stay
+    /// in order on a terminal). A failing stderr is ignored: it must not end the run.
+    pub fn note(&mut self, text: &str) {
+        let _ = self.flush();
+        note(text);
+    }
+
     /// Prints a hop line where the settings say.
     pub fn event(&mut self, event: &Event) -> Result<(), StdoutClosed> {
         match self.hop_lines {
             HopLines::Stdout => self.line(&event.line()),
             HopLines::Stderr => {
                 self.flush()?;
-                eprintln!("{}", event.line());
+                note(&event.line());
                 Ok(())
             }
             HopLines::Hidden => Ok(()),
@@ -116,9 +124,16 @@ impl Printer {
         let text = error.to_string();
         let shown = if self.is_tty_format() { text.as_str() } else { text.lines().next().unwrap_or_default() };
         if !self.is_tty_format() && shown.len() < text.len() && self.hop_lines == HopLines::Stderr {
-            eprintln!("{text}");
+            note(&text);
         }
         let frame = Frame::Error(shown.as_bytes().to_vec());
         self.frame(&[b"" as &[u8]], &frame)
     }
+}
+
+/// Writes one line to stderr, ignoring failure (a closed or full stderr must not turn
+/// into a panic the way `eprintln!` does).
+pub fn note(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }

@@ -3,33 +3,15 @@
 //! connection/runtime failure (or an error reply under `-e`), 2 usage (in main).
 
 use std::io::{self, BufRead, Read};
-use std::sync::Arc;
 
 use crate::cli::{Config, Mode};
 use crate::client::Client;
+use crate::client::state::Credentials;
 use crate::endpoint::Endpoint;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
 use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
-
-/// Connects (loading the slot map in cluster mode), shows what happened on the way and,
-/// on failure, the error. True when connected.
-fn connect(session: &mut Session) -> bool {
-    let mut events = Vec::new();
-    let result = session.client.connect(&mut events);
-    for event in &events {
-        let _ = session.printer.event(event);
-    }
-    let _ = session.printer.flush();
-    match result {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("{e}");
-            false
-        }
-    }
-}
 
 /// Builds the session for `config` (no I/O yet).
 pub fn session(config: &Config) -> Session {
@@ -62,14 +44,13 @@ fn exit_code(flow: Flow, session: &Session) -> i32 {
 /// Runs rcli as configured; returns the process exit code.
 pub fn run(mut config: Config) -> i32 {
     for warning in &config.warnings {
-        eprintln!("{warning}");
+        crate::output::note(warning);
     }
     if config.askpass {
         match askpass::read_password("Please input password: ") {
             Some(password) => {
                 let user = config.state.auth.as_ref().and_then(|a| a.user.clone());
-                config.state.auth =
-                    Some(crate::client::connection::Credentials { user, password: password.into_bytes() });
+                config.state.auth = Some(Credentials { user, password: password.into_bytes() });
             }
             None => return 1,
         }
@@ -78,19 +59,19 @@ pub fn run(mut config: Config) -> i32 {
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(&mut session);
-            connect(&mut session);
-            session.docs = session.client.load_docs().map(Arc::new);
+            session.connect_and_report();
+            session.load_docs();
             repl::run(session)
         }
         Mode::OneShot(mut argv) => {
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
-            if !offline && !connect(&mut session) {
+            if !offline && !session.connect_and_report() {
                 return 1;
             }
             if config.stdin_last_arg {
                 let mut data = Vec::new();
                 if let Err(e) = io::stdin().read_to_end(&mut data) {
-                    eprintln!("stdin: {e}");
+                    session.printer.note(&format!("stdin: {e}"));
                     return 1;
                 }
                 argv.push(data);
@@ -101,7 +82,7 @@ pub fn run(mut config: Config) -> i32 {
         }
         Mode::Lines => {
             // Not fatal: each line tries again, and unanswered lines make the exit code.
-            connect(&mut session);
+            session.connect_and_report();
             let flow = if config.pipeline > 1 {
                 pipeline::run(&mut session, io::stdin(), config.pipeline, config.verbose)
             } else {
@@ -124,7 +105,7 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
             Ok(0) => return Flow::Continue,
             Ok(_) => {}
             Err(e) => {
-                eprintln!("stdin: {e}");
+                session.printer.note(&format!("stdin: {e}"));
                 return Flow::Exit(1);
             }
         }
@@ -137,9 +118,7 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
 
 /// `--scan`: every key matching `--pattern`, from every primary in cluster mode.
 fn scan(session: &mut Session, config: &Config) -> i32 {
-    let mut events = Vec::new();
-    if let Err(e) = session.client.connect(&mut events) {
-        eprintln!("{e}");
+    if !session.connect_and_report() {
         return 1;
     }
     let nodes: Vec<Endpoint> = match session.client.topology() {
@@ -180,11 +159,12 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
             _ if stdout_closed => return 0,
             Ok(None) => {}
             Ok(Some(error)) => {
-                eprintln!("SCAN error: {}", String::from_utf8_lossy(error.as_error().unwrap_or_default()));
+                let text = String::from_utf8_lossy(error.as_error().unwrap_or_default()).into_owned();
+                session.printer.note(&format!("SCAN error: {text}"));
                 return 1;
             }
             Err(e) => {
-                eprintln!("SCAN error: {e}");
+                session.printer.note(&format!("SCAN error: {e}"));
                 return 1;
             }
         }

@@ -1,99 +1,50 @@
-//! One connection to one Redis node: TCP or Unix socket, buffered reads of RESP frames
-//! with bounded, interruptible waits, and the handshake that restores a session's state
-//! (AUTH, HELLO 3, SELECT, CLIENT SETNAME, READONLY) on every new connection.
+//! One connection to one node: RESP frames read from a buffer that fills from the
+//! socket, with waits that are bounded (an *idle* timeout: no byte for N seconds) and
+//! interruptible, and the handshake that restores a session's state on a new
+//! connection. A frame that arrives over many reads is scanned once in all (see
+//! [`crate::protocol::scan`]), so reading is linear in the reply's size.
 //!
-//! This is the only module that touches sockets.
+//! Only [`crate::client::pool`] holds connections: everything else borrows one for a
+//! complete exchange.
 
-use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::client::state::SessionState;
+use crate::client::stream::{INTERRUPT_POLL, Stream};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::resp::{self, Frame};
+use crate::protocol::scan::{FrameScanner, Scanned};
 
-/// Credentials sent with AUTH. They live only in memory.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: Option<Vec<u8>>,
-    pub password: Vec<u8>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials(<hidden>)")
-    }
-}
-
-/// The per-session state every new connection must restore.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SessionState {
-    pub auth: Option<Credentials>,
-    pub resp3: bool,
-    pub db: i64,
-    pub client_name: Option<Vec<u8>>,
-}
-
-/// How long to wait for a reply, and what may cut the wait short.
+/// How long to wait for bytes, and what may cut the wait short.
 #[derive(Clone, Copy)]
 pub struct Wait<'a> {
-    /// `None`: wait as long as the server takes (a blocking command the user asked for).
-    pub timeout: Option<Duration>,
+    /// The longest time without a byte; `None`: as long as the server takes (a
+    /// blocking command the user asked for).
+    pub idle: Option<Duration>,
     /// Set by the Ctrl-C handler; checked every [`INTERRUPT_POLL`].
     pub interrupt: Option<&'a AtomicBool>,
 }
 
-/// How often a wait that can be interrupted looks at the interrupt flag.
-pub const INTERRUPT_POLL: Duration = Duration::from_millis(100);
-
 impl Wait<'_> {
-    /// A bounded wait for rcli's own requests (topology, COMMAND INFO).
-    pub fn bounded(timeout: Duration) -> Wait<'static> {
-        Wait { timeout: Some(timeout), interrupt: None }
+    /// A bounded wait that only the clock ends.
+    pub fn bounded(idle: Duration) -> Wait<'static> {
+        Wait { idle: Some(idle), interrupt: None }
     }
-}
 
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Stream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.set_read_timeout(timeout),
-            Stream::Unix(s) => s.set_read_timeout(timeout),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(|flag| flag.load(Ordering::SeqCst))
     }
 }
 
 const READ_CHUNK: usize = 64 * 1024;
-/// Writes that make no progress for this long fail instead of hanging.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A declared length is trusted for growing the buffer only up to this size; past it
+/// the buffer grows as bytes actually arrive.
+const TRUSTED_GROWTH: usize = 64 << 20;
+/// A buffer grown for a big reply is given back once the reply has been read.
+const SHRINK_ABOVE: usize = 4 << 20;
 
 /// An open connection with its read buffer.
 pub struct Connection {
@@ -102,54 +53,26 @@ pub struct Connection {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Where the scan of a frame that did not fit one read stopped.
+    scanner: FrameScanner,
+    scanning: bool,
     read_timeout: Option<Duration>,
 }
 
 impl Connection {
     /// Opens a socket to `endpoint` within `timeout`.
-    pub fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Connection> {
-        let connect_error = |source| Error::Connect { addr: endpoint.to_string(), source };
-        let stream = match endpoint {
-            Endpoint::Tcp { host, port } => {
-                let addrs = (host.as_str(), *port).to_socket_addrs().map_err(connect_error)?;
-                let mut last = io::Error::new(io::ErrorKind::NotFound, "Name or service not known");
-                let mut connected = None;
-                for addr in addrs {
-                    match TcpStream::connect_timeout(&addr, timeout) {
-                        Ok(s) => {
-                            connected = Some(s);
-                            break;
-                        }
-                        Err(e) => last = e,
-                    }
-                }
-                let stream = connected.ok_or_else(|| connect_error(last))?;
-                // Small commands must leave at once; batching is done by the caller.
-                stream.set_nodelay(true).map_err(connect_error)?;
-                stream.set_write_timeout(Some(WRITE_TIMEOUT)).map_err(connect_error)?;
-                Stream::Tcp(stream)
-            }
-            Endpoint::Unix(path) => {
-                let stream = UnixStream::connect(path).map_err(connect_error)?;
-                stream.set_write_timeout(Some(WRITE_TIMEOUT)).map_err(connect_error)?;
-                Stream::Unix(stream)
-            }
-        };
+    pub fn connect(endpoint: &Endpoint, timeout: Duration, interrupt: Option<&AtomicBool>) -> Result<Connection> {
+        let stream = Stream::connect(endpoint, timeout, interrupt)?;
         Ok(Connection {
             stream,
             endpoint: endpoint.clone(),
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
+            scanner: FrameScanner::default(),
+            scanning: false,
             read_timeout: None,
         })
-    }
-
-    /// Connects and restores `state`, plus READONLY when `readonly` (replica reads).
-    pub fn open(endpoint: &Endpoint, state: &SessionState, readonly: bool, timeout: Duration) -> Result<Connection> {
-        let mut conn = Connection::connect(endpoint, timeout)?;
-        conn.handshake(state, readonly, Wait::bounded(timeout.max(Duration::from_secs(5))))?;
-        Ok(conn)
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -160,32 +83,10 @@ impl Connection {
         self.endpoint.to_string()
     }
 
-    /// Sends the commands that make this connection match `state`, and checks each reply.
+    /// Sends the commands that make this connection match `state` (plus READONLY when
+    /// `readonly`), and checks each reply.
     pub fn handshake(&mut self, state: &SessionState, readonly: bool, wait: Wait) -> Result<()> {
-        let mut steps: Vec<(&str, Vec<Vec<u8>>)> = Vec::new();
-        if state.resp3 {
-            let mut hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
-            if let Some(auth) = &state.auth {
-                hello.push(b"AUTH".to_vec());
-                hello.push(auth.user.clone().unwrap_or_else(|| b"default".to_vec()));
-                hello.push(auth.password.clone());
-            }
-            steps.push(("HELLO 3", hello));
-        } else if let Some(auth) = &state.auth {
-            let mut cmd = vec![b"AUTH".to_vec()];
-            cmd.extend(auth.user.clone());
-            cmd.push(auth.password.clone());
-            steps.push(("AUTH", cmd));
-        }
-        if let Some(name) = &state.client_name {
-            steps.push(("CLIENT SETNAME", vec![b"CLIENT".to_vec(), b"SETNAME".to_vec(), name.clone()]));
-        }
-        if state.db != 0 {
-            steps.push(("SELECT", vec![b"SELECT".to_vec(), state.db.to_string().into_bytes()]));
-        }
-        if readonly {
-            steps.push(("READONLY", vec![b"READONLY".to_vec()]));
-        }
+        let steps = state.handshake(readonly);
         if steps.is_empty() {
             return Ok(());
         }
@@ -198,7 +99,7 @@ impl Connection {
             let reply = self.read_reply(wait)?;
             if let Some(err) = reply.as_error() {
                 let reply = String::from_utf8_lossy(err).into_owned();
-                let is_auth = *what == "AUTH" || (reply.starts_with("WRONGPASS") || reply.starts_with("NOAUTH"));
+                let is_auth = *what == "AUTH" || reply.starts_with("WRONGPASS") || reply.starts_with("NOAUTH");
                 return Err(if is_auth {
                     Error::Auth { addr: self.addr(), reply }
                 } else {
@@ -209,23 +110,9 @@ impl Connection {
         Ok(())
     }
 
-    /// True when the peer has closed the connection (EOF or reset is waiting to be
-    /// read) while it sat idle, so a command is not written into a dead socket.
-    pub fn is_closed_by_peer(&mut self) -> bool {
-        if self.start != self.end {
-            return false;
-        }
-        let Stream::Tcp(stream) = &self.stream else { return false };
-        if stream.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let mut probe = [0u8; 1];
-        let closed = match stream.peek(&mut probe) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-        };
-        closed || stream.set_nonblocking(false).is_err()
+    /// True when the peer closed the connection while it sat idle.
+    pub fn is_closed_by_peer(&self) -> bool {
+        self.start == self.end && self.stream.is_closed_by_peer()
     }
 
     /// Writes all of `bytes`.
@@ -237,8 +124,8 @@ impl Connection {
     /// that wrote several commands knows which ones certainly never left.
     pub fn write_counted(&mut self, bytes: &[u8]) -> (usize, Option<Error>) {
         let mut written = 0;
-        while written < bytes.len() {
-            match self.stream.write(&bytes[written..]) {
+        while let Some(rest) = bytes.get(written..).filter(|r| !r.is_empty()) {
+            match self.stream.write(rest) {
                 Ok(0) => return (written, Some(Error::Closed { addr: self.addr() })),
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -266,36 +153,66 @@ impl Connection {
         }
     }
 
-    /// A whole frame already in the buffer, if any; never touches the socket.
-    pub fn buffered_frame(&mut self) -> Result<Option<Frame>> {
-        if self.start == self.end {
-            return Ok(None);
+    /// Reads the next frame, waiting as `wait` allows.
+    pub fn read_frame(&mut self, wait: Wait) -> Result<Frame> {
+        loop {
+            let at_least = match self.buffered_frame()? {
+                Ok(frame) => return Ok(frame),
+                Err(at_least) => at_least,
+            };
+            self.fill(at_least, wait)?;
         }
-        match resp::parse(&self.buf[self.start..self.end]) {
+    }
+
+    /// A whole frame already in the buffer, or how many bytes (from the frame's start)
+    /// are needed at least. Small frames are parsed at once; a frame that did not fit
+    /// is scanned on from where the last scan stopped, and parsed once it is whole.
+    fn buffered_frame(&mut self) -> Result<std::result::Result<Frame, usize>> {
+        let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(Err(1));
+        }
+        let parsed = if self.scanning {
+            match self.scanner.scan(pending) {
+                Scanned::Complete(end) => match resp::parse(pending.get(..end).unwrap_or_default()) {
+                    Ok(None) => Err(resp::ProtocolError("a frame ended where its structure said it would not".into())),
+                    other => other,
+                },
+                Scanned::Incomplete { at_least } => return Ok(Err(at_least)),
+                Scanned::Invalid => match resp::parse(pending) {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(resp::ProtocolError("invalid frame structure".into())),
+                },
+            }
+        } else {
+            resp::parse(pending)
+        };
+        match parsed {
             Ok(Some((frame, used))) => {
+                self.scanning = false;
                 self.start += used;
                 if self.start == self.end {
                     self.start = 0;
                     self.end = 0;
+                    if self.buf.len() > SHRINK_ABOVE {
+                        self.buf = vec![0; READ_CHUNK];
+                    }
                 }
-                Ok(Some(frame))
+                Ok(Ok(frame))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                // Too big for what arrived so far: scan it once, then on each read
+                // only the new bytes.
+                self.scanning = true;
+                self.scanner.reset();
+                match self.scanner.scan(pending) {
+                    Scanned::Incomplete { at_least } => Ok(Err(at_least)),
+                    Scanned::Complete(_) | Scanned::Invalid => {
+                        Err(Error::Protocol { addr: self.addr(), detail: "invalid frame structure".into() })
+                    }
+                }
+            }
             Err(e) => Err(Error::Protocol { addr: self.addr(), detail: e.0 }),
-        }
-    }
-
-    /// Reads the next frame, waiting as `wait` allows.
-    pub fn read_frame(&mut self, wait: Wait) -> Result<Frame> {
-        // The clock is read only when the socket must be waited on: piped replies are
-        // mostly already in the buffer.
-        let mut deadline = None;
-        loop {
-            if let Some(frame) = self.buffered_frame()? {
-                return Ok(frame);
-            }
-            let until = *deadline.get_or_insert_with(|| wait.timeout.map(|t| Instant::now() + t));
-            self.fill(until, wait)?;
         }
     }
 
@@ -309,27 +226,40 @@ impl Connection {
         Ok(())
     }
 
-    /// Reads at least one more byte into the buffer.
-    fn fill(&mut self, deadline: Option<Instant>, wait: Wait) -> Result<()> {
-        if self.end == self.buf.len() {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else {
-                let grown = self.buf.len() * 2;
-                self.buf.resize(grown, 0);
-            }
+    /// Makes room for more bytes, and for the whole frame when its size (`at_least`
+    /// bytes from its start) is known and believable.
+    fn make_room(&mut self, at_least: usize) {
+        let trusted = at_least <= TRUSTED_GROWTH;
+        let fits =
+            |c: &Connection| c.end < c.buf.len() && (!trusted || c.start.saturating_add(at_least) <= c.buf.len());
+        if fits(self) {
+            return;
         }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if fits(self) {
+            return;
+        }
+        let wanted = if trusted { at_least } else { self.buf.len().saturating_mul(2) };
+        self.buf.resize(wanted.max(self.end.saturating_add(READ_CHUNK)), 0);
+    }
+
+    /// Reads at least one more byte, waiting at most `wait.idle` for it.
+    fn fill(&mut self, at_least: usize, wait: Wait) -> Result<()> {
+        self.make_room(at_least);
+        let deadline = wait.idle.map(|idle| Instant::now() + idle);
         loop {
-            if wait.interrupt.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            if wait.interrupted() {
                 return Err(Error::Interrupted);
             }
             let remaining = match deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        let seconds = wait.timeout.map_or(0.0, |t| t.as_secs_f64());
+                        let seconds = wait.idle.map_or(0.0, |t| t.as_secs_f64());
                         return Err(Error::Timeout { addr: self.addr(), seconds });
                     }
                     Some(left)
@@ -342,7 +272,8 @@ impl Connection {
                 (None, left) => left,
             };
             self.set_read_timeout(slice)?;
-            match self.stream.read(&mut self.buf[self.end..]) {
+            let free = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.stream.read(free) {
                 Ok(0) => return Err(Error::Closed { addr: self.addr() }),
                 Ok(n) => {
                     self.end += n;
@@ -356,16 +287,5 @@ impl Connection {
                 Err(source) => return Err(Error::Io { addr: self.addr(), source }),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_never_print() {
-        let c = Credentials { user: None, password: b"secret".to_vec() };
-        assert!(!format!("{c:?}").contains("secret"));
     }
 }

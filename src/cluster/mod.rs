@@ -1,9 +1,17 @@
-//! What rcli knows about a cluster, as pure data and decisions with no I/O: hash slots
-//! ([`slot`]), the slot map ([`topology`]), what each command's keys are ([`commands`]),
-//! MOVED/ASK and transient errors ([`redirect`]) and where a command goes ([`route`]).
+//! What rcli knows and decides about a cluster, as pure data with no I/O: hash slots
+//! ([`slot`]), the slot map ([`topology`]), each command's keys and tips
+//! ([`commands`]), where a command goes ([`route`], [`target`]), MOVED/ASK
+//! ([`redirect`]), the one retry policy ([`retry`]), node health and the failure
+//! budget ([`health`]), how replies combine ([`reply`]) and the hop lines the user sees
+//! ([`event`]).
 
 pub mod commands;
+pub mod event;
+pub mod health;
 pub mod redirect;
+pub mod reply;
+pub mod retry;
 pub mod route;
 pub mod slot;
+pub mod target;
 pub mod topology;

@@ -1,5 +1,5 @@
-//! Reading cluster redirections and transient cluster errors out of `-ERR` replies.
-//! Pure: deciding to follow them is the client's job.
+//! Reading cluster redirections (MOVED, ASK) out of `-ERR` replies. Pure: deciding to
+//! follow them is [`crate::cluster::retry`]'s job.
 
 use crate::endpoint::Endpoint;
 
@@ -42,12 +42,6 @@ impl Redirect {
     }
 }
 
-/// Errors that mean "the cluster is busy, ask again shortly": TRYAGAIN (multi-key
-/// command during a migration), CLUSTERDOWN, LOADING and MASTERDOWN.
-pub fn is_transient(error: &[u8]) -> bool {
-    ["TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN"].iter().any(|prefix| error.starts_with(prefix.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,7 +60,5 @@ mod tests {
         assert_eq!(v6.to.to_string(), "[::1]:7000");
         assert_eq!(Redirect::parse(b"MOVED 99999 a:1", &from), None);
         assert_eq!(Redirect::parse(b"ERR MOVED 1 a:1", &from), None);
-        assert!(is_transient(b"CLUSTERDOWN The cluster is down"));
-        assert!(!is_transient(b"ERR nope"));
     }
 }

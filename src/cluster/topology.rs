@@ -71,6 +71,11 @@ impl Topology {
         Topology { shards, owner }
     }
 
+    /// A map that knows no slot yet (filled from redirects).
+    pub fn empty() -> Topology {
+        Topology::new(Vec::new())
+    }
+
     /// The slots split evenly over `primaries` in order, as a freshly created cluster
     /// has them (no replicas; ids are the addresses). For examples and tests of what
     /// reads a slot map.

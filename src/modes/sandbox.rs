@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use crate::client::connection::{Connection, Wait};
+use crate::client::pool;
 use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -152,9 +152,7 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
                 server.log_tail()
             )));
         }
-        if let Ok(mut conn) = Connection::connect(&server.endpoint(), Duration::from_millis(500))
-            && conn.request(&["PING"], Wait::bounded(Duration::from_secs(2))).is_ok()
-        {
+        if pool::call(&server.endpoint(), &["PING"], Duration::from_millis(500)).is_ok() {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -170,8 +168,7 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
 
 /// Sends one command to a local server with a bounded wait.
 pub fn call(endpoint: &Endpoint, argv: &[&str]) -> Result<Frame> {
-    let mut conn = Connection::connect(endpoint, Duration::from_secs(2))?;
-    conn.request(argv, Wait::bounded(Duration::from_secs(10)))
+    pool::call(endpoint, argv, Duration::from_secs(10))
 }
 
 fn call_text(endpoint: &Endpoint, argv: &[&str]) -> Result<String> {

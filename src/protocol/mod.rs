@@ -1,6 +1,8 @@
-//! Bytes and text, with no I/O: the RESP codec ([`resp`]), redis-cli's argument
+//! Bytes and text, with no I/O: the RESP codec ([`resp`]) and the scanner that finds
+//! where a frame ends while it is still arriving ([`scan`]), redis-cli's argument
 //! splitting and quoting ([`split`]), and reply text for every output mode ([`render`]).
 
 pub mod render;
 pub mod resp;
+pub mod scan;
 pub mod split;

@@ -157,6 +157,31 @@ pub fn repr_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// redis-cli's `N cmd` prefix: a first word of digits before a command repeats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// No prefix: run the command once.
+    Once,
+    /// Run the rest of the line this many times.
+    Times(i64),
+    /// Digits that are not a positive count: redis-cli's "Invalid repeat command
+    /// option value.".
+    Invalid,
+}
+
+/// The repeat prefix of a split line, if it has one (the command starts after it).
+pub fn repeat_prefix(argv: &[Vec<u8>]) -> Repeat {
+    match argv {
+        [first, _, ..] if first.iter().all(u8::is_ascii_digit) => {
+            match std::str::from_utf8(first).ok().and_then(|n| n.parse::<i64>().ok()).filter(|&n| n > 0) {
+                Some(n) => Repeat::Times(n),
+                None => Repeat::Invalid,
+            }
+        }
+        _ => Repeat::Once,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +234,15 @@ mod tests {
         let bytes: Vec<u8> = (0..=255).collect();
         let quoted = repr_string(&bytes);
         assert_eq!(split_args(quoted.as_bytes()).unwrap(), [bytes]);
+    }
+
+    #[test]
+    fn repeat_prefixes() {
+        let line = |l: &str| split_args(l.as_bytes()).unwrap();
+        assert_eq!(repeat_prefix(&line("3 incr x")), Repeat::Times(3));
+        assert_eq!(repeat_prefix(&line("incr 3")), Repeat::Once);
+        assert_eq!(repeat_prefix(&line("3")), Repeat::Once, "a lone number is a command");
+        assert_eq!(repeat_prefix(&line("0 incr x")), Repeat::Invalid);
+        assert_eq!(repeat_prefix(&line("99999999999999999999 incr x")), Repeat::Invalid);
     }
 }

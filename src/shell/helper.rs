@@ -22,13 +22,14 @@ use rustyline::{Context, Helper};
 use crate::cluster::commands::CommandTable;
 use crate::cluster::route::SplitKind;
 use crate::cluster::slot::{self, HashedPart};
+use crate::cluster::target::TARGET_WORDS;
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::protocol::split::split_args;
 use crate::session::SHELL_WORDS;
 use crate::shell::docs::Docs;
 use crate::shell::hints;
-use crate::shell::meta::{META, USE_WORDS};
+use crate::shell::meta::META;
 use crate::shell::paint;
 
 /// What the helper knows, refreshed by the shell after each line.
@@ -215,7 +216,7 @@ impl HelperState {
                 };
                 match first.to_ascii_lowercase().as_str() {
                     ":use" if names.len() == 1 => {
-                        candidates.extend(USE_WORDS.iter().map(|w| w.to_string()));
+                        candidates.extend(TARGET_WORDS.iter().map(|w| w.to_string()));
                         candidates.extend(nodes());
                     }
                     ":set" if names.len() == 1 => {

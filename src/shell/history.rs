@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
-use crate::protocol::split::split_args;
+use crate::protocol::split::{Repeat, repeat_prefix, split_args};
 
 /// Entries kept in the file; older ones are dropped when the shell starts.
 pub const MAX_ENTRIES: usize = 1000;
@@ -32,7 +32,7 @@ fn is(arg: Option<&Vec<u8>>, word: &str) -> bool {
 /// settings (redis-cli 7.4's list plus Valkey's names). A leading repeat count is skipped.
 pub fn is_sensitive(line: &str) -> bool {
     let Ok(mut argv) = split_args(line.as_bytes()) else { return false };
-    if argv.len() > 1 && argv[0].iter().all(u8::is_ascii_digit) {
+    if repeat_prefix(&argv) != Repeat::Once {
         argv.remove(0);
     }
     let Some(first) = argv.first() else { return false };

@@ -3,11 +3,10 @@
 //! client's slot map and prints a small report. Nothing here is sent to Redis except
 //! DBSIZE for `:nodes` and the topology reload of `:refresh`.
 
-use crate::cli::parse_target;
-use crate::client::Target;
 use crate::cluster::route::Plan;
 use crate::cluster::route::SplitKind;
 use crate::cluster::slot::{self, HashedPart};
+use crate::cluster::target::{TARGET_WORDS, Target};
 use crate::endpoint::Endpoint;
 use crate::output::StdoutClosed;
 use crate::protocol::split::repr_string;
@@ -56,9 +55,6 @@ pub const META: &[MetaSpec] = &[
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
 
-/// Words that complete after `:use`.
-pub const USE_WORDS: &[&str] = &["primaries", "replicas", "all", "random", "auto", "current"];
-
 fn on_off(word: Option<&str>) -> Option<bool> {
     match word?.to_ascii_lowercase().as_str() {
         "on" | "yes" | "true" | "1" => Some(true),
@@ -82,16 +78,13 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
             let target = session.client.target().describe();
             session.printer.line(&format!("keyless commands go to {target}"))
         }
-        ":refresh" => {
-            let mut events = Vec::new();
-            match session.client.refresh_topology(None, &mut events) {
-                Ok(()) => {
-                    let count = session.client.topology().map_or(0, |t| t.all_nodes().len());
-                    session.printer.line(&format!("slot map reloaded: {count} nodes"))
-                }
-                Err(e) => session.printer.line(&format!("(error) {e}")),
+        ":refresh" => match session.client.refresh_topology(None, &mut Vec::new()) {
+            Ok(()) => {
+                let count = session.client.topology().map_or(0, |t| t.all_nodes().len());
+                session.printer.line(&format!("slot map reloaded: {count} nodes"))
             }
-        }
+            Err(e) => session.printer.line(&format!("(error) {e}")),
+        },
         ":readonly" => match on_off(arg) {
             Some(on) => {
                 session.client.set_read_from_replicas(on);
@@ -338,12 +331,12 @@ fn use_target(session: &mut Session, word: &str) -> Result<(), StdoutClosed> {
     let by_id = session.client.topology().and_then(|t| t.node_by_id_prefix(word)).map(|n| n.endpoint.clone());
     let target = match by_id {
         Some(endpoint) => Some(Target::Node(endpoint)),
-        None => parse_target(word),
+        None => Target::parse(word),
     };
     let Some(target) = target else {
         return session
             .printer
-            .line(&format!("unknown target '{word}': use HOST:PORT, a node id prefix, {}", USE_WORDS.join(", ")));
+            .line(&format!("unknown target '{word}': use HOST:PORT, a node id prefix, {}", TARGET_WORDS.join(", ")));
     };
     if target != Target::Current && !session.client.is_cluster() {
         return not_cluster(session);

@@ -10,6 +10,21 @@ use crate::util::*;
 const COMMON: &str = include_str!("../corpus/common.txt");
 const RESP2_ONLY: &str = include_str!("../corpus/resp2_only.txt");
 
+/// INFO keyspace's `avg_ttl` is an estimate the server's expire cycle updates in the
+/// background (0 until the cycle has sampled the key): masked, it is not rcli's output.
+fn masked(text: String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("avg_ttl=") {
+        let (before, after) = rest.split_at(at + "avg_ttl=".len());
+        out.push_str(before);
+        out.push('N');
+        rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
 fn compare(protocol: &str, corpus: &str) {
     if !have_redis() {
         return;
@@ -25,10 +40,10 @@ fn compare(protocol: &str, corpus: &str) {
         assert_eq!(expected.code, Some(0), "redis-cli failed: {}", expected.stderr);
         let got = rcli_run(&home, &args, corpus);
         assert_eq!(got.code, Some(0), "rcli failed in {mode}: {}", got.stderr);
-        eqnice!(expected.text(), got.text());
+        eqnice!(masked(expected.text()), masked(got.text()));
         // Sequential execution (one command at a time) must print exactly the same.
         let sequential = rcli_run(&home, &["-p", port.as_str(), protocol, mode, "--pipeline", "1"], corpus);
-        eqnice!(expected.text(), sequential.text());
+        eqnice!(masked(expected.text()), masked(sequential.text()));
     }
 }
 

@@ -1,17 +1,23 @@
 //! What happens to one typed or piped line: splitting, the `N cmd` repeat prefix, the
-//! words the shell handles itself (quit, help, connect, clear, `:meta`), streaming
-//! commands (SUBSCRIBE, MONITOR) and everything else through the [`Client`], with its
-//! reply and hop lines printed. Shared by the shell, piped input and one-shot commands.
+//! words the shell handles itself (quit, help, connect, clear, `:meta`), and everything
+//! else through the [`Client`], with its hop lines shown as they happen and its reply
+//! printed. Shared by the shell, piped input and one-shot commands. Streams (SUBSCRIBE,
+//! MONITOR) and SCAN over several nodes print as they go ([`streams`]).
+
+mod streams;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, Event, Reply, is_streaming};
+use crate::client::{Client, is_streaming};
+use crate::cluster::event::{Event, EventSink};
+use crate::cluster::reply::Reply;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::output::{Printer, StdoutClosed};
 use crate::protocol::resp::Frame;
-use crate::protocol::split::split_args;
+use crate::protocol::split::{Repeat, repeat_prefix, split_args};
 use crate::shell::docs::{self, Docs};
 use crate::shell::meta;
 
@@ -70,10 +76,49 @@ fn is_word(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 
+/// Hop lines printed the moment they happen (a redirect shows before a blocking
+/// command starts waiting).
+struct ShownAtOnce<'a> {
+    printer: &'a mut Printer,
+    on: bool,
+    closed: bool,
+}
+
+impl EventSink for ShownAtOnce<'_> {
+    fn event(&mut self, event: Event) {
+        if self.on && !self.closed {
+            self.closed = self.printer.event(&event).and_then(|()| self.printer.flush()).is_err();
+        }
+    }
+}
+
 impl Session {
     /// The command docs (the built-in ones until the server's are loaded).
     pub fn docs(&mut self) -> Arc<Docs> {
         Arc::clone(self.docs.get_or_insert_with(|| Arc::new(Docs::builtin())))
+    }
+
+    /// Loads the server's command docs (cached per version), for help and hints.
+    pub fn load_docs(&mut self) {
+        let docs = self.client.command_docs().map(|reply| Docs::from_reply(&reply)).filter(|d| !d.entries.is_empty());
+        if let Some(docs) = docs {
+            self.docs = Some(Arc::new(docs));
+        }
+    }
+
+    /// Connects (loading the slot map in cluster mode), shows what happened on the way
+    /// and, on failure, the error. True when connected.
+    pub fn connect_and_report(&mut self) -> bool {
+        let mut shown = ShownAtOnce { printer: &mut self.printer, on: true, closed: false };
+        let result = self.client.connect(&mut shown);
+        let _ = self.printer.flush();
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.printer.note(&e.to_string());
+                false
+            }
+        }
     }
 
     /// Runs one line of input.
@@ -92,30 +137,35 @@ impl Session {
         if argv.is_empty() {
             return Flow::Continue;
         }
-        let mut times = 1;
-        if argv.len() > 1 && argv[0].iter().all(u8::is_ascii_digit) {
-            match std::str::from_utf8(&argv[0]).ok().and_then(|n| n.parse::<i64>().ok()).filter(|&n| n > 0) {
-                Some(n) => times = n,
-                None => {
-                    return self
-                        .printer
-                        .line("Invalid repeat command option value.")
-                        .map_or(Flow::StdoutClosed, |_| Flow::Continue);
-                }
+        let times = match repeat_prefix(&argv) {
+            Repeat::Once => 1,
+            Repeat::Times(n) => {
+                argv.remove(0);
+                n
             }
-            argv.remove(0);
-        }
+            Repeat::Invalid => {
+                return self
+                    .printer
+                    .line("Invalid repeat command option value.")
+                    .map_or(Flow::StdoutClosed, |_| Flow::Continue);
+            }
+        };
         self.run_command(argv, times)
     }
 
-    /// Runs `argv` `times` times (negative: until stopped), honouring `-i`.
+    fn interrupted(&self) -> bool {
+        self.client.interrupt().is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
+    /// Runs `argv` `times` times (negative: until stopped), honouring `-i`. Ctrl-C
+    /// stops the whole line, not just the current repetition.
     pub fn run_command(&mut self, argv: Vec<Vec<u8>>, times: i64) -> Flow {
-        let first = &argv[0];
+        let Some(first) = argv.first() else { return Flow::Continue };
         if is_word(first, "quit") || is_word(first, "exit") {
             return Flow::Exit(0);
         }
         if is_word(first, "help") || first.as_slice() == b"?" {
-            let words: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let words: Vec<String> = argv.iter().skip(1).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             let text = docs::help_text(&self.docs(), &words, self.prefs.color);
             return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
         }
@@ -132,18 +182,18 @@ impl Session {
             };
         }
         self.remember_keys(&argv);
+        let streaming = is_streaming(&argv) && !is_word(first, "wait") && !is_word(first, "waitaof");
         let mut done = 0;
         while times < 0 || done < times {
-            if done > 0 && !self.interval.is_zero() {
-                std::thread::sleep(self.interval);
+            if done > 0 && !self.interval.is_zero() && self.client.pause(self.interval).is_err() {
+                break;
             }
-            let flow = if is_streaming(&argv) && !is_word(first, "wait") && !is_word(first, "waitaof") {
-                self.stream(&argv)
-            } else {
-                self.execute_once(&argv)
-            };
+            let flow = if streaming { self.stream(&argv) } else { self.execute_once(&argv) };
             if flow != Flow::Continue {
                 return flow;
+            }
+            if self.interrupted() {
+                break;
             }
             done += 1;
         }
@@ -151,29 +201,20 @@ impl Session {
     }
 
     fn connect_command(&mut self, argv: &[Vec<u8>]) -> Flow {
-        let host = String::from_utf8_lossy(&argv[1]).into_owned();
-        let Some(port) = std::str::from_utf8(&argv[2]).ok().and_then(|p| p.parse().ok()) else {
+        let (Some(host), Some(port)) = (argv.get(1), argv.get(2)) else { return Flow::Continue };
+        let host = String::from_utf8_lossy(host).into_owned();
+        let Some(port) = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok()) else {
             return self.printer.line("Invalid port.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
         };
-        let mut events = Vec::new();
-        let result = self.client.reconnect_to(Endpoint::Tcp { host, port }, &mut events);
-        if let Err(flow) = self.events(&events) {
-            return flow;
+        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let result = self.client.reconnect_to(Endpoint::Tcp { host, port }, &mut shown);
+        if shown.closed {
+            return Flow::StdoutClosed;
         }
         if let Err(e) = result {
-            eprintln!("{e}");
+            self.printer.note(&e.to_string());
         }
         Flow::Continue
-    }
-
-    fn events(&mut self, events: &[Event]) -> Result<(), Flow> {
-        if !self.prefs.hops {
-            return Ok(());
-        }
-        for event in events {
-            self.printer.event(event).map_err(Flow::from)?;
-        }
-        Ok(())
     }
 
     /// Prints an rcli error for one command. Link failures read like redis-cli's on
@@ -192,17 +233,19 @@ impl Session {
         if self.errors_inline || (self.interactive && !link) {
             return self.printer.command_error(error);
         }
-        self.printer.flush()?;
-        eprintln!("{error}");
+        self.printer.note(&error.to_string());
         Ok(())
     }
 
     fn execute_once(&mut self, argv: &[Vec<u8>]) -> Flow {
         let started = Instant::now();
-        let mut events = Vec::new();
-        let result = self.client.execute(argv, &mut events);
-        if let Err(flow) = self.events(&events) {
-            return flow;
+        if let Some(nodes) = self.scan_fanout_targets(argv) {
+            return self.scan_fanout(argv, &nodes);
+        }
+        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let result = self.client.execute(argv, &mut shown);
+        if shown.closed {
+            return Flow::StdoutClosed;
         }
         let printed = match &result {
             Ok(reply) => {
@@ -229,6 +272,11 @@ impl Session {
         if printed.is_err() {
             return Flow::StdoutClosed;
         }
+        self.finish_command(started)
+    }
+
+    /// After a command in the shell: its duration when it was slow, and the flush.
+    fn finish_command(&mut self, started: Instant) -> Flow {
         let elapsed = started.elapsed();
         if self.interactive
             && self.printer.is_tty_format()
@@ -259,8 +307,7 @@ impl Session {
         if !self.exit_on_error {
             return None;
         }
-        let _ = self.printer.flush();
-        eprintln!("{}", String::from_utf8_lossy(&error));
+        self.printer.note(&String::from_utf8_lossy(&error));
         Some(Flow::Exit(1))
     }
 
@@ -269,53 +316,8 @@ impl Session {
         if !self.exit_on_error || matches!(error, Error::Interrupted) {
             return None;
         }
-        let _ = self.printer.flush();
-        eprintln!("{error}");
+        self.printer.note(&error.to_string());
         Some(Flow::Exit(1))
-    }
-
-    /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR: print messages until Ctrl-C (in the
-    /// shell, which then returns to the prompt) or until the connection ends.
-    fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
-        let mut events = Vec::new();
-        let started = self.client.start_stream(argv, &mut events);
-        if let Err(flow) = self.events(&events) {
-            return flow;
-        }
-        let endpoint = match started {
-            Ok(endpoint) => endpoint,
-            Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
-        };
-        if self.interactive
-            && self.printer.is_tty_format()
-            && self.printer.line("Reading messages... (press Ctrl-C to quit)").is_err()
-        {
-            return Flow::StdoutClosed;
-        }
-        loop {
-            if self.printer.flush().is_err() {
-                return Flow::StdoutClosed;
-            }
-            match self.client.next_message(&endpoint) {
-                Ok(frame) => {
-                    let frame = match frame {
-                        Frame::Push(items) => Frame::Array(items),
-                        other => other,
-                    };
-                    if self.printer.frame(argv, &frame).is_err() {
-                        return Flow::StdoutClosed;
-                    }
-                }
-                Err(Error::Interrupted) => {
-                    self.client.drop_link(&endpoint);
-                    return Flow::Continue;
-                }
-                Err(error) => {
-                    self.client.drop_link(&endpoint);
-                    return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue);
-                }
-            }
-        }
     }
 
     fn remember_keys(&mut self, argv: &[Vec<u8>]) {
@@ -323,7 +325,9 @@ impl Session {
             return;
         }
         for position in self.client.commands().key_positions(argv) {
-            self.remember_key(argv[position].clone());
+            if let Some(key) = argv.get(position) {
+                self.remember_key(key.clone());
+            }
         }
     }
 
@@ -351,12 +355,16 @@ impl Session {
                 [Frame::Bulk(_), Frame::Array(keys)] => keys.as_slice(),
                 other => other,
             };
-            for key in keys.iter().take(1000) {
-                if let Frame::Bulk(k) = key
-                    && k.len() <= 256
-                {
-                    self.remember_key(k.clone());
-                }
+            self.remember_listed_keys(keys);
+        }
+    }
+
+    fn remember_listed_keys(&mut self, keys: &[Frame]) {
+        for key in keys.iter().take(1000) {
+            if let Frame::Bulk(k) = key
+                && k.len() <= 256
+            {
+                self.remember_key(k.clone());
             }
         }
     }

@@ -1,0 +1,235 @@
+//! Learning about the server: the first connection, the slot map (CLUSTER SHARDS, or
+//! CLUSTER SLOTS on older servers, or — when neither may be read — slots learned from
+//! redirects), the failure budget (from `cluster-node-timeout`), and the command
+//! tables (`COMMAND`, `COMMAND DOCS`, cached on disk).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::client::{Client, cache};
+use crate::cluster::commands::CommandTable;
+use crate::cluster::event::{Event, EventSink};
+use crate::cluster::topology::Topology;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::protocol::resp::Frame;
+
+/// Redis's default `cluster-node-timeout`, assumed when CONFIG GET is not allowed.
+pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time for a failover after a node is flagged as failing: the replicas' election
+/// delay (0.5–1 s plus a second per rank) and the new map reaching rcli.
+pub const FAILOVER_MARGIN: Duration = Duration::from_secs(3);
+/// The failure budget when nothing better is known.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(18);
+/// Slot-map reloads asked for by failures are at most this frequent.
+const RELOAD_EVERY: Duration = Duration::from_millis(200);
+
+/// Why a slot-map request failed.
+enum MapFailure {
+    /// The node answered with an error (no permission, unknown command): asking
+    /// another node the same is unlikely to help.
+    Refused(String),
+    /// The node did not answer.
+    Unreachable(String),
+}
+
+impl Client {
+    /// Opens the first connection and, in cluster mode, loads the command table, the
+    /// failure budget and the slot map.
+    pub fn connect(&mut self, events: &mut dyn EventSink) -> Result<()> {
+        let mut result = self.open_current();
+        if result.is_err() && self.options.cluster {
+            // In cluster mode any seed will do: the first that answers is the prompt's node.
+            for seed in self.options.seeds.clone() {
+                if seed != self.current && self.pool.borrow(&seed).map(|e| self.pool.give_back(e)).is_ok() {
+                    self.current = seed;
+                    result = Ok(());
+                    break;
+                }
+            }
+        }
+        self.connected = result.is_ok();
+        result?;
+        if self.options.cluster {
+            self.load_command_table();
+            self.load_budget();
+            self.refresh_topology(None, events)?;
+        }
+        Ok(())
+    }
+
+    fn open_current(&mut self) -> Result<()> {
+        let current = self.current.clone();
+        let exchange = self.pool.borrow(&current)?;
+        self.pool.give_back(exchange);
+        Ok(())
+    }
+
+    /// Points the session at another node (`connect HOST PORT`), dropping every link.
+    pub fn reconnect_to(&mut self, endpoint: Endpoint, events: &mut dyn EventSink) -> Result<()> {
+        self.pool.close_all();
+        self.map = super::SlotMap { generation: self.map.generation + 1, ..Default::default() };
+        self.server_version = None;
+        self.tx = None;
+        self.current = endpoint.clone();
+        self.options.seeds.insert(0, endpoint);
+        self.connect(events)
+    }
+
+    /// The failure budget: `--down-after`, else the cluster's `cluster-node-timeout`
+    /// plus the time a failover takes, else a default for Redis's own default.
+    fn load_budget(&mut self) {
+        if let Some(budget) = self.options.down_after {
+            self.health.set_budget(budget);
+            return;
+        }
+        let current = self.current.clone();
+        let node_timeout = self
+            .pool
+            .internal(&current, &["CONFIG", "GET", "cluster-node-timeout"])
+            .ok()
+            .and_then(|reply| {
+                let pairs = reply.to_pairs()?;
+                let (_, value) = pairs.first()?;
+                let millis = crate::protocol::resp::parse_i64(value.as_bytes()?)?;
+                Some(Duration::from_millis(u64::try_from(millis).ok()?.min(3_600_000)))
+            })
+            .unwrap_or(DEFAULT_NODE_TIMEOUT);
+        self.health.set_budget(node_timeout + FAILOVER_MARGIN);
+    }
+
+    /// Loads the slot map if it is missing (a seed that was slow at start), at most
+    /// once per [`super::RECHECK`].
+    pub fn ensure_map(&mut self, events: &mut dyn EventSink) {
+        let due = self.map.last_load.is_none_or(|t| t.elapsed() >= super::RECHECK);
+        if self.map.topology.is_none() && self.map.learning.is_none() && due {
+            let _ = self.refresh_topology(None, events);
+        }
+    }
+
+    /// Reloads the map after a failure unless it was reloaded moments ago.
+    pub fn reload_after_failure(&mut self, avoid: Option<&Endpoint>, events: &mut dyn EventSink) {
+        if self.map.learning.is_some() {
+            return;
+        }
+        if self.map.last_load.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) {
+            let _ = self.refresh_topology(avoid, events);
+        }
+    }
+
+    /// Reloads the slot map from the first node that answers, other than `avoid`: the
+    /// node in the prompt, then the seeds, then every other known node. When the map
+    /// may not be read at all (no permission, a node without CLUSTER commands), rcli
+    /// says so once and learns slots from redirects.
+    pub fn refresh_topology(&mut self, avoid: Option<&Endpoint>, events: &mut dyn EventSink) -> Result<()> {
+        self.map.last_load = Some(Instant::now());
+        let mut candidates = vec![self.current.clone()];
+        candidates.extend(self.options.seeds.iter().cloned());
+        if let Some(topo) = &self.map.topology {
+            candidates.extend(topo.all_nodes().into_iter().map(|n| n.endpoint.clone()));
+        }
+        let mut seen = HashSet::new();
+        candidates.retain(|e| Some(e) != avoid && seen.insert(e.clone()));
+        let mut last_error = String::from("no node to ask");
+        let mut refused = None;
+        for endpoint in candidates {
+            match self.map_from(&endpoint) {
+                Ok(Some(topo)) if !topo.primaries().is_empty() => {
+                    self.map.topology = Some(topo);
+                    self.map.learning = None;
+                    self.map.generation += 1;
+                    return Ok(());
+                }
+                Ok(Some(_)) => last_error = format!("{endpoint}: no slots are assigned"),
+                Ok(None) => {
+                    self.options.cluster = false;
+                    self.map.topology = None;
+                    events.event(Event::NotACluster { endpoint });
+                    return Ok(());
+                }
+                Err(MapFailure::Refused(reason)) => {
+                    last_error = format!("{endpoint}: {reason}");
+                    refused.get_or_insert((endpoint, reason));
+                }
+                Err(MapFailure::Unreachable(reason)) => last_error = reason,
+            }
+        }
+        if let Some((endpoint, reason)) = refused {
+            if self.map.learning.is_none() {
+                events.event(Event::LearningSlots { endpoint, reason: reason.clone() });
+                self.map.learning = Some(reason);
+                self.map.generation += 1;
+            }
+            return Ok(());
+        }
+        Err(Error::Topology(last_error))
+    }
+
+    /// The slot map as `endpoint` sees it; `Ok(None)` when it is not a cluster node.
+    fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
+        let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
+        let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
+        let Some(error) = shards.as_error() else {
+            return Topology::from_shards(&shards, endpoint)
+                .map(Some)
+                .ok_or_else(|| MapFailure::Refused("CLUSTER SHARDS reply not understood".into()));
+        };
+        if String::from_utf8_lossy(error).contains("cluster support disabled") {
+            return Ok(None);
+        }
+        let slots = self.pool.internal(endpoint, &["CLUSTER", "SLOTS"]).map_err(unreachable)?;
+        match slots.as_error() {
+            None => Topology::from_slots(&slots, endpoint)
+                .map(Some)
+                .ok_or_else(|| MapFailure::Refused("CLUSTER SLOTS reply not understood".into())),
+            Some(error) => Err(MapFailure::Refused(first_line(error))),
+        }
+    }
+
+    /// Records a MOVED: the slot's new owner, and in learning mode nothing else.
+    pub fn learn_slot(&mut self, slot: u16, owner: &Endpoint) {
+        let topo = self.map.topology.get_or_insert_with(Topology::empty);
+        topo.apply_moved(slot, owner);
+        self.map.generation += 1;
+    }
+
+    /// A reply about the server's commands (`COMMAND`, `COMMAND DOCS`) from the on-disk
+    /// cache for its version, or asked of the node in the prompt (then cached). The
+    /// version is asked once per node.
+    fn server_reply(&mut self, kind: &str, command: &[&str]) -> Option<Frame> {
+        let current = self.current.clone();
+        let version = match self.server_version.clone() {
+            Some(version) => version,
+            None => {
+                let info = self.pool.internal(&current, &["INFO", "server"]).ok()?;
+                let version = cache::version_from_info(&info)?;
+                self.server_version = Some(version.clone());
+                version
+            }
+        };
+        let pool = &mut self.pool;
+        cache::reply_for_version(kind, &version, || {
+            pool.internal(&current, command).ok().filter(|f| f.as_error().is_none())
+        })
+    }
+
+    pub(super) fn load_command_table(&mut self) {
+        if let Some(reply) = self.server_reply("command-info", &["COMMAND"]) {
+            let table = CommandTable::from_reply(&reply);
+            if !table.is_empty() {
+                self.commands = std::cell::OnceCell::from(Arc::new(table));
+            }
+        }
+    }
+
+    /// The server's `COMMAND DOCS` reply (cached per version), for help, completion
+    /// and hints; `None` when the server cannot answer.
+    pub fn command_docs(&mut self) -> Option<Frame> {
+        self.server_reply("command-docs", &["COMMAND", "DOCS"])
+    }
+}
+
+fn first_line(error: &[u8]) -> String {
+    String::from_utf8_lossy(error).lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,72 @@
+//! What the user sees about how a command travelled: hop lines such as redis-cli's
+//! `-> Redirected to slot [12182] located at 127.0.0.1:7002`, splits, retries, nodes
+//! that stopped answering. Events are values; the caller decides whether and where to
+//! print them (immediately in the shell, in input order for piped input).
+
+use std::time::Duration;
+
+use crate::endpoint::Endpoint;
+
+/// Something the user should see about how a command travelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Routed to the slot's owner, which is not the node in the prompt.
+    Redirected { slot: u16, to: Endpoint },
+    /// A read-only command served by a replica.
+    ReplicaRead { slot: u16, to: Endpoint },
+    /// The server said MOVED: the slot map was stale.
+    Moved { slot: u16, to: Endpoint },
+    /// The server said ASK: the slot is migrating.
+    Ask { slot: u16, to: Endpoint },
+    /// A cross-slot command split into one command per slot.
+    Split { slots: usize, nodes: usize },
+    /// A transient cluster error; trying again after a pause.
+    Retry { error: String, attempt: usize, of: usize, delay: Duration },
+    /// A node did not answer; the slot map is being reloaded.
+    NodeDown { endpoint: Endpoint, error: String },
+    /// A non-cluster node given with `-c`.
+    NotACluster { endpoint: Endpoint },
+    /// The slot map cannot be read (no permission, or the node does not answer CLUSTER
+    /// SHARDS/SLOTS): rcli follows redirects and learns slots from them.
+    LearningSlots { endpoint: Endpoint, reason: String },
+}
+
+impl Event {
+    /// The line printed for this event.
+    pub fn line(&self) -> String {
+        match self {
+            Event::Redirected { slot, to } => format!("-> Redirected to slot [{slot}] located at {to}"),
+            Event::ReplicaRead { slot, to } => format!("-> Reading slot [{slot}] from replica {to}"),
+            Event::Moved { slot, to } => format!("-> MOVED: slot {slot} is now at {to}, slot map refreshed"),
+            Event::Ask { slot, to } => format!("-> ASK: slot {slot} is migrating to {to}, asking there once"),
+            Event::Split { slots, nodes } => format!(
+                "-> split across {slots} slots on {nodes} node{} (not atomic)",
+                if *nodes == 1 { "" } else { "s" }
+            ),
+            Event::Retry { error, attempt, of, delay } => {
+                format!("-> {error}: retrying in {} ms (attempt {attempt} of {of})", delay.as_millis())
+            }
+            Event::NodeDown { endpoint, error } => {
+                format!("-> {endpoint} is not answering ({error}); reloading the slot map")
+            }
+            Event::NotACluster { endpoint } => {
+                format!("-> {endpoint} has cluster support disabled; running as a single node")
+            }
+            Event::LearningSlots { endpoint, reason } => format!(
+                "-> cannot read the slot map from {endpoint} ({reason}); following MOVED/ASK and learning slots from them"
+            ),
+        }
+    }
+}
+
+/// Where events go while a command runs: collected (piped input prints them in input
+/// order) or shown at once (the shell shows a hop before a blocking command waits).
+pub trait EventSink {
+    fn event(&mut self, event: Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn event(&mut self, event: Event) {
+        self.push(event);
+    }
+}

@@ -1,0 +1,242 @@
+//! One batch of piped commands: the entries in input order and each node's share
+//! encoded back to back; and the links the batches travel on. A node's link is lent by
+//! the pool while any batch on it owes replies, and goes back only when none does; a
+//! link whose read failed is dropped, and what was sent on it is accounted for
+//! without waiting again.
+
+use std::time::Duration;
+
+use crate::client::pool::{Exchange, Pool};
+use crate::client::routed::Outcome;
+use crate::cluster::event::Event;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, os_message, os_message_of};
+
+/// What became of one command of a batch.
+#[derive(Debug)]
+pub enum Status {
+    /// Queued on a node, waiting for its reply.
+    Queued,
+    /// What the node (or the link to it) gave back.
+    Answered(Outcome),
+    /// rcli's own verdict: refused, node down, or the follow-up failed.
+    Failed(Error),
+    /// The line could not be split.
+    Invalid,
+}
+
+/// One input command.
+pub struct Entry {
+    pub argv: Vec<Vec<u8>>,
+    pub slot: Option<u16>,
+    /// Index of the node it was sent to, in [`super::Pipeline::nodes`].
+    pub node: usize,
+    pub events: Vec<Event>,
+    pub status: Status,
+}
+
+impl Entry {
+    /// True when the status is more than a reply to print: an error reply (a
+    /// redirect, a transient error…) or no reply at all.
+    pub fn needs_attention(&self) -> bool {
+        match &self.status {
+            Status::Answered(Outcome::Reply(frame)) => frame.as_error().is_some(),
+            Status::Answered(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The commands of a batch bound for one node, encoded back to back.
+#[derive(Default)]
+pub struct NodeQueue {
+    pub buf: Vec<u8>,
+    /// Per command: its entry index and the end of its bytes in `buf`.
+    pub commands: Vec<(usize, usize)>,
+    /// How many commands were completely written.
+    pub written: usize,
+    /// The link they were written on.
+    link: u64,
+}
+
+/// One batch: entries in input order and per-node queues (indexed like the nodes).
+#[derive(Default)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    pub queues: Vec<NodeQueue>,
+    /// Its replies have been read already.
+    pub received: bool,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The queue for node `node`, created on first use.
+    pub fn queue(&mut self, node: usize) -> &mut NodeQueue {
+        if self.queues.len() <= node {
+            self.queues.resize_with(node + 1, NodeQueue::default);
+        }
+        &mut self.queues[node]
+    }
+
+    /// Empties a printed batch so the next one reuses its buffers.
+    pub fn recycle(&mut self) {
+        self.entries.clear();
+        self.received = false;
+        for q in &mut self.queues {
+            q.buf.clear();
+            q.commands.clear();
+            q.written = 0;
+        }
+    }
+}
+
+enum Link {
+    Idle,
+    Open { exchange: Exchange, id: u64 },
+    Broken { cause: Outcome, id: u64 },
+}
+
+/// The link of every node a batch went to.
+#[derive(Default)]
+pub struct Links {
+    links: Vec<Link>,
+    next_id: u64,
+}
+
+impl Links {
+    fn slot(&mut self, node: usize) -> &mut Link {
+        if self.links.len() <= node {
+            self.links.resize_with(node + 1, || Link::Idle);
+        }
+        &mut self.links[node]
+    }
+
+    /// Writes node `node`'s share of a batch; commands that could not be written are
+    /// answered as unsent.
+    pub fn send(
+        &mut self,
+        pool: &mut Pool,
+        node: usize,
+        endpoint: &Endpoint,
+        q: &mut NodeQueue,
+        entries: &mut [Entry],
+    ) {
+        if q.commands.is_empty() {
+            return;
+        }
+        if !matches!(self.slot(node), Link::Open { .. }) {
+            match pool.borrow(endpoint) {
+                Ok(exchange) => {
+                    self.next_id += 1;
+                    *self.slot(node) = Link::Open { exchange, id: self.next_id };
+                }
+                Err(error) => {
+                    let cause = os_message_of(&error);
+                    for &(entry, _) in &q.commands {
+                        set(entries, entry, Status::Answered(Outcome::Unsent(unsent(endpoint, &cause))));
+                    }
+                    q.written = 0;
+                    return;
+                }
+            }
+        }
+        let Link::Open { exchange, id } = self.slot(node) else { return };
+        let (whole, error) = exchange.send_counted(&q.buf, q.commands.iter().map(|(_, end)| *end));
+        q.written = whole;
+        q.link = *id;
+        if let Some(error) = error {
+            let cause = os_message_of(&error);
+            for &(entry, _) in q.commands.get(whole..).unwrap_or_default() {
+                set(entries, entry, Status::Answered(Outcome::Unsent(unsent(endpoint, &cause))));
+            }
+        }
+    }
+
+    /// Reads the replies of node `node`'s share of a batch. After a failed read, this
+    /// and every later command on the link is answered with the same failure at once.
+    pub fn receive(
+        &mut self,
+        node: usize,
+        endpoint: &Endpoint,
+        q: &NodeQueue,
+        entries: &mut [Entry],
+        idle: Option<Duration>,
+    ) {
+        let written = q.commands.get(..q.written).unwrap_or_default();
+        if written.is_empty() {
+            return;
+        }
+        let link = self.slot(node);
+        let mut failure: Option<Outcome> = match link {
+            Link::Open { id, .. } if *id == q.link => None,
+            Link::Broken { cause, id } if *id == q.link => Some(same(cause)),
+            _ => Some(Outcome::Lost(Error::Closed { addr: endpoint.to_string() })),
+        };
+        for &(entry, _) in written {
+            let status = match (&failure, &mut *link) {
+                (None, Link::Open { exchange, id }) => match exchange.read(idle) {
+                    Ok(frame) => Status::Answered(Outcome::Reply(frame)),
+                    Err(error) => {
+                        let outcome = Outcome::after_send(error);
+                        let cause = same(&outcome);
+                        let id = *id;
+                        failure = Some(same(&outcome));
+                        *link = Link::Broken { cause, id };
+                        Status::Answered(outcome)
+                    }
+                },
+                (Some(cause), _) => Status::Answered(same(cause)),
+                (None, _) => Status::Answered(Outcome::Lost(Error::Closed { addr: endpoint.to_string() })),
+            };
+            set(entries, entry, status);
+        }
+    }
+
+    /// Gives every link that owes nothing back to the pool (before rcli uses the
+    /// connections for anything else), and forgets broken ones.
+    pub fn give_back(&mut self, pool: &mut Pool) {
+        for link in &mut self.links {
+            match std::mem::replace(link, Link::Idle) {
+                Link::Open { exchange, id } if exchange.owed() > 0 => *link = Link::Open { exchange, id },
+                Link::Open { exchange, .. } => pool.give_back(exchange),
+                Link::Broken { .. } | Link::Idle => {}
+            }
+        }
+    }
+}
+
+fn set(entries: &mut [Entry], index: usize, status: Status) {
+    if let Some(entry) = entries.get_mut(index) {
+        entry.status = status;
+    }
+}
+
+fn unsent(endpoint: &Endpoint, cause: &str) -> Error {
+    Error::Connect { addr: endpoint.to_string(), source: std::io::Error::other(cause.to_string()) }
+}
+
+/// The same failure again, for the next command on a broken link.
+fn same(outcome: &Outcome) -> Outcome {
+    let copy = |error: &Error| match error {
+        Error::Timeout { addr, seconds } => Error::Timeout { addr: addr.clone(), seconds: *seconds },
+        Error::Protocol { addr, detail } => Error::Protocol { addr: addr.clone(), detail: detail.clone() },
+        Error::Io { addr, source } => {
+            Error::Io { addr: addr.clone(), source: std::io::Error::new(source.kind(), os_message(source)) }
+        }
+        Error::Connect { addr, source } => {
+            Error::Connect { addr: addr.clone(), source: std::io::Error::new(source.kind(), os_message(source)) }
+        }
+        Error::Closed { addr } => Error::Closed { addr: addr.clone() },
+        other => Error::Refused(other.to_string()),
+    };
+    match outcome {
+        Outcome::Reply(frame) => Outcome::Reply(frame.clone()),
+        Outcome::Unsent(e) => Outcome::Unsent(copy(e)),
+        Outcome::Lost(e) => Outcome::Lost(copy(e)),
+        Outcome::TimedOut { error, idle } => Outcome::TimedOut { error: copy(error), idle: *idle },
+        Outcome::Garbled(e) => Outcome::Garbled(copy(e)),
+    }
+}

@@ -1,0 +1,121 @@
+//! Replies that are printed as they arrive: messages after SUBSCRIBE/PSUBSCRIBE/
+//! SSUBSCRIBE/MONITOR (until Ctrl-C or the connection ends), and a SCAN with a
+//! multi-node target (`:use all`, `--target primaries`), which walks each node page by
+//! page and prints each page at once, so Ctrl-C stops it between pages and memory
+//! stays flat.
+
+use std::time::Instant;
+
+use super::{Flow, Session, ShownAtOnce};
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::protocol::render::OutputMode;
+use crate::protocol::resp::Frame;
+use crate::protocol::split::repr;
+
+impl Session {
+    /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR: print messages until Ctrl-C (in the
+    /// shell, which then returns to the prompt) or until the connection ends.
+    pub(super) fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
+        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let opened = self.client.open_stream(argv, &mut shown);
+        if shown.closed {
+            return Flow::StdoutClosed;
+        }
+        let mut stream = match opened {
+            Ok(stream) => stream,
+            Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
+        };
+        if self.interactive
+            && self.printer.is_tty_format()
+            && self.printer.line("Reading messages... (press Ctrl-C to quit)").is_err()
+        {
+            return Flow::StdoutClosed;
+        }
+        loop {
+            if self.printer.flush().is_err() {
+                return Flow::StdoutClosed;
+            }
+            // Dropping `stream` closes the connection, which ends the subscription.
+            match stream.read_frame(None) {
+                Ok(frame) => {
+                    let frame = match frame {
+                        Frame::Push(items) => Frame::Array(items),
+                        other => other,
+                    };
+                    if self.printer.frame(argv, &frame).is_err() {
+                        return Flow::StdoutClosed;
+                    }
+                }
+                Err(Error::Interrupted) => return Flow::Continue,
+                Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
+            }
+        }
+    }
+
+    /// The nodes a SCAN walks when its target is several nodes.
+    pub(super) fn scan_fanout_targets(&mut self, argv: &[Vec<u8>]) -> Option<Vec<Endpoint>> {
+        let is_scan = argv.len() >= 2 && argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"scan"));
+        if !is_scan || !self.client.is_cluster() {
+            return None;
+        }
+        self.client.scan_targets(argv)
+    }
+
+    /// Walks every node's keyspace, printing each page as it comes: on a terminal a
+    /// numbered list per node under a `HOST:PORT (role):` header, else one key a line.
+    pub(super) fn scan_fanout(&mut self, argv: &[Vec<u8>], nodes: &[Endpoint]) -> Flow {
+        let started = Instant::now();
+        let tty = self.printer.format.mode == OutputMode::Tty;
+        for node in nodes {
+            if tty {
+                let header = format!("{node} ({}):", self.client.role_of(node).name());
+                if self.printer.line(&header).is_err() {
+                    return Flow::StdoutClosed;
+                }
+            }
+            let mut listed = 0usize;
+            let mut closed = false;
+            let mut seen = Vec::new();
+            let printer = &mut self.printer;
+            let walked = self.client.scan_node(node, argv, |keys, _| {
+                let mut text = Vec::new();
+                let width = (listed + keys.len()).to_string().len();
+                for key in keys {
+                    let bytes = key.as_bytes().unwrap_or_default();
+                    listed += 1;
+                    if tty {
+                        text.extend_from_slice(format!("{listed:>width$}) ").as_bytes());
+                        repr(bytes, &mut text);
+                    } else {
+                        text.extend_from_slice(bytes);
+                    }
+                    text.push(b'\n');
+                }
+                seen.extend(keys.iter().take(1000usize.saturating_sub(seen.len())).cloned());
+                closed = printer.write(&text).and_then(|()| printer.flush()).is_err();
+                !closed
+            });
+            if closed {
+                return Flow::StdoutClosed;
+            }
+            self.remember_listed_keys(&seen);
+            let printed = match walked {
+                Ok(None) if tty && listed == 0 => self.printer.line("(empty array)"),
+                Ok(None) => Ok(()),
+                Ok(Some(error)) => {
+                    self.error_replies += 1;
+                    self.printer.frame(argv, &error)
+                }
+                Err(Error::Interrupted) => {
+                    return self.printer.line("(interrupted)").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+                }
+                Err(error) => self.report_error(&error),
+            };
+            if printed.is_err() {
+                return Flow::StdoutClosed;
+            }
+        }
+        self.finish_command(started)
+    }
+}
