@@ -81,6 +81,11 @@ impl Printer {
                 note(&event.line());
                 Ok(())
             }
+            HopLines::Hidden if event.is_notice() => {
+                self.flush()?;
+                note(&event.line());
+                Ok(())
+            }
             HopLines::Hidden => Ok(()),
         }
     }

@@ -29,6 +29,7 @@ pub fn session(config: &Config) -> Session {
         unanswered: 0,
         error_replies: 0,
         seen_keys: Vec::new(),
+        interruption_shown: false,
     }
 }
 

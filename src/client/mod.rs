@@ -235,9 +235,12 @@ impl Client {
         self.pool.request(endpoint, argv, idle)
     }
 
-    /// A node-by-node view for `:nodes`: DBSIZE of each node (None if unreachable).
-    pub fn dbsize(&mut self, endpoint: &Endpoint) -> Option<i64> {
-        self.pool.internal(endpoint, &["DBSIZE"]).ok().and_then(|f| f.as_integer())
+    /// A node-by-node view for `:nodes`: DBSIZE of each node.
+    pub fn dbsize(&mut self, endpoint: &Endpoint) -> Result<i64> {
+        let reply = self.pool.internal(endpoint, &["DBSIZE"])?;
+        reply
+            .as_integer()
+            .ok_or_else(|| Error::Protocol { addr: endpoint.to_string(), detail: "DBSIZE is not a number".into() })
     }
 
     /// Slot → owner for a key, for teaching output.

@@ -316,6 +316,23 @@ impl Client {
             }
             Next::Down => {
                 let domain = failure.map_or(Domain::Node(route.endpoint.clone()), |(domain, _, _)| domain);
+                // Down only if the map still names it: a replica may have taken over
+                // while rcli waited.
+                if let (Domain::Node(failing), Some(s)) = (&domain, slot)
+                    && route.attempt.hops < route.attempt.max_hops
+                {
+                    route.attempt.hops += 1;
+                    self.reload_after_failure(Some(failing), events);
+                    if let Some(owner) = self.owner(s).filter(|o| o != failing) {
+                        if *failing == self.current && self.tx.is_none() {
+                            events.event(Event::Redirected { slot: s, to: owner.clone() });
+                            self.current = owner.clone();
+                        }
+                        route.endpoint = owner;
+                        route.asking = false;
+                        return Ok(None);
+                    }
+                }
                 let down = self.health.declare_down(&domain, now);
                 if route.endpoint == self.current {
                     self.connected = false;

@@ -32,6 +32,12 @@ pub enum Event {
 }
 
 impl Event {
+    /// Events that change how the whole session works: shown even where hop lines are
+    /// hidden (on stderr then).
+    pub fn is_notice(&self) -> bool {
+        matches!(self, Event::NotACluster { .. } | Event::LearningSlots { .. })
+    }
+
     /// The line printed for this event.
     pub fn line(&self) -> String {
         match self {

@@ -93,6 +93,11 @@ impl Server {
         }
     }
 
+    /// The server's process id while it runs (tests freeze it with SIGSTOP).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }

@@ -70,6 +70,8 @@ pub struct Session {
     pub error_replies: u64,
     /// Keys seen in typed lines and replies, for completion.
     pub seen_keys: Vec<Vec<u8>>,
+    /// `(interrupted)` was printed for the line being run.
+    pub interruption_shown: bool,
 }
 
 fn is_word(arg: &[u8], word: &str) -> bool {
@@ -182,17 +184,21 @@ impl Session {
             };
         }
         self.remember_keys(&argv);
+        self.interruption_shown = false;
         let streaming = is_streaming(&argv) && !is_word(first, "wait") && !is_word(first, "waitaof");
         let mut done = 0;
         while times < 0 || done < times {
             if done > 0 && !self.interval.is_zero() && self.client.pause(self.interval).is_err() {
-                break;
+                return self.printer.line("(interrupted)").map_or(Flow::StdoutClosed, |_| Flow::Continue);
             }
             let flow = if streaming { self.stream(&argv) } else { self.execute_once(&argv) };
             if flow != Flow::Continue {
                 return flow;
             }
             if self.interrupted() {
+                if !self.interruption_shown {
+                    return self.printer.line("(interrupted)").map_or(Flow::StdoutClosed, |_| Flow::Continue);
+                }
                 break;
             }
             done += 1;
@@ -228,6 +234,7 @@ impl Session {
             self.unanswered += 1;
         }
         if matches!(error, Error::Interrupted) {
+            self.interruption_shown = true;
             return self.printer.line("(interrupted)");
         }
         if self.errors_inline || (self.interactive && !link) {

@@ -178,6 +178,12 @@ fn ranges_text(ranges: &[(u16, u16)]) -> String {
 }
 
 fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
+    if let Some(reason) = session.client.learning_slots().map(str::to_string) {
+        let learned = session.client.topology().map_or(0, |t| 16384 - t.uncovered_slots());
+        session.printer.line(&format!(
+            "slot map: learned from redirects ({learned} slots so far); the cluster's own map cannot be read: {reason}"
+        ))?;
+    }
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
     let color = session.prefs.color;
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
@@ -186,7 +192,10 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
         let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
         for node in shard.primary.iter().chain(shard.replicas.iter()) {
-            let keys = session.client.dbsize(&node.endpoint);
+            let keys = match session.client.dbsize(&node.endpoint) {
+                Err(crate::error::Error::Interrupted) => return session.printer.line("(interrupted)"),
+                result => result.ok(),
+            };
             let link = match (keys.is_some(), node.health.as_str()) {
                 (false, _) => "down".to_string(),
                 (true, "online" | "unknown") => "ok".to_string(),

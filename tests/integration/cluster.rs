@@ -3,7 +3,7 @@
 //! cross-slot commands, transactions, meta-commands, fan-out, `--scan`, replica reads,
 //! sharded pub/sub and `rcli sandbox`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcli::cluster::slot::slot_of;
 use rcli::cluster::topology::Topology;
@@ -14,10 +14,6 @@ use rcli::protocol::resp::Frame;
 use crate::eqnice;
 use crate::pty::{settle, shell};
 use crate::util::*;
-
-fn text(frame: &Frame) -> String {
-    frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
-}
 
 fn owner(cluster: &LocalCluster, key: &str) -> Endpoint {
     owner_of(cluster, key).0
@@ -43,14 +39,6 @@ fn command_calls(endpoint: &Endpoint, command: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|rest| rest.split(',').next())
         .map_or(0, |n| n.parse().unwrap_or(0))
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

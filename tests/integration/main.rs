@@ -10,9 +10,16 @@ mod cluster;
 mod core;
 /// A corpus of command lines through rcli and redis-cli, byte for byte.
 mod differential;
+/// A scripted fake server for what a real one cannot be made to do.
+mod fake;
 /// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
 mod faults;
+/// Dead and frozen primaries: one bounded wait, every piped line answered.
+mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
+/// Timeouts that never shift replies, least-privilege users, partial split writes,
+/// Ctrl-C everywhere, hop lines before blocking.
+mod resilience;

@@ -11,7 +11,7 @@ use crate::util::*;
 
 /// rcli in a pseudo-terminal with a hermetic environment; every wait is bounded.
 pub fn shell(home: &Home, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcli"));
+    let mut cmd = Command::new(rcli_bin());
     hermetic(&mut cmd, &home.path);
     cmd.env("TERM", "xterm").args(args);
     spawn_command(cmd, Some(20_000)).expect("spawn rcli in a pty")
@@ -164,7 +164,7 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     // The rc file's `:set hops off` applies at start: no redirect line, same reply.
     let rc = home.path.join("rclirc");
     std::fs::write(&rc, "# rcli preferences\n:set hops off\n:set nohints\n").unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcli"));
+    let mut cmd = Command::new(rcli_bin());
     hermetic(&mut cmd, &home.path);
     cmd.env("TERM", "xterm").env("RCLI_RCFILE", &rc).args(["-c", "-p", &seed]);
     let mut quiet = spawn_command(cmd, Some(20_000)).unwrap();

@@ -46,6 +46,27 @@ pub fn owner_of(cluster: &LocalCluster, key: &str) -> (rcli::endpoint::Endpoint,
     (owner, index)
 }
 
+/// The text of a string-like reply (empty for anything else).
+pub fn text(frame: &rcli::protocol::resp::Frame) -> String {
+    frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+}
+
+/// Polls `done` every 100 ms; panics naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends a signal to a running server (`STOP` freezes it, `CONT` thaws it).
+pub fn signal(server: &rcli::modes::sandbox::Server, name: &str) {
+    let pid = server.pid().expect("the server runs").to_string();
+    let status = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
 /// A temp directory for one test's HOME and XDG dirs, removed on drop.
 pub struct Home {
     pub path: PathBuf,
@@ -84,9 +105,15 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env_remove("FAKETTY");
 }
 
+/// The rcli binary under test: this build's, or `RCLI_TEST_BIN` (to check that a new
+/// test fails against an older build).
+pub fn rcli_bin() -> PathBuf {
+    std::env::var_os("RCLI_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rcli")), PathBuf::from)
+}
+
 /// The rcli binary with a hermetic environment.
 pub fn rcli(home: &Home) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcli"));
+    let mut cmd = Command::new(rcli_bin());
     hermetic(&mut cmd, &home.path);
     cmd
 }

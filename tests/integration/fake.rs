@@ -1,0 +1,116 @@
+//! A scripted fake server for what a real one cannot be made to do: answers chosen per
+//! command (hostile fields, redirects to nowhere, garbage, cut frames), connections
+//! closed mid-reply. Each connection runs on its own thread; the server stops on drop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use rcli::protocol::resp::{Frame, parse};
+
+/// What the fake does with one command.
+pub enum Act {
+    /// Send these bytes.
+    Reply(Vec<u8>),
+    /// Send these bytes, then close the connection.
+    ReplyAndClose(Vec<u8>),
+    /// Close the connection without a word.
+    Close,
+}
+
+/// A RESP error reply.
+pub fn error(text: &str) -> Act {
+    Act::Reply(format!("-{text}\r\n").into_bytes())
+}
+
+/// A simple-string reply.
+pub fn simple(text: &str) -> Act {
+    Act::Reply(format!("+{text}\r\n").into_bytes())
+}
+
+/// The upper-cased command name and its arguments.
+pub fn name(argv: &[Vec<u8>]) -> String {
+    argv.first().map(|n| String::from_utf8_lossy(n).to_uppercase()).unwrap_or_default()
+}
+
+type Script = dyn Fn(&[Vec<u8>]) -> Act + Send + Sync;
+
+/// A fake server on a free loopback port.
+pub struct FakeServer {
+    pub port: u16,
+    /// Connections accepted so far.
+    pub connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Serves `script`: called for every command on every connection.
+    pub fn start(script: impl Fn(&[Vec<u8>]) -> Act + Send + Sync + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let script: Arc<Script> = Arc::new(script);
+        let (stop_flag, count) = (stop.clone(), connections.clone());
+        let handle = thread::spawn(move || {
+            for socket in listener.incoming() {
+                if stop_flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(socket) = socket else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                let script = script.clone();
+                thread::spawn(move || serve(socket, &*script));
+            }
+        });
+        FakeServer { port, connections, stop, handle: Some(handle) }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn serve(mut socket: TcpStream, script: &Script) {
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match parse(&buf) {
+            Ok(Some((frame, used))) => {
+                buf.drain(..used);
+                let argv: Vec<Vec<u8>> = match frame {
+                    Frame::Array(items) => items.into_iter().filter_map(|i| i.as_bytes().map(<[u8]>::to_vec)).collect(),
+                    _ => return,
+                };
+                match script(&argv) {
+                    Act::Reply(bytes) => {
+                        if socket.write_all(&bytes).is_err() {
+                            return;
+                        }
+                    }
+                    Act::ReplyAndClose(bytes) => {
+                        let _ = socket.write_all(&bytes);
+                        return;
+                    }
+                    Act::Close => return,
+                }
+            }
+            Ok(None) => match socket.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            },
+            Err(_) => return,
+        }
+    }
+}
