@@ -1,0 +1,103 @@
+//! `redis://` URIs (`-u`), parsed like redis-cli's `parseRedisUri`: user, password
+//! (percent-decoded), host (IPv6 in brackets), port and database.
+
+use crate::error::{Error, Result};
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// What a `redis://` URI holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Uri {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<Vec<u8>>,
+    pub password: Option<Vec<u8>>,
+    pub db: Option<i64>,
+}
+
+/// Parses `redis://[[user]:pass@]host[:port][/db]` like redis-cli's `parseRedisUri`.
+pub fn parse_uri(uri: &str) -> Result<Uri> {
+    let rest = if let Some(rest) = uri.strip_prefix("redis://") {
+        rest
+    } else if uri.starts_with("rediss://") {
+        return Err(Error::Usage("rediss:// needs TLS, which rcli does not support yet".into()));
+    } else {
+        return Err(Error::Usage("Invalid URI scheme".into()));
+    };
+    let mut parsed = Uri::default();
+    let (auth, hostpart) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (Some(auth), host),
+        None => (None, rest),
+    };
+    if let Some(auth) = auth {
+        match auth.split_once(':') {
+            Some((user, pass)) => {
+                if !user.is_empty() {
+                    parsed.user = Some(percent_decode(user));
+                }
+                parsed.password = Some(percent_decode(pass));
+            }
+            None => parsed.password = Some(percent_decode(auth)),
+        }
+    }
+    let (hostport, path) = match hostpart.split_once('/') {
+        Some((hp, path)) => (hp, Some(path)),
+        None => (hostpart, None),
+    };
+    if let Some(path) = path.filter(|p| !p.is_empty()) {
+        parsed.db = Some(path.parse().map_err(|_| Error::Usage(format!("Invalid database number in URI: {path}")))?);
+    }
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => return Err(Error::Usage("Invalid IPv6 address in URI".into())),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if !host.is_empty() {
+        parsed.host = Some(host.to_string());
+    }
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        parsed.port = Some(port.parse().map_err(|_| Error::Usage(format!("Invalid port in URI: {port}")))?);
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_parse_like_redis_cli() {
+        let uri = parse_uri("redis://alice:p%40ss@example.com:6380/3").unwrap();
+        assert_eq!(uri.host.as_deref(), Some("example.com"));
+        assert_eq!(uri.port, Some(6380));
+        assert_eq!(uri.user.as_deref(), Some(&b"alice"[..]));
+        assert_eq!(uri.password.as_deref(), Some(&b"p@ss"[..]));
+        assert_eq!(uri.db, Some(3));
+        assert_eq!(parse_uri("redis://:secret@[::1]:7000").unwrap().host.as_deref(), Some("::1"));
+        assert!(parse_uri("http://x").is_err());
+    }
+}
