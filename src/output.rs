@@ -120,7 +120,16 @@ impl Printer {
                 }
                 Ok(())
             }
+            // Printed as it arrived.
+            Reply::Streamed => Ok(()),
         }
+    }
+
+    /// Renders into the pending output with `render` (given the format), then writes it
+    /// out once enough is pending: how a reply printed piece by piece gets out.
+    pub fn render(&mut self, render: impl FnOnce(&Format, &mut Vec<u8>)) -> Result<(), StdoutClosed> {
+        render(&self.format, &mut self.pending);
+        self.write_if_full()
     }
 
     /// Prints an rcli error about one command as an error reply on stdout, so every

@@ -309,24 +309,35 @@ impl Client {
 
     /// Runs one command and returns its reply; `events` receives what the user should
     /// see about its route, as it happens.
+    /// A big array or set reply from a single node goes to `events`' piece sink as it
+    /// arrives, when it has one ([`Reply::Streamed`]).
     pub fn execute(&mut self, argv: &[Vec<u8>], events: &mut dyn EventSink) -> Result<Reply> {
         if self.is_cluster() {
             self.ensure_map(events);
         }
         let plan = self.plan(argv)?;
-        let reply = match plan {
-            Plan::Node(endpoint) => Reply::One(self.send_routed(argv, None, endpoint, events)?),
-            Plan::Slot { slot, endpoint } => {
-                let endpoint = self.prepare_slot(argv, slot, endpoint, events)?;
-                Reply::One(self.send_routed(argv, Some(slot), endpoint, events)?)
+        let (slot, endpoint) = match plan {
+            Plan::Node(endpoint) => (None, endpoint),
+            Plan::Slot { slot, endpoint } => (Some(slot), self.prepare_slot(argv, slot, endpoint, events)?),
+            Plan::Split { kind, groups } => {
+                let frame = self.execute_split(argv, kind, &groups, events);
+                self.observe(argv, &frame);
+                return Ok(Reply::One(frame));
             }
-            Plan::Split { kind, groups } => Reply::One(self.execute_split(argv, kind, &groups, events)),
-            Plan::Fanout { nodes, policy } => self.execute_fanout(argv, &nodes, policy),
+            Plan::Fanout { nodes, policy } => return Ok(self.execute_fanout(argv, &nodes, policy)),
         };
-        if let Reply::One(frame) = &reply {
-            self.observe(argv, frame);
-        }
-        Ok(reply)
+        Ok(match self.send_routed_pieces(argv, slot, endpoint, events)? {
+            Some(frame) => {
+                self.observe(argv, &frame);
+                Reply::One(frame)
+            }
+            None => {
+                // A big array: not an error, and none of the commands whose reply
+                // changes the session's state (AUTH, SELECT, HELLO…) answers with one.
+                self.observe(argv, &Frame::Array(Vec::new()));
+                Reply::Streamed
+            }
+        })
     }
 
     /// Chooses the node for a single-slot command: the owner, a replica for reads when

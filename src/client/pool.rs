@@ -13,6 +13,7 @@ use crate::client::connection::{Connection, Wait};
 use crate::client::state::SessionState;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::piecewise::ReplySink;
 use crate::protocol::resp::{self, Frame};
 
 /// An idle connection older than this is checked for a close by the peer before use.
@@ -76,6 +77,22 @@ impl Exchange {
             Ok(frame) => {
                 self.owed = self.owed.saturating_sub(1);
                 Ok(frame)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Exchange::read`], with a big top-level array or set handed to `sink` piece by
+    /// piece as it arrives (then `Ok(None)`).
+    pub fn read_pieces(&mut self, idle: Option<Duration>, sink: &mut dyn ReplySink) -> Result<Option<Frame>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        match self.conn.read_reply_pieces(wait, sink) {
+            Ok(reply) => {
+                self.owed = self.owed.saturating_sub(1);
+                Ok(reply)
             }
             Err(e) => {
                 self.broken = true;

@@ -46,6 +46,8 @@ pub enum Reply {
         parts: Vec<NodeReply>,
         combined: Option<(ResponsePolicy, Frame)>,
     },
+    /// A big array or set that was handed to the caller piece by piece as it arrived.
+    Streamed,
 }
 
 /// One slot's share of a split command: the positions of its keys in the original

@@ -86,7 +86,7 @@ fn push_decimal_i64(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(n.to_string().as_bytes());
 }
 
-fn digits(mut n: usize) -> usize {
+pub(crate) fn digits(mut n: usize) -> usize {
     let mut count = 1;
     while n >= 10 {
         n /= 10;
@@ -193,13 +193,13 @@ pub fn tty(frame: &Frame, prefix: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn child_prefix(prefix: &[u8], width: usize) -> Vec<u8> {
+pub(crate) fn child_prefix(prefix: &[u8], width: usize) -> Vec<u8> {
     let mut child = prefix.to_vec();
     child.resize(prefix.len() + width + 2, b' ');
     child
 }
 
-fn index_label(out: &mut Vec<u8>, prefix: &[u8], index: usize, width: usize, separator: u8) {
+pub(crate) fn index_label(out: &mut Vec<u8>, prefix: &[u8], index: usize, width: usize, separator: u8) {
     out.extend_from_slice(prefix);
     let number = index.to_string();
     out.resize(out.len() + width.saturating_sub(number.len()), b' ');

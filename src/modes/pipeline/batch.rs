@@ -234,6 +234,7 @@ fn same(outcome: &Outcome) -> Outcome {
     };
     match outcome {
         Outcome::Reply(frame) => Outcome::Reply(frame.clone()),
+        Outcome::Streamed => Outcome::Streamed,
         Outcome::Unsent(e) => Outcome::Unsent(copy(e)),
         Outcome::Lost(e) => Outcome::Lost(copy(e)),
         Outcome::TimedOut { error, idle } => Outcome::TimedOut { error: copy(error), idle: *idle },
