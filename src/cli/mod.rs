@@ -316,7 +316,7 @@ impl Config {
         let color = match args.color.unwrap_or(ColorChoice::Auto) {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => crate::shell::paint::auto_color(stdout_tty),
         };
         let target = match &args.target {
             None => Target::Current,

@@ -131,7 +131,7 @@ impl Hasher for NameHasher {
 }
 
 fn text(frame: &Frame) -> Option<String> {
-    frame.as_bytes().map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
+    frame.to_text().map(|t| t.to_ascii_lowercase())
 }
 
 fn int_field(pairs: &[(&Frame, &Frame)], name: &str) -> i64 {

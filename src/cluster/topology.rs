@@ -38,10 +38,7 @@ pub struct Topology {
 }
 
 fn text(frame: &Frame) -> String {
-    match frame {
-        Frame::Integer(n) => n.to_string(),
-        other => other.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
-    }
+    frame.to_text().unwrap_or_default()
 }
 
 /// A node's host: the one reported, or the asked node's host when the reply leaves it

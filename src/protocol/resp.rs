@@ -101,6 +101,15 @@ impl Frame {
         }
     }
 
+    /// The text of a string-like reply (invalid UTF-8 replaced), or an integer's
+    /// digits; `None` for anything else.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Frame::Integer(n) => Some(n.to_string()),
+            other => other.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+
     /// True for `+OK`.
     pub fn is_ok(&self) -> bool {
         matches!(self, Frame::Simple(s) if s.as_ref() == b"OK")

@@ -66,7 +66,7 @@ pub struct Docs {
 }
 
 fn text(frame: Option<&Frame>) -> String {
-    frame.and_then(Frame::as_bytes).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+    frame.and_then(Frame::to_text).unwrap_or_default()
 }
 
 fn parse_arg(frame: &Frame) -> Option<Arg> {

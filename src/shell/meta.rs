@@ -129,7 +129,7 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             session.prefs.color = match value.as_deref() {
                 Some("always") | Some("on") => true,
                 Some("never") | Some("off") => false,
-                Some("auto") => paint::auto_color(),
+                Some("auto") => paint::auto_color(std::io::IsTerminal::is_terminal(&std::io::stdout())),
                 _ => return Err("usage: :set color auto|always|never".into()),
             }
         }

@@ -22,7 +22,7 @@ pub fn apply(session: &mut Session) {
     let Ok(bytes) = std::fs::read(&path) else { return };
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let Ok(words) = split_args(line) else {
-            eprintln!("{}:{}: invalid quoting", path.display(), number + 1);
+            crate::output::note(&format!("{}:{}: invalid quoting", path.display(), number + 1));
             continue;
         };
         let words: Vec<String> = words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
@@ -31,14 +31,14 @@ pub fn apply(session: &mut Session) {
             Some(w) if w.starts_with('#') => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
                 if let Err(message) = set_preference(session, &words[1..]) {
-                    eprintln!("{}:{}: {message}", path.display(), number + 1);
+                    crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }
-            Some(other) => eprintln!(
+            Some(other) => crate::output::note(&format!(
                 "{}:{}: unknown rcli command '{other}' (only :set is allowed here)",
                 path.display(),
                 number + 1
-            ),
+            )),
         }
     }
 }

@@ -73,7 +73,7 @@ pub fn run(mut session: Session) -> i32 {
     let mut editor: Editor<RcliHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("cannot start the line editor: {e}");
+            crate::output::note(&format!("cannot start the line editor: {e}"));
             return 1;
         }
     };
@@ -107,7 +107,7 @@ pub fn run(mut session: Session) -> i32 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => return 0,
             Err(e) => {
-                eprintln!("line editor: {e}");
+                crate::output::note(&format!("line editor: {e}"));
                 return 1;
             }
         }

@@ -45,29 +45,29 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         }
     };
     if !redis_server_available() {
-        eprintln!(
-            "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS)."
+        crate::output::note(
+            "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS).",
         );
         return 1;
     }
-    eprintln!("starting {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas);
+    crate::output::note(&format!("starting {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas));
     let cluster = match LocalCluster::start(parsed.primaries, parsed.replicas) {
         Ok(cluster) => cluster,
         Err(e) => {
-            eprintln!("sandbox: {e}");
+            crate::output::note(&format!("sandbox: {e}"));
             return 1;
         }
     };
-    eprintln!("cluster ready in {}:", cluster.dir.display());
+    crate::output::note(&format!("cluster ready in {}:", cluster.dir.display()));
     for (i, node) in cluster.nodes.iter().enumerate() {
         let role = if i < cluster.primaries {
             "primary".to_string()
         } else {
             format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port)
         };
-        eprintln!("  127.0.0.1:{}  {role}", node.port);
+        crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }
-    eprintln!("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
+    crate::output::note("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
     let argv: Vec<std::ffi::OsString> =
         ["rcli", "-c", "-p", &cluster.port(0).to_string()].iter().map(Into::into).collect();
     let code = match crate::cli::Args::try_parse_from(argv)
@@ -76,7 +76,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     {
         Ok(config) => crate::run::run(config),
         Err(e) => {
-            eprintln!("sandbox: {e}");
+            crate::output::note(&format!("sandbox: {e}"));
             1
         }
     };
