@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::protocol::text::escape_controls;
+
 /// Where a node listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
@@ -28,10 +30,14 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     /// `127.0.0.1:7000`, `[::1]:7000`, or the socket path, as redis-cli's `formatAddr`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A host name comes from the user or from a node's announcement: whatever it
+        // holds, it must not reach a terminal as control characters.
         match self {
-            Endpoint::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
-            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+            Endpoint::Tcp { host, port } if host.contains(':') => {
+                write!(f, "[{}]:{port}", escape_controls(host, false))
+            }
+            Endpoint::Tcp { host, port } => write!(f, "{}:{port}", escape_controls(host, false)),
+            Endpoint::Unix(path) => write!(f, "{}", escape_controls(&path.display().to_string(), false)),
         }
     }
 }

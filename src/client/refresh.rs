@@ -32,6 +32,8 @@ enum MapFailure {
     Refused(String),
     /// The node did not answer.
     Unreachable(String),
+    /// The node's map holds values that cannot be true (a port 0, a slot past 16383).
+    Invalid(String),
 }
 
 impl Client {
@@ -152,7 +154,7 @@ impl Client {
                     last_error = format!("{endpoint}: {reason}");
                     refused.get_or_insert((endpoint, reason));
                 }
-                Err(MapFailure::Unreachable(reason)) => last_error = reason,
+                Err(MapFailure::Unreachable(reason) | MapFailure::Invalid(reason)) => last_error = reason,
             }
         }
         if let Some((endpoint, reason)) = refused {
@@ -167,23 +169,29 @@ impl Client {
     }
 
     /// The slot map as `endpoint` sees it; `Ok(None)` when it is not a cluster node.
+    /// CLUSTER SHARDS first; CLUSTER SLOTS when SHARDS is refused or its reply holds
+    /// values that cannot be true.
     fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
         let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
         let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
-        let Some(error) = shards.as_error() else {
-            return Topology::from_shards(&shards, endpoint)
-                .map(Some)
-                .ok_or_else(|| MapFailure::Refused("CLUSTER SHARDS reply not understood".into()));
+        let shards_problem = match shards.as_error() {
+            None => match Topology::from_shards(&shards, endpoint) {
+                Ok(topo) => return Ok(Some(topo)),
+                Err(problem) => Some(format!("{endpoint}: CLUSTER SHARDS: {problem}")),
+            },
+            Some(error) if String::from_utf8_lossy(error).contains("cluster support disabled") => return Ok(None),
+            Some(_) => None,
         };
-        if String::from_utf8_lossy(error).contains("cluster support disabled") {
-            return Ok(None);
-        }
         let slots = self.pool.internal(endpoint, &["CLUSTER", "SLOTS"]).map_err(unreachable)?;
         match slots.as_error() {
-            None => Topology::from_slots(&slots, endpoint)
-                .map(Some)
-                .ok_or_else(|| MapFailure::Refused("CLUSTER SLOTS reply not understood".into())),
-            Some(error) => Err(MapFailure::Refused(first_line(error))),
+            None => Topology::from_slots(&slots, endpoint).map(Some).map_err(|problem| {
+                let slots_problem = format!("{endpoint}: CLUSTER SLOTS: {problem}");
+                MapFailure::Invalid(shards_problem.map_or(slots_problem.clone(), |s| format!("{s}; {slots_problem}")))
+            }),
+            Some(error) => match shards_problem {
+                Some(problem) => Err(MapFailure::Invalid(problem)),
+                None => Err(MapFailure::Refused(first_line(error))),
+            },
         }
     }
 
@@ -231,5 +239,5 @@ impl Client {
 }
 
 fn first_line(error: &[u8]) -> String {
-    String::from_utf8_lossy(error).lines().next().unwrap_or_default().to_string()
+    crate::protocol::text::escape_bytes(error.split(|&b| b == b'\n').next().unwrap_or_default())
 }

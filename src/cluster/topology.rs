@@ -4,7 +4,6 @@
 
 use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
-use crate::protocol::resp::{Frame, field};
 
 /// One node as the cluster describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,43 +33,31 @@ impl Shard {
 #[derive(Debug, Clone)]
 pub struct Topology {
     pub shards: Vec<Shard>,
-    owner: Vec<Option<u16>>,
-}
-
-fn text(frame: &Frame) -> String {
-    frame.to_text().unwrap_or_default()
-}
-
-/// A node's host: the one reported, or the asked node's host when the reply leaves it
-/// empty (`cluster-preferred-endpoint-type unknown-endpoint`) or says `?`.
-fn host_or(reported: String, asked: &Endpoint) -> String {
-    match asked {
-        Endpoint::Tcp { host, .. } if reported.is_empty() || reported == "?" => host.clone(),
-        _ if reported.is_empty() => "127.0.0.1".to_string(),
-        _ => reported,
-    }
-}
-
-fn to_u16(frame: &Frame) -> Option<u16> {
-    frame.as_integer().and_then(|n| u16::try_from(n).ok()).filter(|&n| usize::from(n) < SLOTS)
+    owner: Vec<Option<u32>>,
 }
 
 impl Topology {
-    fn new(shards: Vec<Shard>) -> Topology {
-        let mut owner = vec![None; SLOTS];
+    /// The map of `shards`; a slot claimed by two shards is an error naming it.
+    pub(crate) fn new(shards: Vec<Shard>) -> Result<Topology, String> {
+        let mut owner: Vec<Option<u32>> = vec![None; SLOTS];
         for (index, shard) in shards.iter().enumerate() {
+            let index = u32::try_from(index).map_err(|_| "too many shards".to_string())?;
             for &(start, end) in &shard.ranges {
                 for slot in start..=end {
-                    owner[usize::from(slot)] = Some(index as u16);
+                    match owner.get_mut(usize::from(slot)) {
+                        Some(entry @ None) => *entry = Some(index),
+                        Some(Some(_)) => return Err(format!("slot {slot} is claimed by two shards")),
+                        None => return Err(format!("slot {slot} is out of range")),
+                    }
                 }
             }
         }
-        Topology { shards, owner }
+        Ok(Topology { shards, owner })
     }
 
     /// A map that knows no slot yet (filled from redirects).
     pub fn empty() -> Topology {
-        Topology::new(Vec::new())
+        Topology { shards: Vec::new(), owner: vec![None; SLOTS] }
     }
 
     /// The slots split evenly over `primaries` in order, as a freshly created cluster
@@ -96,72 +83,12 @@ impl Topology {
                 }
             })
             .collect();
-        Topology::new(shards)
-    }
-
-    /// Parses a `CLUSTER SHARDS` reply received from `asked`.
-    pub fn from_shards(reply: &Frame, asked: &Endpoint) -> Option<Topology> {
-        let mut shards = Vec::new();
-        for shard_frame in reply.as_items()? {
-            let pairs = shard_frame.to_pairs()?;
-            let bounds: Vec<u16> = field(&pairs, "slots")?.as_items()?.iter().filter_map(to_u16).collect();
-            let ranges = bounds.chunks_exact(2).map(|r| (r[0], r[1])).filter(|(a, b)| a <= b).collect();
-            let mut shard = Shard { primary: None, replicas: Vec::new(), ranges };
-            for node_frame in field(&pairs, "nodes")?.as_items()? {
-                let node = node_frame.to_pairs()?;
-                let port = field(&node, "port").and_then(Frame::as_integer).and_then(|p| u16::try_from(p).ok())?;
-                let host = host_or(field(&node, "ip").map(text).unwrap_or_default(), asked);
-                let role = field(&node, "role").map(text).unwrap_or_default();
-                let parsed = Node {
-                    id: field(&node, "id").map(text).unwrap_or_default(),
-                    endpoint: Endpoint::tcp(&host, port),
-                    primary: role == "master" || role == "primary",
-                    health: field(&node, "health").map(text).unwrap_or_else(|| "unknown".into()),
-                };
-                // After a failover the old primary may still be listed as a failed master.
-                if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
-                    if let Some(previous) = shard.primary.replace(parsed) {
-                        shard.replicas.push(Node { primary: false, ..previous });
-                    }
-                } else {
-                    shard.replicas.push(Node { primary: false, ..parsed });
-                }
-            }
-            shards.push(shard);
-        }
-        Some(Topology::new(shards))
-    }
-
-    /// Parses a `CLUSTER SLOTS` reply received from `asked`.
-    pub fn from_slots(reply: &Frame, asked: &Endpoint) -> Option<Topology> {
-        let mut shards: Vec<Shard> = Vec::new();
-        for range in reply.as_items()? {
-            let items = range.as_items()?;
-            let (start, end) = (to_u16(items.first()?)?, to_u16(items.get(1)?)?);
-            let mut nodes = items[2..].iter().filter_map(|n| {
-                let fields = n.as_items()?;
-                let host = host_or(text(fields.first()?), asked);
-                let port = u16::try_from(fields.get(1)?.as_integer()?).ok()?;
-                let id = fields.get(2).map(text).unwrap_or_default();
-                Some(Node { id, endpoint: Endpoint::tcp(&host, port), primary: false, health: "unknown".into() })
-            });
-            let Some(primary) = nodes.next() else { continue };
-            let replicas: Vec<Node> = nodes.collect();
-            match shards.iter_mut().find(|s| s.primary.as_ref().is_some_and(|p| p.endpoint == primary.endpoint)) {
-                Some(shard) => shard.ranges.push((start, end)),
-                None => shards.push(Shard {
-                    primary: Some(Node { primary: true, ..primary }),
-                    replicas,
-                    ranges: vec![(start, end)],
-                }),
-            }
-        }
-        Some(Topology::new(shards))
+        Topology::new(shards).unwrap_or_else(|_| Topology::empty())
     }
 
     fn shard(&self, slot: u16) -> Option<&Shard> {
         let index = (*self.owner.get(usize::from(slot))?)?;
-        self.shards.get(usize::from(index))
+        self.shards.get(usize::try_from(index).ok()?)
     }
 
     /// The primary serving `slot`.
@@ -192,8 +119,8 @@ impl Topology {
                 self.shards.len() - 1
             }
         };
-        if let Some(entry) = self.owner.get_mut(usize::from(slot)) {
-            *entry = Some(index as u16);
+        if let (Some(entry), Ok(index)) = (self.owner.get_mut(usize::from(slot)), u32::try_from(index)) {
+            *entry = Some(index);
         }
     }
 
@@ -252,85 +179,16 @@ impl Topology {
 mod tests {
     use super::*;
 
-    fn bulk(s: &str) -> Frame {
-        Frame::Bulk(s.as_bytes().to_vec())
-    }
-
-    fn node(id: &str, ip: &str, port: i64, role: &str, health: &str) -> Frame {
-        Frame::Array(vec![
-            bulk("id"),
-            bulk(id),
-            bulk("port"),
-            Frame::Integer(port),
-            bulk("ip"),
-            bulk(ip),
-            bulk("role"),
-            bulk(role),
-            bulk("health"),
-            bulk(health),
-        ])
-    }
-
-    fn shard(ranges: &[i64], nodes: Vec<Frame>) -> Frame {
-        Frame::Array(vec![
-            bulk("slots"),
-            Frame::Array(ranges.iter().map(|&n| Frame::Integer(n)).collect()),
-            bulk("nodes"),
-            Frame::Array(nodes),
-        ])
-    }
-
     #[test]
-    fn shards_reply_builds_the_slot_map() {
-        let reply = Frame::Array(vec![
-            shard(
-                &[0, 8191],
-                vec![node("a1", "127.0.0.1", 7000, "master", "online"), node("b1", "", 7003, "replica", "online")],
-            ),
-            shard(&[8192, 16383], vec![node("c1", "127.0.0.1", 7001, "master", "online")]),
-        ]);
-        let topo = Topology::from_shards(&reply, &Endpoint::tcp("10.0.0.9", 7000)).unwrap();
-        assert_eq!(topo.owner(0), Some(&Endpoint::tcp("127.0.0.1", 7000)));
-        assert_eq!(topo.owner(16383), Some(&Endpoint::tcp("127.0.0.1", 7001)));
-        assert_eq!(topo.replicas(5)[0].endpoint, Endpoint::tcp("10.0.0.9", 7003), "empty ip means the asked host");
-        assert_eq!(topo.primaries().len(), 2);
+    fn moved_slots_change_owner_and_evenly_covers_every_slot() {
+        let a = Endpoint::tcp("127.0.0.1", 7000);
+        let b = Endpoint::tcp("127.0.0.1", 7001);
+        let mut topo = Topology::evenly(&[a.clone(), b.clone()]);
         assert_eq!(topo.uncovered_slots(), 0);
-        assert_eq!(topo.node_by_id_prefix("c").map(|n| n.endpoint.to_string()), Some("127.0.0.1:7001".into()));
-    }
-
-    #[test]
-    fn a_failed_old_primary_does_not_shadow_the_promoted_one() {
-        let reply = Frame::Array(vec![shard(
-            &[0, 16383],
-            vec![
-                node("old", "127.0.0.1", 7000, "master", "failed"),
-                node("new", "127.0.0.1", 7003, "master", "online"),
-            ],
-        )]);
-        let topo = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7003)).unwrap();
-        assert_eq!(topo.owner(42), Some(&Endpoint::tcp("127.0.0.1", 7003)));
-    }
-
-    #[test]
-    fn slots_reply_and_moved() {
-        let entry = |a, b, port| {
-            Frame::Array(vec![
-                Frame::Integer(a),
-                Frame::Integer(b),
-                Frame::Array(vec![bulk("127.0.0.1"), Frame::Integer(port), bulk("id")]),
-            ])
-        };
-        let reply = Frame::Array(vec![
-            entry(0, 100, 7000),
-            entry(101, 199, 7001),
-            entry(200, 200, 7000),
-            entry(201, 16383, 7001),
-        ]);
-        let mut topo = Topology::from_slots(&reply, &Endpoint::tcp("127.0.0.1", 7000)).unwrap();
-        assert_eq!(topo.shards.len(), 2);
-        assert_eq!(topo.owner(200), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+        assert_eq!(topo.owner(0), Some(&a));
         topo.apply_moved(5, &Endpoint::tcp("127.0.0.1", 7009));
         assert_eq!(topo.owner(5), Some(&Endpoint::tcp("127.0.0.1", 7009)));
-        assert_eq!(topo.owner(6), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+        assert_eq!(topo.owner(6), Some(&a));
+        assert_eq!(topo.owner(16383), Some(&b));
     }
 }

@@ -56,7 +56,7 @@ fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
-pub fn run(mut session: Session) -> i32 {
+pub fn run(session: &mut Session) -> i32 {
     let interrupt = Arc::new(AtomicBool::new(false));
     let handler_flag = interrupt.clone();
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
@@ -86,8 +86,8 @@ pub fn run(mut session: Session) -> i32 {
         }
     }
     loop {
-        refresh_helper(&mut editor, &mut session, &mut seen);
-        let prompt = prompt(&session);
+        refresh_helper(&mut editor, session, &mut seen);
+        let prompt = prompt(session);
         match editor.readline(&prompt) {
             Ok(line) => {
                 if !line.trim().is_empty() {
