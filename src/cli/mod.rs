@@ -285,6 +285,7 @@ impl Config {
             mode_out = OutputMode::QuotedJson;
         }
         let mut format = Format::new(mode_out);
+        format.terminal = stdout_tty;
         if let Some(d) = &args.element_delimiter {
             format.element_delimiter = d.as_bytes().to_vec();
         }

@@ -113,9 +113,11 @@ impl Connection {
         Ok(())
     }
 
-    /// True when the peer closed the connection while it sat idle.
-    pub fn is_closed_by_peer(&self) -> bool {
-        self.start == self.end && self.stream.is_closed_by_peer()
+    /// True when the connection must not be used again after sitting idle: bytes are
+    /// waiting that no command asked for (in the buffer or on the socket), or the peer
+    /// closed it.
+    pub fn is_unusable_when_idle(&mut self) -> bool {
+        self.start != self.end || self.stream.is_unusable_when_idle()
     }
 
     /// Writes all of `bytes`.

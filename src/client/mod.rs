@@ -5,7 +5,8 @@
 //! * [`state`]: what every connection must share (AUTH, SELECT, HELLO, names, MULTI);
 //! * [`routed`]: one command to its node through the retry policy
 //!   ([`crate::cluster::retry`]) and node health ([`crate::cluster::health`]);
-//! * [`refresh`]: loading the slot map, the failure budget and the command tables;
+//! * [`refresh`]: loading the slot map and the failure budget; [`tables`], [`cache`]:
+//!   the command tables, cached on disk and checked against the server;
 //! * [`fanout`]: split commands, fan-out to several nodes, SCAN walks, streams.
 //!
 //! This file holds the [`Client`] and the dispatch of a planned command. Without `-c`
@@ -21,6 +22,7 @@ pub mod refresh;
 pub mod routed;
 pub mod state;
 pub mod stream;
+pub mod tables;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -91,8 +93,8 @@ pub struct Client {
     map: SlotMap,
     current: Endpoint,
     connected: bool,
-    /// `redis_version` of the node in the prompt, once asked.
-    server_version: Option<String>,
+    /// The server's fingerprint and where the command table came from.
+    tables: tables::Tables,
     /// The server's command table once loaded; the built-in one is parsed only if
     /// something needs it first.
     commands: std::cell::OnceCell<Arc<CommandTable>>,
@@ -118,7 +120,7 @@ impl Client {
             map: SlotMap::default(),
             current,
             connected: false,
-            server_version: None,
+            tables: tables::Tables::default(),
             commands: std::cell::OnceCell::new(),
             target: Target::Current,
             tx: None,

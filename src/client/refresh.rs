@@ -1,19 +1,16 @@
 //! Learning about the server: the first connection, the slot map (CLUSTER SHARDS, or
 //! CLUSTER SLOTS on older servers, or — when neither may be read — slots learned from
-//! redirects), the failure budget (from `cluster-node-timeout`), and the command
-//! tables (`COMMAND`, `COMMAND DOCS`, cached on disk).
+//! redirects), and the failure budget (from `cluster-node-timeout`). The command tables
+//! are `tables.rs`'s.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, cache};
-use crate::cluster::commands::CommandTable;
+use crate::client::Client;
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::protocol::resp::Frame;
 
 /// Redis's default `cluster-node-timeout`, assumed when CONFIG GET is not allowed.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -72,7 +69,7 @@ impl Client {
     pub fn reconnect_to(&mut self, endpoint: Endpoint, events: &mut dyn EventSink) -> Result<()> {
         self.pool.close_all();
         self.map = super::SlotMap { generation: self.map.generation + 1, ..Default::default() };
-        self.server_version = None;
+        self.tables.reset();
         self.tx = None;
         self.current = endpoint.clone();
         self.options.seeds.insert(0, endpoint);
@@ -200,41 +197,6 @@ impl Client {
         let topo = self.map.topology.get_or_insert_with(Topology::empty);
         topo.apply_moved(slot, owner);
         self.map.generation += 1;
-    }
-
-    /// A reply about the server's commands (`COMMAND`, `COMMAND DOCS`) from the on-disk
-    /// cache for its version, or asked of the node in the prompt (then cached). The
-    /// version is asked once per node.
-    fn server_reply(&mut self, kind: &str, command: &[&str]) -> Option<Frame> {
-        let current = self.current.clone();
-        let version = match self.server_version.clone() {
-            Some(version) => version,
-            None => {
-                let info = self.pool.internal(&current, &["INFO", "server"]).ok()?;
-                let version = cache::version_from_info(&info)?;
-                self.server_version = Some(version.clone());
-                version
-            }
-        };
-        let pool = &mut self.pool;
-        cache::reply_for_version(kind, &version, || {
-            pool.internal(&current, command).ok().filter(|f| f.as_error().is_none())
-        })
-    }
-
-    pub(super) fn load_command_table(&mut self) {
-        if let Some(reply) = self.server_reply("command-info", &["COMMAND"]) {
-            let table = CommandTable::from_reply(&reply);
-            if !table.is_empty() {
-                self.commands = std::cell::OnceCell::from(Arc::new(table));
-            }
-        }
-    }
-
-    /// The server's `COMMAND DOCS` reply (cached per version), for help, completion
-    /// and hints; `None` when the server cannot answer.
-    pub fn command_docs(&mut self) -> Option<Frame> {
-        self.server_reply("command-docs", &["COMMAND", "DOCS"])
     }
 }
 

@@ -184,7 +184,7 @@ impl Client {
                     self.round_trip(route, argv, sink)
                 }
             };
-            if let Some(done) = self.step(slot, route, happened, events)? {
+            if let Some(done) = self.step(argv, slot, route, happened, events)? {
                 return Ok(done);
             }
         }
@@ -237,6 +237,7 @@ impl Client {
     /// went to the sink piece by piece).
     fn step(
         &mut self,
+        argv: &[Vec<u8>],
         slot: Option<u16>,
         route: &mut Route,
         outcome: Outcome,
@@ -264,6 +265,11 @@ impl Client {
                     self.connected = true;
                 }
             }
+        }
+        if route.attempt.readonly && matches!(outcome, Outcome::Lost(_) | Outcome::TimedOut { .. }) {
+            // About to resend a "read-only" command whose reply was lost: a table read
+            // from the cache must not be the only witness of that.
+            route.attempt.readonly = self.confirmed_readonly(argv, true);
         }
         let next = retry::decide(&route.attempt, outcome.happened(), &route.endpoint);
         match next {

@@ -178,7 +178,11 @@ fn parse_key_spec(frame: &Frame) -> Option<KeySpec> {
 
 fn parse_command(frame: &Frame) -> Option<CommandInfo> {
     let items = frame.as_items()?;
+    // A command name is printable ASCII (`container|sub` for subcommands).
     let name = text(items.first()?)?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
     let arity = items.get(1)?.as_integer()?;
     let mut flags = Flags::default();
     for flag in items.get(2).and_then(Frame::as_items).unwrap_or_default() {
@@ -258,13 +262,22 @@ impl CommandTable {
 
     /// The entry for `argv`: the subcommand's when there is one (`CLIENT LIST`).
     pub fn lookup<A: AsRef<[u8]>>(&self, argv: &[A]) -> Option<&CommandInfo> {
-        // Lower-case the name on the stack: this runs for every piped command.
+        // Lower-case the name on the stack: this runs for every piped command. Longer
+        // names (module commands can have them) take an allocation.
         let raw = argv.first()?.as_ref();
         let mut buf = [0u8; 32];
-        let name = buf.get_mut(..raw.len())?;
-        name.copy_from_slice(raw);
-        name.make_ascii_lowercase();
-        let name = std::str::from_utf8(name).ok()?;
+        let long;
+        let name = match buf.get_mut(..raw.len()) {
+            Some(name) => {
+                name.copy_from_slice(raw);
+                name.make_ascii_lowercase();
+                std::str::from_utf8(name).ok()?
+            }
+            None => {
+                long = String::from_utf8_lossy(raw).to_ascii_lowercase();
+                long.as_str()
+            }
+        };
         let command = self.commands.get(name)?;
         if command.subcommands.is_empty() {
             return Some(command);
@@ -594,5 +607,21 @@ mod tests {
             let positions = table.key_positions(&argv);
             assert!(positions.iter().all(|&p| p >= 1 && p < argv.len()), "{positions:?}");
         }
+    }
+
+    #[test]
+    fn command_names_of_any_length_are_found() {
+        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
+        let long = "a.module.command.with.a.name.longer.than.32.bytes";
+        let entry = Frame::Array(vec![
+            bulk(long),
+            Frame::Integer(2),
+            Frame::Array(vec![bulk("readonly")]),
+            Frame::Integer(1),
+            Frame::Integer(1),
+            Frame::Integer(1),
+        ]);
+        let table = CommandTable::from_reply(&Frame::Array(vec![entry]));
+        assert_eq!(table.key_positions(&[long.to_uppercase().as_str(), "k"]), [1]);
     }
 }

@@ -32,7 +32,12 @@ impl Redirect {
         let slot = words.next()?.parse().ok().filter(|&s: &u16| usize::from(s) < crate::cluster::slot::SLOTS)?;
         let addr = words.next()?;
         let (host, port) = addr.rsplit_once(':')?;
-        let port = port.parse().ok()?;
+        let port = port.parse().ok().filter(|&p: &u16| p != 0)?;
+        // A target rcli could connect to: printable, no spaces (the rest of a hostile
+        // redirect is shown as the error it is).
+        if !host.bytes().all(|b| b.is_ascii_graphic()) || host.len() > 255 {
+            return None;
+        }
         let host = match (host, from) {
             ("", Endpoint::Tcp { host, .. }) => host.clone(),
             ("", Endpoint::Unix(_)) => "127.0.0.1".to_string(),
@@ -60,5 +65,8 @@ mod tests {
         assert_eq!(v6.to.to_string(), "[::1]:7000");
         assert_eq!(Redirect::parse(b"MOVED 99999 a:1", &from), None);
         assert_eq!(Redirect::parse(b"ERR MOVED 1 a:1", &from), None);
+        assert_eq!(Redirect::parse(b"MOVED 1 a:0", &from), None, "port 0");
+        assert_eq!(Redirect::parse(b"MOVED 1 a:70000", &from), None);
+        assert_eq!(Redirect::parse(b"MOVED 1 \x1b]0;x\x07:7000", &from), None);
     }
 }

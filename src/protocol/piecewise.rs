@@ -72,6 +72,14 @@ impl PieceRenderer {
 
     /// Renders the next element.
     pub fn element(&mut self, format: &Format, frame: &Frame, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.render_element(format, frame, out);
+        if format.terminal {
+            crate::protocol::text::escape_for_terminal(out, start);
+        }
+    }
+
+    fn render_element(&mut self, format: &Format, frame: &Frame, out: &mut Vec<u8>) {
         let first = self.next == 0;
         self.next += 1;
         if self.verbatim {

@@ -8,6 +8,7 @@
 
 use crate::protocol::resp::Frame;
 use crate::protocol::split::repr;
+use crate::protocol::text::escape_for_terminal;
 
 /// How replies are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +33,27 @@ pub struct Format {
     pub element_delimiter: Vec<u8>,
     /// `-D`: separator after each reply in raw mode.
     pub reply_delimiter: Vec<u8>,
+    /// stdout is a terminal: control characters in replies are shown escaped, so a
+    /// reply cannot drive the terminal (see [`crate::protocol::text`]).
+    pub terminal: bool,
 }
 
 impl Format {
     pub fn new(mode: OutputMode) -> Self {
-        Format { mode, element_delimiter: b"\n".to_vec(), reply_delimiter: b"\n".to_vec() }
+        Format { mode, element_delimiter: b"\n".to_vec(), reply_delimiter: b"\n".to_vec(), terminal: false }
     }
 
     /// Appends the text of `frame` as the reply to a command. `verbatim_command` is true
     /// for the commands redis-cli always prints raw (INFO, CLIENT LIST, …).
     pub fn reply(&self, frame: &Frame, verbatim_command: bool, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.render(frame, verbatim_command, out);
+        if self.terminal {
+            escape_for_terminal(out, start);
+        }
+    }
+
+    fn render(&self, frame: &Frame, verbatim_command: bool, out: &mut Vec<u8>) {
         if verbatim_command {
             raw(frame, &self.element_delimiter, out);
             return;

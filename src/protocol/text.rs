@@ -34,6 +34,33 @@ fn is_control(c: char) -> bool {
     matches!(u32::from(c), 0..=0x1f | 0x7f..=0x9f)
 }
 
+/// Escapes, in place from `from` on, the bytes of rendered reply text that a terminal
+/// would act on: C0 controls but `\t`, `\n` and `\r`, DEL, and C1 controls encoded as
+/// UTF-8. Used only when stdout is a terminal; piped output stays byte for byte.
+pub fn escape_for_terminal(out: &mut Vec<u8>, from: usize) {
+    let Some(tail) = out.get(from..) else { return };
+    let is_c1_lead =
+        |i: usize| tail.get(i) == Some(&0xc2) && tail.get(i + 1).is_some_and(|b| (0x80..=0x9f).contains(b));
+    let dangerous = |i: usize, b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || is_c1_lead(i);
+    if !tail.iter().enumerate().any(|(i, &b)| dangerous(i, b)) {
+        return;
+    }
+    let mut escaped = Vec::with_capacity(tail.len() + 16);
+    let mut i = 0;
+    while let Some(&b) = tail.get(i) {
+        if dangerous(i, b) {
+            let code = if is_c1_lead(i) { tail.get(i + 1).copied().unwrap_or(b) } else { b };
+            escaped.extend_from_slice(format!("\\x{code:02x}").as_bytes());
+            i += if is_c1_lead(i) { 2 } else { 1 };
+        } else {
+            escaped.push(b);
+            i += 1;
+        }
+    }
+    out.truncate(from);
+    out.extend_from_slice(&escaped);
+}
+
 /// `text` padded with spaces to `width` characters (never shortened), for tables whose
 /// cells come from a server: no formatting width limit applies.
 pub fn pad(text: &str, width: usize) -> String {
@@ -57,6 +84,14 @@ mod tests {
         assert_eq!(escape_controls("\u{9b}31m", false), "\\x9b31m", "C1 CSI");
         assert_eq!(escape_controls("héllo → ok", false), "héllo → ok");
         assert_eq!(escape_bytes(b"\x1b[2J\xff"), "\\x1b[2J\u{fffd}");
+    }
+
+    #[test]
+    fn rendered_replies_lose_only_what_a_terminal_would_act_on() {
+        let mut out = b"kept\x1b".to_vec();
+        out.extend_from_slice(b"(error) \x1b]0;x\x07 tab\tnl\nr\r \xc2\x9b2J caf\xc3\xa9");
+        escape_for_terminal(&mut out, 5);
+        assert_eq!(String::from_utf8_lossy(&out), "kept\u{1b}(error) \\x1b]0;x\\x07 tab\tnl\nr\r \\x9b2J café");
     }
 
     #[test]
