@@ -7,11 +7,13 @@
 //! Ports and their cluster-bus ports (port + 10000) stay below 32768, out of the range
 //! the kernel hands to outgoing connections.
 //!
-//! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them;
-//! this file is `rcli sandbox` itself.
+//! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
+//! [`watchdog`] removes them if rcli dies without its usual clean-up; this file is
+//! `rcli sandbox` itself.
 
 mod cluster;
 mod servers;
+mod watchdog;
 
 use clap::Parser;
 
@@ -67,14 +69,23 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         };
         crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }
-    crate::output::note("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
+    crate::output::note(
+        "everything is stopped and removed when you leave the shell (quit, Ctrl-D, a closed terminal, a kill).",
+    );
     let argv: Vec<std::ffi::OsString> =
         ["rcli", "-c", "-p", &cluster.port(0).to_string()].iter().map(Into::into).collect();
     let code = match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
     {
-        Ok(config) => crate::run::run(config),
+        Ok(mut config) => {
+            // The sandbox's servers have no password: whatever the environment holds
+            // for other servers (REDISCLI_AUTH) does not apply to them.
+            if config.state.auth.take().is_some() {
+                crate::output::note("sandbox: REDISCLI_AUTH is ignored (the sandbox's servers have no password)");
+            }
+            crate::run::run(config)
+        }
         Err(e) => {
             crate::output::note(&format!("sandbox: {e}"));
             1

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use super::watchdog;
 use crate::client::pool;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -62,6 +63,7 @@ pub(super) fn temp_dir(label: &str) -> Result<PathBuf> {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
     fs::create_dir_all(&dir).map_err(|source| Error::File { path: dir.display().to_string(), source })?;
+    watchdog::watch_dir(&dir);
     Ok(dir)
 }
 
@@ -124,6 +126,7 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server>
         // Own process group: a Ctrl-C in the shell must not reach the servers.
         cmd.process_group(0);
         let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
+        watchdog::watch_pid(child.id());
         let mut server = Server { port, child: Some(child), log };
         match wait_for_ping(&mut server) {
             Ok(()) => return Ok(server),
