@@ -32,8 +32,9 @@ fn is(arg: Option<&Vec<u8>>, word: &str) -> bool {
 /// settings (redis-cli 7.4's list plus Valkey's names). A leading repeat count is skipped.
 pub fn is_sensitive(line: &str) -> bool {
     // A line whose quotes do not balance (`auth "secret7`) is judged by its words.
-    let mut argv = split_args(line.as_bytes())
-        .unwrap_or_else(|_| line.split_ascii_whitespace().map(|w| w.trim_matches(['"', '\'']).as_bytes().to_vec()).collect());
+    let mut argv = split_args(line.as_bytes()).unwrap_or_else(|_| {
+        line.split_ascii_whitespace().map(|w| w.trim_matches(['"', '\'']).as_bytes().to_vec()).collect()
+    });
     if repeat_prefix(&argv) != Repeat::Once {
         argv.remove(0);
     }
