@@ -76,7 +76,7 @@ pub fn load(path: &PathBuf) -> Vec<String> {
     let Ok(bytes) = fs::read(path) else { return Vec::new() };
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
-    let keep = lines[lines.len().saturating_sub(MAX_ENTRIES)..].to_vec();
+    let keep = lines.get(lines.len().saturating_sub(MAX_ENTRIES)..).unwrap_or_default().to_vec();
     if lines.len() > 2 * MAX_ENTRIES {
         let mut body = keep.join("\n");
         body.push('\n');

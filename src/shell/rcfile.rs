@@ -30,7 +30,7 @@ pub fn apply(session: &mut Session) {
             None => {}
             Some(w) if w.starts_with('#') => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
-                if let Err(message) = set_preference(session, &words[1..]) {
+                if let Err(message) = set_preference(session, words.get(1..).unwrap_or_default()) {
                     crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }

@@ -34,10 +34,13 @@ impl LocalCluster {
         Ok(cluster)
     }
 
+    /// The address of node `index` (primaries first, then replicas).
+    #[allow(clippy::indexing_slicing, reason = "a harness accessor: an index outside the cluster is the caller's bug")]
     pub fn endpoint(&self, index: usize) -> Endpoint {
         self.nodes[index].endpoint()
     }
 
+    #[allow(clippy::indexing_slicing, reason = "a harness accessor: an index outside the cluster is the caller's bug")]
     pub fn port(&self, index: usize) -> u16 {
         self.nodes[index].port
     }
@@ -54,9 +57,11 @@ impl LocalCluster {
             let end = if i + 1 == self.primaries { SLOTS - 1 } else { start + per - 1 };
             call_text(primary, &["CLUSTER", "ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
-        for endpoint in &endpoints[1..] {
-            if let Endpoint::Tcp { port, .. } = endpoint {
-                call_text(&endpoints[0], &["CLUSTER", "MEET", "127.0.0.1", &port.to_string()])?;
+        if let Some((first, others)) = endpoints.split_first() {
+            for endpoint in others {
+                if let Endpoint::Tcp { port, .. } = endpoint {
+                    call_text(first, &["CLUSTER", "MEET", "127.0.0.1", &port.to_string()])?;
+                }
             }
         }
         let total = endpoints.len();
@@ -66,10 +71,10 @@ impl LocalCluster {
                     .is_ok_and(|t| t.lines().filter(|l| !l.contains("handshake")).count() == total)
             })
         })?;
-        for r in 0..replicas {
-            for p in 0..self.primaries {
-                let replica = self.primaries + r * self.primaries + p;
-                call_text(&endpoints[replica], &["CLUSTER", "REPLICATE", &self.ids[p]])?;
+        // Replica `r` of primary `p` is node `primaries + r * primaries + p`.
+        for (offset, replica) in endpoints.iter().skip(self.primaries).take(replicas * self.primaries).enumerate() {
+            if let Some(primary_id) = self.ids.get(offset % self.primaries) {
+                call_text(replica, &["CLUSTER", "REPLICATE", primary_id])?;
             }
         }
         self.wait_until_healthy(Duration::from_secs(30))

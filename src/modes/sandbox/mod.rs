@@ -65,7 +65,8 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         let role = if i < cluster.primaries {
             "primary".to_string()
         } else {
-            format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port)
+            let primary = cluster.nodes.get((i - cluster.primaries) % cluster.primaries).map_or(0, |n| n.port);
+            format!("replica of {primary}")
         };
         crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }

@@ -100,7 +100,7 @@ impl Server {
     pub fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        lines.get(lines.len().saturating_sub(15)..).unwrap_or_default().join("\n")
     }
 }
 
