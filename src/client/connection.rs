@@ -51,6 +51,8 @@ pub enum Refusal {
 }
 
 const READ_CHUNK: usize = 64 * 1024;
+/// Pushes kept for `--show-pushes` between two commands.
+const MAX_KEPT_PUSHES: usize = 1000;
 /// An aggregate's header line (`*1000000\r\n`) is never longer than this.
 const HEADER_MAX: usize = 32;
 /// A declared length is trusted for growing the buffer only up to this size; past it
@@ -70,6 +72,8 @@ pub struct Connection {
     scanner: FrameScanner,
     scanning: bool,
     read_timeout: Option<Duration>,
+    /// RESP3 pushes met while reading replies, for `--show-pushes`.
+    pushes: Vec<Frame>,
 }
 
 impl Connection {
@@ -85,6 +89,7 @@ impl Connection {
             scanner: FrameScanner::default(),
             scanning: false,
             read_timeout: None,
+            pushes: Vec::new(),
         })
     }
 
@@ -135,11 +140,36 @@ impl Connection {
         }
     }
 
-    /// True when the connection must not be used again after sitting idle: bytes are
-    /// waiting that no command asked for (in the buffer or on the socket), or the peer
-    /// closed it.
+    /// True when the connection must not be used again after sitting idle: the peer
+    /// closed it, or sent bytes no command asked for (then a reply would be read from
+    /// the wrong place). RESP3 pushes that arrived meanwhile (client-side caching
+    /// invalidations) are legitimate: they are kept, and the connection stays usable.
     pub fn is_unusable_when_idle(&mut self) -> bool {
-        self.start != self.end || self.stream.is_unusable_when_idle()
+        if self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let unusable = loop {
+            self.make_room(1);
+            let free = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.stream.read(free) {
+                Ok(0) => break true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        if unusable || self.stream.set_nonblocking(false).is_err() {
+            return true;
+        }
+        // Whatever arrived must be whole pushes and nothing else.
+        while self.start != self.end {
+            match self.buffered_frame(0) {
+                Ok(Ok(Frame::Push(items))) => self.keep_push(items),
+                _ => return true,
+            }
+        }
+        false
     }
 
     /// Writes all of `bytes`.
@@ -173,11 +203,25 @@ impl Connection {
     /// Reads the next frame that is not a RESP3 push.
     pub fn read_reply(&mut self, wait: Wait) -> Result<Frame> {
         loop {
-            let frame = self.read_frame(wait)?;
-            if !matches!(frame, Frame::Push(_)) {
-                return Ok(frame);
+            match self.read_frame(wait)? {
+                Frame::Push(items) => self.keep_push(items),
+                frame => return Ok(frame),
             }
         }
+    }
+
+    /// Keeps a RESP3 push met while reading a reply, for `--show-pushes` (a bounded
+    /// number: older ones are dropped first).
+    fn keep_push(&mut self, items: Vec<Frame>) {
+        if self.pushes.len() >= MAX_KEPT_PUSHES {
+            self.pushes.remove(0);
+        }
+        self.pushes.push(Frame::Push(items));
+    }
+
+    /// The pushes met since the last call.
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.pushes)
     }
 
     /// Reads the next reply (RESP3 pushes skipped); a big top-level array or set is
@@ -201,9 +245,9 @@ impl Connection {
                 sink.end();
                 return Ok(None);
             }
-            let frame = self.read_frame(wait)?;
-            if !matches!(frame, Frame::Push(_)) {
-                return Ok(Some(frame));
+            match self.read_frame(wait)? {
+                Frame::Push(items) => self.keep_push(items),
+                frame => return Ok(Some(frame)),
             }
         }
     }

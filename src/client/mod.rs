@@ -102,6 +102,8 @@ pub struct Client {
     tx: Option<Transaction>,
     turn: usize,
     pub counters: Counters,
+    /// RESP3 pushes met while reading replies, for `--show-pushes`.
+    pushes: Vec<Frame>,
 }
 
 impl Client {
@@ -126,6 +128,7 @@ impl Client {
             tx: None,
             turn: 0,
             counters: Counters::default(),
+            pushes: Vec::new(),
         }
     }
 
@@ -204,6 +207,18 @@ impl Client {
     }
     pub fn pool(&mut self) -> &mut Pool {
         &mut self.pool
+    }
+
+    /// Keeps pushes for the caller to show (a bounded number).
+    fn keep_pushes(&mut self, pushes: Vec<Frame>) {
+        self.pushes.extend(pushes);
+        let excess = self.pushes.len().saturating_sub(1000);
+        self.pushes.drain(..excess);
+    }
+
+    /// The RESP3 pushes met since the last call.
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.pushes)
     }
 
     /// The role of the node at `endpoint`, as far as the slot map knows.

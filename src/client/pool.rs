@@ -97,10 +97,29 @@ impl Exchange {
         }
     }
 
+    /// For a stream (a subscription: no reply is owed), the next frame if one arrives
+    /// within `quiet`; a quiet spell is no failure there. Ctrl-C is not looked at: the
+    /// caller polls in short spells and decides.
+    pub fn poll(&mut self, quiet: Duration) -> Result<Option<Frame>> {
+        match self.conn.read_frame(Wait { idle: Some(quiet), interrupt: None }) {
+            Ok(frame) => Ok(Some(frame)),
+            Err(Error::Timeout { .. }) => Ok(None),
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
     /// Reads the next frame, pushes included (streams of messages).
     pub fn read_frame(&mut self, idle: Option<Duration>) -> Result<Frame> {
         let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
         self.conn.read_frame(wait).inspect_err(|_| self.broken = true)
+    }
+
+    /// RESP3 pushes met while reading (client-side caching invalidations…).
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        self.conn.take_pushes()
     }
 
     /// Marks the exchange as unusable (its owner gave up on it).

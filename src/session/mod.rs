@@ -74,6 +74,10 @@ pub struct Session {
     pub seen_keys: Vec<Vec<u8>>,
     /// `(interrupted)` was printed for the line being run.
     pub interruption_shown: bool,
+    /// `--show-pushes`: RESP3 pushes met while reading replies are printed.
+    pub show_pushes: bool,
+    /// A subscription the shell just started: the REPL serves it in subscribed mode.
+    pub pending_subscription: Option<crate::client::pool::Exchange>,
 }
 
 fn is_word(arg: &[u8], word: &str) -> bool {
@@ -192,6 +196,36 @@ impl Session {
         for warning in self.client.pool().take_warnings() {
             self.printer.note(&warning);
         }
+    }
+
+    /// Prints the RESP3 pushes met while reading replies, as redis-cli's push handler
+    /// does: an invalidation as `-> invalidate: 'k1', 'k2'` on a terminal, anything else
+    /// as a reply.
+    fn show_pushes(&mut self) -> Result<(), StdoutClosed> {
+        let pushes = self.client.take_pushes();
+        if !self.show_pushes {
+            return Ok(());
+        }
+        for push in pushes {
+            let items = push.as_items().unwrap_or_default();
+            let invalidated = match items {
+                [kind, Frame::Array(keys)] if kind.as_bytes().is_some_and(|k| k.starts_with(b"invalidate")) => {
+                    Some(keys)
+                }
+                _ => None,
+            };
+            match invalidated {
+                Some(keys) if self.printer.is_tty_format() => {
+                    let names: Vec<String> = keys
+                        .iter()
+                        .map(|k| format!("'{}'", crate::protocol::text::escape_bytes(k.as_bytes().unwrap_or_default())))
+                        .collect();
+                    self.printer.line(&format!("-> invalidate: {}", names.join(", ")))?;
+                }
+                _ => self.printer.frame(&[b"" as &[u8]], &push)?,
+            }
+        }
+        Ok(())
     }
 
     /// Runs one line of input.
@@ -333,6 +367,9 @@ impl Session {
             return Flow::StdoutClosed;
         }
         self.show_warnings();
+        if self.show_pushes().is_err() {
+            return Flow::StdoutClosed;
+        }
         if let Some(keys) = listed {
             self.remember_listed_keys(&keys);
         }
