@@ -114,6 +114,8 @@ fn run_mode(session: &mut Session, config: &Config) -> i32 {
             exit_code(flow, session)
         }
         Mode::Scan => scan(session, config),
+        Mode::Rdb { target, what } => crate::modes::replication::rdb(session, &target, what),
+        Mode::Replica => crate::modes::replication::replica(session),
         Mode::Eval { file, args, debug } => crate::modes::eval::run(session, &file, &args, debug, config.repeat),
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
     }

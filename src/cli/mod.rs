@@ -161,6 +161,15 @@ pub struct Args {
     /// Like --ldb but uses the synchronous Lua debugger (the server is blocked, changes are kept).
     #[arg(long)]
     pub ldb_sync_mode: bool,
+    /// Transfer an RDB dump from the server to a local file ("-" for stdout; with -c a directory, one file per primary).
+    #[arg(long, value_name = "FILENAME")]
+    pub rdb: Option<PathBuf>,
+    /// Like --rdb but only get the functions (not the keys).
+    #[arg(long, value_name = "FILENAME")]
+    pub functions_rdb: Option<PathBuf>,
+    /// Simulate a replica showing commands received from the master.
+    #[arg(long, alias = "slave")]
+    pub replica: bool,
     /// Transfer raw Redis protocol from stdin to the server (routed per slot with -c).
     #[arg(long)]
     pub pipe: bool,
@@ -200,6 +209,10 @@ pub enum Mode {
     Pipe,
     /// `--scan`.
     Scan,
+    /// `--rdb`/`--functions-rdb`: an RDB to a file (a directory with `-c`).
+    Rdb { target: PathBuf, what: crate::modes::replication::Transfer },
+    /// `--replica`: the replication stream as CSV lines.
+    Replica,
     /// `--eval FILE [keys…] [, args…]`, with the Lua debugger when `debug` is set.
     Eval { file: PathBuf, args: Vec<Vec<u8>>, debug: Option<LuaDebug> },
 }
@@ -370,7 +383,20 @@ impl Config {
         if debug.is_some() && args.eval.is_none() {
             return Err(Error::Usage("Options --ldb and --ldb-sync-mode require --eval.".into()));
         }
-        let mode = if let Some(file) = &args.eval {
+        if args.rdb.is_some() && args.functions_rdb.is_some() {
+            return Err(Error::Usage("Option --functions-rdb and --rdb are mutually exclusive.".into()));
+        }
+        use crate::modes::replication::Transfer;
+        let transfer = args
+            .rdb
+            .clone()
+            .map(|t| (t, Transfer::Rdb))
+            .or(args.functions_rdb.clone().map(|t| (t, Transfer::Functions)));
+        let mode = if args.replica {
+            Mode::Replica
+        } else if let Some((target, what)) = transfer {
+            Mode::Rdb { target, what }
+        } else if let Some(file) = &args.eval {
             let args = args.command.iter().map(|a| a.clone().into_vec()).collect();
             Mode::Eval { file: file.clone(), args, debug }
         } else if args.pipe {

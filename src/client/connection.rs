@@ -51,6 +51,8 @@ pub enum Refusal {
 }
 
 const READ_CHUNK: usize = 64 * 1024;
+/// The longest raw line believed (SYNC's `$<len>` or `$EOF:<mark>` answer).
+const MAX_RAW_LINE: usize = 1024;
 /// Pushes kept for `--show-pushes` between two commands.
 const MAX_KEPT_PUSHES: usize = 1000;
 /// An aggregate's header line (`*1000000\r\n`) is never longer than this.
@@ -248,6 +250,48 @@ impl Connection {
             match self.read_frame(wait)? {
                 Frame::Push(items) => self.keep_push(items),
                 frame => return Ok(Some(frame)),
+            }
+        }
+    }
+
+    /// Raw bytes, not frames (a replication payload): up to `max` of them, waiting as
+    /// `wait` allows for at least one.
+    pub fn read_raw(&mut self, max: usize, wait: Wait) -> Result<Vec<u8>> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.fill(1, wait)?;
+        }
+        let available = self.end.saturating_sub(self.start).min(max);
+        let bytes = self.buf.get(self.start..self.start + available).unwrap_or_default().to_vec();
+        self.start += available;
+        Ok(bytes)
+    }
+
+    /// Puts bytes back in front of what is still to be read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        let mut rest = bytes.to_vec();
+        rest.extend_from_slice(self.buf.get(self.start..self.end).unwrap_or_default());
+        let len = rest.len();
+        rest.resize(len.max(READ_CHUNK), 0);
+        self.buf = rest;
+        self.start = 0;
+        self.end = len;
+        self.scanning = false;
+    }
+
+    /// A raw line up to `\n` (kept `\r` included), skipping the bare `\n`s a master
+    /// sends to keep the link alive while it prepares an RDB.
+    pub fn read_raw_line(&mut self, wait: Wait) -> Result<Vec<u8>> {
+        let mut line = Vec::new();
+        loop {
+            for byte in self.read_raw(1, wait)? {
+                match byte {
+                    b'\n' if line.is_empty() => {}
+                    b'\n' => return Ok(line),
+                    other if line.len() < MAX_RAW_LINE => line.push(other),
+                    _ => return Err(Error::Protocol { addr: self.addr(), detail: "a line too long".into() }),
+                }
             }
         }
     }

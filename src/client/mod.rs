@@ -19,6 +19,7 @@ pub mod connection;
 pub mod fanout;
 pub mod pool;
 pub mod refresh;
+pub mod replication;
 pub mod routed;
 pub mod state;
 pub mod stream;

@@ -122,6 +122,23 @@ impl Exchange {
         self.conn.take_pushes()
     }
 
+    /// Raw bytes (a replication payload), at most `max`; any failure breaks the exchange.
+    pub fn read_raw(&mut self, max: usize, idle: Option<Duration>) -> Result<Vec<u8>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        self.conn.read_raw(max, wait).inspect_err(|_| self.broken = true)
+    }
+
+    /// Puts bytes back in front of what is still to be read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        self.conn.unread(bytes);
+    }
+
+    /// A raw line (SYNC's answer), bare newlines before it skipped.
+    pub fn read_raw_line(&mut self, idle: Option<Duration>) -> Result<Vec<u8>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        self.conn.read_raw_line(wait).inspect_err(|_| self.broken = true)
+    }
+
     /// Marks the exchange as unusable (its owner gave up on it).
     pub fn abandon(&mut self) {
         self.broken = true;

@@ -7,4 +7,5 @@ pub mod eval;
 pub mod input;
 pub mod pipe;
 pub mod pipeline;
+pub mod replication;
 pub mod sandbox;

@@ -272,6 +272,10 @@ impl Session {
             return Flow::Exit(0);
         }
         if is_word(first, "help") || first.as_slice() == b"?" {
+            // The server's own docs when it is there (as redis-cli), else the built-in ones.
+            if self.docs.is_none() && self.client.is_connected() {
+                self.load_docs();
+            }
             let words: Vec<String> = argv.iter().skip(1).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             let text = docs::help_text(&self.docs(), &words, self.prefs.color);
             return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
