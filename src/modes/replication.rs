@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::client::pool::{Exchange, Pool};
 use crate::client::replication::Payload;
@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 use crate::output::note;
 use crate::protocol::render::{Format, OutputMode};
 use crate::session::Session;
+
+/// How often `--replica` acknowledges, as a replica does.
+const ACK_EVERY: Duration = Duration::from_secs(1);
+/// How long one wait for the stream lasts before Ctrl-C is looked at.
+const POLL_SPELL: Duration = Duration::from_millis(100);
 
 /// What to transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,11 +202,22 @@ pub fn replica(session: &mut Session) -> i32 {
             Payload::EofMarked(_) => format!("SYNC done after {received} bytes. Logging commands from master."),
             Payload::Length(_) => "SYNC done. Logging commands from master.".to_string(),
         });
-        exchange.ack()?;
         let format = Format::new(OutputMode::Csv);
+        let mut last_ack: Option<Instant> = None;
         loop {
-            // The master pings every few seconds: no timeout, as for MONITOR.
-            let frame = exchange.read_frame(None)?;
+            // A master starts the stream on the first ACK it gets after it has put this
+            // replica online, which may be after the first one sent: like a replica,
+            // ACK every second. (Offset 0 always: rcli must never count for WAIT.)
+            if last_ack.is_none_or(|at| at.elapsed() >= ACK_EVERY) {
+                exchange.ack()?;
+                last_ack = Some(Instant::now());
+            }
+            if session.interrupted() {
+                return Err(Error::Interrupted);
+            }
+            // The master pings every few seconds but may be silent longer: quiet
+            // spells are no failure, as for MONITOR.
+            let Some(frame) = exchange.poll(ACK_EVERY.min(POLL_SPELL))? else { continue };
             let mut line = Vec::new();
             format.reply(&frame, false, &mut line);
             session.printer.write(&line).map_err(|_| Error::Interrupted)?;

@@ -260,7 +260,8 @@ impl Session {
         self.run_command(argv, times)
     }
 
-    fn interrupted(&self) -> bool {
+    /// True once Ctrl-C was pressed during the current line.
+    pub fn interrupted(&self) -> bool {
         self.client.interrupt().is_some_and(|f| f.load(Ordering::SeqCst))
     }
 

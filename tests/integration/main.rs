@@ -29,3 +29,5 @@ mod pty;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
+/// --rdb, --functions-rdb and --replica beside redis-cli.
+mod transfers;

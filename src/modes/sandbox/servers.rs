@@ -113,7 +113,10 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server>
         let mut cmd = Command::new("redis-server");
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &dir.display().to_string(), "--logfile", &log.display().to_string()])
-            .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"]);
+            .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"])
+            // A replica (or --rdb) gets its full sync at once, not after 5 s of waiting
+            // for others to join.
+            .args(["--repl-diskless-sync-delay", "0"]);
         if cluster {
             cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")]).args([
                 "--cluster-node-timeout",
