@@ -82,14 +82,14 @@ fn frame(u: &mut Unstructured, depth: usize) -> Result<Frame> {
             let attributes = pairs(u, depth)?;
             Frame::Attributed { attributes, reply: Box::new(frame(u, depth + 1)?) }
         }
-        14 | 15 if depth < BRANCHING_DEPTH => chain(u, depth)?,
+        14 | 15 if depth < BRANCHING_DEPTH => chain(u)?,
         _ => Frame::Array(Vec::new()),
     })
 }
 
 /// A chain of single-element aggregates, from a few levels to just past the limit,
 /// around a leaf (often an empty aggregate, the deepest frame the parser accepts).
-fn chain(u: &mut Unstructured, depth: usize) -> Result<Frame> {
+fn chain(u: &mut Unstructured) -> Result<Frame> {
     let levels = u.int_in_range(1..=MAX_DEPTH + 3)?;
     let mut inner = match u.int_in_range(0..=3)? {
         0 => Frame::Array(Vec::new()),
