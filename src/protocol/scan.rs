@@ -83,7 +83,10 @@ impl FrameScanner {
                     Some(Length::Of(n)) => {
                         self.pos = after;
                         let elements = if kind == b'%' { (n as u64).saturating_mul(2) } else { n as u64 };
-                        if self.open.len() > MAX_DEPTH {
+                        // This aggregate sits `open.len() - 1` levels deep and its elements
+                        // one deeper: the parser refuses elements beyond MAX_DEPTH, not an
+                        // empty aggregate at MAX_DEPTH itself.
+                        if elements > 0 && self.open.len() > MAX_DEPTH {
                             return Scanned::Invalid;
                         }
                         self.consume_one();
@@ -230,6 +233,23 @@ mod tests {
         let mut bytes = b"*1\r\n".repeat(MAX_DEPTH + 2);
         bytes.extend_from_slice(b":1\r\n");
         assert_eq!(FrameScanner::default().scan(&bytes), Scanned::Invalid);
+    }
+
+    #[test]
+    fn an_empty_aggregate_at_the_deepest_level_the_parser_accepts_is_complete() {
+        // Found by fuzzing (fuzz/ resp_parse): the scanner refused one level earlier
+        // than the parser, so this reply failed only when it arrived in several reads.
+        for empty in [&b"*0\r\n"[..], b"%0\r\n", b"~0\r\n"] {
+            let mut bytes = b"*1\r\n".repeat(MAX_DEPTH);
+            bytes.extend_from_slice(empty);
+            assert_eq!(parse(&bytes).unwrap().map(|(_, used)| used), Some(bytes.len()));
+            assert_eq!(FrameScanner::default().scan(&bytes), Scanned::Complete(bytes.len()));
+            let mut scanner = FrameScanner::default();
+            for cut in 0..bytes.len() {
+                assert!(matches!(scanner.scan(&bytes[..cut]), Scanned::Incomplete { .. }), "at {cut}");
+            }
+            assert_eq!(scanner.scan(&bytes), Scanned::Complete(bytes.len()));
+        }
     }
 
     #[test]

@@ -1,0 +1,4 @@
+//! libFuzzer entry point for [`rcli_fuzz::split::check`] (the properties are documented there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rcli_fuzz::split::check(data));
