@@ -388,7 +388,8 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
                 Find::Milestone(n) => keystats::milestone_line(page.pct, *n),
             })
             .collect();
-        closed = printer.write(text.as_bytes()).is_err() || (progress.is_on() && printer.flush().is_err());
+        // Found keys show at once, also in a pipe (a page with none costs nothing).
+        closed = !text.is_empty() && printer.write(text.as_bytes()).and_then(|()| printer.flush()).is_err();
         progress.add(page.keys, total);
         !closed
     };

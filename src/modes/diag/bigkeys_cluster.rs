@@ -183,7 +183,8 @@ impl<'a> Merge<'a> {
             text.push_str(&keystats::milestone_line(pct, self.next_milestone));
             self.next_milestone += 1_000_000;
         }
-        if self.printer.write(text.as_bytes()).is_err() || (self.progress.is_on() && self.printer.flush().is_err()) {
+        // Found keys show at once, also in a pipe (a page with none costs nothing).
+        if !text.is_empty() && self.printer.write(text.as_bytes()).and_then(|()| self.printer.flush()).is_err() {
             return false;
         }
         self.progress.add(page.keys, self.total);

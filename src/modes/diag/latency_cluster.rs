@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::format::{Clock, two_decimals};
 use super::latency::{DEFAULT_INTERVAL_MS, HISTORY_RANGE_MS, LatencyStats, SAMPLE_EVERY, interval_ms, range_line};
@@ -25,6 +25,9 @@ use crate::session::Session;
 /// One probe's outcome: the node's index, and the PING's start and end on the shared
 /// clock (µs) or why it failed.
 type Probe = (usize, Result<(i64, i64), String>);
+
+/// The terminal line is redrawn at most this often.
+const REDRAW_EVERY: Duration = Duration::from_millis(20);
 
 /// The narrowest terminal column.
 const MIN_COLUMN: usize = 22;
@@ -182,8 +185,12 @@ impl View<'_> {
         }
         let mut range_start = self.clock.ms();
         let mut outputs = 0u64;
+        let mut drawn: Option<Instant> = None;
         loop {
             if interrupted(flag) {
+                if tty_columns {
+                    self.draw(width)?;
+                }
                 return Err(Stop::Interrupted);
             }
             let (index, outcome) = match rx.recv_timeout(Duration::from_millis(50)) {
@@ -210,8 +217,11 @@ impl View<'_> {
                 continue;
             }
             if tty_columns {
-                let cells: Vec<String> = self.states.iter().map(|s| cell(&s.stats, s.failing.is_none())).collect();
-                self.write(&row(&cells, width))?;
+                // Redrawn at most every REDRAW_EVERY, whatever the number of nodes.
+                if drawn.is_none_or(|t| t.elapsed() >= REDRAW_EVERY) {
+                    self.draw(width)?;
+                    drawn = Some(Instant::now());
+                }
             } else if history {
                 if let (Some(node), Some(state)) = (self.nodes.get(index), self.states.get(index)) {
                     let line = node_line(node, &state.stats, self.mode);
@@ -223,6 +233,9 @@ impl View<'_> {
                 return self.write(&lines);
             }
             if history && self.clock.ms() - range_start > range_ms {
+                if tty_columns {
+                    self.draw(width)?;
+                }
                 self.write(&range_line(self.clock.ms() - range_start))?;
                 range_start = self.clock.ms();
                 for state in &mut self.states {
@@ -230,6 +243,12 @@ impl View<'_> {
                 }
             }
         }
+    }
+
+    /// Redraws the terminal line of cells.
+    fn draw(&mut self, width: usize) -> Result<(), Stop> {
+        let cells: Vec<String> = self.states.iter().map(|s| cell(&s.stats, s.failing.is_none())).collect();
+        self.write(&row(&cells, width))
     }
 
     /// Counts one probe; a node that stops or starts answering gets a note on stderr.
