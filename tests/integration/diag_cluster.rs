@@ -296,3 +296,36 @@ fn stat_totals_and_latency_columns_cover_every_primary() {
     let spectra: Vec<&str> = text.lines().skip(8).take(3).map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(spectra, addresses);
 }
+
+#[test]
+fn lru_test_routes_by_slot_and_a_frozen_primary_is_named() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 1);
+    let home = Home::new();
+    let seed_port = cluster.port(0).to_string();
+    // --lru-test with -c sends each key to its slot's owner: no MOVED errors.
+    let mut run = watch_rcli(&home, &["-c", "-p", &seed_port, "--lru-test", "300"]);
+    run.wait_for("a line", WAIT, |out| out.lines().count() >= 1);
+    let out = run.interrupt_and_finish();
+    assert_eq!((out.code, out.stderr.as_str()), (Some(130), ""));
+    for port in primaries(&cluster) {
+        let keys = redis_cli_run(&["-p", &port.to_string(), "dbsize"], b"").text();
+        assert!(keys.trim().parse::<u32>().unwrap() > 10, "{port} has lru:* keys: {keys}");
+    }
+
+    // A primary that does not answer: the key scan refuses to start and names it; the
+    // stat table leaves it out of the total and says so.
+    signal(&cluster.nodes[1], "STOP");
+    let frozen = format!("127.0.0.1:{}", cluster.port(1));
+    let out = rcli_run(&home, &["-c", "-p", &seed_port, "--bigkeys", "--timeout", "1"], "");
+    assert_eq!((out.code, out.text()), (Some(1), String::new()));
+    assert!(out.stderr.starts_with(&format!("{frozen}: no reply for 1 s\n")), "{}", out.stderr);
+    let mut run = watch_rcli(&home, &["-c", "-p", &seed_port, "--stat", "-v", "--timeout", "1", "-i", "0.2"]);
+    run.wait_for("a partial total", WAIT, |out| out.contains("\ntotal 2/3 "));
+    let out = run.interrupt_and_finish();
+    signal(&cluster.nodes[1], "CONT");
+    assert!(out.text().contains(&format!("\n{frozen}  ")), "{}", out.text());
+    assert!(out.text().contains("error: no reply for 1 s"), "{}", out.text());
+}

@@ -56,7 +56,7 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
         match size {
             Ok(size) => totals.push(size),
             Err(problem) => {
-                session.printer.note(&format!("{}: {problem}", node.endpoint));
+                session.printer.note(&about(&node.endpoint.to_string(), &problem));
                 refused = true;
             }
         }
@@ -94,6 +94,11 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
     let _ = session.printer.write(report.as_bytes());
     let failed = scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_))));
     i32::from(failed)
+}
+
+/// `problem` on `node`, named once (link errors name their node already).
+fn about(node: &str, problem: &str) -> String {
+    if problem.starts_with(node) { problem.to_string() } else { format!("{node}: {problem}") }
 }
 
 /// The main thread's view of the walks: what has been printed as biggest (hottest)
@@ -157,7 +162,7 @@ impl<'a> Merge<'a> {
         let node = self.names.get(index).map(String::as_str).unwrap_or_default();
         self.progress.clear();
         for warning in &page.warnings {
-            self.printer.note(&format!("{node}: {warning}"));
+            self.printer.note(&about(node, warning));
         }
         let pct = scan_percent(self.sampled, self.total);
         let mut text = String::new();
