@@ -117,7 +117,8 @@ mod tests {
 
     fn selected(args: &[&str]) -> Option<Diagnostic> {
         let args = Args::try_parse_from(std::iter::once("rcli").chain(args.iter().copied())).unwrap();
-        args.diagnostics.select(args.pipe || args.replica || args.rdb.is_some() || args.functions_rdb.is_some(), args.scan)
+        args.diagnostics
+            .select(args.pipe || args.replica || args.rdb.is_some() || args.functions_rdb.is_some(), args.scan)
     }
 
     #[test]
