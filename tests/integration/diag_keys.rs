@@ -53,6 +53,8 @@ fn bigkeys_and_memkeys_match_redis_cli_byte_for_byte() {
         &["--bigkeys", "--pattern", "k1*"],
         &["--bigkeys", "--pattern", "nomatch"],
         &["--bigkeys", "--raw"],
+        &["--bigkeys", "-3"],
+        &["--memkeys", "-3"],
         &["--bigkeys", "-n", "0"],
     ] {
         let text = same_as_redis_cli(&home, port, args);
@@ -93,6 +95,7 @@ fn hotkeys_match_redis_cli_and_say_when_the_policy_is_not_lfu() {
     let report = same_as_redis_cli(&home, port, &["--hotkeys"]);
     assert_eq!(summary_of(&report).lines().filter(|l| l.starts_with("hot key found with counter: ")).count(), 16);
     same_as_redis_cli(&home, port, &["--hotkeys", "--pattern", "hot1*"]);
+    same_as_redis_cli(&home, port, &["--hotkeys", "-3"]);
 
     // Without an LFU policy redis-cli prints the banner, then fails on the first key.
     seed(port, "config set maxmemory-policy allkeys-lru\n");
