@@ -118,6 +118,7 @@ fn run_mode(session: &mut Session, config: &Config) -> i32 {
         Mode::Replica => crate::modes::replication::replica(session),
         Mode::Eval { file, args, debug } => crate::modes::eval::run(session, &file, &args, debug, config.repeat),
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
+        Mode::Diagnostic(diagnostic) => crate::modes::diag::run(session, config, &diagnostic),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::output::HopLines;
 
+pub mod diagnostics;
 pub mod uri;
 
 use crate::protocol::render::{Format, OutputMode};
@@ -182,6 +183,8 @@ pub struct Args {
     /// Whether to print RESP3 push messages (default: yes when stdout is a terminal).
     #[arg(long, value_name = "yn")]
     pub show_pushes: Option<String>,
+    #[command(flatten)]
+    pub diagnostics: diagnostics::DiagnosticArgs,
     /// Colour: auto, always or never (NO_COLOR is respected).
     #[arg(long, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
@@ -215,6 +218,9 @@ pub enum Mode {
     Replica,
     /// `--eval FILE [keys…] [, args…]`, with the Lua debugger when `debug` is set.
     Eval { file: PathBuf, args: Vec<Vec<u8>>, debug: Option<LuaDebug> },
+    /// `--stat`, `--latency*`, `--bigkeys`/`--memkeys`/`--hotkeys`, `--lru-test`,
+    /// `--intrinsic-latency`.
+    Diagnostic(diagnostics::Diagnostic),
 }
 
 /// `--ldb` (changes rolled back) or `--ldb-sync-mode` (the server blocks, changes kept).
@@ -392,7 +398,12 @@ impl Config {
             .clone()
             .map(|t| (t, Transfer::Rdb))
             .or(args.functions_rdb.clone().map(|t| (t, Transfer::Functions)));
-        let mode = if args.replica {
+        // redis-cli's order (docs/redis-cli-modes.md, "General facts"): the latency
+        // modes, --replica, --rdb, --pipe, the key scans and --stat, --scan, the rest.
+        let earlier = args.replica || transfer.is_some() || args.pipe;
+        let mode = if let Some(diagnostic) = args.diagnostics.select(earlier, args.scan) {
+            Mode::Diagnostic(diagnostic)
+        } else if args.replica {
             Mode::Replica
         } else if let Some((target, what)) = transfer {
             Mode::Rdb { target, what }

@@ -1,8 +1,9 @@
 //! The ways rcli runs besides the shell: `--eval` and the Lua debugger ([`eval`]),
 //! commands read from stdin ([`input`]), piped
-//! lines pipelined per node ([`pipeline`]), `--pipe` mass insertion ([`pipe`]) and the
-//! throwaway local cluster ([`sandbox`]).
+//! lines pipelined per node ([`pipeline`]), `--pipe` mass insertion ([`pipe`]), the
+//! throwaway local cluster ([`sandbox`]) and the diagnostic modes ([`diag`]).
 
+pub mod diag;
 pub mod eval;
 pub mod input;
 pub mod pipe;

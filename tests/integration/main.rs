@@ -8,6 +8,14 @@ mod util;
 mod cluster;
 /// One node: one-shot, piped lines, options, errors and exit codes.
 mod core;
+/// The diagnostic modes with -c on a real 3+3 cluster.
+mod diag_cluster;
+/// What the diagnostic-mode tests share.
+mod diag_harness;
+/// --bigkeys, --memkeys, --hotkeys beside redis-cli.
+mod diag_keys;
+/// --stat, the latency family, --intrinsic-latency, --lru-test beside redis-cli.
+mod diag_stat;
 /// A corpus of command lines through rcli and redis-cli, byte for byte.
 mod differential;
 /// A scripted fake server for what a real one cannot be made to do.

@@ -1,0 +1,416 @@
+//! `--bigkeys`, `--memkeys` and `--hotkeys`: the SCAN walk of one node they share, and
+//! the single-node run, as redis-cli 7.0.15 does them (docs/redis-cli-modes.md,
+//! section 6): DBSIZE, the banner, SCAN page by page (no COUNT unless `--count`), TYPE
+//! then the size command (or OBJECT FREQ) for every key of a page, a line for each new
+//! biggest (hottest) key with the percentage scanned when its page began, a sleep of
+//! `-i` every 100 SCANs, and the summary; Ctrl-C prints the partial summary.
+//!
+//! The walk pipelines more than redis-cli: each page's TYPEs (or OBJECT FREQs) go out
+//! with the next SCAN, so a page costs two round trips instead of three, with the same
+//! output. With `-c` every node is walked at once ([`super::bigkeys_cluster`]).
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::format::scan_percent;
+use super::keystats::{self, Biggest, HotPool, KeyStats};
+use super::nodes::{interrupted, pause};
+use super::progress::Progress;
+use crate::cli::diagnostics::KeyScan;
+use crate::client::pool::{Exchange, Pool};
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::protocol::resp::{Frame, encode_command};
+use crate::protocol::split::repr_string;
+use crate::session::Session;
+
+/// How a key scan runs.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    pub scan: KeyScan,
+    pub pattern: Option<Vec<u8>>,
+    /// SCAN's COUNT (`None`: the server's default, as redis-cli).
+    pub count: Option<u64>,
+    /// `-i`: slept after every 100 SCANs.
+    pub interval: Duration,
+    /// The longest wait for a reply.
+    pub wait: Option<Duration>,
+}
+
+/// Something a page turned up, in key order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Find {
+    Biggest(Biggest),
+    Hot {
+        key: Vec<u8>,
+        freq: u64,
+    },
+    /// The node's millionth, two millionth… key.
+    Milestone(u64),
+}
+
+/// One page's outcome, for the printer.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The node's share scanned when the page began (redis-cli's `[pct]`).
+    pub pct: f64,
+    /// Keys counted on this page.
+    pub keys: u64,
+    pub finds: Vec<Find>,
+    /// Warnings for stderr (a size command on a key that changed type…).
+    pub warnings: Vec<String>,
+}
+
+/// Why a walk ended before the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Interrupted,
+    Failed(String),
+}
+
+/// One node's figures at the end of its walk.
+#[derive(Debug, Clone, Default)]
+pub struct NodeScan {
+    pub stats: KeyStats,
+    pub hot: HotPool,
+    pub dbsize: u64,
+    /// The percentage at the start of the last page.
+    pub pct: f64,
+    pub ended: Option<End>,
+}
+
+impl NodeScan {
+    /// Keys counted so far.
+    pub fn sampled(&self) -> u64 {
+        self.stats.sampled
+    }
+}
+
+/// DBSIZE of `endpoint`, with redis-cli's messages.
+pub fn dbsize(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) -> Result<u64, String> {
+    match pool.request(endpoint, &["DBSIZE"], wait) {
+        Ok(Frame::Integer(n)) => Ok(u64::try_from(n).unwrap_or(0)),
+        Ok(reply) => Err(match reply.as_error() {
+            Some(error) => format!("Couldn't determine DBSIZE: {}", String::from_utf8_lossy(error)),
+            None => "Non INTEGER response from DBSIZE!".to_string(),
+        }),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// `--hotkeys` needs an LFU `maxmemory-policy`: without one, OBJECT FREQ fails on the
+/// first key. Checked before the scan (redis-cli 7.0.15 does not, docs/compatibility.md);
+/// when CONFIG GET is not allowed the scan goes ahead.
+pub fn lfu_check(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) -> Result<(), String> {
+    let reply = pool.request(endpoint, &["CONFIG", "GET", "maxmemory-policy"], wait).map_err(|e| e.to_string())?;
+    let pairs = reply.to_pairs().unwrap_or_default();
+    let Some(policy) = crate::protocol::resp::field(&pairs, "maxmemory-policy").and_then(Frame::to_text) else {
+        return Ok(());
+    };
+    if policy.ends_with("lfu") {
+        return Ok(());
+    }
+    Err(format!(
+        "--hotkeys needs an LFU maxmemory-policy, but {endpoint} has '{policy}': it does not track how often keys \
+         are used. Set one with CONFIG SET maxmemory-policy allkeys-lfu (or volatile-lfu) and try again."
+    ))
+}
+
+fn scan_command(settings: &ScanSettings, cursor: &[u8], out: &mut Vec<u8>) {
+    let mut argv: Vec<&[u8]> = vec![b"SCAN", cursor];
+    if let Some(pattern) = &settings.pattern {
+        argv.extend([&b"MATCH"[..], pattern]);
+    }
+    let count = settings.count.map(|c| c.to_string());
+    if let Some(count) = &count {
+        argv.extend([&b"COUNT"[..], count.as_bytes()]);
+    }
+    encode_command(&argv, out);
+}
+
+/// A SCAN reply's cursor and keys, checked as redis-cli checks them.
+fn scan_reply(reply: Frame) -> Result<(Vec<u8>, Vec<Vec<u8>>), String> {
+    if let Some(error) = reply.as_error() {
+        return Err(format!("SCAN error: {}", String::from_utf8_lossy(error)));
+    }
+    let Some(items) = reply.as_items() else { return Err("Non ARRAY response from SCAN!".into()) };
+    let [cursor, keys] = items else { return Err("Invalid element count from SCAN!".into()) };
+    let cursor = cursor.as_bytes().ok_or("Invalid cursor from SCAN!")?.to_vec();
+    let keys = keys.as_items().unwrap_or_default().iter().filter_map(Frame::as_bytes).map(<[u8]>::to_vec).collect();
+    Ok((cursor, keys))
+}
+
+fn failed(error: Error) -> End {
+    match error {
+        Error::Interrupted => End::Interrupted,
+        other => End::Failed(other.to_string()),
+    }
+}
+
+/// Walks `endpoint`'s keyspace, handing each page to `on_page` (which returns false to
+/// stop: stdout closed); Ctrl-C ends the walk after the page being read is dropped.
+pub fn walk(
+    pool: &mut Pool,
+    endpoint: &Endpoint,
+    settings: &ScanSettings,
+    dbsize: u64,
+    flag: &AtomicBool,
+    on_page: &mut dyn FnMut(Page) -> bool,
+) -> NodeScan {
+    let mut node = NodeScan { dbsize, ..NodeScan::default() };
+    let mut exchange = match pool.borrow(endpoint) {
+        Ok(exchange) => exchange,
+        Err(error) => {
+            node.pct = scan_percent(0, dbsize);
+            node.ended = Some(failed(error));
+            return node;
+        }
+    };
+    node.ended = walk_pages(&mut exchange, settings, &mut node, flag, on_page).err();
+    pool.give_back(exchange);
+    node
+}
+
+fn walk_pages(
+    exchange: &mut Exchange,
+    settings: &ScanSettings,
+    node: &mut NodeScan,
+    flag: &AtomicBool,
+    on_page: &mut dyn FnMut(Page) -> bool,
+) -> Result<(), End> {
+    let wait = settings.wait;
+    let mut out = Vec::new();
+    node.pct = scan_percent(0, node.dbsize);
+    scan_command(settings, b"0", &mut out);
+    exchange.send(&out, 1).map_err(failed)?;
+    let (mut cursor, mut keys) = scan_reply(exchange.read(wait).map_err(failed)?).map_err(End::Failed)?;
+    let mut scans = 1u64;
+    loop {
+        let more = cursor.as_slice() != b"0";
+        out.clear();
+        for key in &keys {
+            match settings.scan {
+                KeyScan::Hot => encode_command(&[&b"OBJECT"[..], b"FREQ", key], &mut out),
+                _ => encode_command(&[&b"TYPE"[..], key], &mut out),
+            }
+        }
+        if more {
+            scan_command(settings, &cursor, &mut out);
+        }
+        exchange.send(&out, keys.len() + usize::from(more)).map_err(failed)?;
+        let firsts = keys.iter().map(|_| exchange.read(wait)).collect::<Result<Vec<Frame>, Error>>().map_err(failed)?;
+        let mut page = Page { pct: node.pct, ..Page::default() };
+        let next = match settings.scan {
+            KeyScan::Hot => {
+                let next = if more { Some(exchange.read(wait).map_err(failed)?) } else { None };
+                hot_page(&keys, firsts, node, &mut page)?;
+                next
+            }
+            _ => {
+                let types = types_of(&keys, &firsts, &mut node.stats)?;
+                let (sizes, next) = sizes_of(exchange, &keys, &types, settings, &node.stats, &mut page, more)?;
+                big_page(&keys, &types, &sizes, settings.scan, node, &mut page);
+                next
+            }
+        };
+        if !on_page(page) {
+            return Ok(());
+        }
+        let Some(next) = next else { return Ok(()) };
+        if interrupted(flag) {
+            return Err(End::Interrupted);
+        }
+        if !settings.interval.is_zero() && scans.is_multiple_of(100) && !pause(settings.interval, flag) {
+            return Err(End::Interrupted);
+        }
+        scans += 1;
+        node.pct = scan_percent(node.sampled(), node.dbsize);
+        (cursor, keys) = scan_reply(next).map_err(End::Failed)?;
+    }
+}
+
+/// The type of each key from its TYPE reply (`None`: deleted since SCAN).
+fn types_of(keys: &[Vec<u8>], replies: &[Frame], stats: &mut KeyStats) -> Result<Vec<Option<usize>>, End> {
+    keys.iter()
+        .zip(replies)
+        .map(|(key, reply)| match reply {
+            Frame::Simple(name) => Ok(stats.type_index(name)),
+            Frame::Error(error) => {
+                Err(End::Failed(format!("TYPE returned an error: {}", String::from_utf8_lossy(error))))
+            }
+            _ => Err(End::Failed(format!("Invalid reply type for TYPE on key '{}'!", repr_string(key)))),
+        })
+        .collect()
+}
+
+/// Sends the size commands of a page and reads them, after the next page's SCAN reply
+/// (sent before them) when there is one.
+fn sizes_of(
+    exchange: &mut Exchange,
+    keys: &[Vec<u8>],
+    types: &[Option<usize>],
+    settings: &ScanSettings,
+    stats: &KeyStats,
+    page: &mut Page,
+    more: bool,
+) -> Result<(Vec<u64>, Option<Frame>), End> {
+    let wait = settings.wait;
+    let samples = match settings.scan {
+        KeyScan::Memory { samples } if samples != 0 => Some(samples.to_string()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut asked = Vec::with_capacity(keys.len());
+    for (key, kind) in keys.iter().zip(types) {
+        let command = kind.and_then(|index| size_command(settings.scan, stats, index));
+        let Some(command) = command else {
+            asked.push(None);
+            continue;
+        };
+        let mut argv: Vec<&[u8]> = command.split(' ').map(str::as_bytes).collect();
+        argv.push(key);
+        if let Some(samples) = &samples {
+            argv.extend([&b"SAMPLES"[..], samples.as_bytes()]);
+        }
+        encode_command(&argv, &mut out);
+        asked.push(Some(command));
+    }
+    let count = asked.iter().flatten().count();
+    if count > 0 {
+        exchange.send(&out, count).map_err(failed)?;
+    }
+    let next = if more { Some(exchange.read(wait).map_err(failed)?) } else { None };
+    let mut sizes = Vec::with_capacity(keys.len());
+    for (key, command) in keys.iter().zip(&asked) {
+        let Some(command) = command else {
+            sizes.push(0);
+            continue;
+        };
+        match exchange.read(wait).map_err(failed)? {
+            Frame::Integer(n) => sizes.push(u64::try_from(n).unwrap_or(0)),
+            _ => {
+                page.warnings.push(format!(
+                    "Warning:  {command} on '{}' failed (may have changed type)",
+                    String::from_utf8_lossy(key)
+                ));
+                sizes.push(0);
+            }
+        }
+    }
+    Ok((sizes, next))
+}
+
+/// The command that sizes a key of type `index`: `None` for a module type's key in
+/// `--bigkeys` (its size counts as 0).
+fn size_command(scan: KeyScan, stats: &KeyStats, index: usize) -> Option<&'static str> {
+    match scan {
+        KeyScan::Memory { .. } => Some("MEMORY USAGE"),
+        _ => stats.types.get(index).and_then(|t| t.size_command),
+    }
+}
+
+fn big_page(
+    keys: &[Vec<u8>],
+    types: &[Option<usize>],
+    sizes: &[u64],
+    scan: KeyScan,
+    node: &mut NodeScan,
+    page: &mut Page,
+) {
+    for ((key, kind), &size) in keys.iter().zip(types).zip(sizes) {
+        let Some(index) = kind else { continue };
+        if let Some(found) = node.stats.record(*index, key, size, scan) {
+            page.finds.push(Find::Biggest(found));
+        }
+        page.keys += 1;
+        if node.stats.sampled.is_multiple_of(1_000_000) {
+            page.finds.push(Find::Milestone(node.stats.sampled));
+        }
+    }
+}
+
+fn hot_page(keys: &[Vec<u8>], replies: Vec<Frame>, node: &mut NodeScan, page: &mut Page) -> Result<(), End> {
+    for (key, reply) in keys.iter().zip(replies) {
+        let freq = match reply {
+            Frame::Integer(n) => u64::try_from(n).unwrap_or(0),
+            Frame::Error(error) => return Err(End::Failed(format!("Error: {}", String::from_utf8_lossy(&error)))),
+            _ => {
+                page.warnings
+                    .push(format!("Warning: OBJECT freq on '{}' failed (may have been deleted)", repr_string(key)));
+                0
+            }
+        };
+        node.stats.sampled += 1;
+        page.keys += 1;
+        if node.stats.sampled.is_multiple_of(1_000_000) {
+            page.finds.push(Find::Milestone(node.stats.sampled));
+        }
+        if node.hot.offer(freq, key, None) {
+            page.finds.push(Find::Hot { key: key.clone(), freq });
+        }
+    }
+    Ok(())
+}
+
+/// `--bigkeys`/`--memkeys`/`--hotkeys` on the session's node: redis-cli's output.
+pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> i32 {
+    let endpoint = session.client.current().clone();
+    if settings.scan == KeyScan::Hot
+        && let Err(problem) = lfu_check(session.client.pool(), &endpoint, settings.wait)
+    {
+        session.printer.note(&problem);
+        return 1;
+    }
+    let total = match dbsize(session.client.pool(), &endpoint, settings.wait) {
+        Ok(total) => total,
+        Err(problem) => {
+            session.printer.note(&problem);
+            return 1;
+        }
+    };
+    if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
+        return 0;
+    }
+    let mut progress = Progress::on_stderr();
+    let printer = &mut session.printer;
+    let mut closed = false;
+    let mut on_page = |page: Page| {
+        progress.clear();
+        for warning in &page.warnings {
+            printer.note(warning);
+        }
+        let text: String = page
+            .finds
+            .iter()
+            .map(|find| match find {
+                Find::Biggest(found) => keystats::biggest_line(page.pct, found, None),
+                Find::Hot { key, freq } => keystats::hot_line(page.pct, key, *freq, None),
+                Find::Milestone(n) => keystats::milestone_line(page.pct, *n),
+            })
+            .collect();
+        // Found keys show at once, also in a pipe (a page with none costs nothing).
+        closed = !text.is_empty() && printer.write(text.as_bytes()).and_then(|()| printer.flush()).is_err();
+        progress.add(page.keys, total);
+        !closed
+    };
+    let node = walk(session.client.pool(), &endpoint, settings, total, flag, &mut on_page);
+    progress.clear();
+    if closed {
+        return 0;
+    }
+    let interrupted_at = match &node.ended {
+        Some(End::Failed(problem)) => {
+            session.printer.note(problem);
+            return 1;
+        }
+        Some(End::Interrupted) => Some(node.pct),
+        None => None,
+    };
+    let mut text = keystats::section("summary");
+    text.push_str(&match settings.scan {
+        KeyScan::Hot => node.hot.summary(node.sampled(), interrupted_at),
+        _ => node.stats.summary(settings.scan, interrupted_at),
+    });
+    let _ = session.printer.write(text.as_bytes());
+    0
+}

@@ -1,0 +1,231 @@
+//! `--bigkeys`, `--memkeys` and `--hotkeys` with `-c`, an rcli addition
+//! (docs/compatibility.md): every primary (or the `--target` set) is walked at once, a
+//! thread per node with a pool of its own, each doing what redis-cli does for one node
+//! ([`super::bigkeys`]). The main thread prints: the banner, a line whenever a key
+//! beats the biggest (hottest) so far across the cluster, naming its node, with the
+//! share of the cluster's DBSIZE scanned; the progress line on stderr (a terminal only);
+//! then a section per node and the `summary` of the whole cluster, whose biggest keys
+//! name their node. Ctrl-C stops every walk and prints the partial report. Before
+//! scanning, every node must answer DBSIZE (and, for `--hotkeys`, have an LFU policy).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use super::bigkeys::{End, Find, NodeScan, Page, ScanSettings, dbsize, lfu_check, walk};
+use super::format::scan_percent;
+use super::keystats::{self, HotPool, KeyStats};
+use super::nodes::{Node, pool_for};
+use super::progress::Progress;
+use crate::cli::diagnostics::KeyScan;
+use crate::client::pool::Pool;
+use crate::output::Printer;
+use crate::session::Session;
+
+enum Message {
+    Page(usize, Page),
+    Done(usize, Box<NodeScan>),
+}
+
+/// The key scan over `nodes`; exit 0, or 1 when a node could not be scanned.
+pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> i32 {
+    if nodes.is_empty() {
+        session.printer.note("no node to scan: the slot map has no primary");
+        return 1;
+    }
+    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let sizes: Vec<Result<u64, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pools
+            .iter_mut()
+            .zip(&nodes)
+            .map(|(pool, node)| {
+                scope.spawn(move || {
+                    if settings.scan == KeyScan::Hot {
+                        lfu_check(pool, &node.endpoint, settings.wait)?;
+                    }
+                    dbsize(pool, &node.endpoint, settings.wait)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the thread stopped".into()))).collect()
+    });
+    let mut totals = Vec::with_capacity(nodes.len());
+    let mut refused = false;
+    for (node, size) in nodes.iter().zip(sizes) {
+        match size {
+            Ok(size) => totals.push(size),
+            Err(problem) => {
+                session.printer.note(&about(&node.endpoint.to_string(), &problem));
+                refused = true;
+            }
+        }
+    }
+    if refused {
+        return 1;
+    }
+    if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
+        return 0;
+    }
+    let total: u64 = totals.iter().sum();
+    let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
+    let (tx, rx) = mpsc::channel::<Message>();
+    let mut merge = Merge::new(&mut session.printer, &names, total);
+    let scans = std::thread::scope(|scope| {
+        for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
+            let tx = tx.clone();
+            let flag: &AtomicBool = flag;
+            scope.spawn(move || {
+                let mut send = |page: Page| tx.send(Message::Page(index, page)).is_ok();
+                let scan = walk(pool, &node.endpoint, settings, dbsize, flag, &mut send);
+                let _ = tx.send(Message::Done(index, Box::new(scan)));
+            });
+        }
+        drop(tx);
+        merge.follow(&rx, flag)
+    });
+    merge.progress.clear();
+    let closed = merge.closed;
+    let report = report(&names, &scans, &merge, settings.scan);
+    drop(merge);
+    if closed {
+        return 0;
+    }
+    let _ = session.printer.write(report.as_bytes());
+    let failed = scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_))));
+    i32::from(failed)
+}
+
+/// `problem` on `node`, named once (link errors name their node already).
+fn about(node: &str, problem: &str) -> String {
+    if problem.starts_with(node) { problem.to_string() } else { format!("{node}: {problem}") }
+}
+
+/// The main thread's view of the walks: what has been printed as biggest (hottest)
+/// so far across the cluster.
+struct Merge<'a> {
+    printer: &'a mut Printer,
+    names: &'a [String],
+    total: u64,
+    sampled: u64,
+    biggest: HashMap<String, u64>,
+    hot: HotPool,
+    next_milestone: u64,
+    progress: Progress,
+    closed: bool,
+}
+
+impl<'a> Merge<'a> {
+    fn new(printer: &'a mut Printer, names: &'a [String], total: u64) -> Merge<'a> {
+        Merge {
+            printer,
+            names,
+            total,
+            sampled: 0,
+            biggest: HashMap::new(),
+            hot: HotPool::default(),
+            next_milestone: 1_000_000,
+            progress: Progress::on_stderr(),
+            closed: false,
+        }
+    }
+
+    /// Prints pages as they come until every walk is done; returns each node's scan.
+    fn follow(&mut self, rx: &mpsc::Receiver<Message>, flag: &AtomicBool) -> Vec<NodeScan> {
+        let mut scans: Vec<Option<NodeScan>> = vec![None; self.names.len()];
+        while let Ok(message) = rx.recv() {
+            match message {
+                Message::Page(index, page) => {
+                    if !self.page(index, page) {
+                        // stdout is gone: stop every walk.
+                        self.closed = true;
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                }
+                Message::Done(index, scan) => {
+                    if let Some(slot) = scans.get_mut(index) {
+                        *slot = Some(*scan);
+                    }
+                }
+            }
+        }
+        let lost = || NodeScan { ended: Some(End::Failed("the scan stopped".into())), ..NodeScan::default() };
+        scans.into_iter().map(|scan| scan.unwrap_or_else(lost)).collect()
+    }
+
+    /// Prints what a page found that beats the cluster's best so far; false when
+    /// stdout is closed.
+    fn page(&mut self, index: usize, page: Page) -> bool {
+        if self.closed {
+            return false;
+        }
+        let node = self.names.get(index).map(String::as_str).unwrap_or_default();
+        self.progress.clear();
+        for warning in &page.warnings {
+            self.printer.note(&about(node, warning));
+        }
+        let pct = scan_percent(self.sampled, self.total);
+        let mut text = String::new();
+        for find in &page.finds {
+            match find {
+                Find::Biggest(found) => {
+                    let best = self.biggest.entry(found.type_name.clone()).or_insert(0);
+                    if found.size > *best {
+                        *best = found.size;
+                        text.push_str(&keystats::biggest_line(pct, found, Some(node)));
+                    }
+                }
+                Find::Hot { key, freq } => {
+                    if self.hot.offer(*freq, key, Some(node)) {
+                        text.push_str(&keystats::hot_line(pct, key, *freq, Some(node)));
+                    }
+                }
+                Find::Milestone(_) => {}
+            }
+        }
+        self.sampled += page.keys;
+        while self.sampled >= self.next_milestone {
+            text.push_str(&keystats::milestone_line(pct, self.next_milestone));
+            self.next_milestone += 1_000_000;
+        }
+        // Found keys show at once, also in a pipe (a page with none costs nothing).
+        if !text.is_empty() && self.printer.write(text.as_bytes()).and_then(|()| self.printer.flush()).is_err() {
+            return false;
+        }
+        self.progress.add(page.keys, self.total);
+        true
+    }
+}
+
+/// A section per node, then the cluster's summary.
+fn report(names: &[String], scans: &[NodeScan], merge: &Merge, scan: KeyScan) -> String {
+    let mut text = String::new();
+    let mut total = KeyStats::default();
+    let mut interrupted = false;
+    for (name, node) in names.iter().zip(scans) {
+        text.push_str(&keystats::section(&format!("node {name}")));
+        let at = match &node.ended {
+            Some(End::Failed(problem)) => {
+                text.push_str(&format!("error: {problem} (the figures below stop there)\n"));
+                None
+            }
+            Some(End::Interrupted) => {
+                interrupted = true;
+                Some(node.pct)
+            }
+            None => None,
+        };
+        text.push_str(&match scan {
+            KeyScan::Hot => node.hot.summary(node.sampled(), at),
+            _ => node.stats.summary(scan, at),
+        });
+        total.merge(&node.stats, name);
+    }
+    text.push_str(&keystats::section("summary"));
+    let at = interrupted.then(|| scan_percent(merge.sampled, merge.total));
+    text.push_str(&match scan {
+        KeyScan::Hot => merge.hot.summary(total.sampled, at),
+        _ => total.summary(scan, at),
+    });
+    text
+}

@@ -1,0 +1,307 @@
+//! `--latency`, `--latency-history` and `--latency-dist` with `-c`, an rcli addition
+//! (docs/compatibility.md): every primary (or the `--target` set) is probed at once, a
+//! thread per node with a pool of its own sending a PING every 10 ms, as redis-cli does
+//! for one node (docs/redis-cli-modes.md, sections 5.1-5.2). On a terminal there is one
+//! column per node under a header of addresses; in raw, CSV and JSON output each line
+//! is one node's figures, prefixed by its address, in redis-cli's format for that mode;
+//! the spectrum is one labelled line per node. A node that does not answer is tried
+//! again every second and shows `no reply` (and a note on stderr).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::format::{Clock, two_decimals};
+use super::latency::{DEFAULT_INTERVAL_MS, HISTORY_RANGE_MS, LatencyStats, SAMPLE_EVERY, interval_ms, range_line};
+use super::nodes::{Node, Stop, exit_code, interrupted, pause, pool_for, reply_wait, write};
+use super::spectrum::{Distribution, legend};
+use crate::cli::diagnostics::Diagnostic;
+use crate::error::os_message_of;
+use crate::protocol::render::OutputMode;
+use crate::protocol::split::repr_string;
+use crate::session::Session;
+
+/// One probe's outcome: the node's index, and the PING's start and end on the shared
+/// clock (µs) or why it failed.
+type Probe = (usize, Result<(i64, i64), String>);
+
+/// The terminal line is redrawn at most this often.
+const REDRAW_EVERY: Duration = Duration::from_millis(20);
+
+/// The narrowest terminal column.
+const MIN_COLUMN: usize = 22;
+
+/// A terminal cell: `min/max/avg (samples)` in ms.
+pub fn cell(stats: &LatencyStats, answering: bool) -> String {
+    if !answering {
+        return "no reply".to_string();
+    }
+    format!("{}/{}/{} ({})", stats.min, stats.max, two_decimals(stats.avg()), stats.count)
+}
+
+/// The width of each terminal column for these nodes.
+pub fn column_width(nodes: &[Node]) -> usize {
+    nodes.iter().map(|n| n.endpoint.to_string().len()).max().unwrap_or(0).max(MIN_COLUMN) + 2
+}
+
+/// The terminal header: what the cells hold, then the nodes' addresses as columns.
+pub fn header(nodes: &[Node], width: usize) -> String {
+    let addresses: String = nodes.iter().map(|n| format!("{:<width$}", n.endpoint.to_string())).collect();
+    format!("min/max/avg latency in ms (samples) per node:\n{}\n", addresses.trim_end())
+}
+
+/// The redrawn terminal line: one cell per node.
+pub fn row(cells: &[String], width: usize) -> String {
+    let line: String = cells.iter().map(|c| format!("{c:<width$}")).collect();
+    format!("\x1b[0G\x1b[2K{}", line.trim_end())
+}
+
+/// One node's line in raw, CSV or JSON output.
+pub fn node_line(node: &Node, stats: &LatencyStats, mode: OutputMode) -> String {
+    let address = node.endpoint.to_string();
+    match mode {
+        OutputMode::Json | OutputMode::QuotedJson => {
+            format!("{{\"node\": {}, {}", repr_string(address.as_bytes()), stats.text(mode).trim_start_matches('{'))
+        }
+        OutputMode::Csv => format!("{},{}", repr_string(address.as_bytes()), stats.text(mode)),
+        OutputMode::Raw | OutputMode::Tty => format!("{address} {}", stats.text(OutputMode::Raw)),
+    }
+}
+
+/// Sends a PING to `node` every 10 ms until Ctrl-C or until `tx` has no receiver; a
+/// node that does not answer is tried again after a second.
+fn probe(
+    mut pool: crate::client::pool::Pool,
+    node: &Node,
+    index: usize,
+    clock: Clock,
+    wait: Option<Duration>,
+    tx: mpsc::Sender<Probe>,
+    flag: &AtomicBool,
+) {
+    loop {
+        let start = clock.us();
+        let outcome = pool.request(&node.endpoint, &["PING"], wait).map(|_| (start, clock.us()));
+        let failed = outcome.is_err();
+        if interrupted(flag) || tx.send((index, outcome.map_err(|e| os_message_of(&e)))).is_err() {
+            return;
+        }
+        let delay = if failed { Duration::from_secs(1) } else { SAMPLE_EVERY };
+        if !pause(delay, flag) {
+            return;
+        }
+    }
+}
+
+/// What the main thread keeps per node.
+#[derive(Default, Clone)]
+struct NodeState {
+    stats: LatencyStats,
+    dist: Distribution,
+    failing: Option<String>,
+}
+
+/// The latency modes over `nodes` until Ctrl-C (exit 130), the end of `--latency`'s
+/// sampling time in non-terminal output (exit 0), or a closed stdout.
+pub fn run(
+    session: &mut Session,
+    nodes: Vec<Node>,
+    diagnostic: &Diagnostic,
+    palette: &[u8],
+    interval: Duration,
+    flag: &Arc<AtomicBool>,
+) -> i32 {
+    let mode = session.printer.format.mode;
+    let wait = reply_wait(session);
+    let clock = Clock::new();
+    let pools: Vec<_> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let (tx, rx) = mpsc::channel::<Probe>();
+    let stop = std::thread::scope(|scope| {
+        for (index, (pool, node)) in pools.into_iter().zip(&nodes).enumerate() {
+            let tx = tx.clone();
+            let flag: &AtomicBool = flag;
+            scope.spawn(move || probe(pool, node, index, clock, wait, tx, flag));
+        }
+        drop(tx);
+        let mut view = View {
+            session: &mut *session,
+            nodes: &nodes,
+            mode,
+            palette,
+            clock,
+            states: vec![NodeState::default(); nodes.len()],
+        };
+        let stop = view.follow(&rx, diagnostic, interval, flag);
+        // The probes end on Ctrl-C or, once `rx` is dropped, at their next send.
+        drop(rx);
+        stop
+    });
+    match stop {
+        Ok(()) => 0,
+        Err(stop) => {
+            if mode == OutputMode::Tty
+                && matches!(stop, Stop::Interrupted)
+                && !matches!(diagnostic, Diagnostic::LatencyDist { .. })
+            {
+                let _ = write(&mut session.printer, "\n");
+            }
+            exit_code(&mut session.printer, stop)
+        }
+    }
+}
+
+struct View<'a> {
+    session: &'a mut Session,
+    nodes: &'a [Node],
+    mode: OutputMode,
+    palette: &'a [u8],
+    clock: Clock,
+    states: Vec<NodeState>,
+}
+
+impl View<'_> {
+    fn write(&mut self, text: &str) -> Result<(), Stop> {
+        write(&mut self.session.printer, text)
+    }
+
+    /// Takes the probes' outcomes and prints; `Ok` when `--latency`'s sampling time
+    /// ends (non-terminal output).
+    fn follow(
+        &mut self,
+        rx: &mpsc::Receiver<Probe>,
+        diagnostic: &Diagnostic,
+        interval: Duration,
+        flag: &AtomicBool,
+    ) -> Result<(), Stop> {
+        let dist = matches!(diagnostic, Diagnostic::LatencyDist { .. });
+        let history = *diagnostic == Diagnostic::LatencyHistory;
+        let range_ms = interval_ms(interval, if history { HISTORY_RANGE_MS } else { DEFAULT_INTERVAL_MS });
+        let width = column_width(self.nodes);
+        let tty_columns = self.mode == OutputMode::Tty && !dist;
+        if tty_columns {
+            let header = header(self.nodes, width);
+            self.write(&header)?;
+        }
+        let mut range_start = self.clock.ms();
+        let mut outputs = 0u64;
+        let mut drawn: Option<Instant> = None;
+        loop {
+            if interrupted(flag) {
+                if tty_columns {
+                    self.draw(width)?;
+                }
+                return Err(Stop::Interrupted);
+            }
+            let (index, outcome) = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(probe) => probe,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Stop::Interrupted),
+            };
+            self.record(index, outcome);
+            if dist {
+                if self.clock.ms() - range_start > range_ms {
+                    let mut text = if outputs.is_multiple_of(20) { legend(self.palette) } else { String::new() };
+                    outputs += 1;
+                    for (node, state) in self.nodes.iter().zip(self.states.iter_mut()) {
+                        text.push_str(&format!(
+                            "{:<width$}{}",
+                            node.endpoint.to_string(),
+                            state.dist.line(self.palette)
+                        ));
+                        state.dist = Distribution::default();
+                    }
+                    self.write(&text)?;
+                    range_start = self.clock.ms();
+                }
+                continue;
+            }
+            if tty_columns {
+                // Redrawn at most every REDRAW_EVERY, whatever the number of nodes.
+                if drawn.is_none_or(|t| t.elapsed() >= REDRAW_EVERY) {
+                    self.draw(width)?;
+                    drawn = Some(Instant::now());
+                }
+            } else if history {
+                if let (Some(node), Some(state)) = (self.nodes.get(index), self.states.get(index)) {
+                    let line = node_line(node, &state.stats, self.mode);
+                    self.write(&line)?;
+                }
+            } else if self.clock.ms() - range_start > range_ms {
+                let lines: String =
+                    self.nodes.iter().zip(&self.states).map(|(n, s)| node_line(n, &s.stats, self.mode)).collect();
+                return self.write(&lines);
+            }
+            if history && self.clock.ms() - range_start > range_ms {
+                if tty_columns {
+                    self.draw(width)?;
+                }
+                self.write(&range_line(self.clock.ms() - range_start))?;
+                range_start = self.clock.ms();
+                for state in &mut self.states {
+                    state.stats = LatencyStats::default();
+                }
+            }
+        }
+    }
+
+    /// Redraws the terminal line of cells.
+    fn draw(&mut self, width: usize) -> Result<(), Stop> {
+        let cells: Vec<String> = self.states.iter().map(|s| cell(&s.stats, s.failing.is_none())).collect();
+        self.write(&row(&cells, width))
+    }
+
+    /// Counts one probe; a node that stops or starts answering gets a note on stderr.
+    fn record(&mut self, index: usize, outcome: Result<(i64, i64), String>) {
+        let (Some(state), Some(node)) = (self.states.get_mut(index), self.nodes.get(index)) else { return };
+        match outcome {
+            Ok((start_us, end_us)) => {
+                if state.failing.take().is_some() {
+                    self.session.printer.note(&format!("\n{}: answers again", node.endpoint));
+                }
+                state.stats.record(end_us / 1000 - start_us / 1000);
+                state.dist.record(u64::try_from(end_us - start_us).unwrap_or(0));
+            }
+            Err(error) => {
+                if state.failing.is_none() {
+                    self.session.printer.note(&format!("\n{}: {error} (trying again every second)", node.endpoint));
+                }
+                state.failing = Some(error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::Endpoint;
+
+    fn nodes() -> Vec<Node> {
+        [7000, 7001].iter().map(|&p| Node { endpoint: Endpoint::tcp("127.0.0.1", p), replica: false }).collect()
+    }
+
+    #[test]
+    fn terminal_columns_line_up_under_the_addresses() {
+        let nodes = nodes();
+        let width = column_width(&nodes);
+        assert_eq!(width, 24);
+        let header = header(&nodes, width);
+        assert_eq!(header.lines().nth(1), Some("127.0.0.1:7000          127.0.0.1:7001"));
+        let stats = LatencyStats { min: 0, max: 1, total: 1, count: 8 };
+        let line = row(&[cell(&stats, true), cell(&stats, false)], width);
+        assert_eq!(line, "\x1b[0G\x1b[2K0/1/0.12 (8)            no reply");
+    }
+
+    #[test]
+    fn machine_lines_name_their_node() {
+        let node = &nodes()[0];
+        let stats = LatencyStats { min: 0, max: 2, total: 3, count: 4 };
+        assert_eq!(node_line(node, &stats, OutputMode::Raw), "127.0.0.1:7000 0 2 0.75 4\n");
+        assert_eq!(node_line(node, &stats, OutputMode::Csv), "\"127.0.0.1:7000\",0,2,0.75,4\n");
+        assert_eq!(
+            node_line(node, &stats, OutputMode::Json),
+            "{\"node\": \"127.0.0.1:7000\", \"min\": 0, \"max\": 2, \"avg\": 0.75, \"count\": 4}\n"
+        );
+    }
+}

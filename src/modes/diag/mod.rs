@@ -1,0 +1,91 @@
+//! The diagnostic modes (issue 14), each as redis-cli 7.0.15 runs it on one node
+//! (docs/redis-cli-modes.md, sections 4-6) and, with `-c`, over every primary (or the
+//! `--target` set) at once, a thread per node with a pool of its own
+//! (docs/compatibility.md lists what rcli adds or does differently):
+//! * [`stat`], [`stat_cluster`]: `--stat`;
+//! * [`latency`], [`latency_cluster`], [`spectrum`]: `--latency`, `--latency-history`,
+//!   `--latency-dist`;
+//! * [`bigkeys`], [`bigkeys_cluster`], [`keystats`], [`progress`]: `--bigkeys`,
+//!   `--memkeys`, `--hotkeys` (one SCAN walk);
+//! * [`lru`]: `--lru-test`; [`intrinsic`]: `--intrinsic-latency`;
+//! * [`format`]: numbers as redis-cli's printf prints them; [`nodes`]: what the modes
+//!   share (the nodes, pools, Ctrl-C, pauses, reconnecting).
+//!
+//! Ctrl-C ends every mode within 100 ms: the key scans and `--intrinsic-latency` print
+//! their (partial) report and exit 0 as redis-cli does; the others, which redis-cli
+//! leaves to die of the signal, flush and exit 130.
+
+pub mod bigkeys;
+pub mod bigkeys_cluster;
+pub mod format;
+pub mod intrinsic;
+pub mod keystats;
+pub mod latency;
+pub mod latency_cluster;
+pub mod lru;
+pub mod nodes;
+pub mod progress;
+pub mod spectrum;
+pub mod stat;
+pub mod stat_cluster;
+
+use crate::cli::Config;
+use crate::cli::diagnostics::Diagnostic;
+use crate::session::Session;
+
+/// SCAN's COUNT for a key scan with `-c` when `--count` is not given: fewer, fuller
+/// pages (the single-node scan keeps redis-cli's server default, so that its output
+/// matches redis-cli's byte for byte).
+pub const CLUSTER_SCAN_COUNT: u64 = 100;
+
+/// Runs `diagnostic`; returns the exit code.
+pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i32 {
+    let flag = nodes::catch_ctrl_c(session);
+    if let Diagnostic::IntrinsicLatency { seconds } = diagnostic {
+        return intrinsic::run(&mut session.printer, *seconds, &flag);
+    }
+    if !session.connect_and_report() {
+        return 1;
+    }
+    let cluster = nodes::selected(session, &config.target);
+    if cluster.as_ref().is_some_and(Vec::is_empty) {
+        session
+            .printer
+            .note(&format!("no node to work on: the slot map has none for --target {}", config.target.describe()));
+        return 1;
+    }
+    let interval = config.interval;
+    match (diagnostic, cluster) {
+        (Diagnostic::Stat, None) => stat::run(session, interval, &flag),
+        (Diagnostic::Stat, Some(nodes)) => {
+            stat_cluster::run(session, nodes, &config.target, interval, config.verbose, &flag)
+        }
+        (Diagnostic::Latency | Diagnostic::LatencyHistory, None) => {
+            latency::run(session, *diagnostic == Diagnostic::LatencyHistory, interval, &flag)
+        }
+        (Diagnostic::LatencyDist { mono }, None) => latency::run_dist(session, palette(*mono), interval, &flag),
+        (Diagnostic::Latency | Diagnostic::LatencyHistory | Diagnostic::LatencyDist { .. }, Some(nodes)) => {
+            let mono = matches!(diagnostic, Diagnostic::LatencyDist { mono: true });
+            latency_cluster::run(session, nodes, diagnostic, palette(mono), interval, &flag)
+        }
+        (Diagnostic::Keys(scan), cluster) => {
+            let settings = bigkeys::ScanSettings {
+                scan: *scan,
+                pattern: config.scan_pattern.clone(),
+                count: config.scan_count.or(cluster.is_some().then_some(CLUSTER_SCAN_COUNT)),
+                interval,
+                wait: nodes::reply_wait(session),
+            };
+            match cluster {
+                Some(nodes) => bigkeys_cluster::run(session, nodes, &settings, &flag),
+                None => bigkeys::run(session, &settings, &flag),
+            }
+        }
+        (Diagnostic::LruTest { keys }, _) => lru::run(session, *keys, &flag),
+        (Diagnostic::IntrinsicLatency { .. }, _) => 0,
+    }
+}
+
+fn palette(mono: bool) -> &'static [u8] {
+    if mono { spectrum::MONO_PALETTE } else { spectrum::COLOR_PALETTE }
+}

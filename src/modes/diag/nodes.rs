@@ -1,0 +1,217 @@
+//! What the diagnostic modes share: the nodes a mode works on with `-c` (every primary,
+//! or the `--target` set), a connection pool of its own for each node's thread, the
+//! Ctrl-C flag, pauses that Ctrl-C cuts short, and redis-cli's `reconnectingRedisCommand`
+//! (docs/redis-cli-modes.md, section 4: `Reconnecting... N` once per second).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::client::pool::Pool;
+use crate::cluster::target::Target;
+use crate::cluster::topology::Topology;
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::output::Printer;
+use crate::protocol::resp::Frame;
+use crate::session::Session;
+
+/// The exit code of a mode that redis-cli ends by dying of SIGINT (`--stat`,
+/// `--latency*`, `--lru-test`): what a shell reports for it.
+pub const INTERRUPTED_EXIT: i32 = 130;
+
+/// One node a mode works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub endpoint: Endpoint,
+    /// Replicas need READONLY for keyed reads (TYPE, STRLEN…) to be served there.
+    pub replica: bool,
+}
+
+/// The nodes `--target` names in `topology`: every primary unless it says otherwise
+/// (`current` and `auto` mean every primary here too).
+pub fn cluster_nodes(topology: &Topology, target: &Target) -> Vec<Node> {
+    let node = |n: &crate::cluster::topology::Node| Node { endpoint: n.endpoint.clone(), replica: !n.primary };
+    match target {
+        Target::Current | Target::Auto | Target::Primaries => topology.primaries().into_iter().map(node).collect(),
+        Target::Replicas => topology.replica_nodes().into_iter().map(node).collect(),
+        Target::All => topology.all_nodes().into_iter().map(node).collect(),
+        Target::Random => {
+            let primaries = topology.primaries();
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos() as usize)
+                .unwrap_or(0);
+            primaries.get(nanos / 1000 % primaries.len().max(1)).map(|n| node(n)).into_iter().collect()
+        }
+        Target::Node(endpoint) => {
+            let replica = topology.node(endpoint).is_some_and(|n| !n.primary);
+            vec![Node { endpoint: endpoint.clone(), replica }]
+        }
+    }
+}
+
+/// The nodes of this run: with `-c` and a slot map, `--target`'s set; otherwise the
+/// node rcli connected to, alone (`None`: redis-cli's single-node output).
+pub fn selected(session: &Session, target: &Target) -> Option<Vec<Node>> {
+    session.client.topology().map(|topology| cluster_nodes(topology, target))
+}
+
+/// A pool of its own for one node's thread, with the session's credentials, database,
+/// protocol and bounds, and its Ctrl-C flag.
+pub fn pool_for(session: &mut Session, node: &Node, flag: &Arc<AtomicBool>) -> Pool {
+    let pool = session.client.pool();
+    let mut own = Pool::new(pool.state().clone(), pool.settings().clone());
+    own.set_interrupt(flag.clone());
+    if node.replica {
+        own.mark_replica(&node.endpoint);
+    }
+    own
+}
+
+static INTERRUPT: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Installs the Ctrl-C handler (once per process) and gives the session its flag: every
+/// wait of the session's pool, and of the pools made by [`pool_for`], looks at it.
+pub fn catch_ctrl_c(session: &mut Session) -> Arc<AtomicBool> {
+    let flag = INTERRUPT
+        .get_or_init(|| {
+            let flag = Arc::new(AtomicBool::new(false));
+            let handler_flag = flag.clone();
+            let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
+            flag
+        })
+        .clone();
+    session.client.set_interrupt(flag.clone());
+    flag
+}
+
+pub fn interrupted(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::SeqCst)
+}
+
+/// Sleeps `delay` in slices Ctrl-C can end; false when it did.
+pub fn pause(delay: Duration, flag: &AtomicBool) -> bool {
+    let until = Instant::now().checked_add(delay).unwrap_or_else(Instant::now);
+    loop {
+        if interrupted(flag) {
+            return false;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
+}
+
+/// Why a mode's loop stopped.
+#[derive(Debug)]
+pub enum Stop {
+    /// Ctrl-C.
+    Interrupted,
+    /// stdout went away.
+    StdoutClosed,
+    /// An error that ends the mode with exit 1 (already worded for stderr).
+    Failed(String),
+}
+
+/// The longest wait for one reply in the diagnostic modes: `--timeout`, or 60 s.
+pub fn reply_wait(session: &Session) -> Option<Duration> {
+    session.client.options().read_timeout.or(Some(Duration::from_secs(60)))
+}
+
+/// One command to the session's node, as redis-cli's `reconnectingRedisCommand`: when
+/// the link fails, `Reconnecting... N` is drawn on stdout and a new connection is tried
+/// every second until the node answers (Ctrl-C ends the wait); then the line is
+/// cleared. A refused handshake (AUTH) ends the mode.
+pub fn reconnecting(session: &mut Session, argv: &[&str], flag: &AtomicBool) -> Result<Frame, Stop> {
+    let endpoint = session.client.current().clone();
+    let wait = reply_wait(session);
+    let mut tries = 0u64;
+    loop {
+        match session.client.pool().request(&endpoint, argv, wait) {
+            Ok(reply) => {
+                if tries > 0 {
+                    write(&mut session.printer, "\r\x1b[0K")?;
+                }
+                return Ok(reply);
+            }
+            Err(Error::Interrupted) => return Err(Stop::Interrupted),
+            Err(error) if error.is_link_failure() => {
+                tries += 1;
+                write(&mut session.printer, &format!("\r\x1b[0KReconnecting... {tries}\r"))?;
+                if !pause(Duration::from_secs(1), flag) {
+                    return Err(Stop::Interrupted);
+                }
+            }
+            Err(error) => return Err(Stop::Failed(format!("Error: {error}"))),
+        }
+    }
+}
+
+/// Writes `text` to stdout at once.
+pub fn write(printer: &mut Printer, text: &str) -> Result<(), Stop> {
+    printer.write(text.as_bytes()).and_then(|()| printer.flush()).map_err(|_| Stop::StdoutClosed)
+}
+
+/// The exit code for how a loop that runs until Ctrl-C ended.
+pub fn exit_code(printer: &mut Printer, stop: Stop) -> i32 {
+    let _ = printer.flush();
+    match stop {
+        Stop::Interrupted => INTERRUPTED_EXIT,
+        Stop::StdoutClosed => 0,
+        Stop::Failed(text) => {
+            printer.note(&text);
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::topology::{Node as TopoNode, Shard};
+
+    fn topology() -> Topology {
+        let node = |port, primary| TopoNode {
+            id: format!("id{port}"),
+            endpoint: Endpoint::tcp("127.0.0.1", port),
+            primary,
+            health: "online".into(),
+        };
+        Topology::new(vec![
+            Shard { primary: Some(node(7001, true)), replicas: vec![node(7004, false)], ranges: vec![(8192, 16383)] },
+            Shard { primary: Some(node(7000, true)), replicas: vec![node(7003, false)], ranges: vec![(0, 8191)] },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn targets_pick_the_nodes() {
+        let topo = topology();
+        let ports = |target: Target| -> Vec<(String, bool)> {
+            cluster_nodes(&topo, &target).into_iter().map(|n| (n.endpoint.to_string(), n.replica)).collect()
+        };
+        let primaries = vec![("127.0.0.1:7000".to_string(), false), ("127.0.0.1:7001".to_string(), false)];
+        assert_eq!(ports(Target::Current), primaries);
+        assert_eq!(ports(Target::Auto), primaries);
+        assert_eq!(
+            ports(Target::Replicas),
+            [("127.0.0.1:7003".to_string(), true), ("127.0.0.1:7004".to_string(), true)]
+        );
+        assert_eq!(ports(Target::All).len(), 4);
+        assert_eq!(ports(Target::Random).len(), 1);
+        assert_eq!(ports(Target::Node(Endpoint::tcp("127.0.0.1", 7004))), [("127.0.0.1:7004".to_string(), true)]);
+    }
+
+    #[test]
+    fn pauses_end_on_ctrl_c() {
+        let flag = AtomicBool::new(false);
+        assert!(pause(Duration::from_millis(5), &flag));
+        flag.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        assert!(!pause(Duration::from_secs(10), &flag));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}

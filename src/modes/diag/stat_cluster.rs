@@ -1,0 +1,253 @@
+//! `--stat -c`, an rcli addition (docs/compatibility.md): every interval, INFO from
+//! every primary (or the `--target` set) at once, one thread per node, and one line of
+//! cluster totals — keys, memory, clients, blocked clients, ops/s and network in/out
+//! (the nodes' `instantaneous_*` figures, summed exactly) and child processes; `-v`
+//! adds a row per node above each total. A node that does not answer is named (its row,
+//! or a note on stderr) and left out of the total, whose label then says how many
+//! nodes it adds up (`total 2/3`); the slot map is reloaded so a failover shows up.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::format::bytes_to_human;
+use super::nodes::{Node, Stop, exit_code, pause, pool_for, reply_wait, selected, write};
+use super::stat::{HEADER_EVERY, NodeStat, child_label};
+use crate::client::pool::Pool;
+use crate::cluster::target::Target;
+use crate::error::Error;
+use crate::protocol::resp::Frame;
+use crate::session::Session;
+
+/// The columns after the row label: name and width (a space included).
+const COLUMNS: [(&str, usize); 8] = [
+    ("keys", 11),
+    ("mem", 9),
+    ("clients", 8),
+    ("blocked", 8),
+    ("ops/s", 9),
+    ("in KB/s", 11),
+    ("out KB/s", 11),
+    ("child", 0),
+];
+
+/// One node's answer this interval.
+pub type Sample = Result<NodeStat, String>;
+
+/// The header line, with the row labels `label_width` wide.
+pub fn header(label_width: usize) -> String {
+    let names: Vec<String> = COLUMNS.iter().map(|(name, _)| name.to_string()).collect();
+    format!("{}\n", row("node", label_width, &names))
+}
+
+fn row(label: &str, label_width: usize, cells: &[String]) -> String {
+    let mut line = format!("{label:<label_width$}");
+    for (cell, (_, width)) in cells.iter().zip(COLUMNS.iter()) {
+        line.push_str(&format!("{cell:<width$}"));
+        if cell.len() >= *width && *width > 0 {
+            line.push(' ');
+        }
+    }
+    line.trim_end().to_string()
+}
+
+fn kbps(centi: i64) -> String {
+    let sign = if centi < 0 { "-" } else { "" };
+    let centi = centi.unsigned_abs();
+    format!("{sign}{}.{:02}", centi / 100, centi % 100)
+}
+
+fn cells(stat: &NodeStat, child: String) -> Vec<String> {
+    vec![
+        stat.keys.to_string(),
+        bytes_to_human(stat.used_memory),
+        stat.clients.to_string(),
+        stat.blocked.to_string(),
+        stat.ops.to_string(),
+        kbps(stat.input_centi_kbps),
+        kbps(stat.output_centi_kbps),
+        child,
+    ]
+}
+
+/// A node's row.
+pub fn node_row(label: &str, label_width: usize, sample: &Sample) -> String {
+    match sample {
+        Ok(stat) => format!("{}\n", row(label, label_width, &cells(stat, child_label(stat.child).to_string()))),
+        Err(error) => format!("{label:<label_width$}error: {error}\n"),
+    }
+}
+
+/// The total row over the nodes that answered; its child cell counts the nodes per
+/// kind of child process (`SAVE:2 LOAD:1`).
+pub fn total_row(label_width: usize, samples: &[Sample]) -> String {
+    let answered: Vec<&NodeStat> = samples.iter().filter_map(|s| s.as_ref().ok()).collect();
+    let add = |f: fn(&NodeStat) -> i64| answered.iter().map(|s| f(s)).fold(0i64, i64::saturating_add);
+    let total = NodeStat {
+        keys: add(|s| s.keys),
+        used_memory: add(|s| s.used_memory),
+        clients: add(|s| s.clients),
+        blocked: add(|s| s.blocked),
+        commands: add(|s| s.commands),
+        connections: add(|s| s.connections),
+        child: 0,
+        ops: add(|s| s.ops),
+        input_centi_kbps: add(|s| s.input_centi_kbps),
+        output_centi_kbps: add(|s| s.output_centi_kbps),
+    };
+    let children: Vec<String> = [1, 2, 3, 4]
+        .iter()
+        .filter_map(|&bits| {
+            let n = answered.iter().filter(|s| s.child == bits).count();
+            (n > 0).then(|| format!("{}:{n}", child_label(bits)))
+        })
+        .collect();
+    let label = if answered.len() == samples.len() {
+        "total".to_string()
+    } else {
+        format!("total {}/{}", answered.len(), samples.len())
+    };
+    format!("{}\n", row(&label, label_width, &cells(&total, children.join(" "))))
+}
+
+/// The width of the label column for these nodes.
+pub fn label_width(nodes: &[Node]) -> usize {
+    nodes.iter().map(|n| n.endpoint.to_string().len()).chain(["total 00/00".len()]).max().unwrap_or(0) + 2
+}
+
+/// INFO from every node at once, one thread each.
+fn sample(pools: &mut [Pool], nodes: &[Node], wait: Option<Duration>) -> Result<Vec<Sample>, Stop> {
+    let replies: Vec<Result<Frame, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pools
+            .iter_mut()
+            .zip(nodes)
+            .map(|(pool, node)| scope.spawn(move || pool.request(&node.endpoint, &["INFO"], wait)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Refused("the sampling thread stopped".into()))))
+            .collect()
+    });
+    if replies.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
+        return Err(Stop::Interrupted);
+    }
+    Ok(replies
+        .into_iter()
+        .map(|reply| match reply {
+            Ok(frame) => match frame.as_error() {
+                Some(error) => Err(String::from_utf8_lossy(error).into_owned()),
+                None => Ok(NodeStat::from_info(frame.as_bytes().unwrap_or_default())),
+            },
+            Err(error) => Err(crate::error::os_message_of(&error)),
+        })
+        .collect())
+}
+
+/// `--stat -c` until Ctrl-C (exit 130) or a closed stdout.
+pub fn run(
+    session: &mut Session,
+    mut nodes: Vec<Node>,
+    target: &Target,
+    interval: Duration,
+    verbose: bool,
+    flag: &Arc<AtomicBool>,
+) -> i32 {
+    let interval = if interval.is_zero() { Duration::from_secs(1) } else { interval };
+    let wait = reply_wait(session);
+    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let mut width = label_width(&nodes);
+    let mut lines = 0u64;
+    let mut failing: Vec<bool> = vec![false; nodes.len()];
+    loop {
+        let samples = match sample(&mut pools, &nodes, wait) {
+            Ok(samples) => samples,
+            Err(stop) => return exit_code(&mut session.printer, stop),
+        };
+        let mut text = String::new();
+        if lines.is_multiple_of(HEADER_EVERY) {
+            text.push_str(&header(width));
+        }
+        lines += 1;
+        for (node, sample) in nodes.iter().zip(&samples) {
+            if verbose {
+                text.push_str(&node_row(&node.endpoint.to_string(), width, sample));
+            }
+        }
+        text.push_str(&total_row(width, &samples));
+        if let Err(stop) = write(&mut session.printer, &text) {
+            return exit_code(&mut session.printer, stop);
+        }
+        for ((node, sample), was_failing) in nodes.iter().zip(&samples).zip(failing.iter_mut()) {
+            match (sample, *was_failing) {
+                (Err(error), false) if !verbose => {
+                    session.printer.note(&format!("{}: {error} (left out of the totals)", node.endpoint));
+                }
+                (Ok(_), true) if !verbose => session.printer.note(&format!("{}: answers again", node.endpoint)),
+                _ => {}
+            }
+            *was_failing = sample.is_err();
+        }
+        if let Some(failed) = nodes.iter().zip(&samples).find(|(_, s)| s.is_err()).map(|(n, _)| n.endpoint.clone()) {
+            // A failover gives the shard a new primary: follow the slot map.
+            session.client.reload_after_failure(Some(&failed), &mut Vec::new());
+            if let Some(now) = selected(session, target).filter(|now| !now.is_empty() && *now != nodes) {
+                pools = now.iter().map(|n| pool_for(session, n, flag)).collect();
+                failing = vec![false; now.len()];
+                nodes = now;
+                width = label_width(&nodes);
+                lines = 0;
+            }
+        }
+        if !pause(interval, flag) {
+            return exit_code(&mut session.printer, Stop::Interrupted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(keys: i64, memory: i64, ops: i64, input: i64, child: i64) -> NodeStat {
+        NodeStat {
+            keys,
+            used_memory: memory,
+            clients: 2,
+            blocked: 1,
+            ops,
+            input_centi_kbps: input,
+            output_centi_kbps: input * 10,
+            child,
+            ..NodeStat::default()
+        }
+    }
+
+    #[test]
+    fn totals_add_up_the_nodes_that_answered() {
+        let samples =
+            vec![Ok(stat(10, 2048, 5, 31, 0)), Ok(stat(20, 1024, 7, 99, 1)), Err("Connection refused".into())];
+        let width = 17;
+        assert_eq!(
+            header(width),
+            "node             keys       mem      clients blocked ops/s    in KB/s    out KB/s   child\n"
+        );
+        assert_eq!(
+            node_row("127.0.0.1:7000", width, &samples[0]),
+            "127.0.0.1:7000   10         2.00K    2       1       5        0.31       3.10\n"
+        );
+        assert_eq!(node_row("127.0.0.1:7002", width, &samples[2]), "127.0.0.1:7002   error: Connection refused\n");
+        assert_eq!(
+            total_row(width, &samples),
+            "total 2/3        30         3.00K    4       2       12       1.30       13.00      SAVE:1\n"
+        );
+        assert!(total_row(width, &samples[..2]).starts_with("total            30 "));
+    }
+
+    #[test]
+    fn wide_cells_stay_apart() {
+        let big = NodeStat { keys: 123_456_789_012, ..NodeStat::default() };
+        let line = node_row("n", 3, &Ok(big));
+        assert!(line.starts_with("n  123456789012 0B"), "{line}");
+        assert_eq!(line.split_whitespace().count(), 8);
+    }
+}
