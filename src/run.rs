@@ -56,6 +56,12 @@ pub fn run(mut config: Config) -> i32 {
             None => return 1,
         }
     }
+    if let Some(tls) = &config.client.tls
+        && let Err(detail) = tls.ready()
+    {
+        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
+        return 1;
+    }
     let mut session = session(&config);
     match config.mode.clone() {
         Mode::Shell => {

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::state::SessionState;
-use crate::client::stream::{INTERRUPT_POLL, Stream};
+use crate::client::stream::{Dial, INTERRUPT_POLL, Stream};
+use crate::client::tls::link::{failure_text, speaks_tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::resp::{self, Frame};
@@ -40,6 +41,8 @@ impl Wait<'_> {
 }
 
 const READ_CHUNK: usize = 64 * 1024;
+/// How long to wait for a TLS answer when checking whether a port speaks TLS.
+const TLS_CHECK_WAIT: Duration = Duration::from_secs(1);
 /// A declared length is trusted for growing the buffer only up to this size; past it
 /// the buffer grows as bytes actually arrive.
 const TRUSTED_GROWTH: usize = 64 << 20;
@@ -57,13 +60,19 @@ pub struct Connection {
     scanner: FrameScanner,
     scanning: bool,
     read_timeout: Option<Duration>,
+    /// Whether any byte came from the server yet (a plain-text connection closed before
+    /// its first byte may have reached a TLS port).
+    heard: bool,
+    /// The peer of a plain TCP connection, kept for that check (a reset socket forgets it).
+    plain_peer: Option<std::net::SocketAddr>,
 }
 
 impl Connection {
-    /// Opens a socket to `endpoint` within `timeout`.
-    pub fn connect(endpoint: &Endpoint, timeout: Duration, interrupt: Option<&AtomicBool>) -> Result<Connection> {
-        let stream = Stream::connect(endpoint, timeout, interrupt)?;
+    /// Opens a stream to the node `endpoint` as `dial` says.
+    pub fn connect(endpoint: &Endpoint, dial: Dial, interrupt: Option<&AtomicBool>) -> Result<Connection> {
+        let stream = Stream::connect(endpoint, dial, interrupt)?;
         Ok(Connection {
+            plain_peer: stream.plain_tcp_peer(),
             stream,
             endpoint: endpoint.clone(),
             buf: vec![0; READ_CHUNK],
@@ -72,6 +81,7 @@ impl Connection {
             scanner: FrameScanner::default(),
             scanning: false,
             read_timeout: None,
+            heard: false,
         })
     }
 
@@ -111,7 +121,7 @@ impl Connection {
     }
 
     /// True when the peer closed the connection while it sat idle.
-    pub fn is_closed_by_peer(&self) -> bool {
+    pub fn is_closed_by_peer(&mut self) -> bool {
         self.start == self.end && self.stream.is_closed_by_peer()
     }
 
@@ -226,6 +236,21 @@ impl Connection {
         Ok(())
     }
 
+    /// A plain-text connection that the server closed or reset before its first byte:
+    /// a TLS port does that to plain-text clients, and is told so.
+    fn unheard(&self, error: Error) -> Error {
+        if self.heard {
+            return error;
+        }
+        match self.plain_peer {
+            Some(peer) if speaks_tls(peer, TLS_CHECK_WAIT) => Error::Tls {
+                addr: self.addr(),
+                detail: "the server speaks TLS on this port (add --tls, or use a rediss:// URI)".into(),
+            },
+            _ => error,
+        }
+    }
+
     /// Makes room for more bytes, and for the whole frame when its size (`at_least`
     /// bytes from its start) is known and believable.
     fn make_room(&mut self, at_least: usize) {
@@ -274,9 +299,10 @@ impl Connection {
             self.set_read_timeout(slice)?;
             let free = self.buf.get_mut(self.end..).unwrap_or_default();
             match self.stream.read(free) {
-                Ok(0) => return Err(Error::Closed { addr: self.addr() }),
+                Ok(0) => return Err(self.unheard(Error::Closed { addr: self.addr() })),
                 Ok(n) => {
                     self.end += n;
+                    self.heard = true;
                     return Ok(());
                 }
                 Err(e)
@@ -284,7 +310,12 @@ impl Connection {
                         e.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) => {}
-                Err(source) => return Err(Error::Io { addr: self.addr(), source }),
+                Err(source) => {
+                    if let Some(detail) = failure_text(&source) {
+                        return Err(Error::Tls { addr: self.addr(), detail });
+                    }
+                    return Err(self.unheard(Error::Io { addr: self.addr(), source }));
+                }
             }
         }
     }

@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use crate::client::address_map::AddressMap;
 use crate::client::connection::{Connection, Wait};
 use crate::client::state::SessionState;
+use crate::client::stream::Dial;
+use crate::client::tls::{ServerNames, Tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::resp::{self, Frame};
@@ -102,6 +105,38 @@ pub struct LinkSettings {
     pub connect_timeout: Duration,
     /// Bound on rcli's own requests (handshakes, topology, command tables).
     pub internal_timeout: Duration,
+    /// `--tls`: every connection is TLS, with this shared client.
+    pub tls: Option<Arc<Tls>>,
+    /// The name each node's certificate must carry.
+    pub names: ServerNames,
+    /// Announced endpoints → addresses rcli can reach.
+    pub address_map: AddressMap,
+}
+
+impl LinkSettings {
+    /// Plain connections, nothing mapped.
+    pub fn plain(connect_timeout: Duration) -> LinkSettings {
+        LinkSettings {
+            connect_timeout,
+            internal_timeout: connect_timeout,
+            tls: None,
+            names: ServerNames::default(),
+            address_map: AddressMap::default(),
+        }
+    }
+
+    /// How to open a connection to the node announced as `endpoint`, whose announced
+    /// hostname (if any) is `hostname`.
+    pub fn dial(&self, endpoint: &Endpoint, hostname: Option<&str>) -> Dial {
+        let tls = self.tls.as_ref().map(|tls| {
+            let host = match endpoint {
+                Endpoint::Tcp { host, .. } => host.as_str(),
+                Endpoint::Unix(_) => "localhost",
+            };
+            (Arc::clone(tls), self.names.name_for(host, hostname).to_string())
+        });
+        Dial { address: self.address_map.reach(endpoint), timeout: self.connect_timeout, tls }
+    }
 }
 
 /// The connections, one idle one at most per node.
@@ -114,6 +149,8 @@ pub struct Pool {
     /// READONLY.
     replica_links: HashSet<Endpoint>,
     settings: LinkSettings,
+    /// Hostnames the cluster announced for nodes it names by address.
+    hostnames: HashMap<Endpoint, String>,
     interrupt: Option<Arc<AtomicBool>>,
 }
 
@@ -125,6 +162,7 @@ impl Pool {
             user_readonly: false,
             replica_links: HashSet::new(),
             settings,
+            hostnames: HashMap::new(),
             interrupt: None,
         }
     }
@@ -140,6 +178,19 @@ impl Pool {
 
     pub fn settings(&self) -> &LinkSettings {
         &self.settings
+    }
+
+    /// Replaces the address map (`:set address-map`); open connections are closed so
+    /// the next ones go where the map says.
+    pub fn set_address_map(&mut self, map: AddressMap) {
+        self.settings.address_map = map;
+        self.idle.clear();
+    }
+
+    /// The hostnames the cluster announces for its nodes (from the slot map), used as
+    /// their TLS names.
+    pub fn set_hostnames(&mut self, hostnames: HashMap<Endpoint, String>) {
+        self.hostnames = hostnames;
     }
 
     pub fn state(&self) -> &SessionState {
@@ -168,13 +219,14 @@ impl Pool {
     /// Lends out the connection to `endpoint`, opening it (with the session's
     /// handshake) when there is none or the idle one was closed by the peer.
     pub fn borrow(&mut self, endpoint: &Endpoint) -> Result<Exchange> {
-        if let Some(idle) = self.idle.remove(endpoint)
+        if let Some(mut idle) = self.idle.remove(endpoint)
             && (idle.since.elapsed() < IDLE_CHECK || !idle.conn.is_closed_by_peer())
         {
             return Ok(self.lend(idle.conn));
         }
         let interrupt = self.interrupt.clone();
-        let mut conn = Connection::connect(endpoint, self.settings.connect_timeout, interrupt.as_deref())?;
+        let dial = self.settings.dial(endpoint, self.hostnames.get(endpoint).map(String::as_str));
+        let mut conn = Connection::connect(endpoint, dial, interrupt.as_deref())?;
         let readonly = self.user_readonly || self.replica_links.contains(endpoint);
         let wait = Wait { idle: Some(self.settings.internal_timeout), interrupt: interrupt.as_deref() };
         conn.handshake(&self.state, readonly, wait)?;
@@ -229,6 +281,16 @@ impl Pool {
 /// Sends one command to a node on a connection of its own and reads the reply: for
 /// tools that talk to a server outside any session (the sandbox, the test harness).
 pub fn call<A: AsRef<[u8]>>(endpoint: &Endpoint, argv: &[A], timeout: Duration) -> Result<Frame> {
-    let mut conn = Connection::connect(endpoint, timeout, None)?;
+    call_via(&LinkSettings::plain(timeout), endpoint, argv, timeout)
+}
+
+/// [`call`] over connections made as `settings` say (TLS, the address map).
+pub fn call_via<A: AsRef<[u8]>>(
+    settings: &LinkSettings,
+    endpoint: &Endpoint,
+    argv: &[A],
+    timeout: Duration,
+) -> Result<Frame> {
+    let mut conn = Connection::connect(endpoint, settings.dial(endpoint, None), None)?;
     conn.request(argv, Wait::bounded(timeout))
 }

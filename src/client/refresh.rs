@@ -136,6 +136,12 @@ impl Client {
         for endpoint in candidates {
             match self.map_from(&endpoint) {
                 Ok(Some(topo)) if !topo.primaries().is_empty() => {
+                    let hostnames = topo
+                        .all_nodes()
+                        .into_iter()
+                        .filter_map(|n| Some((n.endpoint.clone(), n.hostname.clone()?)))
+                        .collect();
+                    self.pool.set_hostnames(hostnames);
                     self.map.topology = Some(topo);
                     self.map.learning = None;
                     self.map.generation += 1;
@@ -170,8 +176,9 @@ impl Client {
     fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
         let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
         let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
+        let tls = self.pool.settings().tls.is_some();
         let Some(error) = shards.as_error() else {
-            return Topology::from_shards(&shards, endpoint)
+            return Topology::from_shards_via(&shards, endpoint, tls)
                 .map(Some)
                 .ok_or_else(|| MapFailure::Refused("CLUSTER SHARDS reply not understood".into()));
         };

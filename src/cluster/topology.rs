@@ -1,9 +1,13 @@
 //! The cluster's shape: which primary (and which replicas) own each of the 16384 slots,
-//! with node ids, roles and health, built from `CLUSTER SHARDS` (Redis 7+) or
-//! `CLUSTER SLOTS` (older servers). Pure data: fetching it is the client's job.
+//! with node ids, roles, health and announced hostnames, built from `CLUSTER SHARDS`
+//! (Redis 7+) or `CLUSTER SLOTS` (older servers). A node's endpoint is what the
+//! cluster announces (`endpoint`, per `cluster-preferred-endpoint-type`; `?` or empty:
+//! the host of the node asked), with the TLS port on TLS connections. Server values are
+//! checked (ports 1–65535, host names); a node that fails the check is left out. Pure
+//! data: fetching it is the client's job.
 
 use crate::cluster::slot::SLOTS;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, valid_host};
 use crate::protocol::resp::{Frame, field};
 
 /// One node as the cluster describes it.
@@ -14,6 +18,8 @@ pub struct Node {
     pub primary: bool,
     /// `online`, `failed`, `loading`, or `unknown` when the source does not say.
     pub health: String,
+    /// The hostname the node announces (`cluster-announce-hostname`), if any.
+    pub hostname: Option<String>,
 }
 
 /// A primary and its replicas, and the slot ranges they serve.
@@ -45,17 +51,31 @@ fn text(frame: &Frame) -> String {
 }
 
 /// A node's host: the one reported, or the asked node's host when the reply leaves it
-/// empty (`cluster-preferred-endpoint-type unknown-endpoint`) or says `?`.
-fn host_or(reported: String, asked: &Endpoint) -> String {
-    match asked {
+/// empty (`cluster-preferred-endpoint-type unknown-endpoint`) or says `?` (a node
+/// with no hostname while hostnames are preferred); `None` for a host that is not a
+/// host name or address.
+fn host_or(reported: String, asked: &Endpoint) -> Option<String> {
+    let reported = reported.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = match asked {
         Endpoint::Tcp { host, .. } if reported.is_empty() || reported == "?" => host.clone(),
-        _ if reported.is_empty() => "127.0.0.1".to_string(),
+        _ if reported.is_empty() || reported == "?" => "127.0.0.1".to_string(),
         _ => reported,
-    }
+    };
+    valid_host(&host).then_some(host)
+}
+
+/// A hostname worth keeping: announced, and a valid name.
+fn hostname(frame: Option<&Frame>) -> Option<String> {
+    frame.map(text).filter(|h| !h.is_empty() && h != "?" && valid_host(h))
 }
 
 fn to_u16(frame: &Frame) -> Option<u16> {
     frame.as_integer().and_then(|n| u16::try_from(n).ok()).filter(|&n| usize::from(n) < SLOTS)
+}
+
+/// A TCP port (1–65535); 0 means "not served".
+fn to_port(frame: Option<&Frame>) -> Option<u16> {
+    frame?.as_integer().and_then(|n| u16::try_from(n).ok()).filter(|&p| p > 0)
 }
 
 impl Topology {
@@ -93,6 +113,7 @@ impl Topology {
                         endpoint: endpoint.clone(),
                         primary: true,
                         health: "online".into(),
+                        hostname: None,
                     }),
                     replicas: Vec::new(),
                     ranges: vec![(start, end)],
@@ -102,8 +123,15 @@ impl Topology {
         Topology::new(shards)
     }
 
-    /// Parses a `CLUSTER SHARDS` reply received from `asked`.
+    /// Parses a `CLUSTER SHARDS` reply received from `asked` on a plain connection.
     pub fn from_shards(reply: &Frame, asked: &Endpoint) -> Option<Topology> {
+        Topology::from_shards_via(reply, asked, false)
+    }
+
+    /// Parses a `CLUSTER SHARDS` reply received from `asked`; `tls`: the connection was
+    /// TLS, so nodes are reached on their `tls-port` (a TLS-only node reports no
+    /// `port`, or `port 0`).
+    pub fn from_shards_via(reply: &Frame, asked: &Endpoint, tls: bool) -> Option<Topology> {
         let mut shards = Vec::new();
         for shard_frame in reply.as_items()? {
             let pairs = shard_frame.to_pairs()?;
@@ -112,14 +140,19 @@ impl Topology {
             let mut shard = Shard { primary: None, replicas: Vec::new(), ranges };
             for node_frame in field(&pairs, "nodes")?.as_items()? {
                 let node = node_frame.to_pairs()?;
-                let port = field(&node, "port").and_then(Frame::as_integer).and_then(|p| u16::try_from(p).ok())?;
-                let host = host_or(field(&node, "ip").map(text).unwrap_or_default(), asked);
+                let plain = to_port(field(&node, "port"));
+                let Some(port) = (if tls { to_port(field(&node, "tls-port")).or(plain) } else { plain }) else {
+                    continue;
+                };
+                let reported = field(&node, "endpoint").or_else(|| field(&node, "ip")).map(text).unwrap_or_default();
+                let Some(host) = host_or(reported, asked) else { continue };
                 let role = field(&node, "role").map(text).unwrap_or_default();
                 let parsed = Node {
                     id: field(&node, "id").map(text).unwrap_or_default(),
                     endpoint: Endpoint::tcp(&host, port),
                     primary: role == "master" || role == "primary",
                     health: field(&node, "health").map(text).unwrap_or_else(|| "unknown".into()),
+                    hostname: hostname(field(&node, "hostname")),
                 };
                 // After a failover the old primary may still be listed as a failed master.
                 if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
@@ -141,12 +174,22 @@ impl Topology {
         for range in reply.as_items()? {
             let items = range.as_items()?;
             let (start, end) = (to_u16(items.first()?)?, to_u16(items.get(1)?)?);
-            let mut nodes = items[2..].iter().filter_map(|n| {
+            let mut nodes = items.get(2..).unwrap_or_default().iter().filter_map(|n| {
                 let fields = n.as_items()?;
-                let host = host_or(text(fields.first()?), asked);
-                let port = u16::try_from(fields.get(1)?.as_integer()?).ok()?;
+                // Element 0 is the preferred endpoint: an address, a hostname, `?`, or
+                // NULL (unknown: the node asked); element 3 holds `hostname`/`ip` metadata.
+                let host = host_or(text(fields.first()?), asked)?;
+                let port = to_port(fields.get(1))?;
                 let id = fields.get(2).map(text).unwrap_or_default();
-                Some(Node { id, endpoint: Endpoint::tcp(&host, port), primary: false, health: "unknown".into() })
+                let metadata = fields.get(3).and_then(Frame::to_pairs).unwrap_or_default();
+                let hostname = hostname(field(&metadata, "hostname"));
+                Some(Node {
+                    id,
+                    endpoint: Endpoint::tcp(&host, port),
+                    primary: false,
+                    health: "unknown".into(),
+                    hostname,
+                })
             });
             let Some(primary) = nodes.next() else { continue };
             let replicas: Vec<Node> = nodes.collect();
@@ -188,6 +231,7 @@ impl Topology {
                         endpoint: endpoint.clone(),
                         primary: true,
                         health: "unknown".into(),
+                        hostname: None,
                     }),
                     replicas: Vec::new(),
                     ranges: Vec::new(),

@@ -230,6 +230,7 @@ fn same(outcome: &Outcome) -> Outcome {
             Error::Connect { addr: addr.clone(), source: std::io::Error::new(source.kind(), os_message(source)) }
         }
         Error::Closed { addr } => Error::Closed { addr: addr.clone() },
+        Error::Tls { addr, detail } => Error::Tls { addr: addr.clone(), detail: detail.clone() },
         other => Error::Refused(other.to_string()),
     };
     match outcome {
