@@ -20,6 +20,9 @@ mod outages;
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
+/// TLS: certificates, client certificates, clear failures, a TLS cluster in every
+/// mode, announced hostnames, the address map, IPv6.
+mod tls;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
