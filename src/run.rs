@@ -63,6 +63,9 @@ pub fn run(mut config: Config) -> i32 {
         return 1;
     }
     let mut session = session(&config);
+    if config.mode != Mode::Shell {
+        rcfile::apply_address_map(&mut session);
+    }
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(&mut session);
