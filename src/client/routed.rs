@@ -213,7 +213,10 @@ impl Client {
             && is_terminal(error)
         {
             if route.endpoint == self.current
-                && matches!(error, Error::Auth { .. } | Error::Handshake { .. } | Error::Tls { .. } | Error::TlsSetup(_))
+                && matches!(
+                    error,
+                    Error::Auth { .. } | Error::Handshake { .. } | Error::Tls { .. } | Error::TlsSetup(_)
+                )
             {
                 self.connected = false;
             }

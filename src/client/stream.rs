@@ -9,9 +9,9 @@
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::tls::Tls;
@@ -53,11 +53,8 @@ impl Stream {
     /// Connects to the node `endpoint` as `dial` says, within its timeout; `interrupt`
     /// (Ctrl-C) cuts the wait short.
     pub fn connect(endpoint: &Endpoint, dial: Dial, interrupt: Option<&AtomicBool>) -> Result<Stream> {
-        let label = if dial.address == *endpoint {
-            endpoint.to_string()
-        } else {
-            format!("{endpoint} (via {})", dial.address)
-        };
+        let label =
+            if dial.address == *endpoint { endpoint.to_string() } else { format!("{endpoint} (via {})", dial.address) };
         let Some(flag) = interrupt else {
             return open(&dial, &label);
         };

@@ -358,6 +358,92 @@ mod tests {
         assert_eq!(topo.owner(42), Some(&Endpoint::tcp("127.0.0.1", 7003)));
     }
 
+    fn tls_node(fields: &[(&str, Frame)]) -> Frame {
+        Frame::Array(fields.iter().flat_map(|(k, v)| [bulk(k), v.clone()]).collect())
+    }
+
+    #[test]
+    fn tls_ports_announced_endpoints_and_hostnames() {
+        let asked = Endpoint::tcp("seed.example", 7000);
+        let reply = Frame::Array(vec![shard(
+            &[0, 16383],
+            vec![
+                // TLS only: no `port` at all.
+                tls_node(&[
+                    ("id", bulk("a")),
+                    ("tls-port", Frame::Integer(8000)),
+                    ("ip", bulk("10.0.0.1")),
+                    ("endpoint", bulk("node-a.example")),
+                    ("hostname", bulk("node-a.example")),
+                    ("role", bulk("master")),
+                ]),
+                // Both ports, `port 0` elsewhere, `?` endpoint, IPv6.
+                tls_node(&[
+                    ("id", bulk("b")),
+                    ("port", Frame::Integer(7001)),
+                    ("tls-port", Frame::Integer(8001)),
+                    ("endpoint", bulk("?")),
+                    ("role", bulk("replica")),
+                ]),
+                tls_node(&[
+                    ("id", bulk("c")),
+                    ("port", Frame::Integer(0)),
+                    ("tls-port", Frame::Integer(8002)),
+                    ("endpoint", bulk("::1")),
+                    ("role", bulk("replica")),
+                ]),
+                // Hostile values: a host with an escape sequence, a port out of range.
+                tls_node(&[("id", bulk("d")), ("port", Frame::Integer(7003)), ("endpoint", bulk("x\x1b[2J"))]),
+                tls_node(&[("id", bulk("e")), ("port", Frame::Integer(70000)), ("endpoint", bulk("10.0.0.5"))]),
+            ],
+        )]);
+        let tls = Topology::from_shards_via(&reply, &asked, true).unwrap();
+        let primary = tls.shards[0].primary.clone().unwrap();
+        assert_eq!(primary.endpoint, Endpoint::tcp("node-a.example", 8000));
+        assert_eq!(primary.hostname.as_deref(), Some("node-a.example"));
+        let replicas: Vec<String> = tls.replicas(0).iter().map(|n| n.endpoint.to_string()).collect();
+        assert_eq!(replicas, ["seed.example:8001", "[::1]:8002"], "? is the asked host; bad nodes are left out");
+
+        let plain = Topology::from_shards(&reply, &asked).unwrap();
+        let ids: Vec<&str> = plain.all_nodes().iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["b"], "a plain connection uses `port`; TLS-only and port-0 nodes have none");
+        assert_eq!(plain.all_nodes()[0].endpoint, Endpoint::tcp("seed.example", 7001));
+    }
+
+    #[test]
+    fn slots_reply_with_hostname_metadata_and_unknown_endpoints() {
+        let asked = Endpoint::tcp("10.9.9.9", 7000);
+        let meta = |pairs: &[(&str, &str)]| Frame::Map(pairs.iter().map(|(k, v)| (bulk(k), bulk(v))).collect());
+        let reply = Frame::Array(vec![
+            Frame::Array(vec![
+                Frame::Integer(0),
+                Frame::Integer(8191),
+                Frame::Array(vec![
+                    bulk("127.0.0.1"),
+                    Frame::Integer(7001),
+                    bulk("a"),
+                    meta(&[("hostname", "a.example")]),
+                ]),
+                Frame::Array(vec![Frame::Null, Frame::Integer(7002), bulk("b"), meta(&[("ip", "127.0.0.1")])]),
+            ]),
+            Frame::Array(vec![
+                Frame::Integer(8192),
+                Frame::Integer(16383),
+                Frame::Array(vec![bulk("?"), Frame::Integer(7003), bulk("c"), Frame::Array(vec![])]),
+                Frame::Array(vec![bulk("127.0.0.1"), Frame::Integer(0), bulk("d")]),
+            ]),
+        ]);
+        let topo = Topology::from_slots(&reply, &asked).unwrap();
+        let primary = topo.shards[0].primary.clone().unwrap();
+        assert_eq!(
+            (primary.endpoint.to_string(), primary.hostname.as_deref()),
+            ("127.0.0.1:7001".into(), Some("a.example"))
+        );
+        assert_eq!(topo.replicas(0)[0].endpoint, Endpoint::tcp("10.9.9.9", 7002), "NULL: the node asked");
+        assert_eq!(topo.owner(9000), Some(&Endpoint::tcp("10.9.9.9", 7003)), "? : the node asked");
+        assert!(topo.replicas(9000).is_empty(), "port 0 is no endpoint");
+    }
+
     #[test]
     fn slots_reply_and_moved() {
         let entry = |a, b, port| {

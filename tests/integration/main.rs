@@ -20,9 +20,10 @@ mod outages;
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
-/// TLS: certificates, client certificates, clear failures, a TLS cluster in every
-/// mode, announced hostnames, the address map, IPv6.
-mod tls;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
+/// TLS: certificates, client certificates, clear failures, `rediss://`.
+mod tls;
+/// TLS clusters in every mode, announced hostnames, the address map, IPv6.
+mod tls_cluster;

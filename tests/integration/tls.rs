@@ -1,8 +1,8 @@
 //! TLS against real TLS-only redis-servers with certificates made in the test (the
 //! sandbox's rcgen CA): trust from a CA file, a CA directory and the system-store
 //! variables; client certificates; every certificate failure as one clear line; the
-//! plain-text/TLS port mix-ups detected; `rediss://`; a TLS 3+3 cluster in every mode;
-//! clusters announcing hostnames, reached through `--address-map`, and over IPv6.
+//! plain-text/TLS port mix-ups detected; `rediss://`. The helpers here serve
+//! `tls_cluster.rs` too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,54 +10,54 @@ use std::time::{Duration, Instant};
 use rcli::cluster::slot::slot_of;
 use rcli::cluster::topology::Topology;
 use rcli::endpoint::Endpoint;
+use rcli::modes::sandbox::Listen;
 use rcli::modes::sandbox::tls::{Authority, TlsFiles, Validity};
-use rcli::modes::sandbox::{Listen, ipv6_available};
 
-use crate::pty::{settle, shell};
+use crate::pty::shell;
 use crate::util::*;
 
 /// Certificates in a temp directory (removed on drop).
-struct Certs {
-    home: Home,
-    files: TlsFiles,
+pub struct Certs {
+    pub home: Home,
+    pub files: TlsFiles,
 }
 
 impl Certs {
-    fn new(extra_names: &[&str]) -> Certs {
+    pub fn new(extra_names: &[&str]) -> Certs {
         let home = Home::new();
         let files = TlsFiles::generate(&home.path.join("tls"), extra_names).unwrap();
         Certs { home, files }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.home.path.join(name)
     }
 
     /// Writes a certificate from a new, untrusted CA; returns (cert, key) paths.
-    fn foreign(&self, names: &[&str], stem: &str) -> (PathBuf, PathBuf) {
+    pub fn foreign(&self, names: &[&str], stem: &str) -> (PathBuf, PathBuf) {
         let other = Authority::new("some other CA").unwrap();
         std::fs::write(self.path(&format!("{stem}-ca.crt")), &other.cert_pem).unwrap();
         let (cert, key) = other.issue(names, Validity::Current).unwrap();
         self.write_pair(stem, &cert, &key)
     }
 
-    fn write_pair(&self, stem: &str, cert: &str, key: &str) -> (PathBuf, PathBuf) {
+    pub fn write_pair(&self, stem: &str, cert: &str, key: &str) -> (PathBuf, PathBuf) {
         let (cert_path, key_path) = (self.path(&format!("{stem}.crt")), self.path(&format!("{stem}.key")));
         std::fs::write(&cert_path, cert).unwrap();
         std::fs::write(&key_path, key).unwrap();
         (cert_path, key_path)
     }
 
-    fn listen(&self) -> Listen {
+    pub fn listen(&self) -> Listen {
         Listen { host: "127.0.0.1".into(), tls: Some(self.files.clone()) }
     }
 
-    fn ca(&self) -> String {
+    pub fn ca(&self) -> String {
         self.files.ca.display().to_string()
     }
 }
 
-fn p(path: &Path) -> String {
+pub fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
@@ -155,7 +155,12 @@ fn certificate_failures_are_one_clear_line_and_sni_and_insecure_work() {
     let other_ca = certs.path("other-ca.pem");
     std::fs::write(&other_ca, Authority::new("other").unwrap().cert_pem).unwrap();
     let line = one_line_error(&run(&port, &["--cacert", &p(&other_ca)]));
-    assert!(line.starts_with(&format!("Could not connect to Redis at 127.0.0.1:{port}: certificate verify failed: unknown CA")), "{line}");
+    assert!(
+        line.starts_with(&format!(
+            "Could not connect to Redis at 127.0.0.1:{port}: certificate verify failed: unknown CA"
+        )),
+        "{line}"
+    );
     assert_eq!(run(&port, &["--insecure"]).text(), "PONG\n", "--insecure skips the check");
     drop(server);
 
@@ -180,7 +185,8 @@ fn certificate_failures_are_one_clear_line_and_sni_and_insecure_work() {
     // A bad CA file is refused before connecting.
     let line = one_line_error(&run(&port, &["--cacert", "/nonexistent/ca.crt"]));
     assert_eq!(line, "Could not negotiate a TLS connection: /nonexistent/ca.crt: No such file or directory");
-    let line = one_line_error(&run(&port, &["--cacert", &certs.ca(), "--tls-ciphers", "BOGUS", "--tls-ciphersuites", ""]));
+    let line =
+        one_line_error(&run(&port, &["--cacert", &certs.ca(), "--tls-ciphers", "BOGUS", "--tls-ciphersuites", ""]));
     assert!(line.starts_with("Could not negotiate a TLS connection: Error while configuring ciphers"), "{line}");
 }
 
@@ -257,292 +263,22 @@ fn rediss_uris_carry_user_password_and_database() {
 }
 
 /// rcli's arguments: `tls` then `rest`.
-fn args_with(tls: &[String], rest: &[&str]) -> Vec<String> {
+pub fn args_with(tls: &[String], rest: &[&str]) -> Vec<String> {
     tls.iter().cloned().chain(rest.iter().map(|s| s.to_string())).collect()
 }
 
-fn run_args(home: &Home, args: &[String], input: &str) -> Output {
+pub fn run_args(home: &Home, args: &[String], input: &str) -> Output {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     rcli_run(home, &refs, input)
 }
 
-fn shell_args(home: &Home, args: &[String]) -> rexpect::session::PtySession {
+pub fn shell_args(home: &Home, args: &[String]) -> rexpect::session::PtySession {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     shell(home, &refs)
 }
 
-fn owner_in(cluster: &LocalCluster, index: usize, key: &str) -> Option<Endpoint> {
+pub fn owner_in(cluster: &LocalCluster, index: usize, key: &str) -> Option<Endpoint> {
     let reply = cluster.call(index, &["CLUSTER", "SHARDS"]).ok()?;
     let topo = Topology::from_shards_via(&reply, &cluster.endpoint(index), true)?;
     topo.owner(slot_of(key.as_bytes())).cloned()
-}
-
-/// A TLS 3+3 cluster: the tutorial session in the shell, Ctrl-C on a blocking command,
-/// pub/sub, 50,000 piped lines, fan-out, `--scan` and a failover.
-#[test]
-fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
-    if !have_redis() {
-        return;
-    }
-    let certs = Certs::new(&[]);
-    let mut cluster = LocalCluster::start_with(3, 1, certs.listen()).unwrap();
-    let home = Home::new();
-    let seed = cluster.port(0).to_string();
-    let base = args_with(&certs.files.rcli_args(), &["-c", "-p", &seed]);
-    let with = |rest: &[&str]| args_with(&base, rest);
-
-    // The tutorial session, Ctrl-C on a blocking command, pub/sub.
-    let mut p = shell_args(&home, &base);
-    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
-    p.send_line("set foo bar").unwrap();
-    let foo_owner = owner_in(&cluster, 0, "foo").unwrap();
-    if foo_owner != cluster.endpoint(0) {
-        p.exp_string(&format!("-> Redirected to slot [12182] located at {foo_owner}")).unwrap();
-    }
-    p.exp_string("OK").unwrap();
-    p.send_line("set hello world").unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("get foo").unwrap();
-    p.exp_string("\"bar\"").unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
-    settle();
-    p.send_line("blpop {foo}list 0").unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    p.send_control('c').unwrap();
-    p.exp_string("(interrupted)").unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
-    settle();
-    p.send_line("subscribe news").unwrap();
-    p.exp_string("Reading messages").unwrap();
-    let foo_index = (0..cluster.nodes.len()).find(|&i| cluster.endpoint(i) == foo_owner).unwrap();
-    wait_for("the subscription", Duration::from_secs(10), || {
-        let reply = cluster.call(foo_index, &["PUBSUB", "NUMSUB", "news"]).unwrap();
-        reply.as_items().and_then(|i| i.get(1)).and_then(|n| n.as_integer()) == Some(1)
-    });
-    let published = run_args(&home, &with(&["publish", "news", "hello-tls"]), "");
-    assert_eq!(published.code, Some(0), "{}", published.stderr);
-    p.exp_string("hello-tls").unwrap();
-    p.send_control('c').unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
-    settle();
-    p.send_line("get hello").unwrap();
-    p.exp_string("\"world\"").unwrap();
-    p.send_line("quit").unwrap();
-    p.exp_eof().unwrap();
-
-    // 50,000 piped lines, replies in input order.
-    let mut script = String::new();
-    for i in 0..50_000 {
-        script.push_str(&format!("set key:{i} {i}\n"));
-    }
-    script.push_str("get key:49999\nget key:7\n");
-    let piped = run_args(&home, &base, &script);
-    assert_eq!(piped.code, Some(0), "{}", piped.stderr);
-    let text = piped.text();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 50_002);
-    assert!(lines[..50_000].iter().all(|l| *l == "OK"));
-    assert_eq!(&lines[50_000..], ["49999", "7"]);
-
-    // Fan-out and --scan.
-    let dbsize = run_args(&home, &with(&["--target", "primaries", "dbsize"]), "");
-    let total: i64 = dbsize.text().lines().filter_map(|l| l.trim().parse::<i64>().ok()).sum();
-    assert!(total >= 50_002, "{}", dbsize.text());
-    let scanned = run_args(&home, &with(&["--scan", "--pattern", "key:1234*"]), "");
-    let text = scanned.text();
-    let mut keys: Vec<&str> = text.lines().collect();
-    keys.sort();
-    let mut expected: Vec<String> = (0..10).map(|i| format!("key:1234{i}")).collect();
-    expected.push("key:1234".into());
-    expected.sort();
-    assert_eq!(keys, expected);
-
-    // A failover: the primary of {f} dies, its replica takes over, over TLS.
-    let mut p = shell_args(&home, &base);
-    p.send_line("set {f}x 42").unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("wait 1 2000").unwrap();
-    p.exp_string("(integer) 1").unwrap();
-    let victim = owner_in(&cluster, 0, "{f}").unwrap();
-    let victim_index = (0..3).find(|&i| cluster.endpoint(i) == victim).unwrap();
-    cluster.nodes[victim_index].kill();
-    let survivor = (victim_index + 1) % 3;
-    wait_for("the replica to take over", Duration::from_secs(30), || {
-        owner_in(&cluster, survivor, "{f}").is_some_and(|o| o != victim)
-    });
-    p.send_line("get {f}x").unwrap();
-    p.exp_string("\"42\"").unwrap();
-    p.send_line("incr {f}x").unwrap();
-    p.exp_string("(integer) 43").unwrap();
-    p.send_line("quit").unwrap();
-    p.exp_eof().unwrap();
-}
-
-/// Sets `config` on every node of `cluster` and waits until node 0's CLUSTER SHARDS
-/// shows what `done` expects.
-fn announce(cluster: &LocalCluster, config: impl Fn(usize) -> Vec<String>, done: impl Fn(&Topology) -> bool) {
-    for i in 0..cluster.nodes.len() {
-        let args = config(i);
-        let argv: Vec<&str> = ["CONFIG", "SET"].into_iter().chain(args.iter().map(String::as_str)).collect();
-        let reply = cluster.call(i, &argv).unwrap();
-        assert!(reply.is_ok(), "{argv:?}: {reply:?}");
-    }
-    wait_for("the announced endpoints", Duration::from_secs(20), || {
-        (0..cluster.nodes.len()).all(|i| {
-            cluster
-                .call(i, &["CLUSTER", "SHARDS"])
-                .ok()
-                .and_then(|r| Topology::from_shards_via(&r, &cluster.endpoint(i), true))
-                .is_some_and(|t| t.all_nodes().len() == cluster.nodes.len() && done(&t))
-        })
-    });
-}
-
-/// Nodes announcing `localhost` (cluster-announce-hostname, preferred endpoint type
-/// hostname): rcli routes to `localhost:PORT` and checks each certificate for it.
-#[test]
-fn a_cluster_announcing_hostnames_is_routed_by_hostname() {
-    if !have_redis() {
-        return;
-    }
-    let certs = Certs::new(&[]);
-    let cluster = LocalCluster::start_with(3, 0, certs.listen()).unwrap();
-    announce(
-        &cluster,
-        |_| ["cluster-announce-hostname", "localhost", "cluster-preferred-endpoint-type", "hostname"].map(String::from).to_vec(),
-        |t| t.all_nodes().iter().all(|n| matches!(&n.endpoint, Endpoint::Tcp { host, .. } if host == "localhost")),
-    );
-    let home = Home::new();
-    let seed = cluster.port(0).to_string();
-    let base = args_with(&certs.files.rcli_args(), &["-c", "-p", &seed]);
-    let script: String = (0..200).map(|i| format!("set host:{i} {i}\nget host:{i}\n")).collect();
-    let out = run_args(&home, &args_with(&base, &["-v"]), &script);
-    let expected: String = (0..200).map(|i| format!("OK\n{i}\n")).collect();
-    assert_eq!(out.text(), expected, "{}", out.stderr);
-
-    let mut p = shell_args(&home, &base);
-    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
-    let owner = owner_in(&cluster, 0, "foo").unwrap();
-    assert!(owner.to_string().starts_with("localhost:"), "{owner}");
-    p.send_line("set foo bar").unwrap();
-    p.exp_string(&format!("-> Redirected to slot [12182] located at {owner}")).unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string(&format!("{owner}> ")).unwrap();
-    p.send_line("quit").unwrap();
-    p.exp_eof().unwrap();
-}
-
-/// Nodes announcing names nothing resolves (`nodeN.rcli.test`), each with a certificate
-/// for its own name only: reached through `--address-map` (and the rclirc file), each
-/// connection checked against the node's own announced name (not one `--sni` for all).
-#[test]
-fn a_cluster_behind_an_address_map_gets_each_nodes_own_tls_name() {
-    if !have_redis() {
-        return;
-    }
-    let certs = Certs::new(&[]);
-    let cluster = LocalCluster::start_with(3, 0, certs.listen()).unwrap();
-    let authority = Authority::new("rcli per-node CA").unwrap();
-    std::fs::write(&certs.files.ca, &authority.cert_pem).unwrap();
-    let name = |i: usize| format!("node{i}.rcli.test");
-    for i in 0..3 {
-        let (cert, key) = authority.issue(&[&name(i)], Validity::Current).unwrap();
-        let (cert, key) = certs.write_pair(&format!("node{i}"), &cert, &key);
-        let argv = ["CONFIG", "SET", "tls-cert-file", &p(&cert), "tls-key-file", &p(&key), "tls-ca-cert-file", &certs.ca()];
-        let reply = cluster.call(i, &argv).unwrap();
-        assert!(reply.is_ok(), "{reply:?}");
-    }
-    announce(
-        &cluster,
-        |i| vec!["cluster-announce-hostname".into(), name(i), "cluster-preferred-endpoint-type".into(), "hostname".into()],
-        |t| t.all_nodes().iter().all(|n| n.endpoint.to_string().contains(".rcli.test:")),
-    );
-    let home = Home::new();
-    let seed = cluster.port(0).to_string();
-    let map0 = format!("{}=127.0.0.1", name(0));
-    let map1 = format!("{}:{}=127.0.0.1:{}", name(1), cluster.port(1), cluster.port(1));
-    let base = args_with(
-        &certs.files.rcli_args(),
-        &["-c", "-p", &seed, "--sni", &name(0), "--address-map", &map0, "--address-map", &map1],
-    );
-    let rcfile = home.path.join("config").join("rcli");
-    std::fs::create_dir_all(&rcfile).unwrap();
-    std::fs::write(rcfile.join("rclirc"), format!(":set address-map {}=localhost\n", name(2))).unwrap();
-
-    let script: String = (0..200).map(|i| format!("set nat:{i} {i}\nget nat:{i}\n")).collect();
-    let out = run_args(&home, &base, &script);
-    let expected: String = (0..200).map(|i| format!("OK\n{i}\n")).collect();
-    assert_eq!(out.text(), expected, "{}", out.stderr);
-
-    let mut p = shell_args(&home, &base);
-    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
-    p.send_line(":nodes").unwrap();
-    p.exp_string("reached at").unwrap();
-    for i in 0..3 {
-        let announced = format!("{}:{}", name(i), cluster.port(i));
-        let reached = if i == 2 { format!("localhost:{}", cluster.port(i)) } else { format!("127.0.0.1:{}", cluster.port(i)) };
-        let row = p.exp_regex(&format!("{}\\s+{}", regex_escape(&announced), regex_escape(&reached))).unwrap();
-        assert!(!row.1.is_empty());
-    }
-    settle();
-    p.send_line("get nat:7").unwrap();
-    p.exp_string("\"7\"").unwrap();
-    p.send_line("quit").unwrap();
-    p.exp_eof().unwrap();
-
-
-    // Without the map the announced names lead nowhere (they resolve to nothing).
-    let key_elsewhere = (0..100).map(|i| format!("nat:{i}")).find(|k| {
-        owner_in(&cluster, 0, k).is_some_and(|o| o.to_string().starts_with(&name(1)))
-    });
-    let key = key_elsewhere.unwrap();
-    let unmapped =
-        run_args(&home, &args_with(&certs.files.rcli_args(), &["-c", "-p", &seed, "--sni", &name(0), "get", &key]), "");
-    assert_eq!(unmapped.code, Some(1), "{unmapped:?}");
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
-}
-
-/// A TLS cluster on the IPv6 loopback address: `[::1]:PORT` in the prompt, MOVED
-/// targets and `:use`.
-#[test]
-fn an_ipv6_tls_cluster_routes_and_prints_bracketed_addresses() {
-    if !have_redis() {
-        return;
-    }
-    if !ipv6_available() {
-        eprintln!("skipping: this machine cannot listen on ::1");
-        return;
-    }
-    let certs = Certs::new(&[]);
-    let listen = Listen { host: "::1".into(), tls: Some(certs.files.clone()) };
-    let cluster = LocalCluster::start_with(3, 0, listen).unwrap();
-    let home = Home::new();
-    let seed = cluster.port(0).to_string();
-    let base = args_with(&certs.files.rcli_args(), &["-c", "-h", "::1", "-p", &seed]);
-    let script: String = (0..100).map(|i| format!("set v6:{i} {i}\nget v6:{i}\n")).collect();
-    let out = run_args(&home, &base, &script);
-    let expected: String = (0..100).map(|i| format!("OK\n{i}\n")).collect();
-    assert_eq!(out.text(), expected, "{}", out.stderr);
-
-    let owner = owner_in(&cluster, 0, "foo").unwrap();
-    assert!(owner.to_string().starts_with("[::1]:"), "{owner}");
-    let mut p = shell_args(&home, &base);
-    p.exp_string(&format!("[::1]:{seed}> ")).unwrap();
-    p.send_line("set foo bar").unwrap();
-    if owner != cluster.endpoint(0) {
-        p.exp_string(&format!("-> Redirected to slot [12182] located at {owner}")).unwrap();
-    }
-    p.exp_string(&format!("{owner}> ")).unwrap();
-    let other = format!("[::1]:{}", cluster.port(1));
-    p.send_line(&format!(":use {other}")).unwrap();
-    p.exp_string(&format!("keyless commands now go to {other}")).unwrap();
-    p.exp_string(&format!("{other}> ")).unwrap();
-    settle();
-    p.send_line("cluster myid").unwrap();
-    p.exp_string(&cluster.ids[1]).unwrap();
-    p.send_line("quit").unwrap();
-    p.exp_eof().unwrap();
 }

@@ -54,7 +54,8 @@ pub fn build(options: &TlsOptions) -> Result<Built, String> {
             let certified = rustls::sign::CertifiedKey::new(chain, signer);
             // Not `with_client_auth_cert`: it rejects X.509 v1 client certificates, which
             // OpenSSL 3.0's `x509 -req` makes by default. Only a real mismatch is fatal.
-            if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) = certified.keys_match() {
+            if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) = certified.keys_match()
+            {
                 return Err(format!("{} does not match the private key in {}", cert.display(), key.display()));
             }
             builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)))

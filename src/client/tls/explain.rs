@@ -123,7 +123,8 @@ mod tests {
             presented: vec!["DnsName(\"wrong.example.com\")".into(), "IpAddress(10.0.0.1)".into()],
         });
         assert!(
-            explain(&mismatch, false, false).contains("not valid for localhost (it is for wrong.example.com, 10.0.0.1;"),
+            explain(&mismatch, false, false)
+                .contains("not valid for localhost (it is for wrong.example.com, 10.0.0.1;"),
             "{}",
             explain(&mismatch, false, false)
         );

@@ -234,7 +234,8 @@ pub fn speaks_tls(addr: SocketAddr, wait: Duration) -> bool {
     static PROBE: OnceLock<Option<Arc<ClientConfig>>> = OnceLock::new();
     let config = PROBE.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().ok()?;
+        let builder =
+            ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().ok()?;
         let config =
             builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth();
         Some(Arc::new(config))

@@ -46,7 +46,8 @@ impl Authority {
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.not_before = date_time_ymd(2000, 1, 1);
         params.not_after = date_time_ymd(2099, 12, 31);
         let key = KeyPair::generate().map_err(cert_error)?;
@@ -117,7 +118,8 @@ impl TlsFiles {
     /// redis-server's TLS settings for these files (client certificates not required).
     pub fn server_args(&self, port: u16, cluster: bool) -> Vec<String> {
         let mut args: Vec<String> = vec!["--port".into(), "0".into(), "--tls-port".into(), port.to_string()];
-        for (name, path) in [("--tls-cert-file", &self.cert), ("--tls-key-file", &self.key), ("--tls-ca-cert-file", &self.ca)]
+        for (name, path) in
+            [("--tls-cert-file", &self.cert), ("--tls-key-file", &self.key), ("--tls-ca-cert-file", &self.ca)]
         {
             args.extend([name.to_string(), path.display().to_string()]);
         }
