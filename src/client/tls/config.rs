@@ -24,6 +24,9 @@ pub struct Built {
     /// Records whether a server asked for a client certificate we do not have.
     pub probe: Arc<NoCertProbe>,
     pub have_cert: bool,
+    /// A server that asked for a certificate took a connection without one: later
+    /// handshakes need not wait for a refusal.
+    pub accepted_without_cert: AtomicBool,
 }
 
 /// The message redis-cli prints when a cipher list selects nothing.
@@ -63,7 +66,12 @@ pub fn build(options: &TlsOptions) -> Result<Built, String> {
         (None, None) => builder.with_client_cert_resolver(probe.clone()),
         _ => return Err("--cert and --key must be given together".into()),
     };
-    Ok(Built { config: Arc::new(config), probe, have_cert: options.cert.is_some() })
+    Ok(Built {
+        config: Arc::new(config),
+        probe,
+        have_cert: options.cert.is_some(),
+        accepted_without_cert: AtomicBool::new(false),
+    })
 }
 
 /// OpenSSL's TLS 1.2 cipher names for the suites the `ring` provider has.

@@ -14,6 +14,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,8 @@ const SILENCE_BEFORE_PROBE: Duration = Duration::from_secs(1);
 /// Read slices while handshaking (the deadline and the probe are checked between them).
 const HANDSHAKE_SLICE: Duration = Duration::from_millis(100);
 /// After a handshake with a server that asked for a certificate rcli does not have,
-/// how long to wait for its refusal (TLS 1.3 sends it after the client's Finished).
+/// how long to wait for its refusal (TLS 1.3 sends it after the client's Finished);
+/// once per run (`tls-auth-clients optional` accepts such connections).
 const REFUSAL_WAIT: Duration = Duration::from_millis(200);
 
 /// A TLS failure already explained for a person, carried inside an `io::Error`.
@@ -105,7 +107,7 @@ impl TlsStream {
                 Err(e) => return Err(explain_io(&e, &built)),
             }
         }
-        if built.probe.requested() && !built.have_cert {
+        if built.probe.requested() && !built.have_cert && !built.accepted_without_cert.load(Ordering::SeqCst) {
             let until = Instant::now() + REFUSAL_WAIT.min(limit.saturating_sub(started.elapsed()));
             while Instant::now() < until {
                 match conn.complete_io(&mut sock) {
@@ -115,6 +117,7 @@ impl TlsStream {
                     Err(e) => return Err(explain_io(&e, &built)),
                 }
             }
+            built.accepted_without_cert.store(true, Ordering::SeqCst);
         }
         sock.set_read_timeout(None).map_err(|e| crate::error::os_message(&e))?;
         Ok(TlsStream { conn, sock, built, failed: None })
