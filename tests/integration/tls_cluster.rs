@@ -294,3 +294,31 @@ fn an_ipv6_tls_cluster_routes_and_prints_bracketed_addresses() {
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// `rcli sandbox --tls`: a TLS-only cluster, a shell on it over TLS, and nothing left
+/// behind (servers, cluster directory, certificates).
+#[test]
+fn the_tls_sandbox_answers_over_tls_and_leaves_nothing_behind() {
+    if !have_redis() {
+        return;
+    }
+    let home = Home::new();
+    let mut cmd = rcli(&home);
+    cmd.args(["sandbox", "--tls", "--primaries", "3", "--replicas", "0"]);
+    let out = run_with(cmd, b"set foo bar\nget foo\nconfig get port\n", Duration::from_secs(90));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.text(), "OK\nbar\nport\n0\n", "TLS only: the plain port is off");
+    let ca = out.stderr.lines().find_map(|l| l.split("--cacert ").nth(1)).expect("the sandbox says how to connect");
+    assert!(ca.ends_with("ca.crt"), "{ca}");
+    assert!(!std::path::Path::new(ca).exists(), "{ca} was not removed");
+    let ports: Vec<u16> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("127.0.0.1:"))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ports.len(), 3);
+    for port in ports {
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "a server on {port} is still running");
+    }
+}
