@@ -294,3 +294,25 @@ pub fn call_via<A: AsRef<[u8]>>(
     let mut conn = Connection::connect(endpoint, settings.dial(endpoint, None), None)?;
     conn.request(argv, Wait::bounded(timeout))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tls::TlsOptions;
+
+    #[test]
+    fn dial_maps_the_address_and_names_the_announced_node() {
+        let mut settings = LinkSettings::plain(Duration::from_secs(1));
+        settings.address_map.add("node1.internal=127.0.0.1").unwrap();
+        let node = Endpoint::tcp("node1.internal", 7001);
+        let plain = settings.dial(&node, None);
+        assert_eq!((plain.address, plain.tls.is_none()), (Endpoint::tcp("127.0.0.1", 7001), true));
+
+        settings.tls = Some(Arc::new(Tls::new(TlsOptions::default())));
+        settings.names = ServerNames::new(Some("seed.example".into()), vec!["10.0.0.1".into()]);
+        let name = |endpoint: &Endpoint, hostname| settings.dial(endpoint, hostname).tls.map(|(_, name)| name);
+        assert_eq!(name(&node, None).as_deref(), Some("node1.internal"), "the announced endpoint, not --sni");
+        assert_eq!(name(&Endpoint::tcp("10.0.0.2", 1), Some("n2.example")).as_deref(), Some("n2.example"));
+        assert_eq!(name(&Endpoint::tcp("10.0.0.1", 1), None).as_deref(), Some("seed.example"));
+    }
+}
