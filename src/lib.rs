@@ -1,21 +1,17 @@
 //! rcli: a cluster-aware Redis shell, compatible with redis-cli.
 //!
-//! # Layout
-//! - [`resp`]: RESP2/RESP3 frames, the incremental parser and the encoders.
-//! - [`split`]: redis-cli's argument splitting (`sdssplitargs`) and quoting (`sdscatrepr`).
-//! - [`render`]: reply text for tty, raw, CSV and JSON output.
-//! - [`connection`]: sockets, bounded reads, the session handshake.
-//! - [`commands`]: key positions, flags and tips from `COMMAND`; [`docs`]: `COMMAND DOCS`.
-//! - [`cache`]: both, cached on disk per server version.
-//! - [`slot`]: hash slots and hash tags; [`topology`]: the slot map.
-//! - [`redirect`]: MOVED/ASK and transient errors; [`route`]: pure routing decisions.
-//! - [`client`]: connections per node, routing, redirects, fan-out, failover.
-//! - [`session`]: one line of input (shell, piped, one-shot); [`meta`]: `:commands`.
-//! - [`pipeline`]: piped input, pipelined per node; [`pipe`]: `--pipe` mass insertion.
-//! - [`repl`], [`helper`], [`history`], [`rcfile`], [`askpass`]: the interactive shell.
-//! - [`output`], [`paint`]: where text goes and its colours.
-//! - [`cli`]: options; [`run`]: modes and exit codes; [`sandbox`]: local throwaway servers.
-//! - [`error`]: the one error type.
+//! # Layout (bottom to top; docs/architecture.md has the picture)
+//! - [`protocol`]: RESP frames, parser, encoders, frame scanning, piecewise replies,
+//!   redis-cli's argument splitting and quoting, reply text. Pure.
+//! - [`cluster`]: slots, the slot map, command key-specs, routing plans, targets,
+//!   redirects, the retry policy, node health, reply merging, hop events. Pure.
+//! - [`endpoint`], [`error`]: shared basics.
+//! - [`client`]: the only I/O with servers — streams, connections, the pool that owns
+//!   them, session state, the routed loop, slot-map and table loading, fan-out.
+//! - [`session`]: one line of input (shell, piped, one-shot).
+//! - [`shell`]: the interactive shell; [`modes`]: stdin readers, the pipeline, `--pipe`,
+//!   the sandbox.
+//! - [`cli`]: options; [`run`]: modes and exit codes; [`output`]: everything printed.
 
 pub mod cli;
 pub mod client;

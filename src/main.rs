@@ -19,13 +19,14 @@ fn main() -> ExitCode {
         }
     };
     if parsed.version {
-        println!("rcli {}", env!("CARGO_PKG_VERSION"));
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "rcli {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
     match Config::from_args(parsed) {
         Ok(config) => ExitCode::from(rcli::run::run(config) as u8),
         Err(e) => {
-            eprintln!("{e}");
+            rcli::output::note(&format!("{e}"));
             ExitCode::from(2)
         }
     }

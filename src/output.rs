@@ -9,6 +9,7 @@ use crate::cluster::reply::Reply;
 use crate::error::Error;
 use crate::protocol::render::{self, Format, OutputMode};
 use crate::protocol::resp::Frame;
+use crate::protocol::text::escape_controls;
 
 /// Where hop lines (redirects, splits, retries) go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,9 @@ pub enum HopLines {
     Hidden,
 }
 
-/// stdout was closed by the reader: stop quietly.
+/// stdout cannot be written any more: the reader went away (a broken pipe: stop quietly)
+/// or the write failed otherwise (a full disk: the run fails, see
+/// [`Printer::failure`]).
 #[derive(Debug)]
 pub struct StdoutClosed;
 
@@ -29,6 +32,8 @@ pub struct Printer {
     out: io::Stdout,
     /// Text not yet written to stdout; replies are rendered straight into it.
     pending: Vec<u8>,
+    /// Why stdout stopped taking output, unless the reader simply went away.
+    failure: Option<io::Error>,
 }
 
 /// Pending output is written to stdout once it reaches this size (and on flush).
@@ -36,7 +41,7 @@ const WRITE_AT: usize = 64 * 1024;
 
 impl Printer {
     pub fn new(format: Format, hop_lines: HopLines) -> Printer {
-        Printer { format, hop_lines, out: io::stdout(), pending: Vec::with_capacity(2 * WRITE_AT) }
+        Printer { format, hop_lines, out: io::stdout(), pending: Vec::with_capacity(2 * WRITE_AT), failure: None }
     }
 
     /// True when replies are formatted for a person (tty mode).
@@ -62,7 +67,18 @@ impl Printer {
         let mut out = self.out.lock();
         let result = out.write_all(&self.pending).and_then(|()| out.flush());
         self.pending.clear();
-        result.map_err(|_| StdoutClosed)
+        result.map_err(|error| {
+            if error.kind() != io::ErrorKind::BrokenPipe && self.failure.is_none() {
+                self.failure = Some(error);
+            }
+            StdoutClosed
+        })
+    }
+
+    /// A write to stdout that failed for another reason than a reader going away (a
+    /// full disk, an I/O error): the run must end with exit 1, not quietly.
+    pub fn failure(&self) -> Option<&io::Error> {
+        self.failure.as_ref()
     }
 
     /// A line of rcli's own on stderr (after what stdout has pending, so the two stay
@@ -75,7 +91,7 @@ impl Printer {
     /// Prints a hop line where the settings say.
     pub fn event(&mut self, event: &Event) -> Result<(), StdoutClosed> {
         match self.hop_lines {
-            HopLines::Stdout => self.line(&event.line()),
+            HopLines::Stdout => self.line(&escape_controls(&event.line(), false)),
             HopLines::Stderr => {
                 self.flush()?;
                 note(&event.line());
@@ -120,13 +136,22 @@ impl Printer {
                 }
                 Ok(())
             }
+            // Printed as it arrived.
+            Reply::Streamed => Ok(()),
         }
+    }
+
+    /// Renders into the pending output with `render` (given the format), then writes it
+    /// out once enough is pending: how a reply printed piece by piece gets out.
+    pub fn render(&mut self, render: impl FnOnce(&Format, &mut Vec<u8>)) -> Result<(), StdoutClosed> {
+        render(&self.format, &mut self.pending);
+        self.write_if_full()
     }
 
     /// Prints an rcli error about one command as an error reply on stdout, so every
     /// command has an answer in its place; in tty mode with its whole explanation.
     pub fn command_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
-        let text = error.to_string();
+        let text = escape_controls(&error.to_string(), true).into_owned();
         let shown = if self.is_tty_format() { text.as_str() } else { text.lines().next().unwrap_or_default() };
         if !self.is_tty_format() && shown.len() < text.len() && self.hop_lines == HopLines::Stderr {
             note(&text);
@@ -137,8 +162,10 @@ impl Printer {
 }
 
 /// Writes one line to stderr, ignoring failure (a closed or full stderr must not turn
-/// into a panic the way `eprintln!` does).
+/// into a panic the way `eprintln!` does). rcli's own text has no control characters but
+/// newlines; whatever server text it embeds is shown escaped.
 pub fn note(text: &str) {
+    let text = escape_controls(text, true);
     let mut err = io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }

@@ -66,9 +66,23 @@ pub fn run(mut config: Config) -> i32 {
     if config.mode != Mode::Shell {
         rcfile::apply_address_map(&mut session);
     }
+    let code = run_mode(&mut session, &config);
+    // Whatever the mode, output that could not be written (other than to a reader that
+    // went away) fails the run.
+    let _ = session.printer.flush();
+    match session.printer.failure() {
+        Some(error) => {
+            crate::output::note(&format!("rcli: cannot write to stdout: {}", crate::error::os_message(error)));
+            1
+        }
+        None => code,
+    }
+}
+
+fn run_mode(session: &mut Session, config: &Config) -> i32 {
     match config.mode.clone() {
         Mode::Shell => {
-            rcfile::apply(&mut session);
+            rcfile::apply(session);
             session.connect_and_report();
             session.load_docs();
             repl::run(session)
@@ -88,21 +102,21 @@ pub fn run(mut config: Config) -> i32 {
             }
             let flow = session.run_command(argv, config.repeat);
             let _ = session.printer.flush();
-            exit_code(flow, &session)
+            exit_code(flow, session)
         }
         Mode::Lines => {
             // Not fatal: each line tries again, and unanswered lines make the exit code.
             session.connect_and_report();
             let flow = if config.pipeline > 1 {
-                pipeline::run(&mut session, io::stdin(), config.pipeline, config.verbose)
+                pipeline::run(session, io::stdin(), config.pipeline, config.verbose)
             } else {
-                run_lines(&mut session, io::stdin().lock())
+                run_lines(session, io::stdin().lock())
             };
             let _ = session.printer.flush();
-            exit_code(flow, &session)
+            exit_code(flow, session)
         }
-        Mode::Scan => scan(&mut session, &config),
-        Mode::Pipe => pipe::run(&mut session, io::stdin(), config.pipe_timeout, config.pipeline),
+        Mode::Scan => scan(session, config),
+        Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
     }
 }
 

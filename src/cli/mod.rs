@@ -217,11 +217,15 @@ pub struct Config {
 pub const PASSWORD_WARNING: &str =
     "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.";
 
+/// The longest wait any option may ask for (ten years): beyond it a deadline computed
+/// from the clock could overflow.
+pub const MAX_SECONDS: f64 = 315_360_000.0;
+
 fn seconds(value: f64, what: &str) -> Result<Duration> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
+    if value.is_finite() && (0.0..=MAX_SECONDS).contains(&value) {
+        Duration::try_from_secs_f64(value).map_err(|_| Error::Usage(format!("Invalid {what}: {value}")))
     } else {
-        Err(Error::Usage(format!("Invalid {what}: {value}")))
+        Err(Error::Usage(format!("Invalid {what}: {value} (0 to {MAX_SECONDS} seconds)")))
     }
 }
 
@@ -288,6 +292,7 @@ impl Config {
             mode_out = OutputMode::QuotedJson;
         }
         let mut format = Format::new(mode_out);
+        format.terminal = stdout_tty;
         if let Some(d) = &args.element_delimiter {
             format.element_delimiter = d.as_bytes().to_vec();
         }
@@ -328,7 +333,7 @@ impl Config {
         let color = match args.color.unwrap_or(ColorChoice::Auto) {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => crate::shell::paint::auto_color(stdout_tty),
         };
         let target = match &args.target {
             None => Target::Current,
@@ -368,7 +373,7 @@ impl Config {
             target,
             scan_pattern: args.pattern,
             scan_count: args.count,
-            pipe_timeout: Duration::from_secs(args.pipe_timeout),
+            pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
             askpass: args.askpass,

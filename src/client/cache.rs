@@ -1,46 +1,113 @@
 //! On-disk cache of what a server tells about its commands (`COMMAND`, `COMMAND DOCS`),
-//! one file per kind and server version under `dirs::cache_dir()/rcli/`, so a start
-//! against a known version costs one `INFO server` instead of ~250 KB of replies.
-//! The cache is an optimisation: every failure to read or write it is ignored.
+//! so a start against a known server costs a fingerprint instead of ~250 KB of replies.
+//! A file is keyed by the server's fingerprint — software, version, command count and
+//! loaded modules — not by the version alone: servers of one version with other modules
+//! (or a fake claiming the version) do not share it. A cached table is still checked
+//! against the live server before it is used (`client/tables.rs`). The cache is an
+//! optimisation: every failure to read or write it is ignored.
 
 use std::fs;
 use std::path::PathBuf;
 
 use crate::protocol::resp::{self, Frame};
 
-fn path(kind: &str, version: &str) -> Option<PathBuf> {
-    let safe: String = version.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).collect();
-    if safe.is_empty() {
-        return None;
-    }
-    Some(dirs::cache_dir()?.join("rcli").join(format!("{kind}-{safe}.resp")))
+/// What identifies a server's command table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// A hex digest of software, version, command count and modules.
+    pub key: String,
+    /// The version, for messages.
+    pub version: String,
 }
 
-/// The cached reply of `kind` for `version`, or the result of `fetch` (then cached).
-pub fn reply_for_version(kind: &str, version: &str, fetch: impl FnOnce() -> Option<Frame>) -> Option<Frame> {
-    let file = path(kind, version);
-    if let Some(file) = &file
-        && let Ok(bytes) = fs::read(file)
-        && let Ok(Some((frame, _))) = resp::parse(&bytes)
-    {
-        return Some(frame);
+impl Fingerprint {
+    /// From `INFO server` (required: the version), `INFO modules` and `COMMAND COUNT`
+    /// (either may be missing when not allowed).
+    pub fn from_replies(info_server: &Frame, info_modules: Option<&Frame>, command_count: Option<i64>) -> Option<Self> {
+        let version = version_from_info(info_server)?;
+        let server_text = String::from_utf8_lossy(info_server.as_bytes()?).into_owned();
+        let software =
+            server_text.lines().find_map(|l| l.strip_prefix("server_name:")).map_or("redis", str::trim).to_string();
+        let mut modules: Vec<String> = info_modules
+            .and_then(Frame::as_bytes)
+            .map(|b| {
+                String::from_utf8_lossy(b).lines().filter(|l| l.starts_with("module:")).map(String::from).collect()
+            })
+            .unwrap_or_default();
+        modules.sort();
+        let identity = format!("{software}\n{version}\n{}\n{}", command_count.unwrap_or(-1), modules.join("\n"));
+        Some(Fingerprint { key: format!("{:016x}", fnv1a(identity.as_bytes())), version })
     }
-    let frame = fetch()?;
-    if let Some(file) = file {
-        let mut bytes = Vec::new();
-        resp::encode_frame(&frame, &mut bytes);
-        let written = file.parent().map(fs::create_dir_all).transpose().ok().and_then(|_| {
-            let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-            fs::write(&tmp, &bytes).ok()?;
-            fs::rename(&tmp, &file).ok()
-        });
-        let _ignored_cache_failure = written;
-    }
-    Some(frame)
 }
 
-/// The `redis_version:` line of an `INFO server` reply.
+/// FNV-1a, 64 bits: a file name for a fingerprint (not a defence; the check against
+/// the server is).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn path(kind: &str, fingerprint: &Fingerprint) -> Option<PathBuf> {
+    Some(dirs::cache_dir()?.join("rcli").join(format!("{kind}-{}.resp", fingerprint.key)))
+}
+
+/// The cached reply of `kind` for `fingerprint`, if any.
+pub fn load(kind: &str, fingerprint: &Fingerprint) -> Option<Frame> {
+    let bytes = fs::read(path(kind, fingerprint)?).ok()?;
+    match resp::parse(&bytes) {
+        Ok(Some((frame, _))) => Some(frame),
+        _ => None,
+    }
+}
+
+/// Caches `frame` as the reply of `kind` for `fingerprint` (written whole, then renamed).
+pub fn store(kind: &str, fingerprint: &Fingerprint, frame: &Frame) {
+    let Some(file) = path(kind, fingerprint) else { return };
+    let mut bytes = Vec::new();
+    resp::encode_frame(frame, &mut bytes);
+    let written = file.parent().map(fs::create_dir_all).transpose().ok().and_then(|_| {
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        fs::write(&tmp, &bytes).ok()?;
+        fs::rename(&tmp, &file).ok()
+    });
+    let _ignored_cache_failure = written;
+}
+
+/// Removes a cached reply the server contradicted.
+pub fn discard(kind: &str, fingerprint: &Fingerprint) {
+    if let Some(file) = path(kind, fingerprint) {
+        let _ignored_cache_failure = fs::remove_file(file);
+    }
+}
+
+/// The `redis_version:` (or `valkey_version:`) line of an `INFO server` reply.
 pub fn version_from_info(info: &Frame) -> Option<String> {
     let text = String::from_utf8_lossy(info.as_bytes()?).into_owned();
-    text.lines().find_map(|l| l.strip_prefix("redis_version:")).map(|v| v.trim().to_string())
+    text.lines()
+        .find_map(|l| l.strip_prefix("redis_version:").or_else(|| l.strip_prefix("valkey_version:")))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Frame {
+        Frame::Bulk(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_fingerprint_tells_apart_what_a_version_alone_does_not() {
+        let info = bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:cluster\r\n");
+        let plain = Fingerprint::from_replies(&info, None, Some(240)).unwrap();
+        assert_eq!(plain.version, "7.0.15");
+        let with_module = Fingerprint::from_replies(&info, Some(&bulk("module:name=search,ver=20600\r\n")), Some(240));
+        let other_count = Fingerprint::from_replies(&info, None, Some(241));
+        assert_ne!(Some(plain.clone()), with_module);
+        assert_ne!(Some(plain.clone()), other_count);
+        assert_eq!(Fingerprint::from_replies(&info, None, Some(240)), Some(plain));
+        let valkey = bulk("# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.1.1\r\n");
+        assert_eq!(Fingerprint::from_replies(&valkey, None, None).map(|f| f.version), Some("7.2.4".into()));
+        assert_eq!(Fingerprint::from_replies(&bulk("no version"), None, None), None);
+    }
 }

@@ -16,6 +16,7 @@ use crate::client::stream::{Dial, INTERRUPT_POLL, Stream};
 use crate::client::tls::link::{failure_text, speaks_tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::piecewise::{self, ReplySink};
 use crate::protocol::resp::{self, Frame};
 use crate::protocol::scan::{FrameScanner, Scanned};
 
@@ -43,6 +44,8 @@ impl Wait<'_> {
 const READ_CHUNK: usize = 64 * 1024;
 /// How long to wait for a TLS answer when checking whether a port speaks TLS.
 const TLS_CHECK_WAIT: Duration = Duration::from_secs(1);
+/// An aggregate's header line (`*1000000\r\n`) is never longer than this.
+const HEADER_MAX: usize = 32;
 /// A declared length is trusted for growing the buffer only up to this size; past it
 /// the buffer grows as bytes actually arrive.
 const TRUSTED_GROWTH: usize = 64 << 20;
@@ -120,9 +123,11 @@ impl Connection {
         Ok(())
     }
 
-    /// True when the peer closed the connection while it sat idle.
-    pub fn is_closed_by_peer(&mut self) -> bool {
-        self.start == self.end && self.stream.is_closed_by_peer()
+    /// True when the connection must not be used again after sitting idle: bytes are
+    /// waiting that no command asked for (in the buffer or on the socket), or the peer
+    /// closed it.
+    pub fn is_unusable_when_idle(&mut self) -> bool {
+        self.start != self.end || self.stream.is_unusable_when_idle()
     }
 
     /// Writes all of `bytes`.
@@ -163,10 +168,43 @@ impl Connection {
         }
     }
 
+    /// Reads the next reply (RESP3 pushes skipped); a big top-level array or set is
+    /// handed to `sink` piece by piece as it arrives (then `Ok(None)`).
+    pub fn read_reply_pieces(&mut self, wait: Wait, sink: &mut dyn ReplySink) -> Result<Option<Frame>> {
+        loop {
+            let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+            let header_may_follow =
+                matches!(pending.first(), Some(b'*' | b'~')) && pending.len() < HEADER_MAX && !pending.contains(&b'\n');
+            if pending.is_empty() || header_may_follow {
+                self.fill(pending.len() + 1, wait)?;
+                continue;
+            }
+            if let Some((kind, len, header)) = piecewise::aggregate_header(pending) {
+                self.start += header;
+                sink.start(kind, len);
+                for _ in 0..len {
+                    let element = self.read_frame_at(wait, 1)?;
+                    sink.element(element);
+                }
+                sink.end();
+                return Ok(None);
+            }
+            let frame = self.read_frame(wait)?;
+            if !matches!(frame, Frame::Push(_)) {
+                return Ok(Some(frame));
+            }
+        }
+    }
+
     /// Reads the next frame, waiting as `wait` allows.
     pub fn read_frame(&mut self, wait: Wait) -> Result<Frame> {
+        self.read_frame_at(wait, 0)
+    }
+
+    /// Reads the next frame, nested `depth` levels deep in a reply read piece by piece.
+    fn read_frame_at(&mut self, wait: Wait, depth: usize) -> Result<Frame> {
         loop {
-            let at_least = match self.buffered_frame()? {
+            let at_least = match self.buffered_frame(depth)? {
                 Ok(frame) => return Ok(frame),
                 Err(at_least) => at_least,
             };
@@ -177,25 +215,25 @@ impl Connection {
     /// A whole frame already in the buffer, or how many bytes (from the frame's start)
     /// are needed at least. Small frames are parsed at once; a frame that did not fit
     /// is scanned on from where the last scan stopped, and parsed once it is whole.
-    fn buffered_frame(&mut self) -> Result<std::result::Result<Frame, usize>> {
+    fn buffered_frame(&mut self, depth: usize) -> Result<std::result::Result<Frame, usize>> {
         let pending = self.buf.get(self.start..self.end).unwrap_or_default();
         if pending.is_empty() {
             return Ok(Err(1));
         }
         let parsed = if self.scanning {
             match self.scanner.scan(pending) {
-                Scanned::Complete(end) => match resp::parse(pending.get(..end).unwrap_or_default()) {
+                Scanned::Complete(end) => match resp::parse_at_depth(pending.get(..end).unwrap_or_default(), depth) {
                     Ok(None) => Err(resp::ProtocolError("a frame ended where its structure said it would not".into())),
                     other => other,
                 },
                 Scanned::Incomplete { at_least } => return Ok(Err(at_least)),
-                Scanned::Invalid => match resp::parse(pending) {
+                Scanned::Invalid => match resp::parse_at_depth(pending, depth) {
                     Err(e) => Err(e),
                     Ok(_) => Err(resp::ProtocolError("invalid frame structure".into())),
                 },
             }
         } else {
-            resp::parse(pending)
+            resp::parse_at_depth(pending, depth)
         };
         match parsed {
             Ok(Some((frame, used))) => {

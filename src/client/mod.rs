@@ -5,7 +5,8 @@
 //! * [`state`]: what every connection must share (AUTH, SELECT, HELLO, names, MULTI);
 //! * [`routed`]: one command to its node through the retry policy
 //!   ([`crate::cluster::retry`]) and node health ([`crate::cluster::health`]);
-//! * [`refresh`]: loading the slot map, the failure budget and the command tables;
+//! * [`refresh`]: loading the slot map and the failure budget; [`tables`], [`cache`]:
+//!   the command tables, cached on disk and checked against the server;
 //! * [`fanout`]: split commands, fan-out to several nodes, SCAN walks, streams.
 //!
 //! This file holds the [`Client`] and the dispatch of a planned command. Without `-c`
@@ -22,6 +23,7 @@ pub mod refresh;
 pub mod routed;
 pub mod state;
 pub mod stream;
+pub mod tables;
 pub mod tls;
 
 use std::sync::Arc;
@@ -97,8 +99,8 @@ pub struct Client {
     map: SlotMap,
     current: Endpoint,
     connected: bool,
-    /// `redis_version` of the node in the prompt, once asked.
-    server_version: Option<String>,
+    /// The server's fingerprint and where the command table came from.
+    tables: tables::Tables,
     /// The server's command table once loaded; the built-in one is parsed only if
     /// something needs it first.
     commands: std::cell::OnceCell<Arc<CommandTable>>,
@@ -136,7 +138,7 @@ impl Client {
             map: SlotMap::default(),
             current,
             connected: false,
-            server_version: None,
+            tables: tables::Tables::default(),
             commands: std::cell::OnceCell::new(),
             target: Target::Current,
             tx: None,
@@ -327,24 +329,35 @@ impl Client {
 
     /// Runs one command and returns its reply; `events` receives what the user should
     /// see about its route, as it happens.
+    /// A big array or set reply from a single node goes to `events`' piece sink as it
+    /// arrives, when it has one ([`Reply::Streamed`]).
     pub fn execute(&mut self, argv: &[Vec<u8>], events: &mut dyn EventSink) -> Result<Reply> {
         if self.is_cluster() {
             self.ensure_map(events);
         }
         let plan = self.plan(argv)?;
-        let reply = match plan {
-            Plan::Node(endpoint) => Reply::One(self.send_routed(argv, None, endpoint, events)?),
-            Plan::Slot { slot, endpoint } => {
-                let endpoint = self.prepare_slot(argv, slot, endpoint, events)?;
-                Reply::One(self.send_routed(argv, Some(slot), endpoint, events)?)
+        let (slot, endpoint) = match plan {
+            Plan::Node(endpoint) => (None, endpoint),
+            Plan::Slot { slot, endpoint } => (Some(slot), self.prepare_slot(argv, slot, endpoint, events)?),
+            Plan::Split { kind, groups } => {
+                let frame = self.execute_split(argv, kind, &groups, events);
+                self.observe(argv, &frame);
+                return Ok(Reply::One(frame));
             }
-            Plan::Split { kind, groups } => Reply::One(self.execute_split(argv, kind, &groups, events)),
-            Plan::Fanout { nodes, policy } => self.execute_fanout(argv, &nodes, policy),
+            Plan::Fanout { nodes, policy } => return Ok(self.execute_fanout(argv, &nodes, policy)),
         };
-        if let Reply::One(frame) = &reply {
-            self.observe(argv, frame);
-        }
-        Ok(reply)
+        Ok(match self.send_routed_pieces(argv, slot, endpoint, events)? {
+            Some(frame) => {
+                self.observe(argv, &frame);
+                Reply::One(frame)
+            }
+            None => {
+                // A big array: not an error, and none of the commands whose reply
+                // changes the session's state (AUTH, SELECT, HELLO…) answers with one.
+                self.observe(argv, &Frame::Array(Vec::new()));
+                Reply::Streamed
+            }
+        })
     }
 
     /// Chooses the node for a single-slot command: the owner, a replica for reads when

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::client::address_map::AddressMap;
 use crate::client::connection::{Connection, Wait};
@@ -16,14 +16,11 @@ use crate::client::stream::Dial;
 use crate::client::tls::{ServerNames, Tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::piecewise::ReplySink;
 use crate::protocol::resp::{self, Frame};
-
-/// An idle connection older than this is checked for a close by the peer before use.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 struct Idle {
     conn: Connection,
-    since: Instant,
 }
 
 /// A connection lent out for one exchange: commands written, replies owed.
@@ -79,6 +76,22 @@ impl Exchange {
             Ok(frame) => {
                 self.owed = self.owed.saturating_sub(1);
                 Ok(frame)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Exchange::read`], with a big top-level array or set handed to `sink` piece by
+    /// piece as it arrives (then `Ok(None)`).
+    pub fn read_pieces(&mut self, idle: Option<Duration>, sink: &mut dyn ReplySink) -> Result<Option<Frame>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        match self.conn.read_reply_pieces(wait, sink) {
+            Ok(reply) => {
+                self.owed = self.owed.saturating_sub(1);
+                Ok(reply)
             }
             Err(e) => {
                 self.broken = true;
@@ -220,7 +233,7 @@ impl Pool {
     /// handshake) when there is none or the idle one was closed by the peer.
     pub fn borrow(&mut self, endpoint: &Endpoint) -> Result<Exchange> {
         if let Some(mut idle) = self.idle.remove(endpoint)
-            && (idle.since.elapsed() < IDLE_CHECK || !idle.conn.is_closed_by_peer())
+            && !idle.conn.is_unusable_when_idle()
         {
             return Ok(self.lend(idle.conn));
         }
@@ -241,7 +254,7 @@ impl Pool {
     pub fn give_back(&mut self, exchange: Exchange) {
         if exchange.owed == 0 && !exchange.broken {
             let endpoint = exchange.conn.endpoint().clone();
-            self.idle.insert(endpoint, Idle { conn: exchange.conn, since: Instant::now() });
+            self.idle.insert(endpoint, Idle { conn: exchange.conn });
         }
     }
 
@@ -264,6 +277,21 @@ impl Pool {
     /// [`Pool::request`] with rcli's internal bound.
     pub fn internal<A: AsRef<[u8]>>(&mut self, endpoint: &Endpoint, argv: &[A]) -> Result<Frame> {
         self.request(endpoint, argv, Some(self.settings.internal_timeout))
+    }
+
+    /// Several commands to `endpoint` in one write, their replies in order, with
+    /// rcli's internal bound.
+    pub fn internal_batch(&mut self, endpoint: &Endpoint, commands: &[&[&str]]) -> Result<Vec<Frame>> {
+        let mut exchange = self.borrow(endpoint)?;
+        let mut out = Vec::new();
+        for argv in commands {
+            resp::encode_command(argv, &mut out);
+        }
+        exchange.send(&out, commands.len())?;
+        let idle = Some(self.settings.internal_timeout);
+        let replies = commands.iter().map(|_| exchange.read(idle)).collect::<Result<Vec<_>>>();
+        self.give_back(exchange);
+        replies
     }
 
     /// Closes the idle connection to `endpoint`, if any.

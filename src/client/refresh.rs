@@ -1,19 +1,16 @@
 //! Learning about the server: the first connection, the slot map (CLUSTER SHARDS, or
 //! CLUSTER SLOTS on older servers, or — when neither may be read — slots learned from
-//! redirects), the failure budget (from `cluster-node-timeout`), and the command
-//! tables (`COMMAND`, `COMMAND DOCS`, cached on disk).
+//! redirects), and the failure budget (from `cluster-node-timeout`). The command tables
+//! are `tables.rs`'s.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, cache};
-use crate::cluster::commands::CommandTable;
+use crate::client::Client;
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::protocol::resp::Frame;
 
 /// Redis's default `cluster-node-timeout`, assumed when CONFIG GET is not allowed.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,6 +29,8 @@ enum MapFailure {
     Refused(String),
     /// The node did not answer.
     Unreachable(String),
+    /// The node's map holds values that cannot be true (a port 0, a slot past 16383).
+    Invalid(String),
 }
 
 impl Client {
@@ -70,7 +69,7 @@ impl Client {
     pub fn reconnect_to(&mut self, endpoint: Endpoint, events: &mut dyn EventSink) -> Result<()> {
         self.pool.close_all();
         self.map = super::SlotMap { generation: self.map.generation + 1, ..Default::default() };
-        self.server_version = None;
+        self.tables.reset();
         self.tx = None;
         self.current = endpoint.clone();
         self.options.seeds.insert(0, endpoint);
@@ -158,7 +157,7 @@ impl Client {
                     last_error = format!("{endpoint}: {reason}");
                     refused.get_or_insert((endpoint, reason));
                 }
-                Err(MapFailure::Unreachable(reason)) => last_error = reason,
+                Err(MapFailure::Unreachable(reason) | MapFailure::Invalid(reason)) => last_error = reason,
             }
         }
         if let Some((endpoint, reason)) = refused {
@@ -173,24 +172,30 @@ impl Client {
     }
 
     /// The slot map as `endpoint` sees it; `Ok(None)` when it is not a cluster node.
+    /// CLUSTER SHARDS first; CLUSTER SLOTS when SHARDS is refused or its reply holds
+    /// values that cannot be true.
     fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
         let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
         let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
         let tls = self.pool.settings().tls.is_some();
-        let Some(error) = shards.as_error() else {
-            return Topology::from_shards_via(&shards, endpoint, tls)
-                .map(Some)
-                .ok_or_else(|| MapFailure::Refused("CLUSTER SHARDS reply not understood".into()));
+        let shards_problem = match shards.as_error() {
+            None => match Topology::from_shards_via(&shards, endpoint, tls) {
+                Ok(topo) => return Ok(Some(topo)),
+                Err(problem) => Some(format!("{endpoint}: CLUSTER SHARDS: {problem}")),
+            },
+            Some(error) if String::from_utf8_lossy(error).contains("cluster support disabled") => return Ok(None),
+            Some(_) => None,
         };
-        if String::from_utf8_lossy(error).contains("cluster support disabled") {
-            return Ok(None);
-        }
         let slots = self.pool.internal(endpoint, &["CLUSTER", "SLOTS"]).map_err(unreachable)?;
         match slots.as_error() {
-            None => Topology::from_slots(&slots, endpoint)
-                .map(Some)
-                .ok_or_else(|| MapFailure::Refused("CLUSTER SLOTS reply not understood".into())),
-            Some(error) => Err(MapFailure::Refused(first_line(error))),
+            None => Topology::from_slots(&slots, endpoint).map(Some).map_err(|problem| {
+                let slots_problem = format!("{endpoint}: CLUSTER SLOTS: {problem}");
+                MapFailure::Invalid(shards_problem.map_or(slots_problem.clone(), |s| format!("{s}; {slots_problem}")))
+            }),
+            Some(error) => match shards_problem {
+                Some(problem) => Err(MapFailure::Invalid(problem)),
+                None => Err(MapFailure::Refused(first_line(error))),
+            },
         }
     }
 
@@ -200,43 +205,8 @@ impl Client {
         topo.apply_moved(slot, owner);
         self.map.generation += 1;
     }
-
-    /// A reply about the server's commands (`COMMAND`, `COMMAND DOCS`) from the on-disk
-    /// cache for its version, or asked of the node in the prompt (then cached). The
-    /// version is asked once per node.
-    fn server_reply(&mut self, kind: &str, command: &[&str]) -> Option<Frame> {
-        let current = self.current.clone();
-        let version = match self.server_version.clone() {
-            Some(version) => version,
-            None => {
-                let info = self.pool.internal(&current, &["INFO", "server"]).ok()?;
-                let version = cache::version_from_info(&info)?;
-                self.server_version = Some(version.clone());
-                version
-            }
-        };
-        let pool = &mut self.pool;
-        cache::reply_for_version(kind, &version, || {
-            pool.internal(&current, command).ok().filter(|f| f.as_error().is_none())
-        })
-    }
-
-    pub(super) fn load_command_table(&mut self) {
-        if let Some(reply) = self.server_reply("command-info", &["COMMAND"]) {
-            let table = CommandTable::from_reply(&reply);
-            if !table.is_empty() {
-                self.commands = std::cell::OnceCell::from(Arc::new(table));
-            }
-        }
-    }
-
-    /// The server's `COMMAND DOCS` reply (cached per version), for help, completion
-    /// and hints; `None` when the server cannot answer.
-    pub fn command_docs(&mut self) -> Option<Frame> {
-        self.server_reply("command-docs", &["COMMAND", "DOCS"])
-    }
 }
 
 fn first_line(error: &[u8]) -> String {
-    String::from_utf8_lossy(error).lines().next().unwrap_or_default().to_string()
+    crate::protocol::text::escape_bytes(error.split(|&b| b == b'\n').next().unwrap_or_default())
 }

@@ -15,6 +15,7 @@ use crate::cluster::health::{Domain, Gate};
 use crate::cluster::retry::{self, Attempt, Happened, Next, TRANSIENT_RETRIES};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, os_message_of};
+use crate::protocol::piecewise::ReplySink;
 use crate::protocol::resp::{self, Frame};
 
 /// What one attempt produced, owned: the pipeline gives its batched commands' results
@@ -22,6 +23,8 @@ use crate::protocol::resp::{self, Frame};
 #[derive(Debug)]
 pub enum Outcome {
     Reply(Frame),
+    /// A big reply that went to the caller's sink piece by piece.
+    Streamed,
     /// Never reached the node.
     Unsent(Error),
     /// Written; the link broke before the reply.
@@ -51,6 +54,7 @@ impl Outcome {
     fn happened(&self) -> Happened<'_> {
         match self {
             Outcome::Reply(frame) => Happened::Reply(frame),
+            Outcome::Streamed => Happened::Reply(&STREAMED),
             Outcome::Unsent(_) => Happened::Unsent,
             Outcome::Lost(_) => Happened::Lost,
             Outcome::TimedOut { .. } => Happened::TimedOut,
@@ -60,13 +64,14 @@ impl Outcome {
 
     fn error(&self) -> Option<&Error> {
         match self {
-            Outcome::Reply(_) => None,
+            Outcome::Reply(_) | Outcome::Streamed => None,
             Outcome::Unsent(e) | Outcome::Lost(e) | Outcome::Garbled(e) | Outcome::TimedOut { error: e, .. } => Some(e),
         }
     }
 
     fn into_error(self) -> Error {
         match self {
+            Outcome::Streamed => Error::Refused("internal error: a streamed reply is not an error".into()),
             Outcome::Reply(frame) => {
                 Error::Refused(String::from_utf8_lossy(frame.as_error().unwrap_or(b"unexpected reply")).into_owned())
             }
@@ -74,6 +79,9 @@ impl Outcome {
         }
     }
 }
+
+/// What a reply read piece by piece stands for in the retry policy: an answer.
+const STREAMED: Frame = Frame::Null;
 
 /// Where the command goes next and how far it has come.
 struct Route {
@@ -96,7 +104,21 @@ impl Client {
         events: &mut dyn EventSink,
     ) -> Result<Frame> {
         let mut route = self.new_route(argv, first);
-        self.drive(argv, slot, &mut route, None, events)
+        let frame = self.drive(argv, slot, &mut route, None, events, false)?;
+        frame.ok_or_else(|| Error::Refused("internal error: a reply went nowhere".into()))
+    }
+
+    /// [`Client::send_routed`], where a big top-level array or set reply goes to
+    /// `events`' piece sink as it arrives, if it has one (then `Ok(None)`).
+    pub fn send_routed_pieces(
+        &mut self,
+        argv: &[Vec<u8>],
+        slot: Option<u16>,
+        first: Endpoint,
+        events: &mut dyn EventSink,
+    ) -> Result<Option<Frame>> {
+        let mut route = self.new_route(argv, first);
+        self.drive(argv, slot, &mut route, None, events, true)
     }
 
     /// Continues a command that was already sent to `endpoint` (by the pipeline) from
@@ -110,7 +132,8 @@ impl Client {
         events: &mut dyn EventSink,
     ) -> Result<Frame> {
         let mut route = self.new_route(argv, endpoint);
-        self.drive(argv, slot, &mut route, Some(outcome), events)
+        let frame = self.drive(argv, slot, &mut route, Some(outcome), events, false)?;
+        frame.ok_or_else(|| Error::Refused("internal error: a reply went nowhere".into()))
     }
 
     /// True when what happened to a batched command needs more than printing its
@@ -141,6 +164,8 @@ impl Client {
         Route { endpoint, asking: false, blocking, attempt, announced: false }
     }
 
+    /// The loop: send (unless the first outcome is given), decide, act, until done.
+    /// With `pieces`, a big reply may go to the sink piece by piece (then `Ok(None)`).
     fn drive(
         &mut self,
         argv: &[Vec<u8>],
@@ -148,24 +173,26 @@ impl Client {
         route: &mut Route,
         mut outcome: Option<Outcome>,
         events: &mut dyn EventSink,
-    ) -> Result<Frame> {
+        pieces: bool,
+    ) -> Result<Option<Frame>> {
         loop {
             let happened = match outcome.take() {
                 Some(outcome) => outcome,
                 None => {
                     self.pass_gate(route, slot, events)?;
-                    self.round_trip(route, argv)
+                    let sink = if pieces { events.pieces() } else { None };
+                    self.round_trip(route, argv, sink)
                 }
             };
-            if let Some(frame) = self.step(slot, route, happened, events)? {
-                return Ok(frame);
+            if let Some(done) = self.step(argv, slot, route, happened, events)? {
+                return Ok(done);
             }
         }
     }
 
     /// Sends `argv` (after ASKING when asked to) on a borrowed connection and reads
     /// its reply.
-    fn round_trip(&mut self, route: &Route, argv: &[Vec<u8>]) -> Outcome {
+    fn round_trip(&mut self, route: &Route, argv: &[Vec<u8>], sink: Option<&mut dyn ReplySink>) -> Outcome {
         let mut exchange = match self.pool.borrow(&route.endpoint) {
             Ok(exchange) => exchange,
             Err(e) => return Outcome::Unsent(e),
@@ -193,22 +220,29 @@ impl Client {
                 Err(e) => return Outcome::after_send(e),
             }
         }
-        let outcome = match exchange.read(timeout) {
-            Ok(frame) => Outcome::Reply(frame),
+        let read = match sink {
+            Some(sink) => exchange.read_pieces(timeout, sink),
+            None => exchange.read(timeout).map(Some),
+        };
+        let outcome = match read {
+            Ok(Some(frame)) => Outcome::Reply(frame),
+            Ok(None) => Outcome::Streamed,
             Err(e) => Outcome::after_send(e),
         };
         self.pool.give_back(exchange);
         outcome
     }
 
-    /// Acts on one outcome; `Some` when the command is done.
+    /// Acts on one outcome; `Some` when the command is done (`Some(None)`: its reply
+    /// went to the sink piece by piece).
     fn step(
         &mut self,
+        argv: &[Vec<u8>],
         slot: Option<u16>,
         route: &mut Route,
         outcome: Outcome,
         events: &mut dyn EventSink,
-    ) -> Result<Option<Frame>> {
+    ) -> Result<Option<Option<Frame>>> {
         if let Some(error) = outcome.error()
             && is_terminal(error)
         {
@@ -237,10 +271,16 @@ impl Client {
                 }
             }
         }
+        if route.attempt.readonly && matches!(outcome, Outcome::Lost(_) | Outcome::TimedOut { .. }) {
+            // About to resend a "read-only" command whose reply was lost: a table read
+            // from the cache must not be the only witness of that.
+            route.attempt.readonly = self.confirmed_readonly(argv, true);
+        }
         let next = retry::decide(&route.attempt, outcome.happened(), &route.endpoint);
         match next {
             Next::Done => match outcome {
-                Outcome::Reply(frame) => Ok(Some(frame)),
+                Outcome::Reply(frame) => Ok(Some(Some(frame))),
+                Outcome::Streamed => Ok(Some(None)),
                 other => Err(other.into_error()),
             },
             Next::Moved(redirect) => {
@@ -385,7 +425,7 @@ impl Client {
             }
             Outcome::TimedOut { error, idle } => Some((node, *idle, os_message_of(error))),
             Outcome::Unsent(error) | Outcome::Lost(error) => Some((node, Duration::ZERO, os_message_of(error))),
-            Outcome::Garbled(_) => None,
+            Outcome::Garbled(_) | Outcome::Streamed => None,
         }
     }
 

@@ -131,11 +131,19 @@ impl Hasher for NameHasher {
 }
 
 fn text(frame: &Frame) -> Option<String> {
-    frame.as_bytes().map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
+    frame.to_text().map(|t| t.to_ascii_lowercase())
 }
 
-fn int_field(pairs: &[(&Frame, &Frame)], name: &str) -> i64 {
-    field(pairs, name).and_then(Frame::as_integer).unwrap_or(0)
+/// Key-spec numbers (indices, steps, limits) beyond this are not believed: real
+/// commands use single digits, and a server could send `i64::MAX`.
+const SPEC_NUMBER_LIMIT: i64 = 1 << 20;
+
+/// A key-spec number: absent is 0; out of range makes the whole spec unusable.
+fn int_field(pairs: &[(&Frame, &Frame)], name: &str) -> Option<i64> {
+    match field(pairs, name) {
+        None => Some(0),
+        Some(frame) => frame.as_integer().filter(|n| (-SPEC_NUMBER_LIMIT..=SPEC_NUMBER_LIMIT).contains(n)),
+    }
 }
 
 fn parse_key_spec(frame: &Frame) -> Option<KeySpec> {
@@ -143,10 +151,10 @@ fn parse_key_spec(frame: &Frame) -> Option<KeySpec> {
     let begin_pairs = field(&pairs, "begin_search")?.to_pairs()?;
     let begin_spec = field(&begin_pairs, "spec").and_then(Frame::to_pairs).unwrap_or_default();
     let begin = match text(field(&begin_pairs, "type")?)?.as_str() {
-        "index" => BeginSearch::Index(int_field(&begin_spec, "index")),
+        "index" => BeginSearch::Index(int_field(&begin_spec, "index")?),
         "keyword" => BeginSearch::Keyword {
             keyword: field(&begin_spec, "keyword")?.as_bytes()?.to_vec(),
-            start_from: int_field(&begin_spec, "startfrom"),
+            start_from: int_field(&begin_spec, "startfrom")?,
         },
         _ => BeginSearch::Unknown,
     };
@@ -154,14 +162,14 @@ fn parse_key_spec(frame: &Frame) -> Option<KeySpec> {
     let find_spec = field(&find_pairs, "spec").and_then(Frame::to_pairs).unwrap_or_default();
     let find = match text(field(&find_pairs, "type")?)?.as_str() {
         "range" => FindKeys::Range {
-            last_key: int_field(&find_spec, "lastkey"),
-            key_step: int_field(&find_spec, "keystep").max(1),
-            limit: int_field(&find_spec, "limit"),
+            last_key: int_field(&find_spec, "lastkey")?,
+            key_step: int_field(&find_spec, "keystep")?.max(1),
+            limit: int_field(&find_spec, "limit")?,
         },
         "keynum" => FindKeys::Keynum {
-            keynum_index: int_field(&find_spec, "keynumidx"),
-            first_key: int_field(&find_spec, "firstkey"),
-            key_step: int_field(&find_spec, "keystep").max(1),
+            keynum_index: int_field(&find_spec, "keynumidx")?,
+            first_key: int_field(&find_spec, "firstkey")?,
+            key_step: int_field(&find_spec, "keystep")?.max(1),
         },
         _ => FindKeys::Unknown,
     };
@@ -170,7 +178,11 @@ fn parse_key_spec(frame: &Frame) -> Option<KeySpec> {
 
 fn parse_command(frame: &Frame) -> Option<CommandInfo> {
     let items = frame.as_items()?;
+    // A command name is printable ASCII (`container|sub` for subcommands).
     let name = text(items.first()?)?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
     let arity = items.get(1)?.as_integer()?;
     let mut flags = Flags::default();
     for flag in items.get(2).and_then(Frame::as_items).unwrap_or_default() {
@@ -183,7 +195,8 @@ fn parse_command(frame: &Frame) -> Option<CommandInfo> {
             _ => {}
         }
     }
-    let int_at = |i: usize| items.get(i).and_then(Frame::as_integer).unwrap_or(0);
+    let int_at =
+        |i: usize| items.get(i).and_then(Frame::as_integer).unwrap_or(0).clamp(-SPEC_NUMBER_LIMIT, SPEC_NUMBER_LIMIT);
     let legacy_keys = (int_at(3), int_at(4), int_at(5));
     let mut request_policy = None;
     let mut response_policy = None;
@@ -249,13 +262,22 @@ impl CommandTable {
 
     /// The entry for `argv`: the subcommand's when there is one (`CLIENT LIST`).
     pub fn lookup<A: AsRef<[u8]>>(&self, argv: &[A]) -> Option<&CommandInfo> {
-        // Lower-case the name on the stack: this runs for every piped command.
+        // Lower-case the name on the stack: this runs for every piped command. Longer
+        // names (module commands can have them) take an allocation.
         let raw = argv.first()?.as_ref();
         let mut buf = [0u8; 32];
-        let name = buf.get_mut(..raw.len())?;
-        name.copy_from_slice(raw);
-        name.make_ascii_lowercase();
-        let name = std::str::from_utf8(name).ok()?;
+        let long;
+        let name = match buf.get_mut(..raw.len()) {
+            Some(name) => {
+                name.copy_from_slice(raw);
+                name.make_ascii_lowercase();
+                std::str::from_utf8(name).ok()?
+            }
+            None => {
+                long = String::from_utf8_lossy(raw).to_ascii_lowercase();
+                long.as_str()
+            }
+        };
         let command = self.commands.get(name)?;
         if command.subcommands.is_empty() {
             return Some(command);
@@ -306,7 +328,7 @@ impl CommandInfo {
             positions.extend(sort_store_key(args));
         }
         if base == "migrate" {
-            positions.retain(|&p| !args[p].as_ref().is_empty());
+            positions.retain(|&p| args.get(p).is_some_and(|a| !a.as_ref().is_empty()));
         }
         if positions.len() > 1 {
             positions.sort_unstable();
@@ -315,66 +337,96 @@ impl CommandInfo {
     }
 }
 
+/// The number of arguments as a key-spec number (commands never come near i64::MAX).
+fn arg_count<A>(args: &[A]) -> i64 {
+    i64::try_from(args.len()).unwrap_or(i64::MAX)
+}
+
+/// Pushes the positions `first..=last` by `step` that exist in `args` (position 0 is
+/// the command name, never a key). Numbers come from the server: every step is checked.
 fn push_range<A: AsRef<[u8]>>(positions: &mut Vec<usize>, first: i64, last: i64, step: i64, args: &[A]) {
-    let argc = args.len() as i64;
-    let last = if last < 0 { argc + last } else { last };
+    let argc = arg_count(args);
+    let last = if last < 0 { argc.saturating_add(last) } else { last };
     let step = step.max(1);
     let mut i = first;
     while i <= last && i < argc {
-        if i >= 1 {
-            positions.push(i as usize);
+        if let Some(position) = usize::try_from(i).ok().filter(|&p| p >= 1) {
+            positions.push(position);
         }
-        i += step;
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
 }
 
 /// Redis's `getKeysUsingKeySpecs` for one spec. A spec that does not fit `args` (a
 /// syntax error the server will report) yields no keys.
 fn keys_from_spec<A: AsRef<[u8]>>(spec: &KeySpec, args: &[A], positions: &mut Vec<usize>) {
-    let argc = args.len() as i64;
+    let argc = arg_count(args);
+    let arg = |i: i64| usize::try_from(i).ok().and_then(|i| args.get(i)).map(AsRef::as_ref);
     let first = match &spec.begin {
         BeginSearch::Index(i) => *i,
         BeginSearch::Keyword { keyword, start_from } => {
+            let is_keyword = |i: &i64| arg(*i).is_some_and(|a| a.eq_ignore_ascii_case(keyword));
             let found = if *start_from > 0 {
-                (*start_from..argc).find(|&i| args[i as usize].as_ref().eq_ignore_ascii_case(keyword))
+                (*start_from..argc).find(is_keyword)
             } else {
-                (1..=(argc + start_from))
-                    .rev()
-                    .find(|&i| i < argc && args[i as usize].as_ref().eq_ignore_ascii_case(keyword))
+                (1..=argc.saturating_add(*start_from)).rev().find(is_keyword)
             };
             match found {
-                Some(i) => i + 1,
+                Some(i) => i.saturating_add(1),
                 None => return,
             }
         }
         BeginSearch::Unknown => return,
     };
-    let (first, last, step) = match &spec.find {
+    let (last, step) = match &spec.find {
         FindKeys::Range { last_key, key_step, limit } => {
             let last = if *last_key >= 0 {
-                first + last_key
+                first.checked_add(*last_key)
             } else if *limit <= 1 {
-                argc + last_key
+                argc.checked_add(*last_key)
             } else {
-                first + ((argc - first) / limit + last_key)
+                argc.checked_sub(first)
+                    .and_then(|rest| rest.checked_div(*limit))
+                    .and_then(|n| n.checked_add(*last_key))
+                    .and_then(|n| first.checked_add(n))
             };
-            (first, last, *key_step)
+            (last, *key_step)
         }
         FindKeys::Keynum { keynum_index, first_key, key_step } => {
-            let Some(count_arg) = args.get((first + keynum_index).max(0) as usize) else { return };
-            let Some(numkeys) = resp::parse_i64(count_arg.as_ref()).filter(|n| *n >= 0 && *n < argc) else { return };
-            let first = first + first_key;
-            (first, first + numkeys - 1, *key_step)
+            let Some(count_arg) = first.checked_add(*keynum_index).and_then(arg) else { return };
+            let Some(numkeys) = resp::parse_i64(count_arg).filter(|n| *n >= 0 && *n < argc) else { return };
+            let Some(start) = first.checked_add(*first_key) else { return };
+            return push_keys(
+                positions,
+                start,
+                start.checked_add(numkeys).and_then(|n| n.checked_sub(1)),
+                *key_step,
+                argc,
+            );
         }
         FindKeys::Unknown => return,
     };
+    push_keys(positions, first, last, step, argc);
+}
+
+/// The positions `first..=last` by `step`, only when the whole range fits the command.
+fn push_keys(positions: &mut Vec<usize>, first: i64, last: Option<i64>, step: i64, argc: i64) {
+    let Some(last) = last else { return };
     if first < 1 || first >= argc || last >= argc || last < first {
         return;
     }
     let mut i = first;
     while i <= last {
-        positions.push(i as usize);
-        i += step.max(1);
+        if let Ok(position) = usize::try_from(i) {
+            positions.push(position);
+        }
+        match i.checked_add(step.max(1)) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
 }
 
@@ -383,8 +435,7 @@ fn keys_from_spec<A: AsRef<[u8]>>(spec: &KeySpec, args: &[A], positions: &mut Ve
 fn sort_store_key<A: AsRef<[u8]>>(args: &[A]) -> Option<usize> {
     let mut i = 2;
     let mut found = None;
-    while i < args.len() {
-        let word = args[i].as_ref();
+    while let Some(word) = args.get(i).map(AsRef::as_ref) {
         let skip = if word.eq_ignore_ascii_case(b"limit") {
             2
         } else if word.eq_ignore_ascii_case(b"get") || word.eq_ignore_ascii_case(b"by") {
@@ -397,7 +448,7 @@ fn sort_store_key<A: AsRef<[u8]>>(args: &[A]) -> Option<usize> {
         } else {
             0
         };
-        i += skip + 1;
+        i = i.saturating_add(skip + 1);
     }
     found
 }
@@ -465,5 +516,112 @@ mod tests {
         assert_eq!(keys("MEMORY USAGE k"), ["k"]);
         assert_eq!(keys("SPUBLISH ch msg"), ["ch"]);
         assert_eq!(keys("SSUBSCRIBE a b"), ["a", "b"]);
+    }
+
+    /// A COMMAND entry whose key-spec numbers are hostile.
+    fn hostile_get(spec: Frame) -> CommandTable {
+        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
+        let entry = Frame::Array(vec![
+            bulk("get"),
+            Frame::Integer(2),
+            Frame::Array(vec![bulk("readonly")]),
+            Frame::Integer(i64::MAX),
+            Frame::Integer(i64::MIN),
+            Frame::Integer(i64::MAX),
+            Frame::Array(vec![]),
+            Frame::Array(vec![]),
+            Frame::Array(vec![spec]),
+            Frame::Array(vec![]),
+        ]);
+        CommandTable::from_reply(&Frame::Array(vec![entry]))
+    }
+
+    fn spec(begin: Vec<(&str, Frame)>, find: Vec<(&str, Frame)>) -> Frame {
+        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
+        let map = |pairs: Vec<(&str, Frame)>| Frame::Array(pairs.into_iter().flat_map(|(k, v)| [bulk(k), v]).collect());
+        Frame::Array(vec![
+            bulk("begin_search"),
+            map(vec![
+                ("type", bulk(if begin.iter().any(|(k, _)| *k == "keyword") { "keyword" } else { "index" })),
+                ("spec", map(begin)),
+            ]),
+            bulk("find_keys"),
+            map(vec![
+                ("type", bulk(if find.iter().any(|(k, _)| *k == "keynumidx") { "keynum" } else { "range" })),
+                ("spec", map(find)),
+            ]),
+        ])
+    }
+
+    #[test]
+    fn hostile_key_spec_numbers_neither_panic_nor_invent_keys() {
+        let argv: Vec<&[u8]> = vec![b"GET", b"a", b"b", b"3"];
+        let cases = [
+            spec(
+                vec![("index", Frame::Integer(1))],
+                vec![
+                    ("lastkey", Frame::Integer(0)),
+                    ("keystep", Frame::Integer(i64::MAX)),
+                    ("limit", Frame::Integer(0)),
+                ],
+            ),
+            spec(
+                vec![("index", Frame::Integer(i64::MAX))],
+                vec![
+                    ("lastkey", Frame::Integer(i64::MAX)),
+                    ("keystep", Frame::Integer(1)),
+                    ("limit", Frame::Integer(0)),
+                ],
+            ),
+            spec(
+                vec![("index", Frame::Integer(1))],
+                vec![
+                    ("lastkey", Frame::Integer(-1)),
+                    ("keystep", Frame::Integer(1)),
+                    ("limit", Frame::Integer(i64::MIN)),
+                ],
+            ),
+            spec(
+                vec![("keyword", Frame::Bulk(b"a".to_vec())), ("startfrom", Frame::Integer(i64::MIN))],
+                vec![("lastkey", Frame::Integer(0)), ("keystep", Frame::Integer(1)), ("limit", Frame::Integer(0))],
+            ),
+            spec(
+                vec![("index", Frame::Integer(1))],
+                vec![
+                    ("keynumidx", Frame::Integer(i64::MAX)),
+                    ("firstkey", Frame::Integer(1)),
+                    ("keystep", Frame::Integer(1)),
+                ],
+            ),
+            spec(
+                vec![("index", Frame::Integer(1))],
+                vec![
+                    ("keynumidx", Frame::Integer(2)),
+                    ("firstkey", Frame::Integer(i64::MAX)),
+                    ("keystep", Frame::Integer(1)),
+                ],
+            ),
+        ];
+        for case in cases {
+            let table = hostile_get(case);
+            let positions = table.key_positions(&argv);
+            assert!(positions.iter().all(|&p| p >= 1 && p < argv.len()), "{positions:?}");
+        }
+    }
+
+    #[test]
+    fn command_names_of_any_length_are_found() {
+        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
+        let long = "a.module.command.with.a.name.longer.than.32.bytes";
+        let entry = Frame::Array(vec![
+            bulk(long),
+            Frame::Integer(2),
+            Frame::Array(vec![bulk("readonly")]),
+            Frame::Integer(1),
+            Frame::Integer(1),
+            Frame::Integer(1),
+        ]);
+        let table = CommandTable::from_reply(&Frame::Array(vec![entry]));
+        assert_eq!(table.key_positions(&[long.to_uppercase().as_str(), "k"]), [1]);
     }
 }

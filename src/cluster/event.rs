@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::endpoint::Endpoint;
+use crate::protocol::piecewise::ReplySink;
 
 /// Something the user should see about how a command travelled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +67,16 @@ impl Event {
 }
 
 /// Where events go while a command runs: collected (piped input prints them in input
-/// order) or shown at once (the shell shows a hop before a blocking command waits).
+/// order) or shown at once (the shell shows a hop before a blocking command waits). The
+/// same sink may also take a big reply piece by piece as it arrives.
 pub trait EventSink {
     fn event(&mut self, event: Event);
+
+    /// Where a big array or set reply goes piece by piece, if the caller prints it as it
+    /// arrives; `None` (the default) to get it whole.
+    fn pieces(&mut self) -> Option<&mut dyn ReplySink> {
+        None
+    }
 }
 
 impl EventSink for Vec<Event> {

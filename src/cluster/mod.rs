@@ -1,6 +1,7 @@
 //! What rcli knows and decides about a cluster, as pure data with no I/O: hash slots
 //! ([`slot`]), the slot map ([`topology`]), each command's keys and tips
-//! ([`commands`]), where a command goes ([`route`], [`target`]), MOVED/ASK
+//! ([`commands`]), CLUSTER SHARDS/SLOTS replies read and validated ([`map_reply`]),
+//! where a command goes ([`route`], [`target`]), MOVED/ASK
 //! ([`redirect`]), the one retry policy ([`retry`]), node health and the failure
 //! budget ([`health`]), how replies combine ([`reply`]) and the hop lines the user sees
 //! ([`event`]).
@@ -8,6 +9,7 @@
 pub mod commands;
 pub mod event;
 pub mod health;
+pub mod map_reply;
 pub mod redirect;
 pub mod reply;
 pub mod retry;

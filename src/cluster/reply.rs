@@ -10,6 +10,7 @@ use crate::cluster::route::SplitKind;
 use crate::endpoint::Endpoint;
 use crate::protocol::resp::Frame;
 use crate::protocol::split::repr_string;
+use crate::protocol::text::escape_controls;
 
 /// A node's role, for fan-out headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub enum Reply {
         parts: Vec<NodeReply>,
         combined: Option<(ResponsePolicy, Frame)>,
     },
+    /// A big array or set that was handed to the caller piece by piece as it arrived.
+    Streamed,
 }
 
 /// One slot's share of a split command: the positions of its keys in the original
@@ -115,8 +118,9 @@ fn partial_failure(argv: &[Vec<u8>], parts: &[Part], failures: &[(usize, String)
     Frame::Error(text.into_bytes())
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// The first line of a server's error text, safe to print.
+fn first_line(text: &str) -> String {
+    escape_controls(text.lines().next().unwrap_or_default(), false).into_owned()
 }
 
 /// Combines several nodes' replies under `policy`; `None` when the policy defines no

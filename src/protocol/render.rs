@@ -8,6 +8,7 @@
 
 use crate::protocol::resp::Frame;
 use crate::protocol::split::repr;
+use crate::protocol::text::escape_for_terminal;
 
 /// How replies are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +33,27 @@ pub struct Format {
     pub element_delimiter: Vec<u8>,
     /// `-D`: separator after each reply in raw mode.
     pub reply_delimiter: Vec<u8>,
+    /// stdout is a terminal: control characters in replies are shown escaped, so a
+    /// reply cannot drive the terminal (see [`crate::protocol::text`]).
+    pub terminal: bool,
 }
 
 impl Format {
     pub fn new(mode: OutputMode) -> Self {
-        Format { mode, element_delimiter: b"\n".to_vec(), reply_delimiter: b"\n".to_vec() }
+        Format { mode, element_delimiter: b"\n".to_vec(), reply_delimiter: b"\n".to_vec(), terminal: false }
     }
 
     /// Appends the text of `frame` as the reply to a command. `verbatim_command` is true
     /// for the commands redis-cli always prints raw (INFO, CLIENT LIST, …).
     pub fn reply(&self, frame: &Frame, verbatim_command: bool, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.render(frame, verbatim_command, out);
+        if self.terminal {
+            escape_for_terminal(out, start);
+        }
+    }
+
+    fn render(&self, frame: &Frame, verbatim_command: bool, out: &mut Vec<u8>) {
         if verbatim_command {
             raw(frame, &self.element_delimiter, out);
             return;
@@ -86,7 +98,7 @@ fn push_decimal_i64(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(n.to_string().as_bytes());
 }
 
-fn digits(mut n: usize) -> usize {
+pub(crate) fn digits(mut n: usize) -> usize {
     let mut count = 1;
     while n >= 10 {
         n /= 10;
@@ -193,13 +205,13 @@ pub fn tty(frame: &Frame, prefix: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn child_prefix(prefix: &[u8], width: usize) -> Vec<u8> {
+pub(crate) fn child_prefix(prefix: &[u8], width: usize) -> Vec<u8> {
     let mut child = prefix.to_vec();
     child.resize(prefix.len() + width + 2, b' ');
     child
 }
 
-fn index_label(out: &mut Vec<u8>, prefix: &[u8], index: usize, width: usize, separator: u8) {
+pub(crate) fn index_label(out: &mut Vec<u8>, prefix: &[u8], index: usize, width: usize, separator: u8) {
     out.extend_from_slice(prefix);
     let number = index.to_string();
     out.resize(out.len() + width.saturating_sub(number.len()), b' ');

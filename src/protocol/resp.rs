@@ -1,11 +1,13 @@
-//! The Redis wire protocol: RESP2 and RESP3 frames, an incremental parser and the
-//! command encoder.
+//! The Redis wire protocol: RESP2 and RESP3 frames and the parser (the encoders are in
+//! [`crate::protocol::encode`]).
 //!
 //! This module owns bytes ⇄ [`Frame`] and nothing else: no sockets, no text for people.
 //! An incomplete frame is an expected outcome of a partial read and is returned as
 //! `Ok(None)`; only bytes that can never become a valid frame are an error.
 
 use std::borrow::Cow;
+
+pub use crate::protocol::encode::{encode_command, encode_frame, push_decimal};
 use std::fmt;
 
 /// Aggregates nested deeper than this are refused, so a hostile server cannot make the
@@ -99,6 +101,15 @@ impl Frame {
         }
     }
 
+    /// The text of a string-like reply (invalid UTF-8 replaced), or an integer's
+    /// digits; `None` for anything else.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Frame::Integer(n) => Some(n.to_string()),
+            other => other.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+
     /// True for `+OK`.
     pub fn is_ok(&self) -> bool {
         matches!(self, Frame::Simple(s) if s.as_ref() == b"OK")
@@ -125,8 +136,14 @@ impl fmt::Display for ProtocolError {
 /// Returns `Ok(Some((frame, consumed)))` for a whole frame, `Ok(None)` when more bytes
 /// are needed, and `Err` when the bytes are not RESP.
 pub fn parse(buf: &[u8]) -> Result<Option<(Frame, usize)>, ProtocolError> {
+    parse_at_depth(buf, 0)
+}
+
+/// [`parse`] for a frame nested `depth` levels deep (an element of a reply read piece
+/// by piece), so the nesting limit still counts from the top.
+pub fn parse_at_depth(buf: &[u8], depth: usize) -> Result<Option<(Frame, usize)>, ProtocolError> {
     let mut cursor = Cursor { buf, pos: 0 };
-    match cursor.frame(0) {
+    match cursor.frame(depth) {
         Ok(frame) => Ok(Some((frame, cursor.pos))),
         Err(Stop::Incomplete) => Ok(None),
         Err(Stop::Invalid(e)) => Err(e),
@@ -339,102 +356,6 @@ pub fn parse_i64(text: &[u8]) -> Option<i64> {
     Some(value)
 }
 
-/// Appends `argv` as a RESP array of bulk strings.
-pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut Vec<u8>) {
-    out.push(b'*');
-    push_decimal(out, argv.len());
-    out.extend_from_slice(b"\r\n");
-    for arg in argv {
-        let arg = arg.as_ref();
-        out.push(b'$');
-        push_decimal(out, arg.len());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
-/// Appends `frame` in RESP (RESP3 types as RESP3), so a reply can be cached on disk
-/// and parsed again by [`parse`].
-pub fn encode_frame(frame: &Frame, out: &mut Vec<u8>) {
-    fn header(out: &mut Vec<u8>, kind: u8, len: usize) {
-        out.push(kind);
-        push_decimal(out, len);
-        out.extend_from_slice(b"\r\n");
-    }
-    fn line(out: &mut Vec<u8>, kind: u8, text: &[u8]) {
-        out.push(kind);
-        out.extend_from_slice(text);
-        out.extend_from_slice(b"\r\n");
-    }
-    match frame {
-        Frame::Simple(s) => line(out, b'+', s),
-        Frame::Error(e) => {
-            header(out, b'!', e.len());
-            out.extend_from_slice(e);
-            out.extend_from_slice(b"\r\n");
-        }
-        Frame::Integer(n) => line(out, b':', n.to_string().as_bytes()),
-        Frame::Bulk(b) => {
-            header(out, b'$', b.len());
-            out.extend_from_slice(b);
-            out.extend_from_slice(b"\r\n");
-        }
-        Frame::Null => out.extend_from_slice(b"_\r\n"),
-        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
-            let kind = match frame {
-                Frame::Set(_) => b'~',
-                Frame::Push(_) => b'>',
-                _ => b'*',
-            };
-            header(out, kind, items.len());
-            for item in items {
-                encode_frame(item, out);
-            }
-        }
-        Frame::Map(pairs) | Frame::Attributed { attributes: pairs, .. } => {
-            let kind = if matches!(frame, Frame::Map(_)) { b'%' } else { b'|' };
-            header(out, kind, pairs.len());
-            for (k, v) in pairs {
-                encode_frame(k, out);
-                encode_frame(v, out);
-            }
-            if let Frame::Attributed { reply, .. } = frame {
-                encode_frame(reply, out);
-            }
-        }
-        Frame::Double(d) => line(out, b',', d),
-        Frame::Boolean(b) => line(out, b'#', if *b { b"t" } else { b"f" }),
-        Frame::BigNumber(n) => line(out, b'(', n),
-        Frame::Verbatim { format, text } => {
-            header(out, b'=', format.len() + 1 + text.len());
-            out.extend_from_slice(format);
-            out.push(b':');
-            out.extend_from_slice(text);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-}
-
-/// Appends the decimal digits of `n` without going through `fmt`.
-pub fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    if n < 10 {
-        out.push(b'0' + n as u8);
-        return;
-    }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,15 +494,6 @@ mod tests {
         assert_eq!(parse(b"*4000000000\r\n"), Ok(None));
         assert_eq!(parse(b"$4000000000\r\n"), Ok(None));
         assert_eq!(parse(b"%4000000000\r\n+a\r\n"), Ok(None));
-    }
-
-    #[test]
-    fn encoder_writes_bulk_arrays() {
-        let mut out = Vec::new();
-        encode_command(&[&b"SET"[..], b"k", b""], &mut out);
-        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
-        let (frame, _) = parse(&out).unwrap().unwrap();
-        assert_eq!(frame.as_items().map(<[Frame]>::len), Some(3));
     }
 
     #[test]

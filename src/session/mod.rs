@@ -16,6 +16,8 @@ use crate::cluster::reply::Reply;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::output::{Printer, StdoutClosed};
+use crate::protocol::piecewise::{Aggregate, PieceRenderer, ReplySink};
+use crate::protocol::render;
 use crate::protocol::resp::Frame;
 use crate::protocol::split::{Repeat, repeat_prefix, split_args};
 use crate::shell::docs::{self, Docs};
@@ -78,18 +80,78 @@ fn is_word(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 
+/// KEYS and SCAN replies are where key names worth completing come from.
+fn lists_keys(argv: &[Vec<u8>]) -> bool {
+    argv.first().is_some_and(|n| is_word(n, "keys") || is_word(n, "scan"))
+}
+
 /// Hop lines printed the moment they happen (a redirect shows before a blocking
-/// command starts waiting).
+/// command starts waiting), and — when `pieces` is set — a big reply printed while it
+/// arrives.
 struct ShownAtOnce<'a> {
     printer: &'a mut Printer,
     on: bool,
     closed: bool,
+    pieces: Option<Pieces>,
+}
+
+/// A big reply being printed as it arrives.
+struct Pieces {
+    verbatim: bool,
+    renderer: Option<PieceRenderer>,
+    /// Keys of a KEYS/SCAN reply kept for completion.
+    listed: Option<Vec<Frame>>,
+}
+
+impl<'a> ShownAtOnce<'a> {
+    fn new(printer: &'a mut Printer, on: bool) -> ShownAtOnce<'a> {
+        ShownAtOnce { printer, on, closed: false, pieces: None }
+    }
 }
 
 impl EventSink for ShownAtOnce<'_> {
     fn event(&mut self, event: Event) {
         if self.on && !self.closed {
             self.closed = self.printer.event(&event).and_then(|()| self.printer.flush()).is_err();
+        }
+    }
+
+    fn pieces(&mut self) -> Option<&mut dyn ReplySink> {
+        if self.pieces.is_some() { Some(self) } else { None }
+    }
+}
+
+impl ReplySink for ShownAtOnce<'_> {
+    fn start(&mut self, kind: Aggregate, len: usize) {
+        let Some(pieces) = &mut self.pieces else { return };
+        let verbatim = pieces.verbatim;
+        let mut started = None;
+        self.closed |= self
+            .printer
+            .render(|format, out| started = Some(PieceRenderer::start(format, kind, len, verbatim, out)))
+            .is_err();
+        pieces.renderer = started;
+    }
+
+    fn element(&mut self, frame: Frame) {
+        let Some(pieces) = &mut self.pieces else { return };
+        if let Some(listed) = &mut pieces.listed
+            && listed.len() < 1000
+        {
+            listed.push(frame.clone());
+        }
+        if self.closed {
+            return;
+        }
+        if let Some(renderer) = &mut pieces.renderer {
+            self.closed = self.printer.render(|format, out| renderer.element(format, &frame, out)).is_err();
+        }
+    }
+
+    fn end(&mut self) {
+        let Some(renderer) = self.pieces.as_mut().and_then(|p| p.renderer.take()) else { return };
+        if !self.closed {
+            self.closed = self.printer.render(|format, out| renderer.end(format, out)).is_err();
         }
     }
 }
@@ -111,7 +173,7 @@ impl Session {
     /// Connects (loading the slot map in cluster mode), shows what happened on the way
     /// and, on failure, the error. True when connected.
     pub fn connect_and_report(&mut self) -> bool {
-        let mut shown = ShownAtOnce { printer: &mut self.printer, on: true, closed: false };
+        let mut shown = ShownAtOnce::new(&mut self.printer, true);
         let result = self.client.connect(&mut shown);
         let _ = self.printer.flush();
         match result {
@@ -212,7 +274,7 @@ impl Session {
         let Some(port) = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok()) else {
             return self.printer.line("Invalid port.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
         };
-        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
         let result = self.client.reconnect_to(Endpoint::Tcp { host, port }, &mut shown);
         if shown.closed {
             return Flow::StdoutClosed;
@@ -250,10 +312,20 @@ impl Session {
         if let Some(nodes) = self.scan_fanout_targets(argv) {
             return self.scan_fanout(argv, &nodes);
         }
-        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let lists_keys = self.interactive && lists_keys(argv);
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
+        shown.pieces = Some(Pieces {
+            verbatim: render::is_verbatim_command(argv),
+            renderer: None,
+            listed: lists_keys.then(Vec::new),
+        });
         let result = self.client.execute(argv, &mut shown);
+        let listed = shown.pieces.take().and_then(|p| p.listed);
         if shown.closed {
             return Flow::StdoutClosed;
+        }
+        if let Some(keys) = listed {
+            self.remember_listed_keys(&keys);
         }
         let printed = match &result {
             Ok(reply) => {
@@ -310,6 +382,7 @@ impl Session {
                     Err(e) => Some(e.clone().into_bytes()),
                 }),
             },
+            Reply::Streamed => None,
         }?;
         self.error_replies += 1;
         if !self.exit_on_error {
@@ -352,9 +425,7 @@ impl Session {
     }
 
     fn remember_reply_keys(&mut self, argv: &[Vec<u8>], reply: &Reply) {
-        let lists_keys =
-            argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"keys") || n.eq_ignore_ascii_case(b"scan"));
-        if !self.interactive || !lists_keys {
+        if !self.interactive || !lists_keys(argv) {
             return;
         }
         // Replies to KEYS/SCAN are the common source of key names worth completing.

@@ -17,7 +17,7 @@ impl Session {
     /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR: print messages until Ctrl-C (in the
     /// shell, which then returns to the prompt) or until the connection ends.
     pub(super) fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
-        let mut shown = ShownAtOnce { printer: &mut self.printer, on: self.prefs.hops, closed: false };
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
         let opened = self.client.open_stream(argv, &mut shown);
         if shown.closed {
             return Flow::StdoutClosed;

@@ -38,7 +38,7 @@ pub fn read_password(prompt: &str) -> Option<String> {
     let mut editor: Editor<Mask, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("--askpass: {e}");
+            crate::output::note(&format!("--askpass: {e}"));
             return None;
         }
     };
@@ -46,7 +46,7 @@ pub fn read_password(prompt: &str) -> Option<String> {
     match editor.readline(prompt) {
         Ok(password) => Some(password),
         Err(e) => {
-            eprintln!("--askpass: {e}");
+            crate::output::note(&format!("--askpass: {e}"));
             None
         }
     }

@@ -65,8 +65,11 @@ pub struct Docs {
     pub entries: Vec<DocEntry>,
 }
 
+/// A COMMAND DOCS string: it ends up in help and hints on the user's terminal, so any
+/// control character in it is kept escaped.
 fn text(frame: Option<&Frame>) -> String {
-    frame.and_then(Frame::as_bytes).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+    let text = frame.and_then(Frame::to_text).unwrap_or_default();
+    crate::protocol::text::escape_controls(&text, false).into_owned()
 }
 
 fn parse_arg(frame: &Frame) -> Option<Arg> {

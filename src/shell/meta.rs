@@ -10,6 +10,7 @@ use crate::cluster::target::{TARGET_WORDS, Target};
 use crate::endpoint::Endpoint;
 use crate::output::StdoutClosed;
 use crate::protocol::split::repr_string;
+use crate::protocol::text;
 use crate::session::Session;
 use crate::shell::paint;
 
@@ -129,7 +130,7 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             session.prefs.color = match value.as_deref() {
                 Some("always") | Some("on") => true,
                 Some("never") | Some("off") => false,
-                Some("auto") => paint::auto_color(),
+                Some("auto") => paint::auto_color(std::io::IsTerminal::is_terminal(&std::io::stdout())),
                 _ => return Err("usage: :set color auto|always|never".into()),
             }
         }
@@ -245,13 +246,16 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
             colours.push(colour);
         }
     }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .collect();
     for (i, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            let padded = format!("{cell:<width$}", width = widths[c]);
-            let padded = match (c, i.checked_sub(1).and_then(|r| colours[r])) {
+            let padded = text::pad(cell, widths.get(c).copied().unwrap_or(0));
+            let colour = i.checked_sub(1).and_then(|r| colours.get(r).copied().flatten());
+            let padded = match (c, colour) {
                 (1, Some(colour)) if color => paint::node(colour, &padded),
                 _ => padded,
             };

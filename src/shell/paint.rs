@@ -2,13 +2,11 @@
 //! Each primary gets one colour, used for its keys, its rows in `:nodes` and its cells
 //! in `:map`, so a key's owner is visible at a glance.
 
-use std::io::IsTerminal;
-
 use owo_colors::{AnsiColors, OwoColorize};
 
 /// `--color auto`: colour when stdout is a terminal and `NO_COLOR` is unset or empty.
-pub fn auto_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+pub fn auto_color(stdout_tty: bool) -> bool {
+    stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 const NODE_COLOURS: [AnsiColors; 6] =

@@ -33,7 +33,7 @@ fn apply_lines(session: &mut Session, address_map_only: bool) {
     let Ok(bytes) = std::fs::read(&path) else { return };
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let Ok(words) = split_args(line) else {
-            eprintln!("{}:{}: invalid quoting", path.display(), number + 1);
+            crate::output::note(&format!("{}:{}: invalid quoting", path.display(), number + 1));
             continue;
         };
         let words: Vec<String> = words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
@@ -46,15 +46,15 @@ fn apply_lines(session: &mut Session, address_map_only: bool) {
                     && !words.get(1).is_some_and(|p| p.eq_ignore_ascii_case("address-map")) => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
                 if let Err(message) = set_preference(session, &words[1..]) {
-                    eprintln!("{}:{}: {message}", path.display(), number + 1);
+                    crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }
             Some(_) if address_map_only => {}
-            Some(other) => eprintln!(
+            Some(other) => crate::output::note(&format!(
                 "{}:{}: unknown rcli command '{other}' (only :set is allowed here)",
                 path.display(),
                 number + 1
-            ),
+            )),
         }
     }
 }

@@ -56,7 +56,7 @@ fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
-pub fn run(mut session: Session) -> i32 {
+pub fn run(session: &mut Session) -> i32 {
     let interrupt = Arc::new(AtomicBool::new(false));
     let handler_flag = interrupt.clone();
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
@@ -73,7 +73,7 @@ pub fn run(mut session: Session) -> i32 {
     let mut editor: Editor<RcliHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("cannot start the line editor: {e}");
+            crate::output::note(&format!("cannot start the line editor: {e}"));
             return 1;
         }
     };
@@ -86,8 +86,8 @@ pub fn run(mut session: Session) -> i32 {
         }
     }
     loop {
-        refresh_helper(&mut editor, &mut session, &mut seen);
-        let prompt = prompt(&session);
+        refresh_helper(&mut editor, session, &mut seen);
+        let prompt = prompt(session);
         match editor.readline(&prompt) {
             Ok(line) => {
                 if !line.trim().is_empty() {
@@ -107,7 +107,7 @@ pub fn run(mut session: Session) -> i32 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => return 0,
             Err(e) => {
-                eprintln!("line editor: {e}");
+                crate::output::note(&format!("line editor: {e}"));
                 return 1;
             }
         }

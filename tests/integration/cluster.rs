@@ -198,7 +198,7 @@ fn a_killed_primary_is_replaced_without_restarting_rcli() {
     wait_for("the replica to take over", Duration::from_secs(30), || {
         call(&survivor, &["CLUSTER", "SHARDS"])
             .ok()
-            .and_then(|r| Topology::from_shards(&r, &survivor))
+            .and_then(|r| Topology::from_shards(&r, &survivor).ok())
             .and_then(|t| t.owner(slot_of(b"{f}")).cloned())
             .is_some_and(|o| o != victim)
     });
@@ -260,12 +260,15 @@ fn meta_commands_fan_out_scan_and_targets() {
     listed.sort_unstable();
     assert_eq!(listed, expected, "SCAN with a multi-node target iterates every primary");
 
-    // -r and -x in cluster mode; the COMMAND table was cached on disk for this version.
+    // -r and -x in cluster mode; the COMMAND table was cached on disk for this server.
     eqnice!("1\n2\n3\n", rcli_run(&home, &["-c", "-p", &seed, "-r", "3", "incr", "{r}n"], "").text());
     eqnice!("OK\n", rcli_run(&home, &["-c", "-p", &seed, "-x", "set", "{x}k"], "from stdin").text());
     eqnice!("from stdin\n", rcli_run(&home, &["-c", "-p", &seed, "get", "{x}k"], "").text());
-    let cache = home.path.join("cache").join("rcli").join("command-info-7.0.15.resp");
-    assert!(cache.exists(), "{} was not written", cache.display());
+    let cache_dir = home.path.join("cache").join("rcli");
+    let cached = std::fs::read_dir(&cache_dir)
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("command-info-")))
+        .unwrap_or(false);
+    assert!(cached, "no command table was cached in {}", cache_dir.display());
 
     let nodes = rcli_run(&home, &["-c", "-p", &seed], ":nodes\n");
     let table = nodes.text();

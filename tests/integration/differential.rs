@@ -80,3 +80,39 @@ fn resp3_big_numbers_and_attributes_render() {
     let json = rcli_run(&home, &["-p", &port, "--json"], "DEBUG PROTOCOL bignum\nHSET h a 1\nHGETALL h\n");
     eqnice!("1234567999999999999999999999999999999\n1\n{\"a\":\"1\"}\n", json.text());
 }
+
+/// Big arrays and sets are printed while they arrive (defect 6 of issue 10), byte for
+/// byte as redis-cli prints them, in every output mode and protocol.
+#[test]
+fn big_replies_printed_as_they_arrive_match_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    let mut setup = String::new();
+    for i in 0..1500 {
+        setup.push_str(&format!("RPUSH big \"v{i} \\\"q\\\" \\xff\\n\"\nSADD set m{i}\nZADD z {i} e{i}\n"));
+    }
+    setup.push_str("EVAL \"local t = {} for i=1,200 do t[i] = {i, 'x' .. i} end return t\" 0\n");
+    assert_eq!(rcli_run(&home, &["-p", &port], &setup).code, Some(0));
+    for protocol in ["-2", "-3"] {
+        for mode in ["--no-raw", "--raw", "--csv", "--json"] {
+            for command in [
+                &["lrange", "big", "0", "-1"][..],
+                &["smembers", "set"],
+                &["zrange", "z", "0", "-1", "withscores"],
+                &["eval", "local t = {} for i=1,200 do t[i] = {i, 'x' .. i} end return t", "0"],
+                &["lrange", "big", "0", "99"],
+            ] {
+                let args: Vec<&str> =
+                    ["-p", port.as_str(), protocol, mode].iter().copied().chain(command.iter().copied()).collect();
+                let expected = redis_cli_run(&args, b"");
+                let got = rcli_run(&home, &args, "");
+                assert_eq!(got.code, expected.code, "{args:?}: {}", got.stderr);
+                eqnice!(expected.text(), got.text());
+            }
+        }
+    }
+}

@@ -128,7 +128,7 @@ fn announce(cluster: &LocalCluster, config: impl Fn(usize) -> Vec<String>, done:
             cluster
                 .call(i, &["CLUSTER", "SHARDS"])
                 .ok()
-                .and_then(|r| Topology::from_shards_via(&r, &cluster.endpoint(i), true))
+                .and_then(|r| Topology::from_shards_via(&r, &cluster.endpoint(i), true).ok())
                 .is_some_and(|t| t.all_nodes().len() == cluster.nodes.len() && done(&t))
         })
     });

@@ -235,9 +235,146 @@ fn same(outcome: &Outcome) -> Outcome {
     };
     match outcome {
         Outcome::Reply(frame) => Outcome::Reply(frame.clone()),
+        Outcome::Streamed => Outcome::Streamed,
         Outcome::Unsent(e) => Outcome::Unsent(copy(e)),
         Outcome::Lost(e) => Outcome::Lost(copy(e)),
         Outcome::TimedOut { error, idle } => Outcome::TimedOut { error: copy(error), idle: *idle },
         Outcome::Garbled(e) => Outcome::Garbled(copy(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::client::pool::LinkSettings;
+    use crate::client::state::SessionState;
+    use crate::protocol::resp::{self, Frame};
+
+    /// A fake node on loopback: answers `:N` (the command's number on its connection) to
+    /// each command, and closes a connection after `close_after` replies. Counts the
+    /// connections it accepted.
+    fn fake_node(close_after: usize) -> (Endpoint, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for mut socket in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let (mut buf, mut chunk, mut answered) = (Vec::new(), [0u8; 4096], 0);
+                    loop {
+                        while let Ok(Some((_, used))) = resp::parse(&buf) {
+                            buf.drain(..used);
+                            if answered == close_after {
+                                return;
+                            }
+                            answered += 1;
+                            let _ = socket.write_all(format!(":{answered}\r\n").as_bytes());
+                        }
+                        match socket.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        (Endpoint::tcp("127.0.0.1", port), accepted)
+    }
+
+    fn pool() -> Pool {
+        let settings = LinkSettings::plain(Duration::from_secs(2));
+        Pool::new(SessionState::default(), settings)
+    }
+
+    /// A batch of `n` PINGs for node 0.
+    fn batch(n: usize) -> Batch {
+        let mut batch = Batch::default();
+        for i in 0..n {
+            let argv = vec![b"PING".to_vec()];
+            let q = batch.queue(0);
+            resp::encode_command(&argv, &mut q.buf);
+            q.commands.push((i, q.buf.len()));
+            batch.entries.push(Entry { argv, slot: None, node: 0, events: Vec::new(), status: Status::Queued });
+        }
+        batch
+    }
+
+    fn send(links: &mut Links, pool: &mut Pool, endpoint: &Endpoint, batch: &mut Batch) {
+        let Batch { entries, queues, .. } = batch;
+        links.send(pool, 0, endpoint, &mut queues[0], entries);
+    }
+
+    fn receive(links: &mut Links, endpoint: &Endpoint, batch: &mut Batch) {
+        let Batch { entries, queues, .. } = batch;
+        links.receive(0, endpoint, &queues[0], entries, Some(Duration::from_secs(5)));
+    }
+
+    fn replies(batch: &Batch) -> Vec<String> {
+        batch
+            .entries
+            .iter()
+            .map(|e| match &e.status {
+                Status::Answered(Outcome::Reply(Frame::Integer(n))) => n.to_string(),
+                Status::Answered(Outcome::Lost(_)) => "lost".into(),
+                Status::Answered(Outcome::Unsent(_)) => "unsent".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_batches_share_one_connection_and_replies_land_in_order() {
+        let (endpoint, accepted) = fake_node(usize::MAX);
+        let (mut pool, mut links) = (pool(), Links::default());
+        let (mut first, mut second) = (batch(3), batch(2));
+        send(&mut links, &mut pool, &endpoint, &mut first);
+        send(&mut links, &mut pool, &endpoint, &mut second);
+        receive(&mut links, &endpoint, &mut first);
+        receive(&mut links, &endpoint, &mut second);
+        assert_eq!(replies(&first), ["1", "2", "3"]);
+        assert_eq!(replies(&second), ["4", "5"], "the second batch follows the first on the same connection");
+        links.give_back(&mut pool);
+        assert_eq!(pool.request(&endpoint, &["PING"], Some(Duration::from_secs(5))).ok(), Some(Frame::Integer(6)));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "the drained link went back to the pool and was reused");
+    }
+
+    #[test]
+    fn a_link_that_breaks_loses_the_rest_at_once_and_the_next_batch_reconnects() {
+        let (endpoint, accepted) = fake_node(2);
+        let (mut pool, mut links) = (pool(), Links::default());
+        let (mut first, mut second) = (batch(3), batch(2));
+        send(&mut links, &mut pool, &endpoint, &mut first);
+        send(&mut links, &mut pool, &endpoint, &mut second);
+        receive(&mut links, &endpoint, &mut first);
+        assert_eq!(replies(&first), ["1", "2", "lost"]);
+        let started = std::time::Instant::now();
+        receive(&mut links, &endpoint, &mut second);
+        assert_eq!(replies(&second), ["lost", "lost"], "sent on the broken link");
+        assert!(started.elapsed() < Duration::from_secs(1), "no second wait on a broken link");
+        links.give_back(&mut pool);
+        let mut third = batch(1);
+        send(&mut links, &mut pool, &endpoint, &mut third);
+        receive(&mut links, &endpoint, &mut third);
+        assert_eq!(replies(&third), ["1"]);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_node_that_cannot_be_reached_leaves_every_command_unsent() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = Endpoint::tcp("127.0.0.1", listener.local_addr().unwrap().port());
+        drop(listener);
+        let (mut pool, mut links) = (pool(), Links::default());
+        let mut only = batch(3);
+        send(&mut links, &mut pool, &endpoint, &mut only);
+        receive(&mut links, &endpoint, &mut only);
+        assert_eq!(replies(&only), ["unsent", "unsent", "unsent"]);
     }
 }

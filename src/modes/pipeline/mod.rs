@@ -280,8 +280,10 @@ impl Pipeline {
             Some(i) => i.key_positions_into(argv, &mut positions),
             None => positions.clear(),
         }
-        let slots = positions.iter().filter_map(|&p| argv.get(p)).map(|k| slot_of(k));
-        let one_slot = slots.clone().next().filter(|&first| slots.clone().all(|s| s == first));
+        // Each key is hashed once: the first, then the others against it.
+        let mut keys = positions.iter().filter_map(|&p| argv.get(p));
+        let first = keys.next().map(|k| slot_of(k));
+        let one_slot = first.filter(|&slot| keys.all(|k| slot_of(k) == slot));
         self.positions = positions;
         let readonly = info.is_some_and(|i| i.flags.readonly);
         if let Some(slot) = one_slot

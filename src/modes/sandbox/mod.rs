@@ -50,8 +50,8 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         }
     };
     if !redis_server_available() {
-        eprintln!(
-            "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS)."
+        crate::output::note(
+            "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS).",
         );
         return 1;
     }
@@ -60,14 +60,14 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         let dir = match servers::temp_dir("tls") {
             Ok(dir) => dir,
             Err(e) => {
-                eprintln!("sandbox: {e}");
+                crate::output::note(&format!("sandbox: {e}"));
                 return 1;
             }
         };
         match tls::TlsFiles::generate(&dir, &[]) {
             Ok(files) => listen.tls = Some(files),
             Err(e) => {
-                eprintln!("sandbox: {e}");
+                crate::output::note(&format!("sandbox: {e}"));
                 let _ = std::fs::remove_dir_all(&dir);
                 return 1;
             }
@@ -83,37 +83,47 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
 
 fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
     let kind = if listen.tls.is_some() { "TLS " } else { "" };
-    eprintln!("starting a {kind}cluster of {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas);
+    crate::output::note(&format!(
+        "starting a {kind}cluster of {} primaries with {} replica(s) each…",
+        parsed.primaries, parsed.replicas
+    ));
     let cluster = match LocalCluster::start_with(parsed.primaries, parsed.replicas, listen) {
         Ok(cluster) => cluster,
         Err(e) => {
-            eprintln!("sandbox: {e}");
+            crate::output::note(&format!("sandbox: {e}"));
             return 1;
         }
     };
-    eprintln!("cluster ready in {}:", cluster.dir.display());
+    crate::output::note(&format!("cluster ready in {}:", cluster.dir.display()));
     for (i, node) in cluster.nodes.iter().enumerate() {
         let role = if i < cluster.primaries {
             "primary".to_string()
         } else {
             format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port)
         };
-        eprintln!("  127.0.0.1:{}  {role}", node.port);
+        crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }
     let mut argv: Vec<String> = ["rcli", "-c", "-p", &cluster.port(0).to_string()].map(String::from).to_vec();
     if let Some(files) = &cluster.listen.tls {
-        eprintln!("TLS only (tls-port, tls-cluster, tls-replication); certificates in {}", files.ca.display());
-        eprintln!("  from another terminal: rcli -c -p {} --tls --cacert {}", cluster.port(0), files.ca.display());
+        crate::output::note(&format!(
+            "TLS only (tls-port, tls-cluster, tls-replication); certificates in {}",
+            files.ca.display()
+        ));
+        crate::output::note(&format!(
+            "  from another terminal: rcli -c -p {} --tls --cacert {}",
+            cluster.port(0),
+            files.ca.display()
+        ));
         argv.extend(["--tls".to_string(), "--cacert".to_string(), files.ca.display().to_string()]);
     }
-    eprintln!("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
+    crate::output::note("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
     let code = match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
     {
         Ok(config) => crate::run::run(config),
         Err(e) => {
-            eprintln!("sandbox: {e}");
+            crate::output::note(&format!("sandbox: {e}"));
             1
         }
     };

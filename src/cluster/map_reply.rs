@@ -1,0 +1,379 @@
+//! Reading `CLUSTER SHARDS` (Redis 7+) and `CLUSTER SLOTS` replies into a
+//! [`Topology`]. Everything in them is untrusted: slot ranges must lie in 0–16383 and not
+//! overlap, ports in 1–65535, host names must be host names; node ids and health words
+//! are shown escaped if they are not what a server sends. A bad value is an error that
+//! names it, so the caller can say which node sent it and fall back (CLUSTER SLOTS).
+//!
+//! A node's endpoint is what the cluster announces: SHARDS `endpoint` (per
+//! `cluster-preferred-endpoint-type`: an IP, a hostname, `?`), else `ip`; SLOTS element
+//! 0 (or NULL); `?` or empty means the node asked, as the cluster spec says. On a TLS
+//! connection the SHARDS port is `tls-port` (a TLS-only node reports no `port`). The
+//! announced `hostname` (SHARDS field, SLOTS metadata) is kept for TLS names.
+
+use crate::cluster::slot::SLOTS;
+use crate::cluster::topology::{Node, Shard, Topology};
+use crate::endpoint::Endpoint;
+use crate::protocol::resp::{Frame, field};
+use crate::protocol::text::escape_controls;
+
+/// Longest host name accepted (DNS allows 253 characters).
+const MAX_HOST: usize = 255;
+
+fn text(frame: &Frame) -> String {
+    frame.to_text().unwrap_or_default()
+}
+
+/// A node's host: the one reported, or the asked node's host when the reply leaves it
+/// empty (`cluster-preferred-endpoint-type unknown-endpoint`) or says `?`.
+fn host_or(reported: String, asked: &Endpoint) -> Result<String, String> {
+    match asked {
+        Endpoint::Tcp { host, .. } if reported.is_empty() || reported == "?" => Ok(host.clone()),
+        _ if reported.is_empty() || reported == "?" => Ok("127.0.0.1".to_string()),
+        _ => valid_host(reported),
+    }
+}
+
+/// A host name or IP literal: printable ASCII without spaces, at most [`MAX_HOST`].
+fn valid_host(host: String) -> Result<String, String> {
+    let printable = host.bytes().all(|b| b.is_ascii_graphic());
+    if printable && host.len() <= MAX_HOST {
+        Ok(host)
+    } else {
+        Err(format!("invalid host name {:?}", escape_controls(&host, false)))
+    }
+}
+
+/// An announced hostname: `None` when absent, empty or `?`.
+fn hostname(frame: Option<&Frame>) -> Result<Option<String>, String> {
+    match frame.map(text) {
+        None => Ok(None),
+        Some(name) if name.is_empty() || name == "?" => Ok(None),
+        Some(name) => valid_host(name).map(Some),
+    }
+}
+
+fn port_of(frame: Option<&Frame>) -> Result<u16, String> {
+    let value = frame.and_then(Frame::as_integer).ok_or("a node without a port")?;
+    u16::try_from(value).ok().filter(|&p| p != 0).ok_or_else(|| format!("invalid port {value}"))
+}
+
+fn slot_of(frame: &Frame) -> Result<u16, String> {
+    let value = frame.as_integer().ok_or("a slot that is not a number")?;
+    u16::try_from(value)
+        .ok()
+        .filter(|&s| usize::from(s) < SLOTS)
+        .ok_or_else(|| format!("slot {value} out of range 0-{}", SLOTS - 1))
+}
+
+fn range(start: &Frame, end: &Frame) -> Result<(u16, u16), String> {
+    let (start, end) = (slot_of(start)?, slot_of(end)?);
+    if start > end {
+        return Err(format!("slot range {start}-{end} is reversed"));
+    }
+    Ok((start, end))
+}
+
+/// A node id as shown: the id when it is one (hex), else escaped.
+fn node_id(frame: Option<&Frame>) -> String {
+    let id = frame.map(text).unwrap_or_default();
+    if id.bytes().all(|b| b.is_ascii_hexdigit()) { id } else { escape_controls(&id, false).into_owned() }
+}
+
+fn health(frame: Option<&Frame>) -> String {
+    match frame.map(text) {
+        None => "unknown".into(),
+        Some(word) => escape_controls(&word, false).into_owned(),
+    }
+}
+
+impl Topology {
+    /// Parses a `CLUSTER SHARDS` reply received from `asked` on a plain connection.
+    pub fn from_shards(reply: &Frame, asked: &Endpoint) -> Result<Topology, String> {
+        Topology::from_shards_via(reply, asked, false)
+    }
+
+    /// Parses a `CLUSTER SHARDS` reply received from `asked`; `tls`: on a TLS
+    /// connection, whose nodes are reached on their `tls-port`.
+    pub fn from_shards_via(reply: &Frame, asked: &Endpoint, tls: bool) -> Result<Topology, String> {
+        let shard_frames = reply.as_items().ok_or("CLUSTER SHARDS reply is not an array")?;
+        let mut shards = Vec::with_capacity(shard_frames.len().min(SLOTS));
+        for shard_frame in shard_frames {
+            let pairs = shard_frame.to_pairs().ok_or("a shard is not a map")?;
+            let bounds = field(&pairs, "slots").and_then(Frame::as_items).ok_or("a shard without slots")?;
+            if bounds.len() % 2 != 0 {
+                return Err("a shard's slot list has an odd length".into());
+            }
+            let ranges = bounds.chunks_exact(2).map(|r| range(&r[0], &r[1])).collect::<Result<Vec<_>, _>>()?;
+            let mut shard = Shard { primary: None, replicas: Vec::new(), ranges };
+            let nodes = field(&pairs, "nodes").and_then(Frame::as_items).ok_or("a shard without nodes")?;
+            for node_frame in nodes {
+                let node = node_frame.to_pairs().ok_or("a node is not a map")?;
+                let port = match tls {
+                    true => port_of(field(&node, "tls-port")).or_else(|_| port_of(field(&node, "port")))?,
+                    false => port_of(field(&node, "port"))?,
+                };
+                let announced = field(&node, "endpoint").or_else(|| field(&node, "ip"));
+                let host = host_or(announced.map(text).unwrap_or_default(), asked)?;
+                let role = field(&node, "role").map(text).unwrap_or_default();
+                let parsed = Node {
+                    id: node_id(field(&node, "id")),
+                    endpoint: Endpoint::tcp(&host, port),
+                    primary: role == "master" || role == "primary",
+                    health: health(field(&node, "health")),
+                    hostname: hostname(field(&node, "hostname"))?,
+                };
+                // After a failover the old primary may still be listed as a failed master.
+                if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
+                    if let Some(previous) = shard.primary.replace(parsed) {
+                        shard.replicas.push(Node { primary: false, ..previous });
+                    }
+                } else {
+                    shard.replicas.push(Node { primary: false, ..parsed });
+                }
+            }
+            shards.push(shard);
+        }
+        Topology::new(shards)
+    }
+
+    /// Parses a `CLUSTER SLOTS` reply received from `asked`.
+    pub fn from_slots(reply: &Frame, asked: &Endpoint) -> Result<Topology, String> {
+        let mut shards: Vec<Shard> = Vec::new();
+        for entry in reply.as_items().ok_or("CLUSTER SLOTS reply is not an array")? {
+            let items = entry.as_items().ok_or("a slot range is not an array")?;
+            let [start, end, nodes @ ..] = items else { return Err("a slot range without bounds".into()) };
+            let slots = range(start, end)?;
+            let mut nodes = nodes.iter().map(|n| {
+                let fields = n.as_items().ok_or("a node is not an array")?;
+                let host = host_or(fields.first().map(text).unwrap_or_default(), asked)?;
+                let port = port_of(fields.get(1))?;
+                // Element 3: metadata (`hostname`, `ip`), a map in RESP3, pairs in RESP2.
+                let metadata = fields.get(3).and_then(Frame::to_pairs).unwrap_or_default();
+                Ok(Node {
+                    id: node_id(fields.get(2)),
+                    endpoint: Endpoint::tcp(&host, port),
+                    primary: false,
+                    health: "unknown".into(),
+                    hostname: hostname(field(&metadata, "hostname"))?,
+                })
+            });
+            let Some(primary) = nodes.next().transpose()? else { continue };
+            let replicas: Vec<Node> = nodes.collect::<Result<_, String>>()?;
+            match shards.iter_mut().find(|s| s.primary.as_ref().is_some_and(|p| p.endpoint == primary.endpoint)) {
+                Some(shard) => shard.ranges.push(slots),
+                None => shards.push(Shard {
+                    primary: Some(Node { primary: true, ..primary }),
+                    replicas,
+                    ranges: vec![slots],
+                }),
+            }
+        }
+        Topology::new(shards)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Frame {
+        Frame::Bulk(s.as_bytes().to_vec())
+    }
+
+    fn node(id: &str, ip: &str, port: i64, role: &str, health: &str) -> Frame {
+        Frame::Array(vec![
+            bulk("id"),
+            bulk(id),
+            bulk("port"),
+            Frame::Integer(port),
+            bulk("ip"),
+            bulk(ip),
+            bulk("role"),
+            bulk(role),
+            bulk("health"),
+            bulk(health),
+        ])
+    }
+
+    fn shard(ranges: &[i64], nodes: Vec<Frame>) -> Frame {
+        Frame::Array(vec![
+            bulk("slots"),
+            Frame::Array(ranges.iter().map(|&n| Frame::Integer(n)).collect()),
+            bulk("nodes"),
+            Frame::Array(nodes),
+        ])
+    }
+
+    #[test]
+    fn shards_reply_builds_the_slot_map() {
+        let reply = Frame::Array(vec![
+            shard(
+                &[0, 8191],
+                vec![node("a1", "127.0.0.1", 7000, "master", "online"), node("b1", "", 7003, "replica", "online")],
+            ),
+            shard(&[8192, 16383], vec![node("c1", "127.0.0.1", 7001, "master", "online")]),
+        ]);
+        let topo = Topology::from_shards(&reply, &Endpoint::tcp("10.0.0.9", 7000)).unwrap();
+        assert_eq!(topo.owner(0), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+        assert_eq!(topo.owner(16383), Some(&Endpoint::tcp("127.0.0.1", 7001)));
+        assert_eq!(topo.replicas(5)[0].endpoint, Endpoint::tcp("10.0.0.9", 7003), "empty ip means the asked host");
+        assert_eq!(topo.primaries().len(), 2);
+        assert_eq!(topo.uncovered_slots(), 0);
+        assert_eq!(topo.node_by_id_prefix("c").map(|n| n.endpoint.to_string()), Some("127.0.0.1:7001".into()));
+    }
+
+    #[test]
+    fn a_failed_old_primary_does_not_shadow_the_promoted_one() {
+        let reply = Frame::Array(vec![shard(
+            &[0, 16383],
+            vec![
+                node("old", "127.0.0.1", 7000, "master", "failed"),
+                node("new", "127.0.0.1", 7003, "master", "online"),
+            ],
+        )]);
+        let topo = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7003)).unwrap();
+        assert_eq!(topo.owner(42), Some(&Endpoint::tcp("127.0.0.1", 7003)));
+    }
+
+    #[test]
+    fn slots_reply_and_moved() {
+        let entry = |a, b, port| {
+            Frame::Array(vec![
+                Frame::Integer(a),
+                Frame::Integer(b),
+                Frame::Array(vec![bulk("127.0.0.1"), Frame::Integer(port), bulk("id")]),
+            ])
+        };
+        let reply = Frame::Array(vec![
+            entry(0, 100, 7000),
+            entry(101, 199, 7001),
+            entry(200, 200, 7000),
+            entry(201, 16383, 7001),
+        ]);
+        let mut topo = Topology::from_slots(&reply, &Endpoint::tcp("127.0.0.1", 7000)).unwrap();
+        assert_eq!(topo.shards.len(), 2);
+        assert_eq!(topo.owner(200), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+        topo.apply_moved(5, &Endpoint::tcp("127.0.0.1", 7009));
+        assert_eq!(topo.owner(5), Some(&Endpoint::tcp("127.0.0.1", 7009)));
+        assert_eq!(topo.owner(6), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+    }
+
+    #[test]
+    fn hostile_values_are_errors_that_name_them() {
+        let asked = Endpoint::tcp("127.0.0.1", 7000);
+        let one = |ranges: &[i64], port: i64, ip: &str| {
+            Topology::from_shards(
+                &Frame::Array(vec![shard(ranges, vec![node("a", ip, port, "master", "online")])]),
+                &asked,
+            )
+        };
+        assert_eq!(one(&[0, 16383], 0, "127.0.0.1").unwrap_err(), "invalid port 0");
+        assert_eq!(one(&[0, 16383], 70000, "127.0.0.1").unwrap_err(), "invalid port 70000");
+        assert_eq!(one(&[0, 16384], 7000, "127.0.0.1").unwrap_err(), "slot 16384 out of range 0-16383");
+        assert_eq!(one(&[-1, 5], 7000, "127.0.0.1").unwrap_err(), "slot -1 out of range 0-16383");
+        assert_eq!(one(&[9, 5], 7000, "127.0.0.1").unwrap_err(), "slot range 9-5 is reversed");
+        assert!(one(&[0, 5], 7000, "\u{1b}]0;PWNED\u{7}").unwrap_err().contains("\\x1b]0;PWNED"), "escaped");
+        let overlapping = Frame::Array(vec![
+            shard(&[0, 100], vec![node("a", "127.0.0.1", 7000, "master", "online")]),
+            shard(&[50, 200], vec![node("b", "127.0.0.1", 7001, "master", "online")]),
+        ]);
+        assert_eq!(Topology::from_shards(&overlapping, &asked).unwrap_err(), "slot 50 is claimed by two shards");
+        let weird =
+            Frame::Array(vec![shard(&[0, 1], vec![node("\u{1b}[2J", "127.0.0.1", 7000, "master", "\u{1b}[31m")])]);
+        let topo = Topology::from_shards(&weird, &asked).unwrap();
+        let primary = topo.primaries()[0];
+        assert_eq!((primary.id.as_str(), primary.health.as_str()), ("\\x1b[2J", "\\x1b[31m"));
+    }
+
+    fn pairs(fields: &[(&str, Frame)]) -> Frame {
+        Frame::Array(fields.iter().flat_map(|(k, v)| [bulk(k), v.clone()]).collect())
+    }
+
+    #[test]
+    fn tls_ports_announced_endpoints_and_hostnames() {
+        let asked = Endpoint::tcp("seed.example", 7000);
+        let reply = Frame::Array(vec![shard(
+            &[0, 16383],
+            vec![
+                // TLS only: no `port` at all.
+                pairs(&[
+                    ("id", bulk("a")),
+                    ("tls-port", Frame::Integer(8000)),
+                    ("ip", bulk("10.0.0.1")),
+                    ("endpoint", bulk("node-a.example")),
+                    ("hostname", bulk("node-a.example")),
+                    ("role", bulk("master")),
+                ]),
+                // Both ports, `?` endpoint; IPv6.
+                pairs(&[
+                    ("id", bulk("b")),
+                    ("port", Frame::Integer(7001)),
+                    ("tls-port", Frame::Integer(8001)),
+                    ("endpoint", bulk("?")),
+                    ("role", bulk("replica")),
+                ]),
+                pairs(&[("id", bulk("c")), ("tls-port", Frame::Integer(8002)), ("endpoint", bulk("::1"))]),
+            ],
+        )]);
+        let tls = Topology::from_shards_via(&reply, &asked, true).unwrap();
+        let primary = tls.primaries()[0];
+        assert_eq!(primary.endpoint, Endpoint::tcp("node-a.example", 8000));
+        assert_eq!(primary.hostname.as_deref(), Some("node-a.example"));
+        let replicas: Vec<String> = tls.replicas(0).iter().map(|n| n.endpoint.to_string()).collect();
+        assert_eq!(replicas, ["seed.example:8001", "[::1]:8002"], "? is the asked host");
+        assert_eq!(
+            Topology::from_shards(&reply, &asked).unwrap_err(),
+            "a node without a port",
+            "a plain connection needs `port` (then CLUSTER SLOTS gives the ports of its kind)"
+        );
+        let bad_name = Frame::Array(vec![shard(
+            &[0, 1],
+            vec![pairs(&[("port", Frame::Integer(1)), ("ip", bulk("h")), ("hostname", bulk("a b"))])],
+        )]);
+        assert!(Topology::from_shards(&bad_name, &asked).unwrap_err().starts_with("invalid host name"));
+    }
+
+    #[test]
+    fn slots_reply_with_hostname_metadata_and_unknown_endpoints() {
+        let asked = Endpoint::tcp("10.9.9.9", 7000);
+        let meta = |kv: &[(&str, &str)]| Frame::Map(kv.iter().map(|(k, v)| (bulk(k), bulk(v))).collect());
+        let reply = Frame::Array(vec![
+            Frame::Array(vec![
+                Frame::Integer(0),
+                Frame::Integer(8191),
+                Frame::Array(vec![
+                    bulk("127.0.0.1"),
+                    Frame::Integer(7001),
+                    bulk("a"),
+                    meta(&[("hostname", "a.example")]),
+                ]),
+                Frame::Array(vec![Frame::Null, Frame::Integer(7002), bulk("b"), meta(&[("ip", "127.0.0.1")])]),
+            ]),
+            Frame::Array(vec![
+                Frame::Integer(8192),
+                Frame::Integer(16383),
+                Frame::Array(vec![bulk("?"), Frame::Integer(7003), bulk("c"), Frame::Array(vec![])]),
+            ]),
+        ]);
+        let topo = Topology::from_slots(&reply, &asked).unwrap();
+        let primary = topo.primaries()[0];
+        assert_eq!(
+            (primary.endpoint.to_string(), primary.hostname.as_deref()),
+            ("127.0.0.1:7001".into(), Some("a.example"))
+        );
+        assert_eq!(topo.replicas(0)[0].endpoint, Endpoint::tcp("10.9.9.9", 7002), "NULL: the node asked");
+        assert_eq!(topo.owner(9000), Some(&Endpoint::tcp("10.9.9.9", 7003)), "?: the node asked");
+    }
+
+    #[test]
+    fn ten_thousand_nodes_parse() {
+        let nodes: Vec<Frame> = (0..10_000)
+            .map(|i| {
+                node(&format!("{i:040x}"), "127.0.0.1", 1 + i, if i == 0 { "master" } else { "replica" }, "online")
+            })
+            .collect();
+        let topo =
+            Topology::from_shards(&Frame::Array(vec![shard(&[0, 16383], nodes)]), &Endpoint::tcp("h", 1)).unwrap();
+        assert_eq!(topo.all_nodes().len(), 10_000);
+    }
+}
