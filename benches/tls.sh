@@ -3,6 +3,7 @@
 # starts a local TLS-only 3-primary Redis Cluster (tls-port, tls-cluster yes), then in the
 # same run measures
 #   one-shot latency: N runs of `PING` and of `-c GET foo`, rcli --tls against redis-cli --tls
+#                     (interleaved run by run)
 #   piping: rcli -c --tls with 1,000,000 "SET key:i value" lines, redis-cli -c --tls with
 #           100,000 (extrapolated per command)
 # and prints the figures and the same-run ratios against the targets rcli keeps without
@@ -56,17 +57,21 @@ TLS=(--tls --cacert "$work/ca.crt")
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.0f", n / (e - s) }'; }
-per_run_ms() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.2f", (e - s) * 1000 / n }'; }
-# oneshot CMD...: milliseconds per run of CMD, over RUNS runs.
-oneshot() {
-    local s e
-    s=$(now); for _ in $(seq "$RUNS"); do "$@" >/dev/null; done; e=$(now)
-    per_run_ms "$RUNS" "$s" "$e"
+# pair "ARGS": RUNS runs of rcli and of redis-cli with ARGS, interleaved (one of each in
+# turn, so a busy machine slows both alike); prints "rcli_ms redis_cli_ms" per run.
+pair() {
+    local rcli_total=0 cli_total=0 t0 t1 t2
+    for _ in $(seq "$RUNS"); do
+        t0=$EPOCHREALTIME; $RCLI "${TLS[@]}" $1 >/dev/null
+        t1=$EPOCHREALTIME; "${CLI[@]}" $1 >/dev/null
+        t2=$EPOCHREALTIME
+        rcli_total=$(awk -v a="$rcli_total" -v s="$t0" -v e="$t1" 'BEGIN { print a + e - s }')
+        cli_total=$(awk -v a="$cli_total" -v s="$t1" -v e="$t2" 'BEGIN { print a + e - s }')
+    done
+    awk -v r="$rcli_total" -v c="$cli_total" -v n="$RUNS" 'BEGIN { printf "%.2f %.2f", r * 1000 / n, c * 1000 / n }'
 }
-rcli_ping=$(oneshot $RCLI "${TLS[@]}" -p "$seed" ping)
-cli_ping=$(oneshot "${CLI[@]}" -p "$seed" ping)
-rcli_get=$(oneshot $RCLI "${TLS[@]}" -c -p "$seed" get foo)
-cli_get=$(oneshot "${CLI[@]}" -c -p "$seed" get foo)
+read -r rcli_ping cli_ping <<< "$(pair "-p $seed ping")"
+read -r rcli_get cli_get <<< "$(pair "-c -p $seed get foo")"
 
 awk -v n="$LINES" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d value\n", i }' > "$work/set.txt"
 head -n "$CLI_LINES" "$work/set.txt" > "$work/set-cli.txt"
