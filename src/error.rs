@@ -56,7 +56,7 @@ pub fn os_message(err: &io::Error) -> String {
     let text = err.to_string();
     let text = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
     match text.find(" (os error") {
-        Some(at) => text[..at].to_string(),
+        Some(at) => text.get(..at).unwrap_or(text).to_string(),
         None => text.to_string(),
     }
 }

@@ -13,6 +13,24 @@
 //!   the sandbox.
 //! - [`cli`]: options; [`run`]: modes and exit codes; [`output`]: everything printed.
 
+// No panics on anything from outside: indexing, slicing, unwrap and expect are denied in
+// the library (tests may use them); the few places that index by construction say why
+// in an `allow` with a reason. Arithmetic on external numbers is checked where it is
+// parsed (docs/testing.md, "Hardening").
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod cli;
 pub mod client;
 pub mod cluster;

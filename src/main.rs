@@ -9,7 +9,7 @@ use rcli::cli::{Args, Config};
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "sandbox") {
-        return ExitCode::from(rcli::modes::sandbox::main(&args[2..]) as u8);
+        return ExitCode::from(rcli::modes::sandbox::main(args.get(2..).unwrap_or_default()) as u8);
     }
     let parsed = match Args::try_parse_from(&args) {
         Ok(parsed) => parsed,

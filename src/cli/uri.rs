@@ -5,21 +5,19 @@
 use crate::error::{Error, Result};
 
 fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+    let hex = |b: &u8| (*b as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if let [b'%', hi, lo, after @ ..] = rest
+            && let (Some(hi), Some(lo)) = (hex(hi), hex(lo))
         {
             out.push(hi * 16 + lo);
-            i += 3;
+            rest = after;
             continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
+        rest = tail;
     }
     out
 }

@@ -41,6 +41,16 @@ impl Wait<'_> {
     }
 }
 
+/// A handshake step the server refused that redis-cli only warns about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// SELECT of a database the server does not have: the session stays on 0.
+    Select(String),
+    /// AUTH (or HELLO … AUTH) to a server that has no password; `hello` when the whole
+    /// HELLO failed with it (the protocol did not switch).
+    AuthWithoutPassword { reply: String, hello: bool },
+}
+
 const READ_CHUNK: usize = 64 * 1024;
 /// How long to wait for a TLS answer when checking whether a port speaks TLS.
 const TLS_CHECK_WAIT: Duration = Duration::from_secs(1);
@@ -97,30 +107,42 @@ impl Connection {
     }
 
     /// Sends the commands that make this connection match `state` (plus READONLY when
-    /// `readonly`), and checks each reply.
-    pub fn handshake(&mut self, state: &SessionState, readonly: bool, wait: Wait) -> Result<()> {
+    /// `readonly`), and checks each reply. What redis-cli only warns about comes back as
+    /// a [`Refusal`]: a SELECT of a database the server does not have, an AUTH to a
+    /// server without a password; any other refusal is an error.
+    pub fn handshake(&mut self, state: &SessionState, readonly: bool, wait: Wait) -> Result<Vec<Refusal>> {
         let steps = state.handshake(readonly);
         if steps.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut out = Vec::new();
         for (_, argv) in &steps {
             resp::encode_command(argv, &mut out);
         }
         self.write_all(&out)?;
+        let mut refusals = Vec::new();
+        let mut failure = None;
         for (what, _) in &steps {
             let reply = self.read_reply(wait)?;
-            if let Some(err) = reply.as_error() {
-                let reply = String::from_utf8_lossy(err).into_owned();
+            let Some(err) = reply.as_error() else { continue };
+            let reply = String::from_utf8_lossy(err).into_owned();
+            if *what == "SELECT" {
+                refusals.push(Refusal::Select(reply));
+            } else if reply.contains("without any password configured") {
+                refusals.push(Refusal::AuthWithoutPassword { reply, hello: what.starts_with("HELLO") });
+            } else if failure.is_none() {
                 let is_auth = *what == "AUTH" || reply.starts_with("WRONGPASS") || reply.starts_with("NOAUTH");
-                return Err(if is_auth {
+                failure = Some(if is_auth {
                     Error::Auth { addr: self.addr(), reply }
                 } else {
                     Error::Handshake { addr: self.addr(), command: what.to_string(), reply }
                 });
             }
         }
-        Ok(())
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(refusals),
+        }
     }
 
     /// True when the connection must not be used again after sitting idle: bytes are

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::client::address_map::AddressMap;
-use crate::client::connection::{Connection, Wait};
+use crate::client::connection::{Connection, Refusal, Wait};
 use crate::client::state::SessionState;
 use crate::client::stream::Dial;
 use crate::client::tls::{ServerNames, Tls};
@@ -165,6 +165,8 @@ pub struct Pool {
     /// Hostnames the cluster announced for nodes it names by address.
     hostnames: HashMap<Endpoint, String>,
     interrupt: Option<Arc<AtomicBool>>,
+    /// What redis-cli would print as warnings, waiting for the session to show them.
+    warnings: Vec<String>,
 }
 
 impl Pool {
@@ -177,7 +179,13 @@ impl Pool {
             settings,
             hostnames: HashMap::new(),
             interrupt: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// Warnings from opening connections (a SELECT or AUTH the server refused), once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Ctrl-C sets this flag; every wait looks at it.
@@ -238,12 +246,31 @@ impl Pool {
             return Ok(self.lend(idle.conn));
         }
         let interrupt = self.interrupt.clone();
-        let dial = self.settings.dial(endpoint, self.hostnames.get(endpoint).map(String::as_str));
-        let mut conn = Connection::connect(endpoint, dial, interrupt.as_deref())?;
         let readonly = self.user_readonly || self.replica_links.contains(endpoint);
         let wait = Wait { idle: Some(self.settings.internal_timeout), interrupt: interrupt.as_deref() };
-        conn.handshake(&self.state, readonly, wait)?;
-        Ok(self.lend(conn))
+        // Twice at most: a HELLO that failed only for its AUTH is sent again without it.
+        for _ in 0..2 {
+            let dial = self.settings.dial(endpoint, self.hostnames.get(endpoint).map(String::as_str));
+            let mut conn = Connection::connect(endpoint, dial, interrupt.as_deref())?;
+            let mut again = false;
+            for refusal in conn.handshake(&self.state, readonly, wait)? {
+                match refusal {
+                    Refusal::Select(reply) => {
+                        self.warnings.push(format!("SELECT {} failed: {reply}", self.state.db));
+                        self.state.db = 0;
+                    }
+                    Refusal::AuthWithoutPassword { reply, hello } => {
+                        self.warnings.push(format!("AUTH failed: {reply}"));
+                        self.state.auth = None;
+                        again |= hello;
+                    }
+                }
+            }
+            if !again {
+                return Ok(self.lend(conn));
+            }
+        }
+        Err(Error::Handshake { addr: endpoint.to_string(), command: "HELLO".into(), reply: "refused twice".into() })
     }
 
     fn lend(&self, conn: Connection) -> Exchange {

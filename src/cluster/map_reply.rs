@@ -103,7 +103,13 @@ impl Topology {
             if bounds.len() % 2 != 0 {
                 return Err("a shard's slot list has an odd length".into());
             }
-            let ranges = bounds.chunks_exact(2).map(|r| range(&r[0], &r[1])).collect::<Result<Vec<_>, _>>()?;
+            let ranges = bounds
+                .chunks_exact(2)
+                .map(|r| match r {
+                    [start, end] => range(start, end),
+                    _ => Err("a slot range without both bounds".into()),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
             let mut shard = Shard { primary: None, replicas: Vec::new(), ranges };
             let nodes = field(&pairs, "nodes").and_then(Frame::as_items).ok_or("a shard without nodes")?;
             for node_frame in nodes {

@@ -96,9 +96,11 @@ pub fn merge_split(argv: &[Vec<u8>], kind: SplitKind, parts: Vec<Part>) -> Frame
 }
 
 fn partial_failure(argv: &[Vec<u8>], parts: &[Part], failures: &[(usize, String)]) -> Frame {
-    let all_failed_alike = failures.len() == parts.len() && failures.iter().all(|(_, f)| *f == failures[0].1);
-    if all_failed_alike {
-        return Frame::Error(failures[0].1.clone().into_bytes());
+    if let Some((_, first)) = failures.first()
+        && failures.len() == parts.len()
+        && failures.iter().all(|(_, f)| f == first)
+    {
+        return Frame::Error(first.clone().into_bytes());
     }
     let keys = |part: &Part| -> String {
         part.positions.iter().filter_map(|&p| argv.get(p)).map(|k| repr_string(k)).collect::<Vec<_>>().join(" ")

@@ -83,10 +83,10 @@ pub fn cross_slot_explanation(
     in_transaction: bool,
     owner: impl Fn(u16) -> Option<Endpoint>,
 ) -> String {
-    let name = String::from_utf8_lossy(&argv[0]).to_uppercase();
+    let name = String::from_utf8_lossy(argv.first().map(Vec::as_slice).unwrap_or_default()).to_uppercase();
     let why = if in_transaction { " (inside MULTI rcli does not split commands)" } else { "" };
     let mut text = format!("CROSSSLOT: not sent, the keys of {name} map to different slots{why}:");
-    let keys: Vec<&[u8]> = positions.iter().map(|&p| argv[p].as_slice()).collect();
+    let keys: Vec<&[u8]> = positions.iter().filter_map(|&p| argv.get(p)).map(Vec::as_slice).collect();
     for key in &keys {
         let s = slot::slot_of(key);
         let node = owner(s).map(|e| format!(" on {e}")).unwrap_or_default();
@@ -108,7 +108,13 @@ pub fn suggest_hash_tags(keys: &[&[u8]]) -> Vec<Vec<u8>> {
     let untagged: Vec<Vec<u8>> = keys
         .iter()
         .map(|k| match slot::hashed_part(k) {
-            HashedPart::Tag { start, end } => [&k[..start - 1], &k[start..end], &k[end + 1..]].concat(),
+            // The key without its braces: `{user}:1` → `user:1`.
+            HashedPart::Tag { start, end } => {
+                let (before, rest) = k.split_at(start.saturating_sub(1).min(k.len()));
+                let tag = rest.get(1..end.saturating_sub(before.len())).unwrap_or_default();
+                let after = k.get(end + 1..).unwrap_or_default();
+                [before, tag, after].concat()
+            }
             _ => k.to_vec(),
         })
         .collect();
@@ -118,12 +124,19 @@ pub fn suggest_hash_tags(keys: &[&[u8]]) -> Vec<Vec<u8>> {
         .skip(1)
         .fold(first.len(), |len, k| first.iter().zip(k.iter()).take(len).take_while(|(a, b)| a == b).count());
     let separators = b":._-/|";
-    let tag_len = first[..common].iter().rposition(|b| separators.contains(b)).unwrap_or(0);
+    let tag_len = first.get(..common).unwrap_or_default().iter().rposition(|b| separators.contains(b)).unwrap_or(0);
     if tag_len > 0 {
-        untagged.iter().map(|k| [b"{".as_slice(), &k[..tag_len], b"}", &k[tag_len..]].concat()).collect()
+        untagged
+            .iter()
+            .map(|k| {
+                let (tag, rest) = k.split_at(tag_len.min(k.len()));
+                [b"{".as_slice(), tag, b"}", rest].concat()
+            })
+            .collect()
     } else {
-        let tag = match slot::hashed_part(keys.first().copied().unwrap_or_default()) {
-            HashedPart::Tag { start, end } => keys[0][start..end].to_vec(),
+        let first_key = keys.first().copied().unwrap_or_default();
+        let tag = match slot::hashed_part(first_key) {
+            part @ HashedPart::Tag { .. } => part.bytes(first_key).to_vec(),
             _ => first.clone(),
         };
         untagged.iter().map(|k| [b"{".as_slice(), &tag, b"}:", k].concat()).collect()
@@ -132,9 +145,10 @@ pub fn suggest_hash_tags(keys: &[&[u8]]) -> Vec<Vec<u8>> {
 
 /// The command for one slot's share of a split command.
 pub fn sub_command(argv: &[Vec<u8>], kind: SplitKind, positions: &[usize]) -> Vec<Vec<u8>> {
-    let mut sub = vec![argv[0].clone()];
+    let mut sub: Vec<Vec<u8>> = argv.first().cloned().into_iter().collect();
     for &p in positions {
-        sub.push(argv[p].clone());
+        let Some(key) = argv.get(p) else { continue };
+        sub.push(key.clone());
         if kind == SplitKind::Mset
             && let Some(value) = argv.get(p + 1)
         {

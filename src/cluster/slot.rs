@@ -21,7 +21,7 @@ impl HashedPart {
     /// The bytes of `key` that are hashed.
     pub fn bytes<'k>(&self, key: &'k [u8]) -> &'k [u8] {
         match *self {
-            HashedPart::Tag { start, end } => &key[start..end],
+            HashedPart::Tag { start, end } => key.get(start..end).unwrap_or(key),
             _ => key,
         }
     }
@@ -43,7 +43,7 @@ pub fn hashed_part(key: &[u8]) -> HashedPart {
     let Some(open) = key.iter().position(|&b| b == b'{') else {
         return HashedPart::WholeKey;
     };
-    match key[open + 1..].iter().position(|&b| b == b'}') {
+    match key.get(open + 1..).unwrap_or_default().iter().position(|&b| b == b'}') {
         None => HashedPart::WholeKey,
         Some(0) => HashedPart::EmptyTag,
         Some(len) => HashedPart::Tag { start: open + 1, end: open + 1 + len },

@@ -87,16 +87,16 @@ pub fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
         return;
     }
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    let mut used = 0;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        used += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(digits.get(digits.len().saturating_sub(used)..).unwrap_or_default());
 }
 
 #[cfg(test)]

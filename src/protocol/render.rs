@@ -262,7 +262,7 @@ pub fn csv(frame: &Frame, out: &mut Vec<u8>) {
             out.extend_from_slice(b"ERROR,");
             // redis-cli quotes the error with strlen(), so it stops at a NUL byte.
             let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-            repr(&text[..end], out);
+            repr(text.split_at(end).0, out);
         }
         Frame::Simple(bytes) => repr(bytes, out),
         Frame::Bulk(bytes) => repr(bytes, out),
@@ -298,7 +298,7 @@ fn json_string(bytes: &[u8], quoted: bool, out: &mut Vec<u8>) {
         // sdscatrepr's text, then made a valid JSON string (its backslashes doubled).
         let mut repr_text = Vec::new();
         repr(bytes, &mut repr_text);
-        let inner = &repr_text[1..repr_text.len() - 1];
+        let inner = repr_text.get(1..repr_text.len().saturating_sub(1)).unwrap_or_default();
         json_string(inner, false, out);
         return;
     }

@@ -94,7 +94,7 @@ impl Frame {
         match self {
             Frame::Map(pairs) => Some(pairs.iter().map(|(k, v)| (k, v)).collect()),
             Frame::Array(items) if items.len() % 2 == 0 => {
-                Some(items.chunks(2).map(|pair| (&pair[0], &pair[1])).collect())
+                Some(items.chunks_exact(2).filter_map(|pair| Some((pair.first()?, pair.get(1)?))).collect())
             }
             Frame::Attributed { reply, .. } => reply.to_pairs(),
             _ => None,
@@ -178,15 +178,16 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     /// The bytes up to the next CRLF, consuming the CRLF.
     fn line(&mut self) -> Result<&[u8], Stop> {
-        let rest = &self.buf[self.pos..];
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let Some(cr) = rest.iter().position(|&b| b == b'\r') else {
             return Err(Stop::Incomplete);
         };
-        match rest.get(cr + 1) {
+        let (line, after) = rest.split_at(cr);
+        match after.get(1) {
             None => Err(Stop::Incomplete),
             Some(b'\n') => {
                 self.pos += cr + 2;
-                Ok(&rest[..cr])
+                Ok(line)
             }
             Some(_) => Err(invalid("expected \\n after \\r".into())),
         }
@@ -195,7 +196,8 @@ impl Cursor<'_> {
     fn integer(&mut self) -> Result<i64, Stop> {
         let line = self.line()?;
         parse_i64(line).ok_or_else(|| {
-            invalid(format!("invalid integer '{}'", String::from_utf8_lossy(&line[..line.len().min(32)])))
+            let shown = line.get(..32).unwrap_or(line);
+            invalid(format!("invalid integer '{}'", crate::protocol::text::escape_bytes(shown)))
         })
     }
 
@@ -209,17 +211,16 @@ impl Cursor<'_> {
     }
 
     fn blob(&mut self, len: usize) -> Result<Vec<u8>, Stop> {
-        let available = self.buf.len() - self.pos;
-        if available < len.saturating_add(2) {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        let (Some(blob), Some(terminator)) = (rest.get(..len), len.checked_add(2).and_then(|end| rest.get(len..end)))
+        else {
             return Err(Stop::Incomplete);
-        }
-        let start = self.pos;
-        let end = start + len;
-        if &self.buf[end..end + 2] != b"\r\n" {
+        };
+        if terminator != b"\r\n" {
             return Err(invalid("bulk string not terminated by CRLF".into()));
         }
-        self.pos = end + 2;
-        Ok(self.buf[start..end].to_vec())
+        self.pos += len + 2;
+        Ok(blob.to_vec())
     }
 
     fn items(&mut self, count: usize, depth: usize) -> Result<Vec<Frame>, Stop> {
@@ -312,10 +313,12 @@ impl Cursor<'_> {
                     return Ok(Frame::Null);
                 };
                 let blob = self.blob(len)?;
-                if blob.len() < 4 || blob[3] != b':' {
-                    return Err(invalid("verbatim string without a format prefix".into()));
+                match (blob.get(..3), blob.get(3), blob.get(4..)) {
+                    (Some(format), Some(b':'), Some(text)) => {
+                        Ok(Frame::Verbatim { format: format.to_vec(), text: text.to_vec() })
+                    }
+                    _ => Err(invalid("verbatim string without a format prefix".into())),
                 }
-                Ok(Frame::Verbatim { format: blob[..3].to_vec(), text: blob[4..].to_vec() })
             }
             other => Err(invalid(format!("unexpected reply type byte {}", describe_byte(other)))),
         }

@@ -53,7 +53,7 @@ impl FrameScanner {
             let Some(line_end) = find_crlf(buf, self.pos.saturating_add(1)) else {
                 return Scanned::Incomplete { at_least: buf.len().saturating_add(1) };
             };
-            let header = &buf[self.pos + 1..line_end];
+            let header = buf.get(self.pos + 1..line_end).unwrap_or_default();
             let after = line_end + 2;
             let consumed_one = match kind {
                 b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => {

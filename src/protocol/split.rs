@@ -31,7 +31,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, InvalidArguments> {
 pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<(), InvalidArguments> {
     // C strings end at the first NUL, and so does redis-cli's view of a line.
     let line = match line.iter().position(|&b| b == 0) {
-        Some(nul) => &line[..nul],
+        Some(nul) => line.split_at(nul).0,
         None => line,
     };
     let at = |i: usize| line.get(i).copied();
@@ -48,7 +48,7 @@ pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<(), Inval
         if count == args.len() {
             args.push(Vec::new());
         }
-        let current = &mut args[count];
+        let Some(current) = args.get_mut(count) else { return Err(InvalidArguments) };
         current.clear();
         let (mut in_double, mut in_single) = (false, false);
         loop {
@@ -112,11 +112,12 @@ pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<(), Inval
                     Some(b'\'') => in_single = true,
                     Some(_) => {
                         // A run of plain bytes is copied at once (the common case).
-                        let run = line[p..]
+                        let rest = line.get(p..).unwrap_or_default();
+                        let run = rest
                             .iter()
                             .position(|&b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'"' | b'\''))
-                            .unwrap_or(line.len() - p);
-                        current.extend_from_slice(&line[p..p + run]);
+                            .unwrap_or(rest.len());
+                        current.extend_from_slice(rest.split_at(run).0);
                         p += run;
                         continue;
                     }
@@ -125,6 +126,14 @@ pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<(), Inval
             p += 1;
         }
         count += 1;
+    }
+}
+
+/// The lower-case hex digit of a nibble (`n` < 16).
+fn hex_digit(n: u8) -> u8 {
+    match n {
+        0..=9 => b'0' + n,
+        _ => b'a' + (n & 15).saturating_sub(10),
     }
 }
 
@@ -142,8 +151,7 @@ pub fn repr(bytes: &[u8], out: &mut Vec<u8>) {
             0x08 => out.extend_from_slice(b"\\b"),
             0x20..=0x7e => out.push(b),
             _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+                out.extend_from_slice(&[b'\\', b'x', hex_digit(b >> 4), hex_digit(b & 15)]);
             }
         }
     }

@@ -176,12 +176,21 @@ impl Session {
         let mut shown = ShownAtOnce::new(&mut self.printer, true);
         let result = self.client.connect(&mut shown);
         let _ = self.printer.flush();
+        self.show_warnings();
         match result {
             Ok(()) => true,
             Err(e) => {
                 self.printer.note(&e.to_string());
                 false
             }
+        }
+    }
+
+    /// Prints what redis-cli would warn about (a refused SELECT or AUTH on a new
+    /// connection).
+    fn show_warnings(&mut self) {
+        for warning in self.client.pool().take_warnings() {
+            self.printer.note(&warning);
         }
     }
 
@@ -324,6 +333,7 @@ impl Session {
         if shown.closed {
             return Flow::StdoutClosed;
         }
+        self.show_warnings();
         if let Some(keys) = listed {
             self.remember_listed_keys(&keys);
         }

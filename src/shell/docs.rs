@@ -243,7 +243,8 @@ pub fn help_text(docs: &Docs, words: &[String], color: bool) -> String {
             env!("CARGO_PKG_VERSION")
         );
     }
-    let (entries, show_group) = match words[0].strip_prefix('@') {
+    let Some(first) = words.first() else { return String::new() };
+    let (entries, show_group) = match first.strip_prefix('@') {
         Some(group) => (docs.group(group), false),
         None => (docs.matching(words), true),
     };

@@ -64,7 +64,7 @@ fn words(line: &str) -> Vec<Word> {
     let mut words = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
         if i >= bytes.len() {
@@ -72,8 +72,7 @@ fn words(line: &str) -> Vec<Word> {
         }
         let start = i;
         let mut quote: Option<u8> = None;
-        while i < bytes.len() {
-            let b = bytes[i];
+        while let Some(&b) = bytes.get(i) {
             match quote {
                 Some(_) if b == b'\\' && i + 1 < bytes.len() => i += 1,
                 Some(q) if b == q => quote = None,
@@ -84,7 +83,7 @@ fn words(line: &str) -> Vec<Word> {
             }
             i += 1;
         }
-        let text = &line[start..i];
+        let text = line.get(start..i).unwrap_or_default();
         let value = match split_args(text.as_bytes()) {
             Ok(mut parts) if parts.len() == 1 => parts.remove(0),
             _ => text.trim_matches(|c| c == '"' || c == '\'').as_bytes().to_vec(),
@@ -99,7 +98,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn starts_with_ignore_case(candidate: &str, prefix: &str) -> bool {
-    candidate.len() >= prefix.len() && candidate.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    candidate.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 impl HelperState {
@@ -123,28 +122,29 @@ impl HelperState {
         if words.len() < used {
             return None;
         }
-        hints::hint(&entry.args, &refs[used..])
+        hints::hint(&entry.args, refs.get(used..).unwrap_or_default())
     }
 
     /// Where the keys typed so far land: the last key's slot and owner, or a CROSSSLOT
     /// warning when they span slots.
     fn key_hint(&self, argv: &[Vec<u8>]) -> Option<String> {
         let positions = self.commands.key_positions(argv);
-        let keys: Vec<&[u8]> = positions.iter().map(|&p| argv[p].as_slice()).collect();
+        let keys: Vec<&[u8]> = positions.iter().filter_map(|&p| argv.get(p)).map(Vec::as_slice).collect();
         let last = *keys.last()?;
         let slots: Vec<u16> = keys.iter().map(|k| slot::slot_of(k)).collect();
-        if slots.iter().any(|&s| s != slots[0]) {
+        let first_slot = *slots.first()?;
+        if slots.iter().any(|&s| s != first_slot) {
             let list: Vec<String> = keys.iter().zip(&slots).map(|(k, s)| format!("{} → {s}", text(k))).collect();
-            let split = SplitKind::of(&argv[0]).is_some();
+            let split = argv.first().is_some_and(|name| SplitKind::of(name).is_some());
             let note = if split { " (rcli will split it per slot, not atomic)" } else { " (use a common {hash tag})" };
             return Some(format!("CROSSSLOT: {}{note}", list.join(", ")));
         }
         let part = slot::hashed_part(last);
-        let mut hint = format!("slot {}", slots[0]);
+        let mut hint = format!("slot {first_slot}");
         if let HashedPart::Tag { .. } = part {
             hint.push_str(&format!(" (hashes \"{}\")", text(part.bytes(last))));
         }
-        if let Some((_, owner)) = self.owner(slots[0]) {
+        if let Some((_, owner)) = self.owner(first_slot) {
             hint.push_str(&format!(" → {owner}"));
         }
         Some(hint)
@@ -157,17 +157,20 @@ impl HelperState {
         }
         let all = words(line);
         let ends_with_space = line.ends_with(|c: char| c.is_ascii_whitespace());
-        let complete: Vec<&Word> =
-            if ends_with_space { all.iter().collect() } else { all[..all.len() - 1].iter().collect() };
+        let complete: Vec<&Word> = if ends_with_space {
+            all.iter().collect()
+        } else {
+            all.split_last().map(|(_, done)| done.iter().collect()).unwrap_or_default()
+        };
         let names: Vec<String> = complete.iter().map(|w| text(&w.value)).collect();
         let (syntax, keys) = if complete.is_empty() {
             // Only the command being typed: hint once it names a command.
-            let typed = text(&all[0].value);
+            let typed = text(&all.first()?.value);
             let known = self.docs.lookup(&[typed.as_str()]).is_some_and(|e| e.words().len() == 1);
             (if known { self.syntax_hint(&[typed]) } else { None }, None)
         } else {
             let argv: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
-            let keys = if names[0].starts_with(':') { None } else { self.key_hint(&argv) };
+            let keys = if names.first().is_some_and(|n| n.starts_with(':')) { None } else { self.key_hint(&argv) };
             (self.syntax_hint(&names), keys)
         };
         let mut parts = Vec::new();
@@ -186,14 +189,12 @@ impl HelperState {
 
     /// Completion candidates for the word ending at `pos`: (start of the word, candidates).
     pub fn complete_at(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
-        let before = &line[..pos];
+        let before = line.get(..pos).unwrap_or(line);
         let all = words(before);
         let ends_with_space = before.is_empty() || before.ends_with(|c: char| c.is_ascii_whitespace());
-        let (start, typed, complete) = if ends_with_space {
-            (pos, String::new(), all.as_slice())
-        } else {
-            let last = &all[all.len() - 1];
-            (last.start, text(&last.value), &all[..all.len() - 1])
+        let (start, typed, complete) = match all.split_last() {
+            Some((last, done)) if !ends_with_space => (last.start, text(&last.value), done),
+            _ => (pos, String::new(), all.as_slice()),
         };
         let names: Vec<String> = complete.iter().map(|w| text(&w.value)).collect();
         let mut candidates: Vec<String> = Vec::new();
@@ -235,13 +236,16 @@ impl HelperState {
                     .docs
                     .entries
                     .iter()
-                    .filter(|e| e.words().len() == 2 && e.words()[0].eq_ignore_ascii_case(first))
-                    .map(|e| e.words()[1].to_string())
+                    .filter_map(|e| match e.words().as_slice() {
+                        [container, sub] if container.eq_ignore_ascii_case(first) => Some(sub.to_string()),
+                        _ => None,
+                    })
                     .collect();
                 if names.len() == 1 && !subcommands.is_empty() {
                     candidates.extend(subcommands);
                 } else if let Some(entry) = self.docs.lookup(&refs) {
-                    candidates.extend(hints::next_tokens(&entry.args, &refs[entry.words().len().min(refs.len())..]));
+                    candidates
+                        .extend(hints::next_tokens(&entry.args, refs.get(entry.words().len()..).unwrap_or_default()));
                     let mut probe: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
                     probe.push(b"x".to_vec());
                     if self.commands.key_positions(&probe).contains(&(probe.len() - 1)) {
@@ -282,15 +286,15 @@ impl HelperState {
             return line.to_string();
         }
         let argv: Vec<Vec<u8>> = all.iter().map(|w| w.value.clone()).collect();
-        let first = text(&argv[0]);
+        let first = argv.first().map(|w| text(w)).unwrap_or_default();
         let known = first.starts_with(':')
             || SHELL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&first))
             || self.commands.lookup(&argv).is_some()
             || self.docs.lookup(&[first.as_str()]).is_some();
         let keys = if first.starts_with(':') { Vec::new() } else { self.commands.key_positions(&argv) };
         let ends_with_space = line.ends_with(|c: char| c.is_ascii_whitespace());
-        let complete = if ends_with_space { all.len() } else { all.len() - 1 };
-        let names: Vec<String> = all[..complete.max(1)].iter().map(|w| text(&w.value)).collect();
+        let complete = if ends_with_space { all.len() } else { all.len().saturating_sub(1) };
+        let names: Vec<String> = all.iter().take(complete.max(1)).map(|w| text(&w.value)).collect();
         let wrong_from = if known && complete > 1 && !first.starts_with(':') && self.syntax_hint(&names).is_none() {
             Some(complete - 1)
         } else {
@@ -299,8 +303,8 @@ impl HelperState {
         let mut out = String::with_capacity(line.len() * 2);
         let mut at = 0;
         for (i, word) in all.iter().enumerate() {
-            out.push_str(&line[at..word.start]);
-            let raw = &line[word.start..word.end];
+            out.push_str(line.get(at..word.start).unwrap_or_default());
+            let raw = line.get(word.start..word.end).unwrap_or_default();
             let painted = if i == 0 {
                 if known { paint::bold(raw) } else { paint::wrong(raw) }
             } else if wrong_from.is_some_and(|w| i >= w) {
@@ -317,7 +321,7 @@ impl HelperState {
             out.push_str(&painted);
             at = word.end;
         }
-        out.push_str(&line[at..]);
+        out.push_str(line.get(at..).unwrap_or_default());
         out
     }
 
@@ -325,8 +329,11 @@ impl HelperState {
     fn paint_key(&self, raw: &str, value: &[u8], quoted: bool) -> String {
         let part = slot::hashed_part(value);
         let underlined = match part {
-            HashedPart::Tag { start, end } if !quoted && raw.is_char_boundary(start) && raw.is_char_boundary(end) => {
-                format!("{}{}{}", &raw[..start], paint::underline(&raw[start..end]), &raw[end..])
+            HashedPart::Tag { start, end } if !quoted => {
+                match (raw.get(..start), raw.get(start..end), raw.get(end..)) {
+                    (Some(before), Some(tag), Some(after)) => format!("{before}{}{after}", paint::underline(tag)),
+                    _ => raw.to_string(),
+                }
             }
             _ => raw.to_string(),
         };
@@ -369,8 +376,8 @@ impl Highlighter for RcliHelper {
         if !self.state.color {
             return Cow::Borrowed(hint);
         }
-        match hint.find("CROSSSLOT") {
-            Some(at) => Cow::Owned(format!("{}{}", paint::grey(&hint[..at]), paint::warning(&hint[at..]))),
+        match hint.find("CROSSSLOT").map(|at| hint.split_at(at)) {
+            Some((before, warning)) => Cow::Owned(format!("{}{}", paint::grey(before), paint::warning(warning))),
             None => Cow::Owned(paint::grey(hint)),
         }
     }

@@ -111,6 +111,10 @@ fn fit_arg(arg: &Arg, words: &[&str], pos: usize) -> Fit {
 
 /// Matches a sequence of arguments (a command's, or a block's) at `words[pos..]`.
 /// Optional arguments in a run may come in any order; matched ones leave the hint.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "`used`, `repeated` and `args` have one entry per argument and every index runs below `args.len()`"
+)]
 fn fit_sequence(args: &[Arg], words: &[&str], mut pos: usize) -> Fit {
     let mut i = 0;
     let mut used = vec![false; args.len()];

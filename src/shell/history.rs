@@ -31,7 +31,10 @@ fn is(arg: Option<&Vec<u8>>, word: &str) -> bool {
 /// DELUSER, CONFIG SET of a password parameter, MIGRATE … AUTH/AUTH2, SENTINEL auth
 /// settings (redis-cli 7.4's list plus Valkey's names). A leading repeat count is skipped.
 pub fn is_sensitive(line: &str) -> bool {
-    let Ok(mut argv) = split_args(line.as_bytes()) else { return false };
+    // A line whose quotes do not balance (`auth "secret7`) is judged by its words.
+    let mut argv = split_args(line.as_bytes()).unwrap_or_else(|_| {
+        line.split_ascii_whitespace().map(|w| w.trim_matches(['"', '\'']).as_bytes().to_vec()).collect()
+    });
     if repeat_prefix(&argv) != Repeat::Once {
         argv.remove(0);
     }
@@ -73,7 +76,7 @@ pub fn load(path: &PathBuf) -> Vec<String> {
     let Ok(bytes) = fs::read(path) else { return Vec::new() };
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
-    let keep = lines[lines.len().saturating_sub(MAX_ENTRIES)..].to_vec();
+    let keep = lines.get(lines.len().saturating_sub(MAX_ENTRIES)..).unwrap_or_default().to_vec();
     if lines.len() > 2 * MAX_ENTRIES {
         let mut body = keep.join("\n");
         body.push('\n');
@@ -106,6 +109,8 @@ mod tests {
             "AUTH secret",
             "auth user secret",
             "3 auth x",
+            "auth \"secret7",
+            "acl setuser 'bob on >pw",
             "ACL SETUSER bob on >pw",
             "acl getuser bob",
             "CONFIG SET requirepass x",

@@ -67,13 +67,15 @@ fn on_off(word: Option<&str>) -> Option<bool> {
 /// Runs a meta-command line.
 pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> {
     let words: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-    let name = words[0].to_ascii_lowercase();
+    let (Some(typed), Some(args)) = (words.first(), argv.get(1..)) else { return Ok(()) };
+    let name = typed.to_ascii_lowercase();
     let arg = words.get(1).map(String::as_str);
+    let rest_words = words.get(1..).unwrap_or_default();
     match name.as_str() {
         ":help" => help(session, arg),
         ":nodes" => nodes(session),
-        ":slot" if argv.len() > 1 => slots(session, &argv[1..]),
-        ":explain" if argv.len() > 1 => explain(session, &argv[1..]),
+        ":slot" if !args.is_empty() => slots(session, args),
+        ":explain" if !args.is_empty() => explain(session, args),
         ":use" if arg.is_some() => use_target(session, arg.unwrap_or_default()),
         ":use" => {
             let target = session.client.target().describe();
@@ -104,13 +106,15 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
             }
             None => usage(session, ":hops"),
         },
-        ":set" => match set_preference(session, &words[1..]) {
+        ":set" => match set_preference(session, rest_words) {
             Ok(()) => Ok(()),
             Err(message) => session.printer.line(&message),
         },
         ":map" => map(session),
         _ if META.iter().any(|m| m.name == name) => usage(session, &name),
-        _ => session.printer.line(&format!("unknown rcli command '{}' (try :help)", words[0])),
+        _ => {
+            session.printer.line(&format!("unknown rcli command '{}' (try :help)", text::escape_controls(typed, false)))
+        }
     }
 }
 
@@ -138,7 +142,7 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             Some(on) => session.prefs.hops = on,
             None => return Err("usage: :set hops on|off".into()),
         },
-        Some("address-map") => return set_address_map(session, &words[1..]),
+        Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some(other) => return Err(format!("unknown rcli preference '{other}'")),
         None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off".into()),
     }
@@ -211,8 +215,8 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
     let color = session.prefs.color;
     let address_map = session.client.pool().settings().address_map.clone();
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
-    if !address_map.is_empty() {
-        rows[0].insert(2, "reached at".into());
+    if let Some(header) = rows.first_mut().filter(|_| !address_map.is_empty()) {
+        header.insert(2, "reached at".into());
     }
     let mut colours = Vec::new();
     for shard in topology.shards_in_slot_order() {
@@ -280,13 +284,15 @@ pub fn mark_hashed(key: &[u8], color: bool) -> String {
         HashedPart::Tag { start, end } => (start, end),
         _ => (0, key.len()),
     };
+    // The key quoted as redis-cli quotes it, without the surrounding quotes.
     let text = |b: &[u8]| {
         let quoted = repr_string(b);
-        quoted[1..quoted.len() - 1].to_string()
+        quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')).unwrap_or(&quoted).to_string()
     };
-    let inner = text(&key[start..end]);
+    let piece = |range: std::ops::Range<usize>| text(key.get(range).unwrap_or_default());
+    let inner = piece(start..end);
     let marked = if color { paint::underline(&inner) } else { format!("[{inner}]") };
-    format!("{}{marked}{}", text(&key[..start]), text(&key[end..]))
+    format!("{}{marked}{}", piece(0..start), piece(end..key.len()))
 }
 
 fn slots(session: &mut Session, keys: &[Vec<u8>]) -> Result<(), StdoutClosed> {
@@ -317,7 +323,7 @@ fn slots(session: &mut Session, keys: &[Vec<u8>]) -> Result<(), StdoutClosed> {
 }
 
 fn explain(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> {
-    let name = String::from_utf8_lossy(&argv[0]).to_uppercase();
+    let name = String::from_utf8_lossy(argv.first().map(Vec::as_slice).unwrap_or_default()).to_uppercase();
     let info = session.client.commands().lookup(argv).cloned();
     let Some(info) = info else {
         return session.printer.line(&format!("{name}: unknown command (not in the server's COMMAND table)"));
@@ -337,8 +343,7 @@ fn explain(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
     if positions.is_empty() {
         session.printer.line("keys: none")?;
     }
-    for &p in &positions {
-        let key = &argv[p];
+    for (p, key) in positions.iter().filter_map(|&p| Some((p, argv.get(p)?))) {
         let (s, owner) = session.client.owner_of_key(key);
         let owner = owner.map(|o| format!(" on {o}")).unwrap_or_default();
         session.printer.line(&format!(

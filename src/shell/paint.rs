@@ -14,7 +14,8 @@ const NODE_COLOURS: [AnsiColors; 6] =
 
 /// `text` in the colour of the `index`-th primary.
 pub fn node(index: usize, text: &str) -> String {
-    text.color(NODE_COLOURS[index % NODE_COLOURS.len()]).to_string()
+    let colour = NODE_COLOURS.get(index % NODE_COLOURS.len()).copied().unwrap_or(AnsiColors::Default);
+    text.color(colour).to_string()
 }
 
 /// Underlined text (the hashed part of a key).

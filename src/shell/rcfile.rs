@@ -45,7 +45,7 @@ fn apply_lines(session: &mut Session, address_map_only: bool) {
                     && address_map_only
                     && !words.get(1).is_some_and(|p| p.eq_ignore_ascii_case("address-map")) => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
-                if let Err(message) = set_preference(session, &words[1..]) {
+                if let Err(message) = set_preference(session, words.get(1..).unwrap_or_default()) {
                     crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }

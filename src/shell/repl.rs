@@ -89,20 +89,31 @@ pub fn run(session: &mut Session) -> i32 {
         refresh_helper(&mut editor, session, &mut seen);
         let prompt = prompt(session);
         match editor.readline(&prompt) {
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                    if let Some(path) = &history_file {
-                        let _ = history::append(path, &line);
-                    }
-                }
+            Ok(text) => {
+                // A bracketed paste of several lines arrives as one: each line runs on
+                // its own, in order, and each goes to the history; Ctrl-C stops the rest.
                 interrupt.store(false, Ordering::SeqCst);
-                match session.run_line(line.as_bytes()) {
-                    Flow::Continue => {}
-                    Flow::Exit(code) => return code,
-                    Flow::StdoutClosed => return 0,
+                for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    if interrupt.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    // Secrets stay out of the history, in memory as on disk.
+                    if !history::is_sensitive(line) {
+                        let _ = editor.add_history_entry(line);
+                        if let Some(path) = &history_file {
+                            let _ = history::append(path, line);
+                        }
+                    }
+                    match session.run_line(line.as_bytes()) {
+                        Flow::Continue => {}
+                        Flow::Exit(code) => return code,
+                        Flow::StdoutClosed => return 0,
+                    }
+                    let _ = session.printer.flush();
                 }
-                let _ = session.printer.flush();
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => return 0,

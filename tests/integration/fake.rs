@@ -36,6 +36,36 @@ pub fn name(argv: &[Vec<u8>]) -> String {
     argv.first().map(|n| String::from_utf8_lossy(n).to_uppercase()).unwrap_or_default()
 }
 
+/// The command with its first argument, upper-cased: `CLUSTER SHARDS`, `INFO SERVER`.
+pub fn name2(argv: &[Vec<u8>]) -> String {
+    let second = argv.get(1).map(|a| String::from_utf8_lossy(a).to_uppercase()).unwrap_or_default();
+    format!("{} {second}", name(argv)).trim_end().to_string()
+}
+
+/// A bulk-string reply.
+pub fn bulk(text: &str) -> Act {
+    Act::Reply(format!("${}\r\n{text}\r\n", text.len()).into_bytes())
+}
+
+/// One `CLUSTER SHARDS` shard owning every slot, with a single primary at `port`;
+/// `id`, `ip` and `health` are taken as given (hostile tests put escapes in them).
+pub fn shards_reply(id: &str, ip: &str, port: u64, health: &str) -> Act {
+    let b = |t: &str| format!("${}\r\n{t}\r\n", t.len());
+    let node = format!(
+        "*10\r\n{}{}{}:{port}\r\n{}{}{}{}{}{}",
+        b("id"),
+        b(id),
+        b("port"),
+        b("ip"),
+        b(ip),
+        b("role"),
+        b("master"),
+        b("health"),
+        b(health)
+    );
+    Act::Reply(format!("*1\r\n*4\r\n{}*2\r\n:0\r\n:16383\r\n{}*1\r\n{node}", b("slots"), b("nodes")).into_bytes())
+}
+
 type Script = dyn Fn(&[Vec<u8>]) -> Act + Send + Sync;
 
 /// A fake server on a free loopback port.
@@ -50,8 +80,15 @@ pub struct FakeServer {
 impl FakeServer {
     /// Serves `script`: called for every command on every connection.
     pub fn start(script: impl Fn(&[Vec<u8>]) -> Act + Send + Sync + 'static) -> FakeServer {
+        FakeServer::with_port(|_| script)
+    }
+
+    /// Serves the script `make` builds once it knows the server's own port (for replies
+    /// that name it: CLUSTER SHARDS, MOVED to itself).
+    pub fn with_port<S: Fn(&[Vec<u8>]) -> Act + Send + Sync + 'static>(make: impl FnOnce(u16) -> S) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
+        let script = make(port);
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
         let script: Arc<Script> = Arc::new(script);

@@ -14,6 +14,10 @@ mod differential;
 mod fake;
 /// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
 mod faults;
+/// Careless input: options out of range, unwritable output, pastes, sandbox signals.
+mod hardening;
+/// Hostile servers: escapes, poisoned tables, impossible numbers, redirect loops.
+mod hostile;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

@@ -74,6 +74,7 @@ impl Batch {
     }
 
     /// The queue for node `node`, created on first use.
+    #[allow(clippy::indexing_slicing, reason = "the vector was just resized to hold `node`")]
     pub fn queue(&mut self, node: usize) -> &mut NodeQueue {
         if self.queues.len() <= node {
             self.queues.resize_with(node + 1, NodeQueue::default);
@@ -107,6 +108,7 @@ pub struct Links {
 }
 
 impl Links {
+    #[allow(clippy::indexing_slicing, reason = "the vector was just resized to hold `node`")]
     fn slot(&mut self, node: usize) -> &mut Link {
         if self.links.len() <= node {
             self.links.resize_with(node + 1, || Link::Idle);

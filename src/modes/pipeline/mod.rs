@@ -254,8 +254,11 @@ impl Pipeline {
         };
         if node != current {
             session.client.counters.routed_away += 1;
-            if session.printer.hop_lines != HopLines::Hidden && session.prefs.hops {
-                events.push(Event::Redirected { slot, to: self.nodes[node].clone() });
+            if session.printer.hop_lines != HopLines::Hidden
+                && session.prefs.hops
+                && let Some(to) = self.nodes.get(node)
+            {
+                events.push(Event::Redirected { slot, to: to.clone() });
             }
         }
         self.current = Some(node);
@@ -351,15 +354,15 @@ impl Pipeline {
         if session.client.health().is_quiet() {
             return Ok(node);
         }
-        let endpoint = self.nodes[node].clone();
+        let Some(endpoint) = self.nodes.get(node).cloned() else { return Ok(node) };
         let endpoint = session.client.check_gate(endpoint, slot, events)?;
         Ok(self.node_index(&endpoint))
     }
 
     /// Tells the client which node the prompt is on after commands routed here.
     fn sync_current(&mut self, session: &mut Session) {
-        if let Some(current) = self.current {
-            session.client.set_current(self.nodes[current].clone());
+        if let Some(endpoint) = self.current.and_then(|c| self.nodes.get(c)) {
+            session.client.set_current(endpoint.clone());
         }
     }
 

@@ -44,10 +44,13 @@ impl LocalCluster {
         Ok(cluster)
     }
 
+    /// The address of node `index` (primaries first, then replicas).
+    #[allow(clippy::indexing_slicing, reason = "a harness accessor: an index outside the cluster is the caller's bug")]
     pub fn endpoint(&self, index: usize) -> Endpoint {
         self.nodes[index].endpoint()
     }
 
+    #[allow(clippy::indexing_slicing, reason = "a harness accessor: an index outside the cluster is the caller's bug")]
     pub fn port(&self, index: usize) -> u16 {
         self.nodes[index].port
     }
@@ -59,7 +62,8 @@ impl LocalCluster {
 
     /// Sends one command to node `index` (over TLS in a TLS cluster), bounded.
     pub fn call(&self, index: usize, argv: &[&str]) -> Result<crate::protocol::resp::Frame> {
-        self.nodes[index].call(argv)
+        let node = self.nodes.get(index).ok_or_else(|| Error::Usage(format!("no node {index} in this cluster")))?;
+        node.call(argv)
     }
 
     fn form(&mut self, replicas: usize) -> Result<()> {
@@ -73,8 +77,10 @@ impl LocalCluster {
             let end = if i + 1 == self.primaries { SLOTS - 1 } else { start + per - 1 };
             call_text(primary, &["CLUSTER", "ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
-        for node in &self.nodes[1..] {
-            call_text(&self.nodes[0], &["CLUSTER", "MEET", &node.host, &node.port.to_string()])?;
+        if let Some((first, others)) = self.nodes.split_first() {
+            for node in others {
+                call_text(first, &["CLUSTER", "MEET", &node.host, &node.port.to_string()])?;
+            }
         }
         let total = self.nodes.len();
         self.wait("every node to know every other", Duration::from_secs(20), |c| {
@@ -83,10 +89,10 @@ impl LocalCluster {
                     .is_ok_and(|t| t.lines().filter(|l| !l.contains("handshake")).count() == total)
             })
         })?;
-        for r in 0..replicas {
-            for p in 0..self.primaries {
-                let replica = self.primaries + r * self.primaries + p;
-                call_text(&self.nodes[replica], &["CLUSTER", "REPLICATE", &self.ids[p]])?;
+        // Replica `r` of primary `p` is node `primaries + r * primaries + p`.
+        for (offset, replica) in self.nodes.iter().skip(self.primaries).take(replicas * self.primaries).enumerate() {
+            if let Some(primary_id) = self.ids.get(offset % self.primaries) {
+                call_text(replica, &["CLUSTER", "REPLICATE", primary_id])?;
             }
         }
         self.wait_until_healthy(Duration::from_secs(30))

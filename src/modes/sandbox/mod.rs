@@ -8,12 +8,14 @@
 //! the kernel hands to outgoing connections.
 //!
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
-//! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`); this file is
+//! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`), [`watchdog`]
+//! removes them if rcli dies without its usual clean-up; this file is
 //! `rcli sandbox` itself.
 
 mod cluster;
 mod servers;
 pub mod tls;
+mod watchdog;
 
 use clap::Parser;
 
@@ -99,7 +101,8 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
         let role = if i < cluster.primaries {
             "primary".to_string()
         } else {
-            format!("replica of {}", cluster.nodes[(i - cluster.primaries) % cluster.primaries].port)
+            let primary = cluster.nodes.get((i - cluster.primaries) % cluster.primaries).map_or(0, |n| n.port);
+            format!("replica of {primary}")
         };
         crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }
@@ -116,12 +119,21 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
         ));
         argv.extend(["--tls".to_string(), "--cacert".to_string(), files.ca.display().to_string()]);
     }
-    crate::output::note("everything is stopped and removed when you leave the shell (quit or Ctrl-D).");
+    crate::output::note(
+        "everything is stopped and removed when you leave the shell (quit, Ctrl-D, a closed terminal, a kill).",
+    );
     let code = match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
     {
-        Ok(config) => crate::run::run(config),
+        Ok(mut config) => {
+            // The sandbox's servers have no password: whatever the environment holds
+            // for other servers (REDISCLI_AUTH) does not apply to them.
+            if config.state.auth.take().is_some() {
+                crate::output::note("sandbox: REDISCLI_AUTH is ignored (the sandbox's servers have no password)");
+            }
+            crate::run::run(config)
+        }
         Err(e) => {
             crate::output::note(&format!("sandbox: {e}"));
             1

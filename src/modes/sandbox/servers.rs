@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use super::tls::TlsFiles;
+use super::watchdog;
 use crate::client::pool::{self, LinkSettings};
 use crate::client::tls::Tls;
 use crate::endpoint::Endpoint;
@@ -104,6 +105,7 @@ pub(super) fn temp_dir(label: &str) -> Result<PathBuf> {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
     fs::create_dir_all(&dir).map_err(|source| Error::File { path: dir.display().to_string(), source })?;
+    watchdog::watch_dir(&dir);
     Ok(dir)
 }
 
@@ -148,7 +150,7 @@ impl Server {
     pub fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        lines.get(lines.len().saturating_sub(15)..).unwrap_or_default().join("\n")
     }
 }
 
@@ -179,6 +181,7 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str], listen: &Listen, 
         // Own process group: a Ctrl-C in the shell must not reach the servers.
         cmd.process_group(0);
         let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
+        watchdog::watch_pid(child.id());
         let mut server = Server { port, host: listen.host.clone(), child: Some(child), log, link: link.clone() };
         match wait_for_ping(&mut server) {
             Ok(()) => return Ok(server),
