@@ -161,6 +161,13 @@ impl Printer {
     }
 }
 
+/// Writes `bytes` to stdout at once (another thread's output, between the shell's own
+/// writes), ignoring failure: the shell notices a closed stdout itself.
+pub fn print_now(bytes: &[u8]) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
 /// Writes one line to stderr, ignoring failure (a closed or full stderr must not turn
 /// into a panic the way `eprintln!` does). rcli's own text has no control characters but
 /// newlines; whatever server text it embeds is shown escaped.

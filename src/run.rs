@@ -30,10 +30,13 @@ pub fn session(config: &Config) -> Session {
         error_replies: 0,
         seen_keys: Vec::new(),
         interruption_shown: false,
+        show_pushes: config.show_pushes,
+        pending_subscription: None,
     }
 }
 
-fn exit_code(flow: Flow, session: &Session) -> i32 {
+/// The exit code after a run that ended with `flow`.
+pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
     match flow {
         Flow::Exit(code) => code,
         Flow::StdoutClosed => 0,
@@ -87,18 +90,22 @@ fn run_mode(session: &mut Session, config: &Config) -> i32 {
             session.load_docs();
             repl::run(session)
         }
-        Mode::OneShot(mut argv) => {
+        Mode::OneShot(argv) => {
+            let argv = match one_shot_argv(config, argv) {
+                Ok(argv) => argv,
+                Err(OneShotInput::Invalid) => {
+                    // redis-cli prints this one on stdout.
+                    let _ = session.printer.line("Invalid quoted string");
+                    return 1;
+                }
+                Err(OneShotInput::Failed(message)) => {
+                    session.printer.note(&message);
+                    return 1;
+                }
+            };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
             if !offline && !session.connect_and_report() {
                 return 1;
-            }
-            if config.stdin_last_arg {
-                let mut data = Vec::new();
-                if let Err(e) = io::stdin().read_to_end(&mut data) {
-                    session.printer.note(&format!("stdin: {e}"));
-                    return 1;
-                }
-                argv.push(data);
             }
             let flow = session.run_command(argv, config.repeat);
             let _ = session.printer.flush();
@@ -116,8 +123,47 @@ fn run_mode(session: &mut Session, config: &Config) -> i32 {
             exit_code(flow, session)
         }
         Mode::Scan => scan(session, config),
+        Mode::Rdb { target, what } => crate::modes::replication::rdb(session, &target, what),
+        Mode::Replica => crate::modes::replication::replica(session),
+        Mode::Eval { file, args, debug } => crate::modes::eval::run(session, &file, &args, debug, config.repeat),
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
     }
+}
+
+/// Why a one-shot command could not be put together.
+enum OneShotInput {
+    /// `--quoted-input` with an argument that is not exactly one quoted string.
+    Invalid,
+    Failed(String),
+}
+
+/// The one-shot command as the user meant it: `--quoted-input` unquotes each argument
+/// (each must be exactly one string), then `-x` appends stdin, or `-X TAG` puts stdin
+/// in place of the first argument equal to TAG (stdin is read only then).
+fn one_shot_argv(config: &Config, argv: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, OneShotInput> {
+    let mut argv = if config.quoted_input {
+        argv.iter()
+            .map(|arg| match crate::protocol::split::split_args(arg).ok() {
+                Some(mut parts) if parts.len() == 1 => parts.pop().ok_or(OneShotInput::Invalid),
+                _ => Err(OneShotInput::Invalid),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        argv
+    };
+    let read_stdin = || {
+        let mut data = Vec::new();
+        io::stdin().read_to_end(&mut data).map(|_| data).map_err(|e| OneShotInput::Failed(format!("stdin: {e}")))
+    };
+    if config.stdin_last_arg {
+        argv.push(read_stdin()?);
+    } else if let Some(tag) = &config.stdin_tag {
+        let Some(slot) = argv.iter_mut().find(|arg| *arg == tag) else {
+            return Err(OneShotInput::Failed("Using -X option but stdin tag not match.".into()));
+        };
+        *slot = read_stdin()?;
+    }
+    Ok(argv)
 }
 
 /// Commands from `input`, one line at a time, each waiting for its reply.
@@ -151,7 +197,7 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
     };
     let mut argv = vec![b"SCAN".to_vec(), b"0".to_vec()];
     if let Some(pattern) = &config.scan_pattern {
-        argv.extend([b"MATCH".to_vec(), pattern.as_bytes().to_vec()]);
+        argv.extend([b"MATCH".to_vec(), pattern.clone()]);
     }
     if let Some(count) = config.scan_count {
         argv.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);

@@ -95,6 +95,12 @@ pub struct Args {
     /// Read the last argument from stdin.
     #[arg(short = 'x')]
     pub stdin_last_arg: bool,
+    /// Read the argument equal to <TAG> from stdin.
+    #[arg(short = 'X', value_name = "TAG")]
+    pub stdin_tag: Option<String>,
+    /// Force input to be handled as quoted strings.
+    #[arg(long)]
+    pub quoted_input: bool,
     /// Exit 1 on the first error reply (also for commands piped on stdin).
     #[arg(short = 'e')]
     pub exit_on_error: bool,
@@ -147,9 +153,30 @@ pub struct Args {
     /// Keys pattern for --scan.
     #[arg(long, value_name = "PATTERN")]
     pub pattern: Option<String>,
+    /// Same as --pattern, but the string can be quoted (binary-safe).
+    #[arg(long, value_name = "PATTERN")]
+    pub quoted_pattern: Option<String>,
     /// COUNT for --scan.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// Send an EVAL command using the Lua script at FILE (keys, then `,`, then args).
+    #[arg(long, value_name = "FILE")]
+    pub eval: Option<PathBuf>,
+    /// Used with --eval: enable the Redis Lua debugger.
+    #[arg(long)]
+    pub ldb: bool,
+    /// Like --ldb but uses the synchronous Lua debugger (the server is blocked, changes are kept).
+    #[arg(long)]
+    pub ldb_sync_mode: bool,
+    /// Transfer an RDB dump from the server to a local file ("-" for stdout; with -c a directory, one file per primary).
+    #[arg(long, value_name = "FILENAME")]
+    pub rdb: Option<PathBuf>,
+    /// Like --rdb but only get the functions (not the keys).
+    #[arg(long, value_name = "FILENAME")]
+    pub functions_rdb: Option<PathBuf>,
+    /// Simulate a replica showing commands received from the master.
+    #[arg(long, alias = "slave")]
+    pub replica: bool,
     /// Transfer raw Redis protocol from stdin to the server (routed per slot with -c).
     #[arg(long)]
     pub pipe: bool,
@@ -159,6 +186,9 @@ pub struct Args {
     /// Commands in flight per node for piped input (1 = one at a time, like redis-cli).
     #[arg(long, value_name = "N", default_value_t = 2048)]
     pub pipeline: usize,
+    /// Whether to print RESP3 push messages (default: yes when stdout is a terminal).
+    #[arg(long, value_name = "yn")]
+    pub show_pushes: Option<String>,
     /// Colour: auto, always or never (NO_COLOR is respected).
     #[arg(long, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
@@ -186,6 +216,19 @@ pub enum Mode {
     Pipe,
     /// `--scan`.
     Scan,
+    /// `--rdb`/`--functions-rdb`: an RDB to a file (a directory with `-c`).
+    Rdb { target: PathBuf, what: crate::modes::replication::Transfer },
+    /// `--replica`: the replication stream as CSV lines.
+    Replica,
+    /// `--eval FILE [keys…] [, args…]`, with the Lua debugger when `debug` is set.
+    Eval { file: PathBuf, args: Vec<Vec<u8>>, debug: Option<LuaDebug> },
+}
+
+/// `--ldb` (changes rolled back) or `--ldb-sync-mode` (the server blocks, changes kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LuaDebug {
+    Forked,
+    Sync,
 }
 
 /// Validated settings for a run.
@@ -201,12 +244,19 @@ pub struct Config {
     pub repeat: i64,
     pub interval: Duration,
     pub stdin_last_arg: bool,
+    /// `-X`: the argument equal to this is replaced by stdin.
+    pub stdin_tag: Option<Vec<u8>>,
+    /// `--quoted-input`: one-shot arguments are quoted strings.
+    pub quoted_input: bool,
     pub exit_on_error: bool,
     pub target: Target,
-    pub scan_pattern: Option<String>,
+    /// `--pattern`/`--quoted-pattern` (unquoted), bytes.
+    pub scan_pattern: Option<Vec<u8>>,
     pub scan_count: Option<u64>,
     pub pipe_timeout: Duration,
     pub pipeline: usize,
+    /// `--show-pushes`: print RESP3 pushes met while reading replies.
+    pub show_pushes: bool,
     /// Printed on stderr before connecting (the redis-cli password warning).
     pub warnings: Vec<String>,
     /// `--askpass`: read the password from the terminal before connecting.
@@ -242,6 +292,17 @@ impl Config {
         if args.cluster && args.socket.is_some() {
             return Err(Error::Usage("Options -c and -s are mutually exclusive.".into()));
         }
+        if args.stdin_last_arg && args.stdin_tag.is_some() {
+            return Err(Error::Usage("Options -x and -X are mutually exclusive.".into()));
+        }
+        // `--quoted-pattern` is unquoted like a typed argument: exactly one of them.
+        let scan_pattern = match &args.quoted_pattern {
+            Some(quoted) => match crate::protocol::split::split_args(quoted.as_bytes()).ok().as_deref() {
+                Some([one]) => Some(one.clone()),
+                _ => return Err(Error::Usage("Invalid quoted string specified for --quoted-pattern.".into())),
+            },
+            None => args.pattern.as_ref().map(|p| p.clone().into_bytes()),
+        };
         let uri = args.uri.as_deref().map(parse_uri).transpose()?;
         let uri = uri.unwrap_or_default();
 
@@ -265,6 +326,16 @@ impl Config {
             seeds = vec![Endpoint::Unix(socket.clone())];
         }
 
+        let show_pushes = match args.show_pushes.as_deref().map(|v| v.chars().next().map(|c| c.to_ascii_lowercase())) {
+            None => stdout_tty,
+            Some(Some('y')) => true,
+            Some(Some('n')) => false,
+            Some(_) => {
+                let value = args.show_pushes.clone().unwrap_or_default();
+                warnings.push(format!("Unknown --show-pushes value '{value}' (valid: '[y]es', '[n]o')"));
+                stdout_tty
+            }
+        };
         let cli_password = args.password.as_ref().map(|p| p.as_bytes().to_vec());
         if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
             warnings.push(PASSWORD_WARNING.to_string());
@@ -291,6 +362,10 @@ impl Config {
         if args.quoted_json {
             mode_out = OutputMode::QuotedJson;
         }
+        // The Lua debugger's replies are status lines, printed raw as redis-cli does.
+        if args.ldb || args.ldb_sync_mode {
+            mode_out = OutputMode::Raw;
+        }
         let mut format = Format::new(mode_out);
         format.terminal = stdout_tty;
         if let Some(d) = &args.element_delimiter {
@@ -312,7 +387,31 @@ impl Config {
             client_name: None,
         };
 
-        let mode = if args.pipe {
+        let debug = match (args.ldb, args.ldb_sync_mode) {
+            (_, true) => Some(LuaDebug::Sync),
+            (true, false) => Some(LuaDebug::Forked),
+            _ => None,
+        };
+        if debug.is_some() && args.eval.is_none() {
+            return Err(Error::Usage("Options --ldb and --ldb-sync-mode require --eval.".into()));
+        }
+        if args.rdb.is_some() && args.functions_rdb.is_some() {
+            return Err(Error::Usage("Option --functions-rdb and --rdb are mutually exclusive.".into()));
+        }
+        use crate::modes::replication::Transfer;
+        let transfer = args
+            .rdb
+            .clone()
+            .map(|t| (t, Transfer::Rdb))
+            .or(args.functions_rdb.clone().map(|t| (t, Transfer::Functions)));
+        let mode = if args.replica {
+            Mode::Replica
+        } else if let Some((target, what)) = transfer {
+            Mode::Rdb { target, what }
+        } else if let Some(file) = &args.eval {
+            let args = args.command.iter().map(|a| a.clone().into_vec()).collect();
+            Mode::Eval { file: file.clone(), args, debug }
+        } else if args.pipe {
             Mode::Pipe
         } else if args.scan {
             Mode::Scan
@@ -369,13 +468,16 @@ impl Config {
             repeat: args.repeat.unwrap_or(1),
             interval: seconds(args.interval.unwrap_or(0.0), "interval for -i")?,
             stdin_last_arg: args.stdin_last_arg,
+            stdin_tag: args.stdin_tag.map(String::into_bytes),
+            quoted_input: args.quoted_input,
             exit_on_error: args.exit_on_error,
             target,
-            scan_pattern: args.pattern,
+            scan_pattern,
             scan_count: args.count,
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
+            show_pushes,
             askpass: args.askpass,
         })
     }

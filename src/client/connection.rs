@@ -54,6 +54,10 @@ pub enum Refusal {
 const READ_CHUNK: usize = 64 * 1024;
 /// How long to wait for a TLS answer when checking whether a port speaks TLS.
 const TLS_CHECK_WAIT: Duration = Duration::from_secs(1);
+/// The longest raw line believed (SYNC's `$<len>` or `$EOF:<mark>` answer).
+const MAX_RAW_LINE: usize = 1024;
+/// Pushes kept for `--show-pushes` between two commands.
+const MAX_KEPT_PUSHES: usize = 1000;
 /// An aggregate's header line (`*1000000\r\n`) is never longer than this.
 const HEADER_MAX: usize = 32;
 /// A declared length is trusted for growing the buffer only up to this size; past it
@@ -78,6 +82,8 @@ pub struct Connection {
     heard: bool,
     /// The peer of a plain TCP connection, kept for that check (a reset socket forgets it).
     plain_peer: Option<std::net::SocketAddr>,
+    /// RESP3 pushes met while reading replies, for `--show-pushes`.
+    pushes: Vec<Frame>,
 }
 
 impl Connection {
@@ -95,6 +101,7 @@ impl Connection {
             scanning: false,
             read_timeout: None,
             heard: false,
+            pushes: Vec::new(),
         })
     }
 
@@ -145,11 +152,36 @@ impl Connection {
         }
     }
 
-    /// True when the connection must not be used again after sitting idle: bytes are
-    /// waiting that no command asked for (in the buffer or on the socket), or the peer
-    /// closed it.
+    /// True when the connection must not be used again after sitting idle: the peer
+    /// closed it, or sent bytes no command asked for (then a reply would be read from
+    /// the wrong place). RESP3 pushes that arrived meanwhile (client-side caching
+    /// invalidations) are legitimate: they are kept, and the connection stays usable.
     pub fn is_unusable_when_idle(&mut self) -> bool {
-        self.start != self.end || self.stream.is_unusable_when_idle()
+        if self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let unusable = loop {
+            self.make_room(1);
+            let free = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.stream.read(free) {
+                Ok(0) => break true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        if unusable || self.stream.set_nonblocking(false).is_err() {
+            return true;
+        }
+        // Whatever arrived must be whole pushes and nothing else.
+        while self.start != self.end {
+            match self.buffered_frame(0) {
+                Ok(Ok(Frame::Push(items))) => self.keep_push(items),
+                _ => return true,
+            }
+        }
+        false
     }
 
     /// Writes all of `bytes`.
@@ -183,11 +215,25 @@ impl Connection {
     /// Reads the next frame that is not a RESP3 push.
     pub fn read_reply(&mut self, wait: Wait) -> Result<Frame> {
         loop {
-            let frame = self.read_frame(wait)?;
-            if !matches!(frame, Frame::Push(_)) {
-                return Ok(frame);
+            match self.read_frame(wait)? {
+                Frame::Push(items) => self.keep_push(items),
+                frame => return Ok(frame),
             }
         }
+    }
+
+    /// Keeps a RESP3 push met while reading a reply, for `--show-pushes` (a bounded
+    /// number: older ones are dropped first).
+    fn keep_push(&mut self, items: Vec<Frame>) {
+        if self.pushes.len() >= MAX_KEPT_PUSHES {
+            self.pushes.remove(0);
+        }
+        self.pushes.push(Frame::Push(items));
+    }
+
+    /// The pushes met since the last call.
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.pushes)
     }
 
     /// Reads the next reply (RESP3 pushes skipped); a big top-level array or set is
@@ -211,9 +257,51 @@ impl Connection {
                 sink.end();
                 return Ok(None);
             }
-            let frame = self.read_frame(wait)?;
-            if !matches!(frame, Frame::Push(_)) {
-                return Ok(Some(frame));
+            match self.read_frame(wait)? {
+                Frame::Push(items) => self.keep_push(items),
+                frame => return Ok(Some(frame)),
+            }
+        }
+    }
+
+    /// Raw bytes, not frames (a replication payload): up to `max` of them, waiting as
+    /// `wait` allows for at least one.
+    pub fn read_raw(&mut self, max: usize, wait: Wait) -> Result<Vec<u8>> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.fill(1, wait)?;
+        }
+        let available = self.end.saturating_sub(self.start).min(max);
+        let bytes = self.buf.get(self.start..self.start + available).unwrap_or_default().to_vec();
+        self.start += available;
+        Ok(bytes)
+    }
+
+    /// Puts bytes back in front of what is still to be read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        let mut rest = bytes.to_vec();
+        rest.extend_from_slice(self.buf.get(self.start..self.end).unwrap_or_default());
+        let len = rest.len();
+        rest.resize(len.max(READ_CHUNK), 0);
+        self.buf = rest;
+        self.start = 0;
+        self.end = len;
+        self.scanning = false;
+    }
+
+    /// A raw line up to `\n` (kept `\r` included), skipping the bare `\n`s a master
+    /// sends to keep the link alive while it prepares an RDB.
+    pub fn read_raw_line(&mut self, wait: Wait) -> Result<Vec<u8>> {
+        let mut line = Vec::new();
+        loop {
+            for byte in self.read_raw(1, wait)? {
+                match byte {
+                    b'\n' if line.is_empty() => {}
+                    b'\n' => return Ok(line),
+                    other if line.len() < MAX_RAW_LINE => line.push(other),
+                    _ => return Err(Error::Protocol { addr: self.addr(), detail: "a line too long".into() }),
+                }
             }
         }
     }

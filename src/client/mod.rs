@@ -20,6 +20,7 @@ pub mod connection;
 pub mod fanout;
 pub mod pool;
 pub mod refresh;
+pub mod replication;
 pub mod routed;
 pub mod state;
 pub mod stream;
@@ -108,6 +109,8 @@ pub struct Client {
     tx: Option<Transaction>,
     turn: usize,
     pub counters: Counters,
+    /// RESP3 pushes met while reading replies, for `--show-pushes`.
+    pushes: Vec<Frame>,
 }
 
 impl Client {
@@ -144,6 +147,7 @@ impl Client {
             tx: None,
             turn: 0,
             counters: Counters::default(),
+            pushes: Vec::new(),
         }
     }
 
@@ -222,6 +226,18 @@ impl Client {
     }
     pub fn pool(&mut self) -> &mut Pool {
         &mut self.pool
+    }
+
+    /// Keeps pushes for the caller to show (a bounded number).
+    fn keep_pushes(&mut self, pushes: Vec<Frame>) {
+        self.pushes.extend(pushes);
+        let excess = self.pushes.len().saturating_sub(1000);
+        self.pushes.drain(..excess);
+    }
+
+    /// The RESP3 pushes met since the last call.
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.pushes)
     }
 
     /// The role of the node at `endpoint`, as far as the slot map knows.

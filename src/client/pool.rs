@@ -100,10 +100,46 @@ impl Exchange {
         }
     }
 
+    /// For a stream (a subscription: no reply is owed), the next frame if one arrives
+    /// within `quiet`; a quiet spell is no failure there. Ctrl-C is not looked at: the
+    /// caller polls in short spells and decides.
+    pub fn poll(&mut self, quiet: Duration) -> Result<Option<Frame>> {
+        match self.conn.read_frame(Wait { idle: Some(quiet), interrupt: None }) {
+            Ok(frame) => Ok(Some(frame)),
+            Err(Error::Timeout { .. }) => Ok(None),
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
     /// Reads the next frame, pushes included (streams of messages).
     pub fn read_frame(&mut self, idle: Option<Duration>) -> Result<Frame> {
         let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
         self.conn.read_frame(wait).inspect_err(|_| self.broken = true)
+    }
+
+    /// RESP3 pushes met while reading (client-side caching invalidations…).
+    pub fn take_pushes(&mut self) -> Vec<Frame> {
+        self.conn.take_pushes()
+    }
+
+    /// Raw bytes (a replication payload), at most `max`; any failure breaks the exchange.
+    pub fn read_raw(&mut self, max: usize, idle: Option<Duration>) -> Result<Vec<u8>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        self.conn.read_raw(max, wait).inspect_err(|_| self.broken = true)
+    }
+
+    /// Puts bytes back in front of what is still to be read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        self.conn.unread(bytes);
+    }
+
+    /// A raw line (SYNC's answer), bare newlines before it skipped.
+    pub fn read_raw_line(&mut self, idle: Option<Duration>) -> Result<Vec<u8>> {
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        self.conn.read_raw_line(wait).inspect_err(|_| self.broken = true)
     }
 
     /// Marks the exchange as unusable (its owner gave up on it).

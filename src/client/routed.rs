@@ -229,6 +229,7 @@ impl Client {
             Ok(None) => Outcome::Streamed,
             Err(e) => Outcome::after_send(e),
         };
+        self.keep_pushes(exchange.take_pushes());
         self.pool.give_back(exchange);
         outcome
     }

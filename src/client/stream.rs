@@ -93,27 +93,7 @@ impl Stream {
         }
     }
 
-    /// True when an idle stream must not be used again: the peer closed it (EOF or
-    /// reset waiting to be read), or sent bytes nobody asked for (then a command's
-    /// reply would be read from the wrong place). A byte read here is lost, but then
-    /// the stream is dropped anyway. Over TLS the records are decrypted first: session
-    /// tickets and close_notify are not replies.
-    pub fn is_unusable_when_idle(&mut self) -> bool {
-        if let Stream::Tls(stream) = self {
-            return stream.is_unusable_when_idle();
-        }
-        if self.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let mut probe = [0u8; 1];
-        let unusable = match self.read(&mut probe) {
-            Ok(_) => true,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-        };
-        unusable || self.set_nonblocking(false).is_err()
-    }
-
-    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.set_nonblocking(on),
             Stream::Unix(s) => s.set_nonblocking(on),

@@ -1,8 +1,11 @@
-//! The ways rcli runs besides the shell: commands read from stdin ([`input`]), piped
+//! The ways rcli runs besides the shell: `--eval` and the Lua debugger ([`eval`]),
+//! commands read from stdin ([`input`]), piped
 //! lines pipelined per node ([`pipeline`]), `--pipe` mass insertion ([`pipe`]) and the
 //! throwaway local cluster ([`sandbox`]).
 
+pub mod eval;
 pub mod input;
 pub mod pipe;
 pub mod pipeline;
+pub mod replication;
 pub mod sandbox;

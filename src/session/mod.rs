@@ -74,6 +74,10 @@ pub struct Session {
     pub seen_keys: Vec<Vec<u8>>,
     /// `(interrupted)` was printed for the line being run.
     pub interruption_shown: bool,
+    /// `--show-pushes`: RESP3 pushes met while reading replies are printed.
+    pub show_pushes: bool,
+    /// A subscription the shell just started: the REPL serves it in subscribed mode.
+    pub pending_subscription: Option<crate::client::pool::Exchange>,
 }
 
 fn is_word(arg: &[u8], word: &str) -> bool {
@@ -194,6 +198,36 @@ impl Session {
         }
     }
 
+    /// Prints the RESP3 pushes met while reading replies, as redis-cli's push handler
+    /// does: an invalidation as `-> invalidate: 'k1', 'k2'` on a terminal, anything else
+    /// as a reply.
+    fn show_pushes(&mut self) -> Result<(), StdoutClosed> {
+        let pushes = self.client.take_pushes();
+        if !self.show_pushes {
+            return Ok(());
+        }
+        for push in pushes {
+            let items = push.as_items().unwrap_or_default();
+            let invalidated = match items {
+                [kind, Frame::Array(keys)] if kind.as_bytes().is_some_and(|k| k.starts_with(b"invalidate")) => {
+                    Some(keys)
+                }
+                _ => None,
+            };
+            match invalidated {
+                Some(keys) if self.printer.is_tty_format() => {
+                    let names: Vec<String> = keys
+                        .iter()
+                        .map(|k| format!("'{}'", crate::protocol::text::escape_bytes(k.as_bytes().unwrap_or_default())))
+                        .collect();
+                    self.printer.line(&format!("-> invalidate: {}", names.join(", ")))?;
+                }
+                _ => self.printer.frame(&[b"" as &[u8]], &push)?,
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one line of input.
     pub fn run_line(&mut self, line: &[u8]) -> Flow {
         let Ok(argv) = split_args(line) else {
@@ -238,6 +272,10 @@ impl Session {
             return Flow::Exit(0);
         }
         if is_word(first, "help") || first.as_slice() == b"?" {
+            // The server's own docs when it is there (as redis-cli), else the built-in ones.
+            if self.docs.is_none() && self.client.is_connected() {
+                self.load_docs();
+            }
             let words: Vec<String> = argv.iter().skip(1).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             let text = docs::help_text(&self.docs(), &words, self.prefs.color);
             return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
@@ -334,6 +372,9 @@ impl Session {
             return Flow::StdoutClosed;
         }
         self.show_warnings();
+        if self.show_pushes().is_err() {
+            return Flow::StdoutClosed;
+        }
         if let Some(keys) = listed {
             self.remember_listed_keys(&keys);
         }

@@ -32,6 +32,14 @@ impl Session {
         {
             return Flow::StdoutClosed;
         }
+        let subscribes = argv.first().is_some_and(|name| {
+            ["subscribe", "psubscribe", "ssubscribe"].iter().any(|w| name.eq_ignore_ascii_case(w.as_bytes()))
+        });
+        if self.interactive && subscribes {
+            // The shell stays usable: the REPL serves the subscription (subscribed mode).
+            self.pending_subscription = Some(stream);
+            return self.printer.flush().map_or(Flow::StdoutClosed, |()| Flow::Continue);
+        }
         loop {
             if self.printer.flush().is_err() {
                 return Flow::StdoutClosed;

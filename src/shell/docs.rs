@@ -131,12 +131,10 @@ fn parse_entries(name_prefix: Option<&str>, reply: &Frame, out: &mut Vec<DocEntr
                 .filter_map(parse_arg)
                 .collect(),
         };
-        let subcommands = field(&doc_pairs, "subcommands");
-        // A container (CLIENT, CONFIG…) is listed through its subcommands, as redis-cli does.
-        if subcommands.is_none() {
-            out.push(entry);
-        }
-        if let Some(sub) = subcommands {
+        out.push(entry);
+        // A container (CLIENT, CONFIG…) has its own entry and one per subcommand, as in
+        // redis-cli.
+        if let Some(sub) = field(&doc_pairs, "subcommands") {
             parse_entries(Some(&full), sub, out);
         }
     }
@@ -201,15 +199,21 @@ fn join_args(args: &[Arg], separator: &str) -> String {
     args.iter().map(arg_syntax).collect::<Vec<_>>().join(separator)
 }
 
-/// redis-cli's `cliAddArgument`.
+/// A name or token as help shows it: an empty string is written `""` (MIGRATE's
+/// `key|""`), as redis-cli does.
+fn or_empty(text: &str) -> String {
+    if text.is_empty() { "\"\"".to_string() } else { text.to_string() }
+}
+
+/// redis-cli's `cliAddArgument` (docs/redis-cli-modes.md §8.1).
 pub fn arg_syntax(arg: &Arg) -> String {
     let repeat = match arg.kind {
         ArgKind::OneOf => join_args(&arg.children, "|"),
         ArgKind::Block => join_args(&arg.children, " "),
         ArgKind::PureToken => String::new(),
-        _ => arg.name.clone(),
+        _ => or_empty(&arg.name),
     };
-    let mut token = arg.token.clone().unwrap_or_default();
+    let mut token = arg.token.as_deref().map(or_empty).unwrap_or_default();
     if !token.is_empty() && arg.kind != ArgKind::PureToken {
         token.push(' ');
     }

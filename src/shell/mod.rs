@@ -1,7 +1,7 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
-//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the rclirc file ([`rcfile`])
-//! and the masked password prompt ([`askpass`]).
+//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the rclirc file ([`rcfile`]),
+//! subscribed mode ([`subscribed`]) and the masked password prompt ([`askpass`]).
 
 pub mod askpass;
 pub mod docs;
@@ -12,3 +12,4 @@ pub mod meta;
 pub mod paint;
 pub mod rcfile;
 pub mod repl;
+pub mod subscribed;

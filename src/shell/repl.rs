@@ -14,9 +14,14 @@ use crate::endpoint::Endpoint;
 use crate::session::{Flow, Session};
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
+use crate::shell::subscribed::{Output, Subscription};
 
-/// The prompt redis-cli would show.
-pub fn prompt(session: &Session) -> String {
+fn is_quit(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"quit") || word.eq_ignore_ascii_case(b"exit")
+}
+
+/// The prompt redis-cli would show (`(subscribed mode)` while subscriptions last).
+pub fn prompt(session: &Session, subscribed: bool) -> String {
     let client = &session.client;
     if !client.is_connected() {
         return "not connected> ".to_string();
@@ -30,6 +35,9 @@ pub fn prompt(session: &Session) -> String {
     }
     if client.in_transaction() {
         text.push_str("(TX)");
+    }
+    if subscribed {
+        text.push_str("(subscribed mode)");
     }
     text.push_str("> ");
     text
@@ -85,10 +93,35 @@ pub fn run(session: &mut Session) -> i32 {
             let _ = editor.add_history_entry(line);
         }
     }
+    let mut subscription: Option<Subscription> = None;
     loop {
         refresh_helper(&mut editor, session, &mut seen);
-        let prompt = prompt(session);
+        if subscription.as_ref().is_some_and(|s| !s.is_active()) {
+            subscription = None;
+        }
+        let prompt = prompt(session, subscription.is_some());
         match editor.readline(&prompt) {
+            Ok(text) if subscription.is_some() => {
+                // Subscribed: typed commands go to the subscribed connection.
+                for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+                    match crate::protocol::split::split_args(line.as_bytes()) {
+                        Ok(argv) if argv.first().is_some_and(|w| is_quit(w)) => return 0,
+                        Ok(argv) => {
+                            if let Some(s) = &subscription {
+                                s.send(argv);
+                            }
+                        }
+                        Err(_) => {
+                            let _ = session.printer.line("Invalid argument(s)");
+                        }
+                    }
+                    let _ = editor.add_history_entry(line);
+                }
+                let _ = session.printer.flush();
+                // Let the reply (or the end of the mode) arrive before the next prompt.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(ReadlineError::Interrupted) if subscription.is_some() => subscription = None,
             Ok(text) => {
                 // A bracketed paste of several lines arrives as one: each line runs on
                 // its own, in order, and each goes to the history; Ctrl-C stops the rest.
@@ -113,6 +146,15 @@ pub fn run(session: &mut Session) -> i32 {
                         Flow::StdoutClosed => return 0,
                     }
                     let _ = session.printer.flush();
+                    if let Some(stream) = session.pending_subscription.take() {
+                        let output = match editor.create_external_printer() {
+                            Ok(printer) => Output::AbovePrompt(Box::new(printer)),
+                            Err(_) => Output::Plain,
+                        };
+                        subscription = Some(Subscription::start(stream, session.printer.format.clone(), output));
+                        // The rest of a pasted block goes to the subscription next time.
+                        break;
+                    }
                 }
             }
             Err(ReadlineError::Interrupted) => continue,

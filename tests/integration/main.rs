@@ -18,6 +18,8 @@ mod faults;
 mod hardening;
 /// Hostile servers: escapes, poisoned tables, impossible numbers, redirect loops.
 mod hostile;
+/// redis-cli's input and script options and `help`, side by side with redis-cli.
+mod inputs;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

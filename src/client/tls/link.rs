@@ -7,8 +7,8 @@
 //!   (rustls keeps a partial record buffered, so a timed-out read is retried safely);
 //! * writes that never read (rustls's own `Stream::write` may block reading when a
 //!   socket write times out), counting bytes as written once handed to rustls;
-//! * the idle check, which must decrypt what waits (a close_notify, session tickets)
-//!   instead of looking at raw bytes;
+//! * non-blocking reads for the idle check: records without plain text (session
+//!   tickets) give `WouldBlock`, a close_notify gives EOF;
 //! * [`speaks_tls`]: whether a port that closed a plain-text connection unanswered
 //!   talks TLS, so rcli without `--tls` can say so.
 
@@ -180,29 +180,6 @@ impl TlsStream {
 
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         self.sock.set_nonblocking(on)
-    }
-
-    /// True when the connection must not be used again after sitting idle: the peer
-    /// closed it (close_notify, EOF, reset), or sent plain-text bytes nobody asked for.
-    /// Records without plain text (session tickets) do not count.
-    pub fn is_unusable_when_idle(&mut self) -> bool {
-        if self.failed.is_some() || self.sock.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let unusable = loop {
-            match self.conn.read_tls(&mut self.sock) {
-                Ok(0) => break true,
-                Ok(_) => match self.conn.process_new_packets() {
-                    Ok(state) if state.peer_has_closed() || state.plaintext_bytes_to_read() > 0 => break true,
-                    Ok(_) => {}
-                    Err(_) => break true,
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break true,
-            }
-        };
-        unusable || self.sock.set_nonblocking(false).is_err()
     }
 }
 

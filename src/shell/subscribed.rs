@@ -1,0 +1,177 @@
+//! The shell's subscribed mode: after SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE the prompt
+//! reads `HOST:PORT(subscribed mode)> ` and stays usable: messages are printed above it
+//! as they arrive, typed commands (more subscriptions, UNSUBSCRIBE, PING, RESET) go to
+//! the subscribed connection, and once no subscription is left (or after RESET) the
+//! shell is back to normal. A thread owns the connection and polls it and the typed
+//! commands in short spells; Ctrl-C at the prompt ends the mode (the connection is
+//! closed, which ends every subscription).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rustyline::ExternalPrinter;
+
+use crate::client::pool::Exchange;
+use crate::protocol::render::Format;
+use crate::protocol::resp::{self, Frame};
+
+/// How long the thread waits for a message before looking at typed commands again.
+const SPELL: Duration = Duration::from_millis(50);
+
+/// A subscribed connection, served by its own thread.
+pub struct Subscription {
+    commands: Sender<Vec<Vec<u8>>>,
+    active: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Where the thread prints: above the prompt, or plainly when no terminal printer
+/// could be had.
+pub enum Output {
+    AbovePrompt(Box<dyn ExternalPrinter + Send>),
+    Plain,
+}
+
+impl Output {
+    fn print(&mut self, text: String) {
+        match self {
+            Output::AbovePrompt(printer) => {
+                let _ = printer.print(text);
+            }
+            Output::Plain => crate::output::print_now(text.as_bytes()),
+        }
+    }
+}
+
+/// What a frame on a subscribed connection says about the subscriptions left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// A (un)subscribe confirmation: this many subscriptions are left.
+    Left(i64),
+    /// RESET's reply: the connection is back to normal.
+    Reset,
+    /// Anything else (a message, PONG, an error).
+    Other,
+}
+
+/// Reads what a frame says about the subscription count. Pure.
+pub fn count_of(frame: &Frame) -> Count {
+    if matches!(frame, Frame::Simple(text) if text.as_ref() == b"RESET") {
+        return Count::Reset;
+    }
+    match frame.as_items() {
+        Some([kind, _, Frame::Integer(n)])
+            if kind.as_bytes().is_some_and(|k| {
+                [
+                    b"subscribe".as_slice(),
+                    b"psubscribe",
+                    b"ssubscribe",
+                    b"unsubscribe",
+                    b"punsubscribe",
+                    b"sunsubscribe",
+                ]
+                .iter()
+                .any(|w| k.eq_ignore_ascii_case(w))
+            }) =>
+        {
+            Count::Left(*n)
+        }
+        _ => Count::Other,
+    }
+}
+
+impl Subscription {
+    /// Serves `exchange` (SUBSCRIBE already sent on it) on a thread printing to `output`
+    /// in `format`.
+    pub fn start(mut exchange: Exchange, format: Format, mut output: Output) -> Subscription {
+        let (commands, typed) = mpsc::channel::<Vec<Vec<u8>>>();
+        let active = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (still, stopping) = (active.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            while !stopping.load(Ordering::SeqCst) {
+                while let Ok(argv) = typed.try_recv() {
+                    out.clear();
+                    resp::encode_command(&argv, &mut out);
+                    if let Err(e) = exchange.send(&out, 0) {
+                        output.print(format!("{e}\n"));
+                        still.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                match exchange.poll(SPELL) {
+                    Ok(None) => {}
+                    Ok(Some(frame)) => {
+                        let frame = match frame {
+                            Frame::Push(items) => Frame::Array(items),
+                            other => other,
+                        };
+                        let mut text = Vec::new();
+                        format.reply(&frame, false, &mut text);
+                        output.print(String::from_utf8_lossy(&text).into_owned());
+                        if matches!(count_of(&frame), Count::Left(0) | Count::Reset) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        output.print(format!("{e}\n"));
+                        break;
+                    }
+                }
+            }
+            still.store(false, Ordering::SeqCst);
+        });
+        Subscription { commands, active, stop, thread: Some(thread) }
+    }
+
+    /// True while subscriptions are left.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// Sends a typed command on the subscribed connection.
+    pub fn send(&self, argv: Vec<Vec<u8>>) {
+        let _ = self.commands.send(argv);
+    }
+}
+
+impl Drop for Subscription {
+    /// Ends the mode: the thread stops within a spell and the connection closes.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(kind: &str, count: i64) -> Frame {
+        Frame::Array(vec![Frame::Bulk(kind.as_bytes().to_vec()), Frame::Bulk(b"ch".to_vec()), Frame::Integer(count)])
+    }
+
+    #[test]
+    fn confirmations_count_what_is_left() {
+        assert_eq!(count_of(&reply("subscribe", 2)), Count::Left(2));
+        assert_eq!(count_of(&reply("SUNSUBSCRIBE", 0)), Count::Left(0));
+        assert_eq!(count_of(&Frame::Simple(b"RESET".as_slice().into())), Count::Reset);
+        let message = Frame::Array(vec![
+            Frame::Bulk(b"message".to_vec()),
+            Frame::Bulk(b"ch".to_vec()),
+            Frame::Bulk(b"hi".to_vec()),
+        ]);
+        assert_eq!(count_of(&message), Count::Other);
+        assert_eq!(
+            count_of(&Frame::Push(vec![Frame::Bulk(b"unsubscribe".to_vec()), Frame::Null, Frame::Integer(0)])),
+            Count::Left(0)
+        );
+    }
+}
