@@ -40,6 +40,11 @@ pub enum Error {
     Interrupted,
     /// Local files (history, cache, sandbox directories).
     File { path: String, source: io::Error },
+    /// A TLS failure with a node (certificate, client certificate, a peer that does not
+    /// speak TLS or speaks only TLS), explained; retrying cannot help.
+    Tls { addr: String, detail: String },
+    /// The TLS options cannot be used (a certificate file, a cipher list).
+    TlsSetup(String),
 }
 
 /// Result alias used across the crate.
@@ -97,6 +102,8 @@ impl fmt::Display for Error {
             ),
             Error::Interrupted => f.write_str("interrupted"),
             Error::File { path, source } => write!(f, "{path}: {}", os_message(source)),
+            Error::Tls { addr, detail } => write!(f, "Could not connect to Redis at {addr}: {detail}"),
+            Error::TlsSetup(detail) => write!(f, "Could not negotiate a TLS connection: {detail}"),
         }
     }
 }

@@ -59,7 +59,16 @@ pub fn run(mut config: Config) -> i32 {
             None => return 1,
         }
     }
+    if let Some(tls) = &config.client.tls
+        && let Err(detail) = tls.ready()
+    {
+        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
+        return 1;
+    }
     let mut session = session(&config);
+    if config.mode != Mode::Shell {
+        rcfile::apply_address_map(&mut session);
+    }
     let code = run_mode(&mut session, &config);
     // Whatever the mode, output that could not be written (other than to a reader that
     // went away) fails the run.

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::output::HopLines;
 
 pub mod diagnostics;
+pub mod tls;
 pub mod uri;
 
 use crate::protocol::render::{Format, OutputMode};
@@ -65,9 +66,15 @@ pub struct Args {
     /// Do not warn about a password on the command line.
     #[arg(long)]
     pub no_auth_warning: bool,
-    /// Server URI: redis://[[user]:pass@]host[:port][/db].
+    /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS).
     #[arg(short = 'u', value_name = "URI")]
     pub uri: Option<String>,
+    #[command(flatten)]
+    pub tls: tls::TlsArgs,
+    /// Reach an announced node address at another one (NAT, containers): ANNOUNCED=REACHABLE,
+    /// each host:port or host; repeatable.
+    #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append)]
+    pub address_map: Vec<String>,
     /// Database number.
     #[arg(short = 'n', value_name = "DB")]
     pub db: Option<i64>,
@@ -373,6 +380,11 @@ impl Config {
         if let Some(d) = &args.reply_delimiter {
             format.reply_delimiter = d.as_bytes().to_vec();
         }
+        let tls = args.tls.options(uri.tls, args.socket.is_some())?;
+        let mut address_map = client::address_map::AddressMap::default();
+        for rule in &args.address_map {
+            address_map.add(rule).map_err(Error::Usage)?;
+        }
         let json = matches!(mode_out, OutputMode::Json | OutputMode::QuotedJson);
         let state = SessionState {
             auth,
@@ -456,6 +468,8 @@ impl Config {
                 max_hops: args.max_hops,
                 read_from_replicas: args.read_from_replicas,
                 down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
+                tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
+                address_map,
             },
             state,
             format,

@@ -1,5 +1,6 @@
-//! `redis://` URIs (`-u`), parsed like redis-cli's `parseRedisUri`: user, password
-//! (percent-decoded), host (IPv6 in brackets), port and database.
+//! `redis://` and `rediss://` URIs (`-u`), parsed like redis-cli's `parseRedisUri`:
+//! user, password (percent-decoded), host (IPv6 in brackets), port, database, and TLS
+//! for `rediss://`.
 
 use crate::error::{Error, Result};
 
@@ -29,18 +30,21 @@ pub struct Uri {
     pub user: Option<Vec<u8>>,
     pub password: Option<Vec<u8>>,
     pub db: Option<i64>,
+    /// `rediss://`: connect with TLS.
+    pub tls: bool,
 }
 
-/// Parses `redis://[[user]:pass@]host[:port][/db]` like redis-cli's `parseRedisUri`.
+/// Parses `redis[s]://[[user]:pass@]host[:port][/db]` like redis-cli's `parseRedisUri`.
 pub fn parse_uri(uri: &str) -> Result<Uri> {
+    let mut parsed = Uri::default();
     let rest = if let Some(rest) = uri.strip_prefix("redis://") {
         rest
-    } else if uri.starts_with("rediss://") {
-        return Err(Error::Usage("rediss:// needs TLS, which rcli does not support yet".into()));
+    } else if let Some(rest) = uri.strip_prefix("rediss://") {
+        parsed.tls = true;
+        rest
     } else {
         return Err(Error::Usage("Invalid URI scheme".into()));
     };
-    let mut parsed = Uri::default();
     let (auth, hostpart) = match rest.rsplit_once('@') {
         Some((auth, host)) => (Some(auth), host),
         None => (None, rest),
@@ -97,5 +101,8 @@ mod tests {
         assert_eq!(uri.db, Some(3));
         assert_eq!(parse_uri("redis://:secret@[::1]:7000").unwrap().host.as_deref(), Some("::1"));
         assert!(parse_uri("http://x").is_err());
+        let tls = parse_uri("rediss://user:pass@host.example:6380/2").unwrap();
+        assert!(tls.tls && !uri.tls);
+        assert_eq!((tls.port, tls.db, tls.user.as_deref()), (Some(6380), Some(2), Some(&b"user"[..])));
     }
 }

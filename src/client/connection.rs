@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::state::SessionState;
-use crate::client::stream::{INTERRUPT_POLL, Stream};
+use crate::client::stream::{Dial, INTERRUPT_POLL, Stream};
+use crate::client::tls::link::{failure_text, speaks_tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::piecewise::{self, ReplySink};
@@ -51,6 +52,8 @@ pub enum Refusal {
 }
 
 const READ_CHUNK: usize = 64 * 1024;
+/// How long to wait for a TLS answer when checking whether a port speaks TLS.
+const TLS_CHECK_WAIT: Duration = Duration::from_secs(1);
 /// The longest raw line believed (SYNC's `$<len>` or `$EOF:<mark>` answer).
 const MAX_RAW_LINE: usize = 1024;
 /// Pushes kept for `--show-pushes` between two commands.
@@ -74,15 +77,21 @@ pub struct Connection {
     scanner: FrameScanner,
     scanning: bool,
     read_timeout: Option<Duration>,
+    /// Whether any byte came from the server yet (a plain-text connection closed before
+    /// its first byte may have reached a TLS port).
+    heard: bool,
+    /// The peer of a plain TCP connection, kept for that check (a reset socket forgets it).
+    plain_peer: Option<std::net::SocketAddr>,
     /// RESP3 pushes met while reading replies, for `--show-pushes`.
     pushes: Vec<Frame>,
 }
 
 impl Connection {
-    /// Opens a socket to `endpoint` within `timeout`.
-    pub fn connect(endpoint: &Endpoint, timeout: Duration, interrupt: Option<&AtomicBool>) -> Result<Connection> {
-        let stream = Stream::connect(endpoint, timeout, interrupt)?;
+    /// Opens a stream to the node `endpoint` as `dial` says.
+    pub fn connect(endpoint: &Endpoint, dial: Dial, interrupt: Option<&AtomicBool>) -> Result<Connection> {
+        let stream = Stream::connect(endpoint, dial, interrupt)?;
         Ok(Connection {
+            plain_peer: stream.plain_tcp_peer(),
             stream,
             endpoint: endpoint.clone(),
             buf: vec![0; READ_CHUNK],
@@ -91,6 +100,7 @@ impl Connection {
             scanner: FrameScanner::default(),
             scanning: false,
             read_timeout: None,
+            heard: false,
             pushes: Vec::new(),
         })
     }
@@ -374,6 +384,21 @@ impl Connection {
         Ok(())
     }
 
+    /// A plain-text connection that the server closed or reset before its first byte:
+    /// a TLS port does that to plain-text clients, and is told so.
+    fn unheard(&self, error: Error) -> Error {
+        if self.heard {
+            return error;
+        }
+        match self.plain_peer {
+            Some(peer) if speaks_tls(peer, TLS_CHECK_WAIT) => Error::Tls {
+                addr: self.addr(),
+                detail: "the server speaks TLS on this port (add --tls, or use a rediss:// URI)".into(),
+            },
+            _ => error,
+        }
+    }
+
     /// Makes room for more bytes, and for the whole frame when its size (`at_least`
     /// bytes from its start) is known and believable.
     fn make_room(&mut self, at_least: usize) {
@@ -422,9 +447,10 @@ impl Connection {
             self.set_read_timeout(slice)?;
             let free = self.buf.get_mut(self.end..).unwrap_or_default();
             match self.stream.read(free) {
-                Ok(0) => return Err(Error::Closed { addr: self.addr() }),
+                Ok(0) => return Err(self.unheard(Error::Closed { addr: self.addr() })),
                 Ok(n) => {
                     self.end += n;
+                    self.heard = true;
                     return Ok(());
                 }
                 Err(e)
@@ -432,7 +458,12 @@ impl Connection {
                         e.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) => {}
-                Err(source) => return Err(Error::Io { addr: self.addr(), source }),
+                Err(source) => {
+                    if let Some(detail) = failure_text(&source) {
+                        return Err(Error::Tls { addr: self.addr(), detail });
+                    }
+                    return Err(self.unheard(Error::Io { addr: self.addr(), source }));
+                }
             }
         }
     }

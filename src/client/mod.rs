@@ -14,6 +14,7 @@
 //! reply, as in redis-cli. What reaches the user is returned as values ([`Reply`],
 //! [`Event`]); printing them is the caller's job.
 
+pub mod address_map;
 pub mod cache;
 pub mod connection;
 pub mod fanout;
@@ -24,6 +25,7 @@ pub mod routed;
 pub mod state;
 pub mod stream;
 pub mod tables;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -59,6 +61,10 @@ pub struct Options {
     pub read_from_replicas: bool,
     /// `--down-after`: the failure budget; `None` derives it from the cluster.
     pub down_after: Option<Duration>,
+    /// `--tls`/`rediss://`: every connection is TLS, with this one shared client.
+    pub tls: Option<Arc<tls::Tls>>,
+    /// `--address-map`: where to reach announced endpoints.
+    pub address_map: address_map::AddressMap,
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -111,9 +117,21 @@ impl Client {
     /// A client that has not connected yet.
     pub fn new(options: Options, state: SessionState) -> Client {
         let current = options.seeds.first().cloned().unwrap_or_else(|| Endpoint::tcp("127.0.0.1", 6379));
+        let seeds = options
+            .seeds
+            .iter()
+            .filter_map(|seed| match seed {
+                Endpoint::Tcp { host, .. } => Some(host.clone()),
+                Endpoint::Unix(_) => None,
+            })
+            .collect();
+        let sni = options.tls.as_ref().and_then(|t| t.options().sni.clone());
         let settings = LinkSettings {
             connect_timeout: options.connect_timeout,
             internal_timeout: options.connect_timeout.max(Duration::from_secs(5)),
+            tls: options.tls.clone(),
+            names: tls::ServerNames::new(sni, seeds),
+            address_map: options.address_map.clone(),
         };
         let budget = options.down_after.or(options.read_timeout).unwrap_or(refresh::DEFAULT_BUDGET);
         Client {

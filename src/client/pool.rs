@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use crate::client::address_map::AddressMap;
 use crate::client::connection::{Connection, Refusal, Wait};
 use crate::client::state::SessionState;
+use crate::client::stream::Dial;
+use crate::client::tls::{ServerNames, Tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::piecewise::ReplySink;
@@ -151,6 +154,38 @@ pub struct LinkSettings {
     pub connect_timeout: Duration,
     /// Bound on rcli's own requests (handshakes, topology, command tables).
     pub internal_timeout: Duration,
+    /// `--tls`: every connection is TLS, with this shared client.
+    pub tls: Option<Arc<Tls>>,
+    /// The name each node's certificate must carry.
+    pub names: ServerNames,
+    /// Announced endpoints → addresses rcli can reach.
+    pub address_map: AddressMap,
+}
+
+impl LinkSettings {
+    /// Plain connections, nothing mapped.
+    pub fn plain(connect_timeout: Duration) -> LinkSettings {
+        LinkSettings {
+            connect_timeout,
+            internal_timeout: connect_timeout,
+            tls: None,
+            names: ServerNames::default(),
+            address_map: AddressMap::default(),
+        }
+    }
+
+    /// How to open a connection to the node announced as `endpoint`, whose announced
+    /// hostname (if any) is `hostname`.
+    pub fn dial(&self, endpoint: &Endpoint, hostname: Option<&str>) -> Dial {
+        let tls = self.tls.as_ref().map(|tls| {
+            let host = match endpoint {
+                Endpoint::Tcp { host, .. } => host.as_str(),
+                Endpoint::Unix(_) => "localhost",
+            };
+            (Arc::clone(tls), self.names.name_for(host, hostname).to_string())
+        });
+        Dial { address: self.address_map.reach(endpoint), timeout: self.connect_timeout, tls }
+    }
 }
 
 /// The connections, one idle one at most per node.
@@ -163,6 +198,8 @@ pub struct Pool {
     /// READONLY.
     replica_links: HashSet<Endpoint>,
     settings: LinkSettings,
+    /// Hostnames the cluster announced for nodes it names by address.
+    hostnames: HashMap<Endpoint, String>,
     interrupt: Option<Arc<AtomicBool>>,
     /// What redis-cli would print as warnings, waiting for the session to show them.
     warnings: Vec<String>,
@@ -176,6 +213,7 @@ impl Pool {
             user_readonly: false,
             replica_links: HashSet::new(),
             settings,
+            hostnames: HashMap::new(),
             interrupt: None,
             warnings: Vec::new(),
         }
@@ -197,6 +235,19 @@ impl Pool {
 
     pub fn settings(&self) -> &LinkSettings {
         &self.settings
+    }
+
+    /// Replaces the address map (`:set address-map`); open connections are closed so
+    /// the next ones go where the map says.
+    pub fn set_address_map(&mut self, map: AddressMap) {
+        self.settings.address_map = map;
+        self.idle.clear();
+    }
+
+    /// The hostnames the cluster announces for its nodes (from the slot map), used as
+    /// their TLS names.
+    pub fn set_hostnames(&mut self, hostnames: HashMap<Endpoint, String>) {
+        self.hostnames = hostnames;
     }
 
     pub fn state(&self) -> &SessionState {
@@ -235,7 +286,8 @@ impl Pool {
         let wait = Wait { idle: Some(self.settings.internal_timeout), interrupt: interrupt.as_deref() };
         // Twice at most: a HELLO that failed only for its AUTH is sent again without it.
         for _ in 0..2 {
-            let mut conn = Connection::connect(endpoint, self.settings.connect_timeout, interrupt.as_deref())?;
+            let dial = self.settings.dial(endpoint, self.hostnames.get(endpoint).map(String::as_str));
+            let mut conn = Connection::connect(endpoint, dial, interrupt.as_deref())?;
             let mut again = false;
             for refusal in conn.handshake(&self.state, readonly, wait)? {
                 match refusal {
@@ -320,6 +372,38 @@ impl Pool {
 /// Sends one command to a node on a connection of its own and reads the reply: for
 /// tools that talk to a server outside any session (the sandbox, the test harness).
 pub fn call<A: AsRef<[u8]>>(endpoint: &Endpoint, argv: &[A], timeout: Duration) -> Result<Frame> {
-    let mut conn = Connection::connect(endpoint, timeout, None)?;
+    call_via(&LinkSettings::plain(timeout), endpoint, argv, timeout)
+}
+
+/// [`call`] over connections made as `settings` say (TLS, the address map).
+pub fn call_via<A: AsRef<[u8]>>(
+    settings: &LinkSettings,
+    endpoint: &Endpoint,
+    argv: &[A],
+    timeout: Duration,
+) -> Result<Frame> {
+    let mut conn = Connection::connect(endpoint, settings.dial(endpoint, None), None)?;
     conn.request(argv, Wait::bounded(timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tls::TlsOptions;
+
+    #[test]
+    fn dial_maps_the_address_and_names_the_announced_node() {
+        let mut settings = LinkSettings::plain(Duration::from_secs(1));
+        settings.address_map.add("node1.internal=127.0.0.1").unwrap();
+        let node = Endpoint::tcp("node1.internal", 7001);
+        let plain = settings.dial(&node, None);
+        assert_eq!((plain.address, plain.tls.is_none()), (Endpoint::tcp("127.0.0.1", 7001), true));
+
+        settings.tls = Some(Arc::new(Tls::new(TlsOptions::default())));
+        settings.names = ServerNames::new(Some("seed.example".into()), vec!["10.0.0.1".into()]);
+        let name = |endpoint: &Endpoint, hostname| settings.dial(endpoint, hostname).tls.map(|(_, name)| name);
+        assert_eq!(name(&node, None).as_deref(), Some("node1.internal"), "the announced endpoint, not --sni");
+        assert_eq!(name(&Endpoint::tcp("10.0.0.2", 1), Some("n2.example")).as_deref(), Some("n2.example"));
+        assert_eq!(name(&Endpoint::tcp("10.0.0.1", 1), None).as_deref(), Some("seed.example"));
+    }
 }

@@ -135,6 +135,12 @@ impl Client {
         for endpoint in candidates {
             match self.map_from(&endpoint) {
                 Ok(Some(topo)) if !topo.primaries().is_empty() => {
+                    let hostnames = topo
+                        .all_nodes()
+                        .into_iter()
+                        .filter_map(|n| Some((n.endpoint.clone(), n.hostname.clone()?)))
+                        .collect();
+                    self.pool.set_hostnames(hostnames);
                     self.map.topology = Some(topo);
                     self.map.learning = None;
                     self.map.generation += 1;
@@ -171,8 +177,9 @@ impl Client {
     fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
         let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
         let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
+        let tls = self.pool.settings().tls.is_some();
         let shards_problem = match shards.as_error() {
-            None => match Topology::from_shards(&shards, endpoint) {
+            None => match Topology::from_shards_via(&shards, endpoint, tls) {
                 Ok(topo) => return Ok(Some(topo)),
                 Err(problem) => Some(format!("{endpoint}: CLUSTER SHARDS: {problem}")),
             },

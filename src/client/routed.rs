@@ -247,7 +247,12 @@ impl Client {
         if let Some(error) = outcome.error()
             && is_terminal(error)
         {
-            if route.endpoint == self.current && matches!(error, Error::Auth { .. } | Error::Handshake { .. }) {
+            if route.endpoint == self.current
+                && matches!(
+                    error,
+                    Error::Auth { .. } | Error::Handshake { .. } | Error::Tls { .. } | Error::TlsSetup(_)
+                )
+            {
                 self.connected = false;
             }
             return Err(outcome.into_error());
@@ -495,9 +500,17 @@ impl Client {
     }
 }
 
-/// Failures no retry can help: Ctrl-C, refused credentials or handshake.
+/// Failures no retry can help: Ctrl-C, refused credentials or handshake, TLS failures.
 fn is_terminal(error: &Error) -> bool {
-    matches!(error, Error::Interrupted | Error::Auth { .. } | Error::Handshake { .. } | Error::Usage(_))
+    matches!(
+        error,
+        Error::Interrupted
+            | Error::Auth { .. }
+            | Error::Handshake { .. }
+            | Error::Usage(_)
+            | Error::Tls { .. }
+            | Error::TlsSetup(_)
+    )
 }
 
 fn first_word(frame: &Frame) -> String {

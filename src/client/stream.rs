@@ -1,15 +1,21 @@
 //! Opening a byte stream to a node: TCP (each resolved address in turn, within the
-//! connect timeout) or a Unix socket. Opening can be interrupted by Ctrl-C within
-//! [`INTERRUPT_POLL`]: the connect runs on a helper thread that is left to finish on
-//! its own (bounded by the connect timeout) when the user gives up on it.
+//! connect timeout), TLS over TCP (the handshake within the same timeout, see
+//! [`crate::client::tls::link`]) or a Unix socket. The node is named by its announced
+//! endpoint; the socket goes to [`Dial::address`] (the address map's translation).
+//! Opening can be interrupted by Ctrl-C within [`INTERRUPT_POLL`]: the connect runs on
+//! a helper thread that is left to finish on its own (bounded by the connect timeout)
+//! when the user gives up on it.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::client::tls::Tls;
+use crate::client::tls::link::TlsStream;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
@@ -22,29 +28,50 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
+}
+
+/// How to open a stream to a node.
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// Where the socket goes: the node's endpoint, or what the address map makes of it.
+    pub address: Endpoint,
+    /// Bounds the connect and the TLS handshake together.
+    pub timeout: Duration,
+    /// TLS, and the name the node's certificate must carry.
+    pub tls: Option<(Arc<Tls>, String)>,
+}
+
+impl Dial {
+    /// A plain connection to `address`.
+    pub fn plain(address: &Endpoint, timeout: Duration) -> Dial {
+        Dial { address: address.clone(), timeout, tls: None }
+    }
 }
 
 impl Stream {
-    /// Connects to `endpoint` within `timeout`; `interrupt` (Ctrl-C) cuts the wait short.
-    pub fn connect(endpoint: &Endpoint, timeout: Duration, interrupt: Option<&AtomicBool>) -> Result<Stream> {
-        let connect_error = |source| Error::Connect { addr: endpoint.to_string(), source };
+    /// Connects to the node `endpoint` as `dial` says, within its timeout; `interrupt`
+    /// (Ctrl-C) cuts the wait short.
+    pub fn connect(endpoint: &Endpoint, dial: Dial, interrupt: Option<&AtomicBool>) -> Result<Stream> {
+        let label =
+            if dial.address == *endpoint { endpoint.to_string() } else { format!("{endpoint} (via {})", dial.address) };
         let Some(flag) = interrupt else {
-            return open(endpoint, timeout).map_err(connect_error);
+            return open(&dial, &label);
         };
         let (tx, rx) = mpsc::channel();
-        let target = endpoint.clone();
+        let thread_label = label.clone();
         std::thread::spawn(move || {
-            let _receiver_may_be_gone = tx.send(open(&target, timeout));
+            let _receiver_may_be_gone = tx.send(open(&dial, &thread_label));
         });
         loop {
             if flag.load(Ordering::SeqCst) {
                 return Err(Error::Interrupted);
             }
             match rx.recv_timeout(INTERRUPT_POLL) {
-                Ok(result) => return result.map_err(connect_error),
+                Ok(result) => return result,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(connect_error(io::Error::other("connect thread ended")));
+                    return Err(Error::Connect { addr: label, source: io::Error::other("connect thread ended") });
                 }
             }
         }
@@ -54,6 +81,15 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_read_timeout(timeout),
             Stream::Unix(s) => s.set_read_timeout(timeout),
+            Stream::Tls(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// The peer's address of a plain TCP stream (to check whether it speaks TLS).
+    pub fn plain_tcp_peer(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok(),
+            _ => None,
         }
     }
 
@@ -61,11 +97,28 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_nonblocking(on),
             Stream::Unix(s) => s.set_nonblocking(on),
+            Stream::Tls(s) => s.set_nonblocking(on),
         }
     }
 }
 
-fn open(endpoint: &Endpoint, timeout: Duration) -> io::Result<Stream> {
+/// Opens the stream `dial` describes; errors name the node as `label`.
+fn open(dial: &Dial, label: &str) -> Result<Stream> {
+    let started = Instant::now();
+    let connect_error = |source| Error::Connect { addr: label.to_string(), source };
+    let stream = open_socket(&dial.address, dial.timeout).map_err(connect_error)?;
+    let Some((tls, name)) = &dial.tls else { return Ok(stream) };
+    let Stream::Tcp(sock) = stream else {
+        return Err(Error::Usage("TLS needs a TCP address, not a Unix socket".into()));
+    };
+    let built = tls.built().map_err(Error::TlsSetup)?;
+    let left = dial.timeout.saturating_sub(started.elapsed());
+    TlsStream::handshake(sock, built, name, left)
+        .map(|s| Stream::Tls(Box::new(s)))
+        .map_err(|detail| Error::Tls { addr: label.to_string(), detail })
+}
+
+fn open_socket(endpoint: &Endpoint, timeout: Duration) -> io::Result<Stream> {
     match endpoint {
         Endpoint::Tcp { host, port } => {
             let mut last = io::Error::new(io::ErrorKind::NotFound, "Name or service not known");
@@ -95,6 +148,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -104,6 +158,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -3,6 +3,12 @@
 //! overlap, ports in 1–65535, host names must be host names; node ids and health words
 //! are shown escaped if they are not what a server sends. A bad value is an error that
 //! names it, so the caller can say which node sent it and fall back (CLUSTER SLOTS).
+//!
+//! A node's endpoint is what the cluster announces: SHARDS `endpoint` (per
+//! `cluster-preferred-endpoint-type`: an IP, a hostname, `?`), else `ip`; SLOTS element
+//! 0 (or NULL); `?` or empty means the node asked, as the cluster spec says. On a TLS
+//! connection the SHARDS port is `tls-port` (a TLS-only node reports no `port`). The
+//! announced `hostname` (SHARDS field, SLOTS metadata) is kept for TLS names.
 
 use crate::cluster::slot::SLOTS;
 use crate::cluster::topology::{Node, Shard, Topology};
@@ -34,6 +40,15 @@ fn valid_host(host: String) -> Result<String, String> {
         Ok(host)
     } else {
         Err(format!("invalid host name {:?}", escape_controls(&host, false)))
+    }
+}
+
+/// An announced hostname: `None` when absent, empty or `?`.
+fn hostname(frame: Option<&Frame>) -> Result<Option<String>, String> {
+    match frame.map(text) {
+        None => Ok(None),
+        Some(name) if name.is_empty() || name == "?" => Ok(None),
+        Some(name) => valid_host(name).map(Some),
     }
 }
 
@@ -72,8 +87,14 @@ fn health(frame: Option<&Frame>) -> String {
 }
 
 impl Topology {
-    /// Parses a `CLUSTER SHARDS` reply received from `asked`.
+    /// Parses a `CLUSTER SHARDS` reply received from `asked` on a plain connection.
     pub fn from_shards(reply: &Frame, asked: &Endpoint) -> Result<Topology, String> {
+        Topology::from_shards_via(reply, asked, false)
+    }
+
+    /// Parses a `CLUSTER SHARDS` reply received from `asked`; `tls`: on a TLS
+    /// connection, whose nodes are reached on their `tls-port`.
+    pub fn from_shards_via(reply: &Frame, asked: &Endpoint, tls: bool) -> Result<Topology, String> {
         let shard_frames = reply.as_items().ok_or("CLUSTER SHARDS reply is not an array")?;
         let mut shards = Vec::with_capacity(shard_frames.len().min(SLOTS));
         for shard_frame in shard_frames {
@@ -93,14 +114,19 @@ impl Topology {
             let nodes = field(&pairs, "nodes").and_then(Frame::as_items).ok_or("a shard without nodes")?;
             for node_frame in nodes {
                 let node = node_frame.to_pairs().ok_or("a node is not a map")?;
-                let port = port_of(field(&node, "port"))?;
-                let host = host_or(field(&node, "ip").map(text).unwrap_or_default(), asked)?;
+                let port = match tls {
+                    true => port_of(field(&node, "tls-port")).or_else(|_| port_of(field(&node, "port")))?,
+                    false => port_of(field(&node, "port"))?,
+                };
+                let announced = field(&node, "endpoint").or_else(|| field(&node, "ip"));
+                let host = host_or(announced.map(text).unwrap_or_default(), asked)?;
                 let role = field(&node, "role").map(text).unwrap_or_default();
                 let parsed = Node {
                     id: node_id(field(&node, "id")),
                     endpoint: Endpoint::tcp(&host, port),
                     primary: role == "master" || role == "primary",
                     health: health(field(&node, "health")),
+                    hostname: hostname(field(&node, "hostname"))?,
                 };
                 // After a failover the old primary may still be listed as a failed master.
                 if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
@@ -127,11 +153,14 @@ impl Topology {
                 let fields = n.as_items().ok_or("a node is not an array")?;
                 let host = host_or(fields.first().map(text).unwrap_or_default(), asked)?;
                 let port = port_of(fields.get(1))?;
+                // Element 3: metadata (`hostname`, `ip`), a map in RESP3, pairs in RESP2.
+                let metadata = fields.get(3).and_then(Frame::to_pairs).unwrap_or_default();
                 Ok(Node {
                     id: node_id(fields.get(2)),
                     endpoint: Endpoint::tcp(&host, port),
                     primary: false,
                     health: "unknown".into(),
+                    hostname: hostname(field(&metadata, "hostname"))?,
                 })
             });
             let Some(primary) = nodes.next().transpose()? else { continue };
@@ -260,6 +289,86 @@ mod tests {
         let topo = Topology::from_shards(&weird, &asked).unwrap();
         let primary = topo.primaries()[0];
         assert_eq!((primary.id.as_str(), primary.health.as_str()), ("\\x1b[2J", "\\x1b[31m"));
+    }
+
+    fn pairs(fields: &[(&str, Frame)]) -> Frame {
+        Frame::Array(fields.iter().flat_map(|(k, v)| [bulk(k), v.clone()]).collect())
+    }
+
+    #[test]
+    fn tls_ports_announced_endpoints_and_hostnames() {
+        let asked = Endpoint::tcp("seed.example", 7000);
+        let reply = Frame::Array(vec![shard(
+            &[0, 16383],
+            vec![
+                // TLS only: no `port` at all.
+                pairs(&[
+                    ("id", bulk("a")),
+                    ("tls-port", Frame::Integer(8000)),
+                    ("ip", bulk("10.0.0.1")),
+                    ("endpoint", bulk("node-a.example")),
+                    ("hostname", bulk("node-a.example")),
+                    ("role", bulk("master")),
+                ]),
+                // Both ports, `?` endpoint; IPv6.
+                pairs(&[
+                    ("id", bulk("b")),
+                    ("port", Frame::Integer(7001)),
+                    ("tls-port", Frame::Integer(8001)),
+                    ("endpoint", bulk("?")),
+                    ("role", bulk("replica")),
+                ]),
+                pairs(&[("id", bulk("c")), ("tls-port", Frame::Integer(8002)), ("endpoint", bulk("::1"))]),
+            ],
+        )]);
+        let tls = Topology::from_shards_via(&reply, &asked, true).unwrap();
+        let primary = tls.primaries()[0];
+        assert_eq!(primary.endpoint, Endpoint::tcp("node-a.example", 8000));
+        assert_eq!(primary.hostname.as_deref(), Some("node-a.example"));
+        let replicas: Vec<String> = tls.replicas(0).iter().map(|n| n.endpoint.to_string()).collect();
+        assert_eq!(replicas, ["seed.example:8001", "[::1]:8002"], "? is the asked host");
+        assert_eq!(
+            Topology::from_shards(&reply, &asked).unwrap_err(),
+            "a node without a port",
+            "a plain connection needs `port` (then CLUSTER SLOTS gives the ports of its kind)"
+        );
+        let bad_name = Frame::Array(vec![shard(
+            &[0, 1],
+            vec![pairs(&[("port", Frame::Integer(1)), ("ip", bulk("h")), ("hostname", bulk("a b"))])],
+        )]);
+        assert!(Topology::from_shards(&bad_name, &asked).unwrap_err().starts_with("invalid host name"));
+    }
+
+    #[test]
+    fn slots_reply_with_hostname_metadata_and_unknown_endpoints() {
+        let asked = Endpoint::tcp("10.9.9.9", 7000);
+        let meta = |kv: &[(&str, &str)]| Frame::Map(kv.iter().map(|(k, v)| (bulk(k), bulk(v))).collect());
+        let reply = Frame::Array(vec![
+            Frame::Array(vec![
+                Frame::Integer(0),
+                Frame::Integer(8191),
+                Frame::Array(vec![
+                    bulk("127.0.0.1"),
+                    Frame::Integer(7001),
+                    bulk("a"),
+                    meta(&[("hostname", "a.example")]),
+                ]),
+                Frame::Array(vec![Frame::Null, Frame::Integer(7002), bulk("b"), meta(&[("ip", "127.0.0.1")])]),
+            ]),
+            Frame::Array(vec![
+                Frame::Integer(8192),
+                Frame::Integer(16383),
+                Frame::Array(vec![bulk("?"), Frame::Integer(7003), bulk("c"), Frame::Array(vec![])]),
+            ]),
+        ]);
+        let topo = Topology::from_slots(&reply, &asked).unwrap();
+        let primary = topo.primaries()[0];
+        assert_eq!(
+            (primary.endpoint.to_string(), primary.hostname.as_deref()),
+            ("127.0.0.1:7001".into(), Some("a.example"))
+        );
+        assert_eq!(topo.replicas(0)[0].endpoint, Endpoint::tcp("10.9.9.9", 7002), "NULL: the node asked");
+        assert_eq!(topo.owner(9000), Some(&Endpoint::tcp("10.9.9.9", 7003)), "?: the node asked");
     }
 
     #[test]

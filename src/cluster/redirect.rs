@@ -19,8 +19,9 @@ pub struct Redirect {
 }
 
 impl Redirect {
-    /// Parses an error reply. An empty host (`MOVED 3999 :6381`) means the host of the
-    /// node that answered, `from`.
+    /// Parses an error reply. An empty host (`MOVED 3999 :6381`) or `?` (no hostname
+    /// while hostnames are preferred) means the host of the node that answered,
+    /// `from`; IPv6 addresses come bare (`::1:7000`) or in brackets.
     pub fn parse(error: &[u8], from: &Endpoint) -> Option<Redirect> {
         let text = std::str::from_utf8(error).ok()?;
         let mut words = text.split(' ');
@@ -39,8 +40,8 @@ impl Redirect {
             return None;
         }
         let host = match (host, from) {
-            ("", Endpoint::Tcp { host, .. }) => host.clone(),
-            ("", Endpoint::Unix(_)) => "127.0.0.1".to_string(),
+            ("" | "?", Endpoint::Tcp { host, .. }) => host.clone(),
+            ("" | "?", Endpoint::Unix(_)) => "127.0.0.1".to_string(),
             (h, _) => h.trim_start_matches('[').trim_end_matches(']').to_string(),
         };
         Some(Redirect { kind, slot, to: Endpoint::Tcp { host, port } })
@@ -63,6 +64,10 @@ mod tests {
         assert_eq!((ask.kind, ask.to.to_string()), (RedirectKind::Ask, "10.1.1.1:7005".into()));
         let v6 = Redirect::parse(b"MOVED 1 ::1:7000", &from).unwrap();
         assert_eq!(v6.to.to_string(), "[::1]:7000");
+        assert_eq!(Redirect::parse(b"MOVED 1 [::1]:7000", &from).unwrap().to, Endpoint::tcp("::1", 7000));
+        assert_eq!(Redirect::parse(b"MOVED 1 ?:7003", &from).unwrap().to, Endpoint::tcp("10.1.1.1", 7003));
+        let named = Redirect::parse(b"MOVED 1 node3.example.test:7003", &from).unwrap();
+        assert_eq!(named.to, Endpoint::tcp("node3.example.test", 7003));
         assert_eq!(Redirect::parse(b"MOVED 99999 a:1", &from), None);
         assert_eq!(Redirect::parse(b"ERR MOVED 1 a:1", &from), None);
         assert_eq!(Redirect::parse(b"MOVED 1 a:0", &from), None, "port 0");

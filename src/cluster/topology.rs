@@ -1,6 +1,8 @@
 //! The cluster's shape: which primary (and which replicas) own each of the 16384 slots,
-//! with node ids, roles and health, built from `CLUSTER SHARDS` (Redis 7+) or
-//! `CLUSTER SLOTS` (older servers). Pure data: fetching it is the client's job.
+//! with node ids, roles, health and announced hostnames, built from `CLUSTER SHARDS`
+//! (Redis 7+) or `CLUSTER SLOTS` (older servers) by [`crate::cluster::map_reply`]. A
+//! node's endpoint is what the cluster announces. Pure data: fetching it is the
+//! client's job.
 
 use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
@@ -13,6 +15,9 @@ pub struct Node {
     pub primary: bool,
     /// `online`, `failed`, `loading`, or `unknown` when the source does not say.
     pub health: String,
+    /// The hostname the node announces (`cluster-announce-hostname`), if any: the name
+    /// its TLS certificate is checked against.
+    pub hostname: Option<String>,
 }
 
 /// A primary and its replicas, and the slot ranges they serve.
@@ -77,6 +82,7 @@ impl Topology {
                         endpoint: endpoint.clone(),
                         primary: true,
                         health: "online".into(),
+                        hostname: None,
                     }),
                     replicas: Vec::new(),
                     ranges: vec![(start, end)],
@@ -112,6 +118,7 @@ impl Topology {
                         endpoint: endpoint.clone(),
                         primary: true,
                         health: "unknown".into(),
+                        hostname: None,
                     }),
                     replicas: Vec::new(),
                     ranges: Vec::new(),

@@ -336,7 +336,8 @@ impl Session {
     /// Prints an rcli error for one command. Link failures read like redis-cli's on
     /// stderr in the shell; in piped input every command gets a line on stdout.
     pub fn report_error(&mut self, error: &Error) -> Result<(), StdoutClosed> {
-        let link = error.is_link_failure() || matches!(error, Error::Auth { .. } | Error::Handshake { .. });
+        let link = error.is_link_failure()
+            || matches!(error, Error::Auth { .. } | Error::Handshake { .. } | Error::Tls { .. } | Error::TlsSetup(_));
         let no_reply = link || matches!(error, Error::OutcomeUnknown { .. } | Error::TooManyHops { .. });
         // A one-shot command that rcli refused is a failure too.
         let one_shot = !self.interactive && !self.errors_inline && !matches!(error, Error::Interrupted);

@@ -50,7 +50,7 @@ pub const META: &[MetaSpec] = &[
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
     MetaSpec {
         name: ":set",
-        args: "hints|nohints|color auto|always|never|hops on|off",
+        args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]",
         summary: "shell preferences (also read from the rclirc file)",
     },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
@@ -142,9 +142,31 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             Some(on) => session.prefs.hops = on,
             None => return Err("usage: :set hops on|off".into()),
         },
+        Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some(other) => return Err(format!("unknown rcli preference '{other}'")),
         None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off".into()),
     }
+    Ok(())
+}
+
+/// `:set address-map RULE…` adds rules, `clear` removes them all; without a rule the
+/// message lists them.
+fn set_address_map(session: &mut Session, rules: &[String]) -> Result<(), String> {
+    let mut map = session.client.pool().settings().address_map.clone();
+    match rules.first().map(|r| r.to_ascii_lowercase()).as_deref() {
+        None => {
+            let listed = map.rules();
+            let shown = if listed.is_empty() { "empty".to_string() } else { listed.join(" ") };
+            return Err(format!("address map: {shown} (:set address-map ANNOUNCED=REACHABLE ...|clear)"));
+        }
+        Some("clear") => map.clear(),
+        Some(_) => {
+            for rule in rules {
+                map.add(rule)?;
+            }
+        }
+    }
+    session.client.pool().set_address_map(map);
     Ok(())
 }
 
@@ -191,7 +213,11 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
     }
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
     let color = session.prefs.color;
+    let address_map = session.client.pool().settings().address_map.clone();
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
+    if let Some(header) = rows.first_mut().filter(|_| !address_map.is_empty()) {
+        header.insert(2, "reached at".into());
+    }
     let mut colours = Vec::new();
     for shard in topology.shards_in_slot_order() {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
@@ -206,7 +232,7 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
                 (true, "online" | "unknown") => "ok".to_string(),
                 (true, other) => other.to_string(),
             };
-            rows.push(vec![
+            let mut row = vec![
                 short_id(&node.id),
                 node.endpoint.to_string(),
                 if node.primary { "primary".into() } else { "replica".into() },
@@ -215,7 +241,12 @@ fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
                 if node.primary { shard.slot_count().to_string() } else { "-".into() },
                 keys.map_or("?".into(), |k| k.to_string()),
                 link,
-            ]);
+            ];
+            if !address_map.is_empty() {
+                let reached = address_map.reach(&node.endpoint);
+                row.insert(2, if reached == node.endpoint { "-".into() } else { reached.to_string() });
+            }
+            rows.push(row);
             colours.push(colour);
         }
     }

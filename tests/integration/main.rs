@@ -37,5 +37,9 @@ mod pty;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
+/// TLS: certificates, client certificates, clear failures, `rediss://`.
+mod tls;
+/// TLS clusters in every mode, announced hostnames, the address map, IPv6.
+mod tls_cluster;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;

@@ -232,6 +232,7 @@ fn same(outcome: &Outcome) -> Outcome {
             Error::Connect { addr: addr.clone(), source: std::io::Error::new(source.kind(), os_message(source)) }
         }
         Error::Closed { addr } => Error::Closed { addr: addr.clone() },
+        Error::Tls { addr, detail } => Error::Tls { addr: addr.clone(), detail: detail.clone() },
         other => Error::Refused(other.to_string()),
     };
     match outcome {
@@ -290,8 +291,7 @@ mod tests {
     }
 
     fn pool() -> Pool {
-        let settings =
-            LinkSettings { connect_timeout: Duration::from_secs(2), internal_timeout: Duration::from_secs(2) };
+        let settings = LinkSettings::plain(Duration::from_secs(2));
         Pool::new(SessionState::default(), settings)
     }
 

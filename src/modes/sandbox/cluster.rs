@@ -6,7 +6,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::servers::{Server, call_text, spawn, temp_dir};
+use super::servers::{Listen, Server, call_text, spawn, temp_dir};
+use crate::client::pool::LinkSettings;
 use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -17,18 +18,27 @@ pub struct LocalCluster {
     pub ids: Vec<String>,
     pub primaries: usize,
     pub dir: PathBuf,
+    /// How the nodes listen (address, TLS).
+    pub listen: Listen,
+    link: LinkSettings,
 }
 
 impl LocalCluster {
     /// Starts and forms the cluster; waits (bounded) until it serves every slot.
     pub fn start(primaries: usize, replicas: usize) -> Result<LocalCluster> {
+        LocalCluster::start_with(primaries, replicas, Listen::default())
+    }
+
+    /// [`LocalCluster::start`] with nodes listening as `listen` says (IPv6, TLS).
+    pub fn start_with(primaries: usize, replicas: usize, listen: Listen) -> Result<LocalCluster> {
         if primaries == 0 || primaries > 64 || replicas > 8 {
             return Err(Error::Usage("a sandbox needs 1-64 primaries and 0-8 replicas each".into()));
         }
         let dir = temp_dir("cluster")?;
-        let mut cluster = LocalCluster { nodes: Vec::new(), ids: Vec::new(), primaries, dir };
+        let link = listen.link();
+        let mut cluster = LocalCluster { nodes: Vec::new(), ids: Vec::new(), primaries, dir, listen, link };
         for _ in 0..primaries * (1 + replicas) {
-            cluster.nodes.push(spawn(&cluster.dir, true, &[])?);
+            cluster.nodes.push(spawn(&cluster.dir, true, &[], &cluster.listen, &cluster.link)?);
         }
         cluster.form(replicas)?;
         Ok(cluster)
@@ -45,34 +55,42 @@ impl LocalCluster {
         self.nodes[index].port
     }
 
+    /// How rcli's own calls reach the nodes (TLS settings included).
+    pub fn link(&self) -> &LinkSettings {
+        &self.link
+    }
+
+    /// Sends one command to node `index` (over TLS in a TLS cluster), bounded.
+    pub fn call(&self, index: usize, argv: &[&str]) -> Result<crate::protocol::resp::Frame> {
+        let node = self.nodes.get(index).ok_or_else(|| Error::Usage(format!("no node {index} in this cluster")))?;
+        node.call(argv)
+    }
+
     fn form(&mut self, replicas: usize) -> Result<()> {
-        let endpoints: Vec<Endpoint> = self.nodes.iter().map(Server::endpoint).collect();
-        for (i, endpoint) in endpoints.iter().enumerate() {
-            self.ids.push(call_text(endpoint, &["CLUSTER", "MYID"])?);
-            call_text(endpoint, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
+        for (i, node) in self.nodes.iter().enumerate() {
+            self.ids.push(call_text(node, &["CLUSTER", "MYID"])?);
+            call_text(node, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
         }
         let per = SLOTS / self.primaries;
-        for (i, primary) in endpoints.iter().take(self.primaries).enumerate() {
+        for (i, primary) in self.nodes.iter().take(self.primaries).enumerate() {
             let start = i * per;
             let end = if i + 1 == self.primaries { SLOTS - 1 } else { start + per - 1 };
             call_text(primary, &["CLUSTER", "ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
-        if let Some((first, others)) = endpoints.split_first() {
-            for endpoint in others {
-                if let Endpoint::Tcp { port, .. } = endpoint {
-                    call_text(first, &["CLUSTER", "MEET", "127.0.0.1", &port.to_string()])?;
-                }
+        if let Some((first, others)) = self.nodes.split_first() {
+            for node in others {
+                call_text(first, &["CLUSTER", "MEET", &node.host, &node.port.to_string()])?;
             }
         }
-        let total = endpoints.len();
+        let total = self.nodes.len();
         self.wait("every node to know every other", Duration::from_secs(20), |c| {
             c.nodes.iter().all(|n| {
-                call_text(&n.endpoint(), &["CLUSTER", "NODES"])
+                call_text(n, &["CLUSTER", "NODES"])
                     .is_ok_and(|t| t.lines().filter(|l| !l.contains("handshake")).count() == total)
             })
         })?;
         // Replica `r` of primary `p` is node `primaries + r * primaries + p`.
-        for (offset, replica) in endpoints.iter().skip(self.primaries).take(replicas * self.primaries).enumerate() {
+        for (offset, replica) in self.nodes.iter().skip(self.primaries).take(replicas * self.primaries).enumerate() {
             if let Some(primary_id) = self.ids.get(offset % self.primaries) {
                 call_text(replica, &["CLUSTER", "REPLICATE", primary_id])?;
             }
@@ -85,9 +103,8 @@ impl LocalCluster {
     pub fn wait_until_healthy(&self, limit: Duration) -> Result<()> {
         self.wait("the cluster to be ok with synced replicas", limit, |c| {
             c.nodes.iter().filter(|n| n.is_running()).all(|n| {
-                let endpoint = n.endpoint();
-                let ok = call_text(&endpoint, &["CLUSTER", "INFO"]).is_ok_and(|t| t.contains("cluster_state:ok"));
-                let repl = call_text(&endpoint, &["INFO", "replication"]).unwrap_or_default();
+                let ok = call_text(n, &["CLUSTER", "INFO"]).is_ok_and(|t| t.contains("cluster_state:ok"));
+                let repl = call_text(n, &["INFO", "replication"]).unwrap_or_default();
                 let synced = !repl.contains("role:slave") || repl.contains("master_link_status:up");
                 ok && synced
             })

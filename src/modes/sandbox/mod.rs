@@ -8,17 +8,19 @@
 //! the kernel hands to outgoing connections.
 //!
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
-//! [`watchdog`] removes them if rcli dies without its usual clean-up; this file is
+//! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`), [`watchdog`]
+//! removes them if rcli dies without its usual clean-up; this file is
 //! `rcli sandbox` itself.
 
 mod cluster;
 mod servers;
+pub mod tls;
 mod watchdog;
 
 use clap::Parser;
 
 pub use cluster::LocalCluster;
-pub use servers::{Server, Standalone, call, free_port, redis_server_available};
+pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, redis_server_available};
 
 /// `rcli sandbox` options.
 #[derive(Debug, Parser)]
@@ -33,6 +35,9 @@ struct SandboxArgs {
     /// Replicas per primary.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// A TLS cluster (tls-port, tls-cluster, tls-replication) with a throwaway CA and certificates.
+    #[arg(long)]
+    tls: bool,
 }
 
 /// Runs `rcli sandbox`; returns the exit code.
@@ -52,8 +57,39 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         );
         return 1;
     }
-    crate::output::note(&format!("starting {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas));
-    let cluster = match LocalCluster::start(parsed.primaries, parsed.replicas) {
+    let mut listen = Listen::default();
+    if parsed.tls {
+        let dir = match servers::temp_dir("tls") {
+            Ok(dir) => dir,
+            Err(e) => {
+                crate::output::note(&format!("sandbox: {e}"));
+                return 1;
+            }
+        };
+        match tls::TlsFiles::generate(&dir, &[]) {
+            Ok(files) => listen.tls = Some(files),
+            Err(e) => {
+                crate::output::note(&format!("sandbox: {e}"));
+                let _ = std::fs::remove_dir_all(&dir);
+                return 1;
+            }
+        }
+    }
+    let tls_dir = listen.tls.as_ref().and_then(|f| f.ca.parent().map(std::path::Path::to_path_buf));
+    let code = run_cluster(&parsed, listen);
+    if let Some(dir) = tls_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    code
+}
+
+fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
+    let kind = if listen.tls.is_some() { "TLS " } else { "" };
+    crate::output::note(&format!(
+        "starting a {kind}cluster of {} primaries with {} replica(s) each…",
+        parsed.primaries, parsed.replicas
+    ));
+    let cluster = match LocalCluster::start_with(parsed.primaries, parsed.replicas, listen) {
         Ok(cluster) => cluster,
         Err(e) => {
             crate::output::note(&format!("sandbox: {e}"));
@@ -70,11 +106,22 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         };
         crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
     }
+    let mut argv: Vec<String> = ["rcli", "-c", "-p", &cluster.port(0).to_string()].map(String::from).to_vec();
+    if let Some(files) = &cluster.listen.tls {
+        crate::output::note(&format!(
+            "TLS only (tls-port, tls-cluster, tls-replication); certificates in {}",
+            files.ca.display()
+        ));
+        crate::output::note(&format!(
+            "  from another terminal: rcli -c -p {} --tls --cacert {}",
+            cluster.port(0),
+            files.ca.display()
+        ));
+        argv.extend(["--tls".to_string(), "--cacert".to_string(), files.ca.display().to_string()]);
+    }
     crate::output::note(
         "everything is stopped and removed when you leave the shell (quit, Ctrl-D, a closed terminal, a kill).",
     );
-    let argv: Vec<std::ffi::OsString> =
-        ["rcli", "-c", "-p", &cluster.port(0).to_string()].iter().map(Into::into).collect();
     let code = match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))

@@ -1,17 +1,21 @@
 //! Local `redis-server` children for the sandbox and the test harness: free loopback
-//! ports (each with its cluster-bus port, +10000, below 32768), a temp directory per
-//! group of servers, start-up with a bounded wait for PING, and kill on drop.
+//! ports (each with its cluster-bus port, +10000, below 32768) on 127.0.0.1 or ::1,
+//! plain or TLS-only ([`Listen`]), a temp directory per group of servers, start-up
+//! with a bounded wait for PING, and kill on drop.
 
 use std::fs;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use super::tls::TlsFiles;
 use super::watchdog;
-use crate::client::pool;
+use crate::client::pool::{self, LinkSettings};
+use crate::client::tls::Tls;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::resp::Frame;
@@ -21,8 +25,46 @@ const LAST_PORT: u16 = 22700;
 const BUS_OFFSET: u16 = 10000;
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 
+/// How sandbox servers listen.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The loopback address: `127.0.0.1` or `::1`.
+    pub host: String,
+    /// TLS only (`port 0`, `tls-port`), with these certificates.
+    pub tls: Option<TlsFiles>,
+}
+
+impl Default for Listen {
+    fn default() -> Listen {
+        Listen { host: "127.0.0.1".into(), tls: None }
+    }
+}
+
+impl Listen {
+    /// How rcli's own calls reach these servers: TLS with the sandbox's client
+    /// certificate, one shared TLS client per group of servers. The server certificate is
+    /// not checked: the sandbox made it, and tests give servers wrong ones on purpose.
+    pub fn link(&self) -> LinkSettings {
+        let mut link = LinkSettings::plain(Duration::from_secs(10));
+        link.tls = self.tls.as_ref().map(|files| {
+            Arc::new(Tls::new(crate::client::tls::TlsOptions { insecure: true, ..files.client_options() }))
+        });
+        link
+    }
+}
+
+/// True when this machine can listen on the IPv6 loopback address.
+pub fn ipv6_available() -> bool {
+    TcpListener::bind(("::1", 0)).is_ok()
+}
+
 /// A free port P (and P + 10000) below 32768; tries a bounded number of candidates.
 pub fn free_port() -> Result<u16> {
+    free_port_on("127.0.0.1")
+}
+
+/// [`free_port`] on the loopback address `host`.
+pub fn free_port_on(host: &str) -> Result<u16> {
     let span = LAST_PORT - FIRST_PORT;
     // Spread processes apart so parallel test binaries rarely probe the same ports.
     let _ = NEXT_PORT.compare_exchange(
@@ -34,7 +76,7 @@ pub fn free_port() -> Result<u16> {
     for _ in 0..span {
         let offset = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % span;
         let port = FIRST_PORT + offset;
-        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        let free = |p: u16| TcpListener::bind((host, p)).is_ok();
         if free(port) && free(port + BUS_OFFSET) {
             return Ok(port);
         }
@@ -69,14 +111,22 @@ pub(super) fn temp_dir(label: &str) -> Result<PathBuf> {
 
 /// One running redis-server child.
 pub struct Server {
+    /// The client port (the TLS port of a TLS server).
     pub port: u16,
+    pub host: String,
     child: Option<Child>,
     log: PathBuf,
+    link: LinkSettings,
 }
 
 impl Server {
     pub fn endpoint(&self) -> Endpoint {
-        Endpoint::tcp("127.0.0.1", self.port)
+        Endpoint::tcp(&self.host, self.port)
+    }
+
+    /// Sends one command to this server (over TLS for a TLS server), bounded.
+    pub fn call(&self, argv: &[&str]) -> Result<Frame> {
+        pool::call_via(&self.link, &self.endpoint(), argv, self.link.connect_timeout)
     }
 
     /// Kills the server at once (SIGKILL), as a crash would.
@@ -104,14 +154,19 @@ impl Server {
     }
 }
 
-/// Starts one redis-server in `dir`; `cluster` turns on cluster mode.
-pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server> {
+/// Starts one redis-server in `dir`, listening as `listen` says; `cluster` turns on
+/// cluster mode; rcli's own calls to it go through `link`.
+pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str], listen: &Listen, link: &LinkSettings) -> Result<Server> {
     let mut last = None;
     for _ in 0..5 {
-        let port = free_port()?;
+        let port = free_port_on(&listen.host)?;
         let log = dir.join(format!("{port}.log"));
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        match &listen.tls {
+            Some(files) => cmd.args(files.server_args(port, cluster)),
+            None => cmd.args(["--port", &port.to_string()]),
+        };
+        cmd.args(["--bind", &listen.host, "--save", "", "--appendonly", "no"])
             .args(["--dir", &dir.display().to_string(), "--logfile", &log.display().to_string()])
             .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"])
             // A replica (or --rdb) gets its full sync at once, not after 5 s of waiting
@@ -130,7 +185,7 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str]) -> Result<Server>
         cmd.process_group(0);
         let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
         watchdog::watch_pid(child.id());
-        let mut server = Server { port, child: Some(child), log };
+        let mut server = Server { port, host: listen.host.clone(), child: Some(child), log, link: link.clone() };
         match wait_for_ping(&mut server) {
             Ok(()) => return Ok(server),
             Err(e) => {
@@ -155,7 +210,7 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
                 server.log_tail()
             )));
         }
-        if pool::call(&server.endpoint(), &["PING"], Duration::from_millis(500)).is_ok() {
+        if pool::call_via(&server.link, &server.endpoint(), &["PING"], Duration::from_millis(500)).is_ok() {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -174,10 +229,15 @@ pub fn call(endpoint: &Endpoint, argv: &[&str]) -> Result<Frame> {
     pool::call(endpoint, argv, Duration::from_secs(10))
 }
 
-pub(super) fn call_text(endpoint: &Endpoint, argv: &[&str]) -> Result<String> {
-    let frame = call(endpoint, argv)?;
+pub(super) fn call_text(server: &Server, argv: &[&str]) -> Result<String> {
+    let frame = server.call(argv)?;
     if let Some(err) = frame.as_error() {
-        return Err(Error::Usage(format!("{endpoint}: {} failed: {}", argv.join(" "), String::from_utf8_lossy(err))));
+        return Err(Error::Usage(format!(
+            "{}: {} failed: {}",
+            server.endpoint(),
+            argv.join(" "),
+            String::from_utf8_lossy(err)
+        )));
     }
     Ok(frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default())
 }
@@ -190,8 +250,13 @@ pub struct Standalone {
 
 impl Standalone {
     pub fn start(extra: &[&str]) -> Result<Standalone> {
+        Standalone::start_with(&Listen::default(), extra)
+    }
+
+    /// A server listening as `listen` says.
+    pub fn start_with(listen: &Listen, extra: &[&str]) -> Result<Standalone> {
         let dir = temp_dir("server")?;
-        match spawn(&dir, false, extra) {
+        match spawn(&dir, false, extra, listen, &listen.link()) {
             Ok(server) => Ok(Standalone { server, dir }),
             Err(e) => {
                 let _ = fs::remove_dir_all(&dir);
