@@ -179,6 +179,7 @@ mod tests {
             endpoint: Endpoint::tcp("127.0.0.1", port),
             primary,
             health: "online".into(),
+            hostname: None,
         };
         Topology::new(vec![
             Shard { primary: Some(node(7001, true)), replicas: vec![node(7004, false)], ranges: vec![(8192, 16383)] },
