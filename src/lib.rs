@@ -15,6 +15,7 @@
 //! - [`repl`], [`helper`], [`history`], [`rcfile`], [`askpass`]: the interactive shell.
 //! - [`output`], [`paint`]: where text goes and its colours.
 //! - [`cli`]: options; [`run`]: modes and exit codes; [`sandbox`]: local throwaway servers.
+//! - [`manager`]: the cluster manager, `rcli --cluster <subcommand>`.
 //! - [`error`]: the one error type.
 
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod client;
 pub mod cluster;
 pub mod endpoint;
 pub mod error;
+pub mod manager;
 pub mod modes;
 pub mod output;
 pub mod protocol;

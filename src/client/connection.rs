@@ -216,6 +216,85 @@ impl Connection {
         }
     }
 
+    /// Reads a replication payload, the answer to `SYNC`: the newlines a master sends
+    /// while it prepares are skipped; `-ERR` comes back as `Ok(Err(text))`; a `$<len>`
+    /// payload is copied to `out` byte for byte, an `$EOF:<40-byte mark>` payload up to
+    /// (without) the mark. `started` learns the kind (`Some(len)` or `None` for a
+    /// mark) before the first byte is written. Returns the payload's length.
+    pub fn read_payload(
+        &mut self,
+        out: &mut dyn Write,
+        wait: Wait,
+        started: &mut dyn FnMut(Option<u64>),
+    ) -> Result<std::result::Result<u64, String>> {
+        const MARK: usize = 40;
+        let line = loop {
+            while self.buf.get(self.start) == Some(&b'\n') {
+                self.start += 1;
+            }
+            let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+            if let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&pending[..at]).trim_end_matches('\r').to_string();
+                self.start += at + 1;
+                break line;
+            }
+            if pending.len() > 1024 {
+                return Err(Error::Protocol { addr: self.addr(), detail: "no payload header".into() });
+            }
+            self.fill(pending.len() + 1, wait)?;
+        };
+        if let Some(error) = line.strip_prefix('-') {
+            return Ok(Err(error.to_string()));
+        }
+        let protocol = |detail: &str| Error::Protocol { addr: self.endpoint.to_string(), detail: detail.to_string() };
+        let header = line.strip_prefix('$').ok_or_else(|| protocol("the payload does not start with $"))?;
+        let write_err = |e: io::Error| Error::File { path: "payload".into(), source: e };
+        if let Some(mark) = header.strip_prefix("EOF:") {
+            let mark = mark.as_bytes().get(..MARK).ok_or_else(|| protocol("short EOF mark"))?.to_vec();
+            started(None);
+            let mut held: Vec<u8> = Vec::with_capacity(2 * MARK);
+            let mut written = 0u64;
+            loop {
+                if self.start == self.end {
+                    self.start = 0;
+                    self.end = 0;
+                    self.fill(1, wait)?;
+                }
+                let chunk = self.buf.get(self.start..self.end).unwrap_or_default();
+                held.extend_from_slice(chunk);
+                self.start = self.end;
+                if held.len() >= MARK && held.ends_with(&mark) {
+                    let body = &held[..held.len() - MARK];
+                    out.write_all(body).map_err(write_err)?;
+                    return Ok(Ok(written + body.len() as u64));
+                }
+                if held.len() > MARK {
+                    let cut = held.len() - MARK;
+                    out.write_all(&held[..cut]).map_err(write_err)?;
+                    written += cut as u64;
+                    held.drain(..cut);
+                }
+            }
+        }
+        let length: u64 = header.parse().map_err(|_| protocol("bad payload length"))?;
+        started(Some(length));
+        let mut left = length;
+        while left > 0 {
+            if self.start == self.end {
+                self.start = 0;
+                self.end = 0;
+                self.fill(1, wait)?;
+            }
+            let available = (self.end - self.start) as u64;
+            let take = available.min(left) as usize;
+            let chunk = self.buf.get(self.start..self.start + take).unwrap_or_default();
+            out.write_all(chunk).map_err(write_err)?;
+            self.start += take;
+            left -= take as u64;
+        }
+        Ok(Ok(length))
+    }
+
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         if self.read_timeout != timeout {
             self.stream

@@ -90,6 +90,20 @@ impl Exchange {
         self.conn.read_frame(wait).inspect_err(|_| self.broken = true)
     }
 
+    /// Streams a replication payload (after `SYNC`) to `out`; see
+    /// [`Connection::read_payload`]. The connection is a replica link afterwards, so
+    /// the exchange is never given back.
+    pub fn read_payload(
+        &mut self,
+        out: &mut dyn std::io::Write,
+        idle: Option<Duration>,
+        started: &mut dyn FnMut(Option<u64>),
+    ) -> Result<std::result::Result<u64, String>> {
+        self.broken = true;
+        let wait = Wait { idle, interrupt: self.interrupt.as_deref() };
+        self.conn.read_payload(out, wait, started)
+    }
+
     /// Marks the exchange as unusable (its owner gave up on it).
     pub fn abandon(&mut self) {
         self.broken = true;
