@@ -14,6 +14,10 @@ mod differential;
 mod fake;
 /// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
 mod faults;
+/// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
+mod manager;
+/// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
+mod manager_create;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

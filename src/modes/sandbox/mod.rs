@@ -10,11 +10,13 @@
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them;
 //! this file is `rcli sandbox` itself.
 
+mod bare;
 mod cluster;
 mod servers;
 
 use clap::Parser;
 
+pub use bare::BareNodes;
 pub use cluster::LocalCluster;
 pub use servers::{Server, Standalone, call, free_port, redis_server_available};
 
@@ -31,6 +33,9 @@ struct SandboxArgs {
     /// Replicas per primary.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// Start N empty, unjoined nodes instead (for `rcli --cluster create`).
+    #[arg(long, value_name = "N")]
+    bare: Option<usize>,
 }
 
 /// Runs `rcli sandbox`; returns the exit code.
@@ -49,6 +54,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
             "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS)."
         );
         return 1;
+    }
+    if let Some(count) = parsed.bare {
+        return bare_shell(count);
     }
     eprintln!("starting {} primaries with {} replica(s) each…", parsed.primaries, parsed.replicas);
     let cluster = match LocalCluster::start(parsed.primaries, parsed.replicas) {
@@ -82,4 +90,36 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     };
     drop(cluster);
     code
+}
+
+/// `rcli sandbox --bare N`: starts the nodes, prints them and the `create` command that
+/// joins them, and keeps them until stdin ends (Enter, Ctrl-D) or Ctrl-C; then
+/// everything is removed.
+fn bare_shell(count: usize) -> i32 {
+    let bare = match BareNodes::start(count, &[]) {
+        Ok(bare) => bare,
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            return 1;
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let on_signal = tx.clone();
+    let _ = ctrlc::set_handler(move || {
+        let _ = on_signal.send(());
+    });
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = tx.send(());
+    });
+    println!("{count} empty cluster nodes in {}:", bare.dir.display());
+    println!("  {}", bare.addrs().join(" "));
+    println!("join them with (in another terminal):");
+    println!("  rcli --cluster create {} --cluster-replicas 1", bare.addrs().join(" "));
+    println!("press Enter (or Ctrl-C) to stop and remove them.");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = rx.recv();
+    drop(bare);
+    0
 }
