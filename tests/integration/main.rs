@@ -18,6 +18,8 @@ mod faults;
 mod manager;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
 mod manager_create;
+/// add-node, rebalance, del-node and a big reshard, side by side.
+mod manager_reshard;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
