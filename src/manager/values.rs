@@ -31,7 +31,8 @@ pub fn compare(
             let b = dumps(link, dst, keys)?;
             let mut equal = Vec::with_capacity(keys.len());
             for (i, key) in keys.iter().enumerate() {
-                let same = a.get(i) == b.get(i) || typed_equal(link, src, dst, key)?;
+                let (x, y) = (a.get(i).cloned().flatten(), b.get(i).cloned().flatten());
+                let same = x.is_none() || y.is_none() || x == y || typed_equal(link, src, dst, key)?;
                 equal.push(same);
             }
             Ok((equal, Method::Dump))
@@ -52,7 +53,9 @@ fn digests(link: &mut Link, src: &Endpoint, dst: &Endpoint, keys: &[Vec<u8>]) ->
             reply.as_items().unwrap_or_default().iter().map(|f| f.as_bytes().unwrap_or_default().to_vec()).collect();
         values.push(items);
     }
-    Ok((0..keys.len()).map(|i| values[0].get(i) == values[1].get(i)).collect())
+    // A key missing on either side (a zero digest) is not a conflict, as in redis-cli.
+    let zero = |d: Option<&Vec<u8>>| d.is_none_or(|d| d.iter().all(|b| *b == b'0'));
+    Ok((0..keys.len()).map(|i| zero(values[0].get(i)) || zero(values[1].get(i)) || values[0].get(i) == values[1].get(i)).collect())
 }
 
 /// `ASKING` + one command per key, pipelined; the command replies only.

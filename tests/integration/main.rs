@@ -20,6 +20,8 @@ mod manager;
 mod manager_create;
 /// add-node, rebalance, del-node and a big reshard, side by side.
 mod manager_reshard;
+/// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
+mod manager_fix;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

@@ -292,6 +292,19 @@ pub fn mask_replicates(text: &str) -> String {
     masked + newline
 }
 
+/// The per-master info lines (load order differs between clusters) sorted in place.
+pub fn sorted_info(text: &str) -> String {
+    let (info, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" keys | "));
+    let mut info = info;
+    info.sort_unstable();
+    format!("{}\n{}", info.join("\n"), rest.join("\n"))
+}
+
+/// Output in a canonical order: info lines and node blocks sorted.
+pub fn canon(text: &str) -> String {
+    blocks_sorted(&sorted_info(text))
+}
+
 /// Asserts `redis-cli --cluster check` passes on node `i` of `side`.
 pub fn assert_check_passes(side: &Side, i: usize) {
     let out = redis_cli_run(&["--cluster", "check", &side.addr(i)], b"");

@@ -130,14 +130,6 @@ fn sorted_lines(text: &str) -> String {
     lines.join("\n")
 }
 
-/// The per-master info lines (load order differs between clusters) sorted in place.
-fn sorted_info(text: &str) -> String {
-    let (info, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" keys | "));
-    let mut info = info;
-    info.sort_unstable();
-    format!("{}\n{}", info.join("\n"), rest.join("\n"))
-}
-
 /// `call` prints one block per node in load order: compare the blocks as a set.
 fn call_sorted(text: &str) -> String {
     let mut blocks: Vec<String> = Vec::new();
