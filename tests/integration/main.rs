@@ -22,6 +22,8 @@ mod manager_create;
 mod manager_reshard;
 /// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
 mod manager_fix;
+/// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
+mod manager_ops;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

@@ -86,10 +86,7 @@ impl Side {
         let filled: Vec<String> = argv.iter().map(|a| self.fill(a)).collect();
         let argv: Vec<&str> = filled.iter().map(String::as_str).collect();
         let frame = call(&self.endpoint(i), &argv).unwrap_or_else(|e| panic!("{argv:?} on node {i}: {e}"));
-        match frame.as_integer() {
-            Some(n) => n.to_string(),
-            None => text(&frame),
-        }
+        frame_text(&frame)
     }
 
     /// Replaces this side's ids and ports with `N<k>` and `p<k>`, strips colours.
@@ -145,6 +142,20 @@ impl Side {
         let input: String = (0..count).map(|n| format!("SET key:{n} v{n}\n")).collect();
         let out = rcli_run(home, &["-c", "-p", &self.port(0).to_string()], &input);
         assert_eq!(out.code, Some(0), "loading failed: {}", out.stderr);
+    }
+}
+
+/// A reply as text: strings, numbers, errors, and arrays one item a line.
+pub fn frame_text(frame: &rcli::protocol::resp::Frame) -> String {
+    if let Some(n) = frame.as_integer() {
+        return n.to_string();
+    }
+    if let Some(e) = frame.as_error() {
+        return String::from_utf8_lossy(e).into_owned();
+    }
+    match frame.as_items() {
+        Some(items) => items.iter().map(frame_text).collect::<Vec<_>>().join("\n"),
+        None => text(frame),
     }
 }
 
