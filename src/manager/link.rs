@@ -77,6 +77,17 @@ impl Link {
         commands: &[Vec<A>],
         idle: Duration,
     ) -> Result<Vec<Frame>> {
+        self.pipeline_then(node, commands, idle, &|| {})
+    }
+
+    /// [`Link::pipeline_for`] that calls `sent` between the write and the first read.
+    pub fn pipeline_then<A: AsRef<[u8]>>(
+        &mut self,
+        node: &Endpoint,
+        commands: &[Vec<A>],
+        idle: Duration,
+        sent: &dyn Fn(),
+    ) -> Result<Vec<Frame>> {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
@@ -86,6 +97,7 @@ impl Link {
             resp::encode_command(argv, &mut out);
         }
         exchange.send(&out, commands.len())?;
+        sent();
         let mut replies = Vec::with_capacity(commands.len());
         for _ in commands {
             match exchange.read(Some(idle)) {

@@ -7,7 +7,8 @@
 //! journal records each group before it changes anything.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::client::state::Credentials;
@@ -135,6 +136,26 @@ impl Settings {
     }
 }
 
+/// Fault injection for the interruption tests (docs/testing.md): with
+/// `RCLI_FAULT=<point>:<n>`, the n-th time rcli reaches `point` it prints
+/// `rcli-fault: <point>` on stderr and waits to be killed (`kill -9`).
+pub fn fault_point(point: &str) {
+    static SPEC: OnceLock<Option<(String, usize)>> = OnceLock::new();
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let spec = SPEC.get_or_init(|| {
+        let value = std::env::var("RCLI_FAULT").ok()?;
+        let (name, n) = value.rsplit_once(':')?;
+        Some((name.to_string(), n.parse().ok()?))
+    });
+    if let Some((name, n)) = spec
+        && name == point
+        && SEEN.fetch_add(1, Ordering::SeqCst) + 1 == *n
+    {
+        crate::output::note(&format!("rcli-fault: {point}"));
+        std::thread::sleep(Duration::from_secs(120));
+    }
+}
+
 fn setslot(slot: u16, kind: &str, id: &str) -> Vec<String> {
     vec!["CLUSTER".into(), "SETSLOT".into(), slot.to_string(), kind.into(), id.into()]
 }
@@ -156,12 +177,14 @@ pub fn open(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16]) -> Result<()
         let _ = stabilize(link, &dst.endpoint(), slots);
         return Err(e);
     }
+    fault_point("importing");
     let migrating: Vec<Vec<String>> = slots.iter().map(|&s| setslot(s, "MIGRATING", &dst.id)).collect();
     if let Err((_, e)) = all_ok(link, &src.endpoint(), &migrating) {
         let _ = stabilize(link, &src.endpoint(), slots);
         let _ = stabilize(link, &dst.endpoint(), slots);
         return Err(e);
     }
+    fault_point("migrating");
     Ok(())
 }
 
@@ -178,6 +201,7 @@ pub fn stabilize(link: &mut Link, node: &Endpoint, slots: &[u16]) -> Result<(), 
 pub fn finalize(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], masters: &[Peer]) -> Result<(), String> {
     let node: Vec<Vec<String>> = slots.iter().map(|&s| setslot(s, "NODE", &dst.id)).collect();
     all_ok(link, &dst.endpoint(), &node).map_err(|(_, e)| e)?;
+    fault_point("finalized-target");
     if let Err((_, e)) = all_ok(link, &src.endpoint(), &node)
         && !is_lost_last_slot(&e)
     {
@@ -228,6 +252,7 @@ pub fn move_slots(
 ) -> Vec<SlotOutcome> {
     if let Some(j) = journal {
         j.opening(slots, src, dst);
+        fault_point("journal-open");
     }
     if !style.cold && slots.len() > 1 && open(link, src, dst, slots).is_err() {
         // One at a time: the failing slot then reports exactly what failed.
@@ -297,6 +322,7 @@ pub fn move_slots(
         on_slot(&out);
         outcomes.push(out);
     }
+    fault_point("drained");
     let mut result = verify_empty(link, src, dst, slots, s);
     if !style.cold {
         result = result.and_then(|()| finalize(link, src, dst, slots, &s.masters));
@@ -310,6 +336,7 @@ pub fn move_slots(
             return outcomes;
         }
     }
+    fault_point("finalized");
     if let Some(j) = journal {
         j.done(slots);
     }
@@ -390,7 +417,9 @@ pub fn drain(
         short_round = keys.len() < s.get_count;
         let batches = s.batches(keys);
         let commands: Vec<Vec<Vec<u8>>> = batches.iter().map(|b| s.migrate_argv(dst, b, false)).collect();
-        let replies = link.pipeline_for(&src.endpoint(), &commands, wait).map_err(|e| e.to_string())?;
+        let replies = link
+            .pipeline_then(&src.endpoint(), &commands, wait, &|| fault_point("migrate-sent"))
+            .map_err(|e| e.to_string())?;
         for (batch, reply) in batches.iter().zip(replies) {
             if let Some(err) = error_of(&reply) {
                 retry_failed_batch(link, src, dst, slot, s, batch, &err, out)?;

@@ -407,7 +407,8 @@ pub fn finish_in_flight(m: &mut Manager, units: &[Unit], journal: Option<&Shared
             ));
             return false;
         };
-        let outcomes = if src_line.slots.contains(unit.slot) {
+        let handed_over = dst_line.slots.contains(unit.slot);
+        let outcomes = if !handed_over && src_line.slots.contains(unit.slot) {
             mover::move_slots(
                 &mut m.link,
                 &unit.src,
@@ -418,7 +419,7 @@ pub fn finish_in_flight(m: &mut Manager, units: &[Unit], journal: Option<&Shared
                 None,
                 &mut |_| {},
             )
-        } else if dst_line.slots.contains(unit.slot) || dst_line.importing.iter().any(|(s, _)| *s == unit.slot) {
+        } else if handed_over || dst_line.importing.iter().any(|(s, _)| *s == unit.slot) {
             // Handed over on some nodes: empty what is left on the source, finish.
             let mut out = mover::SlotOutcome { slot: unit.slot, ..Default::default() };
             out.pieces.push(mover::Piece::Text(format!(

@@ -55,7 +55,9 @@ fn digests(link: &mut Link, src: &Endpoint, dst: &Endpoint, keys: &[Vec<u8>]) ->
     }
     // A key missing on either side (a zero digest) is not a conflict, as in redis-cli.
     let zero = |d: Option<&Vec<u8>>| d.is_none_or(|d| d.iter().all(|b| *b == b'0'));
-    Ok((0..keys.len()).map(|i| zero(values[0].get(i)) || zero(values[1].get(i)) || values[0].get(i) == values[1].get(i)).collect())
+    Ok((0..keys.len())
+        .map(|i| zero(values[0].get(i)) || zero(values[1].get(i)) || values[0].get(i) == values[1].get(i))
+        .collect())
 }
 
 /// `ASKING` + one command per key, pipelined; the command replies only.

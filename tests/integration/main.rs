@@ -18,12 +18,14 @@ mod faults;
 mod manager;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
 mod manager_create;
-/// add-node, rebalance, del-node and a big reshard, side by side.
-mod manager_reshard;
 /// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
 mod manager_fix;
 /// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
 mod manager_ops;
+/// add-node, rebalance, del-node and a big reshard, side by side.
+mod manager_reshard;
+/// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
+mod manager_resume;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

@@ -108,7 +108,8 @@ impl Side {
             (0..count).all(|i| {
                 let info = self.cmd(i, &["CLUSTER", "INFO"]);
                 let repl = self.cmd(i, &["INFO", "replication"]);
-                info.contains("cluster_state:ok") && (!repl.contains("role:slave") || repl.contains("master_link_status:up"))
+                info.contains("cluster_state:ok")
+                    && (!repl.contains("role:slave") || repl.contains("master_link_status:up"))
             }) && {
                 let views: Vec<String> = (0..count).map(|i| signature(&self.cmd(i, &["CLUSTER", "NODES"]))).collect();
                 views.windows(2).all(|w| w[0] == w[1])
@@ -212,7 +213,11 @@ impl Pair {
     }
 
     pub fn start_with(count: usize, extra: &[&str]) -> Pair {
-        Pair { r: Side::start(count, Tool::RedisCli, extra), x: Side::start(count, Tool::Rcli, extra), home: Home::new() }
+        Pair {
+            r: Side::start(count, Tool::RedisCli, extra),
+            x: Side::start(count, Tool::Rcli, extra),
+            home: Home::new(),
+        }
     }
 
     /// Both sides created as 3 masters + 3 replicas (nodes 0-5), each by its tool.
@@ -223,7 +228,19 @@ impl Pair {
     }
 
     pub fn create_3_3(&self) {
-        let args = ["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1", "--cluster-yes"];
+        let args = [
+            "--cluster",
+            "create",
+            "{p0}",
+            "{p1}",
+            "{p2}",
+            "{p3}",
+            "{p4}",
+            "{p5}",
+            "--cluster-replicas",
+            "1",
+            "--cluster-yes",
+        ];
         let (r, x) = self.both(&args, "");
         assert_eq!(r.code, Some(0), "redis-cli create: {}{}", r.text(), r.stderr);
         assert_eq!(x.code, Some(0), "rcli create: {}{}", x.text(), x.stderr);

@@ -14,7 +14,8 @@ fn create_refusals_and_a_declined_plan_match_redis_cli() {
     let _one = serial();
     let pair = Pair::start(8);
     // 5 nodes cannot make 3 masters with 1 replica each.
-    let (r, x) = pair.both(&["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "--cluster-replicas", "1"], "");
+    let (r, x) =
+        pair.both(&["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "--cluster-replicas", "1"], "");
     assert_eq!((r.code, x.code), (Some(1), Some(1)));
     let (rn, xn) = pair.normalized(&r, &x);
     eqnice!(rn, xn);
@@ -55,7 +56,19 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
     }
     let _one = serial();
     let pair = Pair::start(6);
-    let args = ["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1", "--cluster-yes"];
+    let args = [
+        "--cluster",
+        "create",
+        "{p0}",
+        "{p1}",
+        "{p2}",
+        "{p3}",
+        "{p4}",
+        "{p5}",
+        "--cluster-replicas",
+        "1",
+        "--cluster-yes",
+    ];
     let (r, x) = pair.both(&args, "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
     let (rn, xn) = pair.normalized(&r, &x);
@@ -158,12 +171,27 @@ fn help_and_argument_edge_cases_match_redis_cli() {
     let rcli_part = x.text().split("rcli options:").next().unwrap_or_default().to_string();
     eqnice!(r.text(), rcli_part);
     for (args, message) in [
-        (vec!["--cluster", "call", "127.0.0.1:1", "INCRBY", "k", "-1"], "Unrecognized option or bad number of args for: '-1'\n"),
+        (
+            vec!["--cluster", "call", "127.0.0.1:1", "INCRBY", "k", "-1"],
+            "Unrecognized option or bad number of args for: '-1'\n",
+        ),
         (vec!["--cluster", "foo"], "Unknown --cluster subcommand\n"),
-        (vec!["--cluster", "del-node", "127.0.0.1:1"], "[ERR] Wrong number of arguments for specified --cluster sub command\n"),
-        (vec!["--cluster", "check", "nocolon"], "[ERR] Invalid arguments: you need to pass either a valid address (ie. 120.0.0.1:7000) or space separated IP and port (ie. 120.0.0.1 7000)\n"),
-        (vec!["--cluster", "set-timeout", "127.0.0.1:1", "50"], "Setting a node timeout of less than 100 milliseconds is a bad idea.\n"),
-        (vec!["--cluster", "import", "127.0.0.1:1"], "[ERR] Option '--cluster-from' is required for subcommand 'import'.\n"),
+        (
+            vec!["--cluster", "del-node", "127.0.0.1:1"],
+            "[ERR] Wrong number of arguments for specified --cluster sub command\n",
+        ),
+        (
+            vec!["--cluster", "check", "nocolon"],
+            "[ERR] Invalid arguments: you need to pass either a valid address (ie. 120.0.0.1:7000) or space separated IP and port (ie. 120.0.0.1 7000)\n",
+        ),
+        (
+            vec!["--cluster", "set-timeout", "127.0.0.1:1", "50"],
+            "Setting a node timeout of less than 100 milliseconds is a bad idea.\n",
+        ),
+        (
+            vec!["--cluster", "import", "127.0.0.1:1"],
+            "[ERR] Option '--cluster-from' is required for subcommand 'import'.\n",
+        ),
     ] {
         let r = redis_cli_run(&args, b"");
         let x = rcli_run(&home, &args, "");

@@ -90,7 +90,18 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
     ] {
         assert!(xn.contains(&line), "{xn}");
     }
-    let reshard = ["--cluster", "reshard", "{p0}", "--cluster-from", "{id0}", "--cluster-to", "{id1}", "--cluster-slots", "1", "--cluster-yes"];
+    let reshard = [
+        "--cluster",
+        "reshard",
+        "{p0}",
+        "--cluster-from",
+        "{id0}",
+        "--cluster-to",
+        "{id1}",
+        "--cluster-slots",
+        "1",
+        "--cluster-yes",
+    ];
     let (r, x) = pair.both(&reshard, "");
     assert_eq!((r.code, x.code), (Some(1), Some(1)));
     assert_eq!(r.stderr, "*** Please fix your cluster problems before resharding\n");

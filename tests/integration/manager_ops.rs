@@ -46,9 +46,10 @@ fn backup_writes_exact_rdb_files_and_nodes_json() {
         let first = nodes.iter().find(|n| n["port"] == side.port(0)).unwrap();
         assert_eq!(first["slots"], serde_json::json!([[0, 5460]]));
         assert_eq!(first["replicate"], serde_json::Value::Null);
-        let stale_size = std::fs::metadata(dir.join(format!("redis-node-127.0.0.1-{}-{}.rdb", side.port(0), side.ids[0])))
-            .unwrap()
-            .len();
+        let stale_size =
+            std::fs::metadata(dir.join(format!("redis-node-127.0.0.1-{}-{}.rdb", side.port(0), side.ids[0])))
+                .unwrap()
+                .len();
         if i == 0 {
             assert_eq!(stale_size, 2 << 20, "redis-cli leaves the old file's tail");
             continue;
@@ -60,7 +61,10 @@ fn backup_writes_exact_rdb_files_and_nodes_json() {
             let check = std::process::Command::new("redis-check-rdb").arg(dir.join(&name)).output().unwrap();
             assert!(check.status.success(), "redis-check-rdb {name}: {}", String::from_utf8_lossy(&check.stdout));
             let server = Standalone::start(&["--dir", dir.to_str().unwrap(), "--dbfilename", &name]).unwrap();
-            let keys = text_or_int(&rcli::modes::sandbox::call(&rcli::endpoint::Endpoint::tcp("127.0.0.1", server.port()), &["DBSIZE"]).unwrap());
+            let keys = text_or_int(
+                &rcli::modes::sandbox::call(&rcli::endpoint::Endpoint::tcp("127.0.0.1", server.port()), &["DBSIZE"])
+                    .unwrap(),
+            );
             assert_eq!(keys, side.cmd(m, &["DBSIZE"]), "{name} holds the master's keys");
         }
         assert!(x.stderr.contains("Transfer finished with success after"), "{}", x.stderr);
@@ -117,7 +121,13 @@ fn set_timeout_import_and_del_node_of_a_failed_node() {
     // Without --cluster-copy (and with --cluster-replace) the source is emptied.
     let (x, _) = import(&pair.x, &sources[1], &["--cluster-replace"]);
     assert_eq!(x.code, Some(0));
-    assert_eq!(text_or_int(&rcli::modes::sandbox::call(&rcli::endpoint::Endpoint::tcp("127.0.0.1", sources[1].port()), &["DBSIZE"]).unwrap()), "0");
+    assert_eq!(
+        text_or_int(
+            &rcli::modes::sandbox::call(&rcli::endpoint::Endpoint::tcp("127.0.0.1", sources[1].port()), &["DBSIZE"])
+                .unwrap()
+        ),
+        "0"
+    );
     // A replica dies; once the others mark it failed, redis-cli cannot delete it, rcli can.
     let mut pair = pair;
     for side in [&mut pair.r, &mut pair.x] {
@@ -147,18 +157,67 @@ fn dry_run_and_json_change_nothing_and_parse() {
     let _one = serial();
     let side = Side::start(7, Tool::Rcli, &[]);
     let home = Home::new();
-    let create = side.run(&home, &["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1", "--cluster-dry-run"], "");
+    let create = side.run(
+        &home,
+        &[
+            "--cluster",
+            "create",
+            "{p0}",
+            "{p1}",
+            "{p2}",
+            "{p3}",
+            "{p4}",
+            "{p5}",
+            "--cluster-replicas",
+            "1",
+            "--cluster-dry-run",
+        ],
+        "",
+    );
     assert_eq!(create.code, Some(0));
     assert!(side.cmd(0, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:1"), "a dry-run create changes nothing");
-    let create = side.run(&home, &["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1", "--cluster-yes"], "");
+    let create = side.run(
+        &home,
+        &[
+            "--cluster",
+            "create",
+            "{p0}",
+            "{p1}",
+            "{p2}",
+            "{p3}",
+            "{p4}",
+            "{p5}",
+            "--cluster-replicas",
+            "1",
+            "--cluster-yes",
+        ],
+        "",
+    );
     assert_eq!(create.code, Some(0), "{}", create.stderr);
     side.wait_healthy(6);
     side.load(&home, 2000);
     let add = side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "");
     assert_eq!(add.code, Some(0));
-    let plan = side.run(&home, &["--cluster", "reshard", "{p0}", "--cluster-from", "{id0}", "--cluster-to", "{id6}", "--cluster-slots", "100", "--cluster-dry-run", "--cluster-json"], "");
+    let plan = side.run(
+        &home,
+        &[
+            "--cluster",
+            "reshard",
+            "{p0}",
+            "--cluster-from",
+            "{id0}",
+            "--cluster-to",
+            "{id6}",
+            "--cluster-slots",
+            "100",
+            "--cluster-dry-run",
+            "--cluster-json",
+        ],
+        "",
+    );
     assert_eq!(plan.code, Some(0), "{}", plan.stderr);
-    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {}", plan.text()));
+    let json: serde_json::Value =
+        serde_json::from_slice(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {}", plan.text()));
     assert_eq!(json["type"], "plan");
     assert_eq!(json["slots"].as_array().map(Vec::len), Some(100));
     assert!(json["keys"].as_u64().unwrap_or(0) > 0);
@@ -173,7 +232,8 @@ fn dry_run_and_json_change_nothing_and_parse() {
     let call = side.run(&home, &["--cluster", "call", "{p0}", "PING", "--cluster-json"], "");
     let json: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
     assert_eq!(json["nodes"].as_array().map(Vec::len), Some(7));
-    let rebalance = side.run(&home, &["--cluster", "rebalance", "{p0}", "--cluster-use-empty-masters", "--cluster-dry-run"], "");
+    let rebalance =
+        side.run(&home, &["--cluster", "rebalance", "{p0}", "--cluster-use-empty-masters", "--cluster-dry-run"], "");
     assert_eq!(rebalance.code, Some(0));
     assert!(rebalance.text().contains("Moving 1366 slots from"), "{}", rebalance.text());
     assert_eq!(side.shape(7)[6].0, 0, "a dry-run rebalance moves nothing");

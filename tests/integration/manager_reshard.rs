@@ -9,8 +9,11 @@ use crate::manager::*;
 use crate::util::*;
 
 fn moving_counts(text: &str) -> Vec<String> {
-    let mut counts: Vec<String> =
-        text.lines().filter(|l| l.starts_with("Moving ") && l.contains(" slots from ")).map(|l| l.split(' ').nth(1).unwrap_or_default().to_string()).collect();
+    let mut counts: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("Moving ") && l.contains(" slots from "))
+        .map(|l| l.split(' ').nth(1).unwrap_or_default().to_string())
+        .collect();
     counts.sort();
     counts
 }
@@ -48,7 +51,8 @@ fn add_node_rebalance_drain_and_del_node_match_redis_cli() {
     let (rn, xn) = pair.normalized(&r, &x);
     assert!(xn.contains(">>> Rebalancing across 4 nodes. Total weight = 4.00\n"), "{xn}");
     assert_eq!(moving_counts(&rn), moving_counts(&xn));
-    let hashes = |t: &str| t.lines().filter(|l| l.chars().all(|c| c == '#') && !l.is_empty()).map(str::len).sum::<usize>();
+    let hashes =
+        |t: &str| t.lines().filter(|l| l.chars().all(|c| c == '#') && !l.is_empty()).map(str::len).sum::<usize>();
     assert_eq!(hashes(&rn), hashes(&xn));
     for side in [&pair.r, &pair.x] {
         side.wait_healthy(7);
@@ -67,7 +71,8 @@ fn add_node_rebalance_drain_and_del_node_match_redis_cli() {
     let (r, x) = pair.both(&args, "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
     let (rn, xn) = pair.normalized(&r, &x);
-    let no_dots = |t: &str| t.lines().filter(|l| !l.chars().all(|c| c == '.') || l.is_empty()).collect::<Vec<_>>().join("\n");
+    let no_dots =
+        |t: &str| t.lines().filter(|l| !l.chars().all(|c| c == '.') || l.is_empty()).collect::<Vec<_>>().join("\n");
     eqnice!(blocks_sorted(&no_dots(&rn)), blocks_sorted(&no_dots(&xn)));
     assert!(xn.contains(">>> Configure node as replica of 127.0.0.1:p6.\n"), "{xn}");
     for side in [&pair.r, &pair.x] {
@@ -76,7 +81,10 @@ fn add_node_rebalance_drain_and_del_node_match_redis_cli() {
     }
     // Refusals: a master with slots, an unknown id.
     for (args, line) in [
-        (vec!["--cluster", "del-node", "{p0}", "{id1}"], "[ERR] Node 127.0.0.1:p1 is not empty! Reshard data away and try again."),
+        (
+            vec!["--cluster", "del-node", "{p0}", "{id1}"],
+            "[ERR] Node 127.0.0.1:p1 is not empty! Reshard data away and try again.",
+        ),
         (vec!["--cluster", "del-node", "{p0}", "abc"], "[ERR] No such node ID abc"),
     ] {
         let (r, x) = pair.both(&args, "");
@@ -96,7 +104,12 @@ fn add_node_rebalance_drain_and_del_node_match_redis_cli() {
     let (r, x) = pair.both(&["--cluster", "del-node", "{p0}", "{id6}"], "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
     let (_, xn) = pair.normalized(&r, &x);
-    for line in [">>> Removing node N6 from cluster 127.0.0.1:p0", ">>> Sending CLUSTER FORGET messages to the cluster...", ">>> Sending CLUSTER RESET SOFT to the deleted node.", "[OK] Node N6 removed from the cluster."] {
+    for line in [
+        ">>> Removing node N6 from cluster 127.0.0.1:p0",
+        ">>> Sending CLUSTER FORGET messages to the cluster...",
+        ">>> Sending CLUSTER RESET SOFT to the deleted node.",
+        "[OK] Node N6 removed from the cluster.",
+    ] {
         assert!(xn.contains(line), "{xn}");
     }
     for side in [&pair.r, &pair.x] {
@@ -144,7 +157,18 @@ fn reshard_of_1000_slots_with_100k_keys_and_a_50mb_key_matches_redis_cli() {
     let digest = |side: &Side, i: usize| side.cmd(i, &["DEBUG", "DIGEST-VALUE", "big:{t3}"]);
     let before = digest(&pair.r, 0);
     assert_eq!(before, digest(&pair.x, 0));
-    let args = ["--cluster", "reshard", "{p0}", "--cluster-from", "{id0}", "--cluster-to", "{id6}", "--cluster-slots", "1000", "--cluster-yes"];
+    let args = [
+        "--cluster",
+        "reshard",
+        "{p0}",
+        "--cluster-from",
+        "{id0}",
+        "--cluster-to",
+        "{id6}",
+        "--cluster-slots",
+        "1000",
+        "--cluster-yes",
+    ];
     let (r, x) = pair.both(&args, "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
     let (rn, xn) = pair.normalized(&r, &x);
@@ -160,13 +184,28 @@ fn reshard_of_1000_slots_with_100k_keys_and_a_50mb_key_matches_redis_cli() {
         assert_eq!(digest(side, 6), before, "the 50 MB key arrived intact");
         assert_eq!(dbsize_sum(side, &[0, 1, 2, 6]), 100_001);
         for (i, role) in [(0, "master"), (1, "master"), (2, "master"), (6, "master")] {
-            assert!(side.cmd(i, &["ROLE"]).starts_with(role) || side.cmd(i, &["INFO", "replication"]).contains("role:master"), "node {i} changed role");
+            assert!(
+                side.cmd(i, &["ROLE"]).starts_with(role)
+                    || side.cmd(i, &["INFO", "replication"]).contains("role:master"),
+                "node {i} changed role"
+            );
         }
         assert_check_passes(side, 0);
     }
     // From all masters: shares by slot count, the largest source's rounded up, the
     // others' down: 36 + 35 + 28 = 99 slots for 100 asked (rcli says so on stderr).
-    let args = ["--cluster", "reshard", "{p0}", "--cluster-from", "all", "--cluster-to", "{id6}", "--cluster-slots", "100", "--cluster-yes"];
+    let args = [
+        "--cluster",
+        "reshard",
+        "{p0}",
+        "--cluster-from",
+        "all",
+        "--cluster-to",
+        "{id6}",
+        "--cluster-slots",
+        "100",
+        "--cluster-yes",
+    ];
     let (r, x) = pair.both(&args, "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}", x.stderr);
     let per_source = |t: &str| {
