@@ -225,6 +225,33 @@ pub fn main(argv: &[OsString]) -> i32 {
     i32::from(!ok)
 }
 
+/// The shell's `:cluster check` / `:cluster info`: the manager's check (or info) against
+/// the cluster of `entry`, with the session's credentials and Ctrl-C flag.
+pub fn from_shell(
+    entry: &Endpoint,
+    auth: Option<crate::client::state::Credentials>,
+    connect_timeout: Duration,
+    info_only: bool,
+    search_multiple_owners: bool,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> bool {
+    if matches!(entry, Endpoint::Unix(_)) {
+        crate::output::note("rcli: :cluster needs a TCP connection to a cluster node");
+        return false;
+    }
+    let mut template = LinkTemplate::new(auth, connect_timeout, Duration::from_secs(60));
+    if let Some(flag) = interrupt {
+        template.interrupt = flag;
+    }
+    let opts = ClusterOptions { search_multiple_owners, ..ClusterOptions::default() };
+    let mut m = Manager::new(template, opts);
+    m.prompt = prompt::Prompt::from_text("");
+    let args = [OsString::from(entry.to_string())];
+    let ok = if info_only { commands::info(&mut m, &args) } else { commands::check(&mut m, &args) };
+    m.report.finish();
+    ok
+}
+
 /// Runs one subcommand on a prepared manager.
 pub fn run(m: &mut Manager, command: &str, args: &[OsString]) -> bool {
     match command {

@@ -135,6 +135,12 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
     }
     let x = pair.x.run(&pair.home, &["--cluster", "call", "{p0}", "DBSIZE", "--cluster-only-masters"], "");
     assert_eq!(x.text().lines().filter(|l| l.starts_with("127.0.0.1:")).count(), 3, "{}", x.text());
+    // The shell's :cluster check and :cluster info run the same check.
+    let shell = rcli_run(&pair.home, &["-c", "-p", &pair.x.port(2).to_string()], ":cluster check\n:cluster info\n");
+    let text = pair.x.normalize(&shell.text());
+    assert!(text.contains(">>> Performing Cluster Check (using node 127.0.0.1:p2)\n"), "{text}");
+    assert!(text.contains("[OK] All 16384 slots covered.\n"), "{text}");
+    assert!(text.ends_with("[OK] 3000 keys in 3 masters.\n0.18 keys per slot on average.\n"), "{text}");
 }
 
 fn sorted_lines(text: &str) -> String {

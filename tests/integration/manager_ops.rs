@@ -238,3 +238,40 @@ fn dry_run_and_json_change_nothing_and_parse() {
     assert!(rebalance.text().contains("Moving 1366 slots from"), "{}", rebalance.text());
     assert_eq!(side.shape(7)[6].0, 0, "a dry-run rebalance moves nothing");
 }
+
+#[test]
+fn sandbox_bare_starts_unjoined_nodes_and_removes_them() {
+    if !have_redis() {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Write};
+    let home = Home::new();
+    let mut cmd = rcli(&home);
+    cmd.args(["sandbox", "--bare", "3"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    while lines.len() < 5 {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        lines.push(line);
+    }
+    let addrs: Vec<String> = lines[1].split_whitespace().map(str::to_string).collect();
+    assert_eq!(addrs.len(), 3, "{lines:?}");
+    assert!(lines[3].contains(&format!("rcli --cluster create {} --cluster-replicas 1", addrs.join(" "))), "{lines:?}");
+    let dir = lines[0].split(" in ").nth(1).unwrap().trim_end_matches(":\n").to_string();
+    for addr in &addrs {
+        let endpoint = rcli::endpoint::Endpoint::parse(addr).unwrap();
+        let info = text(&rcli::modes::sandbox::call(&endpoint, &["CLUSTER", "INFO"]).unwrap());
+        assert!(info.contains("cluster_known_nodes:1"), "{info}");
+        let conf = text_or_int(&rcli::modes::sandbox::call(&endpoint, &["CONFIG", "REWRITE"]).unwrap());
+        assert_eq!(conf, "OK", "started from a config file");
+    }
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} removed");
+    let endpoint = rcli::endpoint::Endpoint::parse(&addrs[0]).unwrap();
+    assert!(rcli::modes::sandbox::call(&endpoint, &["PING"]).is_err(), "the nodes are stopped");
+}
