@@ -184,13 +184,8 @@ pub fn warn_unloaded(m: &mut Manager) {
     let skipped = m.cluster.skipped.clone();
     for s in skipped {
         m.report.note(&format!(
-            "rcli: node {}:{} ({}) is {} ({}): its {} slots are not verified",
-            s.host,
-            s.port,
-            s.id,
-            if s.reason == "unreachable" { "unreachable" } else { "failed" },
-            s.reason,
-            s.slots
+            "rcli: node {}:{} ({}) was not checked ({}): its {} slots are not verified",
+            s.host, s.port, s.id, s.reason, s.slots
         ));
     }
 }

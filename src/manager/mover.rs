@@ -446,6 +446,20 @@ fn retry_failed_batch(
     err: &str,
     out: &mut SlotOutcome,
 ) -> Result<(), String> {
+    if is_transient(err) {
+        // The target is not ready (it just joined, or its view is catching up):
+        // nothing moved, so the batch is sent again, for at most 20 s.
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(200));
+            let reply = link.cmd_for(&src.endpoint(), &s.migrate_argv(dst, batch, false), s.migrate_wait());
+            match reply.as_ref().map(error_of) {
+                Ok(None) => return Ok(()),
+                Ok(Some(e)) if is_transient(&e) => continue,
+                Ok(Some(e)) => return retry_failed_batch(link, src, dst, slot, s, batch, &e, out),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
     let busy = err.contains("BUSYKEY");
     let not_served = !busy && !serves(link, &src.endpoint(), slot);
     if !busy && !not_served {
@@ -504,6 +518,11 @@ fn retry_failed_batch(
         },
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// A MIGRATE error that passes by itself: the target's cluster is (still) down.
+fn is_transient(err: &str) -> bool {
+    err.contains("CLUSTERDOWN") || err.contains("TRYAGAIN") || err.contains("LOADING")
 }
 
 fn fail_batch(src: &Peer, err: &str, out: &mut SlotOutcome) -> Result<(), String> {

@@ -201,8 +201,9 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
         if !checked(m, &new, &new_addr, &["CLUSTER", "REPLICATE", &id]) {
             return false;
         }
+        wait_for_sync(m, &new);
     } else {
-        wait_until_known(m, &own.id);
+        wait_until_known(m, &own.id, &new);
     }
     m.report.ok("[OK] New node added correctly.");
     true
@@ -255,11 +256,33 @@ fn copy_functions(m: &mut Manager, first: &Node, new: &Endpoint, new_addr: &str)
     }
 }
 
-/// rcli: waits (at most 30 s) until every node lists the new node, so the next
-/// command (a reshard to it, a replica of it) can use it at once.
-fn wait_until_known(m: &mut Manager, id: &str) {
+/// rcli: waits (at most 30 s) until the new replica finished its first sync. Until then
+/// it holds no data, and a manual failover to it (which compares replication offsets,
+/// both 0 before a new primary's first sync) would promote an empty node.
+fn wait_for_sync(m: &mut Manager, new: &Endpoint) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
+        let info = m.link.cmd(new, &["INFO", "replication"]).map(|r| reply_text(&r)).unwrap_or_default();
+        if info_field(&info, "master_link_status").as_deref() == Some("up") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    m.report.note(
+        "rcli: the new replica has not finished its first sync yet (waited 30 s); do not fail over to it before it has",
+    );
+}
+
+/// rcli: waits (at most 30 s) until the new node serves (`cluster_state:ok`) and every
+/// node lists it, so the next command (a reshard to it, a replica of it) can use it.
+fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let ready = m.link.cmd(new, &["CLUSTER", "INFO"]).is_ok_and(|r| reply_text(&r).contains("cluster_state:ok"));
+        if !ready {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
         let known = m.cluster.nodes.clone().iter().all(|n| {
             m.link.cmd(&n.endpoint(), &["CLUSTER", "NODES"]).is_ok_and(|r| {
                 parse_nodes(&reply_text(&r))
@@ -365,10 +388,8 @@ fn del_unreachable(m: &mut Manager, id: &str) -> bool {
         return false;
     }
     m.report.note(&format!(
-        "rcli: {addr} ({}) is {} ({}): it is forgotten by every reachable node; reset it (CLUSTER RESET) before it runs again",
-        skipped.id,
-        if skipped.reason == "unreachable" { "unreachable" } else { "failed" },
-        skipped.reason
+        "rcli: {addr} ({}) cannot be reached ({}): every reachable node forgets it; reset it (CLUSTER RESET) before it runs again",
+        skipped.id, skipped.reason
     ));
     let new_master = replacement_master(m, &skipped.id);
     m.report.info(">>> Sending CLUSTER FORGET messages to the cluster...");
