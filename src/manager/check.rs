@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::Manager;
-use super::link::{error_of, reply_text};
+use super::link::error_of;
 use super::model::{Node, ranges_text};
 
 /// What a check found.
@@ -104,11 +104,19 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         m.report.err(&format!("[WARNING] The following slots are open: {}.", list.join(",")));
         if m.fixing {
             super::fix::refuse_with_unreachable_masters(m, "open slots");
+            m.report.progress = super::progress::Progress::start("fixing", open.len() as u64, "open slots");
             for &slot in &open {
                 result.ok = super::fix::fix_open_slot(m, slot);
+                if let Some(p) = &m.report.progress {
+                    p.advance(1);
+                }
                 if !result.ok {
                     break;
                 }
+            }
+            m.report.flush();
+            if let Some(p) = m.report.progress.take() {
+                p.finish();
             }
         }
     }
@@ -262,9 +270,4 @@ pub fn check_json(m: &Manager, result: &CheckResult) -> Value {
         "errors": m.errors,
         "ok": result.ok,
     })
-}
-
-/// `reply_text` re-exported for the subcommands that print raw replies.
-pub fn text_of(frame: &crate::protocol::resp::Frame) -> String {
-    reply_text(frame)
 }

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 
 use serde_json::{Value, json};
 
-use super::link::{error_of, reply_text};
+use super::link::error_of;
 use super::report::Level;
 use super::{INVALID_HOST, Manager, check, host_arg, load};
 use crate::protocol::render;
@@ -160,9 +160,4 @@ pub fn set_timeout(m: &mut Manager, args: &[OsString]) -> bool {
         m.report.note(&format!("rcli: {}:{} ({}) was not reached: not changed", s.host, s.port, s.reason));
     }
     true
-}
-
-/// The text of a reply (for subcommands printing server values).
-pub fn text(frame: &crate::protocol::resp::Frame) -> String {
-    reply_text(frame)
 }

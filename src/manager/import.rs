@@ -81,6 +81,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         None => Vec::new(),
     };
     let timeout = m.opts.timeout_ms.to_string();
+    m.report.progress = super::progress::Progress::start("importing", u64::try_from(size).unwrap_or(0), "keys");
     let mut cursor = b"0".to_vec();
     loop {
         let reply = match src.cmd(&source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) {
@@ -139,6 +140,9 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
                 return fail(m, e);
             }
             m.report.log(Level::Ok, "OK");
+        }
+        if let Some(p) = &m.report.progress {
+            p.advance(stop_at as u64);
         }
         if stop_at < keys.len() {
             let key = &keys[stop_at];

@@ -22,6 +22,8 @@ mod manager_create;
 mod manager_fix;
 /// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
 mod manager_ops;
+/// Refusals before data loss, and --cluster-abandon.
+mod manager_refusals;
 /// add-node, rebalance, del-node and a big reshard, side by side.
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
