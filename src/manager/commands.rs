@@ -51,6 +51,23 @@ pub fn fix(m: &mut Manager, args: &[OsString]) -> bool {
     }
     super::fix::load_journal(m);
     let info = check::show_cluster_info(m);
+    if m.opts.dry_run {
+        // The check alone: what it finds is what fix would repair.
+        m.fixing = false;
+        let result = check::check_cluster(m, false);
+        m.report.note(&format!(
+            "rcli dry-run: fix would repair {} open slots, {} uncovered slots{}; nothing was changed",
+            result.open_slots.len(),
+            result.uncovered.len(),
+            if m.opts.search_multiple_owners {
+                format!(", {} slots with several owners", result.multiple_owners.len())
+            } else {
+                String::new()
+            }
+        ));
+        m.report.doc = Some(json!({"info": info, "check": check::check_json(m, &result)}));
+        return true;
+    }
     let result = check::check_cluster(m, false);
     super::fix::after_fix(m);
     m.report.doc = Some(json!({"info": info, "check": check::check_json(m, &result)}));
@@ -119,6 +136,13 @@ pub fn set_timeout(m: &mut Manager, args: &[OsString]) -> bool {
     }
     if load::load(m, &entry).is_err() {
         return false;
+    }
+    if m.opts.dry_run {
+        m.report.note(&format!(
+            "rcli dry-run: CONFIG SET cluster-node-timeout {timeout} and CONFIG REWRITE on {} nodes; nothing was changed",
+            m.cluster.nodes.len()
+        ));
+        return true;
     }
     let (mut ok, mut failed) = (0, 0);
     m.report.info(">>> Reconfiguring node timeout in every cluster node...");

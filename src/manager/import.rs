@@ -80,6 +80,16 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         Some(Credentials { user: None, password }) => vec![b"AUTH".to_vec(), password.clone()],
         None => Vec::new(),
     };
+    if m.opts.dry_run {
+        return dry_run(m, &mut src, &source, &owners);
+    }
+    if !m.opts.copy && !m.opts.yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let question =
+            format!("rcli: the keys will be DELETED from {source_addr} (--cluster-copy keeps them). Continue?");
+        if !super::prompt::confirm(m, &question, false) {
+            return false;
+        }
+    }
     let timeout = m.opts.timeout_ms.to_string();
     m.report.progress = super::progress::Progress::start("importing", u64::try_from(size).unwrap_or(0), "keys");
     let mut cursor = b"0".to_vec();
@@ -174,6 +184,34 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             return true;
         }
     }
+}
+
+/// `--cluster-dry-run`: how many keys would go to each master; reads only.
+fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owners: &[Option<usize>]) -> bool {
+    let mut per_node: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut cursor = b"0".to_vec();
+    loop {
+        let Ok(reply) = src.cmd(source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) else { return false };
+        let items = reply.as_items().unwrap_or_default();
+        cursor = items.first().and_then(|c| c.as_bytes()).map(<[u8]>::to_vec).unwrap_or_else(|| b"0".to_vec());
+        for key in items.get(1).and_then(|k| k.as_items()).unwrap_or_default() {
+            if let Some(Some(t)) = key.as_bytes().map(|k| owners[usize::from(slot_of(k))]) {
+                *per_node.entry(t).or_default() += 1;
+            }
+        }
+        if cursor == b"0" {
+            break;
+        }
+    }
+    let mut rows = Vec::new();
+    for (t, count) in &per_node {
+        let addr = m.cluster.nodes[*t].addr();
+        m.report.note(&format!("rcli dry-run: {count} keys would go to {addr}"));
+        rows.push(serde_json::json!({"to": addr, "keys": count}));
+    }
+    m.report.note("rcli dry-run: nothing was changed");
+    m.report.doc = Some(serde_json::json!({"type": "plan", "op": "import", "moves": rows}));
+    true
 }
 
 /// The index of the first key that already exists on its target node.

@@ -176,6 +176,17 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     }
     let first = m.cluster.nodes[0].clone();
+    if m.opts.dry_run {
+        let role = match master {
+            Some(i) => format!("a replica of {}", m.cluster.nodes[i].addr()),
+            None => "a master (after copying the cluster's functions)".to_string(),
+        };
+        m.report.note(&format!(
+            "rcli dry-run: {new_addr} would meet {} and join as {role}; nothing was changed",
+            first.addr()
+        ));
+        return true;
+    }
     if master.is_none() && !copy_functions(m, &first, &new, &new_addr) {
         return false;
     }
@@ -338,6 +349,19 @@ pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
         ));
         return false;
     }
+    if m.opts.dry_run {
+        for n in &orphans {
+            if let Some(master) = &new_master {
+                m.report.note(&format!("rcli dry-run: {} would replicate {}", n.addr(), master.addr()));
+            }
+        }
+        m.report.note(&format!(
+            "rcli dry-run: {} nodes would forget {}, then it would get CLUSTER RESET SOFT; nothing was changed",
+            m.cluster.nodes.len() - 1,
+            node.addr()
+        ));
+        return true;
+    }
     m.report.info(">>> Sending CLUSTER FORGET messages to the cluster...");
     for n in m.cluster.nodes.clone() {
         if n.id == node.id {
@@ -392,6 +416,11 @@ fn del_unreachable(m: &mut Manager, id: &str) -> bool {
         skipped.id, skipped.reason
     ));
     let new_master = replacement_master(m, &skipped.id);
+    if m.opts.dry_run {
+        m.report
+            .note(&format!("rcli dry-run: {} nodes would forget {addr}; nothing was changed", m.cluster.nodes.len()));
+        return true;
+    }
     m.report.info(">>> Sending CLUSTER FORGET messages to the cluster...");
     for n in m.cluster.nodes.clone() {
         if n.replicate.as_deref() == Some(&skipped.id)

@@ -237,6 +237,28 @@ fn dry_run_and_json_change_nothing_and_parse() {
     assert_eq!(rebalance.code, Some(0));
     assert!(rebalance.text().contains("Moving 1366 slots from"), "{}", rebalance.text());
     assert_eq!(side.shape(7)[6].0, 0, "a dry-run rebalance moves nothing");
+    // Every other changing command has a dry run too.
+    let before = side.cmd(0, &["CLUSTER", "NODES"]);
+    for (args, says) in [
+        (vec!["--cluster", "del-node", "{p0}", "{id6}", "--cluster-dry-run"], "nodes would forget"),
+        (vec!["--cluster", "set-timeout", "{p0}", "4000", "--cluster-dry-run"], "CONFIG SET cluster-node-timeout 4000"),
+        (vec!["--cluster", "fix", "{p0}", "--cluster-dry-run"], "fix would repair 0 open slots, 0 uncovered slots"),
+    ] {
+        let out = side.run(&home, &args, "");
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says) && out.stderr.contains("nothing was changed"), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(signature(&before), signature(&side.cmd(0, &["CLUSTER", "NODES"])));
+    assert_eq!(side.cmd(6, &["CLUSTER", "NODES"]).lines().count(), 7, "node 6 is still a member");
+    assert!(side.cmd(1, &["CONFIG", "GET", "cluster-node-timeout"]).contains("2000"));
+    let source = Standalone::start(&[]).unwrap();
+    rcli_run(&home, &["-p", &source.port().to_string()], "SET a 1\nSET b 2\nSET c 3\n");
+    let from = format!("127.0.0.1:{}", source.port());
+    let out = side.run(&home, &["--cluster", "import", "{p0}", "--cluster-from", &from, "--cluster-dry-run"], "");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("keys would go to"), "{}", out.stderr);
+    let left = rcli_run(&home, &["-p", &source.port().to_string(), "DBSIZE"], "");
+    assert_eq!(left.text(), "3\n", "the source keeps its keys");
 }
 
 #[test]
