@@ -7,7 +7,8 @@
 //! - [`model`]: nodes, slots, signatures (pure); [`load`]: reading the cluster.
 //! - [`check`]: check/info and the check other commands run; [`fix`]: repairs.
 //! - [`plan`]: reshard tables, rebalance, create layout (pure).
-//! - [`mover`]: moving slots; [`values`]: comparing values on BUSYKEY;
+//! - [`mover`]: moving slots, [`drain`]: emptying one; [`values`]: comparing values on
+//!   BUSYKEY; [`fault`]: the test hook that stops a move at a named point;
 //!   [`execute`]: running a plan of moves (groups, parallel pairs, journal);
 //!   [`journal`]: the journal; [`preflight`]: sizing keys before moving them.
 //! - The subcommands: [`create`], [`reshard`], [`rebalance`], [`nodes`] (add-node,
@@ -21,7 +22,9 @@ pub mod backup;
 pub mod check;
 pub mod commands;
 pub mod create;
+pub mod drain;
 pub mod execute;
+pub mod fault;
 pub mod fix;
 pub mod help;
 pub mod journal;
