@@ -30,8 +30,27 @@ impl Level {
     }
 }
 
+/// Server text (key names, error messages) made safe for a terminal: control
+/// characters other than newlines are shown as `\xNN` instead of being sent to it.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{7f}') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if (c.is_control() && c != '\n') || c == '\u{7f}' {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The manager's stdout.
 pub struct Report {
+    /// stdout is a terminal: colours (unless NO_COLOR) and escaped control characters.
+    tty: bool,
     colour: bool,
     json: bool,
     out: io::Stdout,
@@ -43,8 +62,18 @@ pub struct Report {
 
 impl Report {
     pub fn new(json: bool) -> Report {
-        let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Report { colour, json, out: io::stdout(), pending: Vec::new(), progress: None, doc: None }
+        let tty = io::stdout().is_terminal();
+        let colour = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Report { tty, colour, json, out: io::stdout(), pending: Vec::new(), progress: None, doc: None }
+    }
+
+    fn push(&mut self, text: &str) {
+        if self.tty {
+            let safe = terminal_safe(text);
+            self.pending.extend_from_slice(safe.as_bytes());
+        } else {
+            self.pending.extend_from_slice(text.as_bytes());
+        }
     }
 
     /// A report that prints nothing (the shell's `:cluster` collects through it too).
@@ -57,7 +86,7 @@ impl Report {
         if self.json {
             return;
         }
-        self.pending.extend_from_slice(text.as_bytes());
+        self.push(text);
     }
 
     /// One plain line.
@@ -76,7 +105,7 @@ impl Report {
             self.pending.extend_from_slice(b"\x1b[");
             self.pending.extend_from_slice(level.colour().as_bytes());
         }
-        self.pending.extend_from_slice(text.as_bytes());
+        self.push(text);
         self.pending.push(b'\n');
         if self.colour {
             self.pending.extend_from_slice(b"\x1b[0m");
@@ -94,7 +123,7 @@ impl Report {
             self.pending.extend_from_slice(b"\x1b[");
             self.pending.extend_from_slice(level.colour().as_bytes());
         }
-        self.pending.extend_from_slice(coloured.as_bytes());
+        self.push(coloured);
         if self.colour {
             self.pending.extend_from_slice(b"\x1b[0m");
         }
@@ -139,9 +168,10 @@ impl Report {
         }
     }
 
-    /// A line on stderr, after stdout's pending text.
+    /// A line on stderr, after stdout's pending text (control characters escaped).
     pub fn note(&mut self, text: &str) {
         self.flush();
+        let text = &*terminal_safe(text);
         match &self.progress {
             Some(progress) => progress.suspend(|| crate::output::note(text)),
             None => crate::output::note(text),
@@ -167,5 +197,16 @@ impl Report {
 impl Drop for Report {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_servers_are_escaped() {
+        assert_eq!(terminal_safe("plain\nline"), "plain\nline");
+        assert_eq!(terminal_safe("key\x1b[2Jx\r"), "key\\x1b[2Jx\\x0d");
     }
 }
