@@ -122,6 +122,28 @@ fn add_node_rebalance_drain_and_del_node_match_redis_cli() {
         side.wait_healthy(6);
         assert_check_passes(side, 0);
     }
+    // `--user` without a password: redis-cli counts three AUTH2 arguments it never
+    // fills, MIGRATE gets an empty extra key and fails with CROSSSLOT; rcli moves.
+    let args = [
+        "--cluster",
+        "reshard",
+        "{p0}",
+        "--cluster-from",
+        "{id0}",
+        "--cluster-to",
+        "{id1}",
+        "--cluster-slots",
+        "200",
+        "--cluster-yes",
+        "--user",
+        "someone",
+    ];
+    let (r, x) = pair.both(&args, "");
+    assert_eq!(r.code, Some(1), "{}", r.text());
+    assert!(r.text().contains("CROSSSLOT"), "{}", r.text());
+    assert_eq!(x.code, Some(0), "{}\n{}", x.text(), x.stderr);
+    pair.x.wait_healthy(6);
+    assert_check_passes(&pair.x, 0);
 }
 
 /// 50 MB of pseudo-random printable bytes.
