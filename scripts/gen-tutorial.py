@@ -11,7 +11,7 @@ process, the interactive reshard in a pseudo-terminal; very long runs of identic
 lines (one per slot) are shortened in the transcript.
 Run from the repository root:  cargo build --release && python3 scripts/gen-tutorial.py
 """
-import os, pty, re, select, subprocess, sys, tempfile, threading, time
+import os, pty, re, select, shutil, subprocess, sys, tempfile, threading, time
 
 SECTIONS = [
     ("Hash slots and redirects",
@@ -318,6 +318,7 @@ def second_half(binary, env):
     bare.stdin.write("\n")
     bare.stdin.flush()
     bare.wait(timeout=30)
+    shutil.rmtree(state, ignore_errors=True)
     return sections
 
 
