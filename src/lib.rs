@@ -11,6 +11,7 @@
 //! - [`session`]: one line of input (shell, piped, one-shot).
 //! - [`shell`]: the interactive shell; [`modes`]: stdin readers, the pipeline, `--pipe`,
 //!   the sandbox.
+//! - [`manager`]: the cluster manager, `rcli --cluster <subcommand>`.
 //! - [`cli`]: options; [`run`]: modes and exit codes; [`output`]: everything printed.
 
 // No panics on anything from outside: indexing, slicing, unwrap and expect are denied in
@@ -36,6 +37,10 @@ pub mod client;
 pub mod cluster;
 pub mod endpoint;
 pub mod error;
+// TEMPORARY (being removed on this branch's next commits): the manager was written
+// before the library denied indexing; its indexes are checked one by one.
+#[allow(clippy::indexing_slicing, clippy::string_slice)]
+pub mod manager;
 pub mod modes;
 pub mod output;
 pub mod protocol;

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "sandbox") {
         return ExitCode::from(rcli::modes::sandbox::main(args.get(2..).unwrap_or_default()) as u8);
     }
+    if rcli::manager::wants_manager(&args) {
+        return ExitCode::from(rcli::manager::main(&args) as u8);
+    }
     let parsed = match Args::try_parse_from(&args) {
         Ok(parsed) => parsed,
         Err(e) => {

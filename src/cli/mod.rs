@@ -39,7 +39,7 @@ pub enum ColorChoice {
 #[command(
     name = "rcli",
     about = "A cluster-aware Redis shell, compatible with redis-cli.",
-    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli sandbox [--primaries N] [--replicas N]",
+    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] | --bare N",
     disable_help_flag = true,
     disable_version_flag = true,
     after_help = "Examples:\n  rcli -c -p 7000                 shell on a cluster\n  rcli -c -p 7000 < cmds.txt      pipelined, in input order\n  rcli -c -p 7000 --target primaries dbsize\n  rcli sandbox                    throwaway local cluster + shell\n\nExit codes: 0 success, 1 connection/runtime failure (or an error reply with -e), 2 usage error."

@@ -114,9 +114,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client that has not connected yet.
-    pub fn new(options: Options, state: SessionState) -> Client {
-        let current = options.seeds.first().cloned().unwrap_or_else(|| Endpoint::tcp("127.0.0.1", 6379));
+    /// How connections are opened for `options`: timeouts, TLS, the names certificates
+    /// are checked against, the address map. Shared with the cluster manager.
+    pub fn link_settings(options: &Options) -> LinkSettings {
         let seeds = options
             .seeds
             .iter()
@@ -126,13 +126,19 @@ impl Client {
             })
             .collect();
         let sni = options.tls.as_ref().and_then(|t| t.options().sni.clone());
-        let settings = LinkSettings {
+        LinkSettings {
             connect_timeout: options.connect_timeout,
             internal_timeout: options.connect_timeout.max(Duration::from_secs(5)),
             tls: options.tls.clone(),
             names: tls::ServerNames::new(sni, seeds),
             address_map: options.address_map.clone(),
-        };
+        }
+    }
+
+    /// A client that has not connected yet.
+    pub fn new(options: Options, state: SessionState) -> Client {
+        let current = options.seeds.first().cloned().unwrap_or_else(|| Endpoint::tcp("127.0.0.1", 6379));
+        let settings = Client::link_settings(&options);
         let budget = options.down_after.or(options.read_timeout).unwrap_or(refresh::DEFAULT_BUDGET);
         Client {
             pool: Pool::new(state, settings),

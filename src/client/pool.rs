@@ -233,6 +233,11 @@ impl Pool {
         self.interrupt.as_deref()
     }
 
+    /// The Ctrl-C flag itself, for work that runs its own pools (the shell's `:cluster`).
+    pub fn interrupt_flag(&self) -> Option<Arc<AtomicBool>> {
+        self.interrupt.clone()
+    }
+
     pub fn settings(&self) -> &LinkSettings {
         &self.settings
     }

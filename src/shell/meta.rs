@@ -49,6 +49,11 @@ pub const META: &[MetaSpec] = &[
     MetaSpec { name: ":map", args: "", summary: "slot ownership: a bar and a range table, one colour per primary" },
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
     MetaSpec {
+        name: ":cluster",
+        args: "check|info [--cluster-search-multiple-owners]",
+        summary: "run the cluster manager's check or info (rcli --cluster check) on this cluster",
+    },
+    MetaSpec {
         name: ":set",
         args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]",
         summary: "shell preferences (also read from the rclirc file)",
@@ -111,6 +116,19 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
             Err(message) => session.printer.line(&message),
         },
         ":map" => map(session),
+        ":cluster" => match arg.map(str::to_ascii_lowercase).as_deref() {
+            Some(sub @ ("check" | "info")) => {
+                let entry = session.client.current().clone();
+                let auth = session.client.pool().state().auth.clone();
+                let interrupt = session.client.pool().interrupt_flag();
+                let settings = session.client.pool().settings().clone();
+                let search = words.iter().any(|w| w == "--cluster-search-multiple-owners");
+                session.printer.flush()?;
+                crate::manager::from_shell(&entry, auth, settings, sub == "info", search, interrupt);
+                Ok(())
+            }
+            _ => usage(session, ":cluster"),
+        },
         _ if META.iter().any(|m| m.name == name) => usage(session, &name),
         _ => {
             session.printer.line(&format!("unknown rcli command '{}' (try :help)", text::escape_controls(typed, false)))

@@ -28,6 +28,20 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
+mod manager;
+/// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
+mod manager_create;
+/// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
+mod manager_fix;
+/// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
+mod manager_ops;
+/// Refusals before data loss, and --cluster-abandon.
+mod manager_refusals;
+/// add-node, rebalance, del-node and a big reshard, side by side.
+mod manager_reshard;
+/// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
+mod manager_resume;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.

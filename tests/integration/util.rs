@@ -98,6 +98,7 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env("NO_COLOR", "1")
         .env_remove("REDISCLI_AUTH")
         .env_remove("REDISCLI_HISTFILE")

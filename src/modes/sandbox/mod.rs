@@ -12,6 +12,7 @@
 //! removes them if rcli dies without its usual clean-up; this file is
 //! `rcli sandbox` itself.
 
+mod bare;
 mod cluster;
 mod servers;
 pub mod tls;
@@ -19,6 +20,7 @@ mod watchdog;
 
 use clap::Parser;
 
+pub use bare::BareNodes;
 pub use cluster::LocalCluster;
 pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, redis_server_available};
 
@@ -38,6 +40,9 @@ struct SandboxArgs {
     /// A TLS cluster (tls-port, tls-cluster, tls-replication) with a throwaway CA and certificates.
     #[arg(long)]
     tls: bool,
+    /// Start N empty, unjoined nodes instead (for `rcli --cluster create`).
+    #[arg(long, value_name = "N")]
+    bare: Option<usize>,
 }
 
 /// Runs `rcli sandbox`; returns the exit code.
@@ -56,6 +61,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
             "redis-server was not found on PATH. Install it first: apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS).",
         );
         return 1;
+    }
+    if let Some(count) = parsed.bare {
+        return bare_shell(count);
     }
     let mut listen = Listen::default();
     if parsed.tls {
@@ -141,4 +149,36 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
     };
     drop(cluster);
     code
+}
+
+/// `rcli sandbox --bare N`: starts the nodes, prints them and the `create` command that
+/// joins them, and keeps them until stdin ends (Enter, Ctrl-D) or Ctrl-C; then
+/// everything is removed.
+fn bare_shell(count: usize) -> i32 {
+    let bare = match BareNodes::start(count, &[]) {
+        Ok(bare) => bare,
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            return 1;
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let on_signal = tx.clone();
+    let _ = ctrlc::set_handler(move || {
+        let _ = on_signal.send(());
+    });
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = tx.send(());
+    });
+    println!("{count} empty cluster nodes in {}:", bare.dir.display());
+    println!("  {}", bare.addrs().join(" "));
+    println!("join them with (in another terminal):");
+    println!("  rcli --cluster create {} --cluster-replicas 1", bare.addrs().join(" "));
+    println!("press Enter (or Ctrl-C) to stop and remove them.");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = rx.recv();
+    drop(bare);
+    0
 }

@@ -197,6 +197,44 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str], listen: &Listen, 
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
 }
 
+/// Starts one cluster-enabled redis-server in `dir` from a config file of its own
+/// (`<port>.conf`), so that `CONFIG REWRITE` works; `extra` lines are appended to it.
+pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
+    let mut last = None;
+    for _ in 0..5 {
+        let port = free_port()?;
+        let log = dir.join(format!("{port}.log"));
+        let conf = dir.join(format!("{port}.conf"));
+        let mut text = format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\nprotected-mode no\ndaemonize no\n\
+             enable-debug-command yes\ncluster-enabled yes\ncluster-config-file nodes-{port}.conf\ncluster-node-timeout 2000\n\
+             cluster-replica-validity-factor 0\n",
+            dir.display(),
+            log.display()
+        );
+        for line in extra {
+            text.push_str(line);
+            text.push('\n');
+        }
+        fs::write(&conf, text).map_err(|source| Error::File { path: conf.display().to_string(), source })?;
+        let mut cmd = Command::new("redis-server");
+        cmd.arg(&conf).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.process_group(0);
+        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
+        watchdog::watch_pid(child.id());
+        let link = LinkSettings::plain(Duration::from_secs(10));
+        let mut server = Server { port, host: "127.0.0.1".into(), child: Some(child), log, link };
+        match wait_for_ping(&mut server) {
+            Ok(()) => return Ok(server),
+            Err(e) => {
+                server.kill();
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
+}
+
 fn wait_for_ping(server: &mut Server) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,0 +1,238 @@
+//! `import host:port --cluster-from src:port` (docs/cluster-manager.md, "import"):
+//! every key of a standalone server's DB 0 is MIGRATEd to the master owning its slot
+//! (deleted from the source unless `--cluster-copy`). redis-cli sends one MIGRATE per
+//! key; rcli scans 1000 keys at a time and sends one MIGRATE … KEYS per target node,
+//! printing the same `Migrating <key> to <node>: OK` lines. Without
+//! `--cluster-replace`, keys that already exist on their target are looked for first,
+//! so the run stops at the same key as redis-cli with the same error.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use super::link::{LinkTemplate, error_of, info_field, reply_text};
+use super::report::Level;
+use super::{INVALID_HOST, Manager, check, host_arg, load};
+use crate::client::state::Credentials;
+use crate::cluster::slot::slot_of;
+use crate::endpoint::Endpoint;
+
+/// `import`.
+pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
+    let Some(entry) = host_arg(args) else {
+        m.report.note(INVALID_HOST);
+        return false;
+    };
+    let Some(from) = m.opts.from.clone() else {
+        m.report.note("[ERR] Option '--cluster-from' is required for subcommand 'import'.");
+        return false;
+    };
+    let Some(source) = host_arg(&[OsString::from(&from)]) else {
+        m.report.note("[ERR] Invalid --cluster-from host. You need to pass a valid address (ie. 120.0.0.1:7000).");
+        return false;
+    };
+    m.report.info(&format!(">>> Importing data from {source} to cluster {entry}"));
+    if load::load(m, &entry).is_err() || !check::check_cluster(m, false).ok {
+        return false;
+    }
+    let mut password = m.opts.from_pass.clone().map(String::into_bytes);
+    if m.opts.from_askpass {
+        password =
+            crate::shell::askpass::read_password("Please input import source node password: ").map(String::into_bytes);
+    }
+    let auth =
+        password.map(|password| Credentials { user: m.opts.from_user.clone().map(String::into_bytes), password });
+    let settings = m.template.settings.clone();
+    let timeout = settings.internal_timeout;
+    let mut src = LinkTemplate::new(auth, settings, timeout).link();
+    let source_addr = source.to_string();
+    let fail = |m: &mut Manager, err: &str| {
+        m.report.err(&format!("Source {source_addr} replied with error:\n{err}"));
+        false
+    };
+    if let Err(e) = src.connect(&source) {
+        m.report.note(&e.to_string());
+        return false;
+    }
+    let info = match src.cmd(&source, &["INFO"]) {
+        Ok(r) if r.as_error().is_none() => reply_text(&r),
+        Ok(r) => return fail(m, &error_of(&r).unwrap_or_default()),
+        Err(e) => return fail(m, &e.to_string()),
+    };
+    if info_field(&info, "cluster_enabled").as_deref() == Some("1") {
+        m.report.err("[ERR] The source node should not be a cluster node.");
+        return false;
+    }
+    let size = match src.cmd(&source, &["DBSIZE"]) {
+        Ok(r) => r.as_integer().unwrap_or(0),
+        Err(e) => return fail(m, &e.to_string()),
+    };
+    m.report.warn(&format!("*** Importing {size} keys from DB 0"));
+    let owners: Vec<Option<usize>> =
+        (0..16384u16).map(|s| m.cluster.nodes.iter().position(|n| !n.is_replica() && n.slots.contains(s))).collect();
+    let mut flags: Vec<&[u8]> = Vec::new();
+    if m.opts.copy {
+        flags.push(b"COPY");
+    }
+    if m.opts.replace {
+        flags.push(b"REPLACE");
+    }
+    let auth_args: Vec<Vec<u8>> = match m.template.auth() {
+        Some(Credentials { user: Some(user), password }) => vec![b"AUTH2".to_vec(), user.clone(), password.clone()],
+        Some(Credentials { user: None, password }) => vec![b"AUTH".to_vec(), password.clone()],
+        None => Vec::new(),
+    };
+    if m.opts.dry_run {
+        return dry_run(m, &mut src, &source, &owners);
+    }
+    if !m.opts.copy && !m.opts.yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let question =
+            format!("rcli: the keys will be DELETED from {source_addr} (--cluster-copy keeps them). Continue?");
+        if !super::prompt::confirm(m, &question, false) {
+            return false;
+        }
+    }
+    let timeout = m.opts.timeout_ms.to_string();
+    m.report.progress = super::progress::Progress::start("importing", u64::try_from(size).unwrap_or(0), "keys");
+    let mut cursor = b"0".to_vec();
+    loop {
+        let reply = match src.cmd(&source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) {
+            Ok(r) if r.as_error().is_none() => r,
+            Ok(r) => return fail(m, &error_of(&r).unwrap_or_default()),
+            Err(e) => return fail(m, &e.to_string()),
+        };
+        let items = reply.as_items().unwrap_or_default();
+        cursor = items.first().and_then(|c| c.as_bytes()).map(<[u8]>::to_vec).unwrap_or_else(|| b"0".to_vec());
+        let keys: Vec<Vec<u8>> = items
+            .get(1)
+            .and_then(|k| k.as_items())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|k| k.as_bytes().map(<[u8]>::to_vec))
+            .collect();
+        let targets: Vec<Option<usize>> = keys.iter().map(|k| owners[usize::from(slot_of(k))]).collect();
+        let mut stop_at = keys.len();
+        if !m.opts.replace {
+            stop_at = first_existing(m, &keys, &targets).unwrap_or(keys.len());
+        }
+        let mut by_target: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+        for (key, target) in keys.iter().zip(&targets).take(stop_at) {
+            let Some(t) = target else { continue };
+            by_target.entry(*t).or_default().push(key.clone());
+        }
+        let mut commands = Vec::new();
+        let order: Vec<usize> = by_target.keys().copied().collect();
+        for t in &order {
+            let node = &m.cluster.nodes[*t];
+            let mut argv: Vec<Vec<u8>> = vec![
+                b"MIGRATE".to_vec(),
+                node.host.clone().into_bytes(),
+                node.port.to_string().into_bytes(),
+                Vec::new(),
+                b"0".to_vec(),
+                timeout.clone().into_bytes(),
+            ];
+            argv.extend(auth_args.iter().cloned());
+            argv.extend(flags.iter().map(|f| f.to_vec()));
+            argv.push(b"KEYS".to_vec());
+            argv.extend(by_target.remove(t).unwrap_or_default());
+            commands.push(argv);
+        }
+        let replies = match src.pipeline(&source, &commands) {
+            Ok(r) => r,
+            Err(e) => return fail(m, &e.to_string()),
+        };
+        let failed: Vec<(usize, String)> =
+            order.iter().zip(&replies).filter_map(|(t, r)| error_of(r).map(|e| (*t, e))).collect();
+        for (key, target) in keys.iter().zip(&targets).take(stop_at) {
+            let Some(t) = target else { continue };
+            let addr = m.cluster.nodes[*t].addr();
+            m.report.text(&format!("Migrating {} to {addr}: ", String::from_utf8_lossy(key)));
+            if let Some((_, e)) = failed.iter().find(|(ft, _)| ft == t) {
+                return fail(m, e);
+            }
+            m.report.log(Level::Ok, "OK");
+        }
+        if let Some(p) = &m.report.progress {
+            p.advance(stop_at as u64);
+        }
+        if stop_at < keys.len() {
+            let key = &keys[stop_at];
+            let Some(t) = targets[stop_at] else { return false };
+            let node = m.cluster.nodes[t].clone();
+            m.report.text(&format!("Migrating {} to {}: ", String::from_utf8_lossy(key), node.addr()));
+            let mut argv: Vec<Vec<u8>> = vec![
+                b"MIGRATE".to_vec(),
+                node.host.clone().into_bytes(),
+                node.port.to_string().into_bytes(),
+                key.clone(),
+                b"0".to_vec(),
+                timeout.clone().into_bytes(),
+            ];
+            argv.extend(auth_args.iter().cloned());
+            argv.extend(flags.iter().map(|f| f.to_vec()));
+            return match src.cmd(&source, &argv) {
+                Ok(r) => match error_of(&r) {
+                    Some(e) => fail(m, &e),
+                    None => {
+                        m.report.log(Level::Ok, "OK");
+                        false
+                    }
+                },
+                Err(e) => fail(m, &e.to_string()),
+            };
+        }
+        if cursor == b"0" {
+            return true;
+        }
+    }
+}
+
+/// `--cluster-dry-run`: how many keys would go to each master; reads only.
+fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owners: &[Option<usize>]) -> bool {
+    let mut per_node: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut cursor = b"0".to_vec();
+    loop {
+        let Ok(reply) = src.cmd(source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) else { return false };
+        let items = reply.as_items().unwrap_or_default();
+        cursor = items.first().and_then(|c| c.as_bytes()).map(<[u8]>::to_vec).unwrap_or_else(|| b"0".to_vec());
+        for key in items.get(1).and_then(|k| k.as_items()).unwrap_or_default() {
+            if let Some(Some(t)) = key.as_bytes().map(|k| owners[usize::from(slot_of(k))]) {
+                *per_node.entry(t).or_default() += 1;
+            }
+        }
+        if cursor == b"0" {
+            break;
+        }
+    }
+    let mut rows = Vec::new();
+    for (t, count) in &per_node {
+        let addr = m.cluster.nodes[*t].addr();
+        m.report.note(&format!("rcli dry-run: {count} keys would go to {addr}"));
+        rows.push(serde_json::json!({"to": addr, "keys": count}));
+    }
+    m.report.note("rcli dry-run: nothing was changed");
+    m.report.doc = Some(serde_json::json!({"type": "plan", "op": "import", "moves": rows}));
+    true
+}
+
+/// The index of the first key that already exists on its target node.
+fn first_existing(m: &mut Manager, keys: &[Vec<u8>], targets: &[Option<usize>]) -> Option<usize> {
+    let mut by_target: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        if let Some(t) = t {
+            by_target.entry(*t).or_default().push(i);
+        }
+    }
+    let mut first: Option<usize> = None;
+    for (t, indices) in by_target {
+        let endpoint: Endpoint = m.cluster.nodes[t].endpoint();
+        let commands: Vec<Vec<Vec<u8>>> = indices.iter().map(|&i| vec![b"EXISTS".to_vec(), keys[i].clone()]).collect();
+        let Ok(replies) = m.link.pipeline(&endpoint, &commands) else { continue };
+        for (i, reply) in indices.iter().zip(replies) {
+            if reply.as_integer().unwrap_or(0) > 0 {
+                first = Some(first.map_or(*i, |f| f.min(*i)));
+            }
+        }
+    }
+    first
+}

@@ -1,0 +1,181 @@
+//! The manager's way to talk to nodes: a [`Pool`] (so AUTH, the user and TLS come from
+//! rcli's common options), one command or a pipeline of commands per call, every wait
+//! bounded. A [`LinkTemplate`] makes more links for worker threads (one pool each).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::client::pool::{LinkSettings, Pool};
+use crate::client::state::{Credentials, SessionState};
+use crate::endpoint::Endpoint;
+use crate::error::Result;
+use crate::protocol::resp::{self, Frame};
+
+/// What every link of a run shares: credentials, timeouts, the interrupt flag.
+#[derive(Clone)]
+pub struct LinkTemplate {
+    pub state: SessionState,
+    pub settings: LinkSettings,
+    pub interrupt: Arc<AtomicBool>,
+}
+
+impl LinkTemplate {
+    /// Links with `auth`, opened as `settings` say (TLS, address map), waiting at most
+    /// `timeout` for a reply.
+    pub fn new(auth: Option<Credentials>, mut settings: LinkSettings, timeout: Duration) -> LinkTemplate {
+        // RESP2, db 0: the manager parses RESP2 replies and clusters have one database.
+        let state = SessionState { auth, resp3: false, db: 0, client_name: None };
+        settings.internal_timeout = timeout;
+        LinkTemplate { state, settings, interrupt: Arc::new(AtomicBool::new(false)) }
+    }
+
+    pub fn link(&self) -> Link {
+        let mut pool = Pool::new(self.state.clone(), self.settings.clone());
+        pool.set_interrupt(self.interrupt.clone());
+        Link { pool, timeout: self.settings.internal_timeout }
+    }
+
+    pub fn auth(&self) -> Option<&Credentials> {
+        self.state.auth.as_ref()
+    }
+}
+
+/// Connections to the cluster's nodes.
+pub struct Link {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl Link {
+    /// Opens (or reuses) the connection to `node`: connect and AUTH errors show here.
+    pub fn connect(&mut self, node: &Endpoint) -> Result<()> {
+        let exchange = self.pool.borrow(node)?;
+        self.pool.give_back(exchange);
+        Ok(())
+    }
+
+    /// One command, waiting at most the link's timeout for the reply.
+    pub fn cmd<A: AsRef<[u8]>>(&mut self, node: &Endpoint, argv: &[A]) -> Result<Frame> {
+        self.pool.request(node, argv, Some(self.timeout))
+    }
+
+    /// One command with its own bound (MIGRATE waits as long as the server may).
+    pub fn cmd_for<A: AsRef<[u8]>>(&mut self, node: &Endpoint, argv: &[A], idle: Duration) -> Result<Frame> {
+        self.pool.request(node, argv, Some(idle))
+    }
+
+    /// Several commands in one write, their replies in order.
+    pub fn pipeline<A: AsRef<[u8]>>(&mut self, node: &Endpoint, commands: &[Vec<A>]) -> Result<Vec<Frame>> {
+        self.pipeline_for(node, commands, self.timeout)
+    }
+
+    pub fn pipeline_for<A: AsRef<[u8]>>(
+        &mut self,
+        node: &Endpoint,
+        commands: &[Vec<A>],
+        idle: Duration,
+    ) -> Result<Vec<Frame>> {
+        self.pipeline_then(node, commands, idle, &|| {})
+    }
+
+    /// [`Link::pipeline_for`] that calls `sent` between the write and the first read.
+    pub fn pipeline_then<A: AsRef<[u8]>>(
+        &mut self,
+        node: &Endpoint,
+        commands: &[Vec<A>],
+        idle: Duration,
+        sent: &dyn Fn(),
+    ) -> Result<Vec<Frame>> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut exchange = self.pool.borrow(node)?;
+        let mut out = Vec::new();
+        for argv in commands {
+            resp::encode_command(argv, &mut out);
+        }
+        exchange.send(&out, commands.len())?;
+        sent();
+        let mut replies = Vec::with_capacity(commands.len());
+        for _ in commands {
+            match exchange.read(Some(idle)) {
+                Ok(frame) => replies.push(frame),
+                Err(e) => {
+                    self.pool.give_back(exchange);
+                    return Err(e);
+                }
+            }
+        }
+        self.pool.give_back(exchange);
+        Ok(replies)
+    }
+
+    /// The same command list sent to several nodes at once (each its own write), the
+    /// replies read node by node: one round trip for all of them.
+    pub fn fan_out<A: AsRef<[u8]>>(
+        &mut self,
+        nodes: &[Endpoint],
+        commands: &[Vec<A>],
+    ) -> Vec<(Endpoint, Result<Vec<Frame>>)> {
+        let mut out = Vec::new();
+        for argv in commands {
+            resp::encode_command(argv, &mut out);
+        }
+        let mut lent = Vec::new();
+        for node in nodes {
+            let sent = self.pool.borrow(node).and_then(|mut exchange| {
+                exchange.send(&out, commands.len())?;
+                Ok(exchange)
+            });
+            lent.push((node.clone(), sent));
+        }
+        let mut results = Vec::new();
+        for (node, sent) in lent {
+            let result = sent.and_then(|mut exchange| {
+                let mut replies = Vec::new();
+                for _ in commands {
+                    match exchange.read(Some(self.timeout)) {
+                        Ok(frame) => replies.push(frame),
+                        Err(e) => {
+                            self.pool.give_back(exchange);
+                            return Err(e);
+                        }
+                    }
+                }
+                self.pool.give_back(exchange);
+                Ok(replies)
+            });
+            results.push((node, result));
+        }
+        results
+    }
+
+    /// Closes the connection to `node` (after a reset, a shutdown).
+    pub fn close(&mut self, node: &Endpoint) {
+        self.pool.close(node);
+    }
+
+    pub fn pool_mut(&mut self) -> &mut Pool {
+        &mut self.pool
+    }
+}
+
+/// A reply's text: a string, a number, or an error's message.
+pub fn reply_text(frame: &Frame) -> String {
+    match frame {
+        Frame::Integer(n) => n.to_string(),
+        Frame::Error(e) => String::from_utf8_lossy(e).into_owned(),
+        other => other.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
+    }
+}
+
+/// The error message of an error reply.
+pub fn error_of(frame: &Frame) -> Option<String> {
+    frame.as_error().map(|e| String::from_utf8_lossy(e).into_owned())
+}
+
+/// `field:value` from an INFO reply.
+pub fn info_field(info: &str, field: &str) -> Option<String> {
+    info.lines().find_map(|line| line.strip_prefix(field)?.strip_prefix(':')).map(|v| v.trim().to_string())
+}

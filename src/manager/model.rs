@@ -1,0 +1,438 @@
+//! The cluster as the manager sees it: nodes read from `CLUSTER NODES`, their slots
+//! (a 16384-bit set), open slots, replicas, and the configuration signature that
+//! tells whether the nodes agree (docs/cluster-manager.md, "Loading" and "Check").
+//! Pure: parsing and queries only; reading it from the servers is [`super::load`].
+
+use crate::cluster::slot::SLOTS;
+use crate::endpoint::Endpoint;
+
+/// A set of hash slots.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotSet {
+    bits: Vec<u64>,
+}
+
+impl Default for SlotSet {
+    fn default() -> Self {
+        SlotSet { bits: vec![0; SLOTS / 64] }
+    }
+}
+
+impl std::fmt::Debug for SlotSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotSet({})", ranges_text(&self.ranges()))
+    }
+}
+
+impl SlotSet {
+    pub fn from_ranges(ranges: &[(u16, u16)]) -> SlotSet {
+        let mut set = SlotSet::default();
+        for &(a, b) in ranges {
+            for slot in a..=b {
+                set.insert(slot);
+            }
+        }
+        set
+    }
+
+    pub fn contains(&self, slot: u16) -> bool {
+        let slot = usize::from(slot);
+        self.bits.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    pub fn insert(&mut self, slot: u16) {
+        let slot = usize::from(slot);
+        if let Some(word) = self.bits.get_mut(slot / 64) {
+            *word |= 1 << (slot % 64);
+        }
+    }
+
+    pub fn remove(&mut self, slot: u16) {
+        let slot = usize::from(slot);
+        if let Some(word) = self.bits.get_mut(slot / 64) {
+            *word &= !(1 << (slot % 64));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|w| *w == 0)
+    }
+
+    /// The slots in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..SLOTS as u16).filter(|s| self.contains(*s))
+    }
+
+    /// Ascending inclusive ranges.
+    pub fn ranges(&self) -> Vec<(u16, u16)> {
+        let mut out: Vec<(u16, u16)> = Vec::new();
+        for slot in self.iter() {
+            match out.last_mut() {
+                Some((_, end)) if *end + 1 == slot => *end = slot,
+                _ => out.push((slot, slot)),
+            }
+        }
+        out
+    }
+}
+
+/// `[0-5460],[5462]`: redis-cli's way of listing slot ranges.
+pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    let parts: Vec<String> =
+        ranges.iter().map(|&(a, b)| if a == b { format!("[{a}]") } else { format!("[{a}-{b}]") }).collect();
+    parts.join(",")
+}
+
+/// One line of `CLUSTER NODES`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLine {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    /// The cluster-bus port after `@`, when given.
+    pub bus_port: Option<u16>,
+    pub flags: Vec<String>,
+    /// The primary's id for a replica (`-` is `None`).
+    pub master: Option<String>,
+    pub config_epoch: u64,
+    pub link_connected: bool,
+    pub slots: SlotSet,
+    /// `[slot->-id]` entries: slot, target id.
+    pub migrating: Vec<(u16, String)>,
+    /// `[slot-<-id]` entries: slot, source id.
+    pub importing: Vec<(u16, String)>,
+}
+
+impl NodeLine {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+fn parse_slot(text: &str) -> Option<u16> {
+    text.parse::<u16>().ok().filter(|s| usize::from(*s) < SLOTS)
+}
+
+/// A node id: 40 hex characters (lower-cased).
+pub fn is_node_id(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parses one `CLUSTER NODES` line; `None` for a line that is not one.
+pub fn parse_node_line(line: &str) -> Option<NodeLine> {
+    let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
+    if fields.len() < 8 {
+        return None;
+    }
+    let id = fields[0].to_ascii_lowercase();
+    if !is_node_id(&id) {
+        return None;
+    }
+    // ip:port@cport[,hostname]
+    let addr = fields[1].split(',').next().unwrap_or_default();
+    let (hostport, bus) = match addr.rsplit_once('@') {
+        Some((hp, bus)) => (hp, bus.parse::<u16>().ok()),
+        None => (addr, None),
+    };
+    let (host, port) = hostport.rsplit_once(':')?;
+    let port = port.parse::<u16>().unwrap_or(0);
+    let flags: Vec<String> = fields[2].split(',').map(str::to_string).collect();
+    let master = Some(fields[3]).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase);
+    let config_epoch = fields[6].parse::<u64>().unwrap_or(0);
+    let link_connected = fields[7] == "connected";
+    let mut slots = SlotSet::default();
+    let mut migrating = Vec::new();
+    let mut importing = Vec::new();
+    for token in &fields[8..] {
+        if let Some(inner) = token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            if let Some((slot, target)) = inner.split_once("->-") {
+                if let (Some(slot), true) = (parse_slot(slot), is_node_id(target)) {
+                    migrating.push((slot, target.to_ascii_lowercase()));
+                }
+            } else if let Some((slot, source)) = inner.split_once("-<-")
+                && let (Some(slot), true) = (parse_slot(slot), is_node_id(source))
+            {
+                importing.push((slot, source.to_ascii_lowercase()));
+            }
+        } else if let Some((a, b)) = token.split_once('-') {
+            if let (Some(a), Some(b)) = (parse_slot(a), parse_slot(b))
+                && a <= b
+            {
+                for slot in a..=b {
+                    slots.insert(slot);
+                }
+            }
+        } else if let Some(slot) = parse_slot(token) {
+            slots.insert(slot);
+        }
+    }
+    Some(NodeLine {
+        id,
+        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+        bus_port: bus,
+        flags,
+        master,
+        config_epoch,
+        link_connected,
+        slots,
+        migrating,
+        importing,
+    })
+}
+
+/// Every valid line of a `CLUSTER NODES` reply.
+pub fn parse_nodes(text: &str) -> Vec<NodeLine> {
+    text.lines().filter_map(parse_node_line).collect()
+}
+
+/// The configuration signature of one node's `CLUSTER NODES` view: for each node
+/// with slots, `id:` and its slot tokens sorted as strings; entries sorted and joined
+/// by `|`. Nodes agree when their signatures are equal (only slot ownership counts).
+pub fn config_signature(text: &str) -> String {
+    let mut entries: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if fields.len() < 9 {
+            continue;
+        }
+        let mut slots: Vec<&str> =
+            fields[8..].iter().copied().filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
+        if slots.is_empty() {
+            continue;
+        }
+        slots.sort_unstable();
+        entries.push(format!("{}:{}", fields[0], slots.join(",")));
+    }
+    entries.sort();
+    entries.join("|")
+}
+
+/// A node of the loaded cluster.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    pub bus_port: Option<u16>,
+    /// The node's own flags (its `myself` line), shown in node blocks.
+    pub own_flags: Vec<String>,
+    /// Flags as the entry node sees it, or-ed with the node's own: used for decisions.
+    pub flags: Vec<String>,
+    pub replicate: Option<String>,
+    pub slots: SlotSet,
+    pub migrating: Vec<(u16, String)>,
+    pub importing: Vec<(u16, String)>,
+    pub config_epoch: u64,
+    pub replicas_count: usize,
+    /// Set in a `create` plan: the node's configuration is not applied yet.
+    pub dirty: bool,
+    /// Weight and balance for `rebalance`.
+    pub weight: f32,
+}
+
+impl Node {
+    pub fn from_line(line: &NodeLine) -> Node {
+        Node {
+            id: line.id.clone(),
+            host: line.host.clone(),
+            port: line.port,
+            bus_port: line.bus_port,
+            own_flags: line.flags.clone(),
+            flags: line.flags.clone(),
+            replicate: line.master.clone(),
+            slots: line.slots.clone(),
+            migrating: line.migrating.clone(),
+            importing: line.importing.clone(),
+            config_epoch: line.config_epoch,
+            replicas_count: 0,
+            dirty: false,
+            weight: 1.0,
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::tcp(&self.host, self.port)
+    }
+
+    /// `ip:port` as redis-cli prints it (no brackets around IPv6).
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.flags.iter().any(|f| f == "slave")
+    }
+
+    /// A primary: neither flagged as a replica nor replicating anyone.
+    pub fn is_master(&self) -> bool {
+        !self.is_replica() && self.replicate.is_none()
+    }
+
+    /// The flags shown in a node block: its own, without `myself`.
+    pub fn flag_string(&self) -> String {
+        let flags: Vec<&str> = self.own_flags.iter().map(String::as_str).filter(|f| *f != "myself").collect();
+        flags.join(",")
+    }
+
+    pub fn migrating_slots(&self) -> impl Iterator<Item = u16> + '_ {
+        self.migrating.iter().map(|(s, _)| *s)
+    }
+
+    pub fn importing_slots(&self) -> impl Iterator<Item = u16> + '_ {
+        self.importing.iter().map(|(s, _)| *s)
+    }
+}
+
+/// A node the entry node lists that was not loaded (unreachable, failed, no address).
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    pub flags: Vec<String>,
+    pub master: bool,
+    pub slots: usize,
+    pub reason: String,
+}
+
+/// The loaded cluster: the entry node first, then the others in the entry node's
+/// `CLUSTER NODES` order.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    /// Masters listed but not loaded (redis-cli's `unreachable_masters`).
+    pub unreachable_masters: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Cluster {
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// redis-cli's `clusterManagerNodeByName`: the full id, case-insensitive.
+    pub fn by_name(&self, name: &str) -> Option<usize> {
+        let name = name.to_ascii_lowercase();
+        self.nodes.iter().position(|n| n.id == name)
+    }
+
+    /// The one node whose id starts with `prefix` (`None` when none or several do).
+    pub fn by_prefix(&self, prefix: &str) -> Option<usize> {
+        let prefix = prefix.to_ascii_lowercase();
+        let mut found = self.nodes.iter().enumerate().filter(|(_, n)| n.id.starts_with(&prefix));
+        let first = found.next()?;
+        found.next().is_none().then_some(first.0)
+    }
+
+    pub fn masters(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.nodes.iter().enumerate().filter(|(_, n)| !n.is_replica())
+    }
+
+    /// The master with the fewest replicas (the first on ties).
+    pub fn master_with_least_replicas(&self) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, n) in self.masters() {
+            if best.is_none_or(|(_, count)| n.replicas_count < count) {
+                best = Some((i, n.replicas_count));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Slots claimed by some loaded node.
+    pub fn covered(&self) -> SlotSet {
+        let mut all = SlotSet::default();
+        for n in &self.nodes {
+            for w in 0..all.bits.len() {
+                all.bits[w] |= n.slots.bits.get(w).copied().unwrap_or(0);
+            }
+        }
+        all
+    }
+
+    /// Counts replicas per master; returns warnings for replicas of unknown masters.
+    pub fn count_replicas(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for n in &mut self.nodes {
+            n.replicas_count = 0;
+        }
+        for i in 0..self.nodes.len() {
+            let Some(master) = self.nodes[i].replicate.clone() else { continue };
+            match self.nodes.iter().position(|n| n.id == master) {
+                Some(m) => self.nodes[m].replicas_count += 1,
+                None => warnings.push(format!(
+                    "*** WARNING: {} claims to be slave of unknown node ID {}.",
+                    self.nodes[i].addr(),
+                    master
+                )),
+            }
+        }
+        warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODES: &str = "\
+07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@31004,host4 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 1426238317239 4 connected
+67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@31002 master - 0 1426238316232 2 connected 5461-10922
+292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 127.0.0.1:30003@31003 master - 0 1426238318243 3 connected 10923-16383
+e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0 0 1 connected 0-5460 [609->-292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f] [77-<-67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1]
+";
+
+    #[test]
+    fn node_lines_parse() {
+        let nodes = parse_nodes(NODES);
+        assert_eq!(nodes.len(), 4);
+        let replica = &nodes[0];
+        assert_eq!((replica.host.as_str(), replica.port, replica.bus_port), ("127.0.0.1", 30004, Some(31004)));
+        assert_eq!(replica.master.as_deref(), Some("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"));
+        let me = &nodes[3];
+        assert!(me.has_flag("myself"));
+        assert_eq!(me.slots.len(), 5461);
+        assert_eq!(me.migrating, vec![(609, "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f".to_string())]);
+        assert_eq!(me.importing.len(), 1);
+        assert_eq!(me.config_epoch, 1);
+    }
+
+    #[test]
+    fn hostile_lines_are_skipped_or_clamped() {
+        assert!(parse_node_line("garbage").is_none());
+        assert!(parse_node_line("xyz 1:2@3 master - 0 0 1 connected").is_none());
+        let line = parse_node_line(
+            "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:99999@1 master - 0 0 x connected 16380-99999 5-3 16384 [9->-bad]",
+        )
+        .unwrap();
+        assert_eq!(line.port, 0);
+        assert!(line.slots.is_empty());
+        assert!(line.migrating.is_empty());
+    }
+
+    #[test]
+    fn ranges_print_like_redis_cli() {
+        let set = SlotSet::from_ranges(&[(0, 5460), (5462, 5462), (7000, 7001)]);
+        assert_eq!(ranges_text(&set.ranges()), "[0-5460],[5462],[7000-7001]");
+        assert_eq!(set.len(), 5464);
+    }
+
+    #[test]
+    fn signature_ignores_open_slots_and_order() {
+        let a = config_signature(NODES);
+        let reordered: String = NODES.lines().rev().map(|l| format!("{l}\n")).collect();
+        assert_eq!(a, config_signature(&reordered));
+        assert!(a.starts_with("292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f:10923-16383|"));
+        assert!(!a.contains('['));
+        assert!(!a.contains("07c37dfe"), "nodes without slots have no entry");
+    }
+}

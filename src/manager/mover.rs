@@ -1,0 +1,395 @@
+//! Moving slots from one master to another (docs/cluster-manager.md, "Moving one
+//! slot"): IMPORTING on the target, then MIGRATING on the source; MIGRATE … KEYS until
+//! the slot is empty; then SETSLOT NODE on the target, the source, and every other
+//! master. redis-cli's lines and its BUSYKEY handling, with rcli's speed: the slots of
+//! one source→target group are opened, emptied and finalised with pipelined commands
+//! (SETSLOTs pipelined to one node share the node's one configuration save), and the
+//! journal records each group before it changes anything.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::state::Credentials;
+use crate::endpoint::Endpoint;
+
+pub use super::drain::drain;
+use super::drain::{get_keys, keys_of};
+use super::fault::fault_point;
+use super::journal::SharedJournal;
+use super::link::{Link, error_of};
+use super::report::Level;
+
+/// A master as the mover needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Peer {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::tcp(&self.host, self.port)
+    }
+
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// How slots are moved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// MIGRATE's I/O timeout in milliseconds.
+    pub timeout_ms: i64,
+    /// Keys asked for per GETKEYSINSLOT.
+    pub get_count: usize,
+    /// Keys per MIGRATE.
+    pub batch: usize,
+    pub replace: bool,
+    /// `fix`: an unserved slot is given to the target before retrying.
+    pub fixing: bool,
+    pub auth: Option<Credentials>,
+    /// Keys that MIGRATE moves one at a time (found big by the pre-flight).
+    pub big_keys: Arc<HashSet<Vec<u8>>>,
+    /// Every master, for the final SETSLOT NODE.
+    pub masters: Vec<Peer>,
+}
+
+/// A piece of output: raw text or a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    Log(Level, String),
+    /// An rcli line on stderr.
+    Note(String),
+}
+
+/// What moving one slot did.
+#[derive(Debug, Clone, Default)]
+pub struct SlotOutcome {
+    pub slot: u16,
+    pub keys: u64,
+    pub pieces: Vec<Piece>,
+    /// Set on failure: the error text (redis-cli's `err`), possibly empty.
+    pub error: Option<String>,
+}
+
+/// How a move runs: hot (open, drain, finalise) or cold (drain only, for `fix`), with
+/// or without redis-cli's `Moving slot …` line and its dots.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub cold: bool,
+    pub quiet: bool,
+}
+
+impl Settings {
+    pub(super) fn migrate_wait(&self) -> Duration {
+        let ms = u64::try_from(self.timeout_ms).unwrap_or(0).max(1000);
+        Duration::from_millis(ms.saturating_mul(2)).saturating_add(Duration::from_secs(30))
+    }
+
+    pub(super) fn migrate_argv(&self, dst: &Peer, keys: &[Vec<u8>], replace: bool) -> Vec<Vec<u8>> {
+        let mut argv: Vec<Vec<u8>> = vec![
+            b"MIGRATE".to_vec(),
+            dst.host.clone().into_bytes(),
+            dst.port.to_string().into_bytes(),
+            Vec::new(),
+            b"0".to_vec(),
+            self.timeout_ms.to_string().into_bytes(),
+        ];
+        if replace {
+            argv.push(b"REPLACE".to_vec());
+        }
+        // Only with a password: a user alone must not add an empty argument (the
+        // redis-cli bug that turns MIGRATE into CROSSSLOT).
+        if let Some(auth) = &self.auth {
+            match &auth.user {
+                Some(user) => argv.extend([b"AUTH2".to_vec(), user.clone(), auth.password.clone()]),
+                None => argv.extend([b"AUTH".to_vec(), auth.password.clone()]),
+            }
+        }
+        argv.push(b"KEYS".to_vec());
+        argv.extend(keys.iter().cloned());
+        argv
+    }
+
+    /// Splits keys into MIGRATE batches: big keys alone, the others `batch` at a time.
+    pub(super) fn batches(&self, keys: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
+        let mut out: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut current = Vec::new();
+        for key in keys {
+            if self.big_keys.contains(&key) {
+                out.push(vec![key]);
+                continue;
+            }
+            current.push(key);
+            if current.len() >= self.batch.max(1) {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+}
+
+pub(super) fn setslot(slot: u16, kind: &str, id: &str) -> Vec<String> {
+    vec!["CLUSTER".into(), "SETSLOT".into(), slot.to_string(), kind.into(), id.into()]
+}
+
+/// Sends `commands` to `node`; the index and text of the first failure.
+fn all_ok(link: &mut Link, node: &Endpoint, commands: &[Vec<String>]) -> Result<(), (usize, String)> {
+    let replies = link.pipeline(node, commands).map_err(|e| (0, e.to_string()))?;
+    match replies.iter().position(|r| r.as_error().is_some()) {
+        Some(i) => Err((i, replies.get(i).and_then(error_of).unwrap_or_default())),
+        None => Ok(()),
+    }
+}
+
+/// Opens `slots` (IMPORTING on the target first, then MIGRATING on the source). On a
+/// failure, what was opened is closed again and the error returned.
+pub fn open(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16]) -> Result<(), String> {
+    let importing: Vec<Vec<String>> = slots.iter().map(|&s| setslot(s, "IMPORTING", &src.id)).collect();
+    if let Err((_, e)) = all_ok(link, &dst.endpoint(), &importing) {
+        let _ = stabilize(link, &dst.endpoint(), slots);
+        return Err(e);
+    }
+    fault_point("importing");
+    let migrating: Vec<Vec<String>> = slots.iter().map(|&s| setslot(s, "MIGRATING", &dst.id)).collect();
+    if let Err((_, e)) = all_ok(link, &src.endpoint(), &migrating) {
+        let _ = stabilize(link, &src.endpoint(), slots);
+        let _ = stabilize(link, &dst.endpoint(), slots);
+        return Err(e);
+    }
+    fault_point("migrating");
+    Ok(())
+}
+
+/// `CLUSTER SETSLOT s STABLE` for every slot.
+pub fn stabilize(link: &mut Link, node: &Endpoint, slots: &[u16]) -> Result<(), String> {
+    let commands: Vec<Vec<String>> =
+        slots.iter().map(|s| vec!["CLUSTER".into(), "SETSLOT".into(), s.to_string(), "STABLE".into()]).collect();
+    all_ok(link, node, &commands).map_err(|(_, e)| e)
+}
+
+/// The final SETSLOT NODE: target first (it bumps its epoch and tells the others), then
+/// the source (which may have become a replica of the target after losing its last
+/// slot), then every other master at once.
+pub fn finalize(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], masters: &[Peer]) -> Result<(), String> {
+    let node: Vec<Vec<String>> = slots.iter().map(|&s| setslot(s, "NODE", &dst.id)).collect();
+    all_ok(link, &dst.endpoint(), &node).map_err(|(_, e)| e)?;
+    fault_point("finalized-target");
+    if let Err((_, e)) = all_ok(link, &src.endpoint(), &node)
+        && !is_lost_last_slot(&e)
+    {
+        return Err(e);
+    }
+    let others: Vec<Endpoint> =
+        masters.iter().filter(|m| m.id != src.id && m.id != dst.id).map(Peer::endpoint).collect();
+    for (_, result) in link.fan_out(&others, &node) {
+        let replies = result.map_err(|e| e.to_string())?;
+        if let Some(e) = replies.iter().find_map(error_of) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Errors a source gives once it lost its last slot and turned into a replica (Redis),
+/// or while it waits for its replicas (Valkey): the move itself is done.
+pub fn is_lost_last_slot(error: &str) -> bool {
+    error.starts_with("ERR Please use SETSLOT only with masters")
+        || error.starts_with("ERR Please use SETSLOT only with primaries")
+        || error.starts_with("UNBLOCKED")
+        || error.starts_with("NOREPLICAS")
+}
+
+/// Moves `slots` (in order) from `src` to `dst`. A hot group is opened at once, its
+/// slots emptied one after the other, and finalised at once. Stops at the first
+/// failure: the slots before it are finalised, the ones after it closed again (they
+/// hold no moved keys), so only the failing slot stays open, as with redis-cli.
+#[allow(clippy::too_many_arguments)]
+pub fn move_slots(
+    link: &mut Link,
+    src: &Peer,
+    dst: &Peer,
+    slots: &[u16],
+    s: &Settings,
+    style: Style,
+    journal: Option<&SharedJournal>,
+    on_slot: &mut dyn FnMut(&SlotOutcome),
+) -> Vec<SlotOutcome> {
+    if let Some(j) = journal {
+        j.opening(slots, src, dst);
+        fault_point("journal-open");
+    }
+    if !style.cold && slots.len() > 1 && open(link, src, dst, slots).is_err() {
+        // One at a time: the failing slot then reports exactly what failed.
+        let mut outcomes = Vec::new();
+        for &slot in slots {
+            let outcome = move_slots(link, src, dst, &[slot], s, style, None, on_slot).remove(0);
+            let failed = outcome.error.is_some();
+            outcomes.push(outcome);
+            if failed {
+                break;
+            }
+            if let Some(j) = journal {
+                j.done(&[slot]);
+            }
+        }
+        return outcomes;
+    }
+    let mut outcomes: Vec<SlotOutcome> = Vec::new();
+    let start = |slot: u16| {
+        let mut out = SlotOutcome { slot, ..SlotOutcome::default() };
+        if !style.quiet {
+            out.pieces.push(Piece::Text(format!("Moving slot {slot} from {} to {}: ", src.addr(), dst.addr())));
+        }
+        out
+    };
+    if !style.cold
+        && slots.len() == 1
+        && let Err(e) = open(link, src, dst, slots)
+    {
+        let mut out = start(slots[0]);
+        if !style.quiet {
+            out.pieces.push(Piece::Text("\n".into()));
+        }
+        out.error = Some(e);
+        on_slot(&out);
+        return vec![out];
+    }
+    let prefetched: Vec<Vec<Vec<u8>>> = {
+        let commands: Vec<Vec<String>> = slots.iter().map(|&slot| get_keys(slot, s.get_count)).collect();
+        match link.pipeline(&src.endpoint(), &commands) {
+            Ok(replies) if replies.iter().all(|r| r.as_error().is_none()) => replies.iter().map(keys_of).collect(),
+            _ => Vec::new(),
+        }
+    };
+    for (i, &slot) in slots.iter().enumerate() {
+        let mut out = start(slot);
+        let result = drain(link, src, dst, slot, s, prefetched.get(i).cloned(), !style.quiet, &mut out);
+        if !style.quiet {
+            out.pieces.push(Piece::Text("\n".into()));
+        }
+        if let Err(e) = result {
+            out.error = Some(e);
+            if !style.cold {
+                let done: Vec<u16> = slots[..i].to_vec();
+                if !done.is_empty()
+                    && finalize(link, src, dst, &done, &s.masters).is_ok()
+                    && let Some(j) = journal
+                {
+                    j.done(&done);
+                }
+                close_rest(link, src, dst, &slots[i + 1..], s);
+            }
+            on_slot(&out);
+            outcomes.push(out);
+            return outcomes;
+        }
+        on_slot(&out);
+        outcomes.push(out);
+    }
+    fault_point("drained");
+    let mut result = verify_empty(link, src, dst, slots, s);
+    if !style.cold {
+        result = result.and_then(|()| finalize(link, src, dst, slots, &s.masters));
+    }
+    {
+        if let Err(e) = result {
+            // The group stays open; the journal lets --cluster-resume finish it.
+            if let Some(last) = outcomes.last_mut() {
+                last.error = Some(e);
+            }
+            return outcomes;
+        }
+    }
+    fault_point("finalized");
+    if let Some(j) = journal {
+        j.done(slots);
+    }
+    outcomes
+}
+
+/// Makes sure the source holds no key of `slots` before they are handed over (a last
+/// batch shorter than asked for is not checked again while draining).
+fn verify_empty(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], s: &Settings) -> Result<(), String> {
+    for _ in 0..10 {
+        let commands: Vec<Vec<String>> =
+            slots.iter().map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()]).collect();
+        let replies = link.pipeline(&src.endpoint(), &commands).map_err(|e| e.to_string())?;
+        let left: Vec<u16> =
+            slots.iter().zip(&replies).filter(|(_, r)| r.as_integer() != Some(0)).map(|(s, _)| *s).collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        for slot in left {
+            let mut sink = SlotOutcome::default();
+            drain(link, src, dst, slot, s, None, false, &mut sink)?;
+        }
+    }
+    Err("keys keep appearing in the slots being moved".into())
+}
+
+/// Closes opened slots that were not emptied yet: the source stops redirecting first;
+/// keys a client wrote to the target meanwhile (after an ASK) go back to the source.
+fn close_rest(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], s: &Settings) {
+    if slots.is_empty() {
+        return;
+    }
+    let _ = stabilize(link, &src.endpoint(), slots);
+    for &slot in slots {
+        let mut sink = SlotOutcome::default();
+        if drain(link, dst, src, slot, s, None, false, &mut sink).is_ok() {
+            let _ = stabilize(link, &dst.endpoint(), &[slot]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(batch: usize, big: &[&str]) -> Settings {
+        Settings {
+            timeout_ms: 60000,
+            get_count: 10,
+            batch,
+            replace: false,
+            fixing: false,
+            auth: Some(Credentials { user: Some(b"u".to_vec()), password: b"p".to_vec() }),
+            big_keys: Arc::new(big.iter().map(|k| k.as_bytes().to_vec()).collect()),
+            masters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn big_keys_move_alone() {
+        let keys: Vec<Vec<u8>> = ["a", "b", "big", "c"].iter().map(|k| k.as_bytes().to_vec()).collect();
+        let batches = settings(2, &["big"]).batches(keys);
+        let names: Vec<Vec<&[u8]>> = batches.iter().map(|b| b.iter().map(Vec::as_slice).collect()).collect();
+        assert_eq!(names, vec![vec![b"a".as_slice(), b"b"], vec![b"big"], vec![b"c"]]);
+    }
+
+    #[test]
+    fn migrate_carries_auth2_and_keys() {
+        let dst = Peer { id: "x".into(), host: "10.0.0.2".into(), port: 7001 };
+        let argv = settings(10, &[]).migrate_argv(&dst, &[b"k".to_vec()], true);
+        let text: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        assert_eq!(text, ["MIGRATE", "10.0.0.2", "7001", "", "0", "60000", "REPLACE", "AUTH2", "u", "p", "KEYS", "k"]);
+        let mut no_password = settings(10, &[]);
+        no_password.auth = None;
+        assert_eq!(no_password.migrate_argv(&dst, &[b"k".to_vec()], false).len(), 8);
+    }
+
+    #[test]
+    fn a_source_that_lost_its_last_slot_is_not_an_error() {
+        assert!(is_lost_last_slot("ERR Please use SETSLOT only with masters."));
+        assert!(is_lost_last_slot("UNBLOCKED force unblock"));
+        assert!(!is_lost_last_slot("ERR I don't know about node x"));
+    }
+}

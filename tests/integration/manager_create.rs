@@ -1,0 +1,213 @@
+//! Side by side with redis-cli 7.0.15: `create` (S1 of docs/cluster-manager.md's test
+//! plan) with its refusals, then `info`, `check` and `call` (S2), `help` (S9) and the
+//! argument edge cases (S10).
+
+use crate::eqnice;
+use crate::manager::*;
+use crate::util::*;
+
+#[test]
+fn create_refusals_and_a_declined_plan_match_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let _one = serial();
+    let pair = Pair::start(8);
+    // 5 nodes cannot make 3 masters with 1 replica each.
+    let (r, x) =
+        pair.both(&["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "--cluster-replicas", "1"], "");
+    assert_eq!((r.code, x.code), (Some(1), Some(1)));
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(rn, xn);
+    assert!(xn.contains("*** At least 6 nodes are required."), "{xn}");
+    // Declined: the plan is printed, nothing changes, exit 0.
+    let args = ["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1"];
+    let (r, x) = pair.both(&args, "no\n");
+    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}", x.stderr);
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(mask_replicates(&rn), mask_replicates(&xn));
+    assert!(xn.ends_with("Can I set the above configuration? (type 'yes' to accept): "), "{xn}");
+    for side in [&pair.r, &pair.x] {
+        assert!(side.cmd(0, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:1"));
+    }
+    // A node that knows another node is not empty.
+    for side in [&pair.r, &pair.x] {
+        side.cmd(6, &["CLUSTER", "MEET", "127.0.0.1", "{port7}"]);
+    }
+    wait_for("the meet", std::time::Duration::from_secs(10), || {
+        pair.x.cmd(6, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:2")
+            && pair.r.cmd(6, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:2")
+    });
+    let (r, x) = pair.both(&["--cluster", "create", "{p0}", "{p1}", "{p6}"], "");
+    assert_eq!((r.code, x.code), (Some(1), Some(1)));
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(rn, xn);
+    assert!(xn.contains("[ERR] Node 127.0.0.1:p6 is not empty."), "{xn}");
+    // A word that is not host:port.
+    let (r, x) = pair.both(&["--cluster", "create", "nonsense", "{p1}", "{p2}"], "");
+    assert_eq!((r.code, x.code), (Some(1), Some(1)));
+    assert_eq!(r.stderr, x.stderr);
+}
+
+#[test]
+fn create_3_3_then_info_check_and_call_match_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let _one = serial();
+    let pair = Pair::start(6);
+    let args = [
+        "--cluster",
+        "create",
+        "{p0}",
+        "{p1}",
+        "{p2}",
+        "{p3}",
+        "{p4}",
+        "{p5}",
+        "--cluster-replicas",
+        "1",
+        "--cluster-yes",
+    ];
+    let (r, x) = pair.both(&args, "");
+    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(blocks_sorted(&mask_replicates(&rn)), blocks_sorted(&mask_replicates(&xn)));
+    for line in [
+        ">>> Performing hash slots allocation on 6 nodes...",
+        "Master[0] -> Slots 0 - 5460",
+        "Master[1] -> Slots 5461 - 10922",
+        "Master[2] -> Slots 10923 - 16383",
+        "Adding replica 127.0.0.1:p4 to 127.0.0.1:p0",
+        "Adding replica 127.0.0.1:p5 to 127.0.0.1:p1",
+        "Adding replica 127.0.0.1:p3 to 127.0.0.1:p2",
+        "[WARNING] Some slaves are in the same host as their master",
+        "Waiting for the cluster to join",
+        "[OK] All 16384 slots covered.",
+    ] {
+        assert!(xn.lines().any(|l| l == line), "rcli's create lacks {line:?}:\n{xn}");
+    }
+    pair.r.wait_healthy(6);
+    pair.x.wait_healthy(6);
+    for side in [&pair.r, &pair.x] {
+        let shape = side.shape(6);
+        assert_eq!(shape[..3].iter().map(|s| s.0).collect::<Vec<_>>(), [5461, 5462, 5461]);
+        assert_eq!(side.ranges(0), ["0-5460"]);
+        assert_eq!(side.ranges(2), ["10923-16383"]);
+        let mut masters: Vec<usize> = shape[3..].iter().filter_map(|s| s.1).collect();
+        masters.sort_unstable();
+        assert_eq!(masters, [0, 1, 2], "each master has exactly one replica");
+        assert_check_passes(side, 0);
+    }
+    // info on an empty cluster, then with keys.
+    let (r, x) = pair.both(&["--cluster", "info", "{p0}"], "");
+    assert_eq!((r.code, x.code), (Some(0), Some(0)));
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(sorted_lines(&rn), sorted_lines(&xn));
+    assert!(xn.contains("[OK] 0 keys in 3 masters.\n0.00 keys per slot on average.\n"), "{xn}");
+    pair.r.load(&pair.home, 3000);
+    pair.x.load(&pair.home, 3000);
+    pair.r.wait_healthy(6);
+    pair.x.wait_healthy(6);
+    let (r, x) = pair.both(&["--cluster", "info", "127.0.0.1", "{port0}"], "");
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(sorted_lines(&rn), sorted_lines(&xn));
+    assert!(xn.contains("[OK] 3000 keys in 3 masters.\n0.18 keys per slot on average.\n"), "{xn}");
+    let (r, x) = pair.both(&["--cluster", "check", "{p1}"], "");
+    assert_eq!((r.code, x.code), (Some(0), Some(0)));
+    let (rn, xn) = pair.normalized(&r, &x);
+    eqnice!(blocks_sorted(&sorted_info(&rn)), blocks_sorted(&sorted_info(&xn)));
+    // Options before --cluster, as redis-cli reads them.
+    let x2 = pair.x.run(&pair.home, &["--cluster-search-multiple-owners", "--cluster", "check", "{p1}"], "");
+    assert_eq!(x2.code, Some(0));
+    assert!(x2.text().contains("[OK] No multiple owners found."), "{}", x2.text());
+    // call: every node, masters only, an error reply (still exit 0).
+    for args in [
+        vec!["--cluster", "call", "{p0}", "DBSIZE"],
+        vec!["--cluster", "call", "{p0}", "CONFIG", "GET", "maxmemory", "--cluster-only-masters"],
+        vec!["--cluster", "call", "{p0}", "NOSUCHCMD"],
+        vec!["--cluster", "call", "{p0}", "ROLE", "--cluster-only-replicas"],
+    ] {
+        let (r, x) = pair.both(&args, "");
+        assert_eq!((r.code, x.code), (Some(0), Some(0)), "{args:?}");
+        let (rn, xn) = pair.normalized(&r, &x);
+        eqnice!(call_sorted(&rn), call_sorted(&xn));
+    }
+    let x = pair.x.run(&pair.home, &["--cluster", "call", "{p0}", "DBSIZE", "--cluster-only-masters"], "");
+    assert_eq!(x.text().lines().filter(|l| l.starts_with("127.0.0.1:")).count(), 3, "{}", x.text());
+    // The shell's :cluster check and :cluster info run the same check.
+    let shell = rcli_run(&pair.home, &["-c", "-p", &pair.x.port(2).to_string()], ":cluster check\n:cluster info\n");
+    let text = pair.x.normalize(&shell.text());
+    assert!(text.contains(">>> Performing Cluster Check (using node 127.0.0.1:p2)\n"), "{text}");
+    assert!(text.contains("[OK] All 16384 slots covered.\n"), "{text}");
+    assert!(text.ends_with("[OK] 3000 keys in 3 masters.\n0.18 keys per slot on average.\n"), "{text}");
+}
+
+fn sorted_lines(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    lines.join("\n")
+}
+
+/// `call` prints one block per node in load order: compare the blocks as a set.
+fn call_sorted(text: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("127.0.0.1:") || blocks.is_empty() {
+            blocks.push(line.to_string());
+        } else if let Some(last) = blocks.last_mut() {
+            last.push('\n');
+            last.push_str(line);
+        }
+    }
+    let head = blocks.remove(0);
+    blocks.sort();
+    format!("{head}\n{}", blocks.join("\n"))
+}
+
+#[test]
+fn help_and_argument_edge_cases_match_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let home = Home::new();
+    let r = redis_cli_run(&["--cluster", "help"], b"");
+    let x = rcli_run(&home, &["--cluster", "help"], "");
+    assert_eq!((r.code, x.code), (Some(1), Some(0)), "help exits 0 in rcli (docs/compatibility.md)");
+    let rcli_part = x.text().split("rcli options:").next().unwrap_or_default().to_string();
+    eqnice!(r.text(), rcli_part);
+    for (args, message) in [
+        (
+            vec!["--cluster", "call", "127.0.0.1:1", "INCRBY", "k", "-1"],
+            "Unrecognized option or bad number of args for: '-1'\n",
+        ),
+        (vec!["--cluster", "foo"], "Unknown --cluster subcommand\n"),
+        (
+            vec!["--cluster", "del-node", "127.0.0.1:1"],
+            "[ERR] Wrong number of arguments for specified --cluster sub command\n",
+        ),
+        (
+            vec!["--cluster", "check", "nocolon"],
+            "[ERR] Invalid arguments: you need to pass either a valid address (ie. 120.0.0.1:7000) or space separated IP and port (ie. 120.0.0.1 7000)\n",
+        ),
+        (
+            vec!["--cluster", "set-timeout", "127.0.0.1:1", "50"],
+            "Setting a node timeout of less than 100 milliseconds is a bad idea.\n",
+        ),
+        (
+            vec!["--cluster", "import", "127.0.0.1:1"],
+            "[ERR] Option '--cluster-from' is required for subcommand 'import'.\n",
+        ),
+    ] {
+        let r = redis_cli_run(&args, b"");
+        let x = rcli_run(&home, &args, "");
+        assert_eq!((r.code, x.code), (Some(1), Some(1)), "{args:?}: {}", x.stderr);
+        assert_eq!(r.stderr, message, "redis-cli {args:?}");
+        assert_eq!(x.stderr, message, "rcli {args:?}");
+    }
+    // An unreachable node: redis-cli's connect error on stderr, exit 1.
+    let r = redis_cli_run(&["--cluster", "info", "127.0.0.1:1"], b"");
+    let x = rcli_run(&home, &["--cluster", "info", "127.0.0.1:1"], "");
+    assert_eq!((r.code, x.code), (Some(1), Some(1)));
+    assert_eq!(r.stderr, x.stderr);
+}
