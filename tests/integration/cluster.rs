@@ -289,7 +289,7 @@ fn replica_reads_and_sharded_pubsub() {
     let primary = owner(&cluster, "{r}");
     let replica = topology(&cluster, 0).replicas(slot_of(b"{r}"))[0].endpoint.clone();
     eqnice!("OK\n", rcli_run(&home, &["-c", "-p", &seed, "set", "{r}k", "v"], "").text());
-    call(&primary, &["WAIT", "1", "2000"]).unwrap();
+    replicated(&primary);
     let (replica_before, primary_before) = (command_calls(&replica, "get"), command_calls(&primary, "get"));
     let out = rcli_run(&home, &["-c", "-p", &seed, "--read-from-replicas"], "get {r}k\nget {r}k\nset {r}k w\n");
     eqnice!("v\nv\nOK\n", out.text());

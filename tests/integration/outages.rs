@@ -91,7 +91,7 @@ fn a_frozen_primary_with_a_replica_costs_one_wait_and_reads_move_to_the_new_prim
     let seed = cluster.port(0).to_string();
     let (owner, victim) = owner_of(&cluster, "{frozen}k");
     call(&owner, &["SET", "{frozen}k", "still-here"]).unwrap();
-    call(&owner, &["WAIT", "1", "2000"]).unwrap();
+    replicated(&owner);
     signal(&cluster.nodes[victim], "STOP");
     let home = Home::new();
     let input = "GET {frozen}k\n".repeat(2048);
@@ -163,7 +163,7 @@ fn the_shell_finds_the_replica_that_took_over_from_a_frozen_primary() {
     let cluster = cluster(3, 1);
     let (owner, victim) = owner_of(&cluster, "{frozen}k");
     call(&owner, &["SET", "{frozen}k", "v1"]).unwrap();
-    call(&owner, &["WAIT", "1", "2000"]).unwrap();
+    replicated(&owner);
     let seed = cluster.port(victim).to_string();
     let home = Home::new();
     let mut p = shell(&home, &["-c", "-p", &seed]);

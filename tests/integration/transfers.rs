@@ -86,7 +86,7 @@ fn rdb_with_c_saves_one_valid_file_per_primary() {
     assert_eq!(got.code, Some(0), "{}", got.stderr);
     let topology = topology(&cluster, 0);
     let mut total = 0;
-    for shard in &topology.shards {
+    for shard in topology.shards.iter().filter(|s| !s.ranges.is_empty()) {
         let primary = shard.primary.as_ref().expect("every shard has a primary");
         let Endpoint::Tcp { host, port } = &primary.endpoint else { panic!("tcp") };
         let name = format!("redis-node-{host}-{port}-{}.rdb", primary.id);

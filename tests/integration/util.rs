@@ -51,6 +51,15 @@ pub fn text(frame: &rcli::protocol::resp::Frame) -> String {
     frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
 }
 
+/// Waits (at most 20 s) until a replica of `primary` acknowledged its writes so far: a
+/// loaded machine may need more than one WAIT.
+pub fn replicated(primary: &rcli::endpoint::Endpoint) {
+    wait_for("a replica to acknowledge the writes", Duration::from_secs(20), || {
+        rcli::modes::sandbox::call(primary, &["WAIT", "1", "1000"])
+            .is_ok_and(|n| n == rcli::protocol::resp::Frame::Integer(1))
+    });
+}
+
 /// Polls `done` every 100 ms; panics naming `what` after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;

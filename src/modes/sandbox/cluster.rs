@@ -98,15 +98,27 @@ impl LocalCluster {
         self.wait_until_healthy(Duration::from_secs(30))
     }
 
-    /// Waits until every running node says `cluster_state:ok` and every running replica
-    /// is synced with its primary.
+    /// Waits until every running node says `cluster_state:ok`, every running replica
+    /// is synced with its primary, and every node knows every replica as one (until
+    /// gossip spreads a CLUSTER REPLICATE, others list the replica as a slotless
+    /// primary).
     pub fn wait_until_healthy(&self, limit: Duration) -> Result<()> {
         self.wait("the cluster to be ok with synced replicas", limit, |c| {
-            c.nodes.iter().filter(|n| n.is_running()).all(|n| {
+            let running: Vec<&Server> = c.nodes.iter().filter(|n| n.is_running()).collect();
+            let mut replicas = 0;
+            for n in &running {
                 let ok = call_text(n, &["CLUSTER", "INFO"]).is_ok_and(|t| t.contains("cluster_state:ok"));
                 let repl = call_text(n, &["INFO", "replication"]).unwrap_or_default();
-                let synced = !repl.contains("role:slave") || repl.contains("master_link_status:up");
-                ok && synced
+                let replica = repl.contains("role:slave");
+                if !ok || (replica && !repl.contains("master_link_status:up")) {
+                    return false;
+                }
+                replicas += usize::from(replica);
+            }
+            running.iter().all(|n| {
+                let nodes = call_text(n, &["CLUSTER", "NODES"]).unwrap_or_default();
+                let known = nodes.lines().filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))).count();
+                known == replicas
             })
         })
     }
