@@ -33,6 +33,9 @@ pub enum Error {
     TooManyHops { limit: usize, last: String },
     /// A write was sent and the node died before answering: it may or may not have run.
     OutcomeUnknown { addr: String, cause: String },
+    /// SHUTDOWN closed the link, as it does when it succeeds ([`crate::client::Client::execute`]
+    /// turns it into [`crate::cluster::reply::Reply::Ended`]).
+    ServerEnded { addr: String },
     /// A node (or the cluster) failed for longer than the failure budget: the command
     /// was not sent.
     Down { what: String, cause: String, waited: std::time::Duration },
@@ -92,6 +95,7 @@ impl fmt::Display for Error {
                     "gave up after {limit} redirects (last: {last}); raise --max-hops if the cluster is resharding"
                 )
             }
+            Error::ServerEnded { addr } => write!(f, "{addr} shut down"),
             Error::OutcomeUnknown { addr, cause } => {
                 write!(f, "outcome unknown: {addr} failed after the command was sent ({cause}); not retried")
             }

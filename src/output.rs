@@ -137,7 +137,7 @@ impl Printer {
                 Ok(())
             }
             // Printed as it arrived.
-            Reply::Streamed => Ok(()),
+            Reply::Streamed | Reply::Ended => Ok(()),
         }
     }
 

@@ -9,40 +9,38 @@ use clap::Args;
 #[derive(Debug, Clone, Default, Args)]
 pub struct DiagnosticArgs {
     /// Print rolling stats about server: mem, clients, ... (with -c: cluster totals, -v adds a row per node).
-    #[arg(long)]
+    #[arg(long, display_order = 35)]
     pub stat: bool,
-    /// Enter a special mode continuously sampling latency. If you use this mode in an interactive session it runs
-    /// forever displaying real-time stats. Otherwise if --raw or --csv is specified, or if you redirect the output to
-    /// a non TTY, it samples the latency for 1 second (you can use -i to change the interval), then produces a
-    /// single output and exits. With -c: every primary (or --target) in parallel, one column per node.
-    #[arg(long)]
+    /// Sample PING latency continuously (one 1 s sample, -i to change it, when output is not a terminal); with
+    /// -c every primary (or --target) in parallel, a column per node
+    #[arg(long, display_order = 36)]
     pub latency: bool,
     /// Like --latency but tracking latency changes over time. Default time interval is 15 sec. Change it using -i.
-    #[arg(long)]
+    #[arg(long, display_order = 37)]
     pub latency_history: bool,
     /// Shows latency as a spectrum, requires xterm 256 colors. Default time interval is 1 sec. Change it using -i.
-    #[arg(long)]
+    #[arg(long, display_order = 38)]
     pub latency_dist: bool,
     /// --latency-dist in shades of grey.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, display_order = 110, help_heading = "rcli additions")]
     pub mono: bool,
     /// Simulate a cache workload with an 80-20 distribution.
-    #[arg(long, value_name = "keys", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "keys", value_parser = clap::value_parser!(u64).range(1..), display_order = 39)]
     pub lru_test: Option<u64>,
     /// Sample Redis keys looking for keys with many elements (complexity).
-    #[arg(long)]
+    #[arg(long, display_order = 45)]
     pub bigkeys: bool,
     /// Sample Redis keys looking for keys consuming a lot of memory.
-    #[arg(long)]
+    #[arg(long, display_order = 46)]
     pub memkeys: bool,
     /// Sample Redis keys looking for keys consuming a lot of memory. And define number of key elements to sample
-    #[arg(long, value_name = "n")]
+    #[arg(long, value_name = "n", display_order = 47)]
     pub memkeys_samples: Option<u32>,
     /// Sample Redis keys looking for hot keys. only works when maxmemory-policy is *lfu.
-    #[arg(long)]
+    #[arg(long, display_order = 48)]
     pub hotkeys: bool,
     /// Run a test to measure intrinsic system latency. The test will run for the specified amount of seconds.
-    #[arg(long, value_name = "sec", value_parser = clap::value_parser!(u64).range(0..=315_360_000))]
+    #[arg(long, value_name = "sec", value_parser = clap::value_parser!(u64).range(0..=315_360_000), display_order = 52)]
     pub intrinsic_latency: Option<u64>,
 }
 

@@ -35,171 +35,197 @@ pub enum ColorChoice {
 }
 
 /// rcli's options. Short flags are redis-cli's.
+/// The end of `--help`: redis-cli's examples and notes, then rcli's.
+const AFTER_HELP: &str = concat!(
+    "Cluster manager: rcli --cluster help lists its commands.\n",
+    "\n",
+    "Examples:\n",
+    "  cat /etc/passwd | rcli -x set mypasswd\n",
+    "  rcli -D \"\" --raw dump key > key.dump && rcli -X dump_tag restore key2 0 dump_tag replace < key.dump\n",
+    "  rcli -r 100 lpush mylist x\n",
+    "  rcli -r 100 -i 1 info | grep used_memory_human:\n",
+    "  rcli --quoted-input set '\"null-\\x00-separated\"' value\n",
+    "  rcli --eval myscript.lua key1 key2 , arg1 arg2 arg3\n",
+    "  rcli --scan --pattern '*:12345*'\n",
+    "  rcli -c -p 7000                 shell on a cluster\n",
+    "  rcli -c -p 7000 < cmds.txt      pipelined per node, replies in input order\n",
+    "  rcli -c -p 7000 --target primaries dbsize\n",
+    "  rcli sandbox                    throwaway local cluster + shell\n",
+    "\n",
+    "  (Note: when using --eval the comma separates KEYS[] from ARGV[] items)\n",
+    "\n",
+    "When no command is given, rcli starts in interactive mode (or reads commands from\n",
+    "stdin when it is not a terminal). Type \"help\" in interactive mode for the server's\n",
+    "commands, \":help\" for rcli's own.\n",
+    "\n",
+    "Exit codes: 0 success, 1 connection/runtime failure (or an error reply with -e), 2 usage error."
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rcli",
     about = "A cluster-aware Redis shell, compatible with redis-cli.",
-    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] | --bare N",
+    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N",
     disable_help_flag = true,
     disable_version_flag = true,
-    after_help = "Examples:\n  rcli -c -p 7000                 shell on a cluster\n  rcli -c -p 7000 < cmds.txt      pipelined, in input order\n  rcli -c -p 7000 --target primaries dbsize\n  rcli sandbox                    throwaway local cluster + shell\n\nExit codes: 0 success, 1 connection/runtime failure (or an error reply with -e), 2 usage error."
+    after_help = AFTER_HELP
 )]
 pub struct Args {
     /// Server hostname (repeat with -p to give more cluster seeds).
-    #[arg(short = 'h', value_name = "HOSTNAME", action = ArgAction::Append)]
+    #[arg(short = 'h', value_name = "HOSTNAME", action = ArgAction::Append, display_order = 1)]
     pub hosts: Vec<String>,
     /// Server port (repeatable in cluster mode).
-    #[arg(short = 'p', value_name = "PORT", action = ArgAction::Append)]
+    #[arg(short = 'p', value_name = "PORT", action = ArgAction::Append, display_order = 2)]
     pub ports: Vec<u16>,
     /// Server socket (overrides hostname and port).
-    #[arg(short = 's', value_name = "SOCKET")]
+    #[arg(short = 's', value_name = "SOCKET", display_order = 3)]
     pub socket: Option<PathBuf>,
     /// Password to use when connecting (also --pass). REDISCLI_AUTH is safer.
-    #[arg(short = 'a', long = "pass", value_name = "PASSWORD")]
+    #[arg(short = 'a', long = "pass", value_name = "PASSWORD", display_order = 4)]
     pub password: Option<String>,
     /// Username to send with AUTH (needs a password).
-    #[arg(long, value_name = "USERNAME")]
+    #[arg(long, value_name = "USERNAME", display_order = 5)]
     pub user: Option<String>,
     /// Ask for the password on the terminal (masked).
-    #[arg(long)]
+    #[arg(long, display_order = 6)]
     pub askpass: bool,
     /// Do not warn about a password on the command line.
-    #[arg(long)]
+    #[arg(long, display_order = 57)]
     pub no_auth_warning: bool,
     /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS).
-    #[arg(short = 'u', value_name = "URI")]
+    #[arg(short = 'u', value_name = "URI", display_order = 7)]
     pub uri: Option<String>,
     #[command(flatten)]
     pub tls: tls::TlsArgs,
     /// Reach an announced node address at another one (NAT, containers): ANNOUNCED=REACHABLE,
     /// each host:port or host; repeatable.
-    #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append)]
+    #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append, display_order = 108, help_heading = "rcli additions")]
     pub address_map: Vec<String>,
     /// Database number.
-    #[arg(short = 'n', value_name = "DB")]
+    #[arg(short = 'n', value_name = "DB", display_order = 10)]
     pub db: Option<i64>,
     /// Start the session in RESP2 protocol mode.
-    #[arg(short = '2')]
+    #[arg(short = '2', display_order = 11)]
     pub resp2: bool,
     /// Start the session in RESP3 protocol mode (HELLO 3).
-    #[arg(short = '3')]
+    #[arg(short = '3', display_order = 12)]
     pub resp3: bool,
     /// Cluster mode: route by slot from a cached slot map, follow -MOVED and -ASK.
-    #[arg(short = 'c')]
+    #[arg(short = 'c', display_order = 17)]
     pub cluster: bool,
     /// Execute the command N times (negative: forever).
-    #[arg(short = 'r', value_name = "REPEAT", allow_negative_numbers = true)]
+    #[arg(short = 'r', value_name = "REPEAT", allow_negative_numbers = true, display_order = 8)]
     pub repeat: Option<i64>,
     /// Wait this many seconds between repeats (decimals allowed).
-    #[arg(short = 'i', value_name = "INTERVAL")]
+    #[arg(short = 'i', value_name = "INTERVAL", display_order = 9)]
     pub interval: Option<f64>,
     /// Read the last argument from stdin.
-    #[arg(short = 'x')]
+    #[arg(short = 'x', display_order = 13)]
     pub stdin_last_arg: bool,
     /// Read the argument equal to <TAG> from stdin.
-    #[arg(short = 'X', value_name = "TAG")]
+    #[arg(short = 'X', value_name = "TAG", display_order = 14)]
     pub stdin_tag: Option<String>,
     /// Force input to be handled as quoted strings.
-    #[arg(long)]
+    #[arg(long, display_order = 30)]
     pub quoted_input: bool,
     /// Exit 1 on the first error reply (also for commands piped on stdin).
-    #[arg(short = 'e')]
+    #[arg(short = 'e', display_order = 18)]
     pub exit_on_error: bool,
     /// Raw output (the default when stdout is not a terminal).
-    #[arg(long)]
+    #[arg(long, display_order = 28)]
     pub raw: bool,
     /// Formatted output even when stdout is not a terminal.
-    #[arg(long)]
+    #[arg(long, display_order = 29)]
     pub no_raw: bool,
     /// CSV output.
-    #[arg(long)]
+    #[arg(long, display_order = 31)]
     pub csv: bool,
     /// JSON output (implies RESP3 unless -2).
-    #[arg(long)]
+    #[arg(long, display_order = 32)]
     pub json: bool,
     /// JSON output with strings escaped ASCII-safe.
-    #[arg(long)]
+    #[arg(long, display_order = 33)]
     pub quoted_json: bool,
     /// Raw mode: delimiter between the elements of one reply (default \n).
-    #[arg(short = 'd', value_name = "DELIMITER")]
+    #[arg(short = 'd', value_name = "DELIMITER", display_order = 15)]
     pub element_delimiter: Option<String>,
     /// Raw mode: delimiter after each reply (default \n).
-    #[arg(short = 'D', value_name = "DELIMITER")]
+    #[arg(short = 'D', value_name = "DELIMITER", display_order = 16)]
     pub reply_delimiter: Option<String>,
     /// Hop lines (redirects, splits) on stderr when stdout is not a terminal; a summary after piped input.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, display_order = 56)]
     pub verbose: bool,
     /// Connect timeout in seconds (default 5).
-    #[arg(short = 't', value_name = "SECONDS")]
+    #[arg(short = 't', value_name = "SECONDS", display_order = 100, help_heading = "rcli additions")]
     pub connect_timeout: Option<f64>,
     /// Seconds without a byte of a reply to a non-blocking command before giving up (default 60, 0 = none).
-    #[arg(long = "timeout", value_name = "SECONDS")]
+    #[arg(long = "timeout", value_name = "SECONDS", display_order = 101, help_heading = "rcli additions")]
     pub read_timeout: Option<f64>,
     /// Redirects followed for one command before giving up.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 16, display_order = 102, help_heading = "rcli additions")]
     pub max_hops: usize,
     /// Seconds a node (or the cluster) may fail before rcli declares it down and fails its commands at once
     /// (default: the cluster's cluster-node-timeout + 3 s; 18 s when it cannot be read).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", display_order = 103, help_heading = "rcli additions")]
     pub down_after: Option<f64>,
     /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
-    #[arg(long, value_name = "TARGET")]
+    #[arg(long, value_name = "TARGET", display_order = 104, help_heading = "rcli additions")]
     pub target: Option<String>,
     /// Send read-only commands to replicas (READONLY is sent for you).
-    #[arg(long)]
+    #[arg(long, display_order = 105, help_heading = "rcli additions")]
     pub read_from_replicas: bool,
     /// List all keys with SCAN (every primary in cluster mode).
-    #[arg(long)]
+    #[arg(long, display_order = 49)]
     pub scan: bool,
     /// Keys pattern for --scan.
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", display_order = 50)]
     pub pattern: Option<String>,
     /// Same as --pattern, but the string can be quoted (binary-safe).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", display_order = 51)]
     pub quoted_pattern: Option<String>,
     /// COUNT for --scan.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", display_order = 106, help_heading = "rcli additions")]
     pub count: Option<u64>,
     /// Send an EVAL command using the Lua script at FILE (keys, then `,`, then args).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", display_order = 53)]
     pub eval: Option<PathBuf>,
     /// Used with --eval: enable the Redis Lua debugger.
-    #[arg(long)]
+    #[arg(long, display_order = 54)]
     pub ldb: bool,
     /// Like --ldb but uses the synchronous Lua debugger (the server is blocked, changes are kept).
-    #[arg(long)]
+    #[arg(long, display_order = 55)]
     pub ldb_sync_mode: bool,
     /// Transfer an RDB dump from the server to a local file ("-" for stdout; with -c a directory, one file per primary).
-    #[arg(long, value_name = "FILENAME")]
+    #[arg(long, value_name = "FILENAME", display_order = 41)]
     pub rdb: Option<PathBuf>,
     /// Like --rdb but only get the functions (not the keys).
-    #[arg(long, value_name = "FILENAME")]
+    #[arg(long, value_name = "FILENAME", display_order = 42)]
     pub functions_rdb: Option<PathBuf>,
     /// Simulate a replica showing commands received from the master.
-    #[arg(long, alias = "slave")]
+    #[arg(long, alias = "slave", display_order = 40)]
     pub replica: bool,
     /// Transfer raw Redis protocol from stdin to the server (routed per slot with -c).
-    #[arg(long)]
+    #[arg(long, display_order = 43)]
     pub pipe: bool,
     /// In --pipe mode, give up after N seconds without replies after the input ends (0: wait forever).
-    #[arg(long, value_name = "N", default_value_t = 30)]
+    #[arg(long, value_name = "N", default_value_t = 30, display_order = 44)]
     pub pipe_timeout: u64,
     /// Commands in flight per node for piped input (1 = one at a time, like redis-cli).
-    #[arg(long, value_name = "N", default_value_t = 2048)]
+    #[arg(long, value_name = "N", default_value_t = 2048, display_order = 107, help_heading = "rcli additions")]
     pub pipeline: usize,
     /// Whether to print RESP3 push messages (default: yes when stdout is a terminal).
-    #[arg(long, value_name = "yn")]
+    #[arg(long, value_name = "yn", display_order = 34)]
     pub show_pushes: Option<String>,
     #[command(flatten)]
     pub diagnostics: diagnostics::DiagnosticArgs,
     /// Colour: auto, always or never (NO_COLOR is respected).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", display_order = 109, help_heading = "rcli additions")]
     pub color: Option<ColorChoice>,
     /// Print the version and exit.
-    #[arg(short = 'V', long = "version")]
+    #[arg(short = 'V', long = "version", display_order = 59)]
     pub version: bool,
     /// Print this help.
-    #[arg(long, action = ArgAction::Help)]
+    #[arg(long, action = ArgAction::Help, display_order = 58)]
     pub help: Option<bool>,
     /// The command to run; without one, rcli reads commands from stdin or opens the shell.
     #[arg(trailing_var_arg = true, value_name = "cmd")]

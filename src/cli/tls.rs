@@ -14,31 +14,31 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, Args)]
 pub struct TlsArgs {
     /// Establish a secure TLS connection (also: a rediss:// URI).
-    #[arg(long)]
+    #[arg(long, display_order = 19)]
     pub tls: bool,
     /// Server name indication: the name checked in each node's certificate when the cluster announces none.
-    #[arg(long, value_name = "HOST")]
+    #[arg(long, value_name = "HOST", display_order = 20)]
     pub sni: Option<String>,
     /// CA certificate file to verify with (default: the system's trust store).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", display_order = 21)]
     pub cacert: Option<PathBuf>,
     /// Directory of trusted CA certificates (default: the system's trust store).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", display_order = 22)]
     pub cacertdir: Option<PathBuf>,
     /// Allow insecure TLS connection by skipping certificate validation.
-    #[arg(long)]
+    #[arg(long, display_order = 23)]
     pub insecure: bool,
     /// Client certificate to authenticate with.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", display_order = 24)]
     pub cert: Option<PathBuf>,
     /// Private key file to authenticate with.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", display_order = 25)]
     pub key: Option<PathBuf>,
     /// TLS 1.2 ciphers, OpenSSL names separated by ':' (only the ECDHE AES-GCM and ChaCha20 suites exist).
-    #[arg(long = "tls-ciphers", value_name = "LIST")]
+    #[arg(long = "tls-ciphers", value_name = "LIST", display_order = 26)]
     pub ciphers: Option<String>,
     /// TLS 1.3 ciphersuites, separated by ':' (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256).
-    #[arg(long = "tls-ciphersuites", value_name = "LIST")]
+    #[arg(long = "tls-ciphersuites", value_name = "LIST", display_order = 27)]
     pub ciphersuites: Option<String>,
 }
 

@@ -368,7 +368,11 @@ impl Client {
             }
             Plan::Fanout { nodes, policy } => return Ok(self.execute_fanout(argv, &nodes, policy)),
         };
-        Ok(match self.send_routed_pieces(argv, slot, endpoint, events)? {
+        let answer = match self.send_routed_pieces(argv, slot, endpoint, events) {
+            Err(Error::ServerEnded { .. }) => return Ok(Reply::Ended),
+            other => other?,
+        };
+        Ok(match answer {
             Some(frame) => {
                 self.observe(argv, &frame);
                 Reply::One(frame)
@@ -495,6 +499,12 @@ impl Client {
             }
         }
     }
+}
+
+/// SHUTDOWN without ABORT: the server closing the link is its success.
+pub fn ends_server(argv: &[Vec<u8>]) -> bool {
+    argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown"))
+        && !argv.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"abort"))
 }
 
 /// Commands whose reply is a stream of messages: they wait without a timeout.

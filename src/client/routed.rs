@@ -160,7 +160,10 @@ impl Client {
         let info = self.commands().lookup(argv);
         let readonly = info.is_some_and(|i| i.flags.readonly);
         let blocking = info.is_some_and(|i| i.flags.blocking) || super::is_streaming(argv);
-        let attempt = Attempt::first(self.is_cluster(), readonly, self.options.max_hops, self.health.budget());
+        let attempt = Attempt {
+            ends_server: super::ends_server(argv),
+            ..Attempt::first(self.is_cluster(), readonly, self.options.max_hops, self.health.budget())
+        };
         Route { endpoint, asking: false, blocking, attempt, announced: false }
     }
 
@@ -384,6 +387,15 @@ impl Client {
                     self.connected = false;
                 }
                 Err(Error::Down { what: down.what, cause: down.cause, waited: down.waited })
+            }
+            Next::Ended => {
+                if route.endpoint == self.current {
+                    self.connected = false;
+                }
+                if self.is_cluster() {
+                    self.reload_after_failure(Some(&route.endpoint), events);
+                }
+                Err(Error::ServerEnded { addr: route.endpoint.to_string() })
             }
             Next::OutcomeUnknown => {
                 let cause = outcome.error().map(os_message_of).unwrap_or_default();

@@ -49,6 +49,8 @@ pub enum Reply {
     },
     /// A big array or set that was handed to the caller piece by piece as it arrived.
     Streamed,
+    /// SHUTDOWN closed the link, as it does when it succeeds: nothing to show.
+    Ended,
 }
 
 /// One slot's share of a split command: the positions of its keys in the original

@@ -11,7 +11,8 @@
 //!   heal (the slot map is reloaded each time) — but only while the outage is younger
 //!   than the failure budget; after that the node or cluster is *down* and commands
 //!   fail at once;
-//! * a write whose reply was lost is never sent again: its outcome is unknown.
+//! * a write whose reply was lost is never sent again: its outcome is unknown;
+//! * SHUTDOWN (without ABORT) succeeds by closing the link: that is its answer.
 
 use std::time::Duration;
 
@@ -59,12 +60,24 @@ pub struct Attempt {
     pub outage: Duration,
     /// How long a failure may last before the node or cluster is declared down.
     pub budget: Duration,
+    /// SHUTDOWN without ABORT: a server that closes the link did what was asked.
+    pub ends_server: bool,
 }
 
 impl Attempt {
     /// A first attempt at a command.
     pub fn first(cluster: bool, readonly: bool, max_hops: usize, budget: Duration) -> Attempt {
-        Attempt { cluster, readonly, hops: 0, max_hops, transient: 0, resends: 0, outage: Duration::ZERO, budget }
+        Attempt {
+            cluster,
+            readonly,
+            hops: 0,
+            max_hops,
+            transient: 0,
+            resends: 0,
+            outage: Duration::ZERO,
+            budget,
+            ends_server: false,
+        }
     }
 }
 
@@ -88,6 +101,8 @@ pub enum Next {
     Down,
     /// A write was sent and its reply lost: report it, never send it again.
     OutcomeUnknown,
+    /// SHUTDOWN closed the link: the server is gone, as asked; nothing to show.
+    Ended,
     /// More redirects than `max_hops`.
     TooManyHops,
     /// Show the failure as it is.
@@ -107,6 +122,7 @@ pub fn decide(attempt: &Attempt, happened: Happened, from: &Endpoint) -> Next {
             }
         }
         Happened::Unsent => wait_or_down(attempt),
+        Happened::Lost if attempt.ends_server => Next::Ended,
         Happened::Lost if !attempt.readonly => Next::OutcomeUnknown,
         Happened::Lost if attempt.cluster => wait_or_down(attempt),
         Happened::Lost if attempt.resends == 0 => Next::Reconnect,
@@ -186,6 +202,18 @@ mod tests {
 
     /// What each kind of event leads to, for every combination of cluster mode and
     /// read-only-ness, on a first attempt with a fresh outage.
+    #[test]
+    fn shutdown_succeeds_by_closing_the_link() {
+        for cluster in [false, true] {
+            let shutdown = Attempt { ends_server: true, ..attempt(cluster, false) };
+            assert_eq!(decide(&shutdown, Happened::Lost, &node()), Next::Ended);
+            // A timeout is not a closed link: the server may still be saving.
+            assert_eq!(decide(&shutdown, Happened::TimedOut, &node()), Next::OutcomeUnknown);
+            let error = error("ERR Errors trying to SHUTDOWN. Check logs.");
+            assert_eq!(decide(&shutdown, Happened::Reply(&error), &node()), Next::Done);
+        }
+    }
+
     #[test]
     fn every_outcome_for_reads_and_writes_in_and_out_of_cluster_mode() {
         let moved = error("MOVED 12182 127.0.0.1:7002");

@@ -434,7 +434,7 @@ impl Session {
                     Err(e) => Some(e.clone().into_bytes()),
                 }),
             },
-            Reply::Streamed => None,
+            Reply::Streamed | Reply::Ended => None,
         }?;
         self.error_replies += 1;
         if !self.exit_on_error {

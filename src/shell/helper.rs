@@ -171,7 +171,11 @@ impl HelperState {
         } else {
             let argv: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
             let keys = if names.first().is_some_and(|n| n.starts_with(':')) { None } else { self.key_hint(&argv) };
-            (self.syntax_hint(&names), keys)
+            // As in redis-cli 7.2, a word being typed counts as given: `get k` hints
+            // nothing more, `set k` hints `value …`. Where keys land waits for the
+            // space that ends a key.
+            let typed: Vec<String> = all.iter().map(|w| text(&w.value)).collect();
+            (self.syntax_hint(&typed), keys)
         };
         let mut parts = Vec::new();
         if let Some(syntax) = syntax.filter(|s| !s.is_empty()) {
@@ -461,6 +465,13 @@ mod tests {
             "no syntax hint when the line does not fit"
         );
         assert_eq!(hint(&h, "get").as_deref(), Some(" key"));
+        assert_eq!(hint(&h, "get k"), None, "a word being typed counts as given");
+        assert_eq!(
+            hint(&h, "set k").as_deref(),
+            Some(
+                " value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"
+            )
+        );
         assert_eq!(hint(&h, ":slot ").as_deref(), Some("KEY [KEY ...]"));
     }
 

@@ -224,3 +224,24 @@ fn a_closed_stdout_exits_quietly() {
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     eqnice!("", stderr);
 }
+
+/// SHUTDOWN succeeds by closing the connection: silent and exit 0 as in redis-cli, never
+/// "outcome unknown"; in piped input, commands after it meet a server that is gone.
+/// `SHUTDOWN ABORT` is an ordinary command.
+#[test]
+fn shutdown_is_a_success_not_a_lost_reply() {
+    if !have_redis() {
+        return;
+    }
+    let home = Home::new();
+    let server = standalone();
+    let port = server.port().to_string();
+    let aborted = rcli_run(&home, &["-p", &port, "shutdown", "abort"], "");
+    assert_eq!((aborted.code, aborted.text().as_str()), (Some(0), "ERR No shutdown in progress.\n\n"));
+    let out = rcli_run(&home, &["-p", &port, "shutdown", "nosave"], "");
+    assert_eq!((out.code, out.text().as_str(), out.stderr.as_str()), (Some(0), "", ""));
+    let server = standalone();
+    let port = server.port().to_string();
+    let piped = rcli_run(&home, &["-p", &port], "ping\nshutdown nosave\n");
+    assert_eq!((piped.code, piped.text().as_str(), piped.stderr.as_str()), (Some(0), "PONG\n", ""));
+}

@@ -176,3 +176,45 @@ fn help_renders_every_documented_command_like_redis_cli() {
     let (expected, got) = both(&port, &[], &lines);
     eqnice!(strip(expected.text()), strip(got.text()));
 }
+
+/// The option names in a `--help` text, in order (`-v, --verbose` gives both).
+fn options_in(help: &str) -> Vec<String> {
+    help.lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            trimmed.starts_with('-') && line.len() - trimmed.len() <= 6
+        })
+        .flat_map(|line| {
+            line.trim_start()
+                .split(' ')
+                .map(|w| w.trim_end_matches(','))
+                .take_while(|w| w.starts_with('-'))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `rcli --help` lists every option of redis-cli's `--help` in redis-cli's order (their
+/// habits carry over); rcli's own options come after them, under their own heading.
+#[test]
+fn help_lists_redis_clis_options_in_its_order() {
+    if !have_redis() {
+        return;
+    }
+    let theirs = redis_cli_run(&["--help"], b"");
+    let home = Home::new();
+    let ours = rcli_run(&home, &["--help"], "");
+    assert_eq!(ours.code, Some(0));
+    let ours_text = ours.text();
+    let (options, additions) = ours_text.split_once("rcli additions:").expect("a heading for rcli's own options");
+    let expected: Vec<String> = options_in(&String::from_utf8_lossy(&theirs.stdout))
+        .into_iter()
+        .filter(|o| o != "--cluster" && o != "--pass")
+        .collect();
+    assert!(expected.len() > 50, "{expected:?}");
+    let listed: Vec<String> = options_in(options).into_iter().filter(|o| expected.contains(o)).collect();
+    assert_eq!(listed, expected);
+    assert!(options_in(additions).iter().all(|o| !expected.contains(o)), "{additions}");
+    assert!(ours_text.contains("--cluster <subcommand>"), "the cluster manager is named in the usage");
+}

@@ -51,6 +51,8 @@ mod pty;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
+/// The Lua debugger, RESP3 pushes and subscribed mode in a pseudo-terminal.
+mod shell_modes;
 /// TLS: certificates, client certificates, clear failures, `rediss://`.
 mod tls;
 /// TLS clusters in every mode, announced hostnames, the address map, IPv6.

@@ -152,6 +152,7 @@ fn changes_session(name: &str) -> bool {
             | "watch"
             | "unwatch"
             | "monitor"
+            | "shutdown"
     ) || name.starts_with("client")
 }
 
