@@ -285,6 +285,15 @@ impl Client {
             .ok_or_else(|| Error::Protocol { addr: endpoint.to_string(), detail: "DBSIZE is not a number".into() })
     }
 
+    /// `INFO <section>` of one node, as text (rcli's own request, bounded).
+    pub fn info(&mut self, endpoint: &Endpoint, section: &str) -> Result<String> {
+        let reply = self.pool.internal(endpoint, &["INFO", section])?;
+        reply
+            .as_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .ok_or_else(|| Error::Protocol { addr: endpoint.to_string(), detail: "INFO is not text".into() })
+    }
+
     /// Slot → owner for a key, for teaching output.
     pub fn owner_of_key(&self, key: &[u8]) -> (u16, Option<Endpoint>) {
         let slot = slot::slot_of(key);

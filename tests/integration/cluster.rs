@@ -366,3 +366,17 @@ fn a_typed_auth_follows_the_session_to_every_node() {
     assert_eq!(text.matches("\"alice\"").count(), 3, "every node's connection is alice's: {text}");
     assert!(!text.contains("default"), "{text}");
 }
+
+/// A fresh cluster: Redis 7.0 reports its replicas' health as `loading` until the
+/// first write, though their links are up; `:nodes` shows each replica's own view.
+#[test]
+fn nodes_shows_replicas_of_a_fresh_cluster_as_linked() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 1);
+    let home = Home::new();
+    let table = rcli_run(&home, &["-c", "-p", &cluster.port(0).to_string()], ":nodes\n").text();
+    let links: Vec<&str> = table.lines().skip(1).filter_map(|l| l.split_whitespace().last()).collect();
+    assert_eq!(links, ["ok"; 6], "{table}");
+}

@@ -1,0 +1,162 @@
+//! `:nodes` (the cluster's nodes: id, address, role, slots, keys, link) and `:map` (slot
+//! ownership as a bar and a range table).
+
+use crate::cluster::slot;
+use crate::endpoint::Endpoint;
+use crate::output::StdoutClosed;
+use crate::protocol::text;
+use crate::session::Session;
+use crate::shell::paint;
+
+use super::not_cluster;
+
+fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    let mut sorted = ranges.to_vec();
+    sorted.sort();
+    let text: Vec<String> =
+        sorted.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    if text.is_empty() { "-".into() } else { text.join(",") }
+}
+
+/// A replica's link to its primary from its own `INFO replication`: `ok` when the link
+/// is up and no sync runs, `syncing` during a full sync, `link down` otherwise.
+fn replica_link(info: &str) -> &'static str {
+    let field = |name: &str| {
+        info.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(':'))).map(str::trim)
+    };
+    match (field("master_link_status"), field("master_sync_in_progress")) {
+        (_, Some("1")) => "syncing",
+        (Some("up"), _) => "ok",
+        _ => "link down",
+    }
+}
+
+pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
+    if let Some(reason) = session.client.learning_slots().map(str::to_string) {
+        let learned = session.client.topology().map_or(0, |t| 16384 - t.uncovered_slots());
+        session.printer.line(&format!(
+            "slot map: learned from redirects ({learned} slots so far); the cluster's own map cannot be read: {reason}"
+        ))?;
+    }
+    let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
+    let color = session.prefs.color;
+    let address_map = session.client.pool().settings().address_map.clone();
+    let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
+    if let Some(header) = rows.first_mut().filter(|_| !address_map.is_empty()) {
+        header.insert(2, "reached at".into());
+    }
+    let mut colours = Vec::new();
+    for shard in topology.shards_in_slot_order() {
+        let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
+        let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
+        for node in shard.primary.iter().chain(shard.replicas.iter()) {
+            let keys = match session.client.dbsize(&node.endpoint) {
+                Err(crate::error::Error::Interrupted) => return session.printer.line("(interrupted)"),
+                result => result.ok(),
+            };
+            let link = match (keys.is_some(), node.health.as_str()) {
+                (false, _) => "down".to_string(),
+                (true, "online" | "unknown") => "ok".to_string(),
+                // Redis 7.0 says `loading` for a replica that has had no write to copy
+                // yet: the replica's own view of its link tells the truth.
+                (true, "loading") if !node.primary => match session.client.info(&node.endpoint, "replication") {
+                    Ok(info) => replica_link(&info).to_string(),
+                    Err(_) => "loading".to_string(),
+                },
+                (true, other) => other.to_string(),
+            };
+            let mut row = vec![
+                short_id(&node.id),
+                node.endpoint.to_string(),
+                if node.primary { "primary".into() } else { "replica".into() },
+                if node.primary { String::new() } else { primary_id.clone() },
+                if node.primary { ranges_text(&shard.ranges) } else { "-".into() },
+                if node.primary { shard.slot_count().to_string() } else { "-".into() },
+                keys.map_or("?".into(), |k| k.to_string()),
+                link,
+            ];
+            if !address_map.is_empty() {
+                let reached = address_map.reach(&node.endpoint);
+                row.insert(2, if reached == node.endpoint { "-".into() } else { reached.to_string() });
+            }
+            rows.push(row);
+            colours.push(colour);
+        }
+    }
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .collect();
+    for (i, row) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let padded = text::pad(cell, widths.get(c).copied().unwrap_or(0));
+            let colour = i.checked_sub(1).and_then(|r| colours.get(r).copied().flatten());
+            let padded = match (c, colour) {
+                (1, Some(colour)) if color => paint::node(colour, &padded),
+                _ => padded,
+            };
+            line.push_str(&padded);
+            if c + 1 < row.len() {
+                line.push_str("  ");
+            }
+        }
+        session.printer.line(line.trim_end())?;
+    }
+    let uncovered = topology.uncovered_slots();
+    if uncovered > 0 {
+        session.printer.line(&format!("warning: {uncovered} slots are not served by any node"))?;
+    }
+    Ok(())
+}
+
+pub(super) fn map(session: &mut Session) -> Result<(), StdoutClosed> {
+    let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
+    let color = session.prefs.color;
+    let primaries: Vec<Endpoint> = topology.primaries().iter().map(|n| n.endpoint.clone()).collect();
+    let letter = |i: usize| (b'A' + (i % 26) as u8) as char;
+    const CELLS: usize = 64;
+    let per_cell = slot::SLOTS / CELLS;
+    let mut bar = String::new();
+    for cell in 0..CELLS {
+        let index = topology.owner((cell * per_cell) as u16).and_then(|o| topology.colour_index(o));
+        bar.push_str(&match index {
+            Some(i) if color => paint::node(i, &letter(i).to_string()),
+            Some(i) => letter(i).to_string(),
+            None => ".".into(),
+        });
+    }
+    session.printer.line(&format!("slots 0 {bar} 16383  ({per_cell} slots per cell)"))?;
+    for (i, primary) in primaries.iter().enumerate() {
+        let Some(shard) = topology.shards.iter().find(|s| s.primary.as_ref().is_some_and(|p| &p.endpoint == primary))
+        else {
+            continue;
+        };
+        let name = if color { paint::node(i, &primary.to_string()) } else { primary.to_string() };
+        session.printer.line(&format!(
+            "  {} {name}  {} slots: {}",
+            letter(i),
+            shard.slot_count(),
+            ranges_text(&shard.ranges)
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_tells_its_own_link_state() {
+        let up = "# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_sync_in_progress:0\r\n";
+        assert_eq!(replica_link(up), "ok");
+        assert_eq!(replica_link("master_link_status:down\r\nmaster_sync_in_progress:1\r\n"), "syncing");
+        assert_eq!(replica_link("master_link_status:down\r\nmaster_sync_in_progress:0\r\n"), "link down");
+        assert_eq!(replica_link(""), "link down");
+    }
+}
