@@ -251,10 +251,10 @@ pub fn move_slots(
         out
     };
     if !style.cold
-        && slots.len() == 1
+        && let [slot] = slots
         && let Err(e) = open(link, src, dst, slots)
     {
-        let mut out = start(slots[0]);
+        let mut out = start(*slot);
         if !style.quiet {
             out.pieces.push(Piece::Text("\n".into()));
         }
@@ -278,14 +278,15 @@ pub fn move_slots(
         if let Err(e) = result {
             out.error = Some(e);
             if !style.cold {
-                let done: Vec<u16> = slots[..i].to_vec();
+                // The slots before this one are moved; the ones after it are not.
+                let done = slots.get(..i).unwrap_or_default();
                 if !done.is_empty()
-                    && finalize(link, src, dst, &done, &s.masters).is_ok()
+                    && finalize(link, src, dst, done, &s.masters).is_ok()
                     && let Some(j) = journal
                 {
-                    j.done(&done);
+                    j.done(done);
                 }
-                close_rest(link, src, dst, &slots[i + 1..], s);
+                close_rest(link, src, dst, slots.get(i + 1..).unwrap_or_default(), s);
             }
             on_slot(&out);
             outcomes.push(out);
