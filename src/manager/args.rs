@@ -12,7 +12,7 @@ use clap::CommandFactory;
 
 /// Every `--cluster-*` option: its name, and whether it takes a value. Valkey's
 /// primary/replica spellings are aliases.
-const OPTIONS: &[(&str, bool)] = &[
+pub const OPTIONS: &[(&str, bool)] = &[
     ("--cluster-replicas", true),
     ("--cluster-master-id", true),
     ("--cluster-primary-id", true),

@@ -44,6 +44,8 @@ mod manager_reshard;
 mod manager_resume;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
+/// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).
+mod packaging;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.

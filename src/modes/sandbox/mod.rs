@@ -30,7 +30,7 @@ pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, r
     name = "rcli sandbox",
     about = "Start a throwaway local Redis Cluster and open rcli on it; everything is removed on exit."
 )]
-struct SandboxArgs {
+pub struct SandboxArgs {
     /// Number of primaries.
     #[arg(long, default_value_t = 3)]
     primaries: usize,
