@@ -184,6 +184,7 @@ pub fn finalize(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], masters:
     fault_point("finalized-target");
     if let Err((_, e)) = all_ok(link, &src.endpoint(), &node)
         && !is_lost_last_slot(&e)
+        && !target_owns(link, &src.endpoint(), &dst.id, slots)
     {
         return Err(e);
     }
@@ -205,6 +206,21 @@ pub fn is_lost_last_slot(error: &str) -> bool {
         || error.starts_with("ERR Please use SETSLOT only with primaries")
         || error.starts_with("UNBLOCKED")
         || error.starts_with("NOREPLICAS")
+}
+
+/// Whether `node`, asked again (over a new connection if its link failed), sees `dst`
+/// owning every slot of `slots`. A Valkey 8 source that loses its last slot while its
+/// SETSLOT NODE waits for its replicas turns itself into a replica and may close that
+/// link instead of answering UNBLOCKED: the move is done all the same.
+fn target_owns(link: &mut Link, node: &Endpoint, dst: &str, slots: &[u16]) -> bool {
+    let Ok(reply) = link.cmd(node, &["CLUSTER", "NODES"]) else { return false };
+    if error_of(&reply).is_some() {
+        return false;
+    }
+    super::model::parse_nodes(&super::link::reply_text(&reply))
+        .iter()
+        .find(|line| line.id == dst)
+        .is_some_and(|line| slots.iter().all(|&slot| line.slots.contains(slot)))
 }
 
 /// Moves `slots` (in order) from `src` to `dst`. A hot group is opened at once, its
