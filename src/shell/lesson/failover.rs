@@ -278,13 +278,13 @@ fn rejoin_goal(memory: &Memory) -> String {
         _ => None,
     };
     let restart = memory.node_info.as_ref().zip(port).and_then(|(info, port)| restart_command(port, info));
-    let how = match (memory.lab, restart) {
-        (true, _) => format!("`:restart {node}`."),
-        (false, Some(command)) => format!(
-            "start it again from another terminal with its own cluster config file, so it comes back as the same \
-             node (it then runs there until Ctrl-C; the sandbox does not remove it):\n  {command}"
+    let lab = if memory.lab { format!("`:restart {node}`, or ") } else { String::new() };
+    let how = match restart {
+        Some(command) => format!(
+            "{lab}start it again from another terminal with its own cluster config file, so it comes back as the \
+             same node (it then runs there until Ctrl-C; the sandbox does not remove it):\n  {command}"
         ),
-        (false, None) => "start its redis-server again, with the same port, directory and nodes.conf file.".into(),
+        None => format!("{lab}start its redis-server again, with the same port, directory and nodes.conf file."),
     };
     format!(
         "Bring {node} back: {how}\nThen press Enter here. It comes back believing it is a primary, and learns otherwise."
@@ -307,11 +307,15 @@ fn rejoined(attempt: &Attempt, readings: &Readings, memory: &Memory) -> Verdict 
             Some(primary) if info.link_up => {
                 let owner = readings.owner(foo_slot());
                 let role = if owner == Some(primary) { ", foo's primary now" } else { "" };
+                let swap = if memory.lab {
+                    format!("`:failover {node}`")
+                } else {
+                    format!("`CLUSTER FAILOVER` sent to {node}")
+                };
                 Verdict::Done(format!(
                     "{node} is back as a replica of {primary}{role}. It restarted with its old nodes.conf, which \
                      said it was a primary, but the cluster had moved on (a newer configuration epoch), so it gave \
-                     up its slots and now copies {primary}. `CLUSTER FAILOVER` sent to {node} would swap the roles \
-                     back."
+                     up its slots and now copies {primary}. {swap} would swap the roles back."
                 ))
             }
             Some(primary) => {

@@ -132,9 +132,13 @@ fn the_kill_goal_offers_the_lab_command_when_the_shell_has_it() {
     assert!(with_lab.contains("`:kill 127.0.0.1:7002`") && with_lab.contains("kill -9 4242"), "{with_lab}");
     let without = kill_goal(&memory(false));
     assert!(!without.contains(":kill") && without.contains("kill -9 4242"), "{without}");
-    assert!(rejoin_goal(&memory(true)).contains("`:restart 127.0.0.1:7002`"));
+    let command = "\n  cd /tmp/sandbox && redis-server --port 7002 --cluster-enabled yes";
+    let with_lab = rejoin_goal(&memory(true));
+    assert!(with_lab.contains("`:restart 127.0.0.1:7002`, or start it") && with_lab.contains(command), "{with_lab}");
     let by_hand = rejoin_goal(&memory(false));
-    assert!(by_hand.contains("cd /tmp/sandbox && redis-server --port 7002 --cluster-enabled yes"), "{by_hand}");
+    assert!(!by_hand.contains(":restart") && by_hand.contains(command), "{by_hand}");
+    let unknown = Memory { node_info: None, ..memory(false) };
+    assert!(rejoin_goal(&unknown).contains("with the same port, directory and nodes.conf file"));
 }
 
 #[test]
