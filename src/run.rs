@@ -11,6 +11,7 @@ use crate::endpoint::Endpoint;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
+use crate::shell::lesson::Guide;
 use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
 
 /// Builds the session for `config` (no I/O yet).
@@ -32,6 +33,7 @@ pub fn session(config: &Config) -> Session {
         interruption_shown: false,
         show_pushes: config.show_pushes,
         pending_subscription: None,
+        last_outcome: None,
     }
 }
 
@@ -46,7 +48,12 @@ pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
 }
 
 /// Runs rcli as configured; returns the process exit code.
-pub fn run(mut config: Config) -> i32 {
+pub fn run(config: Config) -> i32 {
+    run_guided(config, None)
+}
+
+/// [`run`], with a lesson guide for the shell (the sandbox).
+pub fn run_guided(mut config: Config, guide: Option<Guide>) -> i32 {
     for warning in &config.warnings {
         crate::output::note(warning);
     }
@@ -69,7 +76,7 @@ pub fn run(mut config: Config) -> i32 {
     if config.mode != Mode::Shell {
         rcfile::apply_address_map(&mut session);
     }
-    let code = run_mode(&mut session, &config);
+    let code = run_mode(&mut session, &config, guide);
     // Whatever the mode, output that could not be written (other than to a reader that
     // went away) fails the run.
     let _ = session.printer.flush();
@@ -82,13 +89,13 @@ pub fn run(mut config: Config) -> i32 {
     }
 }
 
-fn run_mode(session: &mut Session, config: &Config) -> i32 {
+fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32 {
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(session);
             session.connect_and_report();
             session.load_docs();
-            repl::run(session)
+            repl::run_with(session, guide)
         }
         Mode::OneShot(argv) => {
             let argv = match one_shot_argv(config, argv) {

@@ -28,6 +28,8 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// The sandbox's guided lessons (`--lesson hash-tags|failover`) in a pseudo-terminal.
+mod lessons;
 /// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
 mod manager;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
