@@ -20,6 +20,7 @@ pub mod cache;
 pub mod connection;
 mod dispatch;
 pub mod fanout;
+mod gate;
 pub mod pool;
 pub mod refresh;
 pub mod replication;
