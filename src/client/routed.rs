@@ -3,8 +3,8 @@
 //! back off, reload the slot map and reroute, or stop. Node health
 //! ([`crate::cluster::health`]) keeps a dead or frozen node's cost to one budget: once
 //! it is spent, commands for that node fail at once until a periodic check finds a
-//! live owner (the gate: `client/gate.rs`). The pipeline hands what happened to its batched commands to
-//! [`Client::resume_routed`], so both paths share this loop.
+//! live owner (the gate: `client/gate.rs`). The pipeline hands what happened to its
+//! batched commands to [`Client::resume_routed`], so both paths share this loop.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
