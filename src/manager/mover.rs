@@ -140,12 +140,29 @@ pub(super) fn setslot(slot: u16, kind: &str, id: &str) -> Vec<String> {
     vec!["CLUSTER".into(), "SETSLOT".into(), slot.to_string(), kind.into(), id.into()]
 }
 
-/// Sends `commands` to `node`; the index and text of the first failure.
+/// How many times a SETSLOT refused with NOREPLICAS is sent in all.
+const SETSLOT_ATTEMPTS: usize = 4;
+
+/// Sends `commands` (SETSLOTs) to `node`; the index and text of the first failure.
+///
+/// A Valkey 8 primary with replicas sends a SETSLOT to them first and applies it only
+/// once they acknowledge it, within a timeout of its own (2 s by default); when they do
+/// not, it answers NOREPLICAS and changes nothing. SETSLOT is idempotent, so the refused
+/// command and those after it are sent again, a bounded number of times, before the
+/// refusal counts as a failure (a replica slow to answer on a busy machine is not one).
 fn all_ok(link: &mut Link, node: &Endpoint, commands: &[Vec<String>]) -> Result<(), (usize, String)> {
-    let replies = link.pipeline(node, commands).map_err(|e| (0, e.to_string()))?;
-    match replies.iter().position(|r| r.as_error().is_some()) {
-        Some(i) => Err((i, replies.get(i).and_then(error_of).unwrap_or_default())),
-        None => Ok(()),
+    let mut from = 0;
+    let mut attempts = 1;
+    loop {
+        let pending = commands.get(from..).unwrap_or_default();
+        let replies = link.pipeline(node, pending).map_err(|e| (from, e.to_string()))?;
+        let Some(i) = replies.iter().position(|r| r.as_error().is_some()) else { return Ok(()) };
+        let error = replies.get(i).and_then(error_of).unwrap_or_default();
+        if !error.starts_with("NOREPLICAS") || attempts >= SETSLOT_ATTEMPTS {
+            return Err((from + i, error));
+        }
+        attempts += 1;
+        from += i;
     }
 }
 
@@ -190,10 +207,13 @@ pub fn finalize(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], masters:
     }
     let others: Vec<Endpoint> =
         masters.iter().filter(|m| m.id != src.id && m.id != dst.id).map(Peer::endpoint).collect();
-    for (_, result) in link.fan_out(&others, &node) {
+    for (other, result) in link.fan_out(&others, &node) {
         let replies = result.map_err(|e| e.to_string())?;
-        if let Some(e) = replies.iter().find_map(error_of) {
-            return Err(e);
+        match replies.iter().find_map(error_of) {
+            // Its replicas were slow to acknowledge: asked again (all_ok) before it counts.
+            Some(e) if e.starts_with("NOREPLICAS") => all_ok(link, &other, &node).map_err(|(_, e)| e)?,
+            Some(e) => return Err(e),
+            None => {}
         }
     }
     Ok(())

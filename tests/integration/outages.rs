@@ -90,7 +90,7 @@ fn a_frozen_primary_with_a_replica_costs_one_wait_and_reads_move_to_the_new_prim
     let cluster = cluster(3, 1);
     let seed = cluster.port(0).to_string();
     let (owner, victim) = owner_of(&cluster, "{frozen}k");
-    call(&owner, &["SET", "{frozen}k", "still-here"]).unwrap();
+    write_ok(&owner, &["SET", "{frozen}k", "still-here"]);
     replicated(&owner);
     signal(&cluster.nodes[victim], "STOP");
     let home = Home::new();
@@ -122,7 +122,7 @@ fn a_frozen_primary_without_replicas_fails_its_commands_fast_after_one_budget() 
         .map(|i| format!("live:{i}"))
         .find(|k| topology(&cluster, 0).owner(slot_of(k.as_bytes())) == Some(&live))
         .unwrap();
-    call(&live, &["SET", &live_key, "ok"]).unwrap();
+    write_ok(&live, &["SET", &live_key, "ok"]);
     let _ = owner;
     // The live shards keep serving while one is down.
     for i in 0..3 {
@@ -162,7 +162,7 @@ fn the_shell_finds_the_replica_that_took_over_from_a_frozen_primary() {
     }
     let cluster = cluster(3, 1);
     let (owner, victim) = owner_of(&cluster, "{frozen}k");
-    call(&owner, &["SET", "{frozen}k", "v1"]).unwrap();
+    write_ok(&owner, &["SET", "{frozen}k", "v1"]);
     replicated(&owner);
     let seed = cluster.port(victim).to_string();
     let home = Home::new();

@@ -125,7 +125,7 @@ fn split_writes_that_half_succeed_name_the_keys_applied_and_not() {
     let (source, source_index) = owner_of(&cluster, "{m}1");
     let target_index = (0..3).find(|&i| i != source_index).unwrap();
     let slot = slot_of(b"{m}1").to_string();
-    call(&source, &["SET", "{m}1", "old"]).unwrap();
+    write_ok(&source, &["SET", "{m}1", "old"]);
     call(&cluster.endpoint(target_index), &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &cluster.ids[source_index]])
         .unwrap();
     call(&source, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &cluster.ids[target_index]]).unwrap();

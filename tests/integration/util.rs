@@ -122,6 +122,22 @@ pub fn text(frame: &rcli::protocol::resp::Frame) -> String {
     frame.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
 }
 
+/// Sends a write to `endpoint` until it answers OK (at most 20 s): a cluster just formed
+/// may still answer CLUSTERDOWN or TRYAGAIN for a moment. Panics with the last reply, so
+/// a test never goes on believing a write happened that did not.
+pub fn write_ok(endpoint: &rcli::endpoint::Endpoint, argv: &[&str]) {
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match rcli::modes::sandbox::call(endpoint, argv) {
+            Ok(rcli::protocol::resp::Frame::Simple(ok)) if *ok == b"OK"[..] => return,
+            reply => last = format!("{reply:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{argv:?} on {endpoint}: {last}");
+}
+
 /// Waits (at most 20 s) until a replica of `primary` acknowledged its writes so far: a
 /// loaded machine may need more than one WAIT.
 pub fn replicated(primary: &rcli::endpoint::Endpoint) {

@@ -1,0 +1,211 @@
+//! Dispatch of one planned command: [`Client::plan`] decides where a command goes (no
+//! I/O), [`Client::execute`] sends it there — routed, fanned out, or pinned to the node
+//! of a transaction — and [`Client::observe`] keeps what a reply changes in the
+//! session's state (SELECT, MULTI, a queued command).
+
+use super::{Client, pseudo_random};
+use crate::client::state::Transaction;
+use crate::cluster::commands::RequestPolicy;
+use crate::cluster::event::{Event, EventSink};
+use crate::cluster::reply::Reply;
+use crate::cluster::route::{self, Plan};
+use crate::cluster::target::Target;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::protocol::resp::Frame;
+
+impl Client {
+    /// Decides where `argv` goes without sending anything.
+    pub fn plan(&mut self, argv: &[Vec<u8>]) -> Result<Plan> {
+        if !self.is_cluster() {
+            return Ok(Plan::Node(self.current.clone()));
+        }
+        let positions = self.commands().key_positions(argv);
+        if positions.is_empty() {
+            if let Some(tx) = &self.tx {
+                return Ok(Plan::Node(tx.node.clone()));
+            }
+            return Ok(self.plan_keyless(argv));
+        }
+        let in_tx = self.tx.is_some();
+        route::plan_keyed(argv, &positions, in_tx, |slot| self.owner_or_current(slot))
+    }
+
+    fn plan_keyless(&self, argv: &[Vec<u8>]) -> Plan {
+        let Some(topo) = self.topology() else { return Plan::Node(self.current.clone()) };
+        let info = self.commands().lookup(argv);
+        let policy = info.and_then(|i| i.response_policy);
+        let request = info.and_then(|i| i.request_policy);
+        let endpoints = |nodes: Vec<&crate::cluster::topology::Node>| -> Vec<Endpoint> {
+            nodes.into_iter().map(|n| n.endpoint.clone()).collect()
+        };
+        match &self.target {
+            Target::Current => Plan::Node(self.current.clone()),
+            Target::Node(e) => Plan::Node(e.clone()),
+            Target::Primaries => Plan::Fanout { nodes: endpoints(topo.primaries()), policy },
+            Target::Replicas => Plan::Fanout { nodes: endpoints(topo.replica_nodes()), policy },
+            Target::All => Plan::Fanout { nodes: endpoints(topo.all_nodes()), policy },
+            Target::Random => {
+                let nodes = endpoints(topo.primaries());
+                let pick = pseudo_random(nodes.len());
+                Plan::Node(nodes.get(pick).cloned().unwrap_or_else(|| self.current.clone()))
+            }
+            Target::Auto => match request {
+                Some(RequestPolicy::AllShards) => Plan::Fanout { nodes: endpoints(topo.primaries()), policy },
+                Some(RequestPolicy::AllNodes) => Plan::Fanout { nodes: endpoints(topo.all_nodes()), policy },
+                _ => Plan::Node(self.current.clone()),
+            },
+        }
+    }
+
+    /// Runs one command and returns its reply; `events` receives what the user should
+    /// see about its route, as it happens.
+    /// A big array or set reply from a single node goes to `events`' piece sink as it
+    /// arrives, when it has one ([`Reply::Streamed`]).
+    pub fn execute(&mut self, argv: &[Vec<u8>], events: &mut dyn EventSink) -> Result<Reply> {
+        if self.is_cluster() {
+            self.ensure_map(events);
+        }
+        let plan = self.plan(argv)?;
+        let (slot, endpoint) = match plan {
+            Plan::Node(endpoint) => (None, endpoint),
+            Plan::Slot { slot, endpoint } => (Some(slot), self.prepare_slot(argv, slot, endpoint, events)?),
+            Plan::Split { kind, groups } => {
+                let frame = self.execute_split(argv, kind, &groups, events);
+                self.observe(argv, &frame);
+                return Ok(Reply::One(frame));
+            }
+            Plan::Fanout { nodes, policy } => return Ok(self.execute_fanout(argv, &nodes, policy)),
+        };
+        let answer = match self.send_routed_pieces(argv, slot, endpoint, events) {
+            Err(Error::ServerEnded { .. }) => return Ok(Reply::Ended),
+            other => other?,
+        };
+        Ok(match answer {
+            Some(frame) => {
+                self.observe(argv, &frame);
+                Reply::One(frame)
+            }
+            None => {
+                // A big array: not an error, and none of the commands whose reply
+                // changes the session's state (AUTH, SELECT, HELLO…) answers with one.
+                self.observe(argv, &Frame::Array(Vec::new()));
+                Reply::Streamed
+            }
+        })
+    }
+
+    /// Chooses the node for a single-slot command: the owner, a replica for reads when
+    /// asked to, or the transaction's node; moves the prompt like redis-cli does.
+    pub fn prepare_slot(
+        &mut self,
+        argv: &[Vec<u8>],
+        slot: u16,
+        owner: Endpoint,
+        events: &mut dyn EventSink,
+    ) -> Result<Endpoint> {
+        if self.tx.is_some() {
+            return self.pin_transaction(slot, owner, events);
+        }
+        let readonly = self.commands().lookup(argv).is_some_and(|i| i.flags.readonly);
+        if readonly && self.options.read_from_replicas {
+            let replicas: Vec<Endpoint> = self
+                .topology()
+                .map(|t| {
+                    t.replicas(slot)
+                        .into_iter()
+                        .filter(|n| !matches!(n.health.as_str(), "fail" | "failed"))
+                        .map(|n| n.endpoint.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !replicas.is_empty() {
+                self.turn = self.turn.wrapping_add(1);
+                if let Some(replica) = replicas.get(self.turn % replicas.len()).cloned() {
+                    self.pool.mark_replica(&replica);
+                    events.event(Event::ReplicaRead { slot, to: replica.clone() });
+                    return Ok(replica);
+                }
+            }
+        }
+        self.move_prompt(slot, &owner, events);
+        Ok(owner)
+    }
+
+    /// Moves the prompt to `to`, with redis-cli's redirect line, when a command for
+    /// `slot` goes there from another node.
+    pub fn move_prompt(&mut self, slot: u16, to: &Endpoint, events: &mut dyn EventSink) {
+        if *to != self.current {
+            events.event(Event::Redirected { slot, to: to.clone() });
+            self.counters.routed_away += 1;
+            self.current = to.clone();
+        }
+    }
+
+    /// Inside MULTI: the first keyed command pins the transaction to its slot (moving
+    /// MULTI to the slot's owner if needed); a command for another slot is refused.
+    fn pin_transaction(&mut self, slot: u16, owner: Endpoint, events: &mut dyn EventSink) -> Result<Endpoint> {
+        let Some(tx) = self.tx.clone() else { return Ok(owner) };
+        match tx.slot {
+            Some(pinned) if pinned != slot => Err(Error::Refused(format!(
+                "refused inside MULTI: the transaction is pinned to slot {pinned} on {}, this key is in slot {slot}; \
+                 give the keys a common {{hash tag}}, or EXEC/DISCARD first",
+                tx.node
+            ))),
+            Some(_) => Ok(tx.node),
+            None if owner == tx.node => {
+                if let Some(t) = &mut self.tx {
+                    t.slot = Some(slot);
+                }
+                Ok(owner)
+            }
+            None => {
+                // Move the (so far keyless) transaction to the slot's owner. A failed
+                // DISCARD only closes that connection, which ends the MULTI there too.
+                let _ = self.pool.internal(&tx.node, &["DISCARD"]);
+                let reply = self.pool.internal(&owner, &["MULTI"])?;
+                if let Some(err) = reply.as_error() {
+                    return Err(Error::Refused(format!("MULTI on {owner} failed: {}", String::from_utf8_lossy(err))));
+                }
+                for queued in &tx.queued {
+                    self.pool.internal(&owner, queued)?;
+                }
+                events.event(Event::Redirected { slot, to: owner.clone() });
+                self.current = owner.clone();
+                self.tx = Some(Transaction { node: owner.clone(), slot: Some(slot), queued: tx.queued });
+                Ok(owner)
+            }
+        }
+    }
+
+    /// Updates the session after a reply: what a reconnect must restore, the prompt's
+    /// `[db]` and `(TX)`.
+    pub fn observe(&mut self, argv: &[Vec<u8>], reply: &Frame) {
+        let mut state = self.pool.state().clone();
+        let change = state.observe(argv, reply);
+        if change.relink_others {
+            let current = self.current.clone();
+            self.pool.update_state(state, Some(&current));
+        }
+        if let Some(readonly) = change.readonly {
+            self.pool.set_user_readonly(readonly);
+        }
+        let name = argv.first().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+        let ok = reply.as_error().is_none();
+        match name.as_slice() {
+            b"reset" if ok => self.tx = None,
+            b"multi" if reply.is_ok() => {
+                self.tx = Some(Transaction { node: self.current.clone(), slot: None, queued: Vec::new() });
+            }
+            b"exec" | b"discard" => self.tx = None,
+            _ => {
+                if let Some(tx) = &mut self.tx
+                    && ok
+                    && tx.slot.is_none()
+                {
+                    tx.queued.push(argv.to_vec());
+                }
+            }
+        }
+    }
+}
