@@ -37,7 +37,19 @@ pub struct Side {
     pub ids: Vec<String>,
 }
 
+/// `--cluster create` of nodes 0–5: three masters with a replica each, no questions.
+pub const CREATE_3_3: [&str; 11] =
+    ["--cluster", "create", "{p0}", "{p1}", "{p2}", "{p3}", "{p4}", "{p5}", "--cluster-replicas", "1", "--cluster-yes"];
+
 impl Side {
+    /// Creates the 3+3 cluster of nodes 0–5 with this side's tool and waits until it is
+    /// healthy.
+    pub fn create_3_3(&self, home: &Home) {
+        let create = self.run(home, &CREATE_3_3, "");
+        assert_eq!(create.code, Some(0), "{}{}", create.text(), create.stderr);
+        self.wait_healthy(6);
+    }
+
     pub fn start(count: usize, tool: Tool, extra: &[&str]) -> Side {
         let nodes = BareNodes::start(count, extra).unwrap_or_else(|e| panic!("could not start bare nodes: {e}"));
         let ids = (0..count).map(|i| text(&call(&nodes.endpoint(i), &["CLUSTER", "MYID"]).unwrap())).collect();
@@ -232,20 +244,7 @@ impl Pair {
     }
 
     pub fn create_3_3(&self) {
-        let args = [
-            "--cluster",
-            "create",
-            "{p0}",
-            "{p1}",
-            "{p2}",
-            "{p3}",
-            "{p4}",
-            "{p5}",
-            "--cluster-replicas",
-            "1",
-            "--cluster-yes",
-        ];
-        let (r, x) = self.both(&args, "");
+        let (r, x) = self.both(&CREATE_3_3, "");
         assert_eq!(r.code, Some(0), "redis-cli create: {}{}", r.text(), r.stderr);
         assert_eq!(x.code, Some(0), "rcli create: {}{}", x.text(), x.stderr);
         self.r.wait_healthy(6);

@@ -65,20 +65,7 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
     }
     let _one = serial();
     let pair = Pair::start(6);
-    let args = [
-        "--cluster",
-        "create",
-        "{p0}",
-        "{p1}",
-        "{p2}",
-        "{p3}",
-        "{p4}",
-        "{p5}",
-        "--cluster-replicas",
-        "1",
-        "--cluster-yes",
-    ];
-    let (r, x) = pair.both(&args, "");
+    let (r, x) = pair.both(&CREATE_3_3, "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{}\n{}", x.text(), x.stderr);
     let (rn, xn) = pair.normalized(&r, &x);
     eqnice!(blocks_sorted(&mask_replicates(&rn)), blocks_sorted(&mask_replicates(&xn)));

@@ -63,6 +63,19 @@ fn fix_both(pair: &Pair, extra: &[&str], stdin: &str) -> (Output, Output, String
     (r, x, rn, xn)
 }
 
+/// `fix` on both sides, which must succeed and print the same (canonical) text: rcli's.
+fn fix_alike(pair: &Pair, stdin: &str) -> String {
+    let (r, x, rn, xn) = fix_both(pair, &[], stdin);
+    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{xn}");
+    eqnice!(canon(&rn), canon(&xn));
+    xn
+}
+
+fn assert_both_fixed(pair: &Pair, slot: u16) {
+    assert_fixed(&pair.r, slot, 10);
+    assert_fixed(&pair.x, slot, 10);
+}
+
 #[test]
 fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
     if !have_redis() {
@@ -122,8 +135,7 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
     ] {
         assert!(xn.lines().any(|l| l == line), "rcli's fix lacks {line:?}:\n{xn}");
     }
-    assert_fixed(&pair.r, slot, 10);
-    assert_fixed(&pair.x, slot, 10);
+    assert_both_fixed(&pair, slot);
 
     // (a) Only MIGRATING, no key moved: case 4.
     let (t, slot) = tag(1);
@@ -132,12 +144,9 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
         write_keys(side, &t);
         side.cmd(0, &["CLUSTER", "SETSLOT", &s, "MIGRATING", "{id1}"]);
     }
-    let (r, x, rn, xn) = fix_both(&pair, &[], "");
-    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{xn}");
-    eqnice!(canon(&rn), canon(&xn));
+    let xn = fix_alike(&pair, "");
     assert!(xn.contains(&format!(">>> Case 4: Closing slot {slot} on 127.0.0.1:p0")), "{xn}");
-    assert_fixed(&pair.r, slot, 10);
-    assert_fixed(&pair.x, slot, 10);
+    assert_both_fixed(&pair, slot);
 
     // (b) Only IMPORTING: case 2 with nothing to move.
     let (t, slot) = tag(2);
@@ -146,12 +155,9 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
         write_keys(side, &t);
         side.cmd(1, &["CLUSTER", "SETSLOT", &s, "IMPORTING", "{id0}"]);
     }
-    let (r, x, rn, xn) = fix_both(&pair, &[], "");
-    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{xn}");
-    eqnice!(canon(&rn), canon(&xn));
+    let xn = fix_alike(&pair, "");
     assert!(xn.contains(&format!("Moving slot {slot} from 127.0.0.1:p1 to 127.0.0.1:p0: \n")), "{xn}");
-    assert_fixed(&pair.r, slot, 10);
-    assert_fixed(&pair.x, slot, 10);
+    assert_both_fixed(&pair, slot);
 
     // (c) Every key moved, the hand-over done on node 0 only: open slot, then an
     // uncovered slot with keys on one node (fix asks; `yes` answers).
@@ -191,14 +197,11 @@ fn fix_with_a_key_on_both_sides_and_an_unreachable_master() {
         migrate(side, &keys[..1], true);
         migrate(side, &keys[5..9], false);
     }
-    let (r, x, rn, xn) = fix_both(&pair, &[], "");
-    assert_eq!((r.code, x.code), (Some(0), Some(0)), "{xn}");
-    eqnice!(canon(&rn), canon(&xn));
+    let xn = fix_alike(&pair, "");
     for line in ["*** Target key exists", "*** Checking key values on both nodes...", "*** Replacing target keys..."] {
         assert!(xn.contains(line), "{xn}");
     }
-    assert_fixed(&pair.r, slot, 10);
-    assert_fixed(&pair.x, slot, 10);
+    assert_both_fixed(&pair, slot);
 
     // (e) The copy on node 1 differs: both refuse; --cluster-replace overwrites.
     let (t, slot) = tag(5);
@@ -218,8 +221,7 @@ fn fix_with_a_key_on_both_sides_and_an_unreachable_master() {
     assert!(xn.contains(&format!("    - {{{t}}}:0")), "{xn}");
     let (r, x, _, xn) = fix_both(&pair, &["--cluster-replace"], "");
     assert_eq!((r.code, x.code), (Some(0), Some(0)), "{xn}");
-    assert_fixed(&pair.r, slot, 10);
-    assert_fixed(&pair.x, slot, 10);
+    assert_both_fixed(&pair, slot);
 
     // An unreachable master (and its replica) with an open slot: fix refuses.
     let (t, slot) = tag(6);

@@ -189,25 +189,7 @@ fn dry_run_and_json_change_nothing_and_parse() {
     );
     assert_eq!(create.code, Some(0));
     assert!(side.cmd(0, &["CLUSTER", "INFO"]).contains("cluster_known_nodes:1"), "a dry-run create changes nothing");
-    let create = side.run(
-        &home,
-        &[
-            "--cluster",
-            "create",
-            "{p0}",
-            "{p1}",
-            "{p2}",
-            "{p3}",
-            "{p4}",
-            "{p5}",
-            "--cluster-replicas",
-            "1",
-            "--cluster-yes",
-        ],
-        "",
-    );
-    assert_eq!(create.code, Some(0), "{}", create.stderr);
-    side.wait_healthy(6);
+    side.create_3_3(&home);
     side.load(&home, 2000);
     let add = side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "");
     assert_eq!(add.code, Some(0));

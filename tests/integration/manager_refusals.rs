@@ -33,25 +33,7 @@ fn refusals_before_data_loss_and_abandon() {
     let _one = serial();
     let home = Home::new();
     let side = Side::start(7, Tool::Rcli, &[]);
-    let create = side.run(
-        &home,
-        &[
-            "--cluster",
-            "create",
-            "{p0}",
-            "{p1}",
-            "{p2}",
-            "{p3}",
-            "{p4}",
-            "{p5}",
-            "--cluster-replicas",
-            "1",
-            "--cluster-yes",
-        ],
-        "",
-    );
-    assert_eq!(create.code, Some(0), "{}", create.stderr);
-    side.wait_healthy(6);
+    side.create_3_3(&home);
     assert_eq!(side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "").code, Some(0));
     side.wait_healthy(7);
     let input: String =

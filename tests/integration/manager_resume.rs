@@ -128,25 +128,7 @@ fn a_reshard_killed_anywhere_is_finished_by_resume_or_fix() {
     let home = Home::new();
     // Node 6 stays a master when it gives all its slots back.
     let side = Side::start(7, Tool::Rcli, &["cluster-allow-replica-migration no"]);
-    let create = side.run(
-        &home,
-        &[
-            "--cluster",
-            "create",
-            "{p0}",
-            "{p1}",
-            "{p2}",
-            "{p3}",
-            "{p4}",
-            "{p5}",
-            "--cluster-replicas",
-            "1",
-            "--cluster-yes",
-        ],
-        "",
-    );
-    assert_eq!(create.code, Some(0), "{}", create.stderr);
-    side.wait_healthy(6);
+    side.create_3_3(&home);
     let add = side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "");
     assert_eq!(add.code, Some(0), "{}", add.stderr);
     side.wait_healthy(7);
