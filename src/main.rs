@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "sandbox") {
         return ExitCode::from(rcli::modes::sandbox::main(args.get(2..).unwrap_or_default()) as u8);
     }
+    if rcli::modes::consistency::cli::position(&args).is_some() {
+        return ExitCode::from(rcli::modes::consistency::cli::main(&args) as u8);
+    }
     if rcli::manager::wants_manager(&args) {
         return ExitCode::from(rcli::manager::main(&args) as u8);
     }

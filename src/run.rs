@@ -32,6 +32,7 @@ pub fn session(config: &Config) -> Session {
         interruption_shown: false,
         show_pushes: config.show_pushes,
         pending_subscription: None,
+        lab: None,
     }
 }
 
@@ -46,7 +47,17 @@ pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
 }
 
 /// Runs rcli as configured; returns the process exit code.
-pub fn run(mut config: Config) -> i32 {
+pub fn run(config: Config) -> i32 {
+    run_with(config, None)
+}
+
+/// [`run`] in a shell started by `rcli sandbox`, with the lab on its servers (dropped,
+/// with the servers, when the session ends).
+pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab) -> i32 {
+    run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))))
+}
+
+fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>) -> i32 {
     for warning in &config.warnings {
         crate::output::note(warning);
     }
@@ -66,6 +77,7 @@ pub fn run(mut config: Config) -> i32 {
         return 1;
     }
     let mut session = session(&config);
+    session.lab = lab;
     if config.mode != Mode::Shell {
         rcfile::apply_address_map(&mut session);
     }

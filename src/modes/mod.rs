@@ -3,6 +3,7 @@
 //! lines pipelined per node ([`pipeline`]), `--pipe` mass insertion ([`pipe`]), the
 //! throwaway local cluster ([`sandbox`]) and the diagnostic modes ([`diag`]).
 
+pub mod consistency;
 pub mod diag;
 pub mod eval;
 pub mod input;

@@ -1,6 +1,7 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
-//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the rclirc file ([`rcfile`]),
+//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
+//! ([`lab`]), the rclirc file ([`rcfile`]),
 //! subscribed mode ([`subscribed`]) and the masked password prompt ([`askpass`]).
 
 pub mod askpass;
@@ -8,6 +9,7 @@ pub mod docs;
 pub mod helper;
 pub mod hints;
 pub mod history;
+pub mod lab;
 pub mod meta;
 pub mod paint;
 pub mod rcfile;

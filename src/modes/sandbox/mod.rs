@@ -13,10 +13,14 @@
 //! `rcli sandbox` itself.
 
 mod bare;
+pub mod census;
 mod cluster;
+pub mod lab;
+pub mod process;
 mod servers;
 pub mod tls;
 mod watchdog;
+pub mod watcher;
 
 use clap::Parser;
 
@@ -130,7 +134,7 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
     crate::output::note(
         "everything is stopped and removed when you leave the shell (quit, Ctrl-D, a closed terminal, a kill).",
     );
-    let code = match crate::cli::Args::try_parse_from(argv)
+    match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
     {
@@ -140,15 +144,15 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
             if config.state.auth.take().is_some() {
                 crate::output::note("sandbox: REDISCLI_AUTH is ignored (the sandbox's servers have no password)");
             }
-            crate::run::run(config)
+            // The shell's lab takes the servers over; they go when the session ends.
+            crate::run::run_in_sandbox(config, lab::Lab::new(cluster))
         }
         Err(e) => {
+            drop(cluster);
             crate::output::note(&format!("sandbox: {e}"));
             1
         }
-    };
-    drop(cluster);
-    code
+    }
 }
 
 /// `rcli sandbox --bare N`: starts the nodes, prints them and the `create` command that

@@ -114,9 +114,12 @@ pub struct Server {
     /// The client port (the TLS port of a TLS server).
     pub port: u16,
     pub host: String,
-    child: Option<Child>,
-    log: PathBuf,
-    link: LinkSettings,
+    pub(super) child: Option<Child>,
+    pub(super) log: PathBuf,
+    pub(super) link: LinkSettings,
+    /// The command line it was started with: a restart uses it again (same port,
+    /// directory, config file), so the node rejoins its cluster.
+    pub(super) args: Vec<String>,
 }
 
 impl Server {
@@ -161,37 +164,57 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str], listen: &Listen, 
     for _ in 0..5 {
         let port = free_port_on(&listen.host)?;
         let log = dir.join(format!("{port}.log"));
-        let mut cmd = Command::new("redis-server");
-        match &listen.tls {
-            Some(files) => cmd.args(files.server_args(port, cluster)),
-            None => cmd.args(["--port", &port.to_string()]),
+        let mut args: Vec<String> = match &listen.tls {
+            Some(files) => files.server_args(port, cluster),
+            None => vec!["--port".into(), port.to_string()],
         };
-        cmd.args(["--bind", &listen.host, "--save", "", "--appendonly", "no"])
-            .args(["--dir", &dir.display().to_string(), "--logfile", &log.display().to_string()])
-            .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"])
+        let dir_text = dir.display().to_string();
+        let log_text = log.display().to_string();
+        let common = [
+            "--bind",
+            &listen.host,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &dir_text,
+            "--logfile",
+            &log_text,
+            "--enable-debug-command",
+            "yes",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
             // A replica (or --rdb) gets its full sync at once, not after 5 s of waiting
             // for others to join.
-            .args(["--repl-diskless-sync-delay", "0"]);
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        args.extend(common.iter().map(|a| a.to_string()));
+        // Each node its own RDB file in the shared directory (a replica's full sync and
+        // the lab's clean stop write one; a restart reads it back).
+        args.extend(["--dbfilename".to_string(), format!("dump-{port}.rdb")]);
         if cluster {
-            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")]).args([
+            let config_file = format!("nodes-{port}.conf");
+            let cluster_args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &config_file,
                 "--cluster-node-timeout",
                 "2000",
                 "--cluster-replica-validity-factor",
                 "0",
-            ]);
+            ];
+            args.extend(cluster_args.iter().map(|a| a.to_string()));
         }
-        cmd.args(extra).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        // Own process group: a Ctrl-C in the shell must not reach the servers.
-        cmd.process_group(0);
-        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
-        watchdog::watch_pid(child.id());
-        let mut server = Server { port, host: listen.host.clone(), child: Some(child), log, link: link.clone() };
-        match wait_for_ping(&mut server) {
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut server = Server { port, host: listen.host.clone(), child: None, log, link: link.clone(), args };
+        match server.launch() {
             Ok(()) => return Ok(server),
-            Err(e) => {
-                server.kill();
-                last = Some(e);
-            }
+            Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
@@ -208,7 +231,7 @@ pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
         let mut text = format!(
             "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\nprotected-mode no\ndaemonize no\n\
              enable-debug-command yes\ncluster-enabled yes\ncluster-config-file nodes-{port}.conf\ncluster-node-timeout 2000\n\
-             cluster-replica-validity-factor 0\n",
+             cluster-replica-validity-factor 0\ndbfilename dump-{port}.rdb\n",
             dir.display(),
             log.display()
         );
@@ -217,22 +240,30 @@ pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
             text.push('\n');
         }
         fs::write(&conf, text).map_err(|source| Error::File { path: conf.display().to_string(), source })?;
-        let mut cmd = Command::new("redis-server");
-        cmd.arg(&conf).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        cmd.process_group(0);
-        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
-        watchdog::watch_pid(child.id());
         let link = LinkSettings::plain(Duration::from_secs(10));
-        let mut server = Server { port, host: "127.0.0.1".into(), child: Some(child), log, link };
-        match wait_for_ping(&mut server) {
+        let args = vec![conf.display().to_string()];
+        let mut server = Server { port, host: "127.0.0.1".into(), child: None, log, link, args };
+        match server.launch() {
             Ok(()) => return Ok(server),
-            Err(e) => {
-                server.kill();
-                last = Some(e);
-            }
+            Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
+}
+
+impl Server {
+    /// Starts the process from its command line (in a process group of its own, so a
+    /// Ctrl-C in the shell does not reach it; watched by the watchdog) and waits,
+    /// bounded, until it answers PING. On failure the process is killed.
+    pub(super) fn launch(&mut self) -> Result<()> {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.process_group(0);
+        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
+        watchdog::watch_pid(child.id());
+        self.child = Some(child);
+        wait_for_ping(self).inspect_err(|_| self.kill())
+    }
 }
 
 fn wait_for_ping(server: &mut Server) -> Result<()> {
