@@ -11,30 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-redis.sh
+. benches/lib.sh
 ensure_redis
 KEYS="${1:-1000000}"
 cargo build --release --quiet --bin rcli
 RCLI=./target/release/rcli
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-base=$(( 21000 + RANDOM % 1000 ))
-ports=($base $((base + 1)) $((base + 2)))
-for p in "${ports[@]}"; do
-    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$work/nodes-$p.conf" \
-        --dir "$work" --save '' --appendonly no --logfile "$work/$p.log" --daemonize no &
-    pids+=($!)
-done
-for p in "${ports[@]}"; do
-    for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.05; done
-done
-redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-yes >/dev/null
-for _ in $(seq 200); do
-    ok=0; for p in "${ports[@]}"; do redis-cli -p "$p" cluster info | grep -q cluster_state:ok && ok=$((ok + 1)); done
-    [ "$ok" -eq 3 ] && break; sleep 0.1
-done
-seed=${ports[0]}
+bench_workdir
+bench_cluster3
 awk -v n="$KEYS" 'BEGIN {
     pad = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
     for (i = 0; i < n; i++) {

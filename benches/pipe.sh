@@ -10,32 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-redis.sh
+. benches/lib.sh
 ensure_redis
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 LINES="${1:-1000000}"
 CLI_LINES=$(( LINES / 10 ))
 cargo build --release --quiet --bin rcli --example pre_route
 RCLI=./target/release/rcli
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-base=$(( 21000 + RANDOM % 1000 ))
-ports=($base $((base + 1)) $((base + 2)))
-for p in "${ports[@]}"; do
-    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$work/nodes-$p.conf" \
-        --dir "$work" --save '' --appendonly no --logfile "$work/$p.log" --daemonize no &
-    pids+=($!)
-done
-for p in "${ports[@]}"; do
-    for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.05; done
-done
-redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-yes >/dev/null
-for _ in $(seq 200); do
-    ok=0; for p in "${ports[@]}"; do redis-cli -p "$p" cluster info | grep -q cluster_state:ok && ok=$((ok + 1)); done
-    [ "$ok" -eq 3 ] && break; sleep 0.1
-done
-seed=${ports[0]}
+bench_workdir
+bench_cluster3
 awk -v n="$LINES" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d value\n", i }' > "$work/set.txt"
 awk -v n="$LINES" 'BEGIN { for (i = 0; i < n; i++) printf "GET key:%d\n", i }' > "$work/get.txt"
 head -n "$CLI_LINES" "$work/set.txt" > "$work/set-cli.txt"

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-redis.sh
+. benches/lib.sh
 ensure_redis
 command -v openssl >/dev/null || { echo "benches/tls.sh needs the openssl CLI (apt-get install openssl)" >&2; exit 1; }
 LINES="${1:-1000000}"
@@ -19,10 +20,7 @@ RUNS="${2:-200}"
 CLI_LINES=$(( LINES / 10 ))
 cargo build --release --quiet --bin rcli
 RCLI=./target/release/rcli
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+bench_workdir
 
 # Certificates: a CA and one v3 node certificate for 127.0.0.1 and localhost.
 openssl req -x509 -new -nodes -newkey rsa:2048 -keyout "$work/ca.key" -out "$work/ca.crt" -days 2 \

@@ -115,7 +115,9 @@ def main():
                 "`scripts/gen-tutorial.py` (ports change from run to run; regenerate after changing\n"
                 "rcli). Start your own with `scripts/sandbox`.\n\n")
         f.write("## Starting a sandbox\n\n`rcli sandbox` starts 3 primaries and 3 replicas on free local ports, forms the\n"
-                "cluster itself, and opens the shell on it. Leaving the shell stops and removes everything.\n\n")
+                "cluster itself, and opens the shell on it. Leaving the shell stops and removes everything.\n"
+                "`rcli sandbox --lesson hash-tags` (or `--lesson failover`) adds a guided lesson that checks\n"
+                "your own commands against the cluster; `:lesson` in the shell lists them.\n\n")
         f.write("```text\n$ rcli sandbox\n" + startup + "\n```\n\n")
         for title, prose, text in transcripts:
             f.write("## " + title + "\n\n")

@@ -37,9 +37,6 @@ pub mod client;
 pub mod cluster;
 pub mod endpoint;
 pub mod error;
-// TEMPORARY (being removed on this branch's next commits): the manager was written
-// before the library denied indexing; its indexes are checked one by one.
-#[allow(clippy::indexing_slicing, clippy::string_slice)]
 pub mod manager;
 pub mod modes;
 pub mod output;

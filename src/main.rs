@@ -8,8 +8,12 @@ use rcli::cli::{Args, Config};
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "sandbox") {
-        return ExitCode::from(rcli::modes::sandbox::main(args.get(2..).unwrap_or_default()) as u8);
+    let rest = args.get(2..).unwrap_or_default();
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("sandbox") => return ExitCode::from(rcli::modes::sandbox::main(rest) as u8),
+        Some("completions") => return ExitCode::from(rcli::modes::packaging::completions(rest) as u8),
+        Some("man") => return ExitCode::from(rcli::modes::packaging::man(rest) as u8),
+        _ => {}
     }
     if rcli::modes::consistency::cli::position(&args).is_some() {
         return ExitCode::from(rcli::modes::consistency::cli::main(&args) as u8);

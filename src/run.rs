@@ -11,6 +11,7 @@ use crate::endpoint::Endpoint;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
+use crate::shell::lesson::Guide;
 use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
 
 /// Builds the session for `config` (no I/O yet).
@@ -33,6 +34,7 @@ pub fn session(config: &Config) -> Session {
         show_pushes: config.show_pushes,
         pending_subscription: None,
         lab: None,
+        last_outcome: None,
     }
 }
 
@@ -48,16 +50,16 @@ pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
 
 /// Runs rcli as configured; returns the process exit code.
 pub fn run(config: Config) -> i32 {
-    run_with(config, None)
+    run_with(config, None, None)
 }
 
-/// [`run`] in a shell started by `rcli sandbox`, with the lab on its servers (dropped,
-/// with the servers, when the session ends).
-pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab) -> i32 {
-    run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))))
+/// [`run`] in a shell started by `rcli sandbox`: the lab on its servers (dropped, with
+/// the servers, when the session ends) and the lesson guide, if `--lesson` started one.
+pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> i32 {
+    run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))), Some(guide))
 }
 
-fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>) -> i32 {
+fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> i32 {
     for warning in &config.warnings {
         crate::output::note(warning);
     }
@@ -81,7 +83,7 @@ fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>)
     if config.mode != Mode::Shell {
         rcfile::apply_address_map(&mut session);
     }
-    let code = run_mode(&mut session, &config);
+    let code = run_mode(&mut session, &config, guide);
     // Whatever the mode, output that could not be written (other than to a reader that
     // went away) fails the run.
     let _ = session.printer.flush();
@@ -94,13 +96,13 @@ fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>)
     }
 }
 
-fn run_mode(session: &mut Session, config: &Config) -> i32 {
+fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32 {
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(session);
             session.connect_and_report();
             session.load_docs();
-            repl::run(session)
+            repl::run_with(session, guide)
         }
         Mode::OneShot(argv) => {
             let argv = match one_shot_argv(config, argv) {

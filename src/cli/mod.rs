@@ -19,6 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::output::HopLines;
 
+pub mod describe;
 pub mod diagnostics;
 pub mod tls;
 pub mod uri;
@@ -65,7 +66,7 @@ const AFTER_HELP: &str = concat!(
 #[command(
     name = "rcli",
     about = "A cluster-aware Redis shell, compatible with redis-cli.",
-    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N",
+    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N\n       rcli completions bash|zsh|fish|elvish|powershell\n       rcli man",
     disable_help_flag = true,
     disable_version_flag = true,
     after_help = AFTER_HELP

@@ -79,12 +79,14 @@ pub fn discard(kind: &str, fingerprint: &Fingerprint) {
     }
 }
 
-/// The `redis_version:` (or `valkey_version:`) line of an `INFO server` reply.
+/// The `valkey_version:` line of an `INFO server` reply, else its `redis_version:`:
+/// every Valkey 8 release also says `redis_version:7.2.4` (the Redis it is compatible
+/// with), so only its own line tells Valkey 8.0.x and 8.1.x apart.
 pub fn version_from_info(info: &Frame) -> Option<String> {
     let text = String::from_utf8_lossy(info.as_bytes()?).into_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix("redis_version:").or_else(|| l.strip_prefix("valkey_version:")))
-        .map(|v| v.trim().to_string())
+    let line = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)).map(|v| v.trim().to_string());
+    line("valkey_version:")
+        .or_else(|| line("redis_version:"))
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
 }
 
@@ -107,7 +109,12 @@ mod tests {
         assert_ne!(Some(plain.clone()), other_count);
         assert_eq!(Fingerprint::from_replies(&info, None, Some(240)), Some(plain));
         let valkey = bulk("# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.1.1\r\n");
-        assert_eq!(Fingerprint::from_replies(&valkey, None, None).map(|f| f.version), Some("7.2.4".into()));
+        assert_eq!(Fingerprint::from_replies(&valkey, None, None).map(|f| f.version), Some("8.1.1".into()));
+        let later = bulk("# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.1.8\r\n");
+        assert_ne!(
+            Fingerprint::from_replies(&valkey, None, Some(240)),
+            Fingerprint::from_replies(&later, None, Some(240))
+        );
         assert_eq!(Fingerprint::from_replies(&bulk("no version"), None, None), None);
     }
 }

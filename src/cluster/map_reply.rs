@@ -229,6 +229,19 @@ mod tests {
     }
 
     #[test]
+    fn valkeys_extra_node_fields_are_ignored() {
+        // Valkey 8 adds `availability-zone` (when configured) beside Redis 7.0's fields.
+        let mut fields = vec![bulk("availability-zone"), bulk("az-1"), bulk("replication-offset"), Frame::Integer(7)];
+        if let Frame::Array(items) = node("a1", "127.0.0.1", 7000, "master", "online") {
+            fields.extend(items);
+        }
+        let reply = Frame::Array(vec![shard(&[0, 16383], vec![Frame::Array(fields)])]);
+        let topo = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).unwrap();
+        assert_eq!(topo.owner(100), Some(&Endpoint::tcp("127.0.0.1", 7000)));
+        assert_eq!(topo.uncovered_slots(), 0);
+    }
+
+    #[test]
     fn a_failed_old_primary_does_not_shadow_the_promoted_one() {
         let reply = Frame::Array(vec![shard(
             &[0, 16383],

@@ -12,7 +12,7 @@ use clap::CommandFactory;
 
 /// Every `--cluster-*` option: its name, and whether it takes a value. Valkey's
 /// primary/replica spellings are aliases.
-const OPTIONS: &[(&str, bool)] = &[
+pub const OPTIONS: &[(&str, bool)] = &[
     ("--cluster-replicas", true),
     ("--cluster-master-id", true),
     ("--cluster-primary-id", true),
@@ -162,10 +162,10 @@ fn arg_error(message: impl Into<String>) -> ArgError {
 /// C's `atoi`/`atoll`: optional blanks and sign, then digits; anything else ends it.
 pub fn atoi(text: &str) -> i64 {
     let t = text.trim_start();
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+    let (negative, digits) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+        (Some(digits), _) => (true, digits),
+        (None, Some(digits)) => (false, digits),
+        (None, None) => (false, t),
     };
     let mut value: i64 = 0;
     for b in digits.bytes().take_while(u8::is_ascii_digit) {
@@ -177,7 +177,7 @@ pub fn atoi(text: &str) -> i64 {
 /// C's `atof`: the longest prefix that is a number, else 0.
 pub fn atof(text: &str) -> f64 {
     let t = text.trim_start();
-    (1..=t.len()).rev().filter(|&n| t.is_char_boundary(n)).find_map(|n| t[..n].parse::<f64>().ok()).unwrap_or(0.0)
+    (1..=t.len()).rev().find_map(|n| t.get(..n)?.parse::<f64>().ok()).unwrap_or(0.0)
 }
 
 /// Whether a common (non-cluster) option exists and takes a value, from rcli's own
@@ -204,6 +204,11 @@ fn is_dash(word: &OsString) -> bool {
 
 fn text(word: &OsString) -> String {
     word.to_string_lossy().into_owned()
+}
+
+/// The words of `argv` from `start` up to the next option.
+fn plain_words(argv: &[OsString], start: usize) -> Vec<OsString> {
+    argv.iter().skip(start).take_while(|a| !is_dash(a)).cloned().collect()
 }
 
 /// True when `argv` (program name first) asks for the cluster manager: `--cluster`
@@ -244,20 +249,13 @@ pub fn parse(argv: &[OsString]) -> Result<Invocation, ArgError> {
         let w = text(word);
         let last = i + 1 >= argv.len();
         if w == "--cluster" {
-            if command.is_some() || last {
+            let Some(name) = argv.get(i + 1).filter(|_| command.is_none()) else {
                 return Err(arg_error("rcli: --cluster needs exactly one subcommand (rcli --cluster help lists them)"));
-            }
-            i += 1;
-            command = Some(text(&argv[i]));
-            let mut j = i;
-            while argv.get(j).is_some_and(|a| !is_dash(a)) {
-                j += 1;
-            }
-            if j > i {
-                j -= 1;
-            }
-            args = argv[i + 1..=j].to_vec();
-            i = j + 1;
+            };
+            command = Some(text(name));
+            // The plain words after a plain subcommand name are its arguments.
+            args = if is_dash(name) { Vec::new() } else { plain_words(argv, i + 2) };
+            i += 2 + args.len();
             continue;
         }
         if w == "--cluster-weight" && !last {
@@ -279,10 +277,11 @@ pub fn parse(argv: &[OsString]) -> Result<Invocation, ArgError> {
             continue;
         }
         if let Some((_, takes)) = OPTIONS.iter().find(|(name, _)| *name == w) {
-            if *takes && last {
-                return Err(unrecognized(&w));
-            }
-            let value = if *takes { text(&argv[i + 1]) } else { String::new() };
+            let value = match (*takes, argv.get(i + 1)) {
+                (false, _) => String::new(),
+                (true, Some(value)) => text(value),
+                (true, None) => return Err(unrecognized(&w)),
+            };
             apply(&mut opts, &w, value);
             opts.given.push(w);
             i += 1 + usize::from(*takes);
@@ -290,12 +289,8 @@ pub fn parse(argv: &[OsString]) -> Result<Invocation, ArgError> {
         }
         if command.is_some() && !is_dash(word) {
             if args.is_empty() {
-                let mut j = i;
-                while argv.get(j).is_some_and(|a| !is_dash(a)) {
-                    j += 1;
-                }
-                args = argv[i..j].to_vec();
-                i = j;
+                args = plain_words(argv, i);
+                i += args.len();
             } else {
                 i += 1;
             }
@@ -306,10 +301,10 @@ pub fn parse(argv: &[OsString]) -> Result<Invocation, ArgError> {
         }
         match common_option(&w) {
             None => return Err(unrecognized(&w)),
-            Some(true) if last => return Err(unrecognized(&w)),
             Some(true) => {
+                let Some(value) = argv.get(i + 1) else { return Err(unrecognized(&w)) };
                 common.push(word.clone());
-                common.push(argv[i + 1].clone());
+                common.push(value.clone());
                 i += 2;
             }
             Some(false) => {

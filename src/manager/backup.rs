@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::model::{Node, ranges_text};
 use super::progress::Progress;
-use super::{INVALID_HOST, Manager, check, host_arg, load};
+use super::{INVALID_HOST, Manager, WRONG_ARGS, check, host_arg, load};
 use crate::client::replication::Payload;
 use crate::protocol::resp;
 
@@ -99,11 +99,15 @@ fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, String> {
 
 /// `backup`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
-    let Some(entry) = host_arg(&args[..1]) else {
+    let [entry, dir, ..] = args else {
+        m.report.note(WRONG_ARGS);
+        return false;
+    };
+    let Some(entry) = host_arg(std::slice::from_ref(entry)) else {
         m.report.note(INVALID_HOST);
         return false;
     };
-    let dir = args[1].to_string_lossy().into_owned();
+    let dir = dir.to_string_lossy().into_owned();
     if load::load(m, &entry).is_err() {
         return false;
     }

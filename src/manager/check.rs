@@ -147,32 +147,35 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
 /// one master. rcli asks each master for all 16384 key counts in one pipeline.
 fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
     m.report.info(">>> Check for multiple slot owners...");
-    let masters: Vec<Node> = m.cluster.masters().map(|(_, n)| n.clone()).collect();
-    let mut counts: Vec<Vec<i64>> = Vec::new();
-    for n in &masters {
+    // Each master with its key count per slot (none when the pipeline failed).
+    let mut masters: Vec<(Node, Vec<i64>)> = Vec::new();
+    for n in m.cluster.masters().cloned().collect::<Vec<Node>>() {
         let commands: Vec<Vec<String>> = (0..crate::cluster::slot::SLOTS)
             .map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()])
             .collect();
         let replies = m.link.pipeline(&n.endpoint(), &commands).unwrap_or_default();
-        counts.push(replies.iter().map(|r| r.as_integer().unwrap_or(0)).collect());
+        let counts = replies.iter().map(|r| r.as_integer().unwrap_or(0)).collect();
+        masters.push((n, counts));
     }
     let mut remaining = 0;
     for slot in 0..crate::cluster::slot::SLOTS as u16 {
-        let owners: Vec<usize> = (0..masters.len())
-            .filter(|&i| masters[i].slots.contains(slot) || counts[i].get(usize::from(slot)).is_some_and(|c| *c > 0))
+        let owners: Vec<&Node> = masters
+            .iter()
+            .filter(|(n, counts)| n.slots.contains(slot) || counts.get(usize::from(slot)).is_some_and(|c| *c > 0))
+            .map(|(n, _)| n)
             .collect();
         if owners.len() < 2 {
             continue;
         }
         result.ok = false;
         m.report.err(&format!("[WARNING] Slot {slot} has {} owners:", owners.len()));
-        for &i in &owners {
-            m.report.err(&format!("    {}", masters[i].addr()));
+        for n in &owners {
+            m.report.err(&format!("    {}", n.addr()));
         }
-        result.multiple_owners.push((slot, owners.iter().map(|&i| masters[i].addr()).collect()));
+        result.multiple_owners.push((slot, owners.iter().map(|n| n.addr()).collect()));
         remaining += 1;
         if m.fixing {
-            let ids: Vec<String> = owners.iter().map(|&i| masters[i].id.clone()).collect();
+            let ids: Vec<String> = owners.iter().map(|n| n.id.clone()).collect();
             result.ok = super::fix::fix_multiple_owners(m, slot, &ids);
             if !result.ok {
                 m.report.err(&format!("Failed to fix multiple owners for slot {slot}"));

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::link::error_of;
 use super::report::Level;
-use super::{INVALID_HOST, Manager, check, host_arg, load};
+use super::{INVALID_HOST, Manager, WRONG_ARGS, check, host_arg, load};
 use crate::protocol::render;
 
 fn entry(m: &mut Manager, args: &[OsString]) -> Option<crate::endpoint::Endpoint> {
@@ -84,16 +84,20 @@ fn raw(frame: &crate::protocol::resp::Frame) -> String {
 /// `call`: one command on every node (or only masters/replicas), sent to all at once,
 /// printed in load order. Always exit 0 once loaded.
 pub fn call(m: &mut Manager, args: &[OsString]) -> bool {
-    let Some(entry) = entry(m, &args[..1]) else { return false };
+    let Some((entry_arg, command)) = args.split_first() else {
+        m.report.note(WRONG_ARGS);
+        return false;
+    };
+    let Some(entry) = entry(m, std::slice::from_ref(entry_arg)) else { return false };
     if load::load(m, &entry).is_err() {
         return false;
     }
-    let mut argv: Vec<Vec<u8>> = args[1..].iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+    let mut argv: Vec<Vec<u8>> = command.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
     if m.stdin_last_arg {
         argv.push(m.prompt.rest());
     }
     m.report.log_partial(Level::Info, ">>> Calling");
-    let shown: String = args[1..].iter().map(|a| format!(" {}", a.to_string_lossy())).collect();
+    let shown: String = command.iter().map(|a| format!(" {}", a.to_string_lossy())).collect();
     m.report.text(&format!("{shown}\n"));
     let nodes: Vec<(String, crate::endpoint::Endpoint, bool)> = m
         .cluster
@@ -128,8 +132,12 @@ pub fn call(m: &mut Manager, args: &[OsString]) -> bool {
 
 /// `set-timeout`: CONFIG SET cluster-node-timeout and CONFIG REWRITE on every node.
 pub fn set_timeout(m: &mut Manager, args: &[OsString]) -> bool {
-    let Some(entry) = entry(m, &args[..1]) else { return false };
-    let timeout = super::args::atoi(&args[1].to_string_lossy());
+    let [entry_arg, timeout, ..] = args else {
+        m.report.note(WRONG_ARGS);
+        return false;
+    };
+    let Some(entry) = entry(m, std::slice::from_ref(entry_arg)) else { return false };
+    let timeout = super::args::atoi(&timeout.to_string_lossy());
     if timeout < 100 {
         m.report.note("Setting a node timeout of less than 100 milliseconds is a bad idea.");
         return false;

@@ -83,22 +83,24 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             _ => m.report.warn("[WARNING] Some slaves of the same master are in the same host"),
         }
     }
-    for (i, &master) in layout.masters.iter().enumerate() {
-        let (a, b) = layout.ranges[i];
-        m.cluster.nodes[master].slots = SlotSet::from_ranges(&[(a, b)]);
-        m.cluster.nodes[master].dirty = true;
+    // The layout names nodes by their position in the arguments (= in m.cluster.nodes).
+    for (&master, &range) in layout.masters.iter().zip(&layout.ranges) {
+        if let Some(node) = m.cluster.nodes.get_mut(master) {
+            node.slots = SlotSet::from_ranges(&[range]);
+            node.dirty = true;
+        }
     }
-    for (i, master) in replica_of.iter().enumerate() {
-        if let Some(master) = master {
-            let id = m.cluster.nodes[*master].id.clone();
-            m.cluster.nodes[i].replicate = Some(id);
-            m.cluster.nodes[i].dirty = true;
+    let ids: Vec<String> = m.cluster.nodes.iter().map(|n| n.id.clone()).collect();
+    for (node, master) in m.cluster.nodes.iter_mut().zip(&replica_of) {
+        if let Some(id) = master.and_then(|master| ids.get(master)) {
+            node.replicate = Some(id.clone());
+            node.dirty = true;
         }
     }
     if replica_of != layout.replica_of {
-        for (i, master) in replica_of.iter().enumerate() {
-            if let Some(master) = master {
-                m.report.note(&format!("rcli: final pairing: {} replicates {}", addrs[i], addrs[*master]));
+        for (addr, master) in addrs.iter().zip(&replica_of) {
+            if let Some(master) = master.and_then(|master| addrs.get(master)) {
+                m.report.note(&format!("rcli: final pairing: {addr} replicates {master}"));
             }
         }
     }
@@ -122,16 +124,13 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
 
 /// Slots and replicas as planned; replicas whose master is still unknown stay dirty.
 fn flush(m: &mut Manager, first_pass: bool) -> bool {
-    for i in 0..m.cluster.nodes.len() {
-        let node = m.cluster.nodes[i].clone();
-        if !node.dirty {
-            continue;
-        }
+    let Manager { link, report, cluster, .. } = m;
+    for node in cluster.nodes.iter_mut().filter(|n| n.dirty) {
         if let Some(master) = &node.replicate {
             let ok =
-                m.link.cmd(&node.endpoint(), &["CLUSTER", "REPLICATE", master]).is_ok_and(|r| r.as_error().is_none());
+                link.cmd(&node.endpoint(), &["CLUSTER", "REPLICATE", master]).is_ok_and(|r| r.as_error().is_none());
             if ok {
-                m.cluster.nodes[i].dirty = false;
+                node.dirty = false;
             }
             continue;
         }
@@ -140,18 +139,18 @@ fn flush(m: &mut Manager, first_pass: bool) -> bool {
             argv.push(a.to_string());
             argv.push(b.to_string());
         }
-        let reply = m.link.cmd(&node.endpoint(), &argv);
+        let reply = link.cmd(&node.endpoint(), &argv);
         let error = match &reply {
             Ok(r) => super::link::error_of(r),
             Err(e) => Some(e.to_string()),
         };
         if let Some(e) = error {
             if first_pass {
-                m.report.err(&format!("Node {} replied with error:\n{e}", node.addr()));
+                report.err(&format!("Node {} replied with error:\n{e}", node.addr()));
             }
             return false;
         }
-        m.cluster.nodes[i].dirty = false;
+        node.dirty = false;
     }
     true
 }
@@ -166,7 +165,7 @@ fn apply(m: &mut Manager) -> bool {
         let _ = m.link.cmd(&node.endpoint(), &["CLUSTER", "SET-CONFIG-EPOCH", &(epoch + 1).to_string()]);
     }
     m.report.info(">>> Sending CLUSTER MEET messages to join the cluster");
-    let first = m.cluster.nodes[0].clone();
+    let Some(first) = m.cluster.nodes.first().cloned() else { return false };
     let Some(meet) = nodes::meet_argv(m, &first) else { return false };
     let meet: Vec<&str> = meet.iter().map(String::as_str).collect();
     for node in m.cluster.nodes.clone().iter().skip(1) {

@@ -52,13 +52,62 @@ pub fn print_pieces(report: &mut Report, pieces: &[Piece]) {
     }
 }
 
+/// The shared state of a run; `taken` and `results` have one entry per group.
 struct Board {
+    /// The first group not taken yet.
     next: usize,
     busy: HashSet<String>,
     taken: Vec<bool>,
     results: Vec<Option<Vec<SlotOutcome>>>,
     failed: bool,
     running: usize,
+}
+
+impl Board {
+    fn is_taken(&self, index: usize) -> bool {
+        self.taken.get(index).copied().unwrap_or(true)
+    }
+
+    fn result(&mut self, index: usize) -> Option<Vec<SlotOutcome>> {
+        self.results.get_mut(index).and_then(Option::take)
+    }
+
+    /// The first group from `next` on that may start: not taken, its nodes not busy,
+    /// and no earlier group waiting that shares a node with it (no overtaking).
+    fn startable<'g>(&self, groups: &'g [Group]) -> Option<(usize, &'g Group)> {
+        let mut waiting: Vec<&Group> = Vec::new();
+        for (i, (group, &taken)) in groups.iter().zip(&self.taken).enumerate().skip(self.next) {
+            if taken {
+                continue;
+            }
+            if !self.busy.contains(&group.src.id) && !self.busy.contains(&group.dst.id) {
+                let shares = |other: &&Group| {
+                    [&other.src.id, &other.dst.id].iter().any(|id| **id == group.src.id || **id == group.dst.id)
+                };
+                return (!waiting.iter().any(shares)).then_some((i, group));
+            }
+            waiting.push(group);
+        }
+        None
+    }
+
+    fn take(&mut self, index: usize) {
+        if let Some(taken) = self.taken.get_mut(index) {
+            *taken = true;
+        }
+        self.running += 1;
+        self.next = self.taken.iter().skip(self.next).position(|t| !t).map_or(self.taken.len(), |p| self.next + p);
+    }
+
+    fn finish(&mut self, index: usize, outcomes: Vec<SlotOutcome>) {
+        self.running -= 1;
+        if outcomes.iter().any(|o| o.error.is_some()) {
+            self.failed = true;
+        }
+        if let Some(result) = self.results.get_mut(index) {
+            *result = Some(outcomes);
+        }
+    }
 }
 
 /// What a run of groups ended with.
@@ -102,7 +151,7 @@ pub fn run(
         let mut emitted = 0;
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
         while emitted < groups.len() {
-            if let Some(outcomes) = guard.results[emitted].take() {
+            if let Some(outcomes) = guard.result(emitted) {
                 drop(guard);
                 emit(emitted, &outcomes);
                 if let Some(failed) = outcomes.iter().find_map(|o| o.error.clone()) {
@@ -116,14 +165,14 @@ pub fn run(
                 }
                 continue;
             }
-            let nothing_left = !guard.taken[emitted] && (guard.failed || stop.load(Ordering::SeqCst));
+            let nothing_left = !guard.is_taken(emitted) && (guard.failed || stop.load(Ordering::SeqCst));
             if nothing_left && guard.running == 0 {
                 if ended == Ended::Done {
                     ended = Ended::Stopped;
                 }
                 // Later groups that ran in parallel already are printed too.
                 for i in emitted..groups.len() {
-                    if let Some(outcomes) = guard.results[i].take() {
+                    if let Some(outcomes) = guard.result(i) {
                         drop(guard);
                         emit(i, &outcomes);
                         guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,34 +201,16 @@ fn worker(
     let mut link = template.link();
     loop {
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
-        let index = loop {
+        let (index, group) = loop {
             if guard.failed || stop.load(Ordering::SeqCst) || guard.next >= groups.len() {
                 return;
             }
-            let start = guard.next;
-            let free = (start..groups.len()).find(|&i| {
-                !guard.taken[i] && !guard.busy.contains(&groups[i].src.id) && !guard.busy.contains(&groups[i].dst.id)
-            });
-            // A group may not overtake an earlier one that shares a node with it.
-            let allowed = free.filter(|&i| {
-                (start..i).all(|j| {
-                    guard.taken[j]
-                        || ![&groups[j].src.id, &groups[j].dst.id]
-                            .iter()
-                            .any(|id| **id == groups[i].src.id || **id == groups[i].dst.id)
-                })
-            });
-            match allowed {
-                Some(i) => break i,
+            match guard.startable(groups) {
+                Some(found) => break found,
                 None => guard = changed.wait(guard).unwrap_or_else(|e| e.into_inner()),
             }
         };
-        guard.taken[index] = true;
-        guard.running += 1;
-        while guard.next < groups.len() && guard.taken[guard.next] {
-            guard.next += 1;
-        }
-        let group = &groups[index];
+        guard.take(index);
         guard.busy.insert(group.src.id.clone());
         guard.busy.insert(group.dst.id.clone());
         drop(guard);
@@ -193,11 +224,7 @@ fn worker(
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.busy.remove(&group.src.id);
         guard.busy.remove(&group.dst.id);
-        guard.running -= 1;
-        if outcomes.iter().any(|o| o.error.is_some()) {
-            guard.failed = true;
-        }
-        guard.results[index] = Some(outcomes);
+        guard.finish(index, outcomes);
         changed.notify_all();
     }
 }
@@ -218,5 +245,40 @@ mod tests {
         let sizes: Vec<usize> = g.iter().map(|g| g.slots.len()).collect();
         assert_eq!(sizes, [3, 1, 1]);
         assert_eq!(g[2].src.id, "b");
+    }
+
+    fn board(groups: &[Group], busy: &[&str]) -> Board {
+        Board {
+            next: 0,
+            busy: busy.iter().map(|b| b.to_string()).collect(),
+            taken: vec![false; groups.len()],
+            results: vec![None; groups.len()],
+            failed: false,
+            running: 0,
+        }
+    }
+
+    #[test]
+    fn a_group_starts_when_its_nodes_are_free_and_it_overtakes_no_group_sharing_one() {
+        let group = |src: &str, dst: &str| Group { src: peer(src), dst: peer(dst), slots: vec![0] };
+        let groups = [group("a", "b"), group("c", "d"), group("a", "e"), group("f", "g")];
+        let first = |busy: &[&str]| board(&groups, busy).startable(&groups).map(|(i, _)| i);
+        assert_eq!(first(&[]), Some(0));
+        // a->b waits for b; c->d may overtake it.
+        assert_eq!(first(&["b"]), Some(1));
+        // The first free group, a->e, may not overtake a->b (both use a): nothing starts.
+        assert_eq!(first(&["b", "c"]), None);
+        assert_eq!(first(&["b", "c", "a"]), Some(3));
+        assert_eq!(first(&["b", "d", "e", "g"]), None);
+        let mut b = board(&groups, &[]);
+        b.take(0);
+        b.take(2);
+        assert_eq!((b.next, b.running), (1, 2));
+        b.take(1);
+        assert_eq!(b.next, 3, "next skips every taken group");
+        assert_eq!(b.startable(&groups).map(|(i, _)| i), Some(3));
+        b.take(3);
+        assert_eq!(b.next, 4);
+        assert!(b.is_taken(4), "past the end counts as taken");
     }
 }

@@ -9,10 +9,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::Manager;
 use super::journal::{self, Journal, Record};
 use super::link::error_of;
+use super::model::Node;
 use super::mover::{self, Style};
+use super::{Manager, peer};
 
 /// redis-cli refuses to fix with unreachable masters (their slots look uncovered).
 pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
@@ -38,31 +39,34 @@ pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
     std::process::exit(1);
 }
 
-fn count_keys(m: &mut Manager, node: usize, slot: u16) -> Option<i64> {
-    let endpoint = m.cluster.nodes[node].endpoint();
-    m.link.cmd(&endpoint, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).ok()?.as_integer()
+fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
+    m.link.cmd(&node.endpoint(), &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).ok()?.as_integer()
 }
 
-fn setslot(m: &mut Manager, node: usize, slot: u16, args: &[&str]) -> bool {
-    let endpoint = m.cluster.nodes[node].endpoint();
+fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
     let mut argv = vec!["CLUSTER", "SETSLOT"];
     let slot = slot.to_string();
     argv.push(&slot);
     argv.extend_from_slice(args);
-    m.link.cmd(&endpoint, &argv).is_ok_and(|r| r.as_error().is_none())
+    m.link.cmd(&node.endpoint(), &argv).is_ok_and(|r| r.as_error().is_none())
 }
 
-fn del_slot(m: &mut Manager, node: usize, slot: u16) -> bool {
-    let endpoint = m.cluster.nodes[node].endpoint();
-    match m.link.cmd(&endpoint, &["CLUSTER", "DELSLOTS", &slot.to_string()]) {
+fn del_slot(m: &mut Manager, node: &Node, slot: u16) -> bool {
+    match m.link.cmd(&node.endpoint(), &["CLUSTER", "DELSLOTS", &slot.to_string()]) {
         Ok(r) => error_of(&r).is_none_or(|e| e.contains("already unassigned")),
         Err(_) => false,
     }
 }
 
+/// The loaded model follows a slot that moved to or from `node`.
+fn model_slot(m: &mut Manager, node: &Node, slot: u16, owned: bool) {
+    if let Some(n) = m.cluster.node_mut(&node.id) {
+        if owned { n.slots.insert(slot) } else { n.slots.remove(slot) }
+    }
+}
+
 /// `MULTI; DELSLOTS; ADDSLOTS; [SETSLOT STABLE;] BUMPEPOCH; EXEC`: only ADDSLOTS counts.
-fn set_slot_owner(m: &mut Manager, node: usize, slot: u16, clear: bool) -> bool {
-    let endpoint = m.cluster.nodes[node].endpoint();
+fn set_slot_owner(m: &mut Manager, node: &Node, slot: u16, clear: bool) -> bool {
     let s = slot.to_string();
     let mut commands: Vec<Vec<String>> = vec![
         vec!["MULTI".into()],
@@ -74,23 +78,23 @@ fn set_slot_owner(m: &mut Manager, node: usize, slot: u16, clear: bool) -> bool 
     }
     commands.push(vec!["CLUSTER".into(), "BUMPEPOCH".into()]);
     commands.push(vec!["EXEC".into()]);
-    let Ok(replies) = m.link.pipeline(&endpoint, &commands) else { return false };
+    let Ok(replies) = m.link.pipeline(&node.endpoint(), &commands) else { return false };
     let ok = replies
         .last()
         .and_then(|exec| exec.as_items())
         .and_then(|items| items.get(1))
         .is_some_and(|add| add.as_error().is_none());
     if ok {
-        m.cluster.nodes[node].slots.insert(slot);
+        model_slot(m, node, slot, true);
     }
     ok
 }
 
 /// Among `candidates` (masters), the one with the most keys in `slot` (the first
 /// when all have none).
-fn most_keys(m: &mut Manager, candidates: &[usize], slot: u16) -> Option<usize> {
-    let mut best: Option<(usize, i64)> = None;
-    for &n in candidates {
+fn most_keys<'a>(m: &mut Manager, candidates: &'a [Node], slot: u16) -> Option<&'a Node> {
+    let mut best: Option<(&Node, i64)> = None;
+    for n in candidates {
         let count = count_keys(m, n, slot)?;
         if best.is_none_or(|(_, c)| count > c) {
             best = Some((n, count));
@@ -99,26 +103,35 @@ fn most_keys(m: &mut Manager, candidates: &[usize], slot: u16) -> Option<usize> 
     best.map(|(n, _)| n)
 }
 
-fn addr_list(m: &Manager, nodes: &[usize]) -> String {
-    nodes.iter().map(|&n| m.cluster.nodes[n].addr()).collect::<Vec<_>>().join(",")
+fn addr_list(nodes: &[Node]) -> String {
+    nodes.iter().map(Node::addr).collect::<Vec<_>>().join(",")
 }
 
-fn cold_move(m: &mut Manager, src: usize, dst: usize, slot: u16) -> bool {
+/// Moves `slot` from `src` to `dst` (`cold`: without MIGRATING/IMPORTING and the final
+/// SETSLOT NODE); prints what the move printed.
+fn move_slot(m: &mut Manager, src: &Node, dst: &Node, slot: u16, cold: bool) -> bool {
     let settings = m.move_settings(Arc::new(HashSet::new()));
-    let (a, b) = (m.peer(src), m.peer(dst));
     let outcomes = mover::move_slots(
         &mut m.link,
-        &a,
-        &b,
+        &peer(src),
+        &peer(dst),
         &[slot],
         &settings,
-        Style { cold: true, quiet: false },
+        Style { cold, quiet: false },
         None,
         &mut |_| {},
     );
-    let ok = outcomes.iter().all(|o| o.error.is_none());
     super::execute::print_outcomes(&mut m.report, &outcomes);
-    ok
+    outcomes.iter().all(|o| o.error.is_none())
+}
+
+fn cold_move(m: &mut Manager, src: &Node, dst: &Node, slot: u16) -> bool {
+    move_slot(m, src, dst, slot, true)
+}
+
+/// Removes `node` from `list` (by id).
+fn without(list: &mut Vec<Node>, node: &Node) {
+    list.retain(|x| x.id != node.id);
 }
 
 /// `clusterManagerFixOpenSlot`.
@@ -127,141 +140,125 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let Some(done) = finish_from_journal(m, slot) {
         return done;
     }
-    let masters: Vec<usize> = m.cluster.masters().map(|(i, _)| i).collect();
-    let mut owners = Vec::new();
-    for &n in &masters {
-        if m.cluster.nodes[n].slots.contains(slot) {
-            owners.push(n);
+    let masters: Vec<Node> = m.cluster.masters().cloned().collect();
+    let mut owners: Vec<Node> = Vec::new();
+    for n in &masters {
+        if n.slots.contains(slot) {
+            owners.push(n.clone());
         } else {
             let Some(count) = count_keys(m, n, slot) else { return false };
             if count > 0 {
-                let addr = m.cluster.nodes[n].addr();
-                m.report.warn(&format!("*** Found keys about slot {slot} in non-owner node {addr}!"));
-                owners.push(n);
+                m.report.warn(&format!("*** Found keys about slot {slot} in non-owner node {}!", n.addr()));
+                owners.push(n.clone());
             }
         }
     }
-    let mut owner = (owners.len() == 1).then(|| owners[0]);
-    let (mut migrating, mut importing) = (Vec::new(), Vec::new());
-    for &n in &masters {
-        let node = &m.cluster.nodes[n];
-        if node.migrating_slots().any(|s| s == slot) {
-            migrating.push(n);
-        } else if node.importing_slots().any(|s| s == slot) {
-            importing.push(n);
-        } else if Some(n) != owner {
+    let mut owner: Option<Node> = match owners.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
+    let (mut migrating, mut importing): (Vec<Node>, Vec<Node>) = (Vec::new(), Vec::new());
+    for n in &masters {
+        if n.migrating_slots().any(|s| s == slot) {
+            migrating.push(n.clone());
+        } else if n.importing_slots().any(|s| s == slot) {
+            importing.push(n.clone());
+        } else if owner.as_ref().is_none_or(|o| o.id != n.id) {
             let Some(count) = count_keys(m, n, slot) else { return false };
             if count > 0 {
-                let addr = m.cluster.nodes[n].addr();
-                m.report.warn(&format!("*** Found keys about slot {slot} in node {addr}!"));
-                importing.push(n);
+                m.report.warn(&format!("*** Found keys about slot {slot} in node {}!", n.addr()));
+                importing.push(n.clone());
             }
         }
     }
-    let (migrating_str, importing_str) = (addr_list(m, &migrating), addr_list(m, &importing));
+    let (migrating_str, importing_str) = (addr_list(&migrating), addr_list(&importing));
     if !migrating.is_empty() {
         m.report.line(&format!("Set as migrating in: {migrating_str}"));
     }
     if !importing.is_empty() {
         m.report.line(&format!("Set as importing in: {importing_str}"));
     }
-    let chosen = match owner {
-        Some(o) => o,
+    let chosen = match &owner {
+        Some(o) => o.clone(),
         None => {
             m.report.info(">>> No single clear owner for the slot, selecting an owner by # of keys...");
             let Some(o) = most_keys(m, &masters, slot) else {
                 m.report.err("[ERR] Can't select a slot owner. Impossible to fix.");
                 return false;
             };
-            o
+            o.clone()
         }
     };
     // rcli: protect every other holder (IMPORTING from the owner) before the owner's
     // epoch is bumped; redis-cli does it after, racing the gossip that drops keys.
-    for &n in owners.iter().filter(|&&n| n != chosen) {
+    for n in owners.iter().filter(|n| n.id != chosen.id) {
         if !del_slot(m, n, slot) {
             return false;
         }
-        m.cluster.nodes[n].slots.remove(slot);
-        let id = m.cluster.nodes[chosen].id.clone();
-        if !setslot(m, n, slot, &["NODE", &id]) || !setslot(m, n, slot, &["IMPORTING", &id]) {
+        model_slot(m, n, slot, false);
+        if !setslot(m, n, slot, &["NODE", &chosen.id]) || !setslot(m, n, slot, &["IMPORTING", &chosen.id]) {
             return false;
         }
-        importing.retain(|&x| x != n);
-        importing.push(n);
-        migrating.retain(|&x| x != n);
+        without(&mut importing, n);
+        importing.push(n.clone());
+        without(&mut migrating, n);
     }
     if owner.is_none() {
-        let addr = m.cluster.nodes[chosen].addr();
-        m.report.warn(&format!("*** Configuring {addr} as the slot owner"));
-        if !setslot(m, chosen, slot, &["STABLE"]) || !set_slot_owner(m, chosen, slot, false) {
+        m.report.warn(&format!("*** Configuring {} as the slot owner", chosen.addr()));
+        if !setslot(m, &chosen, slot, &["STABLE"]) || !set_slot_owner(m, &chosen, slot, false) {
             return false;
         }
-        migrating.retain(|&x| x != chosen);
-        importing.retain(|&x| x != chosen);
-        owner = Some(chosen);
+        without(&mut migrating, &chosen);
+        without(&mut importing, &chosen);
+        owner = Some(chosen.clone());
     }
     let owner = owner.unwrap_or(chosen);
-    let owner_addr = m.cluster.nodes[owner].addr();
-    if migrating.len() == 1 && importing.len() == 1 {
-        let (src, dst) = (migrating[0], importing[0]);
-        let (a, b) = (m.cluster.nodes[src].addr(), m.cluster.nodes[dst].addr());
-        m.report.info(&format!(">>> Case 1: Moving slot {slot} from {a} to {b}"));
-        let settings = m.move_settings(Arc::new(HashSet::new()));
-        let (p, q) = (m.peer(src), m.peer(dst));
-        let outcomes = mover::move_slots(
-            &mut m.link,
-            &p,
-            &q,
-            &[slot],
-            &settings,
-            Style { cold: false, quiet: false },
-            None,
-            &mut |_| {},
-        );
-        super::execute::print_outcomes(&mut m.report, &outcomes);
-        let ok = outcomes.iter().all(|o| o.error.is_none());
+    let owner_addr = owner.addr();
+    if let ([src], [dst]) = (migrating.as_slice(), importing.as_slice()) {
+        m.report.info(&format!(">>> Case 1: Moving slot {slot} from {} to {}", src.addr(), dst.addr()));
+        let ok = move_slot(m, src, dst, slot, false);
         if ok {
-            m.cluster.nodes[src].slots.remove(slot);
-            m.cluster.nodes[dst].slots.insert(slot);
+            model_slot(m, src, slot, false);
+            model_slot(m, dst, slot, true);
         }
         return ok;
     }
     if migrating.is_empty() && !importing.is_empty() {
         m.report.info(&format!(">>> Case 2: Moving all the {slot} slot keys to its owner {owner_addr}"));
-        for &n in importing.iter().filter(|&&n| n != owner) {
-            if !cold_move(m, n, owner, slot) {
+        for n in importing.iter().filter(|n| n.id != owner.id) {
+            if !cold_move(m, n, &owner, slot) {
                 return false;
             }
-            let addr = m.cluster.nodes[n].addr();
-            m.report.info(&format!(">>> Setting {slot} as STABLE in {addr}"));
+            m.report.info(&format!(">>> Setting {slot} as STABLE in {}", n.addr()));
             if !setslot(m, n, slot, &["STABLE"]) {
                 return false;
             }
         }
-        let id = m.cluster.nodes[owner].id.clone();
-        for &n in masters.iter().filter(|&&n| n != owner) {
-            if !setslot(m, n, slot, &["NODE", &id]) {
+        for n in masters.iter().filter(|n| n.id != owner.id) {
+            if !setslot(m, n, slot, &["NODE", &owner.id]) {
                 return false;
             }
         }
         return true;
     }
-    if migrating.len() == 1 && importing.len() > 1 {
-        return case_3(m, slot, migrating[0], &importing, &migrating_str, &importing_str, &owner_addr);
+    if let [src] = migrating.as_slice()
+        && importing.len() > 1
+    {
+        return case_3(m, slot, src, &importing, &migrating_str, &importing_str, &owner_addr);
     }
-    let mut close = importing.is_empty() && migrating.len() == 1;
-    if close && migrating[0] != owner {
-        let endpoint = m.cluster.nodes[migrating[0]].endpoint();
-        match m.link.cmd(&endpoint, &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "10"]) {
-            Ok(r) if r.as_error().is_none() => close = r.as_items().is_some_and(<[_]>::is_empty),
-            _ => return false,
+    // Case 4: one node migrating, nobody importing, and no keys left to move.
+    if let ([src], []) = (migrating.as_slice(), importing.as_slice()) {
+        let mut close = true;
+        if src.id != owner.id {
+            match m.link.cmd(&src.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "10"]) {
+                Ok(r) if r.as_error().is_none() => close = r.as_items().is_some_and(<[_]>::is_empty),
+                _ => return false,
+            }
         }
-    }
-    if close {
-        let addr = m.cluster.nodes[migrating[0]].addr();
-        m.report.info(&format!(">>> Case 4: Closing slot {slot} on {addr}"));
-        return setslot(m, migrating[0], slot, &["STABLE"]);
+        if close {
+            m.report.info(&format!(">>> Case 4: Closing slot {slot} on {}", src.addr()));
+            return setslot(m, src, slot, &["STABLE"]);
+        }
     }
     unhandled(m, &migrating_str, &importing_str, &owner_addr)
 }
@@ -274,45 +271,32 @@ fn unhandled(m: &mut Manager, migrating: &str, importing: &str, owner: &str) -> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn case_3(m: &mut Manager, slot: u16, src: usize, importing: &[usize], ms: &str, is: &str, owner: &str) -> bool {
-    let target = m.cluster.nodes[src].migrating.iter().find(|(s, _)| *s == slot).map(|(_, id)| id.clone());
+fn case_3(m: &mut Manager, slot: u16, src: &Node, importing: &[Node], ms: &str, is: &str, owner: &str) -> bool {
+    let target = src.migrating.iter().find(|(s, _)| *s == slot).map(|(_, id)| id.clone());
     let mut dst = None;
-    for &n in importing {
+    for n in importing {
         if count_keys(m, n, slot).is_none_or(|c| c > 0) {
             return unhandled(m, ms, is, owner);
         }
-        if Some(&m.cluster.nodes[n].id) == target.as_ref() {
+        if Some(&n.id) == target.as_ref() {
             dst = Some(n);
         }
     }
-    let src_addr = m.cluster.nodes[src].addr();
     match dst {
         Some(d) => {
-            let dst_addr = m.cluster.nodes[d].addr();
             m.report.info(&format!(
-                ">>> Case 3: Moving slot {slot} from {src_addr} to {dst_addr} and closing it on all the other importing nodes."
+                ">>> Case 3: Moving slot {slot} from {} to {} and closing it on all the other importing nodes.",
+                src.addr(),
+                d.addr()
             ));
-            let settings = m.move_settings(Arc::new(HashSet::new()));
-            let (p, q) = (m.peer(src), m.peer(d));
-            let outcomes = mover::move_slots(
-                &mut m.link,
-                &p,
-                &q,
-                &[slot],
-                &settings,
-                Style { cold: false, quiet: false },
-                None,
-                &mut |_| {},
-            );
-            super::execute::print_outcomes(&mut m.report, &outcomes);
-            if outcomes.iter().any(|o| o.error.is_some()) {
+            if !move_slot(m, src, d, slot, false) {
                 return false;
             }
-            importing.iter().filter(|&&n| n != d).all(|&n| setslot(m, n, slot, &["STABLE"]))
+            importing.iter().filter(|n| n.id != d.id).all(|n| setslot(m, n, slot, &["STABLE"]))
         }
         None => {
             m.report.info(&format!(">>> Case 3: Closing slot {slot} on both migrating and importing nodes."));
-            setslot(m, src, slot, &["STABLE"]) && importing.iter().all(|&n| setslot(m, n, slot, &["STABLE"]))
+            setslot(m, src, slot, &["STABLE"]) && importing.iter().all(|n| setslot(m, n, slot, &["STABLE"]))
         }
     }
 }
@@ -320,16 +304,15 @@ fn case_3(m: &mut Manager, slot: u16, src: usize, importing: &[usize], ms: &str,
 /// `clusterManagerFixSlotsCoverage`; returns how many slots were fixed (-1: failed).
 pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
     m.report.info(">>> Fixing slots coverage...");
-    let masters: Vec<usize> = m.cluster.masters().filter(|(_, n)| n.replicate.is_none()).map(|(i, _)| i).collect();
-    let mut holders: Vec<(u16, Vec<usize>)> = Vec::new();
+    let masters: Vec<Node> = m.cluster.masters().filter(|n| n.replicate.is_none()).cloned().collect();
+    let mut holders: Vec<(u16, Vec<Node>)> = Vec::new();
     for &slot in uncovered {
         let mut nodes = Vec::new();
-        for &n in &masters {
-            let endpoint = m.cluster.nodes[n].endpoint();
-            match m.link.cmd(&endpoint, &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1"]) {
+        for n in &masters {
+            match m.link.cmd(&n.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1"]) {
                 Ok(r) if r.as_error().is_none() => {
                     if r.as_items().is_some_and(|k| !k.is_empty()) {
-                        nodes.push(n);
+                        nodes.push(n.clone());
                     }
                 }
                 _ => return -1,
@@ -338,11 +321,11 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
         holders.push((slot, nodes));
     }
     let mut fixed = 0;
-    let list = |class: &dyn Fn(usize) -> bool| -> Vec<(u16, Vec<usize>)> {
+    let list = |class: &dyn Fn(usize) -> bool| -> Vec<(u16, Vec<Node>)> {
         holders.iter().filter(|(_, n)| class(n.len())).cloned().collect()
     };
     let (none, single, multi) = (list(&|n| n == 0), list(&|n| n == 1), list(&|n| n > 1));
-    let slots_text = |set: &[(u16, Vec<usize>)]| {
+    let slots_text = |set: &[(u16, Vec<Node>)]| {
         let ranges: Vec<(u16, u16)> = set.iter().map(|(s, _)| (*s, *s)).collect();
         super::model::ranges_text(&super::model::SlotSet::from_ranges(&ranges).ranges())
     };
@@ -351,10 +334,11 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
         m.report.line(&slots_text(&none));
         if super::prompt::confirm(m, "Fix these slots by covering with a random node?", true) {
             for (slot, _) in &none {
-                let Some(&n) = masters.iter().min_by_key(|&&i| m.cluster.nodes[i].slots.len()) else { return -1 };
-                let addr = m.cluster.nodes[n].addr();
-                m.report.info(&format!(">>> Covering slot {slot} with {addr}"));
-                if !set_slot_owner(m, n, *slot, false) {
+                // The master with the fewest slots now (each slot covered counts).
+                let fewest = m.cluster.masters().filter(|n| n.replicate.is_none()).min_by_key(|n| n.slots.len());
+                let Some(n) = fewest.cloned() else { return -1 };
+                m.report.info(&format!(">>> Covering slot {slot} with {}", n.addr()));
+                if !set_slot_owner(m, &n, *slot, false) {
                     return -1;
                 }
                 fixed += 1;
@@ -366,9 +350,9 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
         m.report.line(&slots_text(&single));
         if super::prompt::confirm(m, "Fix these slots by covering with those nodes?", true) {
             for (slot, nodes) in &single {
-                let addr = m.cluster.nodes[nodes[0]].addr();
-                m.report.info(&format!(">>> Covering slot {slot} with {addr}"));
-                if !set_slot_owner(m, nodes[0], *slot, false) {
+                let Some(n) = nodes.first() else { return -1 };
+                m.report.info(&format!(">>> Covering slot {slot} with {}", n.addr()));
+                if !set_slot_owner(m, n, *slot, false) {
                     return -1;
                 }
                 fixed += 1;
@@ -381,18 +365,18 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
         if super::prompt::confirm(m, "Fix these slots by moving keys into a single node?", true) {
             for (slot, nodes) in &multi {
                 let Some(target) = most_keys(m, nodes, *slot) else { return -1 };
-                let addr = m.cluster.nodes[target].addr();
-                m.report.info(&format!(">>> Covering slot {slot} moving keys to {addr}"));
-                let id = m.cluster.nodes[target].id.clone();
-                for &src in nodes.iter().filter(|&&n| n != target) {
-                    if !setslot(m, src, *slot, &["NODE", &id]) || !setslot(m, src, *slot, &["IMPORTING", &id]) {
+                m.report.info(&format!(">>> Covering slot {slot} moving keys to {}", target.addr()));
+                for src in nodes.iter().filter(|n| n.id != target.id) {
+                    if !setslot(m, src, *slot, &["NODE", &target.id])
+                        || !setslot(m, src, *slot, &["IMPORTING", &target.id])
+                    {
                         return -1;
                     }
                 }
                 if !set_slot_owner(m, target, *slot, true) {
                     return -1;
                 }
-                for &src in nodes.iter().filter(|&&n| n != target) {
+                for src in nodes.iter().filter(|n| n.id != target.id) {
                     if !cold_move(m, src, target, *slot) || !setslot(m, src, *slot, &["STABLE"]) {
                         return -1;
                     }
@@ -408,32 +392,33 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
 /// put in IMPORTING first, then the owner is assigned, then their keys move.
 pub fn fix_multiple_owners(m: &mut Manager, slot: u16, owner_ids: &[String]) -> bool {
     m.report.info(&format!(">>> Fixing multiple owners for slot {slot}..."));
-    let owners: Vec<usize> = owner_ids.iter().filter_map(|id| m.cluster.index_of(id)).collect();
-    let Some(&first) = owners.first() else { return false };
-    let owner = most_keys(m, &owners, slot).unwrap_or(first);
-    let addr = m.cluster.nodes[owner].addr();
-    m.report.info(&format!(">>> Setting slot {slot} owner: {addr}"));
-    let id = m.cluster.nodes[owner].id.clone();
-    let others: Vec<usize> = m.cluster.masters().map(|(i, _)| i).filter(|&i| i != owner).collect();
+    let owners: Vec<Node> = owner_ids.iter().filter_map(|id| m.cluster.node(id).cloned()).collect();
+    let Some(first) = owners.first() else { return false };
+    let owner = most_keys(m, &owners, slot).unwrap_or(first).clone();
+    m.report.info(&format!(">>> Setting slot {slot} owner: {}", owner.addr()));
+    let others: Vec<Node> = m.cluster.masters().filter(|n| n.id != owner.id).cloned().collect();
     let mut holders = Vec::new();
-    for &n in &others {
+    for n in &others {
         let Some(count) = count_keys(m, n, slot) else { return false };
         del_slot(m, n, slot);
-        m.cluster.nodes[n].slots.remove(slot);
+        model_slot(m, n, slot, false);
         if count > 0 {
-            if !setslot(m, n, slot, &["IMPORTING", &id]) {
+            if !setslot(m, n, slot, &["IMPORTING", &owner.id]) {
                 return false;
             }
             holders.push(n);
-        } else if !setslot(m, n, slot, &["NODE", &id]) {
+        } else if !setslot(m, n, slot, &["NODE", &owner.id]) {
             return false;
         }
     }
-    if !set_slot_owner(m, owner, slot, false) {
+    if !set_slot_owner(m, &owner, slot, false) {
         return false;
     }
     for n in holders {
-        if !cold_move(m, n, owner, slot) || !setslot(m, n, slot, &["STABLE"]) || !setslot(m, n, slot, &["NODE", &id]) {
+        if !cold_move(m, n, &owner, slot)
+            || !setslot(m, n, slot, &["STABLE"])
+            || !setslot(m, n, slot, &["NODE", &owner.id])
+        {
             return false;
         }
     }
@@ -454,8 +439,8 @@ fn finish_from_journal(m: &mut Manager, slot: u16) -> Option<bool> {
     }
     let unit = record.unit(slot)?.clone();
     let path = record.path.clone();
-    m.cluster.index_of(&unit.src.id)?;
-    m.cluster.index_of(&unit.dst.id)?;
+    m.cluster.node(&unit.src.id)?;
+    m.cluster.node(&unit.dst.id)?;
     m.report.note(&format!(
         "rcli: slot {slot} is part of an interrupted {} (journal {}): finishing its move {} -> {}",
         record.op,

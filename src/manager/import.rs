@@ -10,11 +10,35 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 
 use super::link::{LinkTemplate, error_of, info_field, reply_text};
+use super::model::{Cluster, Node};
+use super::mover::Peer;
 use super::report::Level;
-use super::{INVALID_HOST, Manager, check, host_arg, load};
+use super::{INVALID_HOST, Manager, check, host_arg, load, peer};
 use crate::client::state::Credentials;
-use crate::cluster::slot::slot_of;
+use crate::cluster::slot::{SLOTS, slot_of};
 use crate::endpoint::Endpoint;
+
+/// Which master serves each slot: the masters in cluster order, and for each slot the
+/// position of its owner among them.
+struct SlotOwners {
+    masters: Vec<Peer>,
+    by_slot: Vec<Option<usize>>,
+}
+
+impl SlotOwners {
+    fn of(cluster: &Cluster) -> SlotOwners {
+        let masters: Vec<&Node> = cluster.masters().collect();
+        let by_slot = (0..SLOTS as u16).map(|s| masters.iter().position(|n| n.slots.contains(s))).collect();
+        SlotOwners { masters: masters.into_iter().map(peer).collect(), by_slot }
+    }
+
+    /// The master serving `key`: its position (keys are grouped by it, in cluster
+    /// order) and the master; `None` when no master serves the key's slot.
+    fn owner(&self, key: &[u8]) -> Option<(usize, &Peer)> {
+        let position = self.by_slot.get(usize::from(slot_of(key))).copied().flatten()?;
+        Some((position, self.masters.get(position)?))
+    }
+}
 
 /// `import`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
@@ -67,8 +91,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         Err(e) => return fail(m, &e.to_string()),
     };
     m.report.warn(&format!("*** Importing {size} keys from DB 0"));
-    let owners: Vec<Option<usize>> =
-        (0..16384u16).map(|s| m.cluster.nodes.iter().position(|n| !n.is_replica() && n.slots.contains(s))).collect();
+    let owners = SlotOwners::of(&m.cluster);
     let mut flags: Vec<&[u8]> = Vec::new();
     if m.opts.copy {
         flags.push(b"COPY");
@@ -109,20 +132,19 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             .iter()
             .filter_map(|k| k.as_bytes().map(<[u8]>::to_vec))
             .collect();
-        let targets: Vec<Option<usize>> = keys.iter().map(|k| owners[usize::from(slot_of(k))]).collect();
+        let targets: Vec<Option<(usize, &Peer)>> = keys.iter().map(|k| owners.owner(k)).collect();
         let mut stop_at = keys.len();
         if !m.opts.replace {
             stop_at = first_existing(m, &keys, &targets).unwrap_or(keys.len());
         }
-        let mut by_target: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut by_target: BTreeMap<usize, (&Peer, Vec<Vec<u8>>)> = BTreeMap::new();
         for (key, target) in keys.iter().zip(&targets).take(stop_at) {
-            let Some(t) = target else { continue };
-            by_target.entry(*t).or_default().push(key.clone());
+            let Some((t, node)) = target else { continue };
+            by_target.entry(*t).or_insert_with(|| (node, Vec::new())).1.push(key.clone());
         }
         let mut commands = Vec::new();
         let order: Vec<usize> = by_target.keys().copied().collect();
-        for t in &order {
-            let node = &m.cluster.nodes[*t];
+        for (node, batch) in by_target.into_values() {
             let mut argv: Vec<Vec<u8>> = vec![
                 b"MIGRATE".to_vec(),
                 node.host.clone().into_bytes(),
@@ -134,7 +156,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             argv.extend(auth_args.iter().cloned());
             argv.extend(flags.iter().map(|f| f.to_vec()));
             argv.push(b"KEYS".to_vec());
-            argv.extend(by_target.remove(t).unwrap_or_default());
+            argv.extend(batch);
             commands.push(argv);
         }
         let replies = match src.pipeline(&source, &commands) {
@@ -144,9 +166,8 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         let failed: Vec<(usize, String)> =
             order.iter().zip(&replies).filter_map(|(t, r)| error_of(r).map(|e| (*t, e))).collect();
         for (key, target) in keys.iter().zip(&targets).take(stop_at) {
-            let Some(t) = target else { continue };
-            let addr = m.cluster.nodes[*t].addr();
-            m.report.text(&format!("Migrating {} to {addr}: ", String::from_utf8_lossy(key)));
+            let Some((t, node)) = target else { continue };
+            m.report.text(&format!("Migrating {} to {}: ", String::from_utf8_lossy(key), node.addr()));
             if let Some((_, e)) = failed.iter().find(|(ft, _)| ft == t) {
                 return fail(m, e);
             }
@@ -155,10 +176,9 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         if let Some(p) = &m.report.progress {
             p.advance(stop_at as u64);
         }
-        if stop_at < keys.len() {
-            let key = &keys[stop_at];
-            let Some(t) = targets[stop_at] else { return false };
-            let node = m.cluster.nodes[t].clone();
+        // The first key that exists on its target: MIGRATE it alone for the server's error.
+        if let Some(key) = keys.get(stop_at) {
+            let Some(Some((_, node))) = targets.get(stop_at) else { return false };
             m.report.text(&format!("Migrating {} to {}: ", String::from_utf8_lossy(key), node.addr()));
             let mut argv: Vec<Vec<u8>> = vec![
                 b"MIGRATE".to_vec(),
@@ -188,16 +208,16 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
 }
 
 /// `--cluster-dry-run`: how many keys would go to each master; reads only.
-fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owners: &[Option<usize>]) -> bool {
-    let mut per_node: BTreeMap<usize, u64> = BTreeMap::new();
+fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owners: &SlotOwners) -> bool {
+    let mut per_node: BTreeMap<usize, (&Peer, u64)> = BTreeMap::new();
     let mut cursor = b"0".to_vec();
     loop {
         let Ok(reply) = src.cmd(source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) else { return false };
         let items = reply.as_items().unwrap_or_default();
         cursor = items.first().and_then(|c| c.as_bytes()).map(<[u8]>::to_vec).unwrap_or_else(|| b"0".to_vec());
         for key in items.get(1).and_then(|k| k.as_items()).unwrap_or_default() {
-            if let Some(Some(t)) = key.as_bytes().map(|k| owners[usize::from(slot_of(k))]) {
-                *per_node.entry(t).or_default() += 1;
+            if let Some((t, node)) = key.as_bytes().and_then(|k| owners.owner(k)) {
+                per_node.entry(t).or_insert((node, 0)).1 += 1;
             }
         }
         if cursor == b"0" {
@@ -205,8 +225,8 @@ fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owne
         }
     }
     let mut rows = Vec::new();
-    for (t, count) in &per_node {
-        let addr = m.cluster.nodes[*t].addr();
+    for (node, count) in per_node.values() {
+        let addr = node.addr();
         m.report.note(&format!("rcli dry-run: {count} keys would go to {addr}"));
         rows.push(serde_json::json!({"to": addr, "keys": count}));
     }
@@ -216,19 +236,20 @@ fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owne
 }
 
 /// The index of the first key that already exists on its target node.
-fn first_existing(m: &mut Manager, keys: &[Vec<u8>], targets: &[Option<usize>]) -> Option<usize> {
-    let mut by_target: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, t) in targets.iter().enumerate() {
-        if let Some(t) = t {
-            by_target.entry(*t).or_default().push(i);
+fn first_existing(m: &mut Manager, keys: &[Vec<u8>], targets: &[Option<(usize, &Peer)>]) -> Option<usize> {
+    // Per target: the target, and its keys with their positions.
+    type Batch<'a> = (&'a Peer, Vec<(usize, &'a [u8])>);
+    let mut by_target: BTreeMap<usize, Batch> = BTreeMap::new();
+    for (i, (key, target)) in keys.iter().zip(targets).enumerate() {
+        if let Some((t, node)) = target {
+            by_target.entry(*t).or_insert_with(|| (node, Vec::new())).1.push((i, key));
         }
     }
     let mut first: Option<usize> = None;
-    for (t, indices) in by_target {
-        let endpoint: Endpoint = m.cluster.nodes[t].endpoint();
-        let commands: Vec<Vec<Vec<u8>>> = indices.iter().map(|&i| vec![b"EXISTS".to_vec(), keys[i].clone()]).collect();
-        let Ok(replies) = m.link.pipeline(&endpoint, &commands) else { continue };
-        for (i, reply) in indices.iter().zip(replies) {
+    for (node, batch) in by_target.into_values() {
+        let commands: Vec<Vec<Vec<u8>>> = batch.iter().map(|(_, key)| vec![b"EXISTS".to_vec(), key.to_vec()]).collect();
+        let Ok(replies) = m.link.pipeline(&node.endpoint(), &commands) else { continue };
+        for ((i, _), reply) in batch.iter().zip(replies) {
             if reply.as_integer().unwrap_or(0) > 0 {
                 first = Some(first.map_or(*i, |f| f.min(*i)));
             }

@@ -173,5 +173,6 @@ pub fn views(link: &mut Link, cluster: &Cluster) -> Vec<Option<String>> {
 pub fn is_consistent(link: &mut Link, cluster: &Cluster) -> bool {
     let signatures: Vec<Option<String>> =
         views(link, cluster).into_iter().map(|v| v.map(|t| super::model::config_signature(&t))).collect();
-    signatures.iter().all(Option::is_some) && signatures.windows(2).all(|w| w[0] == w[1])
+    let Some(first) = signatures.first() else { return true };
+    signatures.iter().all(|s| s.is_some() && s == first)
 }

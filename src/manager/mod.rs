@@ -123,11 +123,7 @@ impl Manager {
 
     /// Every loaded master as a mover peer.
     pub fn masters(&self) -> Vec<mover::Peer> {
-        self.cluster.masters().map(|(_, n)| peer(n)).collect()
-    }
-
-    pub fn peer(&self, index: usize) -> mover::Peer {
-        peer(&self.cluster.nodes[index])
+        self.cluster.masters().map(peer).collect()
     }
 }
 
@@ -155,6 +151,9 @@ pub fn host_arg(args: &[OsString]) -> Option<Endpoint> {
 
 /// The message for a bad host argument.
 pub const INVALID_HOST: &str = "[ERR] Invalid arguments: you need to pass either a valid address (ie. 120.0.0.1:7000) or space separated IP and port (ie. 120.0.0.1 7000)";
+
+/// The message for a subcommand given too few or too many arguments.
+pub const WRONG_ARGS: &str = "[ERR] Wrong number of arguments for specified --cluster sub command";
 
 /// Ctrl-C: the first asks the run to stop after the current group of slots; the
 /// second interrupts every wait at once (the journal records where it stopped).
@@ -184,7 +183,7 @@ pub fn main(argv: &[OsString]) -> i32 {
         return 1;
     };
     if !spec.arity_ok(inv.args.len()) {
-        crate::output::note("[ERR] Wrong number of arguments for specified --cluster sub command");
+        crate::output::note(WRONG_ARGS);
         return 1;
     }
     if inv.command == "help" {

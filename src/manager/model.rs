@@ -125,29 +125,29 @@ pub fn is_node_id(text: &str) -> bool {
 /// Parses one `CLUSTER NODES` line; `None` for a line that is not one.
 pub fn parse_node_line(line: &str) -> Option<NodeLine> {
     let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
-    if fields.len() < 8 {
+    // id ip:port@cport[,hostname] flags master ping-sent pong-recv epoch link slot...
+    let [id, addr, flags, master, _, _, config_epoch, link, slot_tokens @ ..] = fields.as_slice() else {
         return None;
-    }
-    let id = fields[0].to_ascii_lowercase();
+    };
+    let id = id.to_ascii_lowercase();
     if !is_node_id(&id) {
         return None;
     }
-    // ip:port@cport[,hostname]
-    let addr = fields[1].split(',').next().unwrap_or_default();
+    let addr = addr.split(',').next().unwrap_or_default();
     let (hostport, bus) = match addr.rsplit_once('@') {
         Some((hp, bus)) => (hp, bus.parse::<u16>().ok()),
         None => (addr, None),
     };
     let (host, port) = hostport.rsplit_once(':')?;
     let port = port.parse::<u16>().unwrap_or(0);
-    let flags: Vec<String> = fields[2].split(',').map(str::to_string).collect();
-    let master = Some(fields[3]).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase);
-    let config_epoch = fields[6].parse::<u64>().unwrap_or(0);
-    let link_connected = fields[7] == "connected";
+    let flags: Vec<String> = flags.split(',').map(str::to_string).collect();
+    let master = Some(*master).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase);
+    let config_epoch = config_epoch.parse::<u64>().unwrap_or(0);
+    let link_connected = *link == "connected";
     let mut slots = SlotSet::default();
     let mut migrating = Vec::new();
     let mut importing = Vec::new();
-    for token in &fields[8..] {
+    for token in slot_tokens {
         if let Some(inner) = token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
             if let Some((slot, target)) = inner.split_once("->-") {
                 if let (Some(slot), true) = (parse_slot(slot), is_node_id(target)) {
@@ -197,16 +197,14 @@ pub fn config_signature(text: &str) -> String {
     let mut entries: Vec<String> = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
-        if fields.len() < 9 {
-            continue;
-        }
+        let [id, _, _, _, _, _, _, _, slot_tokens @ ..] = fields.as_slice() else { continue };
         let mut slots: Vec<&str> =
-            fields[8..].iter().copied().filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
+            slot_tokens.iter().copied().filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
         if slots.is_empty() {
             continue;
         }
         slots.sort_unstable();
-        entries.push(format!("{}:{}", fields[0], slots.join(",")));
+        entries.push(format!("{id}:{}", slots.join(",")));
     }
     entries.sort();
     entries.join("|")
@@ -315,45 +313,38 @@ impl Cluster {
         self.nodes.iter().find(|n| n.id == id)
     }
 
-    pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.id == id)
+    pub fn node_mut(&mut self, id: &str) -> Option<&mut Node> {
+        self.nodes.iter_mut().find(|n| n.id == id)
     }
 
     /// redis-cli's `clusterManagerNodeByName`: the full id, case-insensitive.
-    pub fn by_name(&self, name: &str) -> Option<usize> {
-        let name = name.to_ascii_lowercase();
-        self.nodes.iter().position(|n| n.id == name)
+    pub fn by_name(&self, name: &str) -> Option<&Node> {
+        self.node(&name.to_ascii_lowercase())
     }
 
     /// The one node whose id starts with `prefix` (`None` when none or several do).
-    pub fn by_prefix(&self, prefix: &str) -> Option<usize> {
+    pub fn by_prefix_mut(&mut self, prefix: &str) -> Option<&mut Node> {
         let prefix = prefix.to_ascii_lowercase();
-        let mut found = self.nodes.iter().enumerate().filter(|(_, n)| n.id.starts_with(&prefix));
+        let mut found = self.nodes.iter_mut().filter(|n| n.id.starts_with(&prefix));
         let first = found.next()?;
-        found.next().is_none().then_some(first.0)
+        found.next().is_none().then_some(first)
     }
 
-    pub fn masters(&self) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes.iter().enumerate().filter(|(_, n)| !n.is_replica())
+    pub fn masters(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| !n.is_replica())
     }
 
     /// The master with the fewest replicas (the first on ties).
-    pub fn master_with_least_replicas(&self) -> Option<usize> {
-        let mut best: Option<(usize, usize)> = None;
-        for (i, n) in self.masters() {
-            if best.is_none_or(|(_, count)| n.replicas_count < count) {
-                best = Some((i, n.replicas_count));
-            }
-        }
-        best.map(|(i, _)| i)
+    pub fn master_with_least_replicas(&self) -> Option<&Node> {
+        self.masters().min_by_key(|n| n.replicas_count)
     }
 
     /// Slots claimed by some loaded node.
     pub fn covered(&self) -> SlotSet {
         let mut all = SlotSet::default();
         for n in &self.nodes {
-            for w in 0..all.bits.len() {
-                all.bits[w] |= n.slots.bits.get(w).copied().unwrap_or(0);
+            for (word, theirs) in all.bits.iter_mut().zip(&n.slots.bits) {
+                *word |= theirs;
             }
         }
         all
@@ -365,15 +356,14 @@ impl Cluster {
         for n in &mut self.nodes {
             n.replicas_count = 0;
         }
-        for i in 0..self.nodes.len() {
-            let Some(master) = self.nodes[i].replicate.clone() else { continue };
-            match self.nodes.iter().position(|n| n.id == master) {
-                Some(m) => self.nodes[m].replicas_count += 1,
-                None => warnings.push(format!(
-                    "*** WARNING: {} claims to be slave of unknown node ID {}.",
-                    self.nodes[i].addr(),
-                    master
-                )),
+        let claims: Vec<(String, String)> =
+            self.nodes.iter().filter_map(|n| Some((n.addr(), n.replicate.clone()?))).collect();
+        for (replica, master) in claims {
+            match self.nodes.iter_mut().find(|n| n.id == master) {
+                Some(m) => m.replicas_count += 1,
+                None => {
+                    warnings.push(format!("*** WARNING: {replica} claims to be slave of unknown node ID {master}."))
+                }
             }
         }
         warnings

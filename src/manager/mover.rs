@@ -184,6 +184,7 @@ pub fn finalize(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], masters:
     fault_point("finalized-target");
     if let Err((_, e)) = all_ok(link, &src.endpoint(), &node)
         && !is_lost_last_slot(&e)
+        && !target_owns(link, &src.endpoint(), &dst.id, slots)
     {
         return Err(e);
     }
@@ -205,6 +206,21 @@ pub fn is_lost_last_slot(error: &str) -> bool {
         || error.starts_with("ERR Please use SETSLOT only with primaries")
         || error.starts_with("UNBLOCKED")
         || error.starts_with("NOREPLICAS")
+}
+
+/// Whether `node`, asked again (over a new connection if its link failed), sees `dst`
+/// owning every slot of `slots`. A Valkey 8 source that loses its last slot while its
+/// SETSLOT NODE waits for its replicas turns itself into a replica and may close that
+/// link instead of answering UNBLOCKED: the move is done all the same.
+fn target_owns(link: &mut Link, node: &Endpoint, dst: &str, slots: &[u16]) -> bool {
+    let Ok(reply) = link.cmd(node, &["CLUSTER", "NODES"]) else { return false };
+    if error_of(&reply).is_some() {
+        return false;
+    }
+    super::model::parse_nodes(&super::link::reply_text(&reply))
+        .iter()
+        .find(|line| line.id == dst)
+        .is_some_and(|line| slots.iter().all(|&slot| line.slots.contains(slot)))
 }
 
 /// Moves `slots` (in order) from `src` to `dst`. A hot group is opened at once, its
@@ -251,10 +267,10 @@ pub fn move_slots(
         out
     };
     if !style.cold
-        && slots.len() == 1
+        && let [slot] = slots
         && let Err(e) = open(link, src, dst, slots)
     {
-        let mut out = start(slots[0]);
+        let mut out = start(*slot);
         if !style.quiet {
             out.pieces.push(Piece::Text("\n".into()));
         }
@@ -278,14 +294,15 @@ pub fn move_slots(
         if let Err(e) = result {
             out.error = Some(e);
             if !style.cold {
-                let done: Vec<u16> = slots[..i].to_vec();
+                // The slots before this one are moved; the ones after it are not.
+                let done = slots.get(..i).unwrap_or_default();
                 if !done.is_empty()
-                    && finalize(link, src, dst, &done, &s.masters).is_ok()
+                    && finalize(link, src, dst, done, &s.masters).is_ok()
                     && let Some(j) = journal
                 {
-                    j.done(&done);
+                    j.done(done);
                 }
-                close_rest(link, src, dst, &slots[i + 1..], s);
+                close_rest(link, src, dst, slots.get(i + 1..).unwrap_or_default(), s);
             }
             on_slot(&out);
             outcomes.push(out);

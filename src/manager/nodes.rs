@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::link::{error_of, info_field, reply_text};
 use super::model::{Node, parse_nodes};
-use super::{INVALID_HOST, Manager, check, load};
+use super::{INVALID_HOST, Manager, WRONG_ARGS, check, load};
 use crate::endpoint::Endpoint;
 
 /// `Waiting for the cluster to join` and a dot a second until the nodes agree; bounded
@@ -119,7 +119,13 @@ fn checked(m: &mut Manager, endpoint: &Endpoint, addr: &str, argv: &[&str]) -> b
 
 /// `add-node new_host:new_port existing_host:existing_port`.
 pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
-    let (Some(existing), Some(new)) = (super::host_arg(&args[1..2]), super::host_arg(&args[..1])) else {
+    let [new, existing, ..] = args else {
+        m.report.note(WRONG_ARGS);
+        return false;
+    };
+    let (Some(existing), Some(new)) =
+        (super::host_arg(std::slice::from_ref(existing)), super::host_arg(std::slice::from_ref(new)))
+    else {
         m.report.note(INVALID_HOST);
         return false;
     };
@@ -133,23 +139,22 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
         m.report.note("rcli: --cluster-master-id implies --cluster-slave: the node is added as a replica");
         replica = true;
     }
-    let mut master = None;
+    let mut master: Option<Node> = None;
     if replica {
         master = match &m.opts.master_id {
-            Some(id) => match m.cluster.by_name(id).filter(|&i| !m.cluster.nodes[i].is_replica()) {
-                Some(i) => Some(i),
+            Some(id) => match m.cluster.by_name(id).filter(|n| !n.is_replica()) {
+                Some(n) => Some(n.clone()),
                 None => {
                     m.report.err(&format!("[ERR] No such master ID {id}"));
                     return false;
                 }
             },
             None => {
-                let i = m.cluster.master_with_least_replicas();
-                if let Some(i) = i {
-                    let addr = m.cluster.nodes[i].addr();
-                    m.report.line(&format!("Automatically selected master {addr}"));
+                let chosen = m.cluster.master_with_least_replicas().cloned();
+                if let Some(n) = &chosen {
+                    m.report.line(&format!("Automatically selected master {}", n.addr()));
                 }
-                i
+                chosen
             }
         };
     }
@@ -175,10 +180,11 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
     if !check_empty(m, &new, &new_addr) {
         return false;
     }
-    let first = m.cluster.nodes[0].clone();
+    // The entry node, loaded first.
+    let Some(first) = m.cluster.nodes.first().cloned() else { return false };
     if m.opts.dry_run {
-        let role = match master {
-            Some(i) => format!("a replica of {}", m.cluster.nodes[i].addr()),
+        let role = match &master {
+            Some(n) => format!("a replica of {}", n.addr()),
             None => "a master (after copying the cluster's functions)".to_string(),
         };
         m.report.note(&format!(
@@ -207,9 +213,8 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
         if !wait_for_join(m) {
             return false;
         }
-        let (addr, id) = (m.cluster.nodes[master].addr(), m.cluster.nodes[master].id.clone());
-        m.report.info(&format!(">>> Configure node as replica of {addr}."));
-        if !checked(m, &new, &new_addr, &["CLUSTER", "REPLICATE", &id]) {
+        m.report.info(&format!(">>> Configure node as replica of {}.", master.addr()));
+        if !checked(m, &new, &new_addr, &["CLUSTER", "REPLICATE", &master.id]) {
             return false;
         }
         wait_for_sync(m, &new);
@@ -311,19 +316,22 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
 
 /// `del-node host:port node_id`.
 pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
-    let Some(entry) = super::host_arg(&args[..1]) else {
+    let [entry, id, ..] = args else {
+        m.report.note(WRONG_ARGS);
+        return false;
+    };
+    let Some(entry) = super::host_arg(std::slice::from_ref(entry)) else {
         m.report.note(INVALID_HOST);
         return false;
     };
-    let id = args[1].to_string_lossy().into_owned();
+    let id = id.to_string_lossy().into_owned();
     m.report.info(&format!(">>> Removing node {id} from cluster {entry}"));
     if load::load(m, &entry).is_err() {
         return false;
     }
-    let Some(index) = m.cluster.by_name(&id) else {
+    let Some(node) = m.cluster.by_name(&id).cloned() else {
         return del_unreachable(m, &id);
     };
-    let node = m.cluster.nodes[index].clone();
     if !node.slots.is_empty() {
         m.report.err(&format!("[ERR] Node {} is not empty! Reshard data away and try again.", node.addr()));
         return false;
@@ -390,11 +398,7 @@ pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
 /// The master that takes over the deleted node's replicas: the one with the fewest
 /// replicas among those with slots, never the node itself (redis-cli may pick it).
 fn replacement_master(m: &Manager, deleted: &str) -> Option<Node> {
-    m.cluster
-        .masters()
-        .filter(|(_, n)| n.id != deleted && !n.slots.is_empty())
-        .min_by_key(|(i, n)| (n.replicas_count, *i))
-        .map(|(_, n)| n.clone())
+    m.cluster.masters().filter(|n| n.id != deleted && !n.slots.is_empty()).min_by_key(|n| n.replicas_count).cloned()
 }
 
 /// rcli: a node that is listed but unreachable or failed is forgotten by every reachable

@@ -1,16 +1,19 @@
 //! The manager's pure decisions, each redis-cli 7.0.15's arithmetic (f32 where it uses
 //! `float`, so the numbers match; docs/cluster-manager.md): which slots a reshard takes
 //! from which source, what a rebalance moves, and the layout `create` proposes
-//! (masters, slot ranges, replicas, anti-affinity). No I/O.
+//! (masters, slot ranges, replicas, anti-affinity). No I/O. A node is whatever the
+//! caller names it by (`N`: a peer, or an index in tests); the plans hand it back.
+
+use std::collections::VecDeque;
 
 /// `clusterManagerComputeReshardTable`: `sources` are (node, its slots ascending). The
 /// sources are taken largest first (stable on ties); the first gives `ceil` of its
 /// share, the others `floor`, each its lowest slots, and the table stops at `numslots`.
-pub fn reshard_table(sources: &[(usize, Vec<u16>)], numslots: i64) -> Vec<(usize, u16)> {
+pub fn reshard_table<N: Clone>(sources: &[(N, Vec<u16>)], numslots: i64) -> Vec<(N, u16)> {
     let total: usize = sources.iter().map(|(_, s)| s.len()).sum();
-    let mut sorted: Vec<&(usize, Vec<u16>)> = sources.iter().collect();
+    let mut sorted: Vec<&(N, Vec<u16>)> = sources.iter().collect();
     sorted.sort_by_key(|s| std::cmp::Reverse(s.1.len()));
-    let mut moved: Vec<(usize, u16)> = Vec::new();
+    let mut moved: Vec<(N, u16)> = Vec::new();
     if total == 0 {
         return moved;
     }
@@ -22,7 +25,7 @@ pub fn reshard_table(sources: &[(usize, Vec<u16>)], numslots: i64) -> Vec<(usize
             if count as i64 >= max || moved.len() as i64 >= numslots {
                 break;
             }
-            moved.push((*node, slot));
+            moved.push((node.clone(), slot));
         }
     }
     moved
@@ -30,48 +33,56 @@ pub fn reshard_table(sources: &[(usize, Vec<u16>)], numslots: i64) -> Vec<(usize
 
 /// A master taking part in a rebalance.
 #[derive(Debug, Clone)]
-pub struct Weighted {
-    pub node: usize,
+pub struct Weighted<N> {
+    pub node: N,
     pub slots: Vec<u16>,
     pub weight: f32,
 }
 
 /// One rebalance step: `slots` go from `src` to `dst`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub src: usize,
-    pub dst: usize,
+pub struct Step<N> {
+    pub src: N,
+    pub dst: N,
     pub count: i64,
     pub slots: Vec<u16>,
 }
 
 /// What a rebalance will do.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Rebalance {
+pub enum Rebalance<N> {
     /// Every node is within the threshold.
     NotNeeded,
     Moves {
         total_weight: f32,
         /// (node, balance) sorted by balance: what `--verbose` prints.
-        balances: Vec<(usize, i64)>,
-        steps: Vec<Step>,
+        balances: Vec<(N, i64)>,
+        steps: Vec<Step<N>>,
         /// A step whose table came out shorter than its count (redis-cli asserts).
         short_table: bool,
     },
 }
 
+/// A node's side of the rebalance: how far it is from its share, and the slots it
+/// still has to give.
+struct Side<N> {
+    node: N,
+    balance: i64,
+    slots: Vec<u16>,
+}
+
 /// `clusterManagerCommandRebalance`'s arithmetic over the involved nodes (in cluster
 /// order), the threshold in percent.
-pub fn rebalance(nodes: &[Weighted], threshold: f32) -> Rebalance {
+pub fn rebalance<N: Clone>(nodes: &[Weighted<N>], threshold: f32) -> Rebalance<N> {
     let total_weight: f32 = nodes.iter().map(|n| n.weight).sum();
-    let mut balance: Vec<i64> = Vec::with_capacity(nodes.len());
+    let mut sides: Vec<Side<N>> = Vec::with_capacity(nodes.len());
     let mut total_balance: i64 = 0;
     let mut over = false;
     for n in nodes {
         let expected = ((16384.0f32 / total_weight) * n.weight) as i64;
         let count = n.slots.len() as i64;
         let b = count - expected;
-        balance.push(b);
+        sides.push(Side { node: n.node.clone(), balance: b, slots: n.slots.clone() });
         total_balance += b;
         if threshold > 0.0 {
             if count > 0 {
@@ -87,9 +98,9 @@ pub fn rebalance(nodes: &[Weighted], threshold: f32) -> Rebalance {
     }
     while total_balance > 0 {
         let before = total_balance;
-        for b in balance.iter_mut() {
-            if *b <= 0 && total_balance > 0 {
-                *b -= 1;
+        for side in sides.iter_mut() {
+            if side.balance <= 0 && total_balance > 0 {
+                side.balance -= 1;
                 total_balance -= 1;
             }
         }
@@ -97,39 +108,34 @@ pub fn rebalance(nodes: &[Weighted], threshold: f32) -> Rebalance {
             break; // no node can take more: redis-trib looped forever here
         }
     }
-    let mut order: Vec<usize> = (0..nodes.len()).collect();
-    order.sort_by_key(|&i| balance[i]);
-    let balances: Vec<(usize, i64)> = order.iter().map(|&i| (nodes[i].node, balance[i])).collect();
-    let mut slots: Vec<Vec<u16>> = nodes.iter().map(|n| n.slots.clone()).collect();
+    sides.sort_by_key(|side| side.balance); // stable: cluster order on ties
+    let balances: Vec<(N, i64)> = sides.iter().map(|side| (side.node.clone(), side.balance)).collect();
+    // Receivers from the front (most negative), givers from the back; a side leaves the
+    // queue once it is balanced. A receiver never gives later, so its slots are not kept.
+    let mut queue: VecDeque<Side<N>> = sides.into();
     let mut steps = Vec::new();
     let mut short_table = false;
-    let (mut dst_idx, mut src_idx) = (0usize, order.len().saturating_sub(1));
-    while dst_idx < src_idx {
-        let (d, s) = (order[dst_idx], order[src_idx]);
-        let count = balance[d].abs().min(balance[s].abs());
+    while let (Some(mut dst), Some(mut src)) = (queue.pop_front(), queue.pop_back()) {
+        let count = dst.balance.abs().min(src.balance.abs());
         if count > 0 {
-            let take = usize::try_from(count).unwrap_or(0).min(slots[s].len());
-            let moved: Vec<u16> = slots[s].drain(..take).collect();
-            short_table |= moved.len() as i64 != count;
-            steps.push(Step { src: nodes[s].node, dst: nodes[d].node, count, slots: moved.clone() });
-            let mut merged = slots[d].clone();
-            merged.extend(moved);
-            merged.sort_unstable();
-            slots[d] = merged;
+            let take = usize::try_from(count).unwrap_or(0).min(src.slots.len());
+            let moved: Vec<u16> = src.slots.drain(..take).collect();
+            short_table = moved.len() as i64 != count;
+            steps.push(Step { src: src.node.clone(), dst: dst.node.clone(), count, slots: moved });
             if short_table {
                 break;
             }
         }
-        balance[d] += count;
-        balance[s] -= count;
-        if balance[d] == 0 {
-            dst_idx += 1;
-        }
-        if balance[s] == 0 {
-            src_idx = src_idx.saturating_sub(1);
-        }
-        if count == 0 && balance[d] != 0 && balance[s] != 0 {
+        dst.balance += count;
+        src.balance -= count;
+        if count == 0 && dst.balance != 0 && src.balance != 0 {
             break;
+        }
+        if src.balance != 0 {
+            queue.push_back(src);
+        }
+        if dst.balance != 0 {
+            queue.push_front(dst);
         }
     }
     Rebalance::Moves { total_weight, balances, steps, short_table }
@@ -148,30 +154,38 @@ pub struct Layout {
     pub lines: Vec<String>,
 }
 
+/// A node given to `create`: its position, its host as typed, `host:port`.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    index: usize,
+    host: &'a str,
+    addr: &'a str,
+}
+
 /// `clusterManagerCommandCreate`'s allocation: interleave the nodes by host, the first
 /// `masters` become masters with equal slot ranges, the rest are handed out as
-/// replicas (rotated by one, preferring another host). `addrs` are `host:port`.
+/// replicas (rotated by one, preferring another host). `addrs` are `host:port`, one
+/// per host.
 pub fn create_layout(hosts: &[String], addrs: &[String], replicas: usize) -> Layout {
-    let n = hosts.len();
+    let candidates: Vec<Candidate> =
+        hosts.iter().zip(addrs).enumerate().map(|(index, (host, addr))| Candidate { index, host, addr }).collect();
+    let n = candidates.len();
     let masters_count = n / (replicas + 1);
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, host) in hosts.iter().enumerate() {
-        match groups.iter_mut().find(|(h, _)| h == host) {
-            Some((_, list)) => list.push(i),
-            None => groups.push((host.clone(), vec![i])),
+    let mut groups: Vec<(&str, Vec<Candidate>)> = Vec::new();
+    for candidate in &candidates {
+        match groups.iter_mut().find(|(h, _)| *h == candidate.host) {
+            Some((_, list)) => list.push(*candidate),
+            None => groups.push((candidate.host, vec![*candidate])),
         }
     }
+    // One node of each host in turn, until every host is used up.
+    let mut queues: Vec<std::vec::IntoIter<Candidate>> = groups.into_iter().map(|(_, list)| list.into_iter()).collect();
     let mut interleaved = Vec::with_capacity(n);
-    let mut cursors = vec![0usize; groups.len()];
     while interleaved.len() < n {
-        for (g, (_, list)) in groups.iter().enumerate() {
-            if let Some(&i) = list.get(cursors[g]) {
-                interleaved.push(i);
-                cursors[g] += 1;
-            }
-        }
+        interleaved.extend(queues.iter_mut().filter_map(Iterator::next));
     }
-    let masters: Vec<usize> = interleaved[..masters_count.min(n)].to_vec();
+    let mut masters = interleaved;
+    let spare = masters.split_off(masters_count.min(n));
     let mut lines = Vec::new();
     let mut ranges = Vec::new();
     let per = 16384.0f32 / masters_count.max(1) as f32;
@@ -188,7 +202,7 @@ pub fn create_layout(hosts: &[String], addrs: &[String], replicas: usize) -> Lay
         first = last + 1;
         cursor += per;
     }
-    let mut pool: Vec<Option<usize>> = interleaved[masters.len()..].iter().copied().map(Some).collect();
+    let mut pool: Vec<Option<Candidate>> = spare.into_iter().map(Some).collect();
     if !pool.is_empty() {
         pool.rotate_left(1);
     }
@@ -203,34 +217,35 @@ pub fn create_layout(hosts: &[String], addrs: &[String], replicas: usize) -> Lay
                 if available == 0 {
                     break;
                 }
+                // The first node on another host; else the first node left (which
+                // stays in the pool, as in redis-cli: only the start moves past it).
                 let mut found = None;
-                let mut first_idx = None;
+                let mut first_left = None;
                 for (j, entry) in pool.iter_mut().enumerate().skip(start) {
                     let Some(node) = *entry else { continue };
-                    if hosts[node] != hosts[master] {
+                    if node.host != master.host {
                         found = Some(node);
                         *entry = None;
                         break;
                     }
-                    if first_idx.is_none() {
-                        first_idx = Some(j);
+                    if first_left.is_none() {
+                        first_left = Some((j, node));
                     }
                 }
-                let replica = match (found, first_idx) {
+                let replica = match (found, first_left) {
                     (Some(node), _) => node,
-                    (None, Some(j)) => {
+                    (None, Some((j, node))) => {
                         start = j + 1;
-                        match pool[j] {
-                            Some(node) => node,
-                            None => break,
-                        }
+                        node
                     }
                     (None, None) => break,
                 };
                 assigned += 1;
                 available -= 1;
-                replica_of[replica] = Some(master);
-                lines.push(format!("Adding replica {} to {}", addrs[replica], addrs[master]));
+                if let Some(entry) = replica_of.get_mut(replica.index) {
+                    *entry = Some(master.index);
+                }
+                lines.push(format!("Adding replica {} to {}", replica.addr, master.addr));
                 if extra {
                     break;
                 }
@@ -243,12 +258,32 @@ pub fn create_layout(hosts: &[String], addrs: &[String], replicas: usize) -> Lay
         }
         break;
     }
-    Layout { masters, ranges, replica_of, lines }
+    Layout { masters: masters.iter().map(|c| c.index).collect(), ranges, replica_of, lines }
+}
+
+/// A node in the anti-affinity score: its position, host, and the master it replicates.
+struct Member<'a> {
+    index: usize,
+    host: &'a String,
+    replica_of: Option<usize>,
+}
+
+impl Member<'_> {
+    /// The master of the node's group: the one it replicates, or itself.
+    fn group(&self) -> usize {
+        self.replica_of.unwrap_or(self.index)
+    }
 }
 
 /// redis-cli's anti-affinity score and its offenders (the first replica of each
 /// master that shares a host with its master or a sibling).
 pub fn anti_affinity(hosts: &[String], replica_of: &[Option<usize>]) -> (u64, Vec<usize>) {
+    let members: Vec<Member> = hosts
+        .iter()
+        .zip(replica_of)
+        .enumerate()
+        .map(|(index, (host, &replica_of))| Member { index, host, replica_of })
+        .collect();
     let mut score = 0u64;
     let mut offenders = Vec::new();
     let mut seen_hosts: Vec<&String> = Vec::new();
@@ -257,27 +292,22 @@ pub fn anti_affinity(hosts: &[String], replica_of: &[Option<usize>]) -> (u64, Ve
             continue;
         }
         seen_hosts.push(host);
-        let on_host: Vec<usize> = (0..hosts.len()).filter(|&i| &hosts[i] == host).collect();
+        let on_host: Vec<&Member> = members.iter().filter(|m| m.host == host).collect();
         let mut masters_seen: Vec<usize> = Vec::new();
-        for &i in &on_host {
-            let master = replica_of[i].unwrap_or(i);
+        for member in &on_host {
+            let master = member.group();
             if masters_seen.contains(&master) {
                 continue;
             }
             masters_seen.push(master);
-            let related: Vec<usize> =
-                on_host.iter().copied().filter(|&j| replica_of[j].unwrap_or(j) == master).collect();
+            let related: Vec<&&Member> = on_host.iter().filter(|m| m.group() == master).collect();
             if related.len() < 2 {
                 continue;
             }
-            let has_master = related.iter().any(|&j| replica_of[j].is_none());
+            let has_master = related.iter().any(|m| m.replica_of.is_none());
             score += if has_master { 10000 * (related.len() as u64 - 1) } else { related.len() as u64 };
-            if let Some(&first) = (0..hosts.len())
-                .filter(|&j| replica_of[j] == Some(master) && &hosts[j] == host)
-                .collect::<Vec<_>>()
-                .first()
-            {
-                offenders.push(first);
+            if let Some(first) = on_host.iter().find(|m| m.replica_of == Some(master)) {
+                offenders.push(first.index);
             }
         }
     }
@@ -298,6 +328,14 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     }
+
+    /// One of `items` at random; `None` (drawing nothing) when there are none.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        if items.is_empty() {
+            return None;
+        }
+        items.get(self.below(items.len()))
+    }
 }
 
 /// `clusterManagerOptimizeAntiAffinity`: random swaps of replicas' masters, kept when
@@ -311,21 +349,23 @@ pub fn optimize(hosts: &[String], replica_of: &mut [Option<usize>], rng: &mut Rn
         if score == 0 || offenders.is_empty() {
             break;
         }
-        let first = offenders[rng.below(offenders.len())];
-        let others: Vec<usize> = (0..hosts.len()).filter(|&i| i != first && replica_of[i].is_some()).collect();
-        if others.is_empty() {
-            break;
-        }
-        let second = others[rng.below(others.len())];
-        let (a, b) = (replica_of[first], replica_of[second]);
-        replica_of[first] = b;
-        replica_of[second] = a;
+        let Some(&first) = rng.pick(&offenders) else { break };
+        let others: Vec<usize> = replica_of
+            .iter()
+            .enumerate()
+            .take(hosts.len())
+            .filter(|&(i, of)| i != first && of.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&second) = rng.pick(&others) else { break };
+        // Both are positions in `replica_of`: an offender comes from it, `others` too.
+        let (Some(&a), Some(&b)) = (replica_of.get(first), replica_of.get(second)) else { break };
+        replica_of.swap(first, second);
         let new_score = anti_affinity(hosts, replica_of).0;
-        let host_of = |m: Option<usize>| m.map(|m| &hosts[m]);
+        let host_of = |m: Option<usize>| m.and_then(|m| hosts.get(m));
         let neutral_but_useful = new_score == score && host_of(a) != host_of(b);
         if new_score > score || (new_score == score && !neutral_but_useful) {
-            replica_of[first] = a;
-            replica_of[second] = b;
+            replica_of.swap(first, second);
         }
         iterations -= 1;
     }

@@ -47,14 +47,16 @@ pub fn estimate(slots: usize, keys: u64, bytes: u64) -> f64 {
 
 /// `1.2 MB`, `512 B`.
 pub fn human_bytes(bytes: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
+    let mut unit = "B";
+    for larger in ["KB", "MB", "GB", "TB"] {
+        if value < 1024.0 {
+            break;
+        }
         value /= 1024.0;
-        unit += 1;
+        unit = larger;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", units[unit]) }
+    if unit == "B" { format!("{bytes} B") } else { format!("{value:.1} {unit}") }
 }
 
 /// A node's limits that matter to MIGRATE.

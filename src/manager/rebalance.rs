@@ -7,7 +7,7 @@ use std::ffi::OsString;
 
 use super::execute::Ended;
 use super::journal::Unit;
-use super::mover::Style;
+use super::mover::{Peer, Style};
 use super::plan::{self, Rebalance, Weighted};
 use super::{INVALID_HOST, Manager, check, host_arg, load, reshard};
 
@@ -28,21 +28,21 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             m.report.err(&format!("*** invalid input {pair}"));
             return false;
         };
-        let Some(i) = m.cluster.by_prefix(name) else {
+        let Some(node) = m.cluster.by_prefix_mut(name) else {
             m.report.err(&format!("*** No such master node {name}"));
             return false;
         };
-        m.cluster.nodes[i].weight = super::args::atof(weight) as f32;
+        node.weight = super::args::atof(weight) as f32;
     }
     let mut involved = Vec::new();
-    for (i, n) in m.cluster.masters() {
+    for n in m.cluster.masters() {
         if n.replicate.is_some() {
             continue;
         }
         if !m.opts.use_empty_masters && n.slots.is_empty() {
             continue;
         }
-        involved.push(Weighted { node: i, slots: n.slots.iter().collect(), weight: n.weight });
+        involved.push(Weighted { node: super::peer(n), slots: n.slots.iter().collect(), weight: n.weight });
     }
     check::check_cluster(m, true);
     if !m.errors.is_empty() {
@@ -61,26 +61,19 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     m.report.info(&format!(">>> Rebalancing across {} nodes. Total weight = {total_weight:.2}", involved.len()));
     if m.verbose {
         for (node, balance) in &balances {
-            let addr = m.cluster.nodes[*node].addr();
-            m.report.line(&format!("{addr} balance is {balance} slots"));
+            m.report.line(&format!("{} balance is {balance} slots", node.addr()));
         }
     }
-    let header = |m: &Manager, step: &plan::Step| {
-        format!(
-            "Moving {} slots from {} to {}",
-            step.count,
-            m.cluster.nodes[step.src].addr(),
-            m.cluster.nodes[step.dst].addr()
-        )
+    let header = |step: &plan::Step<Peer>| {
+        format!("Moving {} slots from {} to {}", step.count, step.src.addr(), step.dst.addr())
     };
     let units: Vec<Unit> = steps
         .iter()
-        .flat_map(|step| step.slots.iter().map(|&slot| Unit { slot, src: m.peer(step.src), dst: m.peer(step.dst) }))
+        .flat_map(|step| step.slots.iter().map(|&slot| Unit { slot, src: step.src.clone(), dst: step.dst.clone() }))
         .collect();
     if m.opts.simulate || m.opts.dry_run {
         for step in &steps {
-            let line = header(m, step);
-            m.report.line(&line);
+            m.report.line(&header(step));
             if step.slots.len() as i64 != step.count {
                 m.report.err("*** Assertion failed: Reshard table != number of slots");
                 return false;
@@ -100,7 +93,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let mut step = 0;
     let mut used = 0usize;
     for g in &groups {
-        while step < steps.len() && used >= steps[step].slots.len() {
+        while steps.get(step).is_some_and(|s| used >= s.slots.len()) {
             step += 1;
             used = 0;
         }
@@ -122,8 +115,9 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
                 {
                     m.report.text("\n");
                 }
-                let line = header(m, &steps[step]);
-                m.report.line(&line);
+                if let Some(current) = steps.get(step) {
+                    m.report.line(&header(current));
+                }
                 printed_header = Some(step);
             }
             for outcome in outcomes {

@@ -11,27 +11,28 @@ use serde_json::json;
 
 use super::execute::{self, Ended};
 use super::journal::{self, Journal, SharedJournal, Unit};
-use super::mover::{self, Style};
+use super::model::Node;
+use super::mover::{self, Peer, Style};
 use super::preflight::{self, Sizing};
 use super::progress::Progress;
-use super::{INVALID_HOST, Manager, check, host_arg, load, plan, prompt};
+use super::{INVALID_HOST, Manager, check, host_arg, load, peer, plan, prompt};
 
 /// Slots moved together per node pair (their SETSLOTs share one config save per node).
 pub const GROUP: usize = 32;
 
 /// redis-cli's `clusterNodeForResharding`: a known master by full id; a source equal to
 /// the target is refused softly (`None`, no error).
-fn node_for_resharding(m: &mut Manager, id: &str, target: Option<usize>) -> Result<Option<usize>, ()> {
-    match m.cluster.by_name(id).filter(|&i| !m.cluster.nodes[i].is_replica()) {
+fn node_for_resharding(m: &mut Manager, id: &str, target: Option<&Node>) -> Result<Option<Node>, ()> {
+    match m.cluster.by_name(id).filter(|n| !n.is_replica()).cloned() {
         None => {
             m.report.err(&format!("*** The specified node ({id}) is not known or not a master, please retry."));
             Err(())
         }
-        Some(i) if Some(i) == target => {
+        Some(n) if target.is_some_and(|t| t.id == n.id) => {
             m.report.err("*** It is not possible to use the target node as source node.");
             Ok(None)
         }
-        Some(i) => Ok(Some(i)),
+        Some(n) => Ok(Some(n)),
     }
 }
 
@@ -114,8 +115,8 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
                         all = true;
                         break;
                     }
-                    id => match node_for_resharding(m, id, Some(target)) {
-                        Ok(Some(i)) => sources.push(i),
+                    id => match node_for_resharding(m, id, Some(&target)) {
+                        Ok(Some(n)) => sources.push(n),
                         Ok(None) => {}
                         Err(()) => return false,
                     },
@@ -131,8 +132,8 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
                 if id.is_empty() {
                     continue;
                 }
-                match node_for_resharding(m, id, Some(target)) {
-                    Ok(Some(i)) => sources.push(i),
+                match node_for_resharding(m, id, Some(&target)) {
+                    Ok(Some(n)) => sources.push(n),
                     Ok(None) => {}
                     Err(()) => return false,
                 }
@@ -140,39 +141,37 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         }
     }
     if all {
-        sources = m.cluster.masters().filter(|(i, n)| n.replicate.is_none() && *i != target).map(|(i, _)| i).collect();
+        sources = m.cluster.masters().filter(|n| n.replicate.is_none() && n.id != target.id).cloned().collect();
     }
     if sources.is_empty() {
         m.report.note("*** No source nodes given, operation aborted.");
         return false;
     }
-    let available: usize = sources.iter().map(|&i| m.cluster.nodes[i].slots.len()).sum();
+    let available: usize = sources.iter().map(|n| n.slots.len()).sum();
     if m.opts.given.iter().any(|g| g == "--cluster-slots") && slots as usize > available {
         m.report.note(&format!("rcli: --cluster-slots {slots} is more than the {available} slots the sources have"));
         return false;
     }
     m.report.line(&format!("\nReady to move {slots} slots."));
     m.report.line("  Source nodes:");
-    for &i in &sources {
-        let block = check::node_info(&m.cluster.nodes[i], 4);
-        m.report.line(&block);
+    for n in &sources {
+        m.report.line(&check::node_info(n, 4));
     }
     m.report.line("  Destination node:");
-    let block = check::node_info(&m.cluster.nodes[target], 4);
-    m.report.line(&block);
-    let input: Vec<(usize, Vec<u16>)> =
-        sources.iter().map(|&i| (i, m.cluster.nodes[i].slots.iter().collect())).collect();
-    let table = plan::reshard_table(&input, slots);
+    m.report.line(&check::node_info(&target, 4));
+    let input: Vec<(Peer, Vec<u16>)> = sources.iter().map(|n| (peer(n), n.slots.iter().collect())).collect();
+    let dst = peer(&target);
+    let units: Vec<Unit> = plan::reshard_table(&input, slots)
+        .into_iter()
+        .map(|(src, slot)| Unit { slot, src, dst: dst.clone() })
+        .collect();
     m.report.line("  Resharding plan:");
-    for (src, slot) in &table {
-        let id = m.cluster.nodes[*src].id.clone();
-        m.report.line(&format!("    Moving slot {slot} from {id}"));
+    for unit in &units {
+        m.report.line(&format!("    Moving slot {} from {}", unit.slot, unit.src.id));
     }
-    if (table.len() as i64) < slots {
-        m.report.note(&format!("rcli: the plan has {} slots (requested {slots})", table.len()));
+    if (units.len() as i64) < slots {
+        m.report.note(&format!("rcli: the plan has {} slots (requested {slots})", units.len()));
     }
-    let dst = m.peer(target);
-    let units: Vec<Unit> = table.iter().map(|&(src, slot)| Unit { slot, src: m.peer(src), dst: dst.clone() }).collect();
     let Some(sizing) = size(m, &units) else { return false };
     if m.opts.dry_run {
         print_plan(m, "reshard", &units, &sizing);
@@ -452,11 +451,13 @@ pub fn finish_in_flight(m: &mut Manager, units: &[Unit], journal: Option<&Shared
         if let Some(j) = journal {
             j.done(&[unit.slot]);
         }
-        if let (Some(s), Some(d)) = (m.cluster.index_of(&unit.src.id), m.cluster.index_of(&unit.dst.id)) {
-            m.cluster.nodes[s].slots.remove(unit.slot);
-            m.cluster.nodes[d].slots.insert(unit.slot);
-            m.cluster.nodes[s].migrating.retain(|(x, _)| *x != unit.slot);
-            m.cluster.nodes[d].importing.retain(|(x, _)| *x != unit.slot);
+        if let Some(src) = m.cluster.node_mut(&unit.src.id) {
+            src.slots.remove(unit.slot);
+            src.migrating.retain(|(x, _)| *x != unit.slot);
+        }
+        if let Some(dst) = m.cluster.node_mut(&unit.dst.id) {
+            dst.slots.insert(unit.slot);
+            dst.importing.retain(|(x, _)| *x != unit.slot);
         }
     }
     true

@@ -43,20 +43,21 @@ pub fn compare(
 fn digests(link: &mut Link, src: &Endpoint, dst: &Endpoint, keys: &[Vec<u8>]) -> Result<Vec<bool>, String> {
     let mut argv: Vec<Vec<u8>> = vec![b"DEBUG".to_vec(), b"DIGEST-VALUE".to_vec()];
     argv.extend(keys.iter().cloned());
-    let mut values = Vec::new();
-    for node in [src, dst] {
+    let mut digests_on = |node: &Endpoint| -> Result<Vec<Vec<u8>>, String> {
         let reply = link.cmd(node, &argv).map_err(|e| e.to_string())?;
         if let Some(err) = error_of(&reply) {
             return Err(err);
         }
-        let items: Vec<Vec<u8>> =
-            reply.as_items().unwrap_or_default().iter().map(|f| f.as_bytes().unwrap_or_default().to_vec()).collect();
-        values.push(items);
-    }
+        Ok(reply.as_items().unwrap_or_default().iter().map(|f| f.as_bytes().unwrap_or_default().to_vec()).collect())
+    };
+    let (a, b) = (digests_on(src)?, digests_on(dst)?);
     // A key missing on either side (a zero digest) is not a conflict, as in redis-cli.
     let zero = |d: Option<&Vec<u8>>| d.is_none_or(|d| d.iter().all(|b| *b == b'0'));
     Ok((0..keys.len())
-        .map(|i| zero(values[0].get(i)) || zero(values[1].get(i)) || values[0].get(i) == values[1].get(i))
+        .map(|i| {
+            let (x, y) = (a.get(i), b.get(i));
+            zero(x) || zero(y) || x == y
+        })
         .collect())
 }
 
@@ -85,17 +86,18 @@ fn contents(link: &mut Link, node: &Endpoint, key: &[u8]) -> Result<Option<Vec<V
     let kind = asked(link, node, vec![vec![b"TYPE".to_vec(), key.to_vec()]])?;
     let kind = kind.first().map(reply_text).unwrap_or_default();
     let k = key.to_vec();
-    let (argv, sort): (Vec<&[u8]>, bool) = match kind.as_str() {
-        "string" => (vec![b"GET"], false),
-        "hash" => (vec![b"HGETALL"], true),
-        "list" => (vec![b"LRANGE", b"0", b"-1"], false),
-        "set" => (vec![b"SMEMBERS"], true),
-        "zset" => (vec![b"ZRANGE", b"0", b"-1", b"WITHSCORES"], false),
-        "stream" => (vec![b"XRANGE", b"-", b"+"], false),
+    // The command, the arguments after the key, and whether the order is irrelevant.
+    let (name, after_key, sort): (&[u8], &[&[u8]], bool) = match kind.as_str() {
+        "string" => (b"GET", &[], false),
+        "hash" => (b"HGETALL", &[], true),
+        "list" => (b"LRANGE", &[b"0", b"-1"], false),
+        "set" => (b"SMEMBERS", &[], true),
+        "zset" => (b"ZRANGE", &[b"0", b"-1", b"WITHSCORES"], false),
+        "stream" => (b"XRANGE", &[b"-", b"+"], false),
         _ => return Ok(None),
     };
-    let mut command = vec![argv[0].to_vec(), k];
-    command.extend(argv[1..].iter().map(|a| a.to_vec()));
+    let mut command = vec![name.to_vec(), k];
+    command.extend(after_key.iter().map(|a| a.to_vec()));
     let reply = asked(link, node, vec![command])?;
     let frame = reply.into_iter().next().unwrap_or(Frame::Null);
     let items = frame.as_items().map(<[Frame]>::to_vec).unwrap_or_else(|| vec![frame.clone()]);

@@ -2,8 +2,10 @@
 //! words the shell handles itself (quit, help, connect, clear, `:meta`), and everything
 //! else through the [`Client`], with its hop lines shown as they happen and its reply
 //! printed. Shared by the shell, piped input and one-shot commands. Streams (SUBSCRIBE,
-//! MONITOR) and SCAN over several nodes print as they go ([`streams`]).
+//! MONITOR) and SCAN over several nodes print as they go ([`streams`]); what the last
+//! command got is kept in brief for the shell's lessons ([`outcome`]).
 
+pub mod outcome;
 mod streams;
 
 use std::sync::Arc;
@@ -81,6 +83,8 @@ pub struct Session {
     /// The sandbox's servers and the lab around them, in a shell started by
     /// `rcli sandbox` (lab meta-commands are refused without it).
     pub lab: Option<Box<crate::shell::lab::LabSession>>,
+    /// What the last command sent got (`None` after a line that sent nothing).
+    pub last_outcome: Option<outcome::Outcome>,
 }
 
 fn is_word(arg: &[u8], word: &str) -> bool {
@@ -271,6 +275,7 @@ impl Session {
     /// Runs `argv` `times` times (negative: until stopped), honouring `-i`. Ctrl-C
     /// stops the whole line, not just the current repetition.
     pub fn run_command(&mut self, argv: Vec<Vec<u8>>, times: i64) -> Flow {
+        self.last_outcome = None;
         let Some(first) = argv.first() else { return Flow::Continue };
         if is_word(first, "quit") || is_word(first, "exit") {
             return Flow::Exit(0);
@@ -371,6 +376,7 @@ impl Session {
             listed: lists_keys.then(Vec::new),
         });
         let result = self.client.execute(argv, &mut shown);
+        self.last_outcome = Some(outcome::Outcome::of(&result));
         let listed = shown.pieces.take().and_then(|p| p.listed);
         if shown.closed {
             return Flow::StdoutClosed;

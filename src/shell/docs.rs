@@ -26,6 +26,9 @@ pub enum ArgKind {
 /// One argument of a command's syntax.
 #[derive(Debug, Clone)]
 pub struct Arg {
+    /// The argument as help shows it: its `display_text` where the server documents
+    /// one (Valkey and Redis 7.2+ do: SORT's `by-pattern` is shown `pattern`), else
+    /// its name, as redis-cli 7.2 and valkey-cli print it.
     pub name: String,
     pub kind: ArgKind,
     pub token: Option<String>,
@@ -90,7 +93,7 @@ fn parse_arg(frame: &Frame) -> Option<Arg> {
         field(&pairs, "flags").and_then(Frame::as_items).unwrap_or_default().iter().map(|f| text(Some(f))).collect();
     let has = |flag: &str| flags.iter().any(|f| f == flag);
     Some(Arg {
-        name: text(field(&pairs, "name")),
+        name: text(field(&pairs, "display_text").or(field(&pairs, "name"))),
         kind,
         token: field(&pairs, "token").map(|t| text(Some(t))),
         optional: has("optional"),
@@ -282,6 +285,19 @@ mod tests {
         assert_eq!(docs.lookup(&["client", "kill"]).unwrap().name, "CLIENT KILL");
         assert!(docs.matching(&["client".into()]).len() > 10);
         assert!(docs.groups().contains(&"sorted-set".to_string()));
+    }
+
+    #[test]
+    fn an_arguments_display_text_is_shown_instead_of_its_name() {
+        // Valkey 8.1's SORT_RO, cut to its key and BY arguments; the key has no display text.
+        let reply = b"*2\r\n$7\r\nsort_ro\r\n*2\r\n$9\r\narguments\r\n*2\r\n\
+            *4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n\
+            *10\r\n$4\r\nname\r\n$10\r\nby-pattern\r\n$4\r\ntype\r\n$7\r\npattern\r\n\
+            $12\r\ndisplay_text\r\n$7\r\npattern\r\n$5\r\ntoken\r\n$2\r\nBY\r\n\
+            $5\r\nflags\r\n*1\r\n$8\r\noptional\r\n";
+        let frame = resp::parse(reply).unwrap().unwrap().0;
+        let docs = Docs::from_reply(&frame);
+        assert_eq!(docs.lookup(&["sort_ro"]).unwrap().syntax(), "key [BY pattern]");
     }
 
     #[test]

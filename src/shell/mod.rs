@@ -1,8 +1,8 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
 //! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
-//! ([`lab`]), the rclirc file ([`rcfile`]),
-//! subscribed mode ([`subscribed`]) and the masked password prompt ([`askpass`]).
+//! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the masked
+//! password prompt ([`askpass`]) and the sandbox's guided lessons ([`lesson`]).
 
 pub mod askpass;
 pub mod docs;
@@ -10,6 +10,7 @@ pub mod helper;
 pub mod hints;
 pub mod history;
 pub mod lab;
+pub mod lesson;
 pub mod meta;
 pub mod paint;
 pub mod rcfile;

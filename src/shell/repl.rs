@@ -1,6 +1,7 @@
 //! The interactive shell: rustyline with rcli's helper, the redis-cli prompt
 //! (`host:port[db](TX)> `), history without secrets, Ctrl-C that clears the line or
-//! cancels a running command, Ctrl-D to leave.
+//! cancels a running command, Ctrl-D to leave; in the sandbox, a lesson's guide
+//! before each prompt and after each line (`shell/lesson/`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use crate::endpoint::Endpoint;
 use crate::session::{Flow, Session};
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
+use crate::shell::lesson::Guide;
 use crate::shell::subscribed::{Output, Subscription};
 
 fn is_quit(word: &[u8]) -> bool {
@@ -65,6 +67,11 @@ fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
 pub fn run(session: &mut Session) -> i32 {
+    run_with(session, None)
+}
+
+/// [`run`] with a lesson guide (the sandbox's shell).
+pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
     let interrupt = Arc::new(AtomicBool::new(false));
     let handler_flag = interrupt.clone();
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
@@ -101,6 +108,11 @@ pub fn run(session: &mut Session) -> i32 {
         if subscription.as_ref().is_some_and(|s| !s.is_active()) {
             subscription = None;
         }
+        if subscription.is_none()
+            && let Some(guide) = &mut guide
+        {
+            guide.before_prompt(session);
+        }
         let prompt = prompt(session, subscription.is_some());
         match editor.readline(&prompt) {
             Ok(text) if subscription.is_some() => {
@@ -130,6 +142,12 @@ pub fn run(session: &mut Session) -> i32 {
                 // A bracketed paste of several lines arrives as one: each line runs on
                 // its own, in order, and each goes to the history; Ctrl-C stops the rest.
                 interrupt.store(false, Ordering::SeqCst);
+                if text.trim().is_empty()
+                    && let Some(guide) = &mut guide
+                {
+                    // Enter on an empty line: the lesson checks the cluster now.
+                    guide.after(session, "");
+                }
                 for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
                     if line.trim().is_empty() {
                         continue;
@@ -144,12 +162,19 @@ pub fn run(session: &mut Session) -> i32 {
                             let _ = history::append(path, line);
                         }
                     }
+                    if let Some(guide) = guide.as_mut().filter(|_| Guide::handles(line)) {
+                        guide.command(session, line);
+                        continue;
+                    }
                     match session.run_line(line.as_bytes()) {
                         Flow::Continue => {}
                         Flow::Exit(code) => return code,
                         Flow::StdoutClosed => return 0,
                     }
                     let _ = session.printer.flush();
+                    if let Some(guide) = &mut guide {
+                        guide.after(session, line);
+                    }
                     if let Some(stream) = session.pending_subscription.take() {
                         let output = match editor.create_external_printer() {
                             Ok(printer) => Output::AbovePrompt(Box::new(printer)),

@@ -160,3 +160,41 @@ pub fn node_section<'a>(report: &'a str, addr: &str) -> &'a str {
     let (_, rest) = report.split_once(&title).unwrap_or_else(|| panic!("no section for {addr} in:\n{report}"));
     rest.split_once("\n-------- ").map(|(body, _)| body).unwrap_or(rest)
 }
+
+/// A key-scan summary with its type lines in one fixed order when valkey-cli is the
+/// yardstick (unchanged with redis-cli): redis-cli 7.0 lists the types in its dict's
+/// iteration order, and rcli follows it (docs/compatibility.md); valkey-cli 8.1's dict
+/// iterates in another order. Consecutive `Biggest …` lines and consecutive
+/// `N <type>s with …` lines are sorted; every line is still compared.
+pub fn type_order_neutral(summary: &str) -> String {
+    if yardstick() == Yardstick::RedisCli {
+        return summary.to_string();
+    }
+    let is_type_line = |line: &str| {
+        line.starts_with("Biggest ")
+            || line.split_once(' ').is_some_and(|(count, rest)| {
+                count.chars().all(|c| c.is_ascii_digit())
+                    && rest.split_once(' ').is_some_and(|(_, r)| r.starts_with("with "))
+            })
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for line in summary.split_inclusive('\n') {
+        if is_type_line(line)
+            && run.first().is_none_or(|first| first.starts_with("Biggest ") == line.starts_with("Biggest "))
+        {
+            run.push(line);
+            continue;
+        }
+        run.sort_unstable();
+        out.append(&mut run);
+        if is_type_line(line) {
+            run.push(line);
+        } else {
+            out.push(line);
+        }
+    }
+    run.sort_unstable();
+    out.append(&mut run);
+    out.concat()
+}

@@ -26,7 +26,7 @@ fn same_as_redis_cli(home: &Home, port: u16, args: &[&str]) -> String {
     all.extend_from_slice(args);
     let expected = redis_cli_run(&all, b"");
     let got = rcli_run(home, &all, "");
-    eqnice!(expected.text(), got.text());
+    eqnice!(type_order_neutral(&expected.text()), type_order_neutral(&got.text()));
     assert_eq!(expected.stderr, got.stderr, "stderr of {args:?}");
     assert_eq!(expected.code, got.code, "exit code of {args:?}");
     got.text()

@@ -34,6 +34,8 @@ mod inputs;
 /// The sandbox lab in a pseudo-terminal: :kill, :stop, :restart, :pause, :failover,
 /// :consistency; refused outside the sandbox.
 mod lab;
+/// The sandbox's guided lessons (`--lesson hash-tags|failover`) in a pseudo-terminal.
+mod lessons;
 /// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
 mod manager;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
@@ -50,6 +52,8 @@ mod manager_reshard;
 mod manager_resume;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
+/// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).
+mod packaging;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.

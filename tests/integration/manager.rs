@@ -3,7 +3,9 @@
 //! 7.0.15 and X by `rcli --cluster`; the same arguments with `{pN}` (node N's
 //! `127.0.0.1:port`), `{portN}` and `{idN}` filled in per side; outputs normalised (node
 //! ids → `N<k>`, ports → `p<k>`, colours stripped) before they are compared. Manager
-//! tests run one at a time (a lock): each holds two clusters' servers.
+//! tests run one at a time (a lock): each holds two clusters' servers. On the Valkey
+//! pass of scripts/test, R is driven by valkey-cli 8.1 (the `redis-cli` on PATH, see
+//! `util::Yardstick`) and outputs are compared in its words (`util::vocabulary`).
 
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -89,9 +91,11 @@ impl Side {
         frame_text(&frame)
     }
 
-    /// Replaces this side's ids and ports with `N<k>` and `p<k>`, strips colours.
+    /// Replaces this side's ids and ports with `N<k>` and `p<k>`, strips colours; with
+    /// valkey-cli as the yardstick, puts both sides in its words ([`vocabulary`]:
+    /// valkey-cli 8 says primary/replica where redis-cli 7.0 and rcli say master/slave).
     pub fn normalize(&self, output: &str) -> String {
-        let mut out = strip_ansi(output);
+        let mut out = vocabulary(&strip_ansi(output));
         for (i, id) in self.ids.iter().enumerate() {
             out = out.replace(id, &format!("N{i}")).replace(&format!("({}...)", &id[..8]), &format!("(N{i})"));
         }
@@ -256,8 +260,69 @@ impl Pair {
     /// Both outputs normalised, replica pairings masked (redis-cli's create pairs them
     /// at random, so the two clusters differ there).
     pub fn normalized(&self, r: &Output, x: &Output) -> (String, String) {
-        (mask_replicates(&self.r.normalize(&r.text())), mask_replicates(&self.x.normalize(&x.text())))
+        (
+            replicas_open_slots(&self.r, &mask_replicates(&self.r.normalize(&r.text()))),
+            replicas_open_slots(&self.x, &mask_replicates(&self.x.normalize(&x.text()))),
+        )
     }
+}
+
+/// Valkey 8 replicates CLUSTER SETSLOT MIGRATING/IMPORTING to a primary's replicas, so
+/// `check` and `fix` also warn about the replicas' open slots (Redis 7.0's replicas have
+/// none): a replica is named by its primary in those warnings (the two sides pair
+/// replicas differently), and the warnings are sorted (valkey-cli lists nodes in its
+/// dict's order). Unchanged when no replica has an open slot (Redis 7.0: the order is
+/// compared too).
+pub fn replicas_open_slots(side: &Side, text: &str) -> String {
+    let is_warning = |l: &str| l.starts_with("[WARNING] Node ") && l.contains(" has slots in ");
+    if !text.lines().any(is_warning) {
+        return text.to_string();
+    }
+    // Each replica's address and its primary's, from the first node that answers.
+    let nodes = (0..side.ids.len())
+        .find_map(|i| call(&side.endpoint(i), &["CLUSTER", "NODES"]).ok().map(|f| frame_text(&f)))
+        .unwrap_or_default();
+    let address = |id: &str| {
+        nodes
+            .lines()
+            .find(|l| l.starts_with(id))
+            .and_then(|l| l.split(' ').nth(1))
+            .map(|a| a.split('@').next().unwrap_or(a).to_string())
+    };
+    let mut replicas = Vec::new();
+    for line in nodes.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if let (Some(me), Some(primary)) = (fields.get(1), fields.get(3))
+            && *primary != "-"
+            && let Some(primary) = address(primary)
+        {
+            let me = me.split('@').next().unwrap_or(me);
+            replicas.push((side.normalize(me), format!("replica of {}", side.normalize(&primary))));
+        }
+    }
+    let named = |line: &str| {
+        replicas
+            .iter()
+            .fold(line.to_string(), |l, (me, name)| l.replace(&format!("Node {me} has"), &format!("Node {name} has")))
+    };
+    if !text.lines().any(|l| is_warning(l) && named(l) != l) {
+        return text.to_string();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if is_warning(line) {
+            run.push(named(line));
+            continue;
+        }
+        run.sort();
+        out.append(&mut run);
+        out.push(line.to_string());
+    }
+    run.sort();
+    out.append(&mut run);
+    let newline = if text.ends_with('\n') { "\n" } else { "" };
+    out.join("\n") + newline
 }
 
 /// Node blocks (`M:`/`S:` and their indented lines) sorted, the other lines in order:

@@ -1,4 +1,4 @@
-//! Side by side with redis-cli 7.0.15: `backup` (S8), `set-timeout` and `import` (S9),
+//! Side by side with redis-cli 7.0.15 (valkey-cli 8.1 on the Valkey pass): `backup` (S8), `set-timeout` and `import` (S9),
 //! del-node of a failed node; and rcli's own `--cluster-dry-run` and `--cluster-json`.
 
 use std::time::Duration;
@@ -6,6 +6,13 @@ use std::time::Duration;
 use crate::eqnice;
 use crate::manager::*;
 use crate::util::*;
+
+/// The file `backup` writes for node `i` of `side`: rcli and redis-cli name it
+/// `redis-node-…`, valkey-cli 8 `valkey-node-…` (docs/compatibility.md).
+fn rdb_file(side: &Side, i: usize) -> String {
+    let prefix = if side.tool == Tool::RedisCli && yardstick() == Yardstick::ValkeyCli { "valkey" } else { "redis" };
+    format!("{prefix}-node-127.0.0.1-{}-{}.rdb", side.port(i), side.ids[i])
+}
 
 fn sorted(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -28,7 +35,7 @@ fn backup_writes_exact_rdb_files_and_nodes_json() {
     for (side, dir) in [&pair.r, &pair.x].iter().zip(&dirs) {
         std::fs::create_dir_all(dir).unwrap();
         // A bigger, older file where master 0's RDB goes.
-        let stale = dir.join(format!("redis-node-127.0.0.1-{}-{}.rdb", side.port(0), side.ids[0]));
+        let stale = dir.join(rdb_file(side, 0));
         std::fs::write(&stale, vec![b'x'; 2 << 20]).unwrap();
     }
     let r = pair.r.run(&pair.home, &["--cluster", "backup", "{p0}", dirs[0].to_str().unwrap()], "");
@@ -39,6 +46,9 @@ fn backup_writes_exact_rdb_files_and_nodes_json() {
     let xn = xn.replace(dirs[1].to_str().unwrap(), "DIR");
     eqnice!(sorted(&canon(&rn)).join("\n"), sorted(&canon(&xn)).join("\n"));
     assert!(xn.ends_with("Saving cluster configuration to: DIR/nodes.json\n[OK] Backup created into: DIR\n"), "{xn}");
+    // The RDB header (and so its version) the yardstick's files start with.
+    let header: Vec<u8> = std::fs::read(dirs[0].join(rdb_file(&pair.r, 1))).unwrap().into_iter().take(9).collect();
+    assert!(header.starts_with(b"REDIS") || header.starts_with(b"VALKEY"), "{header:?}");
     for (i, (side, dir)) in [&pair.r, &pair.x].iter().zip(&dirs).enumerate() {
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("nodes.json")).unwrap()).unwrap();
         let nodes = json.as_array().unwrap();
@@ -46,18 +56,15 @@ fn backup_writes_exact_rdb_files_and_nodes_json() {
         let first = nodes.iter().find(|n| n["port"] == side.port(0)).unwrap();
         assert_eq!(first["slots"], serde_json::json!([[0, 5460]]));
         assert_eq!(first["replicate"], serde_json::Value::Null);
-        let stale_size =
-            std::fs::metadata(dir.join(format!("redis-node-127.0.0.1-{}-{}.rdb", side.port(0), side.ids[0])))
-                .unwrap()
-                .len();
+        let stale_size = std::fs::metadata(dir.join(rdb_file(side, 0))).unwrap().len();
         if i == 0 {
             assert_eq!(stale_size, 2 << 20, "redis-cli leaves the old file's tail");
             continue;
         }
         for m in 0..3 {
-            let name = format!("redis-node-127.0.0.1-{}-{}.rdb", side.port(m), side.ids[m]);
+            let name = rdb_file(side, m);
             let bytes = std::fs::read(dir.join(&name)).unwrap();
-            assert!(bytes.starts_with(b"REDIS0010"), "{name}");
+            assert!(bytes.starts_with(&header), "{name}");
             let check = std::process::Command::new("redis-check-rdb").arg(dir.join(&name)).output().unwrap();
             assert!(check.status.success(), "redis-check-rdb {name}: {}", String::from_utf8_lossy(&check.stdout));
             let server = Standalone::start(&["--dir", dir.to_str().unwrap(), "--dbfilename", &name]).unwrap();
@@ -140,8 +147,14 @@ fn set_timeout_import_and_del_node_of_a_failed_node() {
         });
     }
     let (r, x) = pair.both(&["--cluster", "del-node", "{p0}", "{id5}"], "");
-    assert_eq!(r.code, Some(1));
-    assert!(pair.r.normalize(&r.text()).contains("[ERR] No such node ID N5"));
+    match yardstick() {
+        Yardstick::RedisCli => {
+            assert_eq!(r.code, Some(1));
+            assert!(pair.r.normalize(&r.text()).contains("[ERR] No such node ID N5"));
+        }
+        // valkey-cli 8 deletes a failed node too.
+        Yardstick::ValkeyCli => assert_eq!(r.code, Some(0), "{}\n{}", r.text(), r.stderr),
+    }
     assert_eq!(x.code, Some(0), "{}\n{}", x.text(), x.stderr);
     let id5 = pair.x.ids[5].clone();
     for i in 0..5 {

@@ -119,7 +119,15 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     // Hints while typing: the syntax, then where the key lands.
     p.send("set foo ").unwrap();
     p.flush().unwrap();
-    p.exp_string("value [NX|XX] [GET]").unwrap();
+    // SET's syntax as the server documents it (Redis 7.0 `value [NX|XX] [GET] …`,
+    // Valkey 8.1 `value [NX|XX|IFEQ comparison-value] [GET] …`), the key given.
+    let reply = rcli::modes::sandbox::call(&cluster.endpoint(0), &["COMMAND", "DOCS", "SET"]).unwrap();
+    let docs = rcli::shell::docs::Docs::from_reply(&reply);
+    let set = docs.lookup(&["set"]).expect("the server documents SET");
+    let syntax = set.syntax();
+    let rest = syntax.strip_prefix("key ").expect("SET's first argument is its key");
+    let hint = &rest[..rest.find("[GET]").expect("SET has GET") + "[GET]".len()];
+    p.exp_string(hint).unwrap();
     p.exp_string("slot 12182").unwrap();
     p.send_control('c').unwrap();
     // The editor drops type-ahead when it starts a new line: wait for the prompt.
@@ -135,7 +143,7 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     settle();
 
     p.send_line("help set").unwrap();
-    p.exp_string("summary: Set the string value of a key").unwrap();
+    p.exp_string(&format!("summary: {}", set.summary)).unwrap();
 
     p.exp_string(&prompt).unwrap();
     p.send_line("set tutorial:key hello").unwrap();

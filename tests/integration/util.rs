@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,76 @@ pub fn have_redis() -> bool {
         eprintln!("skipping: redis-server not found");
     }
     ok
+}
+
+/// The CLI that side-by-side tests compare rcli with: the `redis-cli` on PATH.
+/// scripts/test runs the integration tests twice: against Redis 7.0 with redis-cli 7.0,
+/// and against Valkey 8.1 with valkey-cli 8.1 under the redis-cli name
+/// (docs/testing.md). Where valkey-cli differs from redis-cli 7.0 and rcli follows
+/// redis-cli, the test that meets it says so (docs/compatibility.md, "valkey-cli").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Yardstick {
+    RedisCli,
+    ValkeyCli,
+}
+
+/// Which CLI `redis-cli` is, from its own `--version` line.
+pub fn yardstick() -> Yardstick {
+    static FOUND: OnceLock<Yardstick> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let version = Command::new("redis-cli").arg("--version").output().map(|o| o.stdout).unwrap_or_default();
+        if version.starts_with(b"valkey-cli") { Yardstick::ValkeyCli } else { Yardstick::RedisCli }
+    })
+}
+
+/// Words valkey-cli 8 renamed, each with the name redis-cli 7.0 (and rcli) use.
+const RENAMED: [(&str, &str); 12] = [
+    ("masters", "primaries"),
+    ("master", "primary"),
+    ("Masters", "Primaries"),
+    ("Master", "Primary"),
+    ("MASTER", "PRIMARY"),
+    ("slaves", "replicas"),
+    ("slave", "replica"),
+    ("Slaves", "Replicas"),
+    ("Slave", "Replica"),
+    ("SLAVE", "REPLICA"),
+    ("Redis", "Valkey"),
+    ("redis", "valkey"),
+];
+
+/// `text` in valkey-cli's words when valkey-cli is the yardstick (unchanged otherwise):
+/// valkey-cli 8 says primary/replica for master/slave, Valkey for Redis (`valkey-cli`,
+/// `Could not connect to Valkey at`, `valkey-node-….rdb`) and `N node(s)` for `N nodes`
+/// where redis-cli 7.0 and rcli keep the old words. Applied to both outputs of a
+/// comparison, it compares everything but those words; whole words only.
+pub fn vocabulary(text: &str) -> String {
+    match yardstick() {
+        Yardstick::RedisCli => text.to_string(),
+        Yardstick::ValkeyCli => valkey_words(text),
+    }
+}
+
+/// `text` with redis-cli 7.0's words replaced by valkey-cli 8's (see [`vocabulary`]).
+pub fn valkey_words(text: &str) -> String {
+    let text = text.replace("node(s)", "nodes");
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let renamed = RENAMED.iter().find(|(old, _)| old == word).map_or(word.as_str(), |(_, new)| new);
+        out.push_str(renamed);
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 pub fn standalone() -> Standalone {
@@ -236,11 +307,21 @@ pub fn rcli_run(home: &Home, args: &[&str], input: &str) -> Output {
     run_with(cmd, input.as_bytes(), Duration::from_secs(60))
 }
 
-/// Runs redis-cli (the yardstick) with `args` and `input`.
+/// Runs redis-cli (the yardstick: redis-cli 7.0 or valkey-cli, see [`Yardstick`]) with
+/// `args` and `input`.
 pub fn redis_cli_run(args: &[&str], input: &[u8]) -> Output {
     let mut cmd = Command::new("redis-cli");
     cmd.args(args).env_remove("REDISCLI_AUTH").env("REDISCLI_HISTFILE", "/dev/null");
     run_with(cmd, input, Duration::from_secs(120))
+}
+
+#[test]
+fn valkey_words_rename_whole_words_only() {
+    assert_eq!(
+        valkey_words("Adding replica to master; 1 slaves | 3 masters on 6 node(s) (redis-cli, Redis, masterauth)"),
+        "Adding replica to primary; 1 replicas | 3 primaries on 6 nodes (valkey-cli, Valkey, masterauth)"
+    );
+    assert_eq!(valkey_words("[OK] 10 keys in 3 primaries."), "[OK] 10 keys in 3 primaries.");
 }
 
 /// Asserts two outputs are equal, showing both in full when they are not.

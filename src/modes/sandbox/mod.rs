@@ -10,7 +10,8 @@
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
 //! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`), [`watchdog`]
 //! removes them if rcli dies without its usual clean-up; this file is
-//! `rcli sandbox` itself.
+//! `rcli sandbox` itself (its shell takes `:lesson`, and `--lesson NAME` starts one:
+//! `shell/lesson/`).
 
 mod bare;
 pub mod census;
@@ -24,6 +25,8 @@ pub mod watcher;
 
 use clap::Parser;
 
+use crate::shell::lesson;
+
 pub use bare::BareNodes;
 pub use cluster::LocalCluster;
 pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, redis_server_available};
@@ -34,7 +37,7 @@ pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, r
     name = "rcli sandbox",
     about = "Start a throwaway local Redis Cluster and open rcli on it; everything is removed on exit."
 )]
-struct SandboxArgs {
+pub struct SandboxArgs {
     /// Number of primaries.
     #[arg(long, default_value_t = 3)]
     primaries: usize,
@@ -47,6 +50,9 @@ struct SandboxArgs {
     /// Start N empty, unjoined nodes instead (for `rcli --cluster create`).
     #[arg(long, value_name = "N")]
     bare: Option<usize>,
+    /// Start a guided lesson in the shell (`:lesson` in the shell lists them).
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(lesson::NAMES), conflicts_with = "bare")]
+    lesson: Option<String>,
 }
 
 /// Runs `rcli sandbox`; returns the exit code.
@@ -69,6 +75,11 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     if let Some(count) = parsed.bare {
         return bare_shell(count);
     }
+    let lesson = parsed.lesson.as_deref().and_then(lesson::find);
+    if let Some(lesson) = lesson.filter(|l| l.needs_replicas && parsed.replicas == 0) {
+        crate::output::note(&format!("sandbox: the {} lesson needs replicas (--replicas 1 or more)", lesson.name));
+        return 2;
+    }
     let mut listen = Listen::default();
     if parsed.tls {
         let dir = match servers::temp_dir("tls") {
@@ -88,14 +99,14 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         }
     }
     let tls_dir = listen.tls.as_ref().and_then(|f| f.ca.parent().map(std::path::Path::to_path_buf));
-    let code = run_cluster(&parsed, listen);
+    let code = run_cluster(&parsed, listen, lesson::Guide::new(lesson));
     if let Some(dir) = tls_dir {
         let _ = std::fs::remove_dir_all(dir);
     }
     code
 }
 
-fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
+fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i32 {
     let kind = if listen.tls.is_some() { "TLS " } else { "" };
     crate::output::note(&format!(
         "starting a {kind}cluster of {} primaries with {} replica(s) each…",
@@ -145,7 +156,7 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen) -> i32 {
                 crate::output::note("sandbox: REDISCLI_AUTH is ignored (the sandbox's servers have no password)");
             }
             // The shell's lab takes the servers over; they go when the session ends.
-            crate::run::run_in_sandbox(config, lab::Lab::new(cluster))
+            crate::run::run_in_sandbox(config, lab::Lab::new(cluster), guide)
         }
         Err(e) => {
             drop(cluster);

@@ -63,9 +63,24 @@ pub fn free_port() -> Result<u16> {
     free_port_on("127.0.0.1")
 }
 
+/// The ports servers may take: 20000-22700, or the part of it that
+/// `RCLI_SANDBOX_PORTS=FIRST-LAST` names (scripts/test gives each of its concurrent
+/// test passes a half); a value outside 20000-22700 or unreadable is ignored.
+fn port_range() -> (u16, u16) {
+    let named = std::env::var("RCLI_SANDBOX_PORTS").ok().and_then(|value| {
+        let (first, last) = value.split_once('-')?;
+        Some((first.trim().parse::<u16>().ok()?, last.trim().parse::<u16>().ok()?))
+    });
+    match named {
+        Some((first, last)) if FIRST_PORT <= first && first < last && last <= LAST_PORT => (first, last),
+        _ => (FIRST_PORT, LAST_PORT),
+    }
+}
+
 /// [`free_port`] on the loopback address `host`.
 pub fn free_port_on(host: &str) -> Result<u16> {
-    let span = LAST_PORT - FIRST_PORT;
+    let (first, last) = port_range();
+    let span = last - first;
     // Spread processes apart so parallel test binaries rarely probe the same ports.
     let _ = NEXT_PORT.compare_exchange(
         0,
@@ -75,13 +90,13 @@ pub fn free_port_on(host: &str) -> Result<u16> {
     );
     for _ in 0..span {
         let offset = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % span;
-        let port = FIRST_PORT + offset;
+        let port = first + offset;
         let free = |p: u16| TcpListener::bind((host, p)).is_ok();
         if free(port) && free(port + BUS_OFFSET) {
             return Ok(port);
         }
     }
-    Err(Error::Usage(format!("no free port pair in {FIRST_PORT}-{LAST_PORT}")))
+    Err(Error::Usage(format!("no free port pair in {first}-{last}")))
 }
 
 /// Is `redis-server` on PATH?
