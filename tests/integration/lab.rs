@@ -118,9 +118,11 @@ fn lab_kill_restart_stop_with_the_clusters_reactions_above_the_prompt() {
     wait_for("the restarted node to be a replica", Duration::from_secs(20), || role(primary) == "slave");
     settle();
 
-    // A clean stop of a replica: SHUTDOWN SAVE writes its own RDB file.
+    // A clean stop of a replica, named by the start of its id (the id column of
+    // `:nodes`): SHUTDOWN SAVE writes its own RDB file.
     let other = ports[3];
-    p.send_line(&format!(":stop {other}")).unwrap();
+    let id = text(&rcli::client::pool::call(&node(other), &["CLUSTER", "MYID"], Duration::from_secs(2)).unwrap());
+    p.send_line(&format!(":stop {}", &id[..8])).unwrap();
     p.exp_string(&format!("stopped 127.0.0.1:{other} (replica of 127.0.0.1:{}) cleanly", ports[0])).unwrap();
     assert!(refused(other));
     assert!(std::path::Path::new(&dir).join(format!("dump-{other}.rdb")).exists(), "SHUTDOWN SAVE wrote its file");
@@ -130,8 +132,9 @@ fn lab_kill_restart_stop_with_the_clusters_reactions_above_the_prompt() {
     p.exp_string("restarted").unwrap();
     wait_for("the stopped replica to be back", Duration::from_secs(20), || role(other) == "slave");
     settle();
+    // A small number is neither a port nor an id prefix, whatever the ids are.
     p.send_line(":restart 1").unwrap();
-    p.exp_string("(error) no sandbox node '1'").unwrap();
+    p.exp_string("(error) no sandbox node '1' (NODE: HOST:PORT or PORT").unwrap();
     settle();
     p.send_control('d').unwrap();
     let _ = p.exp_eof();
@@ -212,7 +215,7 @@ fn lab_consistency_runs_in_the_background_while_a_primary_dies() {
     p.send_line(&format!(":kill {}", ports[1])).unwrap();
     p.exp_string("killed").unwrap();
     p.exp_string(&format!("took over slots 5461-10921 from 127.0.0.1:{}", ports[1])).unwrap();
-    p.exp_string(&format!("[consistency] +")).unwrap();
+    p.exp_string("[consistency] +").unwrap();
     p.exp_regex(&format!(r"window closed: 127\.0\.0\.1:{}'s slots unavailable for", ports[1])).unwrap();
     p.exp_regex(r"\[consistency\] \d+ R").unwrap();
     settle();

@@ -1,9 +1,10 @@
 //! The lab's meta-commands, for a session started by `rcli sandbox` only (anywhere
 //! else each is refused with one line): `:kill`, `:stop`, `:restart`, `:pause` and
 //! `:failover` act on one sandbox node; `:consistency on|off` runs the consistency
-//! checker in the background. A node is named by `HOST:PORT`, a port, a node id
-//! prefix, or `primary-of KEY` / `replica-of KEY`. What the cluster does about it is
-//! printed above the prompt by the lab's watcher (`shell/lab.rs`).
+//! checker in the background. A node is named as [`resolve`] says (`HOST:PORT`, a
+//! port, 4+ characters of a node id, `primary-of KEY` / `replica-of KEY`). What the
+//! cluster does about it is printed above the prompt by the lab's watcher
+//! (`shell/lab.rs`).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::endpoint::Endpoint;
 use crate::modes::sandbox::census::{Census, Role};
 use crate::modes::sandbox::lab::{LabNode, MAX_PAUSE};
 use crate::modes::sandbox::process::StopEnd;
+use crate::modes::sandbox::{Started, call_until};
 use crate::output::StdoutClosed;
 use crate::protocol::text::escape_controls;
 use crate::session::Session;
@@ -19,11 +21,23 @@ use crate::session::Session;
 /// The lab's meta-commands (their synopses are in the META table).
 pub const LAB_COMMANDS: &[&str] = &[":kill", ":stop", ":restart", ":pause", ":failover", ":consistency"];
 
+/// The shortest node id prefix a lab command takes: one or two characters could be a
+/// port or an index typed by mistake, and would pick a node at random.
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// How a NODE argument is written, for usage lines and errors.
+pub const NODE_FORMS: &str =
+    "HOST:PORT or PORT (as :nodes shows), 4+ characters of a node id, primary-of KEY or replica-of KEY";
+
 /// Finds the node `words` name, from the start of `words`; returns its index among
-/// `nodes` and how many words named it. `census` answers `primary-of`/`replica-of`.
+/// `nodes` and how many words named it. One rule, in this order: `primary-of KEY` /
+/// `replica-of KEY` (from `census`); an address as `:nodes` shows it; a number that is
+/// a node's port; a unique prefix of at least [`MIN_ID_PREFIX`] characters of a node
+/// id (the id column of `:nodes`, as `:use` takes). Nothing else: a small number is
+/// never an id prefix nor a position in a list.
 pub fn resolve(words: &[String], nodes: &[LabNode], census: Option<&Census>) -> Result<(usize, usize), String> {
     let Some(first) = words.first() else {
-        return Err("name a node: HOST:PORT, PORT, an id prefix, primary-of KEY or replica-of KEY".into());
+        return Err(format!("name a node: {NODE_FORMS}"));
     };
     let lower = first.to_ascii_lowercase();
     if lower == "primary-of" || lower == "replica-of" {
@@ -44,31 +58,29 @@ pub fn resolve(words: &[String], nodes: &[LabNode], census: Option<&Census>) -> 
         let index = nodes.iter().position(|n| n.endpoint == wanted).ok_or(format!("{wanted} is not a sandbox node"))?;
         return Ok((index, 2));
     }
-    let by_address = nodes.iter().position(|n| n.endpoint.to_string() == *first);
+    let typed = Endpoint::parse(first);
+    let by_address = nodes.iter().position(|n| n.endpoint.to_string() == *first || Some(&n.endpoint) == typed.as_ref());
     let by_port = || {
-        first.parse::<u16>().ok().and_then(|port| {
-            nodes.iter().position(|n| matches!(&n.endpoint, Endpoint::Tcp { port: p, .. } if *p == port))
-        })
+        let port = first.parse::<u16>().ok().filter(|p| p.to_string() == *first)?;
+        nodes.iter().position(|n| matches!(&n.endpoint, Endpoint::Tcp { port: p, .. } if *p == port))
     };
     if let Some(index) = by_address.or_else(by_port) {
         return Ok((index, 1));
     }
-    let matching: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !lower.is_empty() && lower.chars().all(|c| c.is_ascii_hexdigit()) && n.id.starts_with(&lower))
-        .map(|(i, _)| i)
-        .collect();
+    let unknown = || format!("no sandbox node '{}' (NODE: {NODE_FORMS})", escape_controls(first, false));
+    let id_like = lower.len() >= MIN_ID_PREFIX && lower.chars().all(|c| c.is_ascii_hexdigit());
+    if !id_like {
+        return Err(unknown());
+    }
+    let matching: Vec<usize> =
+        nodes.iter().enumerate().filter(|(_, n)| n.id.starts_with(&lower)).map(|(i, _)| i).collect();
     match matching.as_slice() {
         [index] => Ok((*index, 1)),
-        [] => Err(format!(
-            "no sandbox node '{}' (HOST:PORT, PORT, an id prefix, primary-of KEY)",
-            escape_controls(first, false)
-        )),
+        [] => Err(unknown()),
         several => {
             let names: Vec<String> =
                 several.iter().filter_map(|&i| nodes.get(i)).map(|n| n.endpoint.to_string()).collect();
-            Err(format!("'{first}' matches {}: give more of the id", names.join(", ")))
+            Err(format!("'{lower}' starts the ids of {}: give more of the id", names.join(", ")))
         }
     }
 }
@@ -156,7 +168,7 @@ fn stop(session: &mut Session, index: usize, who: &str) -> Result<String, String
 fn restart(session: &mut Session, index: usize, who: &str) -> Result<String, String> {
     let interrupt = session.client.pool().interrupt_flag();
     let lab = lab(session)?;
-    let stopped = lab.lab.restart(index, interrupt.as_deref()).map_err(|e| e.to_string())?;
+    let (stopped, started) = lab.lab.restart(index, interrupt.as_deref()).map_err(|e| e.to_string())?;
     lab.acted();
     let pid = lab.lab.nodes().get(index).and_then(|n| n.pid).map(|p| format!(" as pid {p}")).unwrap_or_default();
     let first = match stopped {
@@ -164,7 +176,11 @@ fn restart(session: &mut Session, index: usize, who: &str) -> Result<String, Str
         Some(_) => "stopped it cleanly, then ",
         None => "",
     };
-    Ok(format!("{first}restarted {who}{pid} with its own port, directory and node file: it rejoins the cluster"))
+    let end = match started {
+        Started::Answering => "it rejoins the cluster",
+        Started::NotWaitedFor => "Ctrl-C: not waiting for it to answer (it is starting)",
+    };
+    Ok(format!("{first}restarted {who}{pid} with its own port, directory and node file: {end}"))
 }
 
 fn pause(session: &mut Session, index: usize, who: &str, seconds: Option<&String>) -> Result<String, String> {
@@ -220,8 +236,9 @@ fn failover(
     }
     let mut argv = vec!["CLUSTER".to_string(), "FAILOVER".to_string()];
     argv.extend(option.clone());
+    let interrupt = session.client.pool().interrupt_flag();
     let lab = lab(session)?;
-    let reply = crate::client::pool::call_via(lab.lab.link(), &node.endpoint, &argv, Duration::from_secs(5))
+    let reply = call_until(lab.lab.link(), &node.endpoint, &argv, Duration::from_secs(5), interrupt.as_deref())
         .map_err(|e| e.to_string())?;
     if let Some(error) = reply.as_error() {
         return Err(format!("{}: {}", node.endpoint, String::from_utf8_lossy(error)));
@@ -266,11 +283,11 @@ mod tests {
     use crate::modes::sandbox::lab::Process;
 
     fn nodes() -> Vec<LabNode> {
-        [(7000, "a1b2"), (7001, "a1c3"), (7002, "ff00")]
+        [(7000, "a1b2c"), (7001, "a1b2d"), (7002, "1f00e")]
             .iter()
             .map(|&(port, id)| LabNode {
                 endpoint: Endpoint::tcp("127.0.0.1", port),
-                id: format!("{id}{}", "0".repeat(36)),
+                id: format!("{id}{}", "0".repeat(35)),
                 process: Process::Running,
                 pid: None,
             })
@@ -286,13 +303,27 @@ mod tests {
         let nodes = nodes();
         assert_eq!(resolve(&words("127.0.0.1:7001"), &nodes, None), Ok((1, 1)));
         assert_eq!(resolve(&words("7002 5"), &nodes, None), Ok((2, 1)));
-        assert_eq!(resolve(&words("FF"), &nodes, None), Ok((2, 1)));
+        assert_eq!(resolve(&words("1F00"), &nodes, None), Ok((2, 1)));
+        assert_eq!(resolve(&words("1f00e000"), &nodes, None), Ok((2, 1)));
         assert!(
-            resolve(&words("a1"), &nodes, None).is_err_and(|e| e.contains("matches 127.0.0.1:7000, 127.0.0.1:7001"))
+            resolve(&words("a1b2"), &nodes, None)
+                .is_err_and(|e| e.contains("starts the ids of 127.0.0.1:7000, 127.0.0.1:7001"))
         );
-        assert!(resolve(&words("a1b"), &nodes, None).is_ok());
+        assert_eq!(resolve(&words("a1b2d"), &nodes, None), Ok((1, 1)));
+        // A short word is never an id prefix (nor a position): "1" names no node,
+        // although one id starts with it.
+        for short in ["1", "1f", "1f0", "0", "2"] {
+            assert!(
+                resolve(&words(short), &nodes, None)
+                    .is_err_and(|e| e.starts_with(&format!("no sandbox node '{short}'"))),
+                "{short}"
+            );
+        }
+        // A port with a leading zero is not that port.
+        assert!(resolve(&words("07000"), &nodes, None).is_err());
         assert!(resolve(&words("9999"), &nodes, None).is_err());
-        assert!(resolve(&[], &nodes, None).is_err());
+        assert!(resolve(&[], &nodes, None).is_err_and(|e| e.contains("HOST:PORT")));
+        assert!(resolve(&words("\x1b[31m"), &nodes, None).is_err_and(|e| !e.contains('\x1b')));
     }
 
     #[test]

@@ -64,8 +64,9 @@ pub const META: &[MetaSpec] = &[
     MetaSpec {
         name: ":kill",
         args: "NODE",
-        summary: "sandbox only: kill a node (SIGKILL), as a crash would; NODE is HOST:PORT, PORT, an id prefix, \
-                  primary-of KEY or replica-of KEY",
+        summary: "sandbox only: kill a node (SIGKILL), as a crash would. NODE, for every lab command: \
+                  HOST:PORT or PORT as :nodes shows, 4+ characters of a node id, primary-of KEY or \
+                  replica-of KEY",
     },
     MetaSpec { name: ":stop", args: "NODE", summary: "sandbox only: stop a node cleanly (SHUTDOWN SAVE)" },
     MetaSpec {
@@ -78,7 +79,7 @@ pub const META: &[MetaSpec] = &[
         name: ":pause",
         args: "NODE SECONDS",
         summary: "sandbox only: freeze a node (SIGSTOP), a partition in miniature; it resumes (SIGCONT) after \
-                  SECONDS (0: now, at most 300)",
+                  SECONDS (0: now, at most 300) or when the shell ends",
     },
     MetaSpec {
         name: ":failover",
