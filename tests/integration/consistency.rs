@@ -94,9 +94,9 @@ fn figures(out: &str) -> Figures {
     let unknown_line = lines[verdict + 2];
     let windows = lines[verdict..]
         .iter()
-        .filter(|l| l.starts_with("    ") && l.contains("'s slots: +"))
+        .filter(|l| l.starts_with("    ") && l.contains("'s slots unavailable for "))
         .map(|l| {
-            let after = l.split(" for ").nth(1).unwrap();
+            let after = l.split("unavailable for ").nth(1).unwrap();
             after.split(" s").next().unwrap().parse::<f64>().unwrap()
         })
         .collect();
@@ -138,12 +138,17 @@ fn consistency_test_with_a_primary_killed_accounts_for_every_write() {
     let prefix = "ct:kill:";
     let seed = cluster.port(0).to_string();
     let n = 300;
+    // A failure budget longer than any failover here (on a loaded machine one can take
+    // longer than the sandbox's 5 s): the checker waits for the replica, so no write
+    // fails and the window is the failover's length.
     let checker = start(
         &home,
         &[
             "-c",
             "-p",
             &seed,
+            "--down-after",
+            "20",
             "consistency-test",
             "--counters",
             "300",
@@ -166,9 +171,9 @@ fn consistency_test_with_a_primary_killed_accounts_for_every_write() {
     assert!(out.contains(&format!("window closed: {victim}'s slots unavailable for")), "{out}");
     assert!(!f.windows.is_empty(), "{out}");
     let longest = f.windows.iter().copied().fold(0.0, f64::max);
-    // Bounded: the sandbox's failure budget is cluster-node-timeout (2 s) + 3 s; the
-    // failover itself takes about 2-4 s.
-    assert!(longest > 1.0 && longest < 10.0, "window {longest} s: {out}");
+    // Bounded: the failover takes about 3 s (cluster-node-timeout is 2 s here), always
+    // less than the failure budget given (or writes would have failed).
+    assert!(longest > 1.0 && longest < 20.0, "window {longest} s: {out}");
     assert_eq!(f.failed, 0, "a replica took over within the budget: {out}");
     assert!(f.not_acked <= 2, "one command in flight at the kill: {out}");
     let values = final_values(&cluster, 0, prefix, n);
@@ -232,16 +237,20 @@ fn consistency_test_with_a_replica_less_shard_reports_its_failed_writes() {
     let f = figures(&out);
     assert!(f.failed > 0, "{out}");
     assert!(out.contains(&format!("window opens: {victim}'s slots failing")), "{out}");
+    // The window never closed: said when the run ends, and in the verdict's list.
+    assert!(out.contains(&format!("window still open at the end: {victim}'s slots unavailable for ")), "{out}");
     assert!(
-        out.contains(&format!("{victim}'s slots unavailable for")) && out.contains("(still open at the end)"),
+        out.lines().any(|l| l.starts_with(&format!("    {victim}'s slots unavailable for "))
+            && l.contains(", still open at the end (")),
         "{out}"
     );
+    assert!(!out.contains(&format!("window closed: {victim}'s")), "{out}");
     let first = out.lines().find(|l| l.starts_with("verdict: ")).unwrap();
     assert!(first.starts_with("verdict: consistent"), "{out}");
-    assert!(first.contains("write(s) failed (not applied)"), "{out}");
-    assert!(first.contains(&format!("; {on_dead} counter(s) could not be read back")), "{on_dead}: {out}");
+    assert!(first.contains(&format!("; {} write(s) failed (not applied)", f.failed)), "{out}");
+    assert!(first.contains(&format!("; {on_dead} counter(s) could not be read back at the end")), "{on_dead}: {out}");
     // The other shards' counters were checked, and add up.
-    let unverified = number_before(first, "acknowledged writes unverified");
+    let unverified = number_before(first, "acknowledged writes on them");
     let values = final_values(&cluster, 0, prefix, n);
     assert_eq!(values.iter().filter(|v| v.is_none()).count(), on_dead);
     let sum: i64 = values.iter().flatten().sum();

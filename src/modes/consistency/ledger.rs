@@ -77,6 +77,8 @@ pub struct Window {
     pub longest: Duration,
     /// The first failure's cause (server text, not yet escaped).
     pub cause: Option<String>,
+    /// Still open when the run ended (closed by [`Ledger::close_all`], not by a success).
+    pub at_end: bool,
 }
 
 impl Window {
@@ -90,6 +92,7 @@ impl Window {
             not_acked: 0,
             longest: Duration::ZERO,
             cause: None,
+            at_end: false,
         }
     }
 
@@ -168,10 +171,10 @@ impl Ledger {
         self.counters.iter().map(|c| c.unknown.unsigned_abs()).sum()
     }
 
-    /// Writes acknowledged for the counters not read back since their last write:
-    /// nothing checked that they are there.
-    pub fn unverified(&self) -> u64 {
-        self.counters.iter().filter(|c| !c.checked).map(|c| c.acked).sum()
+    /// Writes acknowledged for `counters` over the whole run (those the final read
+    /// could not reach: their values are not checked at the end).
+    pub fn acked_on(&self, counters: &[usize]) -> u64 {
+        counters.iter().filter_map(|&i| self.counters.get(i)).map(|c| c.acked).sum()
     }
 
     /// The windows closed so far, in the order they closed.
@@ -242,6 +245,7 @@ impl Ledger {
         for slot in &mut self.open {
             if let Some(mut window) = slot.take() {
                 window.closed = Some(now);
+                window.at_end = true;
                 self.closed.push(window.clone());
                 ended.push(window);
             }
@@ -337,7 +341,7 @@ mod tests {
         assert!(ledger.write(0, t, t, Write::Acked(2)).is_empty());
         assert_eq!(ledger.totals, Totals { reads: 2, writes: 2, ..Totals::default() });
         assert_eq!(ledger.unchecked(), vec![0]);
-        assert_eq!(ledger.unverified(), 2);
+        assert_eq!(ledger.acked_on(&[0, 1]), 2);
         // A write that failed changed nothing: counter 1 needs no final read.
         ledger.write(1, t, t, Write::Failed("CLUSTERDOWN".into()));
         assert_eq!(ledger.unchecked(), vec![0]);
@@ -469,6 +473,7 @@ mod tests {
         ledger.write(0, t, t, Write::Failed("down".into()));
         let ended = ledger.close_all(at(t, 5000));
         assert_eq!(ended.len(), 1);
+        assert!(ended.iter().all(|w| w.at_end));
         assert_eq!(ledger.windows().first().map(|w| w.length(t)), Some(Duration::from_secs(5)));
         assert!(ledger.open_windows().is_empty());
     }

@@ -149,15 +149,16 @@ pub fn run(client: &mut Client, settings: &Settings, controls: &Controls, out: &
     }
     controls.interrupt.store(false, Ordering::SeqCst);
     let unread = run.final_reads();
+    let acked_unread = run.ledger.acked_on(&unread);
     let now = Instant::now();
     for window in run.ledger.close_all(now) {
         run.out.line(&text::still_open(&window, run.start, now, &run.groups));
     }
     let removed = if settings.keep { None } else { Some(run.remove_keys()) };
     let ending = Ending {
-        unread,
+        unread: unread.len(),
         unresolved: run.ledger.unresolved(),
-        unverified: run.ledger.unverified(),
+        acked_unread,
         removed,
         prefix: settings.prefix.clone(),
         interrupted: controls.interrupt.load(Ordering::SeqCst),
@@ -296,13 +297,14 @@ impl Run<'_> {
         }
     }
 
-    /// Reads back every counter written since it was last read, so that every write's
-    /// fate is settled; returns how many could not be read.
-    fn final_reads(&mut self) -> usize {
-        let mut unread = 0;
-        for counter in self.ledger.unchecked() {
+    /// Reads back every counter once more, so that every write's fate is settled (a
+    /// write acknowledged and read back may still be lost by a failover after the
+    /// read); returns the counters that could not be read.
+    fn final_reads(&mut self) -> Vec<usize> {
+        let mut unread = Vec::new();
+        for counter in 0..self.settings.counters {
             if self.controls.interrupt.load(Ordering::SeqCst) {
-                unread += 1;
+                unread.push(counter);
                 continue;
             }
             let (started, result) = self.execute(&[b"GET".to_vec(), self.settings.key(counter)]);
@@ -311,7 +313,7 @@ impl Run<'_> {
                     let notices = self.ledger.read(counter, started, Instant::now(), read);
                     self.show(&notices);
                 }
-                _ => unread += 1,
+                _ => unread.push(counter),
             }
         }
         unread

@@ -44,6 +44,12 @@ fn window_summary(window: &Window) -> String {
     parts.join(", ")
 }
 
+/// A window in a few words: `<group>'s slots unavailable for 3.20 s from +2.10s`.
+fn window_span(window: &Window, start: Instant, now: Instant, groups: &[String]) -> String {
+    let group = groups.get(window.group).cloned().unwrap_or_else(|| format!("group {}", window.group));
+    format!("{group}'s slots unavailable for {} from {}", seconds(window.length(now)), since(start, window.opened))
+}
+
 /// The line for a notice; `groups` names the groups, `key` names a counter's key.
 pub fn notice(
     notice: &Notice,
@@ -61,11 +67,9 @@ pub fn notice(
             escape_controls(cause, false)
         ),
         Notice::Closed(window) => format!(
-            "{} window closed: {}'s slots unavailable for {} from {} ({})",
+            "{} window closed: {} ({})",
             since(start, window.closed.unwrap_or(now)),
-            group(window.group),
-            seconds(window.length(now)),
-            since(start, window.opened),
+            window_span(window, start, now, groups),
             window_summary(window)
         ),
         Notice::Lost { counter, expected, found } => format!(
@@ -82,14 +86,12 @@ pub fn notice(
     }
 }
 
-/// The line for a window still open when the run ended.
+/// The line for a window still open when the run ended (its length counts to `now`).
 pub fn still_open(window: &Window, start: Instant, now: Instant, groups: &[String]) -> String {
     format!(
-        "{} at the end, {}'s slots are still failing: unavailable for {} from {} ({})",
+        "{} window still open at the end: {} ({})",
         since(start, now),
-        groups.get(window.group).cloned().unwrap_or_default(),
-        seconds(window.length(now)),
-        since(start, window.opened),
+        window_span(window, start, now, groups),
         window_summary(window)
     )
 }
@@ -102,8 +104,8 @@ pub struct Ending {
     /// Increments whose outcome is still unknown at the end (their counter could not
     /// be read back).
     pub unresolved: u64,
-    /// Acknowledged writes on counters that could not be read back.
-    pub unverified: u64,
+    /// Writes acknowledged over the run for the counters that could not be read back.
+    pub acked_unread: u64,
     /// Keys removed, and keys that could not be (`None`: kept on purpose).
     pub removed: Option<(usize, usize)>,
     pub prefix: String,
@@ -136,8 +138,8 @@ pub fn verdict(totals: &Totals, windows: &[Window], groups: &[String], start: In
     }
     if ending.unread > 0 {
         first.push_str(&format!(
-            "; {} counter(s) could not be read back ({} acknowledged writes unverified)",
-            ending.unread, ending.unverified
+            "; {} counter(s) could not be read back at the end ({} acknowledged writes on them unchecked)",
+            ending.unread, ending.acked_unread
         ));
     }
     lines.push(first);
@@ -172,23 +174,22 @@ pub fn verdict(totals: &Totals, windows: &[Window], groups: &[String], start: In
             let longest = windows.iter().map(|w| w.length(start)).max().unwrap_or_default();
             lines.push(format!("  {} failure window(s), the longest {}:", windows.len(), seconds(longest)));
             for window in windows {
-                let group = groups.get(window.group).cloned().unwrap_or_default();
+                let open = if window.at_end { ", still open at the end" } else { "" };
                 lines.push(format!(
-                    "    {group}'s slots: {} for {} ({})",
-                    since(start, window.opened),
-                    seconds(window.length(start)),
+                    "    {}{open} ({})",
+                    window_span(window, start, start, groups),
                     window_summary(window)
                 ));
             }
         }
     }
+    let prefix = escape_controls(&ending.prefix, false);
     match ending.removed {
-        Some((removed, 0)) => lines.push(format!("  {removed} keys removed (prefix {})", ending.prefix)),
+        Some((removed, 0)) => lines.push(format!("  {removed} keys removed (prefix {prefix})")),
         Some((removed, left)) => lines.push(format!(
-            "  {removed} keys removed, {left} could not be (prefix {}): remove them once their slots are served",
-            ending.prefix
+            "  {removed} keys removed, {left} could not be (prefix {prefix}): remove them once their slots are served"
         )),
-        None => lines.push(format!("  keys kept (prefix {})", ending.prefix)),
+        None => lines.push(format!("  keys kept (prefix {prefix})")),
     }
     if ending.interrupted {
         lines.push("  interrupted: the last checks or the clean-up were cut short".to_string());
@@ -233,12 +234,35 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[1].contains("1 writes acknowledged"), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "    n1's slots unavailable for 3.00 s from +0.00s (1 not acked, longest wait 3.00 s)"),
+            "{lines:?}"
+        );
+        // A window the end of the run closed says so, live and in the verdict.
+        ledger.write(0, t + Duration::from_secs(4), t + Duration::from_secs(4), Write::Failed("CLUSTERDOWN".into()));
+        let end = t + Duration::from_secs(6);
+        let still = ledger.close_all(end);
+        let [window] = still.as_slice() else { panic!("{still:?}") };
+        assert_eq!(
+            still_open(window, t, end, &["n1".to_string()]),
+            "+6.00s window still open at the end: n1's slots unavailable for 2.00 s from +4.00s \
+             (0 reads and 1 writes failed, longest wait 0.00 s)"
+        );
+        let lines = verdict(&ledger.totals, ledger.windows(), &["n1".to_string()], t, &ending);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("    n1's slots unavailable for 2.00 s from +4.00s, still open at the end (")),
+            "{lines:?}"
+        );
         let lost = Totals { lost: 2, failed_writes: 5, ..Totals::default() };
         let lines = verdict(&lost, &[], &[], t, &Ending { unread: 3, ..Ending::default() });
         assert_eq!(
             lines[0],
             "verdict: NOT consistent: 2 acknowledged write(s) lost; 5 write(s) failed (not applied); \
-             3 counter(s) could not be read back (0 acknowledged writes unverified)"
+             3 counter(s) could not be read back at the end (0 acknowledged writes on them unchecked)"
         );
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::cluster::LocalCluster;
 use super::process::StopEnd;
-use super::servers::Server;
+use super::servers::{Server, Started};
 use crate::client::pool::LinkSettings;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -193,15 +193,22 @@ impl Lab {
 
     /// `:restart`: starts a node that is not running again from its own command line
     /// (it rejoins the cluster); a running node is stopped cleanly first. Returns how
-    /// the running node was stopped, if it was.
-    pub fn restart(&self, index: usize, interrupt: Option<&AtomicBool>) -> Result<Option<StopEnd>> {
-        let (_, mut state) = self.shared.node(index)?;
+    /// the running node was stopped, if it was, and whether the wait for the new
+    /// process to answer was cut short (`interrupt`: Ctrl-C).
+    pub fn restart(&self, index: usize, interrupt: Option<&AtomicBool>) -> Result<(Option<StopEnd>, Started)> {
+        let (node, mut state) = self.shared.node(index)?;
         let stopped = if state.server.has_ended() { None } else { Some(stop_locked(&mut state, interrupt)?) };
+        if stopped == Some(StopEnd::Killed) && interrupt.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            return Err(Error::Usage(format!(
+                "interrupted: {} was killed while it stopped; not restarted",
+                node.endpoint
+            )));
+        }
         state.turn += 1;
-        match state.server.restart() {
-            Ok(()) => {
+        match state.server.restart(interrupt) {
+            Ok(started) => {
                 state.process = Process::Running;
-                Ok(stopped)
+                Ok((stopped, started))
             }
             Err(e) => {
                 state.process = Process::Ended;

@@ -29,7 +29,9 @@ use crate::shell::lesson;
 
 pub use bare::BareNodes;
 pub use cluster::LocalCluster;
-pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, redis_server_available};
+pub use servers::{
+    Listen, Server, Standalone, Started, call, call_until, free_port, ipv6_available, redis_server_available,
+};
 
 /// `rcli sandbox` options.
 #[derive(Debug, Parser)]

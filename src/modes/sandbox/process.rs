@@ -10,8 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::servers::Server;
-use crate::client::pool;
+use super::servers::{Server, Started, call_until};
 use crate::error::{Error, Result};
 
 /// How a clean stop ended.
@@ -65,7 +64,7 @@ impl Server {
         // The reply never comes when it works: the server closes the link as it exits.
         // A short wait for it; the wait for the process below is the one that counts
         // (and the one Ctrl-C cuts).
-        let _ = pool::call_via(&self.link, &self.endpoint(), &["SHUTDOWN", "SAVE"], Duration::from_millis(300));
+        let _ = call_until(&self.link, &self.endpoint(), &["SHUTDOWN", "SAVE"], Duration::from_millis(300), interrupt);
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline && !interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
             if self.has_ended() {
@@ -82,11 +81,11 @@ impl Server {
 
     /// Starts the server again with the command line it was first started with (same
     /// port, directory, config and node file, so it rejoins its cluster); waits,
-    /// bounded, until it answers.
-    pub fn restart(&mut self) -> Result<()> {
+    /// bounded, until it answers (`interrupt` ends the wait, not the process).
+    pub fn restart(&mut self, interrupt: Option<&AtomicBool>) -> Result<Started> {
         if !self.has_ended() {
             return Err(Error::Usage(format!("{} is still running", self.endpoint())));
         }
-        self.launch()
+        self.launch_until(interrupt)
     }
 }

@@ -9,11 +9,12 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use super::tls::TlsFiles;
 use super::watchdog;
+use crate::client::connection::{Connection, Wait};
 use crate::client::pool::{self, LinkSettings};
 use crate::client::tls::Tls;
 use crate::endpoint::Endpoint;
@@ -266,24 +267,41 @@ pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
 }
 
+/// How a start ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The server answers PING.
+    Answering,
+    /// Ctrl-C ended the wait: the process runs, not answering yet.
+    NotWaitedFor,
+}
+
 impl Server {
     /// Starts the process from its command line (in a process group of its own, so a
     /// Ctrl-C in the shell does not reach it; watched by the watchdog) and waits,
     /// bounded, until it answers PING. On failure the process is killed.
     pub(super) fn launch(&mut self) -> Result<()> {
+        self.launch_until(None).map(|_| ())
+    }
+
+    /// [`Server::launch`] whose wait `interrupt` cuts short (the process is kept).
+    pub(super) fn launch_until(&mut self, interrupt: Option<&AtomicBool>) -> Result<Started> {
         let mut cmd = Command::new("redis-server");
         cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         cmd.process_group(0);
         let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
         watchdog::watch_pid(child.id());
         self.child = Some(child);
-        wait_for_ping(self).inspect_err(|_| self.kill())
+        wait_for_ping(self, interrupt).inspect_err(|_| self.kill())
     }
 }
 
-fn wait_for_ping(server: &mut Server) -> Result<()> {
+fn wait_for_ping(server: &mut Server, interrupt: Option<&AtomicBool>) -> Result<Started> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
+        if interrupt.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            return Ok(Started::NotWaitedFor);
+        }
         if let Some(child) = &mut server.child
             && let Ok(Some(status)) = child.try_wait()
         {
@@ -294,8 +312,8 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
                 server.log_tail()
             )));
         }
-        if pool::call_via(&server.link, &server.endpoint(), &["PING"], Duration::from_millis(500)).is_ok() {
-            return Ok(());
+        if call_until(&server.link, &server.endpoint(), &["PING"], Duration::from_millis(500), interrupt).is_ok() {
+            return Ok(Started::Answering);
         }
         if Instant::now() > deadline {
             return Err(Error::Usage(format!(
@@ -306,6 +324,19 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One command on a connection of its own, as [`pool::call_via`], whose wait (to
+/// connect, then `timeout` without a byte of the reply) `interrupt` also ends.
+pub fn call_until<A: AsRef<[u8]>>(
+    link: &LinkSettings,
+    endpoint: &Endpoint,
+    argv: &[A],
+    timeout: Duration,
+    interrupt: Option<&AtomicBool>,
+) -> Result<Frame> {
+    let mut conn = Connection::connect(endpoint, link.dial(endpoint, None), interrupt)?;
+    conn.request(argv, Wait { idle: Some(timeout), interrupt })
 }
 
 /// Sends one command to a local server with a bounded wait.
