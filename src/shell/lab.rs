@@ -6,7 +6,7 @@
 //! is refused there.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,14 +24,56 @@ use crate::session::Session;
 use crate::shell::helper::RcliHelper;
 use crate::shell::subscribed::Output;
 
+/// What the printer thread is asked to do.
+enum Print {
+    Text(String),
+    /// Answer once everything sent before has been printed.
+    Flush(mpsc::Sender<()>),
+}
+
 /// Where the lab's threads print: above the prompt (or plainly without a terminal).
+/// One thread owns the terminal's printer and prints in the order lines were sent;
+/// the watcher and the checker only queue them, so they never wait on the terminal
+/// (rustyline's printer can block while no line is being edited, until the next one).
 #[derive(Clone)]
-pub struct Shared(Arc<Mutex<Output>>);
+pub struct Shared(mpsc::Sender<Print>);
 
 impl Shared {
+    /// Starts the printer thread on `output`. It ends once every `Shared` is dropped
+    /// and its queue is printed; nobody waits for it.
+    fn start(mut output: Output) -> Shared {
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for print in receiver {
+                match print {
+                    Print::Text(text) => output.print(text),
+                    Print::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        Shared(sender)
+    }
+
+    /// Queues `lines`, escaped, to be printed together.
+    pub fn print_lines(&self, lines: &[String]) {
+        let text: String = lines.iter().map(|l| format!("{}\n", escape_controls(l, false))).collect();
+        if !text.is_empty() {
+            let _ = self.0.send(Print::Text(text));
+        }
+    }
+
     pub fn print(&self, line: &str) {
-        let mut output = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        output.print(format!("{}\n", escape_controls(line, false)));
+        self.print_lines(&[line.to_string()]);
+    }
+
+    /// Waits (at most `limit`) until what was queued so far is printed.
+    pub fn flush(&self, limit: Duration) {
+        let (done, printed) = mpsc::channel();
+        if self.0.send(Print::Flush(done)).is_ok() {
+            let _ = printed.recv_timeout(limit);
+        }
     }
 }
 
@@ -86,8 +128,9 @@ impl LabSession {
         self.watcher.as_ref().and_then(|w| w.latest().census).or_else(|| self.census.clone())
     }
 
-    fn output(&self) -> Shared {
-        self.output.clone().unwrap_or_else(|| Shared(Arc::new(Mutex::new(Output::Plain))))
+    /// The printer above the prompt, started plain when the shell has no line editor.
+    fn output(&mut self) -> Shared {
+        self.output.get_or_insert_with(|| Shared::start(Output::Plain)).clone()
     }
 
     /// Starts the background consistency checker on a client of its own (the session's
@@ -136,6 +179,10 @@ impl LabSession {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = background.thread.join();
+        // Its last lines (the verdict) before what the shell prints next.
+        if let Some(output) = &self.output {
+            output.flush(Duration::from_secs(2));
+        }
         true
     }
 }
@@ -170,15 +217,14 @@ pub fn attach(session: &mut Session, editor: &mut Editor<RcliHelper, DefaultHist
         Ok(printer) => Output::AbovePrompt(Box::new(printer)),
         Err(_) => Output::Plain,
     };
-    let shared = Shared(Arc::new(Mutex::new(output)));
+    let shared = Shared::start(output);
     lab.output = Some(shared.clone());
     let last_action = Arc::clone(&lab.last_action);
     let report = Box::new(move |changes: &[crate::modes::sandbox::census::Change]| {
         let since = last_action.lock().unwrap_or_else(PoisonError::into_inner).map(|t| t.elapsed());
         let stamp = since.map(|s| format!("[+{:.2}s] ", s.as_secs_f64())).unwrap_or_default();
-        for change in changes {
-            shared.print(&format!("{stamp}{}", change.line()));
-        }
+        let lines: Vec<String> = changes.iter().map(|change| format!("{stamp}{}", change.line())).collect();
+        shared.print_lines(&lines);
     });
     lab.watcher = Some(Watcher::start(lab.lab.endpoints(), lab.lab.link(), report));
 }
