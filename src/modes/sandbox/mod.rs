@@ -9,9 +9,11 @@
 //!
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
 //! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`), [`watchdog`]
-//! removes them if rcli dies without its usual clean-up; this file is
-//! `rcli sandbox` itself (its shell takes `:lesson`, and `--lesson NAME` starts one:
-//! `shell/lesson/`).
+//! removes them if rcli dies without its usual clean-up. The lab the sandbox's shell
+//! gets (`:kill`, `:pause`, … in `shell/meta/lab.rs`): [`lab`] owns the servers then,
+//! [`process`] signals, stops and restarts one, [`watcher`] watches the cluster and
+//! [`census`] words what changed. This file is `rcli sandbox` itself (its shell takes
+//! `:lesson`, and `--lesson NAME` starts one: `shell/lesson/`).
 
 mod bare;
 pub mod census;
