@@ -5,6 +5,13 @@
 It starts `target/release/rcli sandbox` in a pseudo-terminal (TERM=dumb, so the
 transcript has no cursor movements; no colour), types each command, waits for the
 prompt, and writes what the terminal showed. Ports differ between runs.
+The failover half uses the sandbox's lab commands (:failover, :consistency, :kill,
+:restart, :pause). What the lab's threads print while the shell waits at its prompt
+(the cluster's reactions, the consistency checker's lines) is written above that
+prompt, where a real terminal shows it (with TERM=dumb the line editor cannot redraw,
+so on screen those lines follow the prompt). A step `Wait(pattern)` types nothing and
+waits for such a line. `rcli consistency-test` also runs once as a process of its own,
+"from another terminal", against the sandbox's cluster.
 The second half (creating, resharding, growing and shrinking a cluster with
 `rcli --cluster`) starts `rcli sandbox --bare 9` and runs each command as its own
 process, the interactive reshard in a pseudo-terminal; very long runs of identical
@@ -12,6 +19,23 @@ lines (one per slot) are shortened in the transcript.
 Run from the repository root:  cargo build --release && python3 scripts/gen-tutorial.py
 """
 import os, pty, re, select, shutil, subprocess, sys, tempfile, threading, time
+
+
+class Wait:
+    """A step that types nothing: it waits until the shell prints a line matching
+    `pattern` by itself (the lab's watcher, the background checker)."""
+    def __init__(self, pattern, timeout=90):
+        self.pattern, self.timeout = re.compile(pattern, re.M), timeout
+
+
+class Outside:
+    """A step that runs rcli as its own process (another terminal), `{seed}` replaced
+    by the port of the node in the prompt."""
+    def __init__(self, *argv):
+        self.argv = argv
+
+
+PROGRESS = r"^\[consistency\] \d+ R "
 
 SECTIONS = [
     ("Hash slots and redirects",
@@ -44,36 +68,169 @@ SECTIONS = [
      "other targets: with `:use primaries` DBSIZE runs on every primary and the replies are "
      "summed by the command's response policy.",
      [":nodes", ":map", "dbsize", ":use primaries", "dbsize", ":use current"], 0),
-    ("A failover seen from the shell",
-     "Here the replica of `foo`'s primary takes over (CLUSTER FAILOVER, sent to that replica "
-     "with `:use`). rcli's slot map is now stale: the next command for those slots gets a "
-     "MOVED from the old primary; rcli says so, reloads the map and resends. The command "
-     "after that goes straight to the new primary.",
-     [":use {foo_replica}", "cluster failover", ":use current"], 6),
-    ("After the failover",
-     "",
-     ["get foo", "get foo", ":nodes"], 0),
+    ("A manual failover: `:failover`",
+     "The tutorial's second half is about failure, and the sandbox's shell can cause it: its lab "
+     "commands (`:help` lists them) do to the sandbox's own nodes what an operator or an outage "
+     "would, and are refused on any other cluster. A NODE is an address or a port as `:nodes` "
+     "shows it, 4 or more characters of a node id, or `primary-of KEY` / `replica-of KEY`. "
+     "`:failover replica-of foo` sends CLUSTER FAILOVER to the replica of `foo`'s primary. The "
+     "lab asks every node a few times a second what it sees and prints what changed above the "
+     "prompt, timed from the command; rcli reloads its slot map as it happens, and the prompt "
+     "follows its node's slots to the new primary.",
+     [":failover replica-of foo", Wait(r"took over slots"), Wait(r"is a replica now"), "get foo", ":nodes"], 0),
+    ("The consistency checker",
+     "The tutorial checks what a failover does to writes with `consistency-test.rb`; rcli has it "
+     "built in: `rcli consistency-test`, against any cluster, from another terminal here. It "
+     "increments 1000 counters (`--counters`) in turn, reading each back first, through rcli's own "
+     "client, and prints every second the reads and writes done (errors in brackets), the "
+     "acknowledged increments `lost` and those `not acked` (sent, reply lost, never resent). At "
+     "the end it reads every counter back, removes its keys and gives a verdict.",
+     [Outside("-c", "-p", "{seed}", "consistency-test", "--duration", "3")], 0),
+    ("Killing a primary while writes go on",
+     "The tutorial's failover test, in one shell: `:consistency on` runs the same checker in the "
+     "background, its lines marked `[consistency]`, and `:kill primary-of foo` sends SIGKILL to "
+     "`foo`'s primary, as a crash would. The other nodes suspect it (PFAIL), agree that it failed "
+     "(FAIL), and its replica takes over. Meanwhile the checker's commands for those slots wait "
+     "for the cluster to heal (rcli's failure budget), and the window during which the slots "
+     "were unavailable is reported when it closes. Increments the dead primary acknowledged but "
+     "had not yet sent to its replica would be counted as `lost`: Redis Cluster replicates "
+     "asynchronously. `:consistency off` ends the run with its final read, clean-up and verdict.",
+     [":consistency on", Wait(PROGRESS + r".*\n(.*\n)*" + PROGRESS),
+      ":kill primary-of foo", Wait(r"took over slots"), Wait(r"window closed"), Wait(PROGRESS),
+      ":consistency off", ":nodes"], 0),
+    ("Bringing the node back: `:restart`",
+     "`:restart` starts the killed node again with its own port, directory and node file. It "
+     "rejoins the cluster, learns that its slots have a new owner, and becomes that node's "
+     "replica. (`:stop` is the clean way down: SHUTDOWN SAVE.)",
+     [":restart {killed}", Wait(r"answers again"), Wait(r"no longer flagged"), ":nodes"], 0),
+    ("A partition in miniature: `:pause`",
+     "`:pause NODE SECONDS` freezes a node with SIGSTOP and resumes it with SIGCONT when the time "
+     "is up (at most 300 s; a node still paused when the shell ends is resumed, then stopped). "
+     "Frozen, a node is as good as cut off from the others: a primary paused for longer than "
+     "`cluster-node-timeout` (2 s in the sandbox) is failed over, and wakes up to find itself a "
+     "replica.",
+     [":pause primary-of foo 8", Wait(r"took over slots"), Wait(r"answers again"), ":nodes"], 0),
 ]
 
-PROMPT = re.compile(rb"(\n|^)(not connected|\S+:\d+(\[\d+\])?(\(TX\))?)> $")
+PROMPT_AT_END = re.compile(r"(\n|^)(not connected|\S+:\d+(\[\d+\])?(\(TX\))?)> $")
+PROMPT_LINE = re.compile(r"(?:^|\n)((?:not connected|\S+:\d+(?:\[\d+\])?(?:\(TX\))?)> )")
 
 
-def read_until_prompt(fd, timeout=60):
-    out = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
+def last_prompt(text):
+    """The last prompt in a piece of output (the lab may have printed after it)."""
+    found = list(PROMPT_LINE.finditer(text))
+    return found[-1] if found else None
+
+
+class Shell:
+    """The sandbox's shell in a pseudo-terminal, and the transcript of one section: it
+    always ends with the prompt the shell shows now."""
+
+    def __init__(self, binary, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(binary, [binary, "sandbox", "--primaries", "3", "--replicas", "1"], env)
+        self.banner = self.read_until(lambda out: PROMPT_AT_END.search(out), 120)
+        self.prompt = self.banner.splitlines()[-1]
+        self.text = self.prompt
+        self.seen = ""  # everything shown, for finding addresses
+        self.unwaited = ""  # the lab's lines since the last command, not yet waited for
+
+    def read(self, wait):
+        """What arrives within `wait` seconds (less if output stops for a moment)."""
+        out = b""
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if not ready:
+                if out:
+                    break
+                continue
             try:
-                chunk = os.read(fd, 65536)
+                chunk = os.read(self.fd, 65536)
             except OSError:
                 break
             if not chunk:
                 break
             out += chunk
-            if PROMPT.search(out):
+        return out.decode(errors="replace").replace("\r\n", "\n").replace("\r", "")
+
+    def read_until(self, done, timeout):
+        out = ""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out += self.read(0.3)
+            if done(out):
                 return out
-    raise RuntimeError("no prompt; got: %r" % out[-500:])
+        raise RuntimeError("timed out; got: %r" % out[-1500:])
+
+    def above_prompt(self, lines):
+        """Lines the lab printed while the prompt was shown go above it."""
+        if lines:
+            self.text = self.text[: len(self.text) - len(self.prompt)] + lines + self.prompt
+            self.seen += lines
+            self.unwaited += lines
+
+    def drain(self):
+        self.above_prompt(self.read(0.5))
+
+    def type(self, command):
+        self.drain()
+        self.unwaited = ""
+        os.write(self.fd, command.encode() + b"\r")
+        echo = command + "\n"
+        out = self.read_until(lambda out: echo in out and last_prompt(out.split(echo, 1)[1]), 120)
+        before, after = out.split(echo, 1)
+        self.above_prompt(before)  # printed between the last look and the echo
+        # The output, the new prompt, and lines printed after the prompt appeared.
+        found = last_prompt(after)
+        reply, prompt, late = after[: found.start(1)], found.group(1), after[found.end(1):]
+        self.text += echo + reply + prompt
+        self.prompt = prompt
+        self.seen += echo + reply
+        self.above_prompt(late)
+
+    def wait(self, step):
+        deadline = time.time() + step.timeout
+        while True:
+            found = step.pattern.search(self.unwaited)
+            if found:
+                self.unwaited = self.unwaited[found.end():]
+                return
+            if time.time() > deadline:
+                raise RuntimeError("timed out waiting for %r; got: %r" % (step.pattern.pattern, self.unwaited[-1500:]))
+            self.above_prompt(self.read(0.5))
+
+    def take(self):
+        """The section's transcript (without its last prompt); the next starts with it."""
+        text = "\n".join(self.text.splitlines()[:-1])
+        self.text = self.prompt
+        return text
+
+    def quit(self):
+        os.write(self.fd, b"quit\r")
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except OSError:
+            pass
+        os.waitpid(self.pid, 0)
+
+
+def fill(command, shell):
+    """Addresses a command refers to, from what the session showed so far."""
+    if "{killed}" in command:
+        found = re.findall(r"^killed (\S+) ", shell.seen, re.M)
+        command = command.replace("{killed}", found[-1] if found else "?")
+    return command
+
+
+def outside(binary, env, argv, shell):
+    seed = re.search(r":(\d+)> $", shell.prompt).group(1)
+    argv = [a.replace("{seed}", seed) for a in argv]
+    out = subprocess.run([binary] + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=env, timeout=120)
+    return "$ rcli " + " ".join(argv) + "\n" + out.stdout.rstrip("\n")
 
 
 def main():
@@ -81,39 +238,31 @@ def main():
     if not os.path.exists(binary):
         sys.exit("build first: cargo build --release")
     env = dict(os.environ, TERM="dumb", NO_COLOR="1", RCLI_RCFILE="/dev/null", REDISCLI_HISTFILE="/dev/null")
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(binary, [binary, "sandbox", "--primaries", "3", "--replicas", "1"], env)
-    banner = read_until_prompt(fd, timeout=120).decode(errors="replace")
+    shell = Shell(binary, env)
     transcripts = []
-    last_prompt = banner.splitlines()[-1]
-    for title, prose, commands, pause in SECTIONS:
-        text = last_prompt
-        for command in commands:
-            if "{foo_replica}" in command:
-                found = re.search(r'"foo" \S+ slot 12182 \S+ \S+ \(primary\), replicas (\S+)', "".join(t[2] for t in transcripts))
-                command = command.replace("{foo_replica}", found.group(1) if found else "replicas")
-            os.write(fd, command.encode() + b"\r")
-            out = read_until_prompt(fd).decode(errors="replace").replace("\r\n", "\n").replace("\r", "")
-            text += out
-        last_prompt = text.splitlines()[-1]
-        transcripts.append((title, prose, "\n".join(text.splitlines()[:-1])))
+    for title, prose, steps, pause in SECTIONS:
+        shown = []
+        for step in steps:
+            if isinstance(step, Wait):
+                shell.wait(step)
+            elif isinstance(step, Outside):
+                shown.append(outside(binary, env, step.argv, shell))
+            else:
+                shell.type(fill(step, shell))
+        session = shell.take()
+        if session.strip() and session.strip() != shell.prompt.strip():
+            shown.append(session)
+        transcripts.append((title, prose, "\n".join(shown)))
         time.sleep(pause)
     second = second_half(binary, env)
-    os.write(fd, b"quit\r")
-    try:
-        while os.read(fd, 65536):
-            pass
-    except OSError:
-        pass
-    os.waitpid(pid, 0)
-    startup = "\n".join(l for l in banner.replace("\r", "").splitlines() if l.strip())
+    shell.quit()
+    startup = "\n".join(l for l in shell.banner.splitlines() if l.strip())
     with open(os.path.join("docs", "tutorial.md"), "w") as f:
         f.write("# Redis Cluster, hands on, with rcli\n\n")
         f.write("The hands-on part of the Redis Cluster tutorial, redone with `rcli sandbox`.\n"
                 "Every transcript below was captured from a real session of the current build by\n"
-                "`scripts/gen-tutorial.py` (ports change from run to run; regenerate after changing\n"
-                "rcli). Start your own with `scripts/sandbox`.\n\n")
+                "`scripts/gen-tutorial.py` (ports and timings change from run to run; regenerate after\n"
+                "changing rcli). Start your own with `scripts/sandbox`.\n\n")
         f.write("## Starting a sandbox\n\n`rcli sandbox` starts 3 primaries and 3 replicas on free local ports, forms the\n"
                 "cluster itself, and opens the shell on it. Leaving the shell stops and removes everything.\n"
                 "`rcli sandbox --lesson hash-tags` (or `--lesson failover`) adds a guided lesson that checks\n"

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
         Some("man") => return ExitCode::from(rcli::modes::packaging::man(rest) as u8),
         _ => {}
     }
+    if rcli::modes::consistency::cli::position(&args).is_some() {
+        return ExitCode::from(rcli::modes::consistency::cli::main(&args) as u8);
+    }
     if rcli::manager::wants_manager(&args) {
         return ExitCode::from(rcli::manager::main(&args) as u8);
     }

@@ -33,6 +33,7 @@ pub fn session(config: &Config) -> Session {
         interruption_shown: false,
         show_pushes: config.show_pushes,
         pending_subscription: None,
+        lab: None,
         last_outcome: None,
     }
 }
@@ -49,11 +50,16 @@ pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
 
 /// Runs rcli as configured; returns the process exit code.
 pub fn run(config: Config) -> i32 {
-    run_guided(config, None)
+    run_with(config, None, None)
 }
 
-/// [`run`], with a lesson guide for the shell (the sandbox).
-pub fn run_guided(mut config: Config, guide: Option<Guide>) -> i32 {
+/// [`run`] in a shell started by `rcli sandbox`: the lab on its servers (dropped, with
+/// the servers, when the session ends) and the lesson guide, if `--lesson` started one.
+pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> i32 {
+    run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))), Some(guide))
+}
+
+fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> i32 {
     for warning in &config.warnings {
         crate::output::note(warning);
     }
@@ -73,6 +79,7 @@ pub fn run_guided(mut config: Config, guide: Option<Guide>) -> i32 {
         return 1;
     }
     let mut session = session(&config);
+    session.lab = lab;
     if config.mode != Mode::Shell {
         rcfile::apply_address_map(&mut session);
     }

@@ -4,6 +4,7 @@
 //! throwaway local cluster ([`sandbox`]), the diagnostic modes ([`diag`]) and the
 //! completion scripts and man page ([`packaging`]).
 
+pub mod consistency;
 pub mod diag;
 pub mod eval;
 pub mod input;

@@ -80,6 +80,9 @@ pub struct Session {
     pub show_pushes: bool,
     /// A subscription the shell just started: the REPL serves it in subscribed mode.
     pub pending_subscription: Option<crate::client::pool::Exchange>,
+    /// The sandbox's servers and the lab around them, in a shell started by
+    /// `rcli sandbox` (lab meta-commands are refused without it).
+    pub lab: Option<Box<crate::shell::lab::LabSession>>,
     /// What the last command sent got (`None` after a line that sent nothing).
     pub last_outcome: Option<outcome::Outcome>,
 }

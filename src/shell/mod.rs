@@ -1,14 +1,15 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
-//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the rclirc file ([`rcfile`]),
-//! subscribed mode ([`subscribed`]), the masked password prompt ([`askpass`]) and the
-//! sandbox's guided lessons ([`lesson`]).
+//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
+//! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the masked
+//! password prompt ([`askpass`]) and the sandbox's guided lessons ([`lesson`]).
 
 pub mod askpass;
 pub mod docs;
 pub mod helper;
 pub mod hints;
 pub mod history;
+pub mod lab;
 pub mod lesson;
 pub mod meta;
 pub mod paint;

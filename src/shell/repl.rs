@@ -93,6 +93,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
         }
     };
     editor.set_helper(Some(RcliHelper { state: HelperState::default() }));
+    crate::shell::lab::attach(session, &mut editor);
     let mut seen = (u64::MAX, usize::MAX);
     let history_file = history::path();
     if let Some(path) = &history_file {
@@ -102,6 +103,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
     }
     let mut subscription: Option<Subscription> = None;
     loop {
+        crate::shell::lab::between_lines(session);
         refresh_helper(&mut editor, session, &mut seen);
         if subscription.as_ref().is_some_and(|s| !s.is_active()) {
             subscription = None;
@@ -135,6 +137,8 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
             }
             Err(ReadlineError::Interrupted) if subscription.is_some() => subscription = None,
             Ok(text) => {
+                // What the cluster did while the user typed (a failover) first.
+                crate::shell::lab::between_lines(session);
                 // A bracketed paste of several lines arrives as one: each line runs on
                 // its own, in order, and each goes to the history; Ctrl-C stops the rest.
                 interrupt.store(false, Ordering::SeqCst);

@@ -37,7 +37,8 @@ pub enum Output {
 }
 
 impl Output {
-    fn print(&mut self, text: String) {
+    /// Prints `text` (whole lines) above the prompt, or at once.
+    pub fn print(&mut self, text: String) {
         match self {
             Output::AbovePrompt(printer) => {
                 let _ = printer.print(text);

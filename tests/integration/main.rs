@@ -6,6 +6,9 @@ mod util;
 
 /// Cluster mode against real 3+3 clusters.
 mod cluster;
+/// `rcli consistency-test` against 3+3 and replica-less clusters, its figures checked
+/// against the counters' final values.
+mod consistency;
 /// One node: one-shot, piped lines, options, errors and exit codes.
 mod core;
 /// The diagnostic modes with -c on a real 3+3 cluster.
@@ -28,6 +31,9 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// The sandbox lab in a pseudo-terminal: :kill, :stop, :restart, :pause, :failover,
+/// :consistency; refused outside the sandbox.
+mod lab;
 /// The sandbox's guided lessons (`--lesson hash-tags|failover`) in a pseudo-terminal.
 mod lessons;
 /// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).

@@ -9,15 +9,21 @@
 //!
 //! [`servers`] starts and stops single servers, [`cluster`] forms a cluster of them,
 //! [`tls`] makes the certificates of a TLS sandbox (`rcli sandbox --tls`), [`watchdog`]
-//! removes them if rcli dies without its usual clean-up; this file is
-//! `rcli sandbox` itself (its shell takes `:lesson`, and `--lesson NAME` starts one:
-//! `shell/lesson/`).
+//! removes them if rcli dies without its usual clean-up. The lab the sandbox's shell
+//! gets (`:kill`, `:pause`, … in `shell/meta/lab.rs`): [`lab`] owns the servers then,
+//! [`process`] signals, stops and restarts one, [`watcher`] watches the cluster and
+//! [`census`] words what changed. This file is `rcli sandbox` itself (its shell takes
+//! `:lesson`, and `--lesson NAME` starts one: `shell/lesson/`).
 
 mod bare;
+pub mod census;
 mod cluster;
+pub mod lab;
+pub mod process;
 mod servers;
 pub mod tls;
 mod watchdog;
+pub mod watcher;
 
 use clap::Parser;
 
@@ -25,7 +31,9 @@ use crate::shell::lesson;
 
 pub use bare::BareNodes;
 pub use cluster::LocalCluster;
-pub use servers::{Listen, Server, Standalone, call, free_port, ipv6_available, redis_server_available};
+pub use servers::{
+    Listen, Server, Standalone, Started, call, call_until, free_port, ipv6_available, redis_server_available,
+};
 
 /// `rcli sandbox` options.
 #[derive(Debug, Parser)]
@@ -141,7 +149,7 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
     crate::output::note(
         "everything is stopped and removed when you leave the shell (quit, Ctrl-D, a closed terminal, a kill).",
     );
-    let code = match crate::cli::Args::try_parse_from(argv)
+    match crate::cli::Args::try_parse_from(argv)
         .map_err(|e| e.to_string())
         .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
     {
@@ -151,15 +159,15 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
             if config.state.auth.take().is_some() {
                 crate::output::note("sandbox: REDISCLI_AUTH is ignored (the sandbox's servers have no password)");
             }
-            crate::run::run_guided(config, Some(guide))
+            // The shell's lab takes the servers over; they go when the session ends.
+            crate::run::run_in_sandbox(config, lab::Lab::new(cluster), guide)
         }
         Err(e) => {
+            drop(cluster);
             crate::output::note(&format!("sandbox: {e}"));
             1
         }
-    };
-    drop(cluster);
-    code
+    }
 }
 
 /// `rcli sandbox --bare N`: starts the nodes, prints them and the `create` command that

@@ -9,11 +9,12 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use super::tls::TlsFiles;
 use super::watchdog;
+use crate::client::connection::{Connection, Wait};
 use crate::client::pool::{self, LinkSettings};
 use crate::client::tls::Tls;
 use crate::endpoint::Endpoint;
@@ -129,9 +130,12 @@ pub struct Server {
     /// The client port (the TLS port of a TLS server).
     pub port: u16,
     pub host: String,
-    child: Option<Child>,
-    log: PathBuf,
-    link: LinkSettings,
+    pub(super) child: Option<Child>,
+    pub(super) log: PathBuf,
+    pub(super) link: LinkSettings,
+    /// The command line it was started with: a restart uses it again (same port,
+    /// directory, config file), so the node rejoins its cluster.
+    pub(super) args: Vec<String>,
 }
 
 impl Server {
@@ -176,37 +180,57 @@ pub(super) fn spawn(dir: &Path, cluster: bool, extra: &[&str], listen: &Listen, 
     for _ in 0..5 {
         let port = free_port_on(&listen.host)?;
         let log = dir.join(format!("{port}.log"));
-        let mut cmd = Command::new("redis-server");
-        match &listen.tls {
-            Some(files) => cmd.args(files.server_args(port, cluster)),
-            None => cmd.args(["--port", &port.to_string()]),
+        let mut args: Vec<String> = match &listen.tls {
+            Some(files) => files.server_args(port, cluster),
+            None => vec!["--port".into(), port.to_string()],
         };
-        cmd.args(["--bind", &listen.host, "--save", "", "--appendonly", "no"])
-            .args(["--dir", &dir.display().to_string(), "--logfile", &log.display().to_string()])
-            .args(["--enable-debug-command", "yes", "--protected-mode", "no", "--daemonize", "no"])
+        let dir_text = dir.display().to_string();
+        let log_text = log.display().to_string();
+        let common = [
+            "--bind",
+            &listen.host,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &dir_text,
+            "--logfile",
+            &log_text,
+            "--enable-debug-command",
+            "yes",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
             // A replica (or --rdb) gets its full sync at once, not after 5 s of waiting
             // for others to join.
-            .args(["--repl-diskless-sync-delay", "0"]);
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        args.extend(common.iter().map(|a| a.to_string()));
+        // Each node its own RDB file in the shared directory (a replica's full sync and
+        // the lab's clean stop write one; a restart reads it back).
+        args.extend(["--dbfilename".to_string(), format!("dump-{port}.rdb")]);
         if cluster {
-            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")]).args([
+            let config_file = format!("nodes-{port}.conf");
+            let cluster_args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &config_file,
                 "--cluster-node-timeout",
                 "2000",
                 "--cluster-replica-validity-factor",
                 "0",
-            ]);
+            ];
+            args.extend(cluster_args.iter().map(|a| a.to_string()));
         }
-        cmd.args(extra).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        // Own process group: a Ctrl-C in the shell must not reach the servers.
-        cmd.process_group(0);
-        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
-        watchdog::watch_pid(child.id());
-        let mut server = Server { port, host: listen.host.clone(), child: Some(child), log, link: link.clone() };
-        match wait_for_ping(&mut server) {
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut server = Server { port, host: listen.host.clone(), child: None, log, link: link.clone(), args };
+        match server.launch() {
             Ok(()) => return Ok(server),
-            Err(e) => {
-                server.kill();
-                last = Some(e);
-            }
+            Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
@@ -223,7 +247,7 @@ pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
         let mut text = format!(
             "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\nprotected-mode no\ndaemonize no\n\
              enable-debug-command yes\ncluster-enabled yes\ncluster-config-file nodes-{port}.conf\ncluster-node-timeout 2000\n\
-             cluster-replica-validity-factor 0\n",
+             cluster-replica-validity-factor 0\ndbfilename dump-{port}.rdb\n",
             dir.display(),
             log.display()
         );
@@ -232,27 +256,52 @@ pub(super) fn spawn_configured(dir: &Path, extra: &[&str]) -> Result<Server> {
             text.push('\n');
         }
         fs::write(&conf, text).map_err(|source| Error::File { path: conf.display().to_string(), source })?;
-        let mut cmd = Command::new("redis-server");
-        cmd.arg(&conf).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        cmd.process_group(0);
-        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
-        watchdog::watch_pid(child.id());
         let link = LinkSettings::plain(Duration::from_secs(10));
-        let mut server = Server { port, host: "127.0.0.1".into(), child: Some(child), log, link };
-        match wait_for_ping(&mut server) {
+        let args = vec![conf.display().to_string()];
+        let mut server = Server { port, host: "127.0.0.1".into(), child: None, log, link, args };
+        match server.launch() {
             Ok(()) => return Ok(server),
-            Err(e) => {
-                server.kill();
-                last = Some(e);
-            }
+            Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| Error::Usage("redis-server did not start".into())))
 }
 
-fn wait_for_ping(server: &mut Server) -> Result<()> {
+/// How a start ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The server answers PING.
+    Answering,
+    /// Ctrl-C ended the wait: the process runs, not answering yet.
+    NotWaitedFor,
+}
+
+impl Server {
+    /// Starts the process from its command line (in a process group of its own, so a
+    /// Ctrl-C in the shell does not reach it; watched by the watchdog) and waits,
+    /// bounded, until it answers PING. On failure the process is killed.
+    pub(super) fn launch(&mut self) -> Result<()> {
+        self.launch_until(None).map(|_| ())
+    }
+
+    /// [`Server::launch`] whose wait `interrupt` cuts short (the process is kept).
+    pub(super) fn launch_until(&mut self, interrupt: Option<&AtomicBool>) -> Result<Started> {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.process_group(0);
+        let child = cmd.spawn().map_err(|source| Error::File { path: "redis-server".into(), source })?;
+        watchdog::watch_pid(child.id());
+        self.child = Some(child);
+        wait_for_ping(self, interrupt).inspect_err(|_| self.kill())
+    }
+}
+
+fn wait_for_ping(server: &mut Server, interrupt: Option<&AtomicBool>) -> Result<Started> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
+        if interrupt.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            return Ok(Started::NotWaitedFor);
+        }
         if let Some(child) = &mut server.child
             && let Ok(Some(status)) = child.try_wait()
         {
@@ -263,8 +312,8 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
                 server.log_tail()
             )));
         }
-        if pool::call_via(&server.link, &server.endpoint(), &["PING"], Duration::from_millis(500)).is_ok() {
-            return Ok(());
+        if call_until(&server.link, &server.endpoint(), &["PING"], Duration::from_millis(500), interrupt).is_ok() {
+            return Ok(Started::Answering);
         }
         if Instant::now() > deadline {
             return Err(Error::Usage(format!(
@@ -275,6 +324,19 @@ fn wait_for_ping(server: &mut Server) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One command on a connection of its own, as [`pool::call_via`], whose wait (to
+/// connect, then `timeout` without a byte of the reply) `interrupt` also ends.
+pub fn call_until<A: AsRef<[u8]>>(
+    link: &LinkSettings,
+    endpoint: &Endpoint,
+    argv: &[A],
+    timeout: Duration,
+    interrupt: Option<&AtomicBool>,
+) -> Result<Frame> {
+    let mut conn = Connection::connect(endpoint, link.dial(endpoint, None), interrupt)?;
+    conn.request(argv, Wait { idle: Some(timeout), interrupt })
 }
 
 /// Sends one command to a local server with a bounded wait.

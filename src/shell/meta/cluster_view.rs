@@ -54,11 +54,16 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
         let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
         for node in shard.primary.iter().chain(shard.replicas.iter()) {
-            let keys = match session.client.dbsize(&node.endpoint) {
-                Err(crate::error::Error::Interrupted) => return session.printer.line("(interrupted)"),
-                result => result.ok(),
+            // In the sandbox: a node the lab killed, stopped or paused is not asked
+            // (a paused one would not answer); the link column says what happened.
+            let lab_note = session.lab.as_ref().and_then(|lab| lab.process_note(&node.endpoint));
+            let keys = match lab_note.is_none().then(|| session.client.dbsize(&node.endpoint)) {
+                None => None,
+                Some(Err(crate::error::Error::Interrupted)) => return session.printer.line("(interrupted)"),
+                Some(result) => result.ok(),
             };
             let link = match (keys.is_some(), node.health.as_str()) {
+                _ if lab_note.is_some() => lab_note.unwrap_or_default(),
                 (false, _) => "down".to_string(),
                 (true, "online" | "unknown") => "ok".to_string(),
                 // Redis 7.0 says `loading` for a replica that has had no write to copy

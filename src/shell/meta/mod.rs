@@ -6,6 +6,7 @@
 
 mod cluster_view;
 mod keys;
+pub mod lab;
 
 use cluster_view::{map, nodes};
 pub use keys::mark_hashed;
@@ -59,6 +60,37 @@ pub const META: &[MetaSpec] = &[
         name: ":set",
         args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]",
         summary: "shell preferences (also read from the rclirc file)",
+    },
+    MetaSpec {
+        name: ":kill",
+        args: "NODE",
+        summary: "sandbox only: kill a node (SIGKILL), as a crash would. NODE, for every lab command: \
+                  HOST:PORT or PORT as :nodes shows, 4+ characters of a node id, primary-of KEY or \
+                  replica-of KEY",
+    },
+    MetaSpec { name: ":stop", args: "NODE", summary: "sandbox only: stop a node cleanly (SHUTDOWN SAVE)" },
+    MetaSpec {
+        name: ":restart",
+        args: "NODE",
+        summary: "sandbox only: start a node again with its own port, directory and config (stopping it first \
+                  if it runs); it rejoins the cluster",
+    },
+    MetaSpec {
+        name: ":pause",
+        args: "NODE SECONDS",
+        summary: "sandbox only: freeze a node (SIGSTOP), a partition in miniature; it resumes (SIGCONT) after \
+                  SECONDS (0: now, at most 300) or when the shell ends",
+    },
+    MetaSpec {
+        name: ":failover",
+        args: "NODE [force|takeover]",
+        summary: "sandbox only: CLUSTER FAILOVER on a replica, which takes over its primary's slots",
+    },
+    MetaSpec {
+        name: ":consistency",
+        args: "on|off",
+        summary: "sandbox only: run the consistency checker (rcli consistency-test) in the background, its \
+                  lines above the prompt",
     },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
@@ -131,6 +163,7 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
             }
             _ => usage(session, ":cluster"),
         },
+        _ if lab::LAB_COMMANDS.contains(&name.as_str()) => lab::run(session, &name, rest_words),
         _ if META.iter().any(|m| m.name == name) => usage(session, &name),
         _ => {
             session.printer.line(&format!("unknown rcli command '{}' (try :help)", text::escape_controls(typed, false)))

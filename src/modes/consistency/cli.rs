@@ -1,0 +1,223 @@
+//! The command line of `rcli consistency-test`: the word `consistency-test` where a
+//! Redis command would start (`rcli -c -p 7000 consistency-test`) or first
+//! (`rcli consistency-test -c -p 7000`), the checker's own options anywhere after it,
+//! and every other option rcli's own (connection, TLS, auth), read by [`crate::cli`].
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+
+use super::{Controls, DEFAULT_COUNTERS, Out, Settings};
+use crate::cli::{Args, Config, MAX_SECONDS, Mode};
+use crate::client::Client;
+
+/// The word that asks for the checker.
+pub const WORD: &str = "consistency-test";
+
+const HELP: &str = "\
+Usage: rcli [OPTIONS] consistency-test [--counters N] [--duration SECONDS] [--key-prefix PREFIX] [--keep-keys]
+
+The Redis Cluster tutorial's consistency checker, through rcli's own client: N counters,
+each read back (GET) and incremented (INCR) in turn; every second a line
+  R reads (err) | W writes (err) | N lost | N not acked
+a line when a window of failures opens and closes, and at the end every counter read
+back, its keys removed and a verdict. Kill, pause or fail over nodes while it runs
+(in `rcli sandbox`: :kill, :pause, :failover, or :consistency on|off to run it there).
+
+  lost        acknowledged increments missing from a value read back
+  not acked   increments whose reply never came (rcli's \"outcome unknown\": never resent);
+              the final read tells whether each was applied
+
+Options:
+  --counters N          counters (default 1000)
+  --duration SECONDS    stop after this long (default: at Ctrl-C)
+  --key-prefix PREFIX   key prefix (default rcli-consistency:<pid>-<ms>:)
+  --keep-keys           leave the counters in place at the end
+Any other option is rcli's (-c -h -p -a --user --tls …). Ctrl-C ends the run (the
+final checks and the clean-up still run; a second Ctrl-C cuts them short).
+Exit codes: 0 consistent, 1 writes lost or applied twice (or no connection), 2 usage.
+";
+
+/// Where `consistency-test` stands in `argv` (program name first), if it is where
+/// rcli would read a command: after options only.
+pub fn position(argv: &[OsString]) -> Option<usize> {
+    let command = Args::command();
+    let mut i = 1;
+    while let Some(word) = argv.get(i) {
+        let text = word.to_string_lossy();
+        if text == WORD {
+            return Some(i);
+        }
+        if !text.starts_with('-') || text == "-" {
+            return None;
+        }
+        let takes_value = if let Some(long) = text.strip_prefix("--") {
+            !long.contains('=')
+                && command.get_arguments().any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
+        } else {
+            let mut chars = text.chars().skip(1);
+            let short = chars.next();
+            chars.next().is_none()
+                && command.get_arguments().any(|a| a.get_short() == short && a.get_action().takes_values())
+        };
+        i += if takes_value { 2 } else { 1 };
+    }
+    None
+}
+
+/// The checker's options taken out of `words`; the rest stays for rcli's parser.
+fn take_settings(words: &mut Vec<OsString>) -> Result<Option<Settings>, String> {
+    let mut settings =
+        Settings { counters: DEFAULT_COUNTERS, duration: None, prefix: Settings::default_prefix(), keep: false };
+    let mut rest = Vec::new();
+    let mut iter = std::mem::take(words).into_iter();
+    while let Some(word) = iter.next() {
+        let text = word.to_string_lossy().into_owned();
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name.to_string(), Some(value.to_string())),
+            _ => (text.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| iter.next().map(|v| v.to_string_lossy().into_owned()))
+                .ok_or(format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "--help" => return Ok(None),
+            "--counters" => {
+                let given = value("--counters")?;
+                settings.counters = given
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or(format!("--counters: '{given}' is not a number from 1 to 1000000"))?;
+            }
+            "--duration" => {
+                let given = value("--duration")?;
+                let seconds = given
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_SECONDS)
+                    .ok_or(format!("--duration: '{given}' is not a number of seconds above 0"))?;
+                settings.duration = Duration::try_from_secs_f64(seconds).ok();
+            }
+            "--key-prefix" => settings.prefix = value("--key-prefix")?,
+            "--keep-keys" => settings.keep = true,
+            _ => rest.push(word),
+        }
+    }
+    *words = rest;
+    Ok(Some(settings))
+}
+
+/// Lines to stdout, each written at once.
+struct Stdout;
+
+impl Out for Stdout {
+    fn line(&mut self, text: &str) {
+        crate::output::print_now(format!("{text}\n").as_bytes());
+    }
+}
+
+/// Runs `rcli … consistency-test …` (`argv` with the program name); returns the exit
+/// code.
+pub fn main(argv: &[OsString]) -> i32 {
+    let mut words: Vec<OsString> = argv.to_vec();
+    if let Some(at) = position(argv) {
+        words.remove(at);
+    }
+    let settings = match take_settings(&mut words) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            crate::output::print_now(HELP.as_bytes());
+            return 0;
+        }
+        Err(message) => {
+            crate::output::note(&format!("rcli consistency-test: {message}"));
+            return 2;
+        }
+    };
+    let config = match Args::try_parse_from(&words)
+        .map_err(|e| e.to_string())
+        .and_then(|args| Config::from_args(args).map_err(|e| e.to_string()))
+    {
+        Ok(config) => config,
+        Err(message) => {
+            crate::output::note(message.trim_end());
+            return 2;
+        }
+    };
+    if let Mode::OneShot(command) = &config.mode {
+        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
+        crate::output::note(&format!("rcli consistency-test: unexpected argument '{first}' (see --help)"));
+        return 2;
+    }
+    for warning in &config.warnings {
+        crate::output::note(warning);
+    }
+    let mut state = config.state.clone();
+    if config.askpass {
+        match crate::shell::askpass::read_password("Please input password: ") {
+            Some(password) => {
+                let user = state.auth.as_ref().and_then(|a| a.user.clone());
+                state.auth = Some(crate::client::state::Credentials { user, password: password.into_bytes() });
+            }
+            None => return 1,
+        }
+    }
+    if let Some(tls) = &config.client.tls
+        && let Err(detail) = tls.ready()
+    {
+        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
+        return 1;
+    }
+    let controls = Controls { interrupt: Arc::new(AtomicBool::new(false)), abandon: Arc::default() };
+    let flag = Arc::clone(&controls.interrupt);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let mut client = Client::new(config.client.clone(), state);
+    client.set_interrupt(Arc::clone(&controls.interrupt));
+    let mut events = Vec::new();
+    if let Err(e) = client.connect(&mut events) {
+        crate::output::note(&e.to_string());
+        return 1;
+    }
+    let summary = super::run(&mut client, &settings, &controls, &mut Stdout);
+    i32::from(!summary.consistent())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<OsString> {
+        text.split(' ').map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_word_is_found_where_a_command_would_start() {
+        assert_eq!(position(&words("rcli consistency-test -c -p 7000")), Some(1));
+        assert_eq!(position(&words("rcli -c -p 7000 consistency-test --counters 10")), Some(4));
+        assert_eq!(position(&words("rcli -c -h consistency-test -p 1 get x")), None);
+        assert_eq!(position(&words("rcli -c get consistency-test")), None);
+        assert_eq!(position(&words("rcli --tls --cacert ca.pem consistency-test")), Some(4));
+    }
+
+    #[test]
+    fn the_checkers_options_are_taken_out() {
+        let mut w = words("rcli -c --counters 50 -p 7000 --duration=2.5 --key-prefix t: --keep-keys");
+        let settings = take_settings(&mut w).expect("valid").expect("not help");
+        assert_eq!(w, words("rcli -c -p 7000"));
+        assert_eq!(settings.counters, 50);
+        assert_eq!(settings.duration, Some(Duration::from_millis(2500)));
+        assert_eq!(settings.prefix, "t:");
+        assert!(settings.keep);
+        assert!(take_settings(&mut words("rcli --counters 0")).is_err());
+        assert!(take_settings(&mut words("rcli --duration -1")).is_err());
+        assert!(take_settings(&mut words("rcli --counters")).is_err());
+        assert!(take_settings(&mut words("rcli --help")).expect("help").is_none());
+    }
+}
