@@ -1,7 +1,7 @@
 //! rcli's whole command line as one clap `Command`, for the shell completion scripts and
 //! the man page (never for parsing): rcli's options ([`Args`]), the cluster manager's
 //! `--cluster <subcommand>` and `--cluster-*` options, and the subcommands named by the
-//! first word (`sandbox`, `completions`, `man`). Pure.
+//! first word (`sandbox`, `consistency-test`, `completions`, `man`). Pure.
 //!
 //! The manager reads its own command line (`manager::args`, one pass like redis-cli, not
 //! clap), so its part is built here from the manager's own tables: the subcommands from
@@ -43,17 +43,18 @@ pub struct CompletionsArgs {
 pub struct ManArgs {}
 
 /// The subcommands named by the first word, as `main` dispatches them.
-pub const SUBCOMMANDS: &[&str] = &["sandbox", "completions", "man"];
+pub const SUBCOMMANDS: &[&str] = &["sandbox", "consistency-test", "completions", "man"];
 
 /// The whole command line, named `rcli`.
 pub fn command_line() -> Command {
     let sandbox = crate::modes::sandbox::SandboxArgs::command().name("sandbox").bin_name("rcli sandbox");
     let completions = CompletionsArgs::command().bin_name("rcli completions");
     let man = ManArgs::command().bin_name("rcli man");
+    let consistency = crate::modes::consistency::cli::description().bin_name("rcli consistency-test");
     let mut command = Args::command()
         .version(env!("CARGO_PKG_VERSION"))
         .disable_help_subcommand(true)
-        .subcommands([sandbox, completions, man])
+        .subcommands([sandbox, consistency, completions, man])
         .arg(cluster_arg());
     let options = OPTIONS.iter().copied().chain([(CLUSTER_WEIGHT, true)]);
     for (order, (name, takes_value)) in (201..).zip(options) {

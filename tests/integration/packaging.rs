@@ -101,6 +101,8 @@ fn bash_completes_options_the_cluster_manager_and_subcommands() {
     assert_eq!(bash_complete(&path, &["rcli", "sandbox", "--pri"]), ["--primaries"]);
     assert_eq!(bash_complete(&path, &["rcli", "completions", ""]), ["bash", "elvish", "fish", "powershell", "zsh"]);
     assert_eq!(bash_complete(&path, &["rcli", "ma"]), ["man"]);
+    assert_eq!(bash_complete(&path, &["rcli", "consis"]), ["consistency-test"]);
+    assert_eq!(bash_complete(&path, &["rcli", "consistency-test", "--cou"]), ["--counters"]);
 }
 
 #[test]

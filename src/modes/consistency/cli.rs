@@ -41,6 +41,31 @@ final checks and the clean-up still run; a second Ctrl-C cuts them short).
 Exit codes: 0 consistent, 1 writes lost or applied twice (or no connection), 2 usage.
 ";
 
+/// `rcli consistency-test`'s own options, for completions and the man page
+/// (`cli/describe.rs`). They are read by [`take_settings`] from among rcli's options; a
+/// unit test keeps the two in step.
+pub fn description() -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let valued = |name: &'static str, value: &'static str, help: &'static str| {
+        Arg::new(name).long(name).value_name(value).help(help).action(ArgAction::Set)
+    };
+    clap::Command::new(WORD)
+        .about(
+            "The Redis Cluster tutorial's consistency checker: counters read back and incremented \
+             while nodes fail; lost and unacknowledged writes every second, a verdict at the end \
+             (-c -p PORT and rcli's other options apply)",
+        )
+        .arg(valued("counters", "N", "counters (default 1000)"))
+        .arg(valued("duration", "SECONDS", "stop after this long (default: at Ctrl-C)"))
+        .arg(valued("key-prefix", "PREFIX", "key prefix (default rcli-consistency:<pid>-<ms>:)"))
+        .arg(
+            Arg::new("keep-keys")
+                .long("keep-keys")
+                .help("leave the counters in place at the end")
+                .action(ArgAction::SetTrue),
+        )
+}
+
 /// Where `consistency-test` stands in `argv` (program name first), if it is where
 /// rcli would read a command: after options only.
 pub fn position(argv: &[OsString]) -> Option<usize> {
@@ -204,6 +229,22 @@ mod tests {
         assert_eq!(position(&words("rcli -c -h consistency-test -p 1 get x")), None);
         assert_eq!(position(&words("rcli -c get consistency-test")), None);
         assert_eq!(position(&words("rcli --tls --cacert ca.pem consistency-test")), Some(4));
+    }
+
+    /// Every option the description names is one the checker takes out of the command
+    /// line, with a value exactly when described so.
+    #[test]
+    fn the_description_matches_the_parser() {
+        for arg in description().get_arguments() {
+            let long = format!("--{}", arg.get_long().expect("long options only"));
+            let mut w = vec![OsString::from("rcli"), OsString::from(&long)];
+            if arg.get_action().takes_values() {
+                w.push(OsString::from("7"));
+            }
+            assert!(take_settings(&mut w).expect(&long).is_some(), "{long}");
+            assert_eq!(w, words("rcli"), "{long} and its value are the checker's");
+        }
+        assert_eq!(description().get_arguments().count(), 4);
     }
 
     #[test]
