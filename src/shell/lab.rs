@@ -6,7 +6,7 @@
 //! is refused there.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,63 +19,9 @@ use crate::modes::consistency::{self, Controls, Out, Settings, Summary};
 use crate::modes::sandbox::census::{Census, successor};
 use crate::modes::sandbox::lab::Lab;
 use crate::modes::sandbox::watcher::Watcher;
-use crate::protocol::text::escape_controls;
 use crate::session::Session;
+use crate::shell::above_prompt::{self, Output, Shared};
 use crate::shell::helper::RcliHelper;
-use crate::shell::subscribed::Output;
-
-/// What the printer thread is asked to do.
-enum Print {
-    Text(String),
-    /// Answer once everything sent before has been printed.
-    Flush(mpsc::Sender<()>),
-}
-
-/// Where the lab's threads print: above the prompt (or plainly without a terminal).
-/// One thread owns the terminal's printer and prints in the order lines were sent;
-/// the watcher and the checker only queue them, so they never wait on the terminal
-/// (rustyline's printer can block while no line is being edited, until the next one).
-#[derive(Clone)]
-pub struct Shared(mpsc::Sender<Print>);
-
-impl Shared {
-    /// Starts the printer thread on `output`. It ends once every `Shared` is dropped
-    /// and its queue is printed; nobody waits for it.
-    fn start(mut output: Output) -> Shared {
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for print in receiver {
-                match print {
-                    Print::Text(text) => output.print(text),
-                    Print::Flush(done) => {
-                        let _ = done.send(());
-                    }
-                }
-            }
-        });
-        Shared(sender)
-    }
-
-    /// Queues `lines`, escaped, to be printed together.
-    pub fn print_lines(&self, lines: &[String]) {
-        let text: String = lines.iter().map(|l| format!("{}\n", escape_controls(l, false))).collect();
-        if !text.is_empty() {
-            let _ = self.0.send(Print::Text(text));
-        }
-    }
-
-    pub fn print(&self, line: &str) {
-        self.print_lines(&[line.to_string()]);
-    }
-
-    /// Waits (at most `limit`) until what was queued so far is printed.
-    pub fn flush(&self, limit: Duration) {
-        let (done, printed) = mpsc::channel();
-        if self.0.send(Print::Flush(done)).is_ok() {
-            let _ = printed.recv_timeout(limit);
-        }
-    }
-}
 
 /// The last lab command and when it ran: the watcher's lines count from it.
 type LastAction = Arc<Mutex<Option<Instant>>>;
@@ -213,11 +159,7 @@ impl Out for Prefixed {
 /// line editor exists.
 pub fn attach(session: &mut Session, editor: &mut Editor<RcliHelper, DefaultHistory>) {
     let Some(lab) = session.lab.as_mut() else { return };
-    let output = match editor.create_external_printer() {
-        Ok(printer) => Output::AbovePrompt(Box::new(printer)),
-        Err(_) => Output::Plain,
-    };
-    let shared = Shared::start(output);
+    let shared = above_prompt::for_editor(editor);
     lab.output = Some(shared.clone());
     let last_action = Arc::clone(&lab.last_action);
     let report = Box::new(move |changes: &[crate::modes::sandbox::census::Change]| {

@@ -4,6 +4,7 @@
 //! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the masked
 //! password prompt ([`askpass`]) and the sandbox's guided lessons ([`lesson`]).
 
+pub mod above_prompt;
 pub mod askpass;
 pub mod docs;
 pub mod helper;

@@ -13,10 +13,11 @@ use rustyline::{CompletionType, Editor};
 
 use crate::endpoint::Endpoint;
 use crate::session::{Flow, Session};
+use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
 use crate::shell::lesson::Guide;
-use crate::shell::subscribed::{Output, Subscription};
+use crate::shell::subscribed::Subscription;
 
 fn is_quit(word: &[u8]) -> bool {
     word.eq_ignore_ascii_case(b"quit") || word.eq_ignore_ascii_case(b"exit")
@@ -176,10 +177,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                         guide.after(session, line);
                     }
                     if let Some(stream) = session.pending_subscription.take() {
-                        let output = match editor.create_external_printer() {
-                            Ok(printer) => Output::AbovePrompt(Box::new(printer)),
-                            Err(_) => Output::Plain,
-                        };
+                        let output = above_prompt::for_editor(&mut editor);
                         subscription = Some(Subscription::start(stream, session.printer.format.clone(), output));
                         // The rest of a pasted block goes to the subscription next time.
                         break;

@@ -12,11 +12,10 @@ use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rustyline::ExternalPrinter;
-
 use crate::client::pool::Exchange;
 use crate::protocol::render::Format;
 use crate::protocol::resp::{self, Frame};
+use crate::shell::above_prompt::Shared;
 
 /// How long the thread waits for a message before looking at typed commands again.
 const SPELL: Duration = Duration::from_millis(50);
@@ -27,25 +26,7 @@ pub struct Subscription {
     active: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-/// Where the thread prints: above the prompt, or plainly when no terminal printer
-/// could be had.
-pub enum Output {
-    AbovePrompt(Box<dyn ExternalPrinter + Send>),
-    Plain,
-}
-
-impl Output {
-    /// Prints `text` (whole lines) above the prompt, or at once.
-    pub fn print(&mut self, text: String) {
-        match self {
-            Output::AbovePrompt(printer) => {
-                let _ = printer.print(text);
-            }
-            Output::Plain => crate::output::print_now(text.as_bytes()),
-        }
-    }
+    output: Shared,
 }
 
 /// What a frame on a subscribed connection says about the subscriptions left.
@@ -88,11 +69,11 @@ pub fn count_of(frame: &Frame) -> Count {
 impl Subscription {
     /// Serves `exchange` (SUBSCRIBE already sent on it) on a thread printing to `output`
     /// in `format`.
-    pub fn start(mut exchange: Exchange, format: Format, mut output: Output) -> Subscription {
+    pub fn start(mut exchange: Exchange, format: Format, output: Shared) -> Subscription {
         let (commands, typed) = mpsc::channel::<Vec<Vec<u8>>>();
         let active = Arc::new(AtomicBool::new(true));
         let stop = Arc::new(AtomicBool::new(false));
-        let (still, stopping) = (active.clone(), stop.clone());
+        let (still, stopping, printer) = (active.clone(), stop.clone(), output.clone());
         let thread = std::thread::spawn(move || {
             let mut out = Vec::new();
             while !stopping.load(Ordering::SeqCst) {
@@ -100,7 +81,7 @@ impl Subscription {
                     out.clear();
                     resp::encode_command(&argv, &mut out);
                     if let Err(e) = exchange.send(&out, 0) {
-                        output.print(format!("{e}\n"));
+                        printer.print(&e.to_string());
                         still.store(false, Ordering::SeqCst);
                         return;
                     }
@@ -114,20 +95,20 @@ impl Subscription {
                         };
                         let mut text = Vec::new();
                         format.reply(&frame, false, &mut text);
-                        output.print(String::from_utf8_lossy(&text).into_owned());
+                        printer.print_formatted(String::from_utf8_lossy(&text).into_owned());
                         if matches!(count_of(&frame), Count::Left(0) | Count::Reset) {
                             break;
                         }
                     }
                     Err(e) => {
-                        output.print(format!("{e}\n"));
+                        printer.print(&e.to_string());
                         break;
                     }
                 }
             }
             still.store(false, Ordering::SeqCst);
         });
-        Subscription { commands, active, stop, thread: Some(thread) }
+        Subscription { commands, active, stop, thread: Some(thread), output }
     }
 
     /// True while subscriptions are left.
@@ -142,12 +123,14 @@ impl Subscription {
 }
 
 impl Drop for Subscription {
-    /// Ends the mode: the thread stops within a spell and the connection closes.
+    /// Ends the mode: the thread stops within a spell and the connection closes; what
+    /// it printed comes before the next prompt (waited for a moment at most).
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        self.output.flush(Duration::from_millis(500));
     }
 }
 
