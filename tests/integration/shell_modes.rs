@@ -79,6 +79,7 @@ fn resp3_pushes_are_shown_before_the_next_reply() {
     let endpoint = Endpoint::tcp("127.0.0.1", server.port());
     let prompt = format!("127.0.0.1:{port}> ");
     for (extra, shown) in [(None, true), (Some("n"), false)] {
+        call(&endpoint, &["DEL", "tracked"]).unwrap();
         let home = Home::new();
         let mut args = vec!["-3", "-p", &port];
         if let Some(value) = extra {
@@ -92,6 +93,8 @@ fn resp3_pushes_are_shown_before_the_next_reply() {
         p.exp_string(&prompt).unwrap();
         settle();
         p.send_line("get tracked").unwrap();
+        // Its reply, not the prompt: the prompt is redrawn while the line is typed.
+        p.exp_string("(nil)").unwrap();
         p.exp_string(&prompt).unwrap();
         call(&endpoint, &["SET", "tracked", "changed"]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));

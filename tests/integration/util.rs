@@ -138,12 +138,28 @@ pub fn write_ok(endpoint: &rcli::endpoint::Endpoint, argv: &[&str]) {
     panic!("{argv:?} on {endpoint}: {last}");
 }
 
-/// Waits (at most 20 s) until a replica of `primary` acknowledged its writes so far: a
-/// loaded machine may need more than one WAIT.
+/// Waits (at most 20 s) until a replica of `primary` has every write the primary had
+/// when this was called: a replica's offset in the primary's INFO reaches the primary's
+/// own. (WAIT would not do: it waits for the writes of its own connection, and a new
+/// connection has none, so it answers at once.)
 pub fn replicated(primary: &rcli::endpoint::Endpoint) {
-    wait_for("a replica to acknowledge the writes", Duration::from_secs(20), || {
-        rcli::modes::sandbox::call(primary, &["WAIT", "1", "1000"])
-            .is_ok_and(|n| n == rcli::protocol::resp::Frame::Integer(1))
+    let info = || {
+        text(
+            &rcli::modes::sandbox::call(primary, &["INFO", "replication"]).unwrap_or(rcli::protocol::resp::Frame::Null),
+        )
+    };
+    let field = |line: &str, name: &str| -> Option<u64> {
+        line.split([',', ':']).find_map(|part| part.strip_prefix(name)?.strip_prefix('=').and_then(|v| v.parse().ok()))
+    };
+    let target: u64 = info()
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("master_repl_offset:")?.parse().ok())
+        .expect("the primary's replication offset");
+    wait_for("a replica to have the primary's writes", Duration::from_secs(20), || {
+        info()
+            .lines()
+            .filter(|l| l.starts_with("slave"))
+            .any(|l| field(l.trim_end(), "offset").is_some_and(|o| o >= target))
     });
 }
 
