@@ -166,7 +166,11 @@ fn the_shell_finds_the_replica_that_took_over_from_a_frozen_primary() {
     replicated(&owner);
     let seed = cluster.port(victim).to_string();
     let home = Home::new();
-    let mut p = shell(&home, &["-c", "-p", &seed]);
+    // A budget longer than a failover on a loaded machine (the default, the
+    // cluster-node-timeout of 2 s + 3 s, can run out before the replica is elected),
+    // and shorter than the pty's 20 s wait: the command waits it out, then the map
+    // reload finds the promoted replica.
+    let mut p = shell(&home, &["-c", "-p", &seed, "--down-after", "12"]);
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
     settle();
     signal(&cluster.nodes[victim], "STOP");
