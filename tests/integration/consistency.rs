@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::*;
 use rcli::cluster::slot::slot_of;
@@ -48,16 +48,8 @@ impl Checker {
 
     /// Waits for the exit (bounded); returns the exit code and everything printed.
     fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("consistency-test did not end in {limit:?}: {}", self.text());
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let Some(status) = exited_within(&mut self.child, limit) else {
+            panic!("consistency-test did not end in {limit:?}: {}", self.text());
         };
         if let Some(reader) = self.reader.take() {
             reader.join().unwrap();
@@ -69,6 +61,13 @@ impl Checker {
 }
 
 /// The number before `word` in `line` (`"12 lost"` → 12).
+/// The checker on 300 counters for 14 s, keys kept for the test to read; `extra` are
+/// rcli options before the word.
+fn start_300(home: &Home, seed: &str, prefix: &str, extra: &[&str]) -> Checker {
+    let checker = ["consistency-test", "--counters", "300", "--duration", "14", "--key-prefix", prefix, "--keep-keys"];
+    start(home, &[&["-c", "-p", seed][..], extra, &checker].concat())
+}
+
 fn number_before(line: &str, word: &str) -> u64 {
     let at = line.find(word).unwrap_or_else(|| panic!("no '{word}' in {line:?}"));
     line[..at].split_whitespace().last().unwrap().trim_start_matches('(').parse().unwrap()
@@ -141,24 +140,7 @@ fn consistency_test_with_a_primary_killed_accounts_for_every_write() {
     // A failure budget longer than any failover here (on a loaded machine one can take
     // longer than the sandbox's 5 s): the checker waits for the replica, so no write
     // fails and the window is the failover's length.
-    let checker = start(
-        &home,
-        &[
-            "-c",
-            "-p",
-            &seed,
-            "--down-after",
-            "20",
-            "consistency-test",
-            "--counters",
-            "300",
-            "--duration",
-            "14",
-            "--key-prefix",
-            prefix,
-            "--keep-keys",
-        ],
-    );
+    let checker = start_300(&home, &seed, prefix, &["--down-after", "20"]);
     wait_for("two progress lines", Duration::from_secs(20), || checker.progress_lines() >= 2);
     let victim = cluster.endpoint(1);
     cluster.nodes[1].kill();
@@ -213,22 +195,7 @@ fn consistency_test_with_a_replica_less_shard_reports_its_failed_writes() {
         })
         .count();
     let seed = cluster.port(0).to_string();
-    let checker = start(
-        &home,
-        &[
-            "-c",
-            "-p",
-            &seed,
-            "consistency-test",
-            "--counters",
-            "300",
-            "--duration",
-            "14",
-            "--key-prefix",
-            prefix,
-            "--keep-keys",
-        ],
-    );
+    let checker = start_300(&home, &seed, prefix, &[]);
     wait_for("two progress lines", Duration::from_secs(20), || checker.progress_lines() >= 2);
     let victim = cluster.endpoint(1);
     cluster.nodes[1].kill();

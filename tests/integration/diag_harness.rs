@@ -72,17 +72,8 @@ impl Watched {
 
     /// Waits for the end (killing it and panicking after `limit`).
     pub fn finish(mut self, limit: Duration) -> Output {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("{} did not finish within {limit:?}; stdout:\n{}", self.name, self.stdout());
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(status) = exited_within(&mut self.child, limit) else {
+            panic!("{} did not finish within {limit:?}; stdout:\n{}", self.name, self.stdout());
         };
         for reader in self.readers.drain(..) {
             reader.join().unwrap();

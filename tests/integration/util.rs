@@ -163,6 +163,23 @@ pub fn replicated(primary: &rcli::endpoint::Endpoint) {
     });
 }
 
+/// Waits for `child` to exit, at most `limit`; after that it is killed and reaped, and
+/// `None` says it did not end by itself.
+pub fn exited_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for a child") {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Polls `done` every 100 ms; panics naming `what` after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
