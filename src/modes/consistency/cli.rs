@@ -17,9 +17,9 @@ use crate::client::Client;
 /// The word that asks for the checker.
 pub const WORD: &str = "consistency-test";
 
-const HELP: &str = "\
-Usage: rcli [OPTIONS] consistency-test [--counters N] [--duration SECONDS] [--key-prefix PREFIX] [--keep-keys]
-
+/// `--help`'s text around the usage line's options and the options list, which come
+/// from [`description`].
+const HELP_INTRO: &str = "
 The Redis Cluster tutorial's consistency checker, through rcli's own client: N counters,
 each read back (GET) and incremented (INCR) in turn; every second a line
   R reads (err) | W writes (err) | N lost | N not acked
@@ -32,14 +32,32 @@ back, its keys removed and a verdict. Kill, pause or fail over nodes while it ru
               the final read tells whether each was applied
 
 Options:
-  --counters N          counters (default 1000)
-  --duration SECONDS    stop after this long (default: at Ctrl-C)
-  --key-prefix PREFIX   key prefix (default rcli-consistency:<pid>-<ms>:)
-  --keep-keys           leave the counters in place at the end
+";
+const HELP_END: &str = "\
 Any other option is rcli's (-c -h -p -a --user --tls …). Ctrl-C ends the run (the
 final checks and the clean-up still run; a second Ctrl-C cuts them short).
 Exit codes: 0 consistent, 1 writes lost or applied twice (or no connection), 2 usage.
 ";
+
+/// `rcli consistency-test --help`: the usage line and the options list written from
+/// [`description`], the one place the checker's options are described.
+fn help_text() -> String {
+    let description = description();
+    let options: Vec<(String, String)> = description
+        .get_arguments()
+        .map(|arg| {
+            let long = format!("--{}", arg.get_long().unwrap_or_default());
+            let value = arg.get_value_names().and_then(|v| v.first()).map(|v| format!(" {v}")).unwrap_or_default();
+            (format!("{long}{value}"), arg.get_help().map(ToString::to_string).unwrap_or_default())
+        })
+        .collect();
+    let usage: Vec<String> = options.iter().map(|(head, _)| format!("[{head}]")).collect();
+    let mut text = format!("Usage: rcli [OPTIONS] {WORD} {}\n{HELP_INTRO}", usage.join(" "));
+    for (head, help) in &options {
+        text.push_str(&format!("  {head:<22}{help}\n"));
+    }
+    text + HELP_END
+}
 
 /// `rcli consistency-test`'s own options, for completions and the man page
 /// (`cli/describe.rs`). They are read by [`take_settings`] from among rcli's options; a
@@ -158,7 +176,7 @@ pub fn main(argv: &[OsString]) -> i32 {
     let settings = match take_settings(&mut words) {
         Ok(Some(settings)) => settings,
         Ok(None) => {
-            crate::output::print_now(HELP.as_bytes());
+            crate::output::print_now(help_text().as_bytes());
             return 0;
         }
         Err(message) => {
