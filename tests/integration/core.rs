@@ -210,14 +210,7 @@ fn a_closed_stdout_exits_quietly() {
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
     drop(reader);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "rcli kept running after stdout closed");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exited_within(&mut child, Duration::from_secs(30)).expect("rcli kept running after stdout closed");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     eqnice!("value-0\n", first);

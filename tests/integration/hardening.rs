@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rexpect::session::spawn_command;
 
@@ -22,18 +22,12 @@ fn run_to(mut cmd: Command, input: &[u8], stdout: Stdio) -> (Option<i32>, String
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input);
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            if let Some(mut stderr) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-            }
-            return (status.code(), err);
-        }
-        assert!(Instant::now() < deadline, "did not finish");
-        std::thread::sleep(Duration::from_millis(20));
+    let status = exited_within(&mut child, Duration::from_secs(30)).expect("did not finish");
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
     }
+    (status.code(), err)
 }
 
 #[test]
