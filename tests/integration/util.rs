@@ -151,9 +151,8 @@ pub fn replicated(primary: &rcli::endpoint::Endpoint) {
     let field = |line: &str, name: &str| -> Option<u64> {
         line.split([',', ':']).find_map(|part| part.strip_prefix(name)?.strip_prefix('=').and_then(|v| v.parse().ok()))
     };
-    let target: u64 = info()
-        .lines()
-        .find_map(|l| l.trim_end().strip_prefix("master_repl_offset:")?.parse().ok())
+    let target: u64 = rcli::manager::link::info_field(&info(), "master_repl_offset")
+        .and_then(|v| v.parse().ok())
         .expect("the primary's replication offset");
     wait_for("a replica to have the primary's writes", Duration::from_secs(20), || {
         info()
