@@ -49,6 +49,7 @@ pub const OPTIONS: &[(&str, bool)] = &[
     ("--cluster-seed", true),
     ("--cluster-join-timeout", true),
     ("--cluster-keep-journal", false),
+    ("--cluster-force", false),
     ("--cluster-big-key-bytes", true),
     ("--cluster-allow-big-keys", false),
 ];
@@ -90,6 +91,8 @@ pub struct ClusterOptions {
     pub seed: Option<u64>,
     pub join_timeout_s: Option<u64>,
     pub keep_journal: bool,
+    /// `--cluster-abandon --cluster-force`: close the journal even with slots left.
+    pub force: bool,
     pub big_key_bytes: u64,
     pub allow_big_keys: bool,
     /// Every option given, for the "ignored by" warnings.
@@ -131,6 +134,7 @@ impl Default for ClusterOptions {
             seed: None,
             join_timeout_s: None,
             keep_journal: false,
+            force: false,
             big_key_bytes: 8 << 20,
             allow_big_keys: false,
             given: Vec::new(),
@@ -358,6 +362,7 @@ fn apply(opts: &mut ClusterOptions, name: &str, value: String) {
         "--cluster-seed" => opts.seed = u64::try_from(number).ok(),
         "--cluster-join-timeout" => opts.join_timeout_s = u64::try_from(number).ok(),
         "--cluster-keep-journal" => opts.keep_journal = true,
+        "--cluster-force" => opts.force = true,
         "--cluster-allow-big-keys" => opts.allow_big_keys = true,
         "--cluster-big-key-bytes" => opts.big_key_bytes = u64::try_from(number).unwrap_or(0).max(1),
         _ => {}

@@ -68,6 +68,7 @@ pub fn fix(m: &mut Manager, args: &[OsString]) -> bool {
         m.report.doc = Some(json!({"info": info, "check": check::check_json(m, &result)}));
         return true;
     }
+    let Ok(_lock) = super::lock::hold(m, "fix") else { return false };
     let result = check::check_cluster(m, false);
     super::fix::after_fix(m);
     m.report.doc = Some(json!({"info": info, "check": check::check_json(m, &result)}));

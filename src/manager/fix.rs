@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::journal::{self, Journal, Record};
+use super::journal::{self, Journal};
 use super::link::error_of;
 use super::model::Node;
 use super::mover::{self, Style};
@@ -140,6 +140,7 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let Some(done) = finish_from_journal(m, slot) {
         return done;
     }
+    refresh_slot(m, slot);
     let masters: Vec<Node> = m.cluster.masters().cloned().collect();
     let mut owners: Vec<Node> = Vec::new();
     for n in &masters {
@@ -431,29 +432,36 @@ pub fn load_journal(m: &mut Manager) {
     m.journal = journal::find(&ids).into_iter().last();
 }
 
-/// A slot in flight in the journal: finish that move instead of guessing an owner.
+/// A slot in flight in the journal: finish that move when the nodes allow it, instead
+/// of guessing an owner (`None`: settle it from what the nodes say).
 fn finish_from_journal(m: &mut Manager, slot: u16) -> Option<bool> {
-    let record: &Record = m.journal.as_ref()?;
-    if !record.in_flight().iter().any(|u| u.slot == slot) {
-        return None;
-    }
-    let unit = record.unit(slot)?.clone();
-    let path = record.path.clone();
-    m.cluster.node(&unit.src.id)?;
-    m.cluster.node(&unit.dst.id)?;
-    m.report.note(&format!(
-        "rcli: slot {slot} is part of an interrupted {} (journal {}): finishing its move {} -> {}",
-        record.op,
-        path.display(),
-        unit.src.addr(),
-        unit.dst.addr()
-    ));
-    let journal = Journal::reopen(&path).ok();
-    let ok = super::reshard::finish_in_flight(m, std::slice::from_ref(&unit), journal.as_ref());
+    let record = m.journal.clone()?;
+    let ok = super::recover::finish_for_fix(m, &record, slot)?;
     if ok && let Some(record) = m.journal.as_mut() {
         record.done.insert(slot);
     }
     Some(ok)
+}
+
+/// The loaded model of `slot` replaced by what every node says now (fix decides on it).
+fn refresh_slot(m: &mut Manager, slot: u16) {
+    let census = super::recover::census(m, &[slot]);
+    for node in &mut m.cluster.nodes {
+        let Some(seen) = census.node(&node.id) else { continue };
+        if seen.owns(slot) {
+            node.slots.insert(slot)
+        } else {
+            node.slots.remove(slot)
+        }
+        node.migrating.retain(|(s, _)| *s != slot);
+        node.importing.retain(|(s, _)| *s != slot);
+        if let Some(to) = seen.migrating_to(slot) {
+            node.migrating.push((slot, to.to_string()));
+        }
+        if let Some(from) = seen.importing_from(slot) {
+            node.importing.push((slot, from.to_string()));
+        }
+    }
 }
 
 /// After a fix: say what is left of an interrupted reshard.

@@ -73,6 +73,7 @@ pub const SPECS: &[Spec] = &[
             "json",
             "resume",
             "abandon",
+            "force",
             "parallel",
             "keep-journal",
             "big-key-bytes",
@@ -105,6 +106,7 @@ pub const SPECS: &[Spec] = &[
             "json",
             "resume",
             "abandon",
+            "force",
             "parallel",
             "keep-journal",
             "big-key-bytes",
@@ -188,6 +190,7 @@ rcli options:
   --cluster-json                 JSON output for check, info, call and plans
   --cluster-resume               finish an interrupted reshard or rebalance from its journal
   --cluster-abandon              undo an interrupted reshard's open slots and drop its journal
+  --cluster-force                abandon: close the journal even with slots left as they are
   --cluster-parallel <n>         move slots between at most n independent node pairs at once
   --cluster-keep-journal         keep the journal after a successful run
   --cluster-fix-yes              answer yes to fix's questions (--cluster-yes does not)

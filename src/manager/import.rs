@@ -55,7 +55,11 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     };
     m.report.info(&format!(">>> Importing data from {source} to cluster {entry}"));
-    if load::load(m, &entry).is_err() || !check::check_cluster(m, false).ok {
+    if load::load(m, &entry).is_err() {
+        return false;
+    }
+    let Ok(_lock) = (if m.opts.dry_run { Ok(None) } else { super::lock::hold(m, "import") }) else { return false };
+    if !check::check_cluster(m, false).ok {
         return false;
     }
     let mut password = m.opts.from_pass.clone().map(String::into_bytes);

@@ -3,9 +3,11 @@
 //! "Journal and resume"). One JSON Lines file per run under
 //! `$XDG_STATE_HOME/rcli/cluster-ops/`: a header with the plan, then an `open` entry
 //! written (and synced) before a group of slots changes state and a `done` entry once
-//! the group is handed over. The file is removed when the run completes.
+//! the group is handed over. The file is removed when the run completes. The header also
+//! names each node's replicas, so that a recovery can follow a node that died to the
+//! replica that took over from it ([`super::settle::Lineage`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use super::mover::Peer;
+use super::settle::Lineage;
 
 /// One planned slot move.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +58,14 @@ fn now_utc() -> String {
 }
 
 impl Journal {
-    /// Starts a journal for `op` over the cluster whose node ids are `ids`.
-    pub fn create(op: &str, ids: &[String], plan: &[Unit]) -> Result<SharedJournal, String> {
+    /// Starts a journal for `op` over the cluster whose node ids are `ids` (`replicas`:
+    /// each primary's replicas now).
+    pub fn create(
+        op: &str,
+        ids: &[String],
+        replicas: &BTreeMap<String, Vec<String>>,
+        plan: &[Unit],
+    ) -> Result<SharedJournal, String> {
         let dir = dir().ok_or("no state directory for the journal")?;
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let started = now_utc();
@@ -66,6 +75,8 @@ impl Journal {
             "op": op,
             "started": started,
             "nodes": ids,
+            "host": super::lock::this_host(),
+            "replicas": replicas,
             "plan": plan.iter().map(|u| json!({"slot": u.slot, "src": peer_json(&u.src), "dst": peer_json(&u.dst)})).collect::<Vec<_>>(),
         });
         let mut file = OpenOptions::new()
@@ -123,6 +134,9 @@ pub struct Record {
     pub op: String,
     pub started: String,
     pub nodes: Vec<String>,
+    /// The host that wrote it.
+    pub host: String,
+    pub lineage: Lineage,
     pub plan: Vec<Unit>,
     pub opened: BTreeSet<u16>,
     pub done: BTreeSet<u16>,
@@ -142,6 +156,27 @@ impl Record {
     pub fn unit(&self, slot: u16) -> Option<&Unit> {
         self.plan.iter().find(|u| u.slot == slot)
     }
+}
+
+/// `{"<id>": ["<replica id>", …]}`; anything else in it is left out.
+fn replicas_from(value: Option<&Value>) -> BTreeMap<String, Vec<String>> {
+    let Some(map) = value.and_then(Value::as_object) else { return BTreeMap::new() };
+    map.iter()
+        .filter(|(id, _)| super::model::is_node_id(id))
+        .map(|(id, list)| {
+            let ids = list
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .filter(|r| super::model::is_node_id(r))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (id.clone(), ids)
+        })
+        .collect()
 }
 
 /// Parses a journal's text (a torn last line, from a kill mid-write, is ignored).
@@ -165,6 +200,8 @@ pub fn parse(path: &Path, text: &str) -> Option<Record> {
         op: header.get("op")?.as_str()?.to_string(),
         started: header.get("started").and_then(Value::as_str).unwrap_or_default().to_string(),
         nodes: header.get("nodes")?.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        host: header.get("host").and_then(Value::as_str).unwrap_or_default().to_string(),
+        lineage: Lineage { replicas: replicas_from(header.get("replicas")) },
         plan,
         opened: BTreeSet::new(),
         done: BTreeSet::new(),
@@ -213,9 +250,12 @@ mod tests {
     fn a_journal_reads_back_with_a_torn_tail() {
         let plan: Vec<Value> =
             (0..3u16).map(|s| json!({"slot": s, "src": peer_json(&peer("a")), "dst": peer_json(&peer("b"))})).collect();
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
         let text = format!(
             "{}\n{}\n{}\n{}",
-            json!({"op": "reshard", "started": "1", "nodes": ["a", "b"], "plan": plan}),
+            json!({"op": "reshard", "started": "1", "nodes": ["a", "b"], "plan": plan,
+                   "replicas": {a.clone(): [b.clone(), "not-an-id"], "x": [a.clone()]}}),
             json!({"open": [0, 1], "src": "a", "dst": "b"}),
             json!({"done": [0]}),
             "{\"done\": [1"
@@ -224,6 +264,8 @@ mod tests {
         assert_eq!(record.plan.len(), 3);
         assert_eq!(record.in_flight().iter().map(|u| u.slot).collect::<Vec<_>>(), [1]);
         assert_eq!(record.pending().iter().map(|u| u.slot).collect::<Vec<_>>(), [2]);
+        assert_eq!(record.lineage.replicas.len(), 1, "ids that are not node ids are dropped");
+        assert_eq!(record.lineage.replicas.get(&a), Some(&vec![b]));
         assert!(parse(Path::new("x"), "not json").is_none());
     }
 }

@@ -118,6 +118,17 @@ impl Link {
         nodes: &[Endpoint],
         commands: &[Vec<A>],
     ) -> Vec<(Endpoint, Result<Vec<Frame>>)> {
+        self.fan_out_for(nodes, commands, self.timeout)
+    }
+
+    /// [`Link::fan_out`] waiting at most `idle` (and the link's own bound) per reply.
+    pub fn fan_out_for<A: AsRef<[u8]>>(
+        &mut self,
+        nodes: &[Endpoint],
+        commands: &[Vec<A>],
+        idle: Duration,
+    ) -> Vec<(Endpoint, Result<Vec<Frame>>)> {
+        let idle = idle.min(self.timeout);
         let mut out = Vec::new();
         for argv in commands {
             resp::encode_command(argv, &mut out);
@@ -135,7 +146,7 @@ impl Link {
             let result = sent.and_then(|mut exchange| {
                 let mut replies = Vec::new();
                 for _ in commands {
-                    match exchange.read(Some(self.timeout)) {
+                    match exchange.read(Some(idle)) {
                         Ok(frame) => replies.push(frame),
                         Err(e) => {
                             self.pool.give_back(exchange);

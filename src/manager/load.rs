@@ -151,7 +151,35 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
         m.report.warn(&warning);
     }
     m.cluster = cluster;
+    m.databases = databases(m);
     Ok(())
+}
+
+/// The most databases a node may have (a bound on what a server's answer can make rcli do).
+const MAX_DATABASES: u32 = 1 << 16;
+
+/// How many databases the cluster's nodes have: Valkey 9's `cluster-databases`, else
+/// (CONFIG denied) one more than the highest database `INFO keyspace` shows on any
+/// primary; 1 for servers without numbered databases in cluster mode.
+pub fn databases(m: &mut Manager) -> u32 {
+    let masters: Vec<Endpoint> = m.cluster.masters().map(Node::endpoint).collect();
+    let Some(first) = masters.first() else { return 1 };
+    if let Ok(reply) = m.link.cmd(first, &["CONFIG", "GET", "cluster-databases"])
+        && error_of(&reply).is_none()
+    {
+        let value = reply.as_items().and_then(|items| items.get(1)).map(reply_text);
+        return value.and_then(|v| v.parse::<u32>().ok()).map_or(1, |n| n.clamp(1, MAX_DATABASES));
+    }
+    let mut highest = 0u32;
+    for node in &masters {
+        let Ok(reply) = m.link.cmd(node, &["INFO", "keyspace"]) else { continue };
+        for line in reply_text(&reply).lines() {
+            let db =
+                line.strip_prefix("db").and_then(|rest| rest.split(':').next()).and_then(|n| n.parse::<u32>().ok());
+            highest = highest.max(db.unwrap_or(0).min(MAX_DATABASES - 1));
+        }
+    }
+    highest + 1
 }
 
 /// Every loaded node's `CLUSTER NODES`, for the consistency check: `None` for a node

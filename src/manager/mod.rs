@@ -19,6 +19,7 @@
 
 pub mod args;
 pub mod backup;
+pub mod census;
 pub mod check;
 pub mod commands;
 pub mod create;
@@ -30,6 +31,7 @@ pub mod help;
 pub mod journal;
 pub mod link;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod mover;
 pub mod nodes;
@@ -38,8 +40,10 @@ pub mod preflight;
 pub mod progress;
 pub mod prompt;
 pub mod rebalance;
+pub mod recover;
 pub mod report;
 pub mod reshard;
+pub mod settle;
 pub mod values;
 
 pub mod import;
@@ -79,6 +83,8 @@ pub struct Manager {
     pub stdin_last_arg: bool,
     /// An interrupted reshard's journal that `fix` follows.
     pub journal: Option<journal::Record>,
+    /// How many databases a cluster node has (Valkey 9's `cluster-databases`; 1 before).
+    pub databases: u32,
 }
 
 impl Manager {
@@ -98,6 +104,7 @@ impl Manager {
             prompt: prompt::Prompt::stdin(),
             stdin_last_arg: false,
             journal: None,
+            databases: 1,
         }
     }
 
@@ -118,6 +125,7 @@ impl Manager {
             auth: self.template.auth().cloned(),
             big_keys,
             masters: self.masters(),
+            databases: self.databases,
         }
     }
 

@@ -334,6 +334,30 @@ impl Cluster {
         self.nodes.iter().filter(|n| !n.is_replica())
     }
 
+    /// The loaded model follows a slot settled on `owner`: nobody else has it, open or not.
+    pub fn give_slot(&mut self, slot: u16, owner: &str) {
+        for node in &mut self.nodes {
+            if node.id == owner {
+                node.slots.insert(slot)
+            } else {
+                node.slots.remove(slot)
+            }
+            node.migrating.retain(|(s, _)| *s != slot);
+            node.importing.retain(|(s, _)| *s != slot);
+        }
+    }
+
+    /// Each primary's replicas, by id.
+    pub fn replicas(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut map: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+        for node in &self.nodes {
+            if let Some(master) = &node.replicate {
+                map.entry(master.clone()).or_default().push(node.id.clone());
+            }
+        }
+        map
+    }
+
     /// The master with the fewest replicas (the first on ties).
     pub fn master_with_least_replicas(&self) -> Option<&Node> {
         self.masters().min_by_key(|n| n.replicas_count)

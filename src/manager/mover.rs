@@ -13,12 +13,14 @@ use std::time::Duration;
 use crate::client::state::Credentials;
 use crate::endpoint::Endpoint;
 
+use super::census::{self, Census};
 pub use super::drain::drain;
 use super::drain::{get_keys, keys_of};
 use super::fault::fault_point;
 use super::journal::SharedJournal;
 use super::link::{Link, error_of};
 use super::report::Level;
+use super::settle;
 
 /// A master as the mover needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +55,10 @@ pub struct Settings {
     pub auth: Option<Credentials>,
     /// Keys that MIGRATE moves one at a time (found big by the pre-flight).
     pub big_keys: Arc<HashSet<Vec<u8>>>,
-    /// Every master, for the final SETSLOT NODE.
+    /// Every master, for the final SETSLOT NODE and the checks before a group.
     pub masters: Vec<Peer>,
+    /// Databases per node (keys are counted, and moved, in each).
+    pub databases: u32,
 }
 
 /// A piece of output: raw text or a log line.
@@ -258,6 +262,11 @@ pub fn move_slots(
     journal: Option<&SharedJournal>,
     on_slot: &mut dyn FnMut(&SlotOutcome),
 ) -> Vec<SlotOutcome> {
+    if !style.cold
+        && let Err(refused) = nodes_allow(link, src, dst, slots, s, settle::may_open)
+    {
+        return refused;
+    }
     if let Some(j) = journal {
         j.opening(slots, src, dst);
         fault_point("journal-open");
@@ -333,8 +342,16 @@ pub fn move_slots(
     }
     fault_point("drained");
     let mut result = verify_empty(link, src, dst, slots, s);
-    if !style.cold {
-        result = result.and_then(|()| finalize(link, src, dst, slots, &s.masters));
+    if !style.cold && result.is_ok() {
+        result = match nodes_allow(link, src, dst, slots, s, settle::may_hand_over) {
+            Ok(()) => finalize(link, src, dst, slots, &s.masters),
+            Err(refused) => {
+                if let Some(last) = outcomes.last_mut() {
+                    last.pieces.extend(refused.into_iter().flat_map(|o| o.pieces));
+                }
+                Err("the nodes no longer agree with the move (above): its slots stay open".into())
+            }
+        };
     }
     {
         if let Err(e) = result {
@@ -350,6 +367,28 @@ pub fn move_slots(
         j.done(slots);
     }
     outcomes
+}
+
+/// Asks every primary what it says about `slots` now and applies `rule` (a
+/// [`settle`] check); the refusals as outcomes (each a line and the error) when any.
+fn nodes_allow(
+    link: &mut Link,
+    src: &Peer,
+    dst: &Peer,
+    slots: &[u16],
+    s: &Settings,
+    rule: fn(&Census, &[u16], &str, &str) -> Vec<String>,
+) -> Result<(), Vec<SlotOutcome>> {
+    let mut known: Vec<Endpoint> = s.masters.iter().map(Peer::endpoint).collect();
+    known.extend([src.endpoint(), dst.endpoint()]);
+    let census = census::take(link, &known, slots, s.databases);
+    let refusals = rule(&census, slots, &src.id, &dst.id);
+    let Some(first) = refusals.first() else { return Ok(()) };
+    let slot = first.strip_prefix("slot ").and_then(|t| t.split(':').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let mut out = SlotOutcome { slot, ..SlotOutcome::default() };
+    out.pieces.extend(refusals.iter().map(|r| Piece::Note(format!("rcli: refusing to move {r}"))));
+    out.error = Some(format!("the nodes do not agree with moving slot {slot} from {} to {}", src.addr(), dst.addr()));
+    Err(vec![out])
 }
 
 /// Makes sure the source holds no key of `slots` before they are handed over (a last
@@ -401,6 +440,7 @@ mod tests {
             auth: Some(Credentials { user: Some(b"u".to_vec()), password: b"p".to_vec() }),
             big_keys: Arc::new(big.iter().map(|k| k.as_bytes().to_vec()).collect()),
             masters: Vec::new(),
+            databases: 1,
         }
     }
 

@@ -329,6 +329,7 @@ pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
     if load::load(m, &entry).is_err() {
         return false;
     }
+    let Ok(_lock) = super::lock::hold(m, "del-node") else { return false };
     let Some(node) = m.cluster.by_name(&id).cloned() else {
         return del_unreachable(m, &id);
     };

@@ -21,8 +21,10 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     }
     if m.opts.resume || m.opts.abandon {
-        return reshard::resume(m);
+        return super::recover::resume(m);
     }
+    let changes = !(m.opts.simulate || m.opts.dry_run);
+    let Ok(_lock) = (if changes { super::lock::hold(m, "rebalance") } else { Ok(None) }) else { return false };
     for pair in m.opts.weights.clone().unwrap_or_default() {
         let Some((name, weight)) = pair.split_once('=') else {
             m.report.err(&format!("*** invalid input {pair}"));

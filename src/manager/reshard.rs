@@ -3,19 +3,19 @@
 //! sizing with refusals, `--cluster-dry-run`, a journal, and `--cluster-resume` /
 //! `--cluster-abandon` for a run that was interrupted.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::sync::Arc;
 
 use serde_json::json;
 
+use super::census;
 use super::execute::{self, Ended};
-use super::journal::{self, Journal, SharedJournal, Unit};
+use super::journal::{Journal, SharedJournal, Unit};
 use super::model::Node;
 use super::mover::{self, Peer, Style};
 use super::preflight::{self, Sizing};
 use super::progress::Progress;
-use super::{INVALID_HOST, Manager, check, host_arg, load, peer, plan, prompt};
+use super::{INVALID_HOST, Manager, check, host_arg, load, lock, peer, plan, prompt, recover};
 
 /// Slots moved together per node pair (their SETSLOTs share one config save per node).
 pub const GROUP: usize = 32;
@@ -38,27 +38,20 @@ fn node_for_resharding(m: &mut Manager, id: &str, target: Option<&Node>) -> Resu
 
 /// Refuses to start while an interrupted run of this cluster is unfinished.
 pub fn refuse_unfinished(m: &mut Manager) -> bool {
-    let ids: Vec<String> = m.cluster.nodes.iter().map(|n| n.id.clone()).collect();
-    if let Some(record) = journal::find(&ids).into_iter().find(|r| !r.pending().is_empty() || !r.in_flight().is_empty())
-    {
-        let in_flight: Vec<String> = record
-            .in_flight()
-            .iter()
-            .map(|u| format!("slot {} {} -> {}", u.slot, u.src.addr(), u.dst.addr()))
-            .collect();
-        m.report.note(&format!(
-            "rcli: unfinished {} (journal {}, started at {} s since the epoch): {} slots in flight{}{}, {} not started; run it again with --cluster-resume or --cluster-abandon",
-            record.op,
-            record.path.display(),
-            record.started,
-            in_flight.len(),
-            if in_flight.is_empty() { "" } else { ": " },
-            in_flight.join(", "),
-            record.pending().len()
-        ));
-        return true;
-    }
-    false
+    let Some(record) = recover::unfinished(m) else { return false };
+    let in_flight: Vec<u16> = record.in_flight().iter().map(|u| u.slot).collect();
+    let by = if record.host.is_empty() { String::new() } else { format!(" on {}", record.host) };
+    m.report.note(&format!(
+        "rcli: unfinished {} (journal {}, started{by} at {} s since the epoch): {} slots in flight{}{}, {} not started; run it again with --cluster-resume or --cluster-abandon",
+        record.op,
+        record.path.display(),
+        record.started,
+        in_flight.len(),
+        if in_flight.is_empty() { "" } else { ": " },
+        census::slot_ranges(&in_flight),
+        record.pending().len()
+    ));
+    true
 }
 
 /// `reshard`.
@@ -71,8 +64,9 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     }
     if m.opts.resume || m.opts.abandon {
-        return resume(m);
+        return recover::resume(m);
     }
+    let Ok(_lock) = (if m.opts.dry_run { Ok(None) } else { lock::hold(m, "reshard") }) else { return false };
     check::check_cluster(m, false);
     if !m.errors.is_empty() {
         m.report.note("*** Please fix your cluster problems before resharding");
@@ -274,7 +268,7 @@ pub fn execute_units(
     emit: &mut dyn FnMut(&mut Manager, usize, &[mover::SlotOutcome]),
 ) -> Ended {
     let ids: Vec<String> = m.cluster.nodes.iter().map(|n| n.id.clone()).collect();
-    let journal = match Journal::create(op, &ids, units) {
+    let journal = match Journal::create(op, &ids, &m.cluster.replicas(), units) {
         Ok(j) => Some(j),
         Err(e) => {
             m.report.note(&format!("rcli: no journal ({e}); an interruption will need --cluster fix"));
@@ -317,173 +311,4 @@ fn run_groups(
         p.finish();
     }
     ended
-}
-
-/// `--cluster-resume` / `--cluster-abandon`: finishes (or undoes) the slots in flight of
-/// this cluster's unfinished journal, then (resume) moves the slots not started yet.
-pub fn resume(m: &mut Manager) -> bool {
-    let ids: Vec<String> = m.cluster.nodes.iter().map(|n| n.id.clone()).collect();
-    let Some(record) =
-        journal::find(&ids).into_iter().rev().find(|r| !r.pending().is_empty() || !r.in_flight().is_empty())
-    else {
-        m.report.note("rcli: no interrupted reshard or rebalance of this cluster to resume");
-        return false;
-    };
-    let in_flight: Vec<Unit> = record.in_flight().into_iter().cloned().collect();
-    let pending: Vec<Unit> = record.pending().into_iter().cloned().collect();
-    let Ok(journal) = Journal::reopen(&record.path) else { return false };
-    if m.opts.abandon {
-        m.report.note(&format!(
-            "rcli: abandoning the {} of {}: closing {} open slots, {} slots not started are dropped",
-            record.op,
-            record.path.display(),
-            in_flight.len(),
-            pending.len()
-        ));
-        let ok = in_flight.iter().all(|u| abandon_slot(m, u, &journal));
-        if ok {
-            journal.finish(false);
-        }
-        return ok;
-    }
-    m.report.note(&format!(
-        "rcli: resuming the {} of {}: {} slots in flight, {} not started",
-        record.op,
-        record.path.display(),
-        in_flight.len(),
-        pending.len()
-    ));
-    if !finish_in_flight(m, &in_flight, Some(&journal)) {
-        return false;
-    }
-    if !pending.is_empty() {
-        let Some(sizing) = size(m, &pending) else { return false };
-        let groups = execute::groups(&pending, GROUP);
-        let settings = m.move_settings(Arc::new(sizing.big_keys.clone()));
-        let template = m.template.clone();
-        let stop = m.stop.clone();
-        let parallel = if m.opts.parallel == 0 { 4 } else { m.opts.parallel };
-        let mut sink = |_: usize, outcomes: &[mover::SlotOutcome]| execute::print_outcomes(&mut m.report, outcomes);
-        let ended = execute::run(
-            &template,
-            &groups,
-            &settings,
-            Style { cold: false, quiet: false },
-            Some(&journal),
-            parallel,
-            &stop,
-            None,
-            &mut sink,
-        );
-        if let Ended::Failed(e) = &ended
-            && !e.is_empty()
-        {
-            m.report.err(&format!("clusterManagerMoveSlot failed: {e}"));
-        }
-        if ended != Ended::Done {
-            return false;
-        }
-    }
-    journal.finish(m.opts.keep_journal);
-    m.report.ok("[OK] The interrupted run is complete.");
-    true
-}
-
-/// Finishes moves that were in flight: whatever state each slot was left in (opened on
-/// one side or both, keys partly moved, handed over on some nodes only), the keys end
-/// on the target and every master names the target as the owner.
-pub fn finish_in_flight(m: &mut Manager, units: &[Unit], journal: Option<&SharedJournal>) -> bool {
-    let settings = m.move_settings(Arc::new(HashSet::new()));
-    for unit in units {
-        let src = load::own_line(&mut m.link, &unit.src.endpoint());
-        let dst = load::own_line(&mut m.link, &unit.dst.endpoint());
-        let (Ok(src_line), Ok(dst_line)) = (src, dst) else {
-            m.report.note(&format!(
-                "rcli: slot {}: {} or {} cannot be reached",
-                unit.slot,
-                unit.src.addr(),
-                unit.dst.addr()
-            ));
-            return false;
-        };
-        let handed_over = dst_line.slots.contains(unit.slot);
-        let outcomes = if !handed_over && src_line.slots.contains(unit.slot) {
-            mover::move_slots(
-                &mut m.link,
-                &unit.src,
-                &unit.dst,
-                &[unit.slot],
-                &settings,
-                Style { cold: false, quiet: false },
-                None,
-                &mut |_| {},
-            )
-        } else if handed_over || dst_line.importing.iter().any(|(s, _)| *s == unit.slot) {
-            // Handed over on some nodes: empty what is left on the source, finish.
-            let mut out = mover::SlotOutcome { slot: unit.slot, ..Default::default() };
-            out.pieces.push(mover::Piece::Text(format!(
-                "Moving slot {} from {} to {}: ",
-                unit.slot,
-                unit.src.addr(),
-                unit.dst.addr()
-            )));
-            let result = mover::drain(&mut m.link, &unit.src, &unit.dst, unit.slot, &settings, None, true, &mut out)
-                .and_then(|()| mover::finalize(&mut m.link, &unit.src, &unit.dst, &[unit.slot], &settings.masters));
-            out.pieces.push(mover::Piece::Text("\n".into()));
-            out.error = result.err();
-            vec![out]
-        } else {
-            m.report.note(&format!(
-                "rcli: slot {} belongs to neither {} nor {}: left as it is",
-                unit.slot,
-                unit.src.addr(),
-                unit.dst.addr()
-            ));
-            continue;
-        };
-        execute::print_outcomes(&mut m.report, &outcomes);
-        if let Some(e) = outcomes.iter().find_map(|o| o.error.clone()) {
-            if !e.is_empty() {
-                m.report.err(&format!("clusterManagerMoveSlot failed: {e}"));
-            }
-            return false;
-        }
-        if let Some(j) = journal {
-            j.done(&[unit.slot]);
-        }
-        if let Some(src) = m.cluster.node_mut(&unit.src.id) {
-            src.slots.remove(unit.slot);
-            src.migrating.retain(|(x, _)| *x != unit.slot);
-        }
-        if let Some(dst) = m.cluster.node_mut(&unit.dst.id) {
-            dst.slots.insert(unit.slot);
-            dst.importing.retain(|(x, _)| *x != unit.slot);
-        }
-    }
-    true
-}
-
-/// Undoes one open slot: the source serves it again and the keys already moved come
-/// back from the target. A slot the target already owns is finished instead.
-fn abandon_slot(m: &mut Manager, unit: &Unit, journal: &SharedJournal) -> bool {
-    let Ok(src_line) = load::own_line(&mut m.link, &unit.src.endpoint()) else { return false };
-    if !src_line.slots.contains(unit.slot) {
-        m.report.note(&format!(
-            "rcli: slot {} already belongs to {}: finishing its move instead",
-            unit.slot,
-            unit.dst.addr()
-        ));
-        return finish_in_flight(m, std::slice::from_ref(unit), Some(journal));
-    }
-    let settings = m.move_settings(Arc::new(HashSet::new()));
-    m.report.info(&format!(">>> Abandoning slot {}: moving its keys back to {}", unit.slot, unit.src.addr()));
-    let mut out = mover::SlotOutcome { slot: unit.slot, ..Default::default() };
-    let ok = mover::stabilize(&mut m.link, &unit.src.endpoint(), &[unit.slot]).is_ok()
-        && mover::drain(&mut m.link, &unit.dst, &unit.src, unit.slot, &settings, None, false, &mut out).is_ok()
-        && mover::stabilize(&mut m.link, &unit.dst.endpoint(), &[unit.slot]).is_ok();
-    execute::print_outcomes(&mut m.report, std::slice::from_ref(&out));
-    if ok {
-        journal.done(&[unit.slot]);
-    }
-    ok
 }

@@ -44,6 +44,8 @@ mod manager_create;
 mod manager_fix;
 /// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
 mod manager_ops;
+/// The manager attacked: stale journals, two operators, dead and forgotten targets.
+mod manager_races;
 /// Refusals before data loss, and --cluster-abandon.
 mod manager_refusals;
 /// add-node, rebalance, del-node and a big reshard, side by side.

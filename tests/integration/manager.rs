@@ -7,8 +7,9 @@
 //! pass of scripts/test, R is driven by valkey-cli 8.1 (the `redis-cli` on PATH, see
 //! `util::Yardstick`) and outputs are compared in its words (`util::vocabulary`).
 
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use rcli::endpoint::Endpoint;
@@ -395,6 +396,38 @@ pub fn sorted_info(text: &str) -> String {
 /// Output in a canonical order: info lines and node blocks sorted.
 pub fn canon(text: &str) -> String {
     blocks_sorted(&sorted_info(text))
+}
+
+/// Runs rcli with `RCLI_FAULT=fault`; once it reports the fault point, kills it (SIGKILL).
+pub fn kill_at(side: &Side, home: &Home, args: &[&str], fault: &str) {
+    let filled: Vec<String> = args.iter().map(|a| side.fill(a)).collect();
+    let mut cmd = rcli(home);
+    cmd.env("TERM", "dumb")
+        .env("RCLI_FAULT", fault)
+        .args(&filled)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn rcli");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("rcli-fault: ") {
+                let _ = tx.send(Ok(()));
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(Err(seen.join("\n")));
+    });
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(Ok(())) => {}
+        Ok(Err(stderr)) => panic!("rcli ended before reaching {fault}: {stderr}"),
+        Err(_) => panic!("rcli did not reach {fault}"),
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
 }
 
 /// Asserts `redis-cli --cluster check` passes on node `i` of `side`.

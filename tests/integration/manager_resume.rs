@@ -5,47 +5,13 @@
 //! readable exactly once, on its slot's owner, and `redis-cli --cluster check` passes.
 //! The kill points come from rcli's fault hook (`RCLI_FAULT`, docs/testing.md).
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::manager::*;
 use crate::util::*;
 
 const SLOTS: u16 = 64;
-
-/// Runs rcli with `RCLI_FAULT=fault`; once it reports the fault point, kills it (SIGKILL).
-fn kill_at(side: &Side, home: &Home, args: &[&str], fault: &str) {
-    let filled: Vec<String> = args.iter().map(|a| side.fill(a)).collect();
-    let mut cmd = rcli(home);
-    cmd.env("TERM", "dumb")
-        .env("RCLI_FAULT", fault)
-        .args(&filled)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn rcli");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("rcli-fault: ") {
-                let _ = tx.send(Ok(()));
-            }
-            seen.push(line);
-        }
-        let _ = tx.send(Err(seen.join("\n")));
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(Ok(())) => {}
-        Ok(Err(stderr)) => panic!("rcli ended before reaching {fault}: {stderr}"),
-        Err(_) => panic!("rcli did not reach {fault}"),
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-}
 
 /// Every key of slots 0..SLOTS once, on its slot's owner, readable through rcli -c.
 fn assert_every_key_once(side: &Side, home: &Home, keys: &[String]) {
