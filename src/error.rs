@@ -122,6 +122,31 @@ impl std::error::Error for Error {
 }
 
 impl Error {
+    /// The node this error's text names, when it names one.
+    fn named_node(&self) -> Option<&str> {
+        match self {
+            Error::Connect { addr, .. }
+            | Error::Io { addr, .. }
+            | Error::Closed { addr }
+            | Error::Timeout { addr, .. }
+            | Error::Protocol { addr, .. }
+            | Error::Handshake { addr, .. }
+            | Error::ServerEnded { addr }
+            | Error::OutcomeUnknown { addr, .. }
+            | Error::Tls { addr, .. } => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// This error as a line about `node` (`HOST:PORT`): as it is when its text already
+    /// names that node, else after `node: `, so the node is named exactly once.
+    pub fn about(&self, node: &str) -> String {
+        match self.named_node() {
+            Some(named) if named == node => self.to_string(),
+            _ => format!("{node}: {self}"),
+        }
+    }
+
     /// True when the node itself is unreachable or its link broke, so another node or a
     /// fresh topology may help.
     pub fn is_link_failure(&self) -> bool {
@@ -145,5 +170,16 @@ mod tests {
     fn connect_errors_read_like_redis_cli() {
         let err = Error::Connect { addr: "127.0.0.1:6379".into(), source: io::Error::from_raw_os_error(111) };
         assert_eq!(err.to_string(), "Could not connect to Redis at 127.0.0.1:6379: Connection refused");
+    }
+
+    #[test]
+    fn a_line_about_a_node_names_it_once() {
+        let closed = Error::Closed { addr: "127.0.0.1:21505".into() };
+        assert_eq!(closed.about("127.0.0.1:21505"), "127.0.0.1:21505: Server closed the connection");
+        assert_eq!(closed.about("127.0.0.1:7000"), "127.0.0.1:7000: 127.0.0.1:21505: Server closed the connection");
+        let file = Error::File { path: "/b/x.rdb".into(), source: io::Error::from_raw_os_error(28) };
+        assert_eq!(file.about("127.0.0.1:7000"), "127.0.0.1:7000: /b/x.rdb: No space left on device");
+        let auth = Error::Auth { addr: "127.0.0.1:7000".into(), reply: "WRONGPASS".into() };
+        assert_eq!(auth.about("127.0.0.1:7000"), "127.0.0.1:7000: AUTH failed: WRONGPASS");
     }
 }

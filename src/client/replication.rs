@@ -1,10 +1,13 @@
 //! Replication from a replica's side of the wire: REPLCONF, SYNC, and the RDB payload
 //! that follows — a `$<len>` bulk, or (diskless) a stream ended by a 40-byte marker —
-//! copied to a writer as it arrives, so memory stays flat for any dataset. Shared by
+//! copied to a writer as it arrives, so memory stays flat for any dataset, or saved to
+//! a file through a temporary one beside it that no failure leaves behind. Shared by
 //! `--rdb`, `--functions-rdb`, `--replica` and the cluster manager's `backup`
 //! (docs/redis-cli-modes.md §3).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::client::pool::Exchange;
@@ -45,6 +48,30 @@ pub fn payload_of(line: &[u8]) -> std::result::Result<Payload, String> {
         .and_then(|n| n.parse::<u64>().ok())
         .map(Payload::Length)
         .ok_or_else(|| format!("unexpected SYNC reply {:?}", String::from_utf8_lossy(line)))
+}
+
+/// A file being written beside its final name; removed when dropped unless it was
+/// renamed into place, so every failure (the link, the disk, a check) cleans it up.
+struct Temporary {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Temporary {
+    /// `NAME.tmp<pid>` beside `target` (two runs never share one).
+    fn beside(target: &Path) -> Temporary {
+        let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(format!(".tmp{}", std::process::id()));
+        Temporary { path: target.with_file_name(name), renamed: false }
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Exchange {
@@ -111,6 +138,43 @@ impl Exchange {
                 }
             }
         }
+    }
+
+    /// Saves the payload to `target`: written as it arrives to a temporary file beside
+    /// it, synced, checked to start with `magic` when one is given, then renamed over
+    /// `target`, so an older, longer file never keeps a stale tail. On any failure the
+    /// temporary file is removed and `target` is left as it was. Returns what
+    /// [`Exchange::copy_payload`] returns.
+    pub fn save_payload(
+        &mut self,
+        payload: &Payload,
+        target: &Path,
+        idle: Option<Duration>,
+        magic: Option<&[u8]>,
+    ) -> Result<(u64, u64)> {
+        let shown = target.display().to_string();
+        let file_error = |source| Error::File { path: shown.clone(), source };
+        let mut temporary = Temporary::beside(target);
+        let file = File::create(&temporary.path).map_err(file_error)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let counts = self.copy_payload(payload, &mut out, idle).map_err(|e| match e {
+            Error::File { source, .. } => file_error(source),
+            other => other,
+        })?;
+        let file = out.into_inner().map_err(|e| file_error(e.into_error()))?;
+        file.sync_all().map_err(file_error)?;
+        drop(file);
+        if let Some(magic) = magic {
+            let mut head = vec![0u8; magic.len()];
+            let read = File::open(&temporary.path).and_then(|mut f| f.read_exact(&mut head));
+            if read.is_err() || head != magic {
+                let detail = "the payload is not an RDB file".to_string();
+                return Err(Error::Protocol { addr: self.endpoint().to_string(), detail });
+            }
+        }
+        std::fs::rename(&temporary.path, target).map_err(file_error)?;
+        temporary.renamed = true;
+        Ok(counts)
     }
 
     /// `REPLCONF ACK 0` without waiting for a reply (a master never answers it).

@@ -33,14 +33,15 @@ fn host_or(reported: String, asked: &Endpoint) -> Result<String, String> {
     }
 }
 
-/// A host name or IP literal: printable ASCII without spaces, at most [`MAX_HOST`].
+/// True for a host rcli takes from a node: printable ASCII without spaces, at most
+/// [`MAX_HOST`] bytes (a host name or an IP literal).
+pub fn is_host(host: &str) -> bool {
+    host.bytes().all(|b| b.is_ascii_graphic()) && host.len() <= MAX_HOST
+}
+
+/// A host name or IP literal ([`is_host`]), or an error naming it.
 fn valid_host(host: String) -> Result<String, String> {
-    let printable = host.bytes().all(|b| b.is_ascii_graphic());
-    if printable && host.len() <= MAX_HOST {
-        Ok(host)
-    } else {
-        Err(format!("invalid host name {:?}", escape_controls(&host, false)))
-    }
+    if is_host(&host) { Ok(host) } else { Err(format!("invalid host name {:?}", escape_controls(&host, false))) }
 }
 
 /// An announced hostname: `None` when absent, empty or `?`.

@@ -3,19 +3,24 @@
 //! rcli asks for a diskless RDB-only transfer (`REPLCONF capa eof`, `rdb-only 1`),
 //! writes each file to a temporary name, syncs and renames it (redis-cli leaves the
 //! stale tail of an older, longer file), checks the `REDIS` magic, and carries on past
-//! a failed node, exiting 1 with a summary.
+//! a failed node (its temporary file removed), exiting 1 with a summary. The file name
+//! is built from checked parts only ([`node_rdb_path`], also `--rdb DIR -c`'s).
 
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{Node, ranges_text};
+use super::model::{Node, is_node_id, ranges_text};
 use super::progress::Progress;
 use super::{INVALID_HOST, Manager, WRONG_ARGS, check, host_arg, load};
 use crate::client::replication::Payload;
+use crate::cluster::map_reply;
+use crate::endpoint::Endpoint;
+use crate::error::Error;
 use crate::protocol::resp;
+use crate::protocol::text::escape_controls;
 
 /// A node's entry in `nodes.json`, byte for byte redis-cli's `clusterManagerNodeGetJSON`.
 pub fn node_json(node: &Node, errors: usize) -> String {
@@ -43,58 +48,73 @@ pub fn node_json(node: &Node, errors: usize) -> String {
     json
 }
 
-fn rdb_path(dir: &str, node: &Node) -> PathBuf {
-    Path::new(dir).join(format!("redis-node-{}-{}-{}.rdb", node.host, node.port, node.id))
+/// The file a node's RDB goes to in `dir`: `redis-node-HOST-PORT-ID.rdb`, for
+/// `--cluster backup` and `--rdb DIR -c` alike. Every part comes from the cluster and is
+/// checked before it names a file: the id is 40 hex digits, the host one rcli takes
+/// from a node ([`map_reply::is_host`]) without a path separator, the port not 0; the
+/// name is then one plain file name in `dir`, so the path cannot leave it. Anything
+/// else is one line naming the node, escaped. Pure.
+pub fn node_rdb_path(dir: &Path, host: &str, port: u16, id: &str) -> Result<PathBuf, String> {
+    let node = Endpoint::tcp(host, port);
+    let refuse = |why: String| Err(format!("{node}: not saved: {why}"));
+    if !is_node_id(id) {
+        return refuse(format!("its node id \"{}\" is not 40 hex digits", escape_controls(id, false)));
+    }
+    if host.is_empty() || !map_reply::is_host(host) || host.contains(['/', '\\']) {
+        return refuse(format!("its host \"{}\" cannot be part of a file name", escape_controls(host, false)));
+    }
+    if port == 0 {
+        return refuse("its port is 0".to_string());
+    }
+    let name = format!("redis-node-{host}-{port}-{id}.rdb");
+    let mut parts = Path::new(&name).components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(part)), None) if part == name.as_str() => Ok(dir.join(part)),
+        _ => refuse(format!("\"{}\" is not a plain file name", escape_controls(&name, false))),
+    }
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// Writes `bytes` to `path` through a synced temporary file and a rename; the
+/// temporary file does not outlive a failure.
 fn write_exact(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
+    let written = File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    renamed
 }
 
-/// Streams one master's RDB into `path` (via `path.tmp`); the payload's size.
-fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, String> {
-    let tmp = path.with_extension("rdb.tmp");
+/// Streams one master's RDB into `path` (through a temporary file that no failure
+/// leaves behind); the payload's size.
+fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, Error> {
     let shown = path.display().to_string();
-    let file = File::create(&tmp).map_err(|e| format!("Error opening '{}': {}", tmp.display(), e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
     let endpoint = node.endpoint();
-    let mut exchange = m.link.pool_mut().borrow(&endpoint).map_err(|e| e.to_string())?;
+    let mut exchange = m.link.pool_mut().borrow(&endpoint)?;
     let mut commands = Vec::new();
     for argv in [["REPLCONF", "capa", "eof"], ["REPLCONF", "rdb-only", "1"]] {
         resp::encode_command(&argv, &mut commands);
     }
-    exchange.send(&commands, 2).map_err(|e| e.to_string())?;
+    exchange.send(&commands, 2)?;
     for _ in 0..2 {
-        let _ = exchange.read(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+        let _ = exchange.read(Some(Duration::from_secs(30)))?;
     }
-    exchange.send(b"SYNC\r\n", 0).map_err(|e| e.to_string())?;
     let wait = Some(Duration::from_secs(u64::try_from(m.opts.timeout_ms / 1000).unwrap_or(60).max(60)));
-    let payload = exchange.sync(wait).map_err(|e| e.to_string())?;
+    let payload = exchange.sync(wait)?;
     crate::output::note(&match payload {
         Payload::Length(len) => format!("SYNC sent to master, writing {len} bytes to '{shown}'"),
         Payload::EofMarked(_) => {
             format!("SYNC sent to master, writing bytes of bulk transfer until EOF marker to '{shown}'")
         }
     });
-    let (size, _) = exchange.copy_payload(&payload, &mut out, wait).map_err(|e| e.to_string())?;
+    let saved = exchange.save_payload(&payload, path, wait, Some(b"REDIS"));
     // The link is a replica's now: never lent again.
     exchange.abandon();
-    let file = out.into_inner().map_err(|e| e.to_string())?;
-    file.sync_all().map_err(|e| format!("Fail to fsync '{}': {e}", tmp.display()))?;
-    drop(file);
-    let mut magic = [0u8; 5];
-    File::open(&tmp).and_then(|mut f| f.read_exact(&mut magic)).map_err(|e| e.to_string())?;
-    if &magic != b"REDIS" {
-        let _ = fs::remove_file(&tmp);
-        return Err(format!("the payload from {} is not an RDB file", node.addr()));
-    }
-    fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(size)
+    saved.map(|(size, _)| size)
 }
 
 /// `backup`.
@@ -125,11 +145,13 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         }
         m.report.info(&format!(">>> Node {} -> Saving RDB...", node.addr()));
         m.report.flush();
-        match save_rdb(m, node, &rdb_path(&dir, node)) {
+        let saved = node_rdb_path(Path::new(&dir), &node.host, node.port, &node.id)
+            .and_then(|path| save_rdb(m, node, &path).map_err(|e| e.about(&node.endpoint().to_string())));
+        match saved {
             Ok(size) => m.report.note(&format!("Transfer finished with success after {size} bytes")),
-            Err(e) => {
-                m.report.note(&e);
-                failures.push(format!("{}: {e}", node.addr()));
+            Err(line) => {
+                m.report.note(&line);
+                failures.push(line);
             }
         }
         m.link.close(&node.endpoint());
@@ -167,4 +189,50 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     }
     m.report.ok(&format!("[OK] Backup created into: {dir}"));
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn a_nodes_rdb_file_is_named_from_checked_parts_inside_the_directory() {
+        let dir = Path::new("/backups");
+        assert_eq!(
+            node_rdb_path(dir, "127.0.0.1", 7000, ID),
+            Ok(PathBuf::from(format!("/backups/redis-node-127.0.0.1-7000-{ID}.rdb")))
+        );
+        assert_eq!(
+            node_rdb_path(dir, "::1", 7000, ID),
+            Ok(PathBuf::from(format!("/backups/redis-node-::1-7000-{ID}.rdb")))
+        );
+        assert_eq!(
+            node_rdb_path(dir, "node-1.example.test", 7000, ID).map(|p| p.parent().map(Path::to_path_buf)),
+            Ok(Some(dir.to_path_buf()))
+        );
+    }
+
+    #[test]
+    fn hostile_ids_and_hosts_are_refused_with_one_escaped_line() {
+        let dir = Path::new("/backups");
+        assert_eq!(
+            node_rdb_path(dir, "127.0.0.1", 7000, "x/../../../adv-pwn-escape"),
+            Err("127.0.0.1:7000: not saved: its node id \"x/../../../adv-pwn-escape\" is not 40 hex digits".into())
+        );
+        assert!(node_rdb_path(dir, "127.0.0.1", 7000, &ID[1..]).is_err(), "39 digits");
+        assert!(node_rdb_path(dir, "127.0.0.1", 7000, &format!("{}g", &ID[1..])).is_err());
+        let escaped = node_rdb_path(dir, "127.0.0.1", 7000, "\u{1b}]0;PWNED\u{7}").unwrap_err();
+        assert!(!escaped.contains('\u{1b}') && escaped.contains("\\x1b]0;PWNED\\x07"), "{escaped:?}");
+        assert_eq!(
+            node_rdb_path(dir, "h/../../x", 7000, ID),
+            Err("h/../../x:7000: not saved: its host \"h/../../x\" cannot be part of a file name".into())
+        );
+        for host in ["", "a b", "a\\b", "\u{1b}[31m", &"h".repeat(256)] {
+            let refused = node_rdb_path(dir, host, 7000, ID).unwrap_err();
+            assert!(!refused.contains('\u{1b}') && !refused.contains('\n'), "{refused:?}");
+        }
+        assert_eq!(node_rdb_path(dir, "127.0.0.1", 0, ID), Err("127.0.0.1:0: not saved: its port is 0".into()));
+    }
 }

@@ -1,19 +1,21 @@
 //! `--rdb FILE` (`-` for stdout), `--functions-rdb FILE` and `--replica`: an RDB
 //! transferred from a node as a replica would get it, or the replication stream shown
 //! as CSV lines, with redis-cli's messages (docs/redis-cli-modes.md §3). With `-c`,
-//! `--rdb DIR` saves one file per primary, all primaries at once. A file is written in
-//! full to a temporary name, synced and renamed, so an older, longer file never keeps a
-//! stale tail (redis-cli's does).
+//! `--rdb DIR` saves one file per primary, all primaries at once, each named by the
+//! cluster manager's backup rule (`manager::backup::node_rdb_path`: checked parts, a
+//! path that stays in DIR). A file is written in full to a temporary name, synced and
+//! renamed (`Exchange::save_payload`), so an older, longer file never keeps a stale
+//! tail (redis-cli's does) and a failed transfer leaves nothing behind.
 
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::client::pool::{Exchange, Pool};
 use crate::client::replication::Payload;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::manager::backup::node_rdb_path;
 use crate::output::note;
 use crate::protocol::render::{Format, OutputMode};
 use crate::session::Session;
@@ -66,31 +68,39 @@ fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> i32 {
     let state = session.client.pool().state().clone();
     let settings = session.client.pool().settings().clone();
     let idle = session.client.options().read_timeout;
+    // Each file's name is built from what the node announced: checked before anything
+    // is asked of the node or written (a node that fails the check is not saved).
+    let mut refused = 0usize;
+    let mut files = Vec::with_capacity(primaries.len());
+    for (endpoint, id) in &primaries {
+        let file = match endpoint {
+            Endpoint::Tcp { host, port } => node_rdb_path(dir, host, *port, id),
+            Endpoint::Unix(_) => Err(format!("{endpoint}: not saved: not a TCP node")),
+        };
+        match file {
+            Ok(file) => files.push((endpoint, file)),
+            Err(line) => {
+                note(&line);
+                refused += 1;
+            }
+        }
+    }
     let failures: usize = std::thread::scope(|scope| {
-        let workers: Vec<_> = primaries
+        let workers: Vec<_> = files
             .iter()
-            .map(|(endpoint, id)| {
+            .map(|(endpoint, file)| {
                 let (state, settings) = (state.clone(), settings.clone());
                 scope.spawn(move || {
-                    let file = dir.join(backup_name(endpoint, id));
                     let mut pool = Pool::new(state, settings);
-                    save(&mut pool, endpoint, &file, what, idle, &format!("{endpoint}: "))
-                        .map_err(|e| note(&format!("{endpoint}: {e}")))
+                    save(&mut pool, endpoint, file, what, idle, &format!("{endpoint}: "))
+                        .map_err(|e| note(&e.about(&endpoint.to_string())))
                         .is_err()
                 })
             })
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or(true)).filter(|failed| *failed).count()
     });
-    i32::from(failures > 0)
-}
-
-/// `redis-node-<host>-<port>-<id>.rdb`, as the cluster manager's backup names them.
-pub fn backup_name(endpoint: &Endpoint, id: &str) -> String {
-    match endpoint {
-        Endpoint::Tcp { host, port } => format!("redis-node-{host}-{port}-{id}.rdb"),
-        Endpoint::Unix(_) => format!("redis-node-{id}.rdb"),
-    }
+    i32::from(failures + refused > 0)
 }
 
 /// The replica handshake and SYNC on a fresh connection to `endpoint`; messages on
@@ -147,39 +157,19 @@ fn save(
         }
         Payload::Length(len) => format!("{label}SYNC sent to master, writing {len} bytes to '{shown}'"),
     });
-    let file_error = |source| Error::File { path: shown.to_string(), source };
     let written = if target == Path::new("-") {
         let mut out = std::io::stdout().lock();
         let (written, _) = exchange.copy_payload(&payload, &mut out, idle)?;
-        out.flush().map_err(file_error)?;
+        out.flush().map_err(|source| Error::File { path: shown.to_string(), source })?;
         written
     } else {
-        let temporary = temporary_name(target);
-        let mut file = File::create(&temporary).map_err(file_error)?;
-        let copied = exchange.copy_payload(&payload, &mut file, idle);
-        let synced = copied.and_then(|(written, _)| file.sync_all().map(|()| written).map_err(file_error));
-        match synced {
-            Ok(written) => {
-                std::fs::rename(&temporary, target).map_err(file_error)?;
-                written
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&temporary);
-                return Err(e);
-            }
-        }
+        exchange.save_payload(&payload, target, idle, None)?.0
     };
     note(&match payload {
         Payload::EofMarked(_) => format!("{label}Transfer finished with success after {written} bytes"),
         Payload::Length(_) => format!("{label}Transfer finished with success."),
     });
     Ok(())
-}
-
-fn temporary_name(target: &Path) -> PathBuf {
-    let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".tmp{}", std::process::id()));
-    target.with_file_name(name)
 }
 
 /// Runs `--replica`: the node's replication stream, one CSV line per command.

@@ -1,21 +1,41 @@
 //! Replies that are printed as they arrive: messages after SUBSCRIBE/PSUBSCRIBE/
-//! SSUBSCRIBE/MONITOR (until Ctrl-C or the connection ends), and a SCAN with a
-//! multi-node target (`:use all`, `--target primaries`), which walks each node page by
-//! page and prints each page at once, so Ctrl-C stops it between pages and memory
-//! stays flat.
+//! SSUBSCRIBE/MONITOR (until Ctrl-C, the connection's end or an error reply; in the
+//! shell a subscription is confirmed here, then served in subscribed mode), and a SCAN
+//! with a multi-node target (`:use all`, `--target primaries`), which walks each node
+//! page by page and prints each page at once, so Ctrl-C stops it between pages and
+//! memory stays flat.
 
 use std::time::Instant;
 
 use super::{Flow, Session, ShownAtOnce};
+use crate::client::pool::Exchange;
+use crate::cluster::reply::Reply;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::protocol::render::OutputMode;
 use crate::protocol::resp::Frame;
 use crate::protocol::split::repr;
+use crate::shell::subscribed::{Confirmations, Confirming};
+
+/// A RESP3 push is printed as the array it is in RESP2.
+fn unpushed(frame: Frame) -> Frame {
+    match frame {
+        Frame::Push(items) => Frame::Array(items),
+        other => other,
+    }
+}
+
+fn is_subscribe(argv: &[Vec<u8>]) -> bool {
+    argv.first().is_some_and(|name| {
+        ["subscribe", "psubscribe", "ssubscribe"].iter().any(|w| name.eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
 
 impl Session {
     /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR: print messages until Ctrl-C (in the
-    /// shell, which then returns to the prompt) or until the connection ends.
+    /// shell, which then returns to the prompt) or until the connection ends. An error
+    /// reply (wrong arguments, no permission) ends the command, as in redis-cli; in the
+    /// shell, a subscription goes to subscribed mode once its channels are confirmed.
     pub(super) fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
         let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
         let opened = self.client.open_stream(argv, &mut shown);
@@ -32,13 +52,8 @@ impl Session {
         {
             return Flow::StdoutClosed;
         }
-        let subscribes = argv.first().is_some_and(|name| {
-            ["subscribe", "psubscribe", "ssubscribe"].iter().any(|w| name.eq_ignore_ascii_case(w.as_bytes()))
-        });
-        if self.interactive && subscribes {
-            // The shell stays usable: the REPL serves the subscription (subscribed mode).
-            self.pending_subscription = Some(stream);
-            return self.printer.flush().map_or(Flow::StdoutClosed, |()| Flow::Continue);
+        if self.interactive && is_subscribe(argv) {
+            return self.confirm_subscription(argv, stream);
         }
         loop {
             if self.printer.flush().is_err() {
@@ -46,18 +61,59 @@ impl Session {
             }
             // Dropping `stream` closes the connection, which ends the subscription.
             match stream.read_frame(None) {
+                Ok(frame) if frame.as_error().is_some() => return self.stream_refused(argv, frame),
                 Ok(frame) => {
-                    let frame = match frame {
-                        Frame::Push(items) => Frame::Array(items),
-                        other => other,
-                    };
-                    if self.printer.frame(argv, &frame).is_err() {
+                    if self.printer.frame(argv, &unpushed(frame)).is_err() {
                         return Flow::StdoutClosed;
                     }
                 }
                 Err(Error::Interrupted) => return Flow::Continue,
                 Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
             }
+        }
+    }
+
+    /// In the shell: prints the replies until every channel is confirmed, then hands
+    /// the connection to subscribed mode (the REPL serves it); after an error reply
+    /// with nothing subscribed, the shell is back at its normal prompt (the connection
+    /// is dropped). The wait is the reply timeout of a non-blocking command.
+    fn confirm_subscription(&mut self, argv: &[Vec<u8>], mut stream: Exchange) -> Flow {
+        let mut confirming = Confirmations::expecting(argv);
+        let idle = self.client.reply_timeout(false);
+        loop {
+            if self.printer.flush().is_err() {
+                return Flow::StdoutClosed;
+            }
+            let frame = match stream.read_frame(idle) {
+                Ok(frame) => unpushed(frame),
+                Err(Error::Interrupted) => return Flow::Continue,
+                Err(error) => return self.report_error(&error).map_or(Flow::StdoutClosed, |_| Flow::Continue),
+            };
+            if self.printer.frame(argv, &frame).is_err() {
+                return Flow::StdoutClosed;
+            }
+            match confirming.see(&frame) {
+                Confirming::Waiting => {}
+                Confirming::Done { subscribed: true } => {
+                    self.pending_subscription = Some(stream);
+                    return self.printer.flush().map_or(Flow::StdoutClosed, |()| Flow::Continue);
+                }
+                Confirming::Done { subscribed: false } => {
+                    return self.printer.flush().map_or(Flow::StdoutClosed, |()| Flow::Continue);
+                }
+            }
+        }
+    }
+
+    /// An error reply on a stream: the command is over (redis-cli 7.0 leaves its
+    /// reading loop at the first error); `-e` makes it the end of the run.
+    fn stream_refused(&mut self, argv: &[Vec<u8>], frame: Frame) -> Flow {
+        if let Some(flow) = self.exit_on_error_reply(&Reply::One(frame.clone())) {
+            return flow;
+        }
+        match self.printer.frame(argv, &frame).and_then(|()| self.printer.flush()) {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::StdoutClosed,
         }
     }
 

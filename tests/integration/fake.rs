@@ -1,6 +1,7 @@
 //! A scripted fake server for what a real one cannot be made to do: answers chosen per
 //! command (hostile fields, redirects to nowhere, garbage, cut frames), connections
-//! closed mid-reply. Each connection runs on its own thread; the server stops on drop.
+//! closed mid-reply. Commands come as RESP arrays or inline (`SYNC`, as a replica sends
+//! it). Each connection runs on its own thread; the server stops on drop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -118,31 +119,43 @@ impl Drop for FakeServer {
     }
 }
 
+/// The next whole command in `buf`, taken out of it: a RESP array, or an inline
+/// command (`SYNC\r\n`, as a replica sends it).
+fn next_command(buf: &mut Vec<u8>) -> Result<Option<Vec<Vec<u8>>>, ()> {
+    if buf.first().is_some_and(|&b| b != b'*') {
+        let Some(end) = buf.iter().position(|&b| b == b'\n') else { return Ok(None) };
+        let line: Vec<u8> = buf.drain(..=end).collect();
+        let words = line.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).map(<[u8]>::to_vec).collect();
+        return Ok(Some(words));
+    }
+    match parse(buf) {
+        Ok(Some((Frame::Array(items), used))) => {
+            buf.drain(..used);
+            Ok(Some(items.into_iter().filter_map(|i| i.as_bytes().map(<[u8]>::to_vec)).collect()))
+        }
+        Ok(Some(_)) | Err(_) => Err(()),
+        Ok(None) => Ok(None),
+    }
+}
+
 fn serve(mut socket: TcpStream, script: &Script) {
     let _ = socket.set_read_timeout(Some(Duration::from_secs(30)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        match parse(&buf) {
-            Ok(Some((frame, used))) => {
-                buf.drain(..used);
-                let argv: Vec<Vec<u8>> = match frame {
-                    Frame::Array(items) => items.into_iter().filter_map(|i| i.as_bytes().map(<[u8]>::to_vec)).collect(),
-                    _ => return,
-                };
-                match script(&argv) {
-                    Act::Reply(bytes) => {
-                        if socket.write_all(&bytes).is_err() {
-                            return;
-                        }
-                    }
-                    Act::ReplyAndClose(bytes) => {
-                        let _ = socket.write_all(&bytes);
+        match next_command(&mut buf) {
+            Ok(Some(argv)) => match script(&argv) {
+                Act::Reply(bytes) => {
+                    if socket.write_all(&bytes).is_err() {
                         return;
                     }
-                    Act::Close => return,
                 }
-            }
+                Act::ReplyAndClose(bytes) => {
+                    let _ = socket.write_all(&bytes);
+                    return;
+                }
+                Act::Close => return,
+            },
             Ok(None) => match socket.read(&mut chunk) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),

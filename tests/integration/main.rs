@@ -60,6 +60,10 @@ mod packaging;
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
+/// Where --rdb and --cluster backup write: hostile node ids and hosts, cut transfers.
+mod rdb_files;
+/// SUBSCRIBE-like commands and MONITOR refused by the server end like redis-cli's.
+mod refused_streams;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;

@@ -27,7 +27,9 @@ a line when a window of failures opens and closes, and at the end every counter 
 back, its keys removed and a verdict. Kill, pause or fail over nodes while it runs
 (in `rcli sandbox`: :kill, :pause, :failover, or :consistency on|off to run it there).
 
-  lost        acknowledged increments missing from a value read back
+  lost        acknowledged increments missing from a value read back: during a failure
+              window a failover's; with no failure seen, another client's doing
+              (a FLUSHALL, a DEL), and the verdict says which
   not acked   increments whose reply never came (rcli's \"outcome unknown\": never resent);
               the final read tells whether each was applied
 

@@ -72,11 +72,12 @@ pub fn notice(
             window_span(window, start, now, groups),
             window_summary(window)
         ),
-        Notice::Lost { counter, expected, found } => format!(
-            "{} lost: {} is {found}, {} acknowledged increment(s) missing (expected {expected})",
+        Notice::Lost { counter, expected, found, failure_seen } => format!(
+            "{} lost: {} is {found}, {} acknowledged increment(s) missing (expected {expected}){}",
             since(start, now),
             key(*counter),
-            expected.abs_diff(*found)
+            expected.abs_diff(*found),
+            if *failure_seen { "" } else { ", with no failure seen" }
         ),
         Notice::Extra { counter, most, found } => format!(
             "{} extra: {} is {found}, more than every increment sent ({most})",
@@ -125,8 +126,12 @@ pub fn verdict(totals: &Totals, windows: &[Window], groups: &[String], start: In
         "verdict: consistent: every acknowledged write is there, none was applied twice".to_string()
     } else {
         let mut why = Vec::new();
-        if totals.lost > 0 {
-            why.push(format!("{} acknowledged write(s) lost", totals.lost));
+        match (totals.lost, totals.lost_unseen) {
+            (0, _) => {}
+            (lost, 0) => why.push(format!("{lost} acknowledged write(s) lost")),
+            (lost, unseen) => {
+                why.push(format!("{lost} acknowledged write(s) lost, {unseen} of them with no failure seen"))
+            }
         }
         if totals.extra > 0 {
             why.push(format!("{} increment(s) applied more often than sent", totals.extra));
@@ -153,12 +158,24 @@ pub fn verdict(totals: &Totals, windows: &[Window], groups: &[String], start: In
         fates.push_str(&format!(", {} never read back", ending.unresolved));
     }
     lines.push(format!("  {} not acked (outcome unknown, never resent): {fates}", totals.not_acked));
-    if totals.lost > 0 {
-        lines.push(
-            "  lost writes: Redis Cluster replicates asynchronously, so a primary that fails before its replica \
+    // Losses a failure window explains are a failover's; the others are not.
+    let lost_in_failures = totals.lost.saturating_sub(totals.lost_unseen);
+    if lost_in_failures > 0 {
+        let which = match totals.lost_unseen {
+            0 => "lost writes".to_string(),
+            _ => format!("{lost_in_failures} lost during failures"),
+        };
+        lines.push(format!(
+            "  {which}: Redis Cluster replicates asynchronously, so a primary that fails before its replica \
              has a write loses it when the replica takes over"
-                .to_string(),
-        );
+        ));
+    }
+    if totals.went_back_unseen > 0 {
+        lines.push(format!(
+            "  {} counter(s) went back with no failure seen ({} acknowledged increment(s)): another client \
+             changed or removed them (a FLUSHALL, a DEL, a restart without persistence?)",
+            totals.went_back_unseen, totals.lost_unseen
+        ));
     }
     if totals.failed_writes > 0 {
         lines.push(
@@ -200,7 +217,7 @@ pub fn verdict(totals: &Totals, windows: &[Window], groups: &[String], start: In
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modes::consistency::ledger::{Ledger, Write};
+    use crate::modes::consistency::ledger::{Ledger, Read, Write};
 
     #[test]
     fn the_progress_line_reads_like_the_tutorial() {
@@ -258,11 +275,49 @@ mod tests {
             "{lines:?}"
         );
         let lost = Totals { lost: 2, failed_writes: 5, ..Totals::default() };
+        let failover = verdict(&lost, &[], &[], t, &Ending::default());
+        assert!(failover.iter().any(|l| l.starts_with("  lost writes: Redis Cluster replicates asynchronously")));
+        assert!(!failover.iter().any(|l| l.contains("no failure seen")), "{failover:?}");
         let lines = verdict(&lost, &[], &[], t, &Ending { unread: 3, ..Ending::default() });
         assert_eq!(
             lines[0],
             "verdict: NOT consistent: 2 acknowledged write(s) lost; 5 write(s) failed (not applied); \
              3 counter(s) could not be read back at the end (0 acknowledged writes on them unchecked)"
         );
+    }
+
+    #[test]
+    fn counters_that_went_back_with_no_failure_seen_are_blamed_on_another_client() {
+        let t = Instant::now();
+        let mut ledger = Ledger::new(&[0, 0], 1);
+        for (counter, value) in [(0, 1), (0, 2), (0, 3), (1, 1), (1, 2)] {
+            ledger.write(counter, t, t, Write::Acked(value));
+        }
+        // A FLUSHALL from another client: both counters read 0, no failure anywhere.
+        let lost = ledger.read(0, t, t, Read::Value(0));
+        assert_eq!(
+            notice(&lost[0], t, t, &[], |i| format!("k{i}")),
+            "+0.00s lost: k0 is 0, 3 acknowledged increment(s) missing (expected 3), with no failure seen"
+        );
+        ledger.read(1, t, t, Read::Value(0));
+        let lines = verdict(&ledger.totals, ledger.windows(), &["n1".to_string()], t, &Ending::default());
+        assert_eq!(lines[0], "verdict: NOT consistent: 5 acknowledged write(s) lost, 5 of them with no failure seen");
+        assert!(
+            lines.contains(
+                &"  2 counter(s) went back with no failure seen (5 acknowledged increment(s)): another client \
+                  changed or removed them (a FLUSHALL, a DEL, a restart without persistence?)"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("a primary that fails")), "no failover blamed: {lines:?}");
+        assert!(lines.contains(&"  no failure window".to_string()), "{lines:?}");
+
+        // Both at once: a failover's losses and another client's, each named.
+        let both = Totals { lost: 7, lost_unseen: 5, went_back_unseen: 2, ..Totals::default() };
+        let lines = verdict(&both, &[], &[], t, &Ending::default());
+        assert_eq!(lines[0], "verdict: NOT consistent: 7 acknowledged write(s) lost, 5 of them with no failure seen");
+        assert!(lines.iter().any(|l| l.starts_with("  2 lost during failures: Redis Cluster replicates")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("  2 counter(s) went back with no failure seen (5 ")), "{lines:?}");
     }
 }
