@@ -272,9 +272,13 @@ impl Client {
     }
 
     /// Sends one command to exactly `endpoint` with rcli's own bounded wait (for
-    /// meta-commands and `--scan`): no routing, no redirects.
+    /// meta-commands and `--scan`): no routing, no redirects. With a slot map the wait
+    /// is no longer than the failure budget, as for a user's command.
     pub fn request_at(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>]) -> Result<Frame> {
-        let idle = self.options.read_timeout.or(Some(Duration::from_secs(60)));
+        let idle = match self.topology() {
+            Some(_) => self.reply_timeout(false),
+            None => self.options.read_timeout.or(Some(Duration::from_secs(60))),
+        };
         self.pool.request(endpoint, argv, idle)
     }
 
