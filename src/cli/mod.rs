@@ -11,6 +11,7 @@ pub mod describe;
 pub mod diagnostics;
 pub mod tls;
 pub mod uri;
+pub mod usage;
 
 pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING};
 pub use uri::{Uri, parse_uri};
@@ -57,6 +58,7 @@ const AFTER_HELP: &str = concat!(
     override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N\n       rcli completions bash|zsh|fish|elvish|powershell\n       rcli man",
     disable_help_flag = true,
     disable_version_flag = true,
+    args_override_self = true,
     after_help = AFTER_HELP
 )]
 pub struct Args {

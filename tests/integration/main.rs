@@ -58,6 +58,9 @@ mod packaging;
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
+/// Silent where redis-cli is silent: every one-shot mode's stderr beside redis-cli's,
+/// byte for byte; usage errors in redis-cli's words.
+mod quiet;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
