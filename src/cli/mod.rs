@@ -83,7 +83,7 @@ pub struct Args {
     /// Do not warn about a password on the command line.
     #[arg(long, display_order = 57)]
     pub no_auth_warning: bool,
-    /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS).
+    /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS; valkey://, valkeys:// too).
     #[arg(short = 'u', value_name = "URI", display_order = 7)]
     pub uri: Option<String>,
     #[command(flatten)]
@@ -101,6 +101,15 @@ pub struct Args {
     /// Start the session in RESP3 protocol mode (HELLO 3).
     #[arg(short = '3', display_order = 12)]
     pub resp3: bool,
+    /// Prefer IPv4 over IPv6 on DNS lookup.
+    #[arg(short = '4', display_order = 19)]
+    pub prefer_ipv4: bool,
+    /// Prefer IPv6 over IPv4 on DNS lookup.
+    #[arg(short = '6', display_order = 20)]
+    pub prefer_ipv6: bool,
+    /// Client name, set with CLIENT SETNAME on every connection (every node with -c).
+    #[arg(long, value_name = "NAME", display_order = 21)]
+    pub name: Option<String>,
     /// Cluster mode: route by slot from a cached slot map, follow -MOVED and -ASK.
     #[arg(short = 'c', display_order = 17)]
     pub cluster: bool,

@@ -66,6 +66,8 @@ pub struct Options {
     pub tls: Option<Arc<tls::Tls>>,
     /// `--address-map`: where to reach announced endpoints.
     pub address_map: address_map::AddressMap,
+    /// `-4`/`-6`: which addresses of a host name are tried first.
+    pub family: stream::Family,
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -133,6 +135,7 @@ impl Client {
             tls: options.tls.clone(),
             names: tls::ServerNames::new(sni, seeds),
             address_map: options.address_map.clone(),
+            family: options.family,
         }
     }
 

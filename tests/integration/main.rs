@@ -50,6 +50,8 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// The options redis-cli and valkey-cli gained after 7.0, against real servers.
+mod newer_options;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).

@@ -35,6 +35,8 @@ pub struct ScanSettings {
     pub interval: Duration,
     /// The longest wait for a reply.
     pub wait: Option<Duration>,
+    /// `--hotkeys-count`: how many hot keys the summary lists (16 by default).
+    pub hot_slots: usize,
 }
 
 /// Something a page turned up, in key order.
@@ -157,7 +159,7 @@ pub fn walk(
     flag: &AtomicBool,
     on_page: &mut dyn FnMut(Page) -> bool,
 ) -> NodeScan {
-    let mut node = NodeScan { dbsize, ..NodeScan::default() };
+    let mut node = NodeScan { dbsize, hot: HotPool::new(settings.hot_slots), ..NodeScan::default() };
     let mut exchange = match pool.borrow(endpoint) {
         Ok(exchange) => exchange,
         Err(error) => {
