@@ -142,3 +142,30 @@ fn stat_counts_the_keys_of_every_database() {
     // redis-cli 7.0 reads db0..db19 only (it would show 1).
     assert_eq!(row.split_whitespace().next(), Some("3"), "{}", out.text());
 }
+
+/// `--bigkeys`/`--memkeys` pointed at a cluster replica (without `-c`): the keys are read
+/// there (READONLY), as newer CLIs do, and the report is the one its primary gives.
+#[test]
+fn key_scans_work_on_a_cluster_replica() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(1, 1);
+    let home = Home::new();
+    let primary = cluster.port(0).to_string();
+    let replica = cluster.port(1).to_string();
+    let mut lines = String::new();
+    for i in 1..=30 {
+        lines.push_str(&format!("set s:{i} {}\nrpush l:{i} {}\n", "x".repeat(i), "a ".repeat(i)));
+    }
+    seed(cluster.port(0), &lines);
+    replicated(&cluster.endpoint(0));
+    for mode in ["--bigkeys", "--memkeys"] {
+        let on_primary = rcli_run(&home, &["-p", &primary, mode], "");
+        let on_replica = rcli_run(&home, &["-p", &replica, mode], "");
+        assert_eq!((on_replica.code, on_replica.stderr.as_str()), (Some(0), ""), "{mode}");
+        let summary = |text: &str| text.split("-------- summary -------").nth(1).unwrap_or_default().to_string();
+        assert!(on_replica.text().contains("Biggest string found so far '\"s:30\"'"), "{}", on_replica.text());
+        assert_eq!(summary(&on_replica.text()), summary(&on_primary.text()), "{mode}");
+    }
+}
