@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::diag_harness::{seed, watch_rcli};
+use crate::diag_harness::{mask_numbers, seed, watch_rcli};
 use crate::util::*;
 
 #[test]
@@ -166,6 +166,8 @@ fn key_scans_work_on_a_cluster_replica() {
         assert_eq!((on_replica.code, on_replica.stderr.as_str()), (Some(0), ""), "{mode}");
         let summary = |text: &str| text.split("-------- summary -------").nth(1).unwrap_or_default().to_string();
         assert!(on_replica.text().contains("Biggest string found so far '\"s:30\"'"), "{}", on_replica.text());
-        assert_eq!(summary(&on_replica.text()), summary(&on_primary.text()), "{mode}");
+        // MEMORY USAGE may differ by a few bytes between a Valkey primary and its replica.
+        let comparable = |text: &str| if mode == "--memkeys" { mask_numbers(&summary(text)) } else { summary(text) };
+        assert_eq!(comparable(&on_replica.text()), comparable(&on_primary.text()), "{mode}");
     }
 }
