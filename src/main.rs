@@ -24,7 +24,13 @@ fn main() -> ExitCode {
     let parsed = match Args::try_parse_from(&args) {
         Ok(parsed) => parsed,
         Err(e) => {
-            let _ = e.print();
+            // redis-cli's line where it has one (exit 2 all the same: docs/compatibility.md).
+            match rcli::cli::usage::redis_cli_words(&e, &args) {
+                Some(line) => rcli::output::note(&line),
+                None => {
+                    let _ = e.print();
+                }
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

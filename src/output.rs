@@ -34,6 +34,10 @@ pub struct Printer {
     pending: Vec<u8>,
     /// Why stdout stopped taking output, unless the reader simply went away.
     failure: Option<io::Error>,
+    /// stderr is a terminal: notices (events that change how the session works) are
+    /// shown there even when hop lines are hidden. On a pipe or file they are not
+    /// (redis-cli writes nothing there; scripts take stderr output as failure).
+    stderr_tty: bool,
 }
 
 /// Pending output is written to stdout once it reaches this size (and on flush).
@@ -41,7 +45,15 @@ const WRITE_AT: usize = 64 * 1024;
 
 impl Printer {
     pub fn new(format: Format, hop_lines: HopLines) -> Printer {
-        Printer { format, hop_lines, out: io::stdout(), pending: Vec::with_capacity(2 * WRITE_AT), failure: None }
+        use std::io::IsTerminal;
+        Printer {
+            format,
+            hop_lines,
+            out: io::stdout(),
+            pending: Vec::with_capacity(2 * WRITE_AT),
+            failure: None,
+            stderr_tty: io::stderr().is_terminal(),
+        }
     }
 
     /// True when replies are formatted for a person (tty mode).
@@ -88,7 +100,8 @@ impl Printer {
         note(text);
     }
 
-    /// Prints a hop line where the settings say.
+    /// Prints a hop line where the settings say: hop lines where `hop_lines` says;
+    /// notices also where hop lines are hidden, but only on a terminal stderr.
     pub fn event(&mut self, event: &Event) -> Result<(), StdoutClosed> {
         match self.hop_lines {
             HopLines::Stdout => self.line(&escape_controls(&event.line(), false)),
@@ -97,7 +110,7 @@ impl Printer {
                 note(&event.line());
                 Ok(())
             }
-            HopLines::Hidden if event.is_notice() => {
+            HopLines::Hidden if event.is_notice() && self.stderr_tty => {
                 self.flush()?;
                 note(&event.line());
                 Ok(())

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Args, ColorChoice, diagnostics, parse_uri};
+use crate::client::stream::Family;
 use crate::client::{
     self,
     state::{Credentials, SessionState},
@@ -71,6 +72,8 @@ pub struct Config {
     /// `--pattern`/`--quoted-pattern` (unquoted), bytes.
     pub scan_pattern: Option<Vec<u8>>,
     pub scan_count: Option<u64>,
+    /// `--hotkeys-count`: hot keys kept by `--hotkeys` (16 by default).
+    pub hotkeys_count: usize,
     pub pipe_timeout: Duration,
     pub pipeline: usize,
     /// `--show-pushes`: print RESP3 pushes met while reading replies.
@@ -113,6 +116,14 @@ impl Config {
         if args.stdin_last_arg && args.stdin_tag.is_some() {
             return Err(Error::Usage("Options -x and -X are mutually exclusive.".into()));
         }
+        if args.prefer_ipv4 && args.prefer_ipv6 {
+            return Err(Error::Usage("Options -4 and -6 are mutually exclusive.".into()));
+        }
+        let family = match (args.prefer_ipv4, args.prefer_ipv6) {
+            (true, _) => Family::PreferV4,
+            (_, true) => Family::PreferV6,
+            _ => Family::Any,
+        };
         // `--quoted-pattern` is unquoted like a typed argument: exactly one of them.
         let scan_pattern = match &args.quoted_pattern {
             Some(quoted) => match crate::protocol::split::split_args(quoted.as_bytes()).ok().as_deref() {
@@ -124,13 +135,14 @@ impl Config {
         let uri = args.uri.as_deref().map(parse_uri).transpose()?;
         let uri = uri.unwrap_or_default();
 
+        let env = Environment::read();
         let mut hosts = args.hosts.clone();
         if hosts.is_empty() {
-            hosts.push(uri.host.clone().unwrap_or_else(|| "127.0.0.1".to_string()));
+            hosts.push(uri.host.clone().or(env.host).unwrap_or_else(|| "127.0.0.1".to_string()));
         }
         let mut ports = args.ports.clone();
         if ports.is_empty() {
-            ports.push(uri.port.unwrap_or(6379));
+            ports.push(uri.port.or(env.port.transpose()?).unwrap_or(6379));
         }
         let count = hosts.len().max(ports.len());
         let mut seeds: Vec<Endpoint> = (0..count)
@@ -158,8 +170,7 @@ impl Config {
         if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
             warnings.push(PASSWORD_WARNING.to_string());
         }
-        let password =
-            cli_password.or(uri.password).or_else(|| std::env::var_os("REDISCLI_AUTH").map(OsStringExt::into_vec));
+        let password = cli_password.or(uri.password).or(env.password);
         let user = args.user.as_ref().map(|u| u.as_bytes().to_vec()).or(uri.user);
         let auth = password.map(|password| Credentials { user, password });
 
@@ -202,7 +213,7 @@ impl Config {
             auth,
             resp3: args.resp3 || (json && !args.resp2),
             db: args.db.or(uri.db).unwrap_or(0),
-            client_name: None,
+            client_name: args.name.as_ref().map(|n| n.as_bytes().to_vec()),
         };
 
         let debug = match (args.ldb, args.ldb_sync_mode) {
@@ -282,6 +293,7 @@ impl Config {
                 down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
                 tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
                 address_map,
+                family,
             },
             state,
             format,
@@ -297,11 +309,39 @@ impl Config {
             target,
             scan_pattern,
             scan_count: args.count,
+            hotkeys_count: args
+                .diagnostics
+                .hotkeys_count
+                .map_or(crate::modes::diag::keystats::HOT_SLOTS, |n| n as usize),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
             show_pushes,
             askpass: args.askpass,
         })
+    }
+}
+
+/// What redis-cli and valkey-cli read from the environment for the connection:
+/// `REDISCLI_AUTH` (else valkey-cli's `VALKEYCLI_AUTH`) for the password, valkey-cli's
+/// `VALKEYCLI_HOST` and `VALKEYCLI_PORT` for the defaults of `-h` and `-p`.
+struct Environment {
+    password: Option<Vec<u8>>,
+    host: Option<String>,
+    port: Option<Result<u16>>,
+}
+
+impl Environment {
+    fn read() -> Environment {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        Environment {
+            password: std::env::var_os("REDISCLI_AUTH")
+                .or_else(|| std::env::var_os("VALKEYCLI_AUTH"))
+                .map(OsStringExt::into_vec),
+            host: var("VALKEYCLI_HOST").map(|h| h.to_string_lossy().into_owned()),
+            port: var("VALKEYCLI_PORT").map(|p| {
+                p.to_str().and_then(|p| p.parse().ok()).ok_or_else(|| Error::Usage("Invalid server port.".into()))
+            }),
+        }
     }
 }

@@ -39,6 +39,9 @@ pub struct DiagnosticArgs {
     /// Sample Redis keys looking for hot keys. only works when maxmemory-policy is *lfu.
     #[arg(long, display_order = 48)]
     pub hotkeys: bool,
+    /// Sample keys looking for the n most hot keys (valkey-cli). Only works when maxmemory-policy is *lfu.
+    #[arg(long, value_name = "n", value_parser = clap::value_parser!(u32).range(1..=100_000), display_order = 48)]
+    pub hotkeys_count: Option<u32>,
     /// Run a test to measure intrinsic system latency. The test will run for the specified amount of seconds.
     #[arg(long, value_name = "sec", value_parser = clap::value_parser!(u64).range(0..=315_360_000), display_order = 52)]
     pub intrinsic_latency: Option<u64>,
@@ -91,7 +94,7 @@ impl DiagnosticArgs {
         if self.memkeys || self.memkeys_samples.is_some() {
             return Some(Diagnostic::Keys(KeyScan::Memory { samples: self.memkeys_samples.unwrap_or(0) }));
         }
-        if self.hotkeys {
+        if self.hotkeys || self.hotkeys_count.is_some() {
             return Some(Diagnostic::Keys(KeyScan::Hot));
         }
         if self.stat {

@@ -11,6 +11,7 @@ pub mod describe;
 pub mod diagnostics;
 pub mod tls;
 pub mod uri;
+pub mod usage;
 
 pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING};
 pub use uri::{Uri, parse_uri};
@@ -57,6 +58,7 @@ const AFTER_HELP: &str = concat!(
     override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N\n       rcli completions bash|zsh|fish|elvish|powershell\n       rcli man",
     disable_help_flag = true,
     disable_version_flag = true,
+    args_override_self = true,
     after_help = AFTER_HELP
 )]
 pub struct Args {
@@ -81,7 +83,7 @@ pub struct Args {
     /// Do not warn about a password on the command line.
     #[arg(long, display_order = 57)]
     pub no_auth_warning: bool,
-    /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS).
+    /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS; valkey://, valkeys:// too).
     #[arg(short = 'u', value_name = "URI", display_order = 7)]
     pub uri: Option<String>,
     #[command(flatten)]
@@ -99,6 +101,15 @@ pub struct Args {
     /// Start the session in RESP3 protocol mode (HELLO 3).
     #[arg(short = '3', display_order = 12)]
     pub resp3: bool,
+    /// Prefer IPv4 over IPv6 on DNS lookup.
+    #[arg(short = '4', display_order = 19)]
+    pub prefer_ipv4: bool,
+    /// Prefer IPv6 over IPv4 on DNS lookup.
+    #[arg(short = '6', display_order = 20)]
+    pub prefer_ipv6: bool,
+    /// Client name, set with CLIENT SETNAME on every connection (every node with -c).
+    #[arg(long, value_name = "NAME", display_order = 21)]
+    pub name: Option<String>,
     /// Cluster mode: route by slot from a cached slot map, follow -MOVED and -ASK.
     #[arg(short = 'c', display_order = 17)]
     pub cluster: bool,

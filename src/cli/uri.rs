@@ -1,6 +1,6 @@
-//! `redis://` and `rediss://` URIs (`-u`), parsed like redis-cli's `parseRedisUri`:
-//! user, password (percent-decoded), host (IPv6 in brackets), port, database, and TLS
-//! for `rediss://`.
+//! `redis://` and `rediss://` URIs (`-u`; valkey-cli's `valkey://` and `valkeys://`
+//! too), parsed like redis-cli's `parseRedisUri`: user, password (percent-decoded), host
+//! (IPv6 in brackets), port, database, and TLS for `rediss://`.
 
 use crate::error::{Error, Result};
 
@@ -37,9 +37,10 @@ pub struct Uri {
 /// Parses `redis[s]://[[user]:pass@]host[:port][/db]` like redis-cli's `parseRedisUri`.
 pub fn parse_uri(uri: &str) -> Result<Uri> {
     let mut parsed = Uri::default();
-    let rest = if let Some(rest) = uri.strip_prefix("redis://") {
+    // valkey-cli's schemes are accepted too.
+    let rest = if let Some(rest) = uri.strip_prefix("redis://").or_else(|| uri.strip_prefix("valkey://")) {
         rest
-    } else if let Some(rest) = uri.strip_prefix("rediss://") {
+    } else if let Some(rest) = uri.strip_prefix("rediss://").or_else(|| uri.strip_prefix("valkeys://")) {
         parsed.tls = true;
         rest
     } else {
@@ -101,6 +102,8 @@ mod tests {
         assert_eq!(uri.db, Some(3));
         assert_eq!(parse_uri("redis://:secret@[::1]:7000").unwrap().host.as_deref(), Some("::1"));
         assert!(parse_uri("http://x").is_err());
+        assert_eq!(parse_uri("valkey://alice:p%40ss@example.com:6380/3").unwrap(), uri);
+        assert!(parse_uri("valkeys://h").unwrap().tls);
         let tls = parse_uri("rediss://user:pass@host.example:6380/2").unwrap();
         assert!(tls.tls && !uri.tls);
         assert_eq!((tls.port, tls.db, tls.user.as_deref()), (Some(6380), Some(2), Some(&b"user"[..])));

@@ -66,6 +66,8 @@ pub struct Options {
     pub tls: Option<Arc<tls::Tls>>,
     /// `--address-map`: where to reach announced endpoints.
     pub address_map: address_map::AddressMap,
+    /// `-4`/`-6`: which addresses of a host name are tried first.
+    pub family: stream::Family,
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -133,6 +135,7 @@ impl Client {
             tls: options.tls.clone(),
             names: tls::ServerNames::new(sni, seeds),
             address_map: options.address_map.clone(),
+            family: options.family,
         }
     }
 
@@ -272,9 +275,13 @@ impl Client {
     }
 
     /// Sends one command to exactly `endpoint` with rcli's own bounded wait (for
-    /// meta-commands and `--scan`): no routing, no redirects.
+    /// meta-commands and `--scan`): no routing, no redirects. With a slot map the wait
+    /// is no longer than the failure budget, as for a user's command.
     pub fn request_at(&mut self, endpoint: &Endpoint, argv: &[Vec<u8>]) -> Result<Frame> {
-        let idle = self.options.read_timeout.or(Some(Duration::from_secs(60)));
+        let idle = match self.topology() {
+            Some(_) => self.reply_timeout(false),
+            None => self.options.read_timeout.or(Some(Duration::from_secs(60))),
+        };
         self.pool.request(endpoint, argv, idle)
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::client::address_map::AddressMap;
 use crate::client::connection::{Connection, Refusal, Wait};
 use crate::client::state::SessionState;
-use crate::client::stream::Dial;
+use crate::client::stream::{Dial, Family};
 use crate::client::tls::{ServerNames, Tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -160,6 +160,8 @@ pub struct LinkSettings {
     pub names: ServerNames,
     /// Announced endpoints → addresses rcli can reach.
     pub address_map: AddressMap,
+    /// `-4`/`-6`: which addresses of a host name are tried first.
+    pub family: Family,
 }
 
 impl LinkSettings {
@@ -171,6 +173,7 @@ impl LinkSettings {
             tls: None,
             names: ServerNames::default(),
             address_map: AddressMap::default(),
+            family: Family::Any,
         }
     }
 
@@ -184,7 +187,7 @@ impl LinkSettings {
             };
             (Arc::clone(tls), self.names.name_for(host, hostname).to_string())
         });
-        Dial { address: self.address_map.reach(endpoint), timeout: self.connect_timeout, tls }
+        Dial { address: self.address_map.reach(endpoint), timeout: self.connect_timeout, tls, family: self.family }
     }
 }
 

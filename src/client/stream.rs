@@ -7,7 +7,7 @@
 //! when the user gives up on it.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,12 +40,39 @@ pub struct Dial {
     pub timeout: Duration,
     /// TLS, and the name the node's certificate must carry.
     pub tls: Option<(Arc<Tls>, String)>,
+    /// Which addresses of a name are tried first (`-4`/`-6`).
+    pub family: Family,
 }
 
 impl Dial {
     /// A plain connection to `address`.
     pub fn plain(address: &Endpoint, timeout: Duration) -> Dial {
-        Dial { address: address.clone(), timeout, tls: None }
+        Dial { address: address.clone(), timeout, tls: None, family: Family::Any }
+    }
+}
+
+/// redis-cli's `-4`/`-6`: when a host name resolves to IPv4 and IPv6 addresses, those
+/// of the preferred family are tried first (the others still follow).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Family {
+    /// The resolver's order.
+    #[default]
+    Any,
+    PreferV4,
+    PreferV6,
+}
+
+impl Family {
+    /// `addresses` in the order they are tried: the preferred family first, each
+    /// family in the resolver's order.
+    pub fn order(self, addresses: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+        let mut all: Vec<SocketAddr> = addresses.collect();
+        match self {
+            Family::Any => {}
+            Family::PreferV4 => all.sort_by_key(|a| !a.is_ipv4()),
+            Family::PreferV6 => all.sort_by_key(|a| !a.is_ipv6()),
+        }
+        all
     }
 }
 
@@ -106,7 +133,7 @@ impl Stream {
 fn open(dial: &Dial, label: &str) -> Result<Stream> {
     let started = Instant::now();
     let connect_error = |source| Error::Connect { addr: label.to_string(), source };
-    let stream = open_socket(&dial.address, dial.timeout).map_err(connect_error)?;
+    let stream = open_socket(&dial.address, dial.timeout, dial.family).map_err(connect_error)?;
     let Some((tls, name)) = &dial.tls else { return Ok(stream) };
     let Stream::Tcp(sock) = stream else {
         return Err(Error::Usage("TLS needs a TCP address, not a Unix socket".into()));
@@ -118,11 +145,11 @@ fn open(dial: &Dial, label: &str) -> Result<Stream> {
         .map_err(|detail| Error::Tls { addr: label.to_string(), detail })
 }
 
-fn open_socket(endpoint: &Endpoint, timeout: Duration) -> io::Result<Stream> {
+fn open_socket(endpoint: &Endpoint, timeout: Duration, family: Family) -> io::Result<Stream> {
     match endpoint {
         Endpoint::Tcp { host, port } => {
             let mut last = io::Error::new(io::ErrorKind::NotFound, "Name or service not known");
-            for addr in (host.as_str(), *port).to_socket_addrs()? {
+            for addr in family.order((host.as_str(), *port).to_socket_addrs()?) {
                 match TcpStream::connect_timeout(&addr, timeout) {
                     Ok(stream) => {
                         // Small commands must leave at once; batching is done by the caller.
@@ -163,5 +190,21 @@ impl Write for Stream {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preferred_family_is_tried_first_and_the_other_still_follows() {
+        let v4: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        let v6: SocketAddr = "[::1]:7000".parse().unwrap();
+        let other4: SocketAddr = "10.0.0.1:7000".parse().unwrap();
+        let resolved = [v6, v4, other4];
+        assert_eq!(Family::Any.order(resolved.into_iter()), [v6, v4, other4]);
+        assert_eq!(Family::PreferV4.order(resolved.into_iter()), [v4, other4, v6]);
+        assert_eq!(Family::PreferV6.order([v4, other4, v6].into_iter()), [v6, v4, other4]);
     }
 }

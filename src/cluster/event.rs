@@ -34,7 +34,7 @@ pub enum Event {
 
 impl Event {
     /// Events that change how the whole session works: shown even where hop lines are
-    /// hidden (on stderr then).
+    /// hidden, on stderr then, when stderr is a terminal (`-v` shows them anywhere).
     pub fn is_notice(&self) -> bool {
         matches!(self, Event::NotACluster { .. } | Event::LearningSlots { .. })
     }

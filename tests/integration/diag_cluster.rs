@@ -329,3 +329,38 @@ fn lru_test_routes_by_slot_and_a_frozen_primary_is_named() {
     assert!(out.text().contains(&format!("\n{frozen}  ")), "{}", out.text());
     assert!(out.text().contains("error: no reply for 1 s"), "{}", out.text());
 }
+
+/// Issue 19, item 6: a frozen primary (SIGSTOP) ends every key scan with `-c` within
+/// the node's failure budget (`--down-after`, else cluster-node-timeout + 3 s), naming
+/// the node, instead of the 60 s reply timeout.
+#[test]
+fn key_scans_give_a_frozen_primary_its_failure_budget_only() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed_port = cluster.port(0).to_string();
+    seed_cluster(&home, cluster.port(0), &typed_keys());
+    signal(&cluster.nodes[1], "STOP");
+    let frozen = format!("127.0.0.1:{}", cluster.port(1));
+    let mut seen = Vec::new();
+    for (args, expected) in [
+        (&["--bigkeys", "--down-after", "1"][..], format!("{frozen}: no reply for 1 s\n")),
+        (&["--memkeys", "--down-after", "1"], format!("{frozen}: no reply for 1 s\n")),
+        (&["--hotkeys", "--down-after", "1"], format!("{frozen}: no reply for 1 s\n")),
+        (&["--scan", "--down-after", "1"], format!("SCAN error: {frozen}: no reply for 1 s\n")),
+        // The default budget: the test cluster's cluster-node-timeout (2 s) + 3 s.
+        (&["--bigkeys"], format!("{frozen}: no reply for 5 s\n")),
+    ] {
+        let mut all = vec!["-c", "-p", seed_port.as_str()];
+        all.extend_from_slice(args);
+        let out = rcli_run(&home, &all, "");
+        seen.push((args.to_vec(), out.code, out.stderr.contains(&expected), out.stderr));
+    }
+    signal(&cluster.nodes[1], "CONT");
+    for (args, code, named, stderr) in seen {
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(named, "{args:?}: {stderr}");
+    }
+}

@@ -52,6 +52,8 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// The options redis-cli and valkey-cli gained after 7.0, against real servers.
+mod newer_options;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).
@@ -64,6 +66,9 @@ mod pty;
 mod rdb_files;
 /// SUBSCRIBE-like commands and MONITOR refused by the server end like redis-cli's.
 mod refused_streams;
+/// Silent where redis-cli is silent: every one-shot mode's stderr beside redis-cli's,
+/// byte for byte; usage errors in redis-cli's words.
+mod quiet;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;

@@ -97,6 +97,9 @@ fn bash_completes_options_the_cluster_manager_and_subcommands() {
     // rcli's own options, their values, and the first-word subcommands.
     assert_eq!(bash_complete(&path, &["rcli", "--read-from"]), ["--read-from-replicas"]);
     assert_eq!(bash_complete(&path, &["rcli", "--color", ""]), ["auto", "always", "never"]);
+    // The options the CLIs gained after 7.0 (issue 20) are completed like the others.
+    assert_eq!(bash_complete(&path, &["rcli", "--hotkeys-c"]), ["--hotkeys-count"]);
+    assert_eq!(bash_complete(&path, &["rcli", "--nam"]), ["--name"]);
     assert_eq!(bash_complete(&path, &["rcli", "sand"]), ["sandbox"]);
     assert_eq!(bash_complete(&path, &["rcli", "sandbox", "--pri"]), ["--primaries"]);
     assert_eq!(bash_complete(&path, &["rcli", "completions", ""]), ["bash", "elvish", "fish", "powershell", "zsh"]);
@@ -209,6 +212,8 @@ fn man_renders_a_page_with_every_part() {
         "rcli [OPTIONS] --cluster <subcommand>",
         "rcli completions bash|zsh|fish|elvish|powershell",
         "--read-from-replicas",
+        "--hotkeys-count <n>",
+        "--name <NAME>",
         "--cluster <SUBCOMMAND>",
         "reshard: <host:port>",
         "--cluster-replicas <ARG>",

@@ -200,3 +200,39 @@ fn askpass_reads_a_masked_password() {
     assert!(!shown.contains("s3cret"), "the password was echoed: {shown:?}");
     p.exp_eof().unwrap();
 }
+
+/// Ctrl-R (newer redis-cli's reverse history search) finds a line typed in an earlier
+/// session, read back from the history file, and Enter runs it.
+#[test]
+fn ctrl_r_searches_the_history_of_earlier_sessions() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    let prompt = format!("127.0.0.1:{port}> ");
+    let mut p = shell(&home, &["-p", &port]);
+    p.exp_string(&prompt).unwrap();
+    p.send_line("incr ctrlr:counter").unwrap();
+    p.exp_string("(integer) 1").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_line("ping").unwrap();
+    p.exp_string("PONG").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+
+    let mut p = shell(&home, &["-p", &port]);
+    p.exp_string(&prompt).unwrap();
+    settle();
+    p.send_control('r').unwrap();
+    p.send("ctrlr:c").unwrap();
+    p.flush().unwrap();
+    p.exp_string("reverse-i-search").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("(integer) 2").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}

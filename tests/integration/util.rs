@@ -229,6 +229,9 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env("XDG_STATE_HOME", home.join("state"))
         .env("NO_COLOR", "1")
         .env_remove("REDISCLI_AUTH")
+        .env_remove("VALKEYCLI_AUTH")
+        .env_remove("VALKEYCLI_HOST")
+        .env_remove("VALKEYCLI_PORT")
         .env_remove("REDISCLI_HISTFILE")
         .env_remove("RCLI_RCFILE")
         .env_remove("FAKETTY");

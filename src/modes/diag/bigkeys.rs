@@ -35,6 +35,8 @@ pub struct ScanSettings {
     pub interval: Duration,
     /// The longest wait for a reply.
     pub wait: Option<Duration>,
+    /// `--hotkeys-count`: how many hot keys the summary lists (16 by default).
+    pub hot_slots: usize,
 }
 
 /// Something a page turned up, in key order.
@@ -157,7 +159,7 @@ pub fn walk(
     flag: &AtomicBool,
     on_page: &mut dyn FnMut(Page) -> bool,
 ) -> NodeScan {
-    let mut node = NodeScan { dbsize, ..NodeScan::default() };
+    let mut node = NodeScan { dbsize, hot: HotPool::new(settings.hot_slots), ..NodeScan::default() };
     let mut exchange = match pool.borrow(endpoint) {
         Ok(exchange) => exchange,
         Err(error) => {
@@ -352,9 +354,23 @@ fn hot_page(keys: &[Vec<u8>], replies: Vec<Frame>, node: &mut NodeScan, page: &m
     Ok(())
 }
 
+/// A cluster replica serves keyed reads (TYPE, STRLEN, MEMORY USAGE…) only after
+/// READONLY, as newer CLIs send it: when ROLE says the node is a replica and READONLY is
+/// accepted (it is a cluster node), every connection to it sends READONLY from now on.
+fn read_on_replica(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) {
+    let role = pool.request(endpoint, &["ROLE"], wait).ok();
+    let first = role.as_ref().and_then(Frame::as_items).and_then(|items| items.first()).and_then(Frame::as_bytes);
+    if first.is_some_and(|role| role == b"slave" || role == b"replica")
+        && pool.request(endpoint, &["READONLY"], wait).is_ok_and(|reply| reply.as_error().is_none())
+    {
+        pool.mark_replica(endpoint);
+    }
+}
+
 /// `--bigkeys`/`--memkeys`/`--hotkeys` on the session's node: redis-cli's output.
 pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> i32 {
     let endpoint = session.client.current().clone();
+    read_on_replica(session.client.pool(), &endpoint, settings.wait);
     if settings.scan == KeyScan::Hot
         && let Err(problem) = lfu_check(session.client.pool(), &endpoint, settings.wait)
     {

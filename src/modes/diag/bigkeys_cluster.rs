@@ -70,7 +70,7 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
     let total: u64 = totals.iter().sum();
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
     let (tx, rx) = mpsc::channel::<Message>();
-    let mut merge = Merge::new(&mut session.printer, &names, total);
+    let mut merge = Merge::new(&mut session.printer, &names, total, settings.hot_slots);
     let scans = std::thread::scope(|scope| {
         for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
             let tx = tx.clone();
@@ -116,14 +116,14 @@ struct Merge<'a> {
 }
 
 impl<'a> Merge<'a> {
-    fn new(printer: &'a mut Printer, names: &'a [String], total: u64) -> Merge<'a> {
+    fn new(printer: &'a mut Printer, names: &'a [String], total: u64, hot_slots: usize) -> Merge<'a> {
         Merge {
             printer,
             names,
             total,
             sampled: 0,
             biggest: HashMap::new(),
-            hot: HotPool::default(),
+            hot: HotPool::new(hot_slots),
             next_milestone: 1_000_000,
             progress: Progress::on_stderr(),
             closed: false,

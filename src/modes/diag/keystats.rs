@@ -212,18 +212,29 @@ pub fn biggest_line(pct: f64, found: &Biggest, node: Option<&str>) -> String {
     )
 }
 
-/// Slots in the hot-key pool.
+/// Slots in the hot-key pool: redis-cli's 16, valkey-cli's `--hotkeys-count N`.
 pub const HOT_SLOTS: usize = 16;
 
 /// redis-cli's pool of hot keys: counters ascending, slot 0 the coldest.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HotPool {
-    pub counters: [u64; HOT_SLOTS],
+    pub counters: Vec<u64>,
     /// Each slot's key (raw), and its node with `-c`.
-    pub keys: [Option<(Vec<u8>, Option<String>)>; HOT_SLOTS],
+    pub keys: Vec<Option<(Vec<u8>, Option<String>)>>,
+}
+
+impl Default for HotPool {
+    fn default() -> HotPool {
+        HotPool::new(HOT_SLOTS)
+    }
 }
 
 impl HotPool {
+    /// An empty pool of `slots` keys.
+    pub fn new(slots: usize) -> HotPool {
+        HotPool { counters: vec![0; slots], keys: vec![None; slots] }
+    }
+
     /// Offers a key with its LFU counter, as redis-cli's `findHotKeys` does
     /// (docs/redis-cli-modes.md, section 6.2); true when it entered the pool.
     pub fn offer(&mut self, freq: u64, key: &[u8], node: Option<&str>) -> bool {

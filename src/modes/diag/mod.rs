@@ -75,6 +75,7 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
                 count: config.scan_count.or(cluster.is_some().then_some(CLUSTER_SCAN_COUNT)),
                 interval,
                 wait: nodes::reply_wait(session),
+                hot_slots: config.hotkeys_count,
             };
             match cluster {
                 Some(nodes) => bigkeys_cluster::run(session, nodes, &settings, &flag),

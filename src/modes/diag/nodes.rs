@@ -116,9 +116,16 @@ pub enum Stop {
     Failed(String),
 }
 
-/// The longest wait for one reply in the diagnostic modes: `--timeout`, or 60 s.
+/// The longest wait for one reply in the diagnostic modes: `--timeout`, or 60 s; with a
+/// slot map (`-c` on a cluster) no longer than the node's failure budget (`--down-after`,
+/// else `cluster-node-timeout` + 3 s), as every other command of rcli in cluster mode,
+/// so a frozen node ends a key scan within its budget (docs/architecture.md, "Failure
+/// budget").
 pub fn reply_wait(session: &Session) -> Option<Duration> {
-    session.client.options().read_timeout.or(Some(Duration::from_secs(60)))
+    match session.client.topology() {
+        Some(_) => session.client.reply_timeout(false),
+        None => session.client.options().read_timeout.or(Some(Duration::from_secs(60))),
+    }
 }
 
 /// One command to the session's node, as redis-cli's `reconnectingRedisCommand`: when

@@ -21,7 +21,8 @@ pub const HEADER_EVERY: u64 = 20;
 /// What one INFO says, read the way redis-cli reads it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeStat {
-    /// The sum of `db0:keys` … `db19:keys`.
+    /// The sum of the `keys` of every database INFO lists (redis-cli 7.0 reads only
+    /// db0…db19; newer CLIs every one, as Valkey 9 may have more).
     pub keys: i64,
     pub used_memory: i64,
     pub clients: i64,
@@ -41,10 +42,7 @@ pub struct NodeStat {
 
 impl NodeStat {
     pub fn from_info(info: &[u8]) -> NodeStat {
-        let keys = (0..20)
-            .map(|db| long_field(info, &format!("db{db}:keys")))
-            .filter(|&k| k != MISSING)
-            .fold(0i64, i64::wrapping_add);
+        let keys = keyspace_keys(info);
         let child = long_field(info, "bgsave_in_progress")
             | long_field(info, "aof_rewrite_in_progress").wrapping_shl(1)
             | long_field(info, "loading").wrapping_shl(2);
@@ -92,6 +90,18 @@ pub fn child_label(bits: i64) -> &'static str {
 
 /// What redis-cli's `getLongInfoField` returns for a field INFO does not have.
 pub const MISSING: i64 = i64::MIN;
+
+/// The sum of `keys=N` over every `dbN:` line of INFO's keyspace section.
+pub fn keyspace_keys(info: &[u8]) -> i64 {
+    info.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let rest = line.strip_prefix(b"db")?;
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let fields = rest.get(digits..)?.strip_prefix(b":").filter(|_| digits > 0)?;
+            fields.strip_prefix(b"keys=").map(strtol)
+        })
+        .fold(0i64, i64::wrapping_add)
+}
 
 /// redis-cli's `getInfoField`: the first place `field` occurs anywhere in the text (so
 /// `bgsave_in_progress` finds `rdb_bgsave_in_progress`), one separator skipped, up to
@@ -191,6 +201,7 @@ mod tests {
     fn info_is_read_like_redis_cli() {
         let stat = NodeStat::from_info(INFO);
         assert_eq!(stat.keys, 10);
+        assert_eq!(keyspace_keys(b"# Keyspace\r\ndb0:keys=1,expires=0\r\ndb25:keys=7,expires=0\r\ndbx:keys=9\r\n"), 8);
         assert_eq!(stat.used_memory, 1_530_000);
         assert_eq!((stat.clients, stat.blocked, stat.commands, stat.connections), (1, 0, 125, 65));
         // `bgsave_in_progress` is found inside `rdb_bgsave_in_progress`.
