@@ -62,13 +62,13 @@ mod packaging;
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
 mod pty;
+/// Silent where redis-cli is silent: every one-shot mode's stderr beside redis-cli's,
+/// byte for byte; usage errors in redis-cli's words.
+mod quiet;
 /// Where --rdb and --cluster backup write: hostile node ids and hosts, cut transfers.
 mod rdb_files;
 /// SUBSCRIBE-like commands and MONITOR refused by the server end like redis-cli's.
 mod refused_streams;
-/// Silent where redis-cli is silent: every one-shot mode's stderr beside redis-cli's,
-/// byte for byte; usage errors in redis-cli's words.
-mod quiet;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
