@@ -153,8 +153,13 @@ fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
         let commands: Vec<Vec<String>> = (0..crate::cluster::slot::SLOTS)
             .map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()])
             .collect();
-        let replies = m.link.pipeline(&n.endpoint(), &commands).unwrap_or_default();
-        let counts = replies.iter().map(|r| r.as_integer().unwrap_or(0)).collect();
+        let mut counts = vec![0i64; crate::cluster::slot::SLOTS];
+        for db in 0..m.databases.max(1) {
+            let replies = m.link.in_db(db, |link| link.pipeline(&n.endpoint(), &commands)).unwrap_or_default();
+            for (total, reply) in counts.iter_mut().zip(&replies) {
+                *total = total.saturating_add(reply.as_integer().unwrap_or(0));
+            }
+        }
         masters.push((n, counts));
     }
     let mut remaining = 0;
@@ -210,7 +215,25 @@ pub fn show_cluster_info(m: &mut Manager) -> Value {
     for node in nodes.iter().filter(|n| !n.is_replica()) {
         let replicas = nodes.iter().filter(|n| n.is_replica() && n.replicate.as_deref() == Some(&node.id)).count();
         let reply = m.link.cmd(&node.endpoint(), &["DBSIZE"]);
+        // With numbered databases (Valkey 9): each one's count, summed.
+        let per_db: Vec<(u32, i64)> = match &reply {
+            Ok(frame) if m.databases > 1 && frame.as_integer().is_some() => {
+                let mut counts = Vec::new();
+                for db in 0..m.databases {
+                    let count = m.link.in_db(db, |link| link.cmd(&node.endpoint(), &["DBSIZE"]));
+                    match count.ok().and_then(|c| c.as_integer()) {
+                        Some(n) => counts.push((db, n)),
+                        None => break,
+                    }
+                }
+                counts
+            }
+            _ => Vec::new(),
+        };
         let dbsize = match &reply {
+            Ok(_) if m.databases > 1 => {
+                (per_db.len() == m.databases as usize).then(|| per_db.iter().map(|(_, n)| *n).sum::<i64>())
+            }
             Ok(frame) => frame.as_integer(),
             Err(_) => None,
         };
@@ -225,7 +248,14 @@ pub fn show_cluster_info(m: &mut Manager) -> Value {
             node.addr(),
             node.slots.len()
         ));
-        rows.push(json!({"id": node.id, "addr": node.addr(), "keys": dbsize, "slots": node.slots.len(), "replicas": replicas}));
+        let used: Vec<&(u32, i64)> = per_db.iter().filter(|(_, n)| *n > 0).collect();
+        if used.iter().any(|(db, _)| *db != 0) {
+            let list: Vec<String> = used.iter().map(|(db, n)| format!("db{db}={n}")).collect();
+            m.report.line(&format!("   keys per database: {}", list.join(", ")));
+        }
+        let databases: serde_json::Map<String, Value> = used.iter().map(|(db, n)| (db.to_string(), json!(n))).collect();
+        rows.push(json!({"id": node.id, "addr": node.addr(), "keys": dbsize, "databases": databases,
+                         "slots": node.slots.len(), "replicas": replicas}));
         masters += 1;
         keys += dbsize;
     }

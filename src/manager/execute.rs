@@ -48,6 +48,7 @@ pub fn print_pieces(report: &mut Report, pieces: &[Piece]) {
             Piece::Text(text) => report.text(text),
             Piece::Log(level, text) => report.log(*level, text),
             Piece::Note(text) => report.note(text),
+            Piece::Aside(text) => report.aside(text),
         }
     }
 }

@@ -40,7 +40,7 @@ pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
 }
 
 fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
-    m.link.cmd(&node.endpoint(), &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).ok()?.as_integer()
+    m.link.keys_in_slot(&node.endpoint(), slot, m.databases)
 }
 
 fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
@@ -251,9 +251,9 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let ([src], []) = (migrating.as_slice(), importing.as_slice()) {
         let mut close = true;
         if src.id != owner.id {
-            match m.link.cmd(&src.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "10"]) {
-                Ok(r) if r.as_error().is_none() => close = r.as_items().is_some_and(<[_]>::is_empty),
-                _ => return false,
+            match count_keys(m, src, slot) {
+                Some(count) => close = count == 0,
+                None => return false,
             }
         }
         if close {
@@ -310,13 +310,10 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
     for &slot in uncovered {
         let mut nodes = Vec::new();
         for n in &masters {
-            match m.link.cmd(&n.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1"]) {
-                Ok(r) if r.as_error().is_none() => {
-                    if r.as_items().is_some_and(|k| !k.is_empty()) {
-                        nodes.push(n.clone());
-                    }
-                }
-                _ => return -1,
+            match count_keys(m, n, slot) {
+                Some(count) if count > 0 => nodes.push(n.clone()),
+                Some(_) => {}
+                None => return -1,
             }
         }
         holders.push((slot, nodes));

@@ -225,10 +225,11 @@ pub fn main(argv: &[OsString]) -> i32 {
     let template = LinkTemplate::new(auth, crate::client::Client::link_settings(&config.client), timeout);
     let mut m = Manager::new(template, inv.opts.clone());
     m.verbose = config.verbose;
+    m.report.asides |= config.verbose;
     m.stdin_last_arg = config.stdin_last_arg;
     install_ctrl_c(m.stop.clone(), m.template.interrupt.clone());
     for name in help::ignored_options(&inv.command, &inv.opts.given) {
-        m.report.note(&format!("rcli: {name} is ignored by {}", inv.command));
+        m.report.aside(&format!("rcli: {name} is ignored by {}", inv.command));
     }
     let ok = run(&mut m, &inv.command, &inv.args);
     m.report.finish();

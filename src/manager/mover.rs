@@ -68,6 +68,8 @@ pub enum Piece {
     Log(Level, String),
     /// An rcli line on stderr.
     Note(String),
+    /// An rcli line on stderr only where asides are shown ([`super::report::Report::aside`]).
+    Aside(String),
 }
 
 /// What moving one slot did.
@@ -94,13 +96,14 @@ impl Settings {
         Duration::from_millis(ms.saturating_mul(2)).saturating_add(Duration::from_secs(30))
     }
 
-    pub(super) fn migrate_argv(&self, dst: &Peer, keys: &[Vec<u8>], replace: bool) -> Vec<Vec<u8>> {
+    /// `MIGRATE` of `keys` to `dst`, into the same database `db` they are in.
+    pub(super) fn migrate_argv(&self, dst: &Peer, keys: &[Vec<u8>], replace: bool, db: u32) -> Vec<Vec<u8>> {
         let mut argv: Vec<Vec<u8>> = vec![
             b"MIGRATE".to_vec(),
             dst.host.clone().into_bytes(),
             dst.port.to_string().into_bytes(),
             Vec::new(),
-            b"0".to_vec(),
+            db.to_string().into_bytes(),
             self.timeout_ms.to_string().into_bytes(),
         ];
         if replace {
@@ -397,9 +400,14 @@ fn verify_empty(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], s: &Sett
     for _ in 0..10 {
         let commands: Vec<Vec<String>> =
             slots.iter().map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()]).collect();
-        let replies = link.pipeline(&src.endpoint(), &commands).map_err(|e| e.to_string())?;
-        let left: Vec<u16> =
-            slots.iter().zip(&replies).filter(|(_, r)| r.as_integer() != Some(0)).map(|(s, _)| *s).collect();
+        let mut left: Vec<u16> = Vec::new();
+        for db in 0..s.databases.max(1) {
+            let replies =
+                link.in_db(db, |link| link.pipeline(&src.endpoint(), &commands)).map_err(|e| e.to_string())?;
+            left.extend(slots.iter().zip(&replies).filter(|(_, r)| r.as_integer() != Some(0)).map(|(s, _)| *s));
+        }
+        left.sort_unstable();
+        left.dedup();
         if left.is_empty() {
             return Ok(());
         }
@@ -455,12 +463,13 @@ mod tests {
     #[test]
     fn migrate_carries_auth2_and_keys() {
         let dst = Peer { id: "x".into(), host: "10.0.0.2".into(), port: 7001 };
-        let argv = settings(10, &[]).migrate_argv(&dst, &[b"k".to_vec()], true);
+        let argv = settings(10, &[]).migrate_argv(&dst, &[b"k".to_vec()], true, 0);
         let text: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         assert_eq!(text, ["MIGRATE", "10.0.0.2", "7001", "", "0", "60000", "REPLACE", "AUTH2", "u", "p", "KEYS", "k"]);
         let mut no_password = settings(10, &[]);
         no_password.auth = None;
-        assert_eq!(no_password.migrate_argv(&dst, &[b"k".to_vec()], false).len(), 8);
+        assert_eq!(no_password.migrate_argv(&dst, &[b"k".to_vec()], false, 0).len(), 8);
+        assert_eq!(no_password.migrate_argv(&dst, &[b"k".to_vec()], false, 7).get(4), Some(&b"7".to_vec()));
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         m.report.line(&format!("    Moving slot {} from {}", unit.slot, unit.src.id));
     }
     if (units.len() as i64) < slots {
-        m.report.note(&format!("rcli: the plan has {} slots (requested {slots})", units.len()));
+        m.report.aside(&format!("rcli: the plan has {} slots (requested {slots})", units.len()));
     }
     let Some(sizing) = size(m, &units) else { return false };
     if m.opts.dry_run {
@@ -197,7 +197,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
 
 /// Sizes the keys to move; prints refusals (and returns `None`) unless allowed.
 pub fn size(m: &mut Manager, units: &[Unit]) -> Option<Sizing> {
-    let sizing = match preflight::size(&mut m.link, units, m.opts.big_key_bytes, m.opts.timeout_ms) {
+    let sizing = match preflight::size(&mut m.link, units, m.opts.big_key_bytes, m.opts.timeout_ms, m.databases) {
         Ok(sizing) => sizing,
         Err(e) => {
             m.report.note(&format!("rcli: sizing the keys to move failed: {e}"));

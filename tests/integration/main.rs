@@ -40,6 +40,8 @@ mod lessons;
 mod manager;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
 mod manager_create;
+/// The manager on numbered databases (Valkey 9): every database's keys survive.
+mod manager_databases;
 /// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
 mod manager_fix;
 /// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.
