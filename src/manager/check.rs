@@ -17,6 +17,8 @@ pub struct CheckResult {
     pub open_slots: Vec<u16>,
     pub uncovered: Vec<u16>,
     pub multiple_owners: Vec<(u16, Vec<String>)>,
+    /// Slots an atomic slot migration is moving right now (Valkey 9.1+).
+    pub migrating: Vec<u16>,
 }
 
 /// A node block: `M: <id> A:p` and its slots, flags and replicas, indented by `indent`.
@@ -121,6 +123,10 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         }
     }
     result.open_slots = open;
+    result.migrating = running_migrations(m);
+    if !result.migrating.is_empty() {
+        result.ok = false;
+    }
     m.report.info(">>> Check slots coverage...");
     let covered = m.cluster.covered();
     if covered.len() == crate::cluster::slot::SLOTS {
@@ -141,6 +147,43 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         multiple_owners(m, &mut result);
     }
     result
+}
+
+/// rcli: atomic slot migrations running on the masters (Valkey 9.1+; other servers have
+/// none to tell). Each is an issue (no reshard starts while one runs) and its slots are
+/// left alone: the target counts the keys it imports, which would look like orphans.
+fn running_migrations(m: &mut Manager) -> Vec<u16> {
+    let masters: Vec<Node> = m.cluster.masters().cloned().collect();
+    let endpoints: Vec<_> = masters.iter().map(Node::endpoint).collect();
+    let asked = m.link.fan_out(&endpoints, &[vec!["CLUSTER", "GETSLOTMIGRATIONS"]]);
+    let mut slots: Vec<u16> = Vec::new();
+    for (node, (_, replies)) in masters.iter().zip(asked) {
+        let Some(reply) = replies.ok().and_then(|r| r.into_iter().next()) else { continue };
+        if reply.as_error().is_some() {
+            continue;
+        }
+        for job in super::atomic::parse_jobs(&reply).into_iter().filter(|j| j.export && !j.is_over()) {
+            let target = m.cluster.node(&job.target).map_or_else(|| job.target.clone(), Node::addr);
+            on_error(
+                m,
+                &format!(
+                    "[WARNING] Node {} is moving slots {} to {target} by atomic slot migration {} ({}).",
+                    node.addr(),
+                    job.ranges,
+                    job.name,
+                    job.state
+                ),
+            );
+            for range in job.ranges.split(' ') {
+                if let Some((a, b)) = range.split_once('-')
+                    && let (Ok(a), Ok(b)) = (a.parse::<u16>(), b.parse::<u16>())
+                {
+                    slots.extend((a..=b.min(16383)).take(16384));
+                }
+            }
+        }
+    }
+    slots
 }
 
 /// `--cluster-search-multiple-owners`: a slot claimed by, or holding keys on, more than
@@ -164,6 +207,9 @@ fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
     }
     let mut remaining = 0;
     for slot in 0..crate::cluster::slot::SLOTS as u16 {
+        if result.migrating.contains(&slot) {
+            continue;
+        }
         let owners: Vec<&Node> = masters
             .iter()
             .filter(|(n, counts)| n.slots.contains(slot) || counts.get(usize::from(slot)).is_some_and(|c| *c > 0))
@@ -282,6 +328,7 @@ pub fn check_json(m: &Manager, result: &CheckResult) -> Value {
                 "flags": n.flag_string(),
                 "slots": n.slots.ranges().iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
                 "epoch": n.config_epoch,
+                "availability_zone": n.zone,
                 "reachable": true,
                 "migrating": n.migrating.iter().map(|(s, id)| (s.to_string(), json!(id))).collect::<serde_json::Map<_, _>>(),
                 "importing": n.importing.iter().map(|(s, id)| (s.to_string(), json!(id))).collect::<serde_json::Map<_, _>>(),

@@ -18,6 +18,7 @@
 //!   [`link`]: talking to nodes through the pool; [`prompt`]: questions on stdin.
 
 pub mod args;
+pub mod atomic;
 pub mod backup;
 pub mod census;
 pub mod check;
@@ -126,6 +127,7 @@ impl Manager {
             big_keys,
             masters: self.masters(),
             databases: self.databases,
+            atomic: self.opts.atomic,
         }
     }
 

@@ -59,6 +59,8 @@ pub struct Settings {
     pub masters: Vec<Peer>,
     /// Databases per node (keys are counted, and moved, in each).
     pub databases: u32,
+    /// Hot moves go by atomic slot migration ([`super::atomic`]).
+    pub atomic: bool,
 }
 
 /// A piece of output: raw text or a log line.
@@ -265,6 +267,11 @@ pub fn move_slots(
     journal: Option<&SharedJournal>,
     on_slot: &mut dyn FnMut(&SlotOutcome),
 ) -> Vec<SlotOutcome> {
+    if s.atomic && !style.cold {
+        let outcomes = super::atomic::move_group(link, src, dst, slots, s, style.quiet, journal);
+        outcomes.iter().for_each(&mut *on_slot);
+        return outcomes;
+    }
     if !style.cold
         && let Err(refused) = nodes_allow(link, src, dst, slots, s, settle::may_open)
     {
@@ -449,6 +456,7 @@ mod tests {
             big_keys: Arc::new(big.iter().map(|k| k.as_bytes().to_vec()).collect()),
             masters: Vec::new(),
             databases: 1,
+            atomic: false,
         }
     }
 

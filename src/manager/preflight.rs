@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::endpoint::Endpoint;
 
+use super::Manager;
 use super::journal::Unit;
 use super::link::{Link, reply_text};
 
@@ -57,6 +58,33 @@ pub fn human_bytes(bytes: u64) -> String {
         unit = larger;
     }
     if unit == "B" { format!("{bytes} B") } else { format!("{value:.1} {unit}") }
+}
+
+/// Sizes the keys to move; prints refusals (and returns `None`) unless allowed.
+pub fn checked(m: &mut Manager, units: &[Unit]) -> Option<Sizing> {
+    // Atomic slot migration moves keys of any size without MIGRATE's limits: sized for
+    // a dry run's figures only.
+    if m.opts.atomic && !m.opts.dry_run {
+        return Some(Sizing::default());
+    }
+    let sizing = match size(&mut m.link, units, m.opts.big_key_bytes, m.opts.timeout_ms, m.databases) {
+        Ok(sizing) => sizing,
+        Err(e) => {
+            m.report.note(&format!("rcli: sizing the keys to move failed: {e}"));
+            return None;
+        }
+    };
+    for warning in &sizing.warnings {
+        m.report.note(warning);
+    }
+    if !sizing.refusals.is_empty() && !m.opts.allow_big_keys {
+        for refusal in &sizing.refusals {
+            m.report.note(&format!("rcli: refusing to move slots: {refusal}"));
+        }
+        m.report.note("rcli: nothing was changed; --cluster-allow-big-keys moves them anyway");
+        return None;
+    }
+    Some(sizing)
 }
 
 /// A node's limits that matter to MIGRATE.

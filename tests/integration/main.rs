@@ -38,6 +38,8 @@ mod lab;
 mod lessons;
 /// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
 mod manager;
+/// `--cluster-use-atomic-slot-migration` (Valkey 9.1): reshard, rebalance, resume, abandon.
+mod manager_atomic;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
 mod manager_create;
 /// The manager on numbered databases (Valkey 9): every database's keys survive.
