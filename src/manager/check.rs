@@ -38,6 +38,10 @@ pub fn node_info(node: &Node, indent: usize) -> String {
             node.flag_string()
         ));
     }
+    // rcli: the zone a Valkey 9.1+ node announces (redis-cli has no such line).
+    if let Some(zone) = &node.zone {
+        info.push_str(&format!("\n{spaces}   availability zone: {zone}"));
+    }
     if let Some(master) = &node.replicate {
         info.push_str(&format!("\n{spaces}   replicates {master}"));
     } else if node.replicas_count > 0 {

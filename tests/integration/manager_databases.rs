@@ -148,6 +148,22 @@ fn every_database_survives_every_manager_operation() {
     assert_eq!(out.code, Some(0), "{}\n{}", out.text(), out.stderr);
     assert_every_key(&side, &home, &written, &[0, 1, 2]);
 
+    // Zones announced by the nodes (Valkey 9.1) show in check's node blocks and JSON.
+    side.cmd(1, &["CONFIG", "SET", "availability-zone", "zone-b"]);
+    wait_for("node 1's zone to be known", Duration::from_secs(10), || {
+        rcli::modes::sandbox::call(&side.endpoint(0), &["CLUSTER", "SHARDS"])
+            .map(|r| frame_text(&r).contains("zone-b"))
+            .unwrap_or(false)
+    });
+    let check = side.run(&home, &["--cluster", "check", "{p0}"], "");
+    let blocks = side.normalize(&check.text());
+    assert!(
+        blocks.contains("127.0.0.1:p1\n   slots:") && blocks.contains("   availability zone: zone-b\n"),
+        "{blocks}"
+    );
+    let json = side.run(&home, &["--cluster", "check", "{p0}", "--cluster-json"], "");
+    assert!(json.text().contains("\"availability_zone\": \"zone-b\""), "{}", json.text());
+
     // info counts every database and names them.
     let info = side.run(&home, &["--cluster", "info", "{p0}"], "");
     assert!(info.text().contains("keys per database: db0="), "{}", info.text());
