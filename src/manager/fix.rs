@@ -140,7 +140,10 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let Some(done) = finish_from_journal(m, slot) {
         return done;
     }
-    refresh_slot(m, slot);
+    let census = refresh_slot(m, slot);
+    if let Some(done) = close_on_replicas(m, &census, slot) {
+        return done;
+    }
     let masters: Vec<Node> = m.cluster.masters().cloned().collect();
     let mut owners: Vec<Node> = Vec::new();
     for n in &masters {
@@ -440,8 +443,9 @@ fn finish_from_journal(m: &mut Manager, slot: u16) -> Option<bool> {
     Some(ok)
 }
 
-/// The loaded model of `slot` replaced by what every node says now (fix decides on it).
-fn refresh_slot(m: &mut Manager, slot: u16) {
+/// The loaded model of `slot` replaced by what every node says now (fix decides on it);
+/// the census it came from.
+fn refresh_slot(m: &mut Manager, slot: u16) -> super::census::Census {
     let census = super::recover::census(m, &[slot]);
     for node in &mut m.cluster.nodes {
         let Some(seen) = census.node(&node.id) else { continue };
@@ -459,6 +463,33 @@ fn refresh_slot(m: &mut Manager, slot: u16) {
             node.importing.push((slot, from.to_string()));
         }
     }
+    census
+}
+
+/// rcli: a slot open only on replicas (Valkey 8+ copies SETSLOT to a primary's replicas;
+/// a primary that closes the slot when gossip tells it the new owner leaves its
+/// replicas' copy behind). SETSLOT is refused on a replica, so the slot is closed on
+/// their primaries, which pass it on. `None` when a primary has the slot open.
+fn close_on_replicas(m: &mut Manager, census: &super::census::Census, slot: u16) -> Option<bool> {
+    if census.primaries().any(|p| p.is_open(slot)) {
+        return None;
+    }
+    let primaries: Vec<String> = census
+        .seen
+        .iter()
+        .filter(|n| !n.is_primary() && n.is_open(slot))
+        .filter_map(|n| n.line.master.clone())
+        .collect();
+    let mut ok = true;
+    for id in primaries {
+        let Some(primary) = m.cluster.node(&id).cloned() else { continue };
+        m.report.info(&format!(
+            ">>> Closing slot {slot} on the replicas of {} (their primary has it closed)",
+            primary.addr()
+        ));
+        ok &= setslot(m, &primary, slot, &["STABLE"]);
+    }
+    Some(ok)
 }
 
 /// After a fix: say what is left of an interrupted reshard.

@@ -416,7 +416,7 @@ fn del_unreachable(m: &mut Manager, id: &str) -> bool {
             .note("rcli: it is unreachable and still owns slots: promote a replica (CLUSTER FAILOVER TAKEOVER) first");
         return false;
     }
-    m.report.note(&format!(
+    m.report.aside(&format!(
         "rcli: {addr} ({}) cannot be reached ({}): every reachable node forgets it; reset it (CLUSTER RESET) before it runs again",
         skipped.id, skipped.reason
     ));
