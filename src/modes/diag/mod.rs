@@ -18,7 +18,10 @@
 pub mod bigkeys;
 pub mod bigkeys_cluster;
 pub mod format;
+pub mod hdr;
 pub mod intrinsic;
+pub mod keysizes;
+pub mod keysizes_text;
 pub mod keystats;
 pub mod latency;
 pub mod latency_cluster;
