@@ -7,6 +7,8 @@
 //!   `--latency-dist`;
 //! * [`bigkeys`], [`bigkeys_cluster`], [`keystats`], [`progress`]: `--bigkeys`,
 //!   `--memkeys`, `--hotkeys` (one SCAN walk);
+//! * [`keysizes_run`], [`keysizes`], [`keysizes_text`], [`hdr`]: `--keystats` (redis-cli
+//!   7.4's report, on the same walk);
 //! * [`lru`]: `--lru-test`; [`intrinsic`]: `--intrinsic-latency`;
 //! * [`format`]: numbers as redis-cli's printf prints them; [`nodes`]: what the modes
 //!   share (the nodes, pools, Ctrl-C, pauses, reconnecting).
@@ -21,6 +23,7 @@ pub mod format;
 pub mod hdr;
 pub mod intrinsic;
 pub mod keysizes;
+pub mod keysizes_run;
 pub mod keysizes_text;
 pub mod keystats;
 pub mod latency;
@@ -33,7 +36,7 @@ pub mod stat;
 pub mod stat_cluster;
 
 use crate::cli::Config;
-use crate::cli::diagnostics::Diagnostic;
+use crate::cli::diagnostics::{Diagnostic, KeyScan};
 use crate::session::Session;
 
 /// SCAN's COUNT for a key scan with `-c` when `--count` is not given: fewer, fuller
@@ -79,10 +82,14 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
                 interval,
                 wait: nodes::reply_wait(session),
                 hot_slots: config.hotkeys_count,
+                cursor: if matches!(scan, KeyScan::Stats { .. }) { config.scan_cursor } else { 0 },
+                top: config.keystats_top,
             };
-            match cluster {
-                Some(nodes) => bigkeys_cluster::run(session, nodes, &settings, &flag),
-                None => bigkeys::run(session, &settings, &flag),
+            match (cluster, scan) {
+                (Some(nodes), KeyScan::Stats { .. }) => keysizes_run::run_cluster(session, nodes, &settings, &flag),
+                (None, KeyScan::Stats { .. }) => keysizes_run::run(session, &settings, &flag),
+                (Some(nodes), _) => bigkeys_cluster::run(session, nodes, &settings, &flag),
+                (None, _) => bigkeys::run(session, &settings, &flag),
             }
         }
         (Diagnostic::LruTest { keys }, _) => lru::run(session, *keys, &flag),
