@@ -39,9 +39,10 @@ fn figures<'a>(node: &'a NodeScan, empty: &'a KeySizes) -> Figures<'a> {
     Figures { lengths: &node.stats, sizes: node.sizes.as_ref().unwrap_or(empty), dbsize: node.dbsize }
 }
 
-/// A walk that stopped before SCAN's cursor came back to 0 tells where to go on.
+/// A walk that stopped before SCAN's cursor came back to 0 (or before its first page)
+/// tells where to go on.
 fn unfinished(node: &NodeScan) -> Option<String> {
-    (node.resume.as_slice() != b"0").then(|| crate::protocol::text::escape_bytes(&node.resume))
+    (node.resume.as_slice() != b"0" || node.ended.is_some()).then(|| crate::protocol::text::escape_bytes(&node.resume))
 }
 
 /// `--keystats` on the session's node: redis-cli's output.
@@ -55,7 +56,7 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
             return 1;
         }
     };
-    if session.printer.write(BANNER.as_bytes()).is_err() {
+    if session.printer.write(BANNER.as_bytes()).and_then(|()| session.printer.flush()).is_err() {
         return 0;
     }
     let tty = terminal();
@@ -116,7 +117,7 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
     }
     let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
     let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return 1 };
-    if session.printer.write(BANNER.as_bytes()).is_err() {
+    if session.printer.write(BANNER.as_bytes()).and_then(|()| session.printer.flush()).is_err() {
         return 0;
     }
     let total: u64 = totals.iter().sum();

@@ -50,7 +50,7 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
     if let Diagnostic::IntrinsicLatency { seconds } = diagnostic {
         return intrinsic::run(&mut session.printer, *seconds, &flag);
     }
-    if !session.connect_and_report() {
+    if !session.connect_and_report() || select_refused(session, config) {
         return 1;
     }
     let cluster = nodes::selected(session, &config.target);
@@ -95,6 +95,14 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
         (Diagnostic::LruTest { keys }, _) => lru::run(session, *keys, &flag),
         (Diagnostic::IntrinsicLatency { .. }, _) => 0,
     }
+}
+
+/// redis-cli starts these modes only when its SELECT of `-n N` succeeds: a refused SELECT
+/// (a database the server does not have, or `-n` with `-c` on a cluster without numbered
+/// databases) ends the run with exit 1 after its `SELECT N failed: …` line, instead of
+/// scanning or measuring database 0.
+pub fn select_refused(session: &mut Session, config: &Config) -> bool {
+    session.client.pool().state().db != config.state.db
 }
 
 fn palette(mono: bool) -> &'static [u8] {
