@@ -24,7 +24,7 @@ pub struct DiagnosticArgs {
     #[arg(long, display_order = 38)]
     pub latency_dist: bool,
     /// --latency-dist in shades of grey.
-    #[arg(long, hide = true, display_order = 110, help_heading = "rcli additions")]
+    #[arg(long, hide = true, display_order = 114, help_heading = "rcli additions")]
     pub mono: bool,
     /// Simulate a cache workload with an 80-20 distribution.
     #[arg(long, value_name = "keys", value_parser = clap::value_parser!(u64).range(1..), display_order = 39)]
@@ -39,27 +39,27 @@ pub struct DiagnosticArgs {
     #[arg(long, value_name = "n", display_order = 47)]
     pub memkeys_samples: Option<u32>,
     /// Sample Redis keys looking for keys memory size and length (combine bigkeys and memkeys).
-    #[arg(long, display_order = 47)]
+    #[arg(long, display_order = 48)]
     pub keystats: bool,
     /// Sample Redis keys looking for keys memory size and length. And define number of key elements to sample
     /// (only for memory usage).
-    #[arg(long, value_name = "n", value_parser = keystats_samples, allow_hyphen_values = true, display_order = 47)]
+    #[arg(long, value_name = "n", value_parser = keystats_samples, allow_hyphen_values = true, display_order = 49)]
     pub keystats_samples: Option<u64>,
     /// Start the scan at the cursor <n> (usually after a Ctrl-C). Optionally used with --keystats and
     /// --keystats-samples (with -c: one node, --target HOST:PORT).
-    #[arg(long, value_name = "n", value_parser = cursor, allow_hyphen_values = true, display_order = 47)]
+    #[arg(long, value_name = "n", value_parser = cursor, allow_hyphen_values = true, display_order = 50)]
     pub cursor: Option<u64>,
     /// To display <n> top key sizes (default: 10). Optionally used with --keystats and --keystats-samples.
-    #[arg(long, value_name = "n", value_parser = top, allow_hyphen_values = true, display_order = 47)]
+    #[arg(long, value_name = "n", value_parser = top, allow_hyphen_values = true, display_order = 51)]
     pub top: Option<u64>,
     /// Sample Redis keys looking for hot keys. only works when maxmemory-policy is *lfu.
-    #[arg(long, display_order = 48)]
+    #[arg(long, display_order = 52)]
     pub hotkeys: bool,
     /// Sample keys looking for the n most hot keys (valkey-cli). Only works when maxmemory-policy is *lfu.
-    #[arg(long, value_name = "n", value_parser = clap::value_parser!(u32).range(1..=100_000), display_order = 48)]
+    #[arg(long, value_name = "n", value_parser = clap::value_parser!(u32).range(1..=100_000), display_order = 52)]
     pub hotkeys_count: Option<u32>,
     /// Run a test to measure intrinsic system latency. The test will run for the specified amount of seconds.
-    #[arg(long, value_name = "sec", value_parser = clap::value_parser!(u64).range(0..=315_360_000), display_order = 52)]
+    #[arg(long, value_name = "sec", value_parser = clap::value_parser!(u64).range(0..=315_360_000), display_order = 56)]
     pub intrinsic_latency: Option<u64>,
 }
 

@@ -3,7 +3,7 @@
 //! (lowest, highest, significant figures), the same percentile iteration
 //! (`hdr_iter_percentile_init` with one tick per half distance, as `--keystats` prints
 //! it), `hdr_mean`, `hdr_stddev` and `hdr_value_at_percentile`, with the C library's
-//! floating-point steps in the same order (docs/redis-cli-modes.md, section 6.3).
+//! floating-point steps in the same order (docs/redis-cli-modes.md, section 6.4).
 //! Counts are kept sparse (only the buckets that were hit), so a histogram costs a few
 //! hundred bytes instead of the C library's 3.5 MB for `--keystats`' 1 TB range; every
 //! iteration visits the buckets in the C library's index order. Pure.

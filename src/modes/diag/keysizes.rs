@@ -1,5 +1,5 @@
 //! What `--keystats` learns from a key scan (redis-cli 7.4's `keyStats`,
-//! docs/redis-cli-modes.md, section 6.3), beside the per-type lengths that
+//! docs/redis-cli-modes.md, section 6.4), beside the per-type lengths that
 //! [`super::keystats::KeyStats`] keeps as for `--bigkeys`: per type the memory
 //! (MEMORY USAGE) count, total and biggest key; the total memory; the `--top N` biggest
 //! keys; the key sizes in an HdrHistogram ([`super::hdr`], 1 B to 1 TB, 4 significant

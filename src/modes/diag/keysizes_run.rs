@@ -1,5 +1,5 @@
 //! `--keystats` (`--keystats-samples N`, `--top N`, `--cursor N`) on the session's node
-//! as redis-cli 7.4 runs it (docs/redis-cli-modes.md, section 6.3): READONLY on a
+//! as redis-cli 7.4 runs it (docs/redis-cli-modes.md, section 6.4): READONLY on a
 //! replica, DBSIZE, the banner, the SCAN walk of [`super::bigkeys::walk`] from
 //! `--cursor`, on a terminal the head of the report redrawn every 300 ms, then the
 //! report; after Ctrl-C the partial report and the cursor to go on from.

@@ -1,5 +1,5 @@
 //! The text of `--keystats`, line for line as redis-cli 7.4 prints it
-//! (docs/redis-cli-modes.md, section 6.3): the banner; the head (progress, keys sampled,
+//! (docs/redis-cli-modes.md, section 6.4): the banner; the head (progress, keys sampled,
 //! total size, the top key sizes, the biggest key of each type by memory and by length
 //! or cardinality), which a terminal sees redrawn during the scan; then the key size
 //! percentiles, the key name lengths and the table of types. On a terminal (or with
