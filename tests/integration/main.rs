@@ -17,6 +17,8 @@ mod diag_cluster;
 mod diag_harness;
 /// --bigkeys, --memkeys, --hotkeys beside redis-cli.
 mod diag_keys;
+/// --keystats against what the server answers; key scans with -c -n N (Valkey 9).
+mod diag_keystats;
 /// --stat, the latency family, --intrinsic-latency, --lru-test beside redis-cli.
 mod diag_stat;
 /// A corpus of command lines through rcli and redis-cli, byte for byte.
