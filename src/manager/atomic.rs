@@ -14,7 +14,7 @@ use crate::protocol::resp::{Frame, field};
 use super::census::{self, Census};
 use super::journal::SharedJournal;
 use super::link::{Link, error_of};
-use super::mover::{Peer, Piece, Settings, SlotOutcome};
+use super::moves::{Peer, Piece, Settings, SlotOutcome};
 use super::report::Level;
 use super::settle;
 

@@ -11,7 +11,7 @@ use crate::protocol::resp::Frame;
 
 use super::fault::fault_point;
 use super::link::{Link, error_of};
-use super::mover::{Peer, Piece, Settings, SlotOutcome, setslot};
+use super::moves::{Peer, Piece, Settings, SlotOutcome, setslot};
 use super::report::Level;
 use super::values;
 

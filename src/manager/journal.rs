@@ -15,16 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::mover::Peer;
+use super::moves::Peer;
+pub use super::moves::Unit;
 use super::settle::Lineage;
-
-/// One planned slot move.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unit {
-    pub slot: u16,
-    pub src: Peer,
-    pub dst: Peer,
-}
 
 /// A journal being written.
 pub struct Journal {

@@ -35,6 +35,7 @@ pub mod load;
 pub mod lock;
 pub mod model;
 pub mod mover;
+pub mod moves;
 pub mod nodes;
 pub mod plan;
 pub mod preflight;
