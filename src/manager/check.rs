@@ -109,7 +109,9 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         let list: Vec<String> = open.iter().map(u16::to_string).collect();
         m.report.err(&format!("[WARNING] The following slots are open: {}.", list.join(",")));
         if m.fixing {
-            super::fix::refuse_with_unreachable_masters(m, "open slots");
+            if super::fix::refuse_with_unreachable_masters(m, "open slots") {
+                return CheckResult { ok: false, ..result };
+            }
             m.report.progress = super::progress::Progress::start("fixing", open.len() as u64, "open slots");
             for &slot in &open {
                 result.ok = super::fix::fix_open_slot(m, slot);
@@ -140,7 +142,9 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         result.ok = false;
         result.uncovered = (0..crate::cluster::slot::SLOTS as u16).filter(|s| !covered.contains(*s)).collect();
         if m.fixing {
-            super::fix::refuse_with_unreachable_masters(m, "slots coverage");
+            if super::fix::refuse_with_unreachable_masters(m, "slots coverage") {
+                return CheckResult { ok: false, ..result };
+            }
             let fixed = super::fix::fix_slots_coverage(m, &result.uncovered);
             if fixed > 0 {
                 result.ok = true;

@@ -15,11 +15,12 @@ use super::model::Node;
 use super::mover::{self, Style};
 use super::{Manager, peer};
 
-/// redis-cli refuses to fix with unreachable masters (their slots look uncovered).
-pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
+/// redis-cli refuses to fix with unreachable masters (their slots look uncovered):
+/// true when refused (said; the fix stops there, exit 1).
+pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) -> bool {
     let count = m.cluster.unreachable_masters;
     if count == 0 || m.opts.fix_with_unreachable_masters {
-        return;
+        return false;
     }
     m.report.warn(&format!(
         "*** Fixing {what} with {count} unreachable masters is dangerous: redis-cli will assume that slots about masters that are not reachable are not covered, and will try to reassign them to the reachable nodes. This can cause data loss and is rarely what you want to do. If you really want to proceed use the --cluster-fix-with-unreachable-masters option."
@@ -35,8 +36,7 @@ pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
         "rcli: unreachable masters: {}. If one is gone for good, promote its replica with CLUSTER FAILOVER TAKEOVER first.",
         names.join(", ")
     ));
-    m.report.finish();
-    std::process::exit(1);
+    true
 }
 
 fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
