@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure redis-server and redis-cli (Redis 7) are installed, and for the test suite a
-# man page renderer; sourced by the other scripts. On Debian/Ubuntu it installs what is
+# man page renderer and the Debian packaging tools; sourced by the other scripts. On Debian/Ubuntu it installs what is
 # missing with apt-get (one `apt-get update` first); elsewhere it says what to do.
 
 # apt_install PACKAGE...: installs the packages with apt-get, after one `apt-get update`
@@ -47,4 +47,15 @@ ensure_man() {
     fi
     echo "no man page renderer (man, groff or mandoc): install man-db to test 'rcli man' fully" >&2
     return 1
+}
+
+# The .deb test (tests/integration/packaging.rs) builds the package with scripts/package
+# (dpkg-shlibdeps, from dpkg-dev) and loads its bash completion through bash-completion's
+# own loader. Debian/Ubuntu only: elsewhere there is no .deb to test.
+ensure_packaging_tools() {
+    command -v dpkg-deb >/dev/null 2>&1 || return 1
+    local missing=()
+    command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
+    [ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }

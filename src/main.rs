@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     };
     if parsed.version {
         use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "rcli {}", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(std::io::stdout(), "{}", rcli::cli::version::version_line());
         return ExitCode::SUCCESS;
     }
     match Config::from_args(parsed) {

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod tls;
 pub mod uri;
 pub mod usage;
+pub mod version;
 
 pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING};
 pub use uri::{Uri, parse_uri};
