@@ -37,7 +37,20 @@ pub fn drain(
     dots: bool,
     out: &mut SlotOutcome,
 ) -> Result<(), String> {
-    for db in 0..s.databases.max(1) {
+    // Only the databases that hold keys of the slot (one exchange to find them); a
+    // MIGRATING slot gets no new key on the source, and verify_empty checks them all.
+    let count = vec![vec!["CLUSTER".to_string(), "COUNTKEYSINSLOT".into(), slot.to_string()]];
+    let held: Vec<u32> = if s.databases > 1 {
+        let counts = link.each_db(&src.endpoint(), s.databases, &count).map_err(|e| e.to_string())?;
+        (0u32..)
+            .zip(counts)
+            .filter(|(_, r)| r.first().and_then(Frame::as_integer) != Some(0))
+            .map(|(db, _)| db)
+            .collect()
+    } else {
+        vec![0]
+    };
+    for db in held {
         let first = if db == 0 { prefetched.take() } else { None };
         link.in_db(db, |link| drain_db(link, src, dst, slot, s, first, dots, out))?;
     }

@@ -211,13 +211,46 @@ impl Link {
         results
     }
 
+    /// `commands` run in each of `databases` databases of `node`, in one exchange
+    /// (`SELECT 0 … SELECT 1 … SELECT 0`): each database's replies. A refused SELECT
+    /// fails the whole (nothing is read as another database's answer).
+    pub fn each_db<A: AsRef<[u8]>>(
+        &mut self,
+        node: &Endpoint,
+        databases: u32,
+        commands: &[Vec<A>],
+    ) -> Result<Vec<Vec<Frame>>> {
+        let databases = databases.max(1);
+        if databases == 1 {
+            return self.pipeline(node, commands).map(|replies| vec![replies]);
+        }
+        let mut all: Vec<Vec<Vec<u8>>> = Vec::new();
+        for db in 0..databases {
+            all.push(vec![b"SELECT".to_vec(), db.to_string().into_bytes()]);
+            all.extend(commands.iter().map(|argv| argv.iter().map(|a| a.as_ref().to_vec()).collect()));
+        }
+        all.push(vec![b"SELECT".to_vec(), b"0".to_vec()]);
+        let replies = self.in_db(0, |link| link.pipeline(node, &all))?;
+        let mut out = Vec::new();
+        for block in replies.chunks(commands.len() + 1).take(databases as usize) {
+            let Some((select, rest)) = block.split_first() else { break };
+            if let Some(e) = select.as_error() {
+                return Err(crate::error::Error::Protocol {
+                    addr: node.to_string(),
+                    detail: format!("SELECT refused: {}", String::from_utf8_lossy(e)),
+                });
+            }
+            out.push(rest.to_vec());
+        }
+        Ok(out)
+    }
+
     /// Keys of `slot` on `node`, summed over `databases` databases (`None`: a count failed).
     pub fn keys_in_slot(&mut self, node: &Endpoint, slot: u16, databases: u32) -> Option<i64> {
-        let slot = slot.to_string();
+        let count = vec![vec!["CLUSTER".to_string(), "COUNTKEYSINSLOT".into(), slot.to_string()]];
         let mut total = 0i64;
-        for db in 0..databases.max(1) {
-            let reply = self.in_db(db, |link| link.cmd(node, &["CLUSTER", "COUNTKEYSINSLOT", &slot])).ok()?;
-            total = total.checked_add(reply.as_integer()?)?;
+        for replies in self.each_db(node, databases, &count).ok()? {
+            total = total.checked_add(replies.first()?.as_integer()?)?;
         }
         Some(total)
     }
@@ -225,9 +258,8 @@ impl Link {
     /// `DBSIZE` of `node`, summed over `databases` databases (`None`: one failed).
     pub fn keys_on(&mut self, node: &Endpoint, databases: u32) -> Option<i64> {
         let mut total = 0i64;
-        for db in 0..databases.max(1) {
-            let reply = self.in_db(db, |link| link.cmd(node, &["DBSIZE"])).ok()?;
-            total = total.checked_add(reply.as_integer()?)?;
+        for replies in self.each_db(node, databases, &[vec!["DBSIZE"]]).ok()? {
+            total = total.checked_add(replies.first()?.as_integer()?)?;
         }
         Some(total)
     }

@@ -277,9 +277,7 @@ fn verify_empty(link: &mut Link, src: &Peer, dst: &Peer, slots: &[u16], s: &Sett
         let commands: Vec<Vec<String>> =
             slots.iter().map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()]).collect();
         let mut left: Vec<u16> = Vec::new();
-        for db in 0..s.databases.max(1) {
-            let replies =
-                link.in_db(db, |link| link.pipeline(&src.endpoint(), &commands)).map_err(|e| e.to_string())?;
+        for replies in link.each_db(&src.endpoint(), s.databases, &commands).map_err(|e| e.to_string())? {
             left.extend(slots.iter().zip(&replies).filter(|(_, r)| r.as_integer() != Some(0)).map(|(s, _)| *s));
         }
         left.sort_unstable();
