@@ -99,8 +99,23 @@ pub fn standalone() -> Standalone {
     Standalone::start(&[]).unwrap_or_else(|e| panic!("could not start redis-server: {e}"))
 }
 
+/// What the harness's clusters are started with, from what the server on PATH takes
+/// (asked of the server, never read from its version): numbered databases
+/// (`cluster-databases 16`, Valkey 9+) and availability zones (`availability-zone`,
+/// Valkey 8+). So every cluster test on the Valkey 9.1 pass runs on a cluster with 16
+/// databases whose nodes announce zones (docs/testing.md).
+pub fn cluster_options() -> rcli::modes::sandbox::ClusterOptions {
+    static FOUND: OnceLock<(Option<u32>, bool)> = OnceLock::new();
+    let (databases, zones) = *FOUND.get_or_init(|| {
+        let accepts = |option: &str, value: &str| rcli::modes::sandbox::server_accepts(&[(option, value)]).is_ok();
+        (accepts("cluster-databases", "16").then_some(16), accepts("availability-zone", "az-1"))
+    });
+    rcli::modes::sandbox::ClusterOptions { databases, zones, ..Default::default() }
+}
+
 pub fn cluster(primaries: usize, replicas: usize) -> LocalCluster {
-    LocalCluster::start(primaries, replicas).unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
+    LocalCluster::start_opts(primaries, replicas, cluster_options())
+        .unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
 }
 
 /// The slot map as node `index` of `cluster` sees it.
