@@ -9,7 +9,7 @@
 //! 0 (or NULL); `?` or empty means the node asked, as the cluster spec says. On a TLS
 //! connection the SHARDS port is `tls-port` (a TLS-only node reports no `port`). The
 //! announced `hostname` (SHARDS field, SLOTS metadata) is kept for TLS names, and the
-//! `availability-zone` (the same places, Valkey 8+) for `--az`. Fields rcli does not know
+//! `availability-zone` (the same places, Valkey 9) for `--az`. Fields rcli does not know
 //! are skipped, and a zone never makes a reply invalid: it is only shown (escaped) and
 //! compared.
 
@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn valkeys_extra_node_fields_are_ignored() {
-        // Valkey 8 adds `availability-zone` (when configured) beside Redis 7.0's fields.
+        // Valkey adds `replication-offset`, and Valkey 9 `availability-zone` (when
+        // configured), beside Redis 7.0's fields.
         let mut fields = vec![bulk("availability-zone"), bulk("az-1"), bulk("replication-offset"), Frame::Integer(7)];
         if let Frame::Array(items) = node("a1", "127.0.0.1", 7000, "master", "online") {
             fields.extend(items);

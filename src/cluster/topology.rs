@@ -18,7 +18,7 @@ pub struct Node {
     /// The hostname the node announces (`cluster-announce-hostname`), if any: the name
     /// its TLS certificate is checked against.
     pub hostname: Option<String>,
-    /// The availability zone the node announces (`availability-zone`, Valkey 8+), if
+    /// The availability zone the node announces (`availability-zone`, Valkey 9), if
     /// any: where `--az` reads prefer to go (`cluster::replica_choice`).
     pub zone: Option<String>,
 }

@@ -102,8 +102,9 @@ pub fn standalone() -> Standalone {
 /// What the harness's clusters are started with, from what the server on PATH takes
 /// (asked of the server, never read from its version): numbered databases
 /// (`cluster-databases 16`, Valkey 9+) and availability zones (`availability-zone`,
-/// Valkey 8+). So every cluster test on the Valkey 9.1 pass runs on a cluster with 16
-/// databases whose nodes announce zones (docs/testing.md).
+/// taken by Valkey 8+, announced by Valkey 9). So every cluster test on the Valkey 9.1
+/// pass runs on a cluster with 16 databases whose nodes announce zones
+/// (docs/testing.md).
 pub fn cluster_options() -> rcli::modes::sandbox::ClusterOptions {
     static FOUND: OnceLock<(Option<u32>, bool)> = OnceLock::new();
     let (databases, zones) = *FOUND.get_or_init(|| {

@@ -21,7 +21,8 @@ pub struct ClusterOptions {
     pub listen: Listen,
     /// `cluster-databases N`: numbered databases 0..N in cluster mode (Valkey 9+).
     pub databases: Option<u32>,
-    /// Every node announces an availability zone ([`zone_of`]; Valkey 8+).
+    /// Every node is given an availability zone ([`zone_of`]; Valkey 8+ take the option,
+    /// Valkey 9 announces it in CLUSTER SHARDS and SLOTS).
     pub zones: bool,
 }
 

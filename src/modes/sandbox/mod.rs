@@ -130,7 +130,8 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
         "starting a {kind}cluster of {} primaries with {} replica(s) each…",
         parsed.primaries, parsed.replicas
     ));
-    // Availability zones wherever the server has them (Valkey 8+): `--az` can be tried.
+    // Availability zones wherever the server takes them (announced by Valkey 9): `--az`
+    // can be tried.
     let zones = server_accepts(&[("availability-zone", "az-1")]).is_ok();
     let options = ClusterOptions { listen, databases: parsed.databases, zones };
     let cluster = match LocalCluster::start_opts(parsed.primaries, parsed.replicas, options) {
