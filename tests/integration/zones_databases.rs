@@ -94,9 +94,42 @@ fn cluster_databases(cluster: &LocalCluster) -> Option<u32> {
     }
 }
 
+/// Runs `cmd` (rcli reading from replicas) on `input`, two GETs for each of 3 keys per
+/// shard, and checks on every node's INFO commandstats where they were served: none on
+/// a primary, all 6 of a shard on its replicas in `zone` when it has any there (the
+/// two shards `zone_of` gives one), else spread over its replicas.
+fn reads_land_in(topo: &Topology, zone: &str, cmd: std::process::Command, input: &str) {
+    let before: Vec<(Endpoint, u64)> =
+        topo.all_nodes().iter().map(|n| (n.endpoint.clone(), command_calls(&n.endpoint, "get"))).collect();
+    let out = run_with(cmd, input.as_bytes(), Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    eqnice!("v\n".repeat(18), out.text());
+    let served = |endpoint: &Endpoint| {
+        let was = before.iter().find(|(e, _)| e == endpoint).map_or(0, |(_, n)| *n);
+        command_calls(endpoint, "get") - was
+    };
+    let mut zone_shards = 0;
+    for shard in topo.shards_in_slot_order() {
+        let primary = shard.primary.as_ref().unwrap();
+        assert_eq!(served(&primary.endpoint), 0, "no read on the primary {}", primary.endpoint);
+        let (in_zone, elsewhere): (Vec<_>, Vec<_>) =
+            shard.replicas.iter().partition(|r| r.zone.as_deref() == Some(zone));
+        let total: u64 = shard.replicas.iter().map(|r| served(&r.endpoint)).sum();
+        assert_eq!(total, 6, "the shard of {}: its 6 reads on its replicas", primary.endpoint);
+        if !in_zone.is_empty() {
+            zone_shards += 1;
+            for replica in elsewhere {
+                assert_eq!(served(&replica.endpoint), 0, "{} is not in {zone}", replica.endpoint);
+            }
+        }
+    }
+    assert_eq!(zone_shards, 2, "two shards have a replica in {zone} (zone_of), one has none");
+}
+
 /// `--az az-1` on a 3+6 cluster whose nodes announce zones (`util::cluster_options`):
 /// the GETs of a shard with a replica in az-1 all land on that replica, those of a shard
-/// without one are spread over its replicas as without `--az`, the primaries serve none.
+/// without one are spread over its replicas as without `--az`, the primaries serve none;
+/// the same with the rc file's `:set az az-3`, and `--az` winning over it.
 /// What lands where is read on each node (INFO commandstats); which replica is in which
 /// zone, from CLUSTER SHARDS.
 #[test]
@@ -120,34 +153,21 @@ fn az_reads_land_on_the_zones_replica() {
             wait_for("each replica to have the keys", Duration::from_secs(20), || keys_in(&replica.endpoint, 0) == 3);
         }
     }
-    let before: Vec<(Endpoint, u64)> =
-        topo.all_nodes().iter().map(|n| (n.endpoint.clone(), command_calls(&n.endpoint, "get"))).collect();
     let home = Home::new();
     let seed = cluster.port(0).to_string();
     let input: String = groups.iter().flat_map(|(_, keys)| keys).map(|k| format!("get {k}\nget {k}\n")).collect();
-    let out = rcli_run(&home, &["-c", "-p", &seed, "--az", "az-1"], &input);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    eqnice!("v\n".repeat(18), out.text());
-    let served = |endpoint: &Endpoint| {
-        let was = before.iter().find(|(e, _)| e == endpoint).map_or(0, |(_, n)| *n);
-        command_calls(endpoint, "get") - was
-    };
-    let mut zone_shards = 0;
-    for shard in topo.shards_in_slot_order() {
-        let primary = shard.primary.as_ref().unwrap();
-        assert_eq!(served(&primary.endpoint), 0, "no read on the primary {}", primary.endpoint);
-        let (in_zone, elsewhere): (Vec<_>, Vec<_>) =
-            shard.replicas.iter().partition(|r| r.zone.as_deref() == Some("az-1"));
-        let total: u64 = shard.replicas.iter().map(|r| served(&r.endpoint)).sum();
-        assert_eq!(total, 6, "the shard of {}: its 6 reads on its replicas", primary.endpoint);
-        if !in_zone.is_empty() {
-            zone_shards += 1;
-            for replica in elsewhere {
-                assert_eq!(served(&replica.endpoint), 0, "{} is not in az-1", replica.endpoint);
-            }
-        }
-    }
-    assert_eq!(zone_shards, 2, "two shards have a replica in az-1 (zone_of), one has none");
+    let mut cmd = rcli(&home);
+    cmd.args(["-c", "-p", &seed, "--az", "az-1"]);
+    reads_land_in(&topo, "az-1", cmd, &input);
+    // The zone from the rc file, read in every mode; --az would win over it.
+    let rc = home.path.join("rclirc");
+    std::fs::write(&rc, ":set az az-3\n").unwrap();
+    let mut cmd = rcli(&home);
+    cmd.env("RCLI_RCFILE", &rc).args(["-c", "-p", &seed, "--read-from-replicas"]);
+    reads_land_in(&topo, "az-3", cmd, &input);
+    let mut cmd = rcli(&home);
+    cmd.env("RCLI_RCFILE", &rc).args(["-c", "-p", &seed, "--az", "az-1"]);
+    reads_land_in(&topo, "az-1", cmd, &input);
 
     // The shell: :set az, :readonly on, and :nodes shows each node's zone.
     let out = rcli_run(&home, &["-c", "-p", &seed], ":set az az-2\n:readonly on\n:set az\n:nodes\n");
