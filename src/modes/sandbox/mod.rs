@@ -51,7 +51,7 @@ pub struct SandboxArgs {
     /// Replicas per primary.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
-    /// Numbered databases 0..N in cluster mode on every node (cluster-databases N; Valkey 9 and later).
+    /// Databases 0 to N-1 in cluster mode on every node (cluster-databases N; Valkey 9 and later).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "bare")]
     databases: Option<u32>,
     /// A TLS cluster (tls-port, tls-cluster, tls-replication) with a throwaway CA and certificates.
