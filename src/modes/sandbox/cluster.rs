@@ -88,9 +88,21 @@ impl LocalCluster {
         Ok(cluster)
     }
 
-    /// The zone node `index` announces, when the cluster has zones.
+    /// The zone node `index` was given, when the cluster has zones.
     pub fn zone(&self, index: usize) -> Option<String> {
         self.zones.then(|| zone_of(index, self.primaries))
+    }
+
+    /// True when node 0 announces its zone in CLUSTER SHARDS (Valkey 9; Valkey 8.1 takes
+    /// the option and announces nothing).
+    pub fn announces_zones(&self) -> bool {
+        let endpoint = self.endpoint(0);
+        self.call(0, &["CLUSTER", "SHARDS"])
+            .ok()
+            .and_then(|reply| {
+                crate::cluster::topology::Topology::from_shards_via(&reply, &endpoint, self.listen.tls.is_some()).ok()
+            })
+            .is_some_and(|topology| topology.node(&endpoint).is_some_and(|me| me.zone.is_some()))
     }
 
     /// The address of node `index` (primaries first, then replicas).

@@ -142,6 +142,9 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
         }
     };
     crate::output::note(&format!("cluster ready in {}:", cluster.dir.display()));
+    // Valkey 8.1 takes `availability-zone` but does not announce it: zones are shown only
+    // where `--az` can see them.
+    let announced = cluster.zones && cluster.announces_zones();
     for (i, node) in cluster.nodes.iter().enumerate() {
         let role = if i < cluster.primaries {
             "primary".to_string()
@@ -149,7 +152,7 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
             let primary = cluster.nodes.get((i - cluster.primaries) % cluster.primaries).map_or(0, |n| n.port);
             format!("replica of {primary}")
         };
-        let zone = cluster.zone(i).map(|z| format!("  {z}")).unwrap_or_default();
+        let zone = cluster.zone(i).filter(|_| announced).map(|z| format!("  {z}")).unwrap_or_default();
         crate::output::note(&format!("  127.0.0.1:{}  {role}{zone}", node.port));
     }
     if let Some(count) = cluster.databases {
