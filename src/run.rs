@@ -203,7 +203,7 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
 
 /// `--scan`: every key matching `--pattern`, from every primary in cluster mode.
 fn scan(session: &mut Session, config: &Config) -> i32 {
-    if !session.connect_and_report() {
+    if !session.connect_and_report() || crate::modes::diag::select_refused(session, config) {
         return 1;
     }
     let nodes: Vec<Endpoint> = match session.client.topology() {

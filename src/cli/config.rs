@@ -74,6 +74,10 @@ pub struct Config {
     pub scan_count: Option<u64>,
     /// `--hotkeys-count`: hot keys kept by `--hotkeys` (16 by default).
     pub hotkeys_count: usize,
+    /// `--cursor`: where `--keystats` starts its SCAN (0 by default).
+    pub scan_cursor: u64,
+    /// `--top`: how many of the biggest keys `--keystats` lists (10 by default).
+    pub keystats_top: u64,
     pub pipe_timeout: Duration,
     pub pipeline: usize,
     /// `--show-pushes`: print RESP3 pushes met while reading replies.
@@ -323,6 +327,8 @@ impl Config {
                 .diagnostics
                 .hotkeys_count
                 .map_or(crate::modes::diag::keystats::HOT_SLOTS, |n| n as usize),
+            scan_cursor: args.diagnostics.cursor.unwrap_or(0),
+            keystats_top: args.diagnostics.top.unwrap_or(crate::modes::diag::keysizes::TOP_DEFAULT),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,

@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long, display_order = 6)]
     pub askpass: bool,
     /// Do not warn about a password on the command line.
-    #[arg(long, display_order = 57)]
+    #[arg(long, display_order = 61)]
     pub no_auth_warning: bool,
     /// Server URI: redis://[[user]:pass@]host[:port][/db] (rediss:// for TLS; valkey://, valkeys:// too).
     #[arg(short = 'u', value_name = "URI", display_order = 7)]
@@ -90,7 +90,7 @@ pub struct Args {
     pub tls: tls::TlsArgs,
     /// Reach an announced node address at another one (NAT, containers): ANNOUNCED=REACHABLE,
     /// each host:port or host; repeatable.
-    #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append, display_order = 108, help_heading = "rcli additions")]
+    #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append, display_order = 112, help_heading = "rcli additions")]
     pub address_map: Vec<String>,
     /// Database number.
     #[arg(short = 'n', value_name = "DB", display_order = 10)]
@@ -153,51 +153,51 @@ pub struct Args {
     #[arg(short = 'D', value_name = "DELIMITER", display_order = 16)]
     pub reply_delimiter: Option<String>,
     /// Hop lines (redirects, splits) on stderr when stdout is not a terminal; a summary after piped input.
-    #[arg(short = 'v', long, display_order = 56)]
+    #[arg(short = 'v', long, display_order = 60)]
     pub verbose: bool,
     /// Connect timeout in seconds (default 5).
-    #[arg(short = 't', value_name = "SECONDS", display_order = 100, help_heading = "rcli additions")]
+    #[arg(short = 't', value_name = "SECONDS", display_order = 104, help_heading = "rcli additions")]
     pub connect_timeout: Option<f64>,
     /// Seconds without a byte of a reply to a non-blocking command before giving up (default 60, 0 = none).
-    #[arg(long = "timeout", value_name = "SECONDS", display_order = 101, help_heading = "rcli additions")]
+    #[arg(long = "timeout", value_name = "SECONDS", display_order = 105, help_heading = "rcli additions")]
     pub read_timeout: Option<f64>,
     /// Redirects followed for one command before giving up.
-    #[arg(long, value_name = "N", default_value_t = 16, display_order = 102, help_heading = "rcli additions")]
+    #[arg(long, value_name = "N", default_value_t = 16, display_order = 106, help_heading = "rcli additions")]
     pub max_hops: usize,
     /// Seconds a node (or the cluster) may fail before rcli declares it down and fails its commands at once
     /// (default: the cluster's cluster-node-timeout + 3 s; 18 s when it cannot be read).
-    #[arg(long, value_name = "SECONDS", display_order = 103, help_heading = "rcli additions")]
+    #[arg(long, value_name = "SECONDS", display_order = 107, help_heading = "rcli additions")]
     pub down_after: Option<f64>,
     /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
-    #[arg(long, value_name = "TARGET", display_order = 104, help_heading = "rcli additions")]
+    #[arg(long, value_name = "TARGET", display_order = 108, help_heading = "rcli additions")]
     pub target: Option<String>,
     /// Send read-only commands to replicas (READONLY is sent for you).
-    #[arg(long, display_order = 105, help_heading = "rcli additions")]
+    #[arg(long, display_order = 109, help_heading = "rcli additions")]
     pub read_from_replicas: bool,
     /// Reads go to replicas in availability zone NAME when the slot has one there, else to any
     /// replica (implies --read-from-replicas).
     #[arg(long, value_name = "NAME", display_order = 111, help_heading = "rcli additions")]
     pub az: Option<String>,
     /// List all keys with SCAN (every primary in cluster mode).
-    #[arg(long, display_order = 49)]
+    #[arg(long, display_order = 53)]
     pub scan: bool,
     /// Keys pattern for --scan.
-    #[arg(long, value_name = "PATTERN", display_order = 50)]
+    #[arg(long, value_name = "PATTERN", display_order = 54)]
     pub pattern: Option<String>,
     /// Same as --pattern, but the string can be quoted (binary-safe).
-    #[arg(long, value_name = "PATTERN", display_order = 51)]
+    #[arg(long, value_name = "PATTERN", display_order = 55)]
     pub quoted_pattern: Option<String>,
     /// COUNT for --scan.
-    #[arg(long, value_name = "N", display_order = 106, help_heading = "rcli additions")]
+    #[arg(long, value_name = "N", display_order = 110, help_heading = "rcli additions")]
     pub count: Option<u64>,
     /// Send an EVAL command using the Lua script at FILE (keys, then `,`, then args).
-    #[arg(long, value_name = "FILE", display_order = 53)]
+    #[arg(long, value_name = "FILE", display_order = 57)]
     pub eval: Option<PathBuf>,
     /// Used with --eval: enable the Redis Lua debugger.
-    #[arg(long, display_order = 54)]
+    #[arg(long, display_order = 58)]
     pub ldb: bool,
     /// Like --ldb but uses the synchronous Lua debugger (the server is blocked, changes are kept).
-    #[arg(long, display_order = 55)]
+    #[arg(long, display_order = 59)]
     pub ldb_sync_mode: bool,
     /// Transfer an RDB dump from the server to a local file ("-" for stdout; with -c a directory, one file per primary).
     #[arg(long, value_name = "FILENAME", display_order = 41)]
@@ -215,7 +215,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 30, display_order = 44)]
     pub pipe_timeout: u64,
     /// Commands in flight per node for piped input (1 = one at a time, like redis-cli).
-    #[arg(long, value_name = "N", default_value_t = 2048, display_order = 107, help_heading = "rcli additions")]
+    #[arg(long, value_name = "N", default_value_t = 2048, display_order = 111, help_heading = "rcli additions")]
     pub pipeline: usize,
     /// Whether to print RESP3 push messages (default: yes when stdout is a terminal).
     #[arg(long, value_name = "yn", display_order = 34)]
@@ -223,13 +223,13 @@ pub struct Args {
     #[command(flatten)]
     pub diagnostics: diagnostics::DiagnosticArgs,
     /// Colour: auto, always or never (NO_COLOR is respected).
-    #[arg(long, value_name = "WHEN", display_order = 109, help_heading = "rcli additions")]
+    #[arg(long, value_name = "WHEN", display_order = 113, help_heading = "rcli additions")]
     pub color: Option<ColorChoice>,
     /// Print the version and exit.
-    #[arg(short = 'V', long = "version", display_order = 59)]
+    #[arg(short = 'V', long = "version", display_order = 63)]
     pub version: bool,
     /// Print this help.
-    #[arg(long, action = ArgAction::Help, display_order = 58)]
+    #[arg(long, action = ArgAction::Help, display_order = 62)]
     pub help: Option<bool>,
     /// The command to run; without one, rcli reads commands from stdin or opens the shell.
     #[arg(trailing_var_arg = true, value_name = "cmd")]

@@ -39,6 +39,12 @@ pub fn redis_cli_words(error: &clap::Error, argv: &[OsString]) -> Option<String>
             let named = context(ContextKind::InvalidArg)?.split(' ').next()?;
             Some(unrecognized(&typed_spelling(named, argv)))
         }
+        ErrorKind::ValueValidation
+            if let Some(line) = std::error::Error::source(error)
+                .and_then(|source| source.downcast_ref::<super::diagnostics::RedisCliLine>()) =>
+        {
+            Some(line.0.clone())
+        }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
             let named = context(ContextKind::InvalidArg)?.split(' ').next()?;
             let spelling = typed_spelling(named, argv);

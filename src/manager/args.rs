@@ -39,6 +39,7 @@ pub const OPTIONS: &[(&str, bool)] = &[
     ("--cluster-only-masters", false),
     ("--cluster-only-primaries", false),
     ("--cluster-only-replicas", false),
+    ("--cluster-use-atomic-slot-migration", false),
     // rcli's own.
     ("--cluster-dry-run", false),
     ("--cluster-json", false),
@@ -93,6 +94,8 @@ pub struct ClusterOptions {
     pub keep_journal: bool,
     /// `--cluster-abandon --cluster-force`: close the journal even with slots left.
     pub force: bool,
+    /// `--cluster-use-atomic-slot-migration` (valkey-cli 9.1): CLUSTER MIGRATESLOTS.
+    pub atomic: bool,
     pub big_key_bytes: u64,
     pub allow_big_keys: bool,
     /// Every option given, for the "ignored by" warnings.
@@ -135,6 +138,7 @@ impl Default for ClusterOptions {
             join_timeout_s: None,
             keep_journal: false,
             force: false,
+            atomic: false,
             big_key_bytes: 8 << 20,
             allow_big_keys: false,
             given: Vec::new(),
@@ -363,6 +367,7 @@ fn apply(opts: &mut ClusterOptions, name: &str, value: String) {
         "--cluster-join-timeout" => opts.join_timeout_s = u64::try_from(number).ok(),
         "--cluster-keep-journal" => opts.keep_journal = true,
         "--cluster-force" => opts.force = true,
+        "--cluster-use-atomic-slot-migration" => opts.atomic = true,
         "--cluster-allow-big-keys" => opts.allow_big_keys = true,
         "--cluster-big-key-bytes" => opts.big_key_bytes = u64::try_from(number).unwrap_or(0).max(1),
         _ => {}

@@ -12,7 +12,7 @@ use crate::endpoint::Endpoint;
 
 use super::link::{Link, error_of, reply_text};
 use super::model::{NodeLine, SlotSet, parse_nodes, ranges_text};
-use super::mover::Peer;
+use super::moves::Peer;
 
 /// The longest a census waits for one node's answer (a frozen node costs this once).
 const NODE_WAIT: Duration = Duration::from_secs(10);

@@ -17,6 +17,8 @@ pub struct CheckResult {
     pub open_slots: Vec<u16>,
     pub uncovered: Vec<u16>,
     pub multiple_owners: Vec<(u16, Vec<String>)>,
+    /// Slots an atomic slot migration is moving right now (Valkey 9.1+).
+    pub migrating: Vec<u16>,
 }
 
 /// A node block: `M: <id> A:p` and its slots, flags and replicas, indented by `indent`.
@@ -35,6 +37,10 @@ pub fn node_info(node: &Node, indent: usize) -> String {
             node.slots.len(),
             node.flag_string()
         ));
+    }
+    // rcli: the zone a Valkey 9.1+ node announces (redis-cli has no such line).
+    if let Some(zone) = &node.zone {
+        info.push_str(&format!("\n{spaces}   availability zone: {zone}"));
     }
     if let Some(master) = &node.replicate {
         info.push_str(&format!("\n{spaces}   replicates {master}"));
@@ -103,7 +109,9 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         let list: Vec<String> = open.iter().map(u16::to_string).collect();
         m.report.err(&format!("[WARNING] The following slots are open: {}.", list.join(",")));
         if m.fixing {
-            super::fix::refuse_with_unreachable_masters(m, "open slots");
+            if super::fix::refuse_with_unreachable_masters(m, "open slots") {
+                return CheckResult { ok: false, ..result };
+            }
             m.report.progress = super::progress::Progress::start("fixing", open.len() as u64, "open slots");
             for &slot in &open {
                 result.ok = super::fix::fix_open_slot(m, slot);
@@ -121,6 +129,10 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         }
     }
     result.open_slots = open;
+    result.migrating = running_migrations(m);
+    if !result.migrating.is_empty() {
+        result.ok = false;
+    }
     m.report.info(">>> Check slots coverage...");
     let covered = m.cluster.covered();
     if covered.len() == crate::cluster::slot::SLOTS {
@@ -130,7 +142,9 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         result.ok = false;
         result.uncovered = (0..crate::cluster::slot::SLOTS as u16).filter(|s| !covered.contains(*s)).collect();
         if m.fixing {
-            super::fix::refuse_with_unreachable_masters(m, "slots coverage");
+            if super::fix::refuse_with_unreachable_masters(m, "slots coverage") {
+                return CheckResult { ok: false, ..result };
+            }
             let fixed = super::fix::fix_slots_coverage(m, &result.uncovered);
             if fixed > 0 {
                 result.ok = true;
@@ -143,6 +157,43 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
     result
 }
 
+/// rcli: atomic slot migrations running on the masters (Valkey 9.1+; other servers have
+/// none to tell). Each is an issue (no reshard starts while one runs) and its slots are
+/// left alone: the target counts the keys it imports, which would look like orphans.
+fn running_migrations(m: &mut Manager) -> Vec<u16> {
+    let masters: Vec<Node> = m.cluster.masters().cloned().collect();
+    let endpoints: Vec<_> = masters.iter().map(Node::endpoint).collect();
+    let asked = m.link.fan_out(&endpoints, &[vec!["CLUSTER", "GETSLOTMIGRATIONS"]]);
+    let mut slots: Vec<u16> = Vec::new();
+    for (node, (_, replies)) in masters.iter().zip(asked) {
+        let Some(reply) = replies.ok().and_then(|r| r.into_iter().next()) else { continue };
+        if reply.as_error().is_some() {
+            continue;
+        }
+        for job in super::atomic::parse_jobs(&reply).into_iter().filter(|j| j.export && !j.is_over()) {
+            let target = m.cluster.node(&job.target).map_or_else(|| job.target.clone(), Node::addr);
+            on_error(
+                m,
+                &format!(
+                    "[WARNING] Node {} is moving slots {} to {target} by atomic slot migration {} ({}).",
+                    node.addr(),
+                    job.ranges,
+                    job.name,
+                    job.state
+                ),
+            );
+            for range in job.ranges.split(' ') {
+                if let Some((a, b)) = range.split_once('-')
+                    && let (Ok(a), Ok(b)) = (a.parse::<u16>(), b.parse::<u16>())
+                {
+                    slots.extend((a..=b.min(16383)).take(16384));
+                }
+            }
+        }
+    }
+    slots
+}
+
 /// `--cluster-search-multiple-owners`: a slot claimed by, or holding keys on, more than
 /// one master. rcli asks each master for all 16384 key counts in one pipeline.
 fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
@@ -153,12 +204,20 @@ fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
         let commands: Vec<Vec<String>> = (0..crate::cluster::slot::SLOTS)
             .map(|s| vec!["CLUSTER".into(), "COUNTKEYSINSLOT".into(), s.to_string()])
             .collect();
-        let replies = m.link.pipeline(&n.endpoint(), &commands).unwrap_or_default();
-        let counts = replies.iter().map(|r| r.as_integer().unwrap_or(0)).collect();
+        let mut counts = vec![0i64; crate::cluster::slot::SLOTS];
+        for db in 0..m.databases.max(1) {
+            let replies = m.link.in_db(db, |link| link.pipeline(&n.endpoint(), &commands)).unwrap_or_default();
+            for (total, reply) in counts.iter_mut().zip(&replies) {
+                *total = total.saturating_add(reply.as_integer().unwrap_or(0));
+            }
+        }
         masters.push((n, counts));
     }
     let mut remaining = 0;
     for slot in 0..crate::cluster::slot::SLOTS as u16 {
+        if result.migrating.contains(&slot) {
+            continue;
+        }
         let owners: Vec<&Node> = masters
             .iter()
             .filter(|(n, counts)| n.slots.contains(slot) || counts.get(usize::from(slot)).is_some_and(|c| *c > 0))
@@ -210,7 +269,25 @@ pub fn show_cluster_info(m: &mut Manager) -> Value {
     for node in nodes.iter().filter(|n| !n.is_replica()) {
         let replicas = nodes.iter().filter(|n| n.is_replica() && n.replicate.as_deref() == Some(&node.id)).count();
         let reply = m.link.cmd(&node.endpoint(), &["DBSIZE"]);
+        // With numbered databases (Valkey 9): each one's count, summed.
+        let per_db: Vec<(u32, i64)> = match &reply {
+            Ok(frame) if m.databases > 1 && frame.as_integer().is_some() => {
+                let mut counts = Vec::new();
+                for db in 0..m.databases {
+                    let count = m.link.in_db(db, |link| link.cmd(&node.endpoint(), &["DBSIZE"]));
+                    match count.ok().and_then(|c| c.as_integer()) {
+                        Some(n) => counts.push((db, n)),
+                        None => break,
+                    }
+                }
+                counts
+            }
+            _ => Vec::new(),
+        };
         let dbsize = match &reply {
+            Ok(_) if m.databases > 1 => {
+                (per_db.len() == m.databases as usize).then(|| per_db.iter().map(|(_, n)| *n).sum::<i64>())
+            }
             Ok(frame) => frame.as_integer(),
             Err(_) => None,
         };
@@ -225,7 +302,14 @@ pub fn show_cluster_info(m: &mut Manager) -> Value {
             node.addr(),
             node.slots.len()
         ));
-        rows.push(json!({"id": node.id, "addr": node.addr(), "keys": dbsize, "slots": node.slots.len(), "replicas": replicas}));
+        let used: Vec<&(u32, i64)> = per_db.iter().filter(|(_, n)| *n > 0).collect();
+        if used.iter().any(|(db, _)| *db != 0) {
+            let list: Vec<String> = used.iter().map(|(db, n)| format!("db{db}={n}")).collect();
+            m.report.line(&format!("   keys per database: {}", list.join(", ")));
+        }
+        let databases: serde_json::Map<String, Value> = used.iter().map(|(db, n)| (db.to_string(), json!(n))).collect();
+        rows.push(json!({"id": node.id, "addr": node.addr(), "keys": dbsize, "databases": databases,
+                         "slots": node.slots.len(), "replicas": replicas}));
         masters += 1;
         keys += dbsize;
     }
@@ -252,6 +336,7 @@ pub fn check_json(m: &Manager, result: &CheckResult) -> Value {
                 "flags": n.flag_string(),
                 "slots": n.slots.ranges().iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
                 "epoch": n.config_epoch,
+                "availability_zone": n.zone,
                 "reachable": true,
                 "migrating": n.migrating.iter().map(|(s, id)| (s.to_string(), json!(id))).collect::<serde_json::Map<_, _>>(),
                 "importing": n.importing.iter().map(|(s, id)| (s.to_string(), json!(id))).collect::<serde_json::Map<_, _>>(),

@@ -100,7 +100,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     if replica_of != layout.replica_of {
         for (addr, master) in addrs.iter().zip(&replica_of) {
             if let Some(master) = master.and_then(|master| addrs.get(master)) {
-                m.report.note(&format!("rcli: final pairing: {addr} replicates {master}"));
+                m.report.aside(&format!("rcli: final pairing: {addr} replicates {master}"));
             }
         }
     }

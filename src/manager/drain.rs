@@ -11,7 +11,7 @@ use crate::protocol::resp::Frame;
 
 use super::fault::fault_point;
 use super::link::{Link, error_of};
-use super::mover::{Peer, Piece, Settings, SlotOutcome, setslot};
+use super::moves::{Peer, Piece, Settings, SlotOutcome, setslot};
 use super::report::Level;
 use super::values;
 
@@ -23,13 +23,32 @@ pub(super) fn get_keys(slot: u16, count: usize) -> Vec<String> {
     vec!["CLUSTER".into(), "GETKEYSINSLOT".into(), slot.to_string(), count.to_string()]
 }
 
-/// Moves every key of `slot` from `src` to `dst` (redis-cli's
-/// `clusterManagerMigrateKeysInSlot`), appending dots (one per key) and messages to
-/// `out`. A round that returned fewer keys than asked for ends the loop: the source
-/// gets no new keys in a MIGRATING slot (they go to the target by ASK), and
-/// `mover::verify_empty` checks before the slot is handed over.
+/// Moves every key of `slot` from `src` to `dst` in every database (redis-cli's
+/// `clusterManagerMigrateKeysInSlot`, which knows database 0 only), appending dots (one
+/// per key) and messages to `out`; `prefetched`: database 0's first keys.
 #[allow(clippy::too_many_arguments)]
 pub fn drain(
+    link: &mut Link,
+    src: &Peer,
+    dst: &Peer,
+    slot: u16,
+    s: &Settings,
+    mut prefetched: Option<Vec<Vec<u8>>>,
+    dots: bool,
+    out: &mut SlotOutcome,
+) -> Result<(), String> {
+    for db in 0..s.databases.max(1) {
+        let first = if db == 0 { prefetched.take() } else { None };
+        link.in_db(db, |link| drain_db(link, src, dst, slot, s, first, dots, out))?;
+    }
+    Ok(())
+}
+
+/// [`drain`] in the link's database. A round that returned fewer keys than asked for
+/// ends the loop: the source gets no new keys in a MIGRATING slot (they go to the target
+/// by ASK), and `mover::verify_empty` checks before the slot is handed over.
+#[allow(clippy::too_many_arguments)]
+fn drain_db(
     link: &mut Link,
     src: &Peer,
     dst: &Peer,
@@ -61,7 +80,7 @@ pub fn drain(
         }
         short_round = keys.len() < s.get_count;
         let batches = s.batches(keys);
-        let commands: Vec<Vec<Vec<u8>>> = batches.iter().map(|b| s.migrate_argv(dst, b, false)).collect();
+        let commands: Vec<Vec<Vec<u8>>> = batches.iter().map(|b| s.migrate_argv(dst, b, false, link.db())).collect();
         let replies = link
             .pipeline_then(&src.endpoint(), &commands, wait, &|| fault_point("migrate-sent"))
             .map_err(|e| e.to_string())?;
@@ -96,7 +115,7 @@ fn retry_failed_batch(
         // nothing moved, so the batch is sent again, for at most 20 s.
         for _ in 0..100 {
             std::thread::sleep(Duration::from_millis(200));
-            let reply = link.cmd_for(&src.endpoint(), &s.migrate_argv(dst, batch, false), s.migrate_wait());
+            let reply = link.cmd_for(&src.endpoint(), &s.migrate_argv(dst, batch, false, link.db()), s.migrate_wait());
             match reply.as_ref().map(error_of) {
                 Ok(None) => return Ok(()),
                 Ok(Some(e)) if is_transient(&e) => continue,
@@ -127,7 +146,7 @@ fn retry_failed_batch(
                 }
             };
             if method == values::Method::Dump {
-                out.pieces.push(Piece::Note(
+                out.pieces.push(Piece::Aside(
                     "rcli: DEBUG is disabled on these nodes; the values were compared with DUMP".into(),
                 ));
             }
@@ -155,7 +174,7 @@ fn retry_failed_batch(
         }
         out.pieces.push(Piece::Log(Level::Warn, "*** Replacing target keys...".into()));
     }
-    let reply = link.cmd_for(&src.endpoint(), &s.migrate_argv(dst, batch, busy), s.migrate_wait());
+    let reply = link.cmd_for(&src.endpoint(), &s.migrate_argv(dst, batch, busy, link.db()), s.migrate_wait());
     match reply {
         Ok(frame) => match error_of(&frame) {
             Some(e) if !e.starts_with("NOKEY") => fail_batch(src, &e, out),

@@ -15,6 +15,15 @@ use super::mover::{self, Peer, Piece, Settings, SlotOutcome, Style};
 use super::progress::Progress;
 use super::report::Report;
 
+/// Slots moved together per node pair (their SETSLOTs share one config save per node).
+pub const GROUP: usize = 32;
+
+/// How many slots move as one group: [`GROUP`], or with atomic slot migration all of a
+/// pair's consecutive moves (one server job, as valkey-cli does).
+pub fn group_size(atomic: bool) -> usize {
+    if atomic { usize::MAX } else { GROUP }
+}
+
 /// Slots moved together between one source and one target.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -48,6 +57,7 @@ pub fn print_pieces(report: &mut Report, pieces: &[Piece]) {
             Piece::Text(text) => report.text(text),
             Piece::Log(level, text) => report.log(*level, text),
             Piece::Note(text) => report.note(text),
+            Piece::Aside(text) => report.aside(text),
         }
     }
 }

@@ -15,11 +15,12 @@ use super::model::Node;
 use super::mover::{self, Style};
 use super::{Manager, peer};
 
-/// redis-cli refuses to fix with unreachable masters (their slots look uncovered).
-pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
+/// redis-cli refuses to fix with unreachable masters (their slots look uncovered):
+/// true when refused (said; the fix stops there, exit 1).
+pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) -> bool {
     let count = m.cluster.unreachable_masters;
     if count == 0 || m.opts.fix_with_unreachable_masters {
-        return;
+        return false;
     }
     m.report.warn(&format!(
         "*** Fixing {what} with {count} unreachable masters is dangerous: redis-cli will assume that slots about masters that are not reachable are not covered, and will try to reassign them to the reachable nodes. This can cause data loss and is rarely what you want to do. If you really want to proceed use the --cluster-fix-with-unreachable-masters option."
@@ -35,12 +36,11 @@ pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) {
         "rcli: unreachable masters: {}. If one is gone for good, promote its replica with CLUSTER FAILOVER TAKEOVER first.",
         names.join(", ")
     ));
-    m.report.finish();
-    std::process::exit(1);
+    true
 }
 
 fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
-    m.link.cmd(&node.endpoint(), &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).ok()?.as_integer()
+    m.link.keys_in_slot(&node.endpoint(), slot, m.databases)
 }
 
 fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
@@ -140,7 +140,10 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let Some(done) = finish_from_journal(m, slot) {
         return done;
     }
-    refresh_slot(m, slot);
+    let census = refresh_slot(m, slot);
+    if let Some(done) = close_on_replicas(m, &census, slot) {
+        return done;
+    }
     let masters: Vec<Node> = m.cluster.masters().cloned().collect();
     let mut owners: Vec<Node> = Vec::new();
     for n in &masters {
@@ -251,9 +254,9 @@ pub fn fix_open_slot(m: &mut Manager, slot: u16) -> bool {
     if let ([src], []) = (migrating.as_slice(), importing.as_slice()) {
         let mut close = true;
         if src.id != owner.id {
-            match m.link.cmd(&src.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "10"]) {
-                Ok(r) if r.as_error().is_none() => close = r.as_items().is_some_and(<[_]>::is_empty),
-                _ => return false,
+            match count_keys(m, src, slot) {
+                Some(count) => close = count == 0,
+                None => return false,
             }
         }
         if close {
@@ -310,13 +313,10 @@ pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
     for &slot in uncovered {
         let mut nodes = Vec::new();
         for n in &masters {
-            match m.link.cmd(&n.endpoint(), &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1"]) {
-                Ok(r) if r.as_error().is_none() => {
-                    if r.as_items().is_some_and(|k| !k.is_empty()) {
-                        nodes.push(n.clone());
-                    }
-                }
-                _ => return -1,
+            match count_keys(m, n, slot) {
+                Some(count) if count > 0 => nodes.push(n.clone()),
+                Some(_) => {}
+                None => return -1,
             }
         }
         holders.push((slot, nodes));
@@ -443,8 +443,9 @@ fn finish_from_journal(m: &mut Manager, slot: u16) -> Option<bool> {
     Some(ok)
 }
 
-/// The loaded model of `slot` replaced by what every node says now (fix decides on it).
-fn refresh_slot(m: &mut Manager, slot: u16) {
+/// The loaded model of `slot` replaced by what every node says now (fix decides on it);
+/// the census it came from.
+fn refresh_slot(m: &mut Manager, slot: u16) -> super::census::Census {
     let census = super::recover::census(m, &[slot]);
     for node in &mut m.cluster.nodes {
         let Some(seen) = census.node(&node.id) else { continue };
@@ -462,6 +463,33 @@ fn refresh_slot(m: &mut Manager, slot: u16) {
             node.importing.push((slot, from.to_string()));
         }
     }
+    census
+}
+
+/// rcli: a slot open only on replicas (Valkey 8+ copies SETSLOT to a primary's replicas;
+/// a primary that closes the slot when gossip tells it the new owner leaves its
+/// replicas' copy behind). SETSLOT is refused on a replica, so the slot is closed on
+/// their primaries, which pass it on. `None` when a primary has the slot open.
+fn close_on_replicas(m: &mut Manager, census: &super::census::Census, slot: u16) -> Option<bool> {
+    if census.primaries().any(|p| p.is_open(slot)) {
+        return None;
+    }
+    let primaries: Vec<String> = census
+        .seen
+        .iter()
+        .filter(|n| !n.is_primary() && n.is_open(slot))
+        .filter_map(|n| n.line.master.clone())
+        .collect();
+    let mut ok = true;
+    for id in primaries {
+        let Some(primary) = m.cluster.node(&id).cloned() else { continue };
+        m.report.info(&format!(
+            ">>> Closing slot {slot} on the replicas of {} (their primary has it closed)",
+            primary.addr()
+        ));
+        ok &= setslot(m, &primary, slot, &["STABLE"]);
+    }
+    Some(ok)
 }
 
 /// After a fix: say what is left of an interrupted reshard.

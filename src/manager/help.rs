@@ -78,6 +78,7 @@ pub const SPECS: &[Spec] = &[
             "keep-journal",
             "big-key-bytes",
             "allow-big-keys",
+            "use-atomic-slot-migration",
         ],
     },
     Spec {
@@ -198,6 +199,7 @@ rcli options:
   --cluster-join-timeout <s>     give up waiting for nodes to agree after s seconds
   --cluster-big-key-bytes <n>    keys above n bytes are migrated alone (default 8 MB)
   --cluster-allow-big-keys       move keys rcli would refuse as too big for MIGRATE
+  --cluster-use-atomic-slot-migration  reshard, rebalance: CLUSTER MIGRATESLOTS (Valkey 9.1+)
   Valkey's names work too: --cluster-replica, --cluster-primary-id, --cluster-only-primaries,
   --cluster-use-empty-primaries, --cluster-fix-with-unreachable-primaries.
 ";

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use super::link::{LinkTemplate, error_of, info_field, reply_text};
+use super::link::{Link, LinkTemplate, error_of, info_field, reply_text};
 use super::model::{Cluster, Node};
 use super::mover::Peer;
 use super::report::Level;
@@ -90,11 +90,16 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         m.report.err("[ERR] The source node should not be a cluster node.");
         return false;
     }
-    let size = match src.cmd(&source, &["DBSIZE"]) {
-        Ok(r) => r.as_integer().unwrap_or(0),
-        Err(e) => return fail(m, &e.to_string()),
-    };
-    m.report.warn(&format!("*** Importing {size} keys from DB 0"));
+    // redis-cli imports database 0; a cluster with numbered databases (Valkey 9) gets
+    // every database of the source that has keys, each into the same database.
+    let databases: Vec<(u32, i64)> = if m.databases > 1 { source_databases(&info) } else { vec![(0, 0)] };
+    if let Some((db, _)) = databases.iter().find(|(db, _)| *db >= m.databases) {
+        m.report.note(&format!(
+            "rcli: {source_addr} holds keys in database {db}, and the cluster's nodes have {} databases; nothing was imported",
+            m.databases
+        ));
+        return false;
+    }
     let owners = SlotOwners::of(&m.cluster);
     let mut flags: Vec<&[u8]> = Vec::new();
     if m.opts.copy {
@@ -109,7 +114,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         None => Vec::new(),
     };
     if m.opts.dry_run {
-        return dry_run(m, &mut src, &source, &owners);
+        return databases.iter().all(|(db, _)| src.in_db(*db, |src| dry_run(m, src, &source, &owners)));
     }
     if !m.opts.copy && !m.opts.yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let question =
@@ -118,11 +123,73 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             return false;
         }
     }
-    let timeout = m.opts.timeout_ms.to_string();
+    let how = Migrate { flags, auth_args, timeout: m.opts.timeout_ms.to_string() };
+    for (db, _) in databases {
+        let done = src.in_db(db, |src| import_db(m, src, &source, db, &owners, &how));
+        if !done {
+            return false;
+        }
+    }
+    true
+}
+
+/// The databases of an `INFO` reply's keyspace section that hold keys, in order.
+fn source_databases(info: &str) -> Vec<(u32, i64)> {
+    info.lines()
+        .filter_map(|line| {
+            let (name, fields) = line.split_once(':')?;
+            let db = name.strip_prefix("db")?.parse::<u32>().ok()?;
+            let keys = fields.split(',').find_map(|f| f.strip_prefix("keys="))?.parse::<i64>().ok()?;
+            (keys > 0).then_some((db, keys))
+        })
+        .collect()
+}
+
+/// What every MIGRATE of an import carries.
+struct Migrate<'a> {
+    flags: Vec<&'a [u8]>,
+    auth_args: Vec<Vec<u8>>,
+    timeout: String,
+}
+
+impl Migrate<'_> {
+    /// `MIGRATE host port <key> db timeout [AUTH…] [COPY] [REPLACE] [KEYS k…]`.
+    fn argv(&self, node: &Peer, key: Vec<u8>, db: u32, keys: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let mut argv: Vec<Vec<u8>> = vec![
+            b"MIGRATE".to_vec(),
+            node.host.clone().into_bytes(),
+            node.port.to_string().into_bytes(),
+            key,
+            db.to_string().into_bytes(),
+            self.timeout.clone().into_bytes(),
+        ];
+        argv.extend(self.auth_args.iter().cloned());
+        argv.extend(self.flags.iter().map(|f| f.to_vec()));
+        if !keys.is_empty() {
+            argv.push(b"KEYS".to_vec());
+            argv.extend(keys);
+        }
+        argv
+    }
+}
+
+/// Imports database `db` of the source (the source link works in it); false once an
+/// error was reported.
+fn import_db(m: &mut Manager, src: &mut Link, source: &Endpoint, db: u32, owners: &SlotOwners, how: &Migrate) -> bool {
+    let source_addr = source.to_string();
+    let fail = |m: &mut Manager, err: &str| {
+        m.report.err(&format!("Source {source_addr} replied with error:\n{err}"));
+        false
+    };
+    let size = match src.cmd(source, &["DBSIZE"]) {
+        Ok(r) => r.as_integer().unwrap_or(0),
+        Err(e) => return fail(m, &e.to_string()),
+    };
+    m.report.warn(&format!("*** Importing {size} keys from DB {db}"));
     m.report.progress = super::progress::Progress::start("importing", u64::try_from(size).unwrap_or(0), "keys");
     let mut cursor = b"0".to_vec();
     loop {
-        let reply = match src.cmd(&source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) {
+        let reply = match src.cmd(source, &[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) {
             Ok(r) if r.as_error().is_none() => r,
             Ok(r) => return fail(m, &error_of(&r).unwrap_or_default()),
             Err(e) => return fail(m, &e.to_string()),
@@ -139,31 +206,17 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         let targets: Vec<Option<(usize, &Peer)>> = keys.iter().map(|k| owners.owner(k)).collect();
         let mut stop_at = keys.len();
         if !m.opts.replace {
-            stop_at = first_existing(m, &keys, &targets).unwrap_or(keys.len());
+            stop_at = m.link.in_db(db, |link| first_existing(link, &keys, &targets)).unwrap_or(keys.len());
         }
         let mut by_target: BTreeMap<usize, (&Peer, Vec<Vec<u8>>)> = BTreeMap::new();
         for (key, target) in keys.iter().zip(&targets).take(stop_at) {
             let Some((t, node)) = target else { continue };
             by_target.entry(*t).or_insert_with(|| (node, Vec::new())).1.push(key.clone());
         }
-        let mut commands = Vec::new();
         let order: Vec<usize> = by_target.keys().copied().collect();
-        for (node, batch) in by_target.into_values() {
-            let mut argv: Vec<Vec<u8>> = vec![
-                b"MIGRATE".to_vec(),
-                node.host.clone().into_bytes(),
-                node.port.to_string().into_bytes(),
-                Vec::new(),
-                b"0".to_vec(),
-                timeout.clone().into_bytes(),
-            ];
-            argv.extend(auth_args.iter().cloned());
-            argv.extend(flags.iter().map(|f| f.to_vec()));
-            argv.push(b"KEYS".to_vec());
-            argv.extend(batch);
-            commands.push(argv);
-        }
-        let replies = match src.pipeline(&source, &commands) {
+        let commands: Vec<Vec<Vec<u8>>> =
+            by_target.into_values().map(|(node, batch)| how.argv(node, Vec::new(), db, batch)).collect();
+        let replies = match src.pipeline(source, &commands) {
             Ok(r) => r,
             Err(e) => return fail(m, &e.to_string()),
         };
@@ -184,17 +237,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         if let Some(key) = keys.get(stop_at) {
             let Some(Some((_, node))) = targets.get(stop_at) else { return false };
             m.report.text(&format!("Migrating {} to {}: ", String::from_utf8_lossy(key), node.addr()));
-            let mut argv: Vec<Vec<u8>> = vec![
-                b"MIGRATE".to_vec(),
-                node.host.clone().into_bytes(),
-                node.port.to_string().into_bytes(),
-                key.clone(),
-                b"0".to_vec(),
-                timeout.clone().into_bytes(),
-            ];
-            argv.extend(auth_args.iter().cloned());
-            argv.extend(flags.iter().map(|f| f.to_vec()));
-            return match src.cmd(&source, &argv) {
+            return match src.cmd(source, &how.argv(node, key.clone(), db, Vec::new())) {
                 Ok(r) => match error_of(&r) {
                     Some(e) => fail(m, &e),
                     None => {
@@ -206,13 +249,16 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             };
         }
         if cursor == b"0" {
+            if let Some(p) = m.report.progress.take() {
+                p.finish();
+            }
             return true;
         }
     }
 }
 
 /// `--cluster-dry-run`: how many keys would go to each master; reads only.
-fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owners: &SlotOwners) -> bool {
+fn dry_run(m: &mut Manager, src: &mut Link, source: &Endpoint, owners: &SlotOwners) -> bool {
     let mut per_node: BTreeMap<usize, (&Peer, u64)> = BTreeMap::new();
     let mut cursor = b"0".to_vec();
     loop {
@@ -240,7 +286,7 @@ fn dry_run(m: &mut Manager, src: &mut super::link::Link, source: &Endpoint, owne
 }
 
 /// The index of the first key that already exists on its target node.
-fn first_existing(m: &mut Manager, keys: &[Vec<u8>], targets: &[Option<(usize, &Peer)>]) -> Option<usize> {
+fn first_existing(link: &mut Link, keys: &[Vec<u8>], targets: &[Option<(usize, &Peer)>]) -> Option<usize> {
     // Per target: the target, and its keys with their positions.
     type Batch<'a> = (&'a Peer, Vec<(usize, &'a [u8])>);
     let mut by_target: BTreeMap<usize, Batch> = BTreeMap::new();
@@ -252,7 +298,7 @@ fn first_existing(m: &mut Manager, keys: &[Vec<u8>], targets: &[Option<(usize, &
     let mut first: Option<usize> = None;
     for (node, batch) in by_target.into_values() {
         let commands: Vec<Vec<Vec<u8>>> = batch.iter().map(|(_, key)| vec![b"EXISTS".to_vec(), key.to_vec()]).collect();
-        let Ok(replies) = m.link.pipeline(&node.endpoint(), &commands) else { continue };
+        let Ok(replies) = link.pipeline(&node.endpoint(), &commands) else { continue };
         for ((i, _), reply) in batch.iter().zip(replies) {
             if reply.as_integer().unwrap_or(0) > 0 {
                 first = Some(first.map_or(*i, |f| f.min(*i)));

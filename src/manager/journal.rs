@@ -15,16 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::mover::Peer;
+use super::moves::Peer;
+pub use super::moves::Unit;
 use super::settle::Lineage;
-
-/// One planned slot move.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unit {
-    pub slot: u16,
-    pub src: Peer,
-    pub dst: Peer,
-}
 
 /// A journal being written.
 pub struct Journal {
@@ -65,6 +58,7 @@ impl Journal {
         ids: &[String],
         replicas: &BTreeMap<String, Vec<String>>,
         plan: &[Unit],
+        atomic: bool,
     ) -> Result<SharedJournal, String> {
         let dir = dir().ok_or("no state directory for the journal")?;
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -77,6 +71,7 @@ impl Journal {
             "nodes": ids,
             "host": super::lock::this_host(),
             "replicas": replicas,
+            "atomic": atomic,
             "plan": plan.iter().map(|u| json!({"slot": u.slot, "src": peer_json(&u.src), "dst": peer_json(&u.dst)})).collect::<Vec<_>>(),
         });
         let mut file = OpenOptions::new()
@@ -111,6 +106,16 @@ impl Journal {
         self.append(json!({"open": slots, "src": src.id, "dst": dst.id}));
     }
 
+    /// Written when the move of `slots` was refused before anything changed.
+    pub fn not_started(&self, slots: &[u16]) {
+        self.append(json!({"not_started": slots}));
+    }
+
+    /// Written once an atomic slot migration of `slots` runs on the server as `name`.
+    pub fn job(&self, slots: &[u16], name: &str) {
+        self.append(json!({"job": name, "slots": slots}));
+    }
+
     /// Written once `slots` belong to their target everywhere.
     pub fn done(&self, slots: &[u16]) {
         self.append(json!({"done": slots}));
@@ -137,6 +142,10 @@ pub struct Record {
     /// The host that wrote it.
     pub host: String,
     pub lineage: Lineage,
+    /// Moved by atomic slot migration (Valkey 9.1+).
+    pub atomic: bool,
+    /// The server jobs of an atomic run, by slot.
+    pub jobs: BTreeMap<u16, String>,
     pub plan: Vec<Unit>,
     pub opened: BTreeSet<u16>,
     pub done: BTreeSet<u16>,
@@ -202,6 +211,8 @@ pub fn parse(path: &Path, text: &str) -> Option<Record> {
         nodes: header.get("nodes")?.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         host: header.get("host").and_then(Value::as_str).unwrap_or_default().to_string(),
         lineage: Lineage { replicas: replicas_from(header.get("replicas")) },
+        atomic: header.get("atomic").and_then(Value::as_bool).unwrap_or(false),
+        jobs: BTreeMap::new(),
         plan,
         opened: BTreeSet::new(),
         done: BTreeSet::new(),
@@ -217,6 +228,14 @@ pub fn parse(path: &Path, text: &str) -> Option<Record> {
         };
         record.opened.extend(slots("open"));
         record.done.extend(slots("done"));
+        for slot in slots("not_started") {
+            record.opened.remove(&slot);
+        }
+        if let Some(name) = entry.get("job").and_then(Value::as_str).filter(|n| super::model::is_node_id(n)) {
+            for slot in slots("slots") {
+                record.jobs.insert(slot, name.to_string());
+            }
+        }
     }
     Some(record)
 }

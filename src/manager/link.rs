@@ -1,6 +1,10 @@
 //! The manager's way to talk to nodes: a [`Pool`] (so AUTH, the user and TLS come from
 //! rcli's common options), one command or a pipeline of commands per call, every wait
 //! bounded. A [`LinkTemplate`] makes more links for worker threads (one pool each).
+//! Connections stay in database 0; [`Link::in_db`] runs a piece of work in another one
+//! (Valkey 9's numbered databases in cluster mode): each exchange is then wrapped in
+//! `SELECT n` … `SELECT 0`, and an exchange that fails closes its connection, so none
+//! goes back to the pool in another database.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -33,7 +37,7 @@ impl LinkTemplate {
     pub fn link(&self) -> Link {
         let mut pool = Pool::new(self.state.clone(), self.settings.clone());
         pool.set_interrupt(self.interrupt.clone());
-        Link { pool, timeout: self.settings.internal_timeout }
+        Link { pool, timeout: self.settings.internal_timeout, db: 0 }
     }
 
     pub fn auth(&self) -> Option<&Credentials> {
@@ -45,6 +49,8 @@ impl LinkTemplate {
 pub struct Link {
     pool: Pool,
     timeout: Duration,
+    /// The database commands run in (0: no wrapping).
+    db: u32,
 }
 
 impl Link {
@@ -55,14 +61,32 @@ impl Link {
         Ok(())
     }
 
+    /// Runs `work` with every command in database `db`, then back in the one before.
+    pub fn in_db<T>(&mut self, db: u32, work: impl FnOnce(&mut Link) -> T) -> T {
+        let before = std::mem::replace(&mut self.db, db);
+        let out = work(self);
+        self.db = before;
+        out
+    }
+
+    /// The database commands run in now.
+    pub fn db(&self) -> u32 {
+        self.db
+    }
+
     /// One command, waiting at most the link's timeout for the reply.
     pub fn cmd<A: AsRef<[u8]>>(&mut self, node: &Endpoint, argv: &[A]) -> Result<Frame> {
-        self.pool.request(node, argv, Some(self.timeout))
+        self.cmd_for(node, argv, self.timeout)
     }
 
     /// One command with its own bound (MIGRATE waits as long as the server may).
     pub fn cmd_for<A: AsRef<[u8]>>(&mut self, node: &Endpoint, argv: &[A], idle: Duration) -> Result<Frame> {
-        self.pool.request(node, argv, Some(idle))
+        if self.db == 0 {
+            return self.pool.request(node, argv, Some(idle));
+        }
+        let command: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
+        let mut replies = self.pipeline_then(node, &[command], idle, &|| {})?;
+        Ok(replies.pop().unwrap_or(Frame::Null))
     }
 
     /// Several commands in one write, their replies in order.
@@ -91,14 +115,11 @@ impl Link {
             return Ok(Vec::new());
         }
         let mut exchange = self.pool.borrow(node)?;
-        let mut out = Vec::new();
-        for argv in commands {
-            resp::encode_command(argv, &mut out);
-        }
-        exchange.send(&out, commands.len())?;
+        let (out, sent_count) = self.encode(commands);
+        exchange.send(&out, sent_count)?;
         sent();
-        let mut replies = Vec::with_capacity(commands.len());
-        for _ in commands {
+        let mut replies = Vec::with_capacity(sent_count);
+        for _ in 0..sent_count {
             match exchange.read(Some(idle)) {
                 Ok(frame) => replies.push(frame),
                 Err(e) => {
@@ -108,7 +129,38 @@ impl Link {
             }
         }
         self.pool.give_back(exchange);
-        Ok(replies)
+        Ok(self.unwrap_db(replies))
+    }
+
+    /// The bytes of `commands` (wrapped in SELECT when the link works in another
+    /// database) and how many replies they get.
+    fn encode<A: AsRef<[u8]>>(&self, commands: &[Vec<A>]) -> (Vec<u8>, usize) {
+        let mut out = Vec::new();
+        let db = self.db.to_string();
+        if self.db != 0 {
+            resp::encode_command(&["SELECT", db.as_str()], &mut out);
+        }
+        for argv in commands {
+            resp::encode_command(argv, &mut out);
+        }
+        if self.db != 0 {
+            resp::encode_command(&["SELECT", "0"], &mut out);
+        }
+        (out, commands.len() + if self.db != 0 { 2 } else { 0 })
+    }
+
+    /// The commands' own replies out of a wrapped exchange; a refused SELECT becomes
+    /// every command's reply (nothing ran in the wrong database).
+    fn unwrap_db(&self, mut replies: Vec<Frame>) -> Vec<Frame> {
+        if self.db == 0 || replies.len() < 2 {
+            return replies;
+        }
+        replies.pop();
+        let select = replies.remove(0);
+        if select.as_error().is_some() {
+            return replies.iter().map(|_| select.clone()).collect();
+        }
+        replies
     }
 
     /// The same command list sent to several nodes at once (each its own write), the
@@ -129,14 +181,11 @@ impl Link {
         idle: Duration,
     ) -> Vec<(Endpoint, Result<Vec<Frame>>)> {
         let idle = idle.min(self.timeout);
-        let mut out = Vec::new();
-        for argv in commands {
-            resp::encode_command(argv, &mut out);
-        }
+        let (out, count) = self.encode(commands);
         let mut lent = Vec::new();
         for node in nodes {
             let sent = self.pool.borrow(node).and_then(|mut exchange| {
-                exchange.send(&out, commands.len())?;
+                exchange.send(&out, count)?;
                 Ok(exchange)
             });
             lent.push((node.clone(), sent));
@@ -145,7 +194,7 @@ impl Link {
         for (node, sent) in lent {
             let result = sent.and_then(|mut exchange| {
                 let mut replies = Vec::new();
-                for _ in commands {
+                for _ in 0..count {
                     match exchange.read(Some(idle)) {
                         Ok(frame) => replies.push(frame),
                         Err(e) => {
@@ -155,11 +204,32 @@ impl Link {
                     }
                 }
                 self.pool.give_back(exchange);
-                Ok(replies)
+                Ok(self.unwrap_db(replies))
             });
             results.push((node, result));
         }
         results
+    }
+
+    /// Keys of `slot` on `node`, summed over `databases` databases (`None`: a count failed).
+    pub fn keys_in_slot(&mut self, node: &Endpoint, slot: u16, databases: u32) -> Option<i64> {
+        let slot = slot.to_string();
+        let mut total = 0i64;
+        for db in 0..databases.max(1) {
+            let reply = self.in_db(db, |link| link.cmd(node, &["CLUSTER", "COUNTKEYSINSLOT", &slot])).ok()?;
+            total = total.checked_add(reply.as_integer()?)?;
+        }
+        Some(total)
+    }
+
+    /// `DBSIZE` of `node`, summed over `databases` databases (`None`: one failed).
+    pub fn keys_on(&mut self, node: &Endpoint, databases: u32) -> Option<i64> {
+        let mut total = 0i64;
+        for db in 0..databases.max(1) {
+            let reply = self.in_db(db, |link| link.cmd(node, &["DBSIZE"])).ok()?;
+            total = total.checked_add(reply.as_integer()?)?;
+        }
+        Some(total)
     }
 
     /// Closes the connection to `node` (after a reset, a shutdown).

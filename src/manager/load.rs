@@ -150,9 +150,34 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
     for warning in cluster.count_replicas() {
         m.report.warn(&warning);
     }
+    let zones = zones(&mut m.link, entry);
+    for node in &mut cluster.nodes {
+        node.zone = zones.get(&node.id).cloned();
+    }
     m.cluster = cluster;
     m.databases = databases(m);
     Ok(())
+}
+
+/// Each node's availability zone (Valkey 9.1+), from the entry node's CLUSTER SHARDS;
+/// empty where the server has none or the reply cannot be read. A zone is kept only
+/// when it is printable and short (it is shown to the user).
+fn zones(link: &mut Link, entry: &Endpoint) -> std::collections::BTreeMap<String, String> {
+    use crate::protocol::resp::field;
+    let mut zones = std::collections::BTreeMap::new();
+    let Ok(reply) = link.cmd(entry, &["CLUSTER", "SHARDS"]) else { return zones };
+    for shard in reply.as_items().unwrap_or_default() {
+        let Some(pairs) = shard.to_pairs() else { continue };
+        for node in field(&pairs, "nodes").and_then(|n| n.as_items()).unwrap_or_default() {
+            let Some(node) = node.to_pairs() else { continue };
+            let id = field(&node, "id").and_then(|f| f.to_text()).unwrap_or_default();
+            let zone = field(&node, "availability-zone").and_then(|f| f.to_text()).unwrap_or_default();
+            if super::model::is_node_id(&id) && !zone.is_empty() && crate::cluster::map_reply::is_host(&zone) {
+                zones.insert(id, zone);
+            }
+        }
+    }
+    zones
 }
 
 /// The most databases a node may have (a bound on what a server's answer can make rcli do).

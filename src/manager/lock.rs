@@ -165,9 +165,19 @@ pub enum Taken {
     Unavailable(String),
 }
 
+/// The lock's own links: short waits, and deaf to Ctrl-C (a second Ctrl-C stops the
+/// run at once; the lock is still released on the way out, or expires).
+fn lock_links(template: &LinkTemplate) -> LinkTemplate {
+    let mut own = template.clone();
+    own.interrupt = Arc::new(AtomicBool::new(false));
+    own.settings.internal_timeout = own.settings.internal_timeout.min(Duration::from_secs(5));
+    own
+}
+
 /// Tries to take the lock for `op` through `at` (the node that serves its slot, as far
 /// as the loaded cluster knows).
 pub fn take(template: &LinkTemplate, at: &Endpoint, op: &str, stop: Arc<AtomicBool>) -> Taken {
+    let template = &lock_links(template);
     let mut link = template.link();
     let me = Holder::me(op);
     let token = me.value();

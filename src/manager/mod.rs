@@ -18,6 +18,7 @@
 //!   [`link`]: talking to nodes through the pool; [`prompt`]: questions on stdin.
 
 pub mod args;
+pub mod atomic;
 pub mod backup;
 pub mod census;
 pub mod check;
@@ -34,6 +35,7 @@ pub mod load;
 pub mod lock;
 pub mod model;
 pub mod mover;
+pub mod moves;
 pub mod nodes;
 pub mod plan;
 pub mod preflight;
@@ -126,6 +128,7 @@ impl Manager {
             big_keys,
             masters: self.masters(),
             databases: self.databases,
+            atomic: self.opts.atomic,
         }
     }
 
@@ -164,16 +167,17 @@ pub const INVALID_HOST: &str = "[ERR] Invalid arguments: you need to pass either
 pub const WRONG_ARGS: &str = "[ERR] Wrong number of arguments for specified --cluster sub command";
 
 /// Ctrl-C: the first asks the run to stop after the current group of slots; the
-/// second interrupts every wait at once (the journal records where it stopped).
+/// second interrupts every wait at once (each ends within 100 ms; the journal records
+/// where it stopped).
 fn install_ctrl_c(stop: Arc<AtomicBool>, interrupt: Arc<AtomicBool>) {
     static PRESSES: AtomicUsize = AtomicUsize::new(0);
-    let _ = ctrlc::set_handler(move || match PRESSES.fetch_add(1, Ordering::SeqCst) {
-        0 => {
+    let _ = ctrlc::set_handler(move || {
+        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
             stop.store(true, Ordering::SeqCst);
             crate::output::note("rcli: stopping after the slots being moved (Ctrl-C again to stop at once)");
+        } else {
+            interrupt.store(true, Ordering::SeqCst);
         }
-        1 => interrupt.store(true, Ordering::SeqCst),
-        _ => std::process::exit(130),
     });
 }
 
@@ -225,10 +229,11 @@ pub fn main(argv: &[OsString]) -> i32 {
     let template = LinkTemplate::new(auth, crate::client::Client::link_settings(&config.client), timeout);
     let mut m = Manager::new(template, inv.opts.clone());
     m.verbose = config.verbose;
+    m.report.asides |= config.verbose;
     m.stdin_last_arg = config.stdin_last_arg;
     install_ctrl_c(m.stop.clone(), m.template.interrupt.clone());
     for name in help::ignored_options(&inv.command, &inv.opts.given) {
-        m.report.note(&format!("rcli: {name} is ignored by {}", inv.command));
+        m.report.aside(&format!("rcli: {name} is ignored by {}", inv.command));
     }
     let ok = run(&mut m, &inv.command, &inv.args);
     m.report.finish();

@@ -231,6 +231,8 @@ pub struct Node {
     pub dirty: bool,
     /// Weight and balance for `rebalance`.
     pub weight: f32,
+    /// The availability zone it announces (Valkey 9.1+), from CLUSTER SHARDS.
+    pub zone: Option<String>,
 }
 
 impl Node {
@@ -250,6 +252,7 @@ impl Node {
             replicas_count: 0,
             dirty: false,
             weight: 1.0,
+            zone: None,
         }
     }
 

@@ -136,7 +136,7 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
     }
     let mut replica = m.opts.slave;
     if m.opts.master_id.is_some() && !replica {
-        m.report.note("rcli: --cluster-master-id implies --cluster-slave: the node is added as a replica");
+        m.report.aside("rcli: --cluster-master-id implies --cluster-slave: the node is added as a replica");
         replica = true;
     }
     let mut master: Option<Node> = None;
@@ -338,7 +338,7 @@ pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     }
     if !node.is_replica() {
-        let keys = m.link.cmd(&node.endpoint(), &["DBSIZE"]).ok().and_then(|r| r.as_integer()).unwrap_or(0);
+        let keys = m.link.keys_on(&node.endpoint(), m.databases).unwrap_or(0);
         if keys > 0 {
             m.report.err(&format!("[ERR] Node {} is not empty! Reshard data away and try again.", node.addr()));
             m.report.note(&format!(
@@ -416,7 +416,7 @@ fn del_unreachable(m: &mut Manager, id: &str) -> bool {
             .note("rcli: it is unreachable and still owns slots: promote a replica (CLUSTER FAILOVER TAKEOVER) first");
         return false;
     }
-    m.report.note(&format!(
+    m.report.aside(&format!(
         "rcli: {addr} ({}) cannot be reached ({}): every reachable node forgets it; reset it (CLUSTER RESET) before it runs again",
         skipped.id, skipped.reason
     ));

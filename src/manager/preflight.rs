@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::endpoint::Endpoint;
 
+use super::Manager;
 use super::journal::Unit;
 use super::link::{Link, reply_text};
 
@@ -59,6 +60,33 @@ pub fn human_bytes(bytes: u64) -> String {
     if unit == "B" { format!("{bytes} B") } else { format!("{value:.1} {unit}") }
 }
 
+/// Sizes the keys to move; prints refusals (and returns `None`) unless allowed.
+pub fn checked(m: &mut Manager, units: &[Unit]) -> Option<Sizing> {
+    // Atomic slot migration moves keys of any size without MIGRATE's limits: sized for
+    // a dry run's figures only.
+    if m.opts.atomic && !m.opts.dry_run {
+        return Some(Sizing::default());
+    }
+    let sizing = match size(&mut m.link, units, m.opts.big_key_bytes, m.opts.timeout_ms, m.databases) {
+        Ok(sizing) => sizing,
+        Err(e) => {
+            m.report.note(&format!("rcli: sizing the keys to move failed: {e}"));
+            return None;
+        }
+    };
+    for warning in &sizing.warnings {
+        m.report.note(warning);
+    }
+    if !sizing.refusals.is_empty() && !m.opts.allow_big_keys {
+        for refusal in &sizing.refusals {
+            m.report.note(&format!("rcli: refusing to move slots: {refusal}"));
+        }
+        m.report.note("rcli: nothing was changed; --cluster-allow-big-keys moves them anyway");
+        return None;
+    }
+    Some(sizing)
+}
+
 /// A node's limits that matter to MIGRATE.
 struct Limits {
     proto_max_bulk_len: Option<u64>,
@@ -75,8 +103,15 @@ fn limits(link: &mut Link, node: &Endpoint) -> Limits {
 
 const CHUNK: usize = 5000;
 
-/// Sizes every key of the planned slots (pipelined per source node).
-pub fn size(link: &mut Link, units: &[Unit], big_key_bytes: u64, migrate_timeout_ms: i64) -> Result<Sizing, String> {
+/// Sizes every key of the planned slots, in every one of `databases` databases
+/// (pipelined per source node).
+pub fn size(
+    link: &mut Link,
+    units: &[Unit],
+    big_key_bytes: u64,
+    migrate_timeout_ms: i64,
+    databases: u32,
+) -> Result<Sizing, String> {
     let mut sizing = Sizing::default();
     let mut limits_of: HashMap<String, Limits> = HashMap::new();
     let mut by_source: BTreeMap<String, (Endpoint, Vec<&Unit>)> = BTreeMap::new();
@@ -89,39 +124,55 @@ pub fn size(link: &mut Link, units: &[Unit], big_key_bytes: u64, migrate_timeout
             }
         }
     }
-    for (endpoint, units) in by_source.values() {
-        for chunk in units.chunks(64) {
-            let commands: Vec<Vec<String>> = chunk
-                .iter()
-                .map(|u| vec!["CLUSTER".into(), "GETKEYSINSLOT".into(), u.slot.to_string(), "4294967295".into()])
-                .collect();
-            let replies = link.pipeline(endpoint, &commands).map_err(|e| e.to_string())?;
-            for (unit, reply) in chunk.iter().zip(replies) {
-                let keys: Vec<Vec<u8>> = reply
-                    .as_items()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|k| k.as_bytes().map(<[u8]>::to_vec))
-                    .collect();
-                let mut total = 0u64;
-                for part in keys.chunks(CHUNK) {
-                    let commands: Vec<Vec<Vec<u8>>> =
-                        part.iter().map(|k| vec![b"MEMORY".to_vec(), b"USAGE".to_vec(), k.clone()]).collect();
-                    let sizes = link.pipeline(endpoint, &commands).map_err(|e| e.to_string())?;
-                    for (key, size) in part.iter().zip(sizes) {
-                        let bytes = u64::try_from(size.as_integer().unwrap_or(0)).unwrap_or(0);
-                        total = total.saturating_add(bytes);
-                        if bytes > big_key_bytes {
-                            sizing.big_keys.insert(key.clone());
-                        }
-                        judge(&mut sizing, unit, key, bytes, &limits_of, migrate_timeout_ms);
-                    }
+    for db in 0..databases.max(1) {
+        link.in_db(db, |link| -> Result<(), String> {
+            for (endpoint, units) in by_source.values() {
+                for chunk in units.chunks(64) {
+                    size_chunk(link, endpoint, chunk, big_key_bytes, migrate_timeout_ms, &limits_of, &mut sizing)?;
                 }
-                sizing.slots.insert(unit.slot, (keys.len() as u64, total));
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(sizing)
+}
+
+/// Sizes the keys of up to 64 slots of one source, in the link's database.
+fn size_chunk(
+    link: &mut Link,
+    endpoint: &Endpoint,
+    chunk: &[&Unit],
+    big_key_bytes: u64,
+    migrate_timeout_ms: i64,
+    limits_of: &HashMap<String, Limits>,
+    sizing: &mut Sizing,
+) -> Result<(), String> {
+    let commands: Vec<Vec<String>> = chunk
+        .iter()
+        .map(|u| vec!["CLUSTER".into(), "GETKEYSINSLOT".into(), u.slot.to_string(), "4294967295".into()])
+        .collect();
+    let replies = link.pipeline(endpoint, &commands).map_err(|e| e.to_string())?;
+    for (unit, reply) in chunk.iter().zip(replies) {
+        let keys: Vec<Vec<u8>> =
+            reply.as_items().unwrap_or_default().iter().filter_map(|k| k.as_bytes().map(<[u8]>::to_vec)).collect();
+        let mut total = 0u64;
+        for part in keys.chunks(CHUNK) {
+            let commands: Vec<Vec<Vec<u8>>> =
+                part.iter().map(|k| vec![b"MEMORY".to_vec(), b"USAGE".to_vec(), k.clone()]).collect();
+            let sizes = link.pipeline(endpoint, &commands).map_err(|e| e.to_string())?;
+            for (key, size) in part.iter().zip(sizes) {
+                let bytes = u64::try_from(size.as_integer().unwrap_or(0)).unwrap_or(0);
+                total = total.saturating_add(bytes);
+                if bytes > big_key_bytes {
+                    sizing.big_keys.insert(key.clone());
+                }
+                judge(sizing, unit, key, bytes, limits_of, migrate_timeout_ms);
+            }
+        }
+        let entry = sizing.slots.entry(unit.slot).or_default();
+        *entry = (entry.0.saturating_add(keys.len() as u64), entry.1.saturating_add(total));
+    }
+    Ok(())
 }
 
 fn judge(sizing: &mut Sizing, unit: &Unit, key: &[u8], bytes: u64, limits: &HashMap<String, Limits>, timeout_ms: i64) {

@@ -83,14 +83,17 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
             m.report.line(&"#".repeat(step.slots.len()));
         }
         if m.opts.dry_run {
-            let Some(sizing) = reshard::size(m, &units) else { return false };
+            let Some(sizing) = super::preflight::checked(m, &units) else { return false };
             reshard::print_plan(m, "rebalance", &units, &sizing);
         }
         return true;
     }
-    let Some(sizing) = reshard::size(m, &units) else { return false };
+    if m.opts.atomic && !reshard::atomic_supported(m, &units) {
+        return false;
+    }
+    let Some(sizing) = super::preflight::checked(m, &units) else { return false };
     // Which step each group of moves belongs to, and where each step ends.
-    let groups = super::execute::groups(&units, reshard::GROUP);
+    let groups = super::execute::groups(&units, super::execute::group_size(m.opts.atomic));
     let mut group_step = Vec::new();
     let mut step = 0;
     let mut used = 0usize;
@@ -128,7 +131,10 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
                     Some(e) => {
                         let e = if e.is_empty() { "(null)" } else { e.as_str() };
                         super::execute::print_pieces(&mut m.report, &outcome.pieces);
-                        m.report.err(&format!("*** clusterManagerMoveSlot: {e}"));
+                        // Atomic slot migration printed its own failure line.
+                        if !m.opts.atomic {
+                            m.report.err(&format!("*** clusterManagerMoveSlot: {e}"));
+                        }
                     }
                 }
             }

@@ -13,9 +13,9 @@ use super::execute::{self, Ended};
 use super::journal::{self, Journal, Record, SharedJournal, Unit};
 use super::link::error_of;
 use super::mover::{self, Peer, SlotOutcome, Style};
-use super::reshard::{GROUP, size};
+use super::preflight;
 use super::settle::{self, Intent, Lineage, Verdict};
-use super::{Manager, lock};
+use super::{Manager, atomic, lock};
 
 /// What settling one slot came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub fn resume(m: &mut Manager) -> bool {
         return false;
     };
     let Ok(_lock) = lock::hold(m, if m.opts.abandon { "abandon" } else { "resume" }) else { return false };
+    // What an atomic run left undone is moved the same way.
+    m.opts.atomic |= record.atomic;
     let in_flight: Vec<Unit> = record.in_flight().into_iter().cloned().collect();
     let pending: Vec<Unit> = record.pending().into_iter().cloned().collect();
     let journal = match Journal::reopen(&record.path) {
@@ -72,7 +74,7 @@ pub fn resume(m: &mut Manager) -> bool {
             slots(&in_flight),
             pending.len()
         ));
-        let refused = settle_all(m, &record.lineage, &in_flight, Intent::Abandon, &journal);
+        let refused = settle_all(m, &record, &in_flight, Intent::Abandon, &journal);
         return close(m, &journal, &refused, true);
     }
     m.report.note(&format!(
@@ -83,7 +85,7 @@ pub fn resume(m: &mut Manager) -> bool {
         slots(&in_flight),
         pending.len()
     ));
-    let mut refused = settle_all(m, &record.lineage, &in_flight, Intent::Finish, &journal);
+    let mut refused = settle_all(m, &record, &in_flight, Intent::Finish, &journal);
     if refused.iter().any(|r| matches!(r, Settled::Failed)) {
         return close(m, &journal, &refused, false);
     }
@@ -128,17 +130,37 @@ fn close(m: &mut Manager, journal: &SharedJournal, outcomes: &[Settled], abandon
     false
 }
 
-/// Settles every unit, one slot at a time, each on a fresh census.
+/// Settles every unit: one census of all their slots (after the atomic slot migrations
+/// of the run, if any, are over), a verdict per slot, then the verdicts carried out:
+/// moves from the start grouped per node pair, the others slot by slot.
 fn settle_all(
     m: &mut Manager,
-    lineage: &Lineage,
+    record: &Record,
     units: &[Unit],
     intent: Intent,
     journal: &SharedJournal,
 ) -> Vec<Settled> {
+    if record.atomic
+        && let Err(why) = end_jobs(m, record, units, intent)
+    {
+        m.report.note(&format!("rcli: {why}"));
+        return vec![Settled::Failed];
+    }
+    let slots: Vec<u16> = units.iter().map(|u| u.slot).collect();
+    let census = census(m, &slots);
     let mut outcomes = Vec::new();
+    let mut moves: Vec<(Peer, Peer, Vec<u16>)> = Vec::new();
     for unit in units {
-        let outcome = settle_slot(m, lineage, unit, intent);
+        let verdict =
+            settle::decide(&census, &record.lineage, unit.slot, &unit.src.id, &unit.dst.id, intent, m.opts.force);
+        if let Verdict::Move { from, to } = verdict {
+            match moves.iter_mut().find(|(f, t, _)| f.id == from.id && t.id == to.id) {
+                Some((_, _, slots)) => slots.push(unit.slot),
+                None => moves.push((from, to, vec![unit.slot])),
+            }
+            continue;
+        }
+        let outcome = act(m, &census, unit.slot, verdict);
         match &outcome {
             Settled::Done => journal.done(&[unit.slot]),
             Settled::Refused(why) => m.report.note(&format!("rcli: {why}; left as it is")),
@@ -147,10 +169,58 @@ fn settle_all(
         let failed = outcome == Settled::Failed;
         outcomes.push(outcome);
         if failed {
-            break;
+            return outcomes;
+        }
+    }
+    let mut settings = m.move_settings(Arc::new(HashSet::new()));
+    settings.masters = census.primary_peers();
+    for (from, to, slots) in moves {
+        let style = Style { cold: false, quiet: false };
+        let moved = mover::move_slots(&mut m.link, &from, &to, &slots, &settings, style, Some(journal), &mut |_| {});
+        execute::print_outcomes(&mut m.report, &moved);
+        if let Some(e) = moved.iter().find_map(|o| o.error.clone()) {
+            if !e.is_empty() && !settings.atomic {
+                m.report.err(&format!("clusterManagerMoveSlot failed: {e}"));
+            }
+            outcomes.push(Settled::Failed);
+            return outcomes;
+        }
+        for slot in slots {
+            m.cluster.give_slot(slot, &to.id);
+            outcomes.push(Settled::Done);
         }
     }
     outcomes
+}
+
+/// The atomic slot migrations of an interrupted run, brought to an end before its slots
+/// are judged: waited for (resume), or cancelled and then waited for (abandon; only a
+/// source's sole running export is cancelled, the server cancels them all at once).
+fn end_jobs(m: &mut Manager, record: &Record, units: &[Unit], intent: Intent) -> Result<(), String> {
+    let slots: Vec<u16> = units.iter().map(|u| u.slot).collect();
+    let census = census(m, &slots);
+    let wait = m.move_settings(Arc::new(HashSet::new())).migrate_wait();
+    let mut seen: Vec<&str> = Vec::new();
+    for unit in units {
+        let Some(name) = record.jobs.get(&unit.slot).map(String::as_str) else { continue };
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        // Its source now; a source gone took its running job with it.
+        let Some(source) = record.lineage.now(&census, &unit.src.id) else { continue };
+        let source = source.peer.clone();
+        if intent == Intent::Abandon && atomic::cancel(&mut m.link, &source, name, m.opts.force)? {
+            m.report.note(&format!("rcli: cancelled atomic slot migration {name} on {}", source.addr()));
+        }
+        m.report.note(&format!("rcli: waiting for atomic slot migration {name} on {} to end", source.addr()));
+        atomic::wait_over(&mut m.link, &source, name, wait)?;
+        // The target cleans up a failed import by itself: its keys count only after that.
+        if let Some(target) = record.lineage.now(&census, &unit.dst.id) {
+            atomic::wait_over(&mut m.link, &target.peer.clone(), name, wait)?;
+        }
+    }
+    Ok(())
 }
 
 /// Settles one interrupted move as `intent` asks, if the nodes allow it.
@@ -302,8 +372,8 @@ fn follow_pending(m: &mut Manager, lineage: &Lineage, pending: &[Unit]) -> (Vec<
 
 /// Moves the slots not started yet, as the interrupted run would have.
 fn move_pending(m: &mut Manager, units: &[Unit], journal: &SharedJournal) -> bool {
-    let Some(sizing) = size(m, units) else { return false };
-    let groups = execute::groups(units, GROUP);
+    let Some(sizing) = preflight::checked(m, units) else { return false };
+    let groups = execute::groups(units, execute::group_size(m.opts.atomic));
     let settings = m.move_settings(Arc::new(sizing.big_keys.clone()));
     let template = m.template.clone();
     let stop = m.stop.clone();

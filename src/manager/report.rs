@@ -58,13 +58,17 @@ pub struct Report {
     pub progress: Option<Progress>,
     /// The JSON document for `--cluster-json`.
     pub doc: Option<Value>,
+    /// rcli's asides (what redis-cli would not print) go to stderr: it is a terminal,
+    /// or `-v` was given.
+    pub asides: bool,
 }
 
 impl Report {
     pub fn new(json: bool) -> Report {
         let tty = io::stdout().is_terminal();
         let colour = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Report { tty, colour, json, out: io::stdout(), pending: Vec::new(), progress: None, doc: None }
+        let asides = io::stderr().is_terminal();
+        Report { tty, colour, json, out: io::stdout(), pending: Vec::new(), progress: None, doc: None, asides }
     }
 
     fn push(&mut self, text: &str) {
@@ -175,6 +179,15 @@ impl Report {
         match &self.progress {
             Some(progress) => progress.suspend(|| crate::output::note(text)),
             None => crate::output::note(text),
+        }
+    }
+
+    /// An rcli notice where redis-cli prints nothing (an ignored option, a plan shorter
+    /// than asked): on stderr only when it is a terminal or with `-v`, so scripts that
+    /// treat stderr output as failure run as they did with redis-cli.
+    pub fn aside(&mut self, text: &str) {
+        if self.asides {
+            self.note(text);
         }
     }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::census;
 use super::execute::{self, Ended};
 use super::journal::{Journal, SharedJournal, Unit};
 use super::model::Node;
@@ -16,9 +15,7 @@ use super::mover::{self, Peer, Style};
 use super::preflight::{self, Sizing};
 use super::progress::Progress;
 use super::{INVALID_HOST, Manager, check, host_arg, load, lock, peer, plan, prompt, recover};
-
-/// Slots moved together per node pair (their SETSLOTs share one config save per node).
-pub const GROUP: usize = 32;
+use super::{atomic, census};
 
 /// redis-cli's `clusterNodeForResharding`: a known master by full id; a source equal to
 /// the target is refused softly (`None`, no error).
@@ -160,13 +157,23 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
         .map(|(src, slot)| Unit { slot, src, dst: dst.clone() })
         .collect();
     m.report.line("  Resharding plan:");
-    for unit in &units {
-        m.report.line(&format!("    Moving slot {} from {}", unit.slot, unit.src.id));
+    if m.opts.atomic {
+        // valkey-cli 9.1's plan with atomic slot migration: a line per source.
+        for (src, slots) in by_source(&units) {
+            m.report.line(&format!("    Moving slot range {} from {}", atomic::range_text(&slots), src.id));
+        }
+    } else {
+        for unit in &units {
+            m.report.line(&format!("    Moving slot {} from {}", unit.slot, unit.src.id));
+        }
     }
     if (units.len() as i64) < slots {
-        m.report.note(&format!("rcli: the plan has {} slots (requested {slots})", units.len()));
+        m.report.aside(&format!("rcli: the plan has {} slots (requested {slots})", units.len()));
     }
-    let Some(sizing) = size(m, &units) else { return false };
+    if m.opts.atomic && !atomic_supported(m, &units) {
+        return false;
+    }
+    let Some(sizing) = preflight::checked(m, &units) else { return false };
     if m.opts.dry_run {
         print_plan(m, "reshard", &units, &sizing);
         return true;
@@ -186,7 +193,8 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     match ended {
         Ended::Done => true,
         Ended::Failed(e) => {
-            if !e.is_empty() {
+            // Atomic slot migration printed its own failure line.
+            if !e.is_empty() && !m.opts.atomic {
                 m.report.err(&format!("clusterManagerMoveSlot failed: {e}"));
             }
             false
@@ -195,26 +203,39 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     }
 }
 
-/// Sizes the keys to move; prints refusals (and returns `None`) unless allowed.
-pub fn size(m: &mut Manager, units: &[Unit]) -> Option<Sizing> {
-    let sizing = match preflight::size(&mut m.link, units, m.opts.big_key_bytes, m.opts.timeout_ms) {
-        Ok(sizing) => sizing,
-        Err(e) => {
-            m.report.note(&format!("rcli: sizing the keys to move failed: {e}"));
-            return None;
+/// The plan's slots per source, sources in plan order.
+fn by_source(units: &[Unit]) -> Vec<(Peer, Vec<u16>)> {
+    let mut out: Vec<(Peer, Vec<u16>)> = Vec::new();
+    for unit in units {
+        match out.iter_mut().find(|(src, _)| src.id == unit.src.id) {
+            Some((_, slots)) => slots.push(unit.slot),
+            None => out.push((unit.src.clone(), vec![unit.slot])),
         }
-    };
-    for warning in &sizing.warnings {
-        m.report.note(warning);
     }
-    if !sizing.refusals.is_empty() && !m.opts.allow_big_keys {
-        for refusal in &sizing.refusals {
-            m.report.note(&format!("rcli: refusing to move slots: {refusal}"));
+    out
+}
+
+/// `--cluster-use-atomic-slot-migration` needs every node of the plan to know
+/// `CLUSTER MIGRATESLOTS` (Valkey 9.1+): refused before anything changes otherwise.
+pub fn atomic_supported(m: &mut Manager, units: &[Unit]) -> bool {
+    let mut nodes: Vec<Peer> = Vec::new();
+    for unit in units {
+        for peer in [&unit.src, &unit.dst] {
+            if !nodes.iter().any(|n| n.id == peer.id) {
+                nodes.push(peer.clone());
+            }
         }
-        m.report.note("rcli: nothing was changed; --cluster-allow-big-keys moves them anyway");
-        return None;
     }
-    Some(sizing)
+    for node in nodes {
+        if let atomic::Asked::Refused(e) | atomic::Asked::Unreachable(e) = atomic::ask(&mut m.link, &node) {
+            m.report.note(&format!(
+                "rcli: --cluster-use-atomic-slot-migration needs CLUSTER MIGRATESLOTS (Valkey 9.1+), and {} answers: {e}; nothing was changed",
+                node.addr()
+            ));
+            return false;
+        }
+    }
+    true
 }
 
 /// `--cluster-dry-run`: the plan's size per node pair and its estimated time.
@@ -254,8 +275,8 @@ pub fn print_plan(m: &mut Manager, op: &str, units: &[Unit], sizing: &Sizing) {
             json!({"slot": u.slot, "from": u.src.id, "to": u.dst.id, "keys": keys, "bytes": bytes})
         })
         .collect();
-    m.report.doc = Some(json!({"type": "plan", "op": op, "moves": rows, "slots": slots, "keys": sizing.keys(),
-        "bytes": sizing.bytes(), "seconds": total}));
+    m.report.doc = Some(json!({"type": "plan", "op": op, "atomic": m.opts.atomic, "moves": rows, "slots": slots,
+        "keys": sizing.keys(), "bytes": sizing.bytes(), "seconds": total}));
 }
 
 /// Moves `units` with a journal and a progress bar; `emit` prints each group's outcomes.
@@ -268,7 +289,7 @@ pub fn execute_units(
     emit: &mut dyn FnMut(&mut Manager, usize, &[mover::SlotOutcome]),
 ) -> Ended {
     let ids: Vec<String> = m.cluster.nodes.iter().map(|n| n.id.clone()).collect();
-    let journal = match Journal::create(op, &ids, &m.cluster.replicas(), units) {
+    let journal = match Journal::create(op, &ids, &m.cluster.replicas(), units, m.opts.atomic) {
         Ok(j) => Some(j),
         Err(e) => {
             m.report.note(&format!("rcli: no journal ({e}); an interruption will need --cluster fix"));
@@ -296,7 +317,7 @@ fn run_groups(
     journal: Option<&SharedJournal>,
     emit: &mut dyn FnMut(&mut Manager, usize, &[mover::SlotOutcome]),
 ) -> Ended {
-    let groups = execute::groups(units, GROUP);
+    let groups = execute::groups(units, execute::group_size(m.opts.atomic));
     let settings = m.move_settings(Arc::new(sizing.big_keys.clone()));
     let progress = Progress::start("moving", units.len() as u64, "slots");
     let parallel = if m.opts.parallel == 0 { 4 } else { m.opts.parallel };

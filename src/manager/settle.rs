@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::census::{Census, Seen};
-use super::mover::Peer;
+use super::moves::Peer;
 
 /// Who a journal's node is now: itself, or a replica of it that was promoted.
 #[derive(Debug, Clone, Default)]

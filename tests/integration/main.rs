@@ -17,6 +17,8 @@ mod diag_cluster;
 mod diag_harness;
 /// --bigkeys, --memkeys, --hotkeys beside redis-cli.
 mod diag_keys;
+/// --keystats against what the server answers; key scans with -c -n N (Valkey 9).
+mod diag_keystats;
 /// --stat, the latency family, --intrinsic-latency, --lru-test beside redis-cli.
 mod diag_stat;
 /// A corpus of command lines through rcli and redis-cli, byte for byte.
@@ -38,8 +40,12 @@ mod lab;
 mod lessons;
 /// The cluster manager's side-by-side harness (redis-cli 7.0.15 vs `rcli --cluster`).
 mod manager;
+/// `--cluster-use-atomic-slot-migration` (Valkey 9.1): reshard, rebalance, resume, abandon.
+mod manager_atomic;
 /// `create`, `info`, `check`, `call`, `help` and argument edge cases, side by side.
 mod manager_create;
+/// The manager on numbered databases (Valkey 9): every database's keys survive.
+mod manager_databases;
 /// fix of open slots, BUSYKEY, unreachable masters and orphan keys, side by side.
 mod manager_fix;
 /// backup, set-timeout, import, del-node of a failed node, dry-run and JSON.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::{BareNodes, call};
 
+use crate::eqnice;
 use crate::util::*;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -255,9 +256,15 @@ impl Pair {
         self.x.wait_healthy(6);
     }
 
-    /// The same arguments on both sides.
+    /// The same arguments on both sides. Where both succeed, rcli's stderr (a pipe: not
+    /// a terminal, no -v) must be redis-cli's, byte for byte once ids and ports are
+    /// normalised: scripts that treat stderr output as failure work with both.
     pub fn both(&self, args: &[&str], stdin: &str) -> (Output, Output) {
-        (self.r.run(&self.home, args, stdin), self.x.run(&self.home, args, stdin))
+        let (r, x) = (self.r.run(&self.home, args, stdin), self.x.run(&self.home, args, stdin));
+        if (r.code, x.code) == (Some(0), Some(0)) {
+            eqnice!(self.r.normalize(&r.stderr), self.x.normalize(&x.stderr));
+        }
+        (r, x)
     }
 
     /// Both outputs normalised, replica pairings masked (redis-cli's create pairs them

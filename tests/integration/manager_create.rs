@@ -123,6 +123,8 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
         vec!["--cluster", "call", "{p0}", "CONFIG", "GET", "maxmemory", "--cluster-only-masters"],
         vec!["--cluster", "call", "{p0}", "NOSUCHCMD"],
         vec!["--cluster", "call", "{p0}", "ROLE", "--cluster-only-replicas"],
+        // An option call ignores: silent, as in redis-cli (Pair::both compares stderr).
+        vec!["--cluster-yes", "--cluster", "call", "{p0}", "DBSIZE"],
     ] {
         let (r, x) = pair.both(&args, "");
         assert_eq!((r.code, x.code), (Some(0), Some(0)), "{args:?}");
@@ -136,6 +138,9 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
         };
         eqnice!(call_sorted(&unnamed(&rn)), call_sorted(&unnamed(&xn)));
     }
+    // With -v rcli says what it ignored.
+    let told = pair.x.run(&pair.home, &["-v", "--cluster-yes", "--cluster", "call", "{p0}", "PING"], "");
+    assert_eq!(told.stderr, "rcli: --cluster-yes is ignored by call\n");
     let x = pair.x.run(&pair.home, &["--cluster", "call", "{p0}", "DBSIZE", "--cluster-only-masters"], "");
     assert_eq!(x.text().lines().filter(|l| l.starts_with("127.0.0.1:")).count(), 3, "{}", x.text());
     // The shell's :cluster check and :cluster info run the same check.

@@ -285,7 +285,11 @@ fn abandon_after_the_dead_target_is_forgotten_brings_every_key_back() {
     assert!(!abandon.stderr.contains(&side.ids[2]), "the forgotten node is named nowhere: {}", abandon.stderr);
     assert_eq!(journals(&home), 0);
     assert_all_there(&side, &home, &keys);
-    assert_eq!(side.cmd(heir, &["CLUSTER", "COUNTKEYSINSLOT", "1"]), "0", "the moved keys went back to node 0");
+    // Slot 1's keys sit on one node: node 0 again (Redis 7.0: abandon brought them
+    // back), or the heir that owns the slot (Valkey 8 copies the dead node's IMPORTING
+    // state to its replica, so fix found the slots open and finished the move there).
+    let on = |i: usize| side.cmd(i, &["CLUSTER", "COUNTKEYSINSLOT", "1"]) != "0";
+    assert!(on(0) != on(heir), "slot 1's keys on node 0: {}, on the heir: {}", on(0), on(heir));
     assert_check_passes(&side, 0);
     let again = side.run(&home, &words(&reshard_args("16", "{id0}", "{id1}")), "");
     assert_eq!(again.code, Some(0), "no journal blocks the next reshard: {}", again.stderr);

@@ -26,9 +26,9 @@ pub fn have_redis() -> bool {
 }
 
 /// The CLI that side-by-side tests compare rcli with: the `redis-cli` on PATH.
-/// scripts/test runs the integration tests twice: against Redis 7.0 with redis-cli 7.0,
-/// and against Valkey 8.1 with valkey-cli 8.1 under the redis-cli name
-/// (docs/testing.md). Where valkey-cli differs from redis-cli 7.0 and rcli follows
+/// scripts/test runs the integration tests three times: against Redis 7.0 with
+/// redis-cli 7.0, against Valkey 8.1 with valkey-cli 8.1 under the redis-cli name, and
+/// against Valkey 9.1 with valkey-cli 8.1 again (docs/testing.md). Where valkey-cli differs from redis-cli 7.0 and rcli follows
 /// redis-cli, the test that meets it says so (docs/compatibility.md, "valkey-cli").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Yardstick {

@@ -1,5 +1,6 @@
-//! `--bigkeys`, `--memkeys` and `--hotkeys`: the SCAN walk of one node they share, and
-//! the single-node run, as redis-cli 7.0.15 does them (docs/redis-cli-modes.md,
+//! `--bigkeys`, `--memkeys`, `--hotkeys` and `--keystats`: the SCAN walk of one node
+//! they share, and the single-node run of the first three, as redis-cli 7.0.15 does them
+//! (docs/redis-cli-modes.md,
 //! section 6): DBSIZE, the banner, SCAN page by page (no COUNT unless `--count`), TYPE
 //! then the size command (or OBJECT FREQ) for every key of a page, a line for each new
 //! biggest (hottest) key with the percentage scanned when its page began, a sleep of
@@ -7,12 +8,16 @@
 //!
 //! The walk pipelines more than redis-cli: each page's TYPEs (or OBJECT FREQs) go out
 //! with the next SCAN, so a page costs two round trips instead of three, with the same
-//! output. With `-c` every node is walked at once ([`super::bigkeys_cluster`]).
+//! output. `--keystats` asks MEMORY USAGE and the size command of each key of a page
+//! together (redis-cli 7.4 sends TYPE twice) and gathers [`KeySizes`] beside the
+//! per-type figures; its run is [`super::keysizes_run`]. With `-c` every node is walked
+//! at once ([`super::bigkeys_cluster`]).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::format::scan_percent;
+use super::keysizes::KeySizes;
 use super::keystats::{self, Biggest, HotPool, KeyStats};
 use super::nodes::{interrupted, pause};
 use super::progress::Progress;
@@ -37,6 +42,10 @@ pub struct ScanSettings {
     pub wait: Option<Duration>,
     /// `--hotkeys-count`: how many hot keys the summary lists (16 by default).
     pub hot_slots: usize,
+    /// `--cursor`: the first SCAN's cursor (0: the whole keyspace).
+    pub cursor: u64,
+    /// `--top`: the biggest keys `--keystats` lists.
+    pub top: u64,
 }
 
 /// Something a page turned up, in key order.
@@ -73,7 +82,12 @@ pub enum End {
 /// One node's figures at the end of its walk.
 #[derive(Debug, Clone, Default)]
 pub struct NodeScan {
+    /// Per type the sizes (with `--keystats`: the lengths and cardinalities).
     pub stats: KeyStats,
+    /// `--keystats`' memory figures.
+    pub sizes: Option<KeySizes>,
+    /// The cursor that goes on from the last page counted (`0` once the walk is done).
+    pub resume: Vec<u8>,
     pub hot: HotPool,
     pub dbsize: u64,
     /// The percentage at the start of the last page.
@@ -149,17 +163,23 @@ fn failed(error: Error) -> End {
     }
 }
 
-/// Walks `endpoint`'s keyspace, handing each page to `on_page` (which returns false to
-/// stop: stdout closed); Ctrl-C ends the walk after the page being read is dropped.
+/// What a page's callback gets: the page, and the node's figures so far.
+pub type OnPage<'a> = dyn FnMut(Page, &NodeScan) -> bool + 'a;
+
+/// Walks `endpoint`'s keyspace from `settings.cursor`, handing each page to `on_page`
+/// (which returns false to stop: stdout closed); Ctrl-C ends the walk after the page
+/// being read is dropped.
 pub fn walk(
     pool: &mut Pool,
     endpoint: &Endpoint,
     settings: &ScanSettings,
     dbsize: u64,
     flag: &AtomicBool,
-    on_page: &mut dyn FnMut(Page) -> bool,
+    on_page: &mut OnPage,
 ) -> NodeScan {
-    let mut node = NodeScan { dbsize, hot: HotPool::new(settings.hot_slots), ..NodeScan::default() };
+    let sizes = matches!(settings.scan, KeyScan::Stats { .. }).then(|| KeySizes::new(settings.top));
+    let resume = settings.cursor.to_string().into_bytes();
+    let mut node = NodeScan { dbsize, sizes, resume, hot: HotPool::new(settings.hot_slots), ..NodeScan::default() };
     let mut exchange = match pool.borrow(endpoint) {
         Ok(exchange) => exchange,
         Err(error) => {
@@ -178,12 +198,12 @@ fn walk_pages(
     settings: &ScanSettings,
     node: &mut NodeScan,
     flag: &AtomicBool,
-    on_page: &mut dyn FnMut(Page) -> bool,
+    on_page: &mut OnPage,
 ) -> Result<(), End> {
     let wait = settings.wait;
     let mut out = Vec::new();
     node.pct = scan_percent(0, node.dbsize);
-    scan_command(settings, b"0", &mut out);
+    scan_command(settings, &node.resume, &mut out);
     exchange.send(&out, 1).map_err(failed)?;
     let (mut cursor, mut keys) = scan_reply(exchange.read(wait).map_err(failed)?).map_err(End::Failed)?;
     let mut scans = 1u64;
@@ -215,7 +235,8 @@ fn walk_pages(
                 next
             }
         };
-        if !on_page(page) {
+        node.resume.clone_from(&cursor);
+        if !on_page(page, node) {
             return Ok(());
         }
         let Some(next) = next else { return Ok(()) };
@@ -245,8 +266,18 @@ fn types_of(keys: &[Vec<u8>], replies: &[Frame], stats: &mut KeyStats) -> Result
         .collect()
 }
 
+/// A page's sizes: per key the size command's answer (MEMORY USAGE for `--memkeys` and
+/// `--keystats`), and for `--keystats` the length or cardinality too (0 where nothing
+/// was asked).
+#[derive(Debug, Default)]
+struct Sizes {
+    first: Vec<u64>,
+    lengths: Vec<u64>,
+}
+
 /// Sends the size commands of a page and reads them, after the next page's SCAN reply
-/// (sent before them) when there is one.
+/// (sent before them) when there is one: for `--keystats` every MEMORY USAGE, then every
+/// length command, in redis-cli's order (its warnings come in that order).
 fn sizes_of(
     exchange: &mut Exchange,
     keys: &[Vec<u8>],
@@ -255,35 +286,65 @@ fn sizes_of(
     stats: &KeyStats,
     page: &mut Page,
     more: bool,
-) -> Result<(Vec<u64>, Option<Frame>), End> {
-    let wait = settings.wait;
+) -> Result<(Sizes, Option<Frame>), End> {
     let samples = match settings.scan {
         KeyScan::Memory { samples } if samples != 0 => Some(samples.to_string()),
+        KeyScan::Stats { samples } => samples.map(|n| n.to_string()),
         _ => None,
     };
     let mut out = Vec::new();
+    let command = |index: usize| size_command(settings.scan, stats, index);
+    let first = ask(keys, types, command, samples.as_deref(), &mut out);
+    let lengths = match settings.scan {
+        KeyScan::Stats { .. } => ask(keys, types, |index| size_command(KeyScan::Big, stats, index), None, &mut out),
+        _ => Vec::new(),
+    };
+    let count = first.iter().chain(&lengths).flatten().count();
+    if count > 0 {
+        exchange.send(&out, count).map_err(failed)?;
+    }
+    let next = if more { Some(exchange.read(settings.wait).map_err(failed)?) } else { None };
+    let first = answers(exchange, keys, &first, settings.wait, page)?;
+    let lengths = answers(exchange, keys, &lengths, settings.wait, page)?;
+    Ok((Sizes { first, lengths }, next))
+}
+
+/// Encodes `command_for`'s command for each key of a known type; which were asked.
+fn ask(
+    keys: &[Vec<u8>],
+    types: &[Option<usize>],
+    command_for: impl Fn(usize) -> Option<&'static str>,
+    samples: Option<&str>,
+    out: &mut Vec<u8>,
+) -> Vec<Option<&'static str>> {
     let mut asked = Vec::with_capacity(keys.len());
     for (key, kind) in keys.iter().zip(types) {
-        let command = kind.and_then(|index| size_command(settings.scan, stats, index));
-        let Some(command) = command else {
+        let Some(command) = kind.and_then(&command_for) else {
             asked.push(None);
             continue;
         };
         let mut argv: Vec<&[u8]> = command.split(' ').map(str::as_bytes).collect();
         argv.push(key);
-        if let Some(samples) = &samples {
+        if let (Some(samples), "MEMORY USAGE") = (samples, command) {
             argv.extend([&b"SAMPLES"[..], samples.as_bytes()]);
         }
-        encode_command(&argv, &mut out);
+        encode_command(&argv, out);
         asked.push(Some(command));
     }
-    let count = asked.iter().flatten().count();
-    if count > 0 {
-        exchange.send(&out, count).map_err(failed)?;
-    }
-    let next = if more { Some(exchange.read(wait).map_err(failed)?) } else { None };
-    let mut sizes = Vec::with_capacity(keys.len());
-    for (key, command) in keys.iter().zip(&asked) {
+    asked
+}
+
+/// Reads the answers to what [`ask`] asked: a size per key (0 where nothing was asked
+/// or the answer is not a number, with redis-cli's warning).
+fn answers(
+    exchange: &mut Exchange,
+    keys: &[Vec<u8>],
+    asked: &[Option<&'static str>],
+    wait: Option<Duration>,
+    page: &mut Page,
+) -> Result<Vec<u64>, End> {
+    let mut sizes = Vec::with_capacity(asked.len());
+    for (key, command) in keys.iter().zip(asked) {
         let Some(command) = command else {
             sizes.push(0);
             continue;
@@ -299,14 +360,14 @@ fn sizes_of(
             }
         }
     }
-    Ok((sizes, next))
+    Ok(sizes)
 }
 
 /// The command that sizes a key of type `index`: `None` for a module type's key in
 /// `--bigkeys` (its size counts as 0).
 fn size_command(scan: KeyScan, stats: &KeyStats, index: usize) -> Option<&'static str> {
     match scan {
-        KeyScan::Memory { .. } => Some("MEMORY USAGE"),
+        KeyScan::Memory { .. } | KeyScan::Stats { .. } => Some("MEMORY USAGE"),
         _ => stats.types.get(index).and_then(|t| t.size_command),
     }
 }
@@ -314,14 +375,20 @@ fn size_command(scan: KeyScan, stats: &KeyStats, index: usize) -> Option<&'stati
 fn big_page(
     keys: &[Vec<u8>],
     types: &[Option<usize>],
-    sizes: &[u64],
+    sizes: &Sizes,
     scan: KeyScan,
     node: &mut NodeScan,
     page: &mut Page,
 ) {
-    for ((key, kind), &size) in keys.iter().zip(types).zip(sizes) {
+    let lengths = sizes.lengths.iter().copied().chain(std::iter::repeat(0));
+    for (((key, kind), &size), length) in keys.iter().zip(types).zip(&sizes.first).zip(lengths) {
         let Some(index) = kind else { continue };
-        if let Some(found) = node.stats.record(*index, key, size, scan) {
+        if let Some(figures) = node.sizes.as_mut() {
+            // `--keystats`: the memory beside, the lengths in `stats`.
+            let name = node.stats.types.get(*index).map(|t| t.name.clone()).unwrap_or_default();
+            page.warnings.extend(figures.record(name.as_bytes(), key, size));
+            node.stats.record(*index, key, length, KeyScan::Big);
+        } else if let Some(found) = node.stats.record(*index, key, size, scan) {
             page.finds.push(Find::Biggest(found));
         }
         page.keys += 1;
@@ -357,7 +424,7 @@ fn hot_page(keys: &[Vec<u8>], replies: Vec<Frame>, node: &mut NodeScan, page: &m
 /// A cluster replica serves keyed reads (TYPE, STRLEN, MEMORY USAGE…) only after
 /// READONLY, as newer CLIs send it: when ROLE says the node is a replica and READONLY is
 /// accepted (it is a cluster node), every connection to it sends READONLY from now on.
-fn read_on_replica(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) {
+pub fn read_on_replica(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) {
     let role = pool.request(endpoint, &["ROLE"], wait).ok();
     let first = role.as_ref().and_then(Frame::as_items).and_then(|items| items.first()).and_then(Frame::as_bytes);
     if first.is_some_and(|role| role == b"slave" || role == b"replica")
@@ -390,7 +457,7 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
     let mut progress = Progress::on_stderr();
     let printer = &mut session.printer;
     let mut closed = false;
-    let mut on_page = |page: Page| {
+    let mut on_page = |page: Page, _: &NodeScan| {
         progress.clear();
         for warning in &page.warnings {
             printer.note(warning);

@@ -35,10 +35,51 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
         return 1;
     }
     let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return 1 };
+    if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
+        return 0;
+    }
+    let total: u64 = totals.iter().sum();
+    let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
+    let (tx, rx) = mpsc::channel::<Message>();
+    let mut merge = Merge::new(&mut session.printer, &names, total, settings.hot_slots);
+    let scans = std::thread::scope(|scope| {
+        for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
+            let tx = tx.clone();
+            let flag: &AtomicBool = flag;
+            scope.spawn(move || {
+                let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
+                let scan = walk(pool, &node.endpoint, settings, dbsize, flag, &mut send);
+                let _ = tx.send(Message::Done(index, Box::new(scan)));
+            });
+        }
+        drop(tx);
+        merge.follow(&rx, flag)
+    });
+    merge.progress.clear();
+    let closed = merge.closed;
+    let report = report(&names, &scans, &merge, settings.scan);
+    drop(merge);
+    if closed {
+        return 0;
+    }
+    let _ = session.printer.write(report.as_bytes());
+    let failed = scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_))));
+    i32::from(failed)
+}
+
+/// Every node's DBSIZE (and, for `--hotkeys`, its LFU policy checked), asked at once;
+/// `None`, each failing node named on stderr, when one did not answer.
+pub fn node_sizes(
+    session: &mut Session,
+    pools: &mut [Pool],
+    nodes: &[Node],
+    settings: &ScanSettings,
+) -> Option<Vec<u64>> {
     let sizes: Vec<Result<u64, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = pools
             .iter_mut()
-            .zip(&nodes)
+            .zip(nodes)
             .map(|(pool, node)| {
                 scope.spawn(move || {
                     if settings.scan == KeyScan::Hot {
@@ -61,43 +102,11 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
             }
         }
     }
-    if refused {
-        return 1;
-    }
-    if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
-        return 0;
-    }
-    let total: u64 = totals.iter().sum();
-    let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
-    let (tx, rx) = mpsc::channel::<Message>();
-    let mut merge = Merge::new(&mut session.printer, &names, total, settings.hot_slots);
-    let scans = std::thread::scope(|scope| {
-        for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
-            let tx = tx.clone();
-            let flag: &AtomicBool = flag;
-            scope.spawn(move || {
-                let mut send = |page: Page| tx.send(Message::Page(index, page)).is_ok();
-                let scan = walk(pool, &node.endpoint, settings, dbsize, flag, &mut send);
-                let _ = tx.send(Message::Done(index, Box::new(scan)));
-            });
-        }
-        drop(tx);
-        merge.follow(&rx, flag)
-    });
-    merge.progress.clear();
-    let closed = merge.closed;
-    let report = report(&names, &scans, &merge, settings.scan);
-    drop(merge);
-    if closed {
-        return 0;
-    }
-    let _ = session.printer.write(report.as_bytes());
-    let failed = scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_))));
-    i32::from(failed)
+    (!refused).then_some(totals)
 }
 
 /// `problem` on `node`, named once (link errors name their node already).
-fn about(node: &str, problem: &str) -> String {
+pub fn about(node: &str, problem: &str) -> String {
     if problem.starts_with(node) { problem.to_string() } else { format!("{node}: {problem}") }
 }
 

@@ -7,6 +7,8 @@
 //!   `--latency-dist`;
 //! * [`bigkeys`], [`bigkeys_cluster`], [`keystats`], [`progress`]: `--bigkeys`,
 //!   `--memkeys`, `--hotkeys` (one SCAN walk);
+//! * [`keysizes_run`], [`keysizes`], [`keysizes_text`], [`hdr`]: `--keystats` (redis-cli
+//!   7.4's report, on the same walk);
 //! * [`lru`]: `--lru-test`; [`intrinsic`]: `--intrinsic-latency`;
 //! * [`format`]: numbers as redis-cli's printf prints them; [`nodes`]: what the modes
 //!   share (the nodes, pools, Ctrl-C, pauses, reconnecting).
@@ -18,7 +20,11 @@
 pub mod bigkeys;
 pub mod bigkeys_cluster;
 pub mod format;
+pub mod hdr;
 pub mod intrinsic;
+pub mod keysizes;
+pub mod keysizes_run;
+pub mod keysizes_text;
 pub mod keystats;
 pub mod latency;
 pub mod latency_cluster;
@@ -30,7 +36,7 @@ pub mod stat;
 pub mod stat_cluster;
 
 use crate::cli::Config;
-use crate::cli::diagnostics::Diagnostic;
+use crate::cli::diagnostics::{Diagnostic, KeyScan};
 use crate::session::Session;
 
 /// SCAN's COUNT for a key scan with `-c` when `--count` is not given: fewer, fuller
@@ -44,7 +50,7 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
     if let Diagnostic::IntrinsicLatency { seconds } = diagnostic {
         return intrinsic::run(&mut session.printer, *seconds, &flag);
     }
-    if !session.connect_and_report() {
+    if !session.connect_and_report() || select_refused(session, config) {
         return 1;
     }
     let cluster = nodes::selected(session, &config.target);
@@ -76,15 +82,27 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
                 interval,
                 wait: nodes::reply_wait(session),
                 hot_slots: config.hotkeys_count,
+                cursor: if matches!(scan, KeyScan::Stats { .. }) { config.scan_cursor } else { 0 },
+                top: config.keystats_top,
             };
-            match cluster {
-                Some(nodes) => bigkeys_cluster::run(session, nodes, &settings, &flag),
-                None => bigkeys::run(session, &settings, &flag),
+            match (cluster, scan) {
+                (Some(nodes), KeyScan::Stats { .. }) => keysizes_run::run_cluster(session, nodes, &settings, &flag),
+                (None, KeyScan::Stats { .. }) => keysizes_run::run(session, &settings, &flag),
+                (Some(nodes), _) => bigkeys_cluster::run(session, nodes, &settings, &flag),
+                (None, _) => bigkeys::run(session, &settings, &flag),
             }
         }
         (Diagnostic::LruTest { keys }, _) => lru::run(session, *keys, &flag),
         (Diagnostic::IntrinsicLatency { .. }, _) => 0,
     }
+}
+
+/// redis-cli starts these modes only when its SELECT of `-n N` succeeds: a refused SELECT
+/// (a database the server does not have, or `-n` with `-c` on a cluster without numbered
+/// databases) ends the run with exit 1 after its `SELECT N failed: …` line, instead of
+/// scanning or measuring database 0.
+pub fn select_refused(session: &mut Session, config: &Config) -> bool {
+    session.client.pool().state().db != config.state.db
 }
 
 fn palette(mono: bool) -> &'static [u8] {
