@@ -81,7 +81,7 @@ fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>,
     let mut session = session(&config);
     session.lab = lab;
     if config.mode != Mode::Shell {
-        rcfile::apply_address_map(&mut session);
+        rcfile::apply_routing_settings(&mut session);
     }
     let code = run_mode(&mut session, &config, guide);
     // Whatever the mode, output that could not be written (other than to a reader that

@@ -208,6 +208,15 @@ impl Config {
             format.reply_delimiter = d.as_bytes().to_vec();
         }
         let tls = args.tls.options(uri.tls, args.socket.is_some())?;
+        let az = match args.az.as_deref() {
+            Some(zone) if zone.is_empty() || !zone.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(Error::Usage(format!(
+                    "--az: '{}' is not an availability zone name (printable, without spaces)",
+                    crate::protocol::text::escape_controls(zone, false)
+                )));
+            }
+            zone => zone.map(str::to_string),
+        };
         let mut address_map = client::address_map::AddressMap::default();
         for rule in &args.address_map {
             address_map.add(rule).map_err(Error::Usage)?;
@@ -293,7 +302,8 @@ impl Config {
                 connect_timeout: seconds(args.connect_timeout.unwrap_or(5.0), "connection timeout for -t")?,
                 read_timeout,
                 max_hops: args.max_hops,
-                read_from_replicas: args.read_from_replicas,
+                read_from_replicas: args.read_from_replicas || az.is_some(),
+                az,
                 down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
                 tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
                 address_map,

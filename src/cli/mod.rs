@@ -175,6 +175,10 @@ pub struct Args {
     /// Send read-only commands to replicas (READONLY is sent for you).
     #[arg(long, display_order = 109, help_heading = "rcli additions")]
     pub read_from_replicas: bool,
+    /// Reads go to replicas in availability zone NAME when the slot has one there, else to any
+    /// replica (implies --read-from-replicas).
+    #[arg(long, value_name = "NAME", display_order = 111, help_heading = "rcli additions")]
+    pub az: Option<String>,
     /// List all keys with SCAN (every primary in cluster mode).
     #[arg(long, display_order = 53)]
     pub scan: bool,

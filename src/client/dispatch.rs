@@ -7,6 +7,7 @@ use super::{Client, pseudo_random};
 use crate::client::state::Transaction;
 use crate::cluster::commands::RequestPolicy;
 use crate::cluster::event::{Event, EventSink};
+use crate::cluster::replica_choice;
 use crate::cluster::reply::Reply;
 use crate::cluster::route::{self, Plan};
 use crate::cluster::target::Target;
@@ -109,23 +110,17 @@ impl Client {
         }
         let readonly = self.commands().lookup(argv).is_some_and(|i| i.flags.readonly);
         if readonly && self.options.read_from_replicas {
-            let replicas: Vec<Endpoint> = self
+            let turn = self.turn.wrapping_add(1);
+            let zone = self.options.az.as_deref();
+            let replica = self
                 .topology()
-                .map(|t| {
-                    t.replicas(slot)
-                        .into_iter()
-                        .filter(|n| !matches!(n.health.as_str(), "fail" | "failed"))
-                        .map(|n| n.endpoint.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !replicas.is_empty() {
-                self.turn = self.turn.wrapping_add(1);
-                if let Some(replica) = replicas.get(self.turn % replicas.len()).cloned() {
-                    self.pool.mark_replica(&replica);
-                    events.event(Event::ReplicaRead { slot, to: replica.clone() });
-                    return Ok(replica);
-                }
+                .and_then(|t| replica_choice::read_replica(t, slot, zone, turn))
+                .map(|n| n.endpoint.clone());
+            if let Some(replica) = replica {
+                self.turn = turn;
+                self.pool.mark_replica(&replica);
+                events.event(Event::ReplicaRead { slot, to: replica.clone() });
+                return Ok(replica);
             }
         }
         self.move_prompt(slot, &owner, events);

@@ -60,6 +60,8 @@ pub struct Options {
     pub max_hops: usize,
     /// Send read-only commands to the slot's replicas.
     pub read_from_replicas: bool,
+    /// `--az`: replicas announcing this availability zone are preferred for those reads.
+    pub az: Option<String>,
     /// `--down-after`: the failure budget; `None` derives it from the cluster.
     pub down_after: Option<Duration>,
     /// `--tls`/`rediss://`: every connection is TLS, with this one shared client.
@@ -233,6 +235,10 @@ impl Client {
     }
     pub fn set_read_from_replicas(&mut self, on: bool) {
         self.options.read_from_replicas = on;
+    }
+    /// The availability zone whose replicas replica reads prefer (`None`: any replica).
+    pub fn set_az(&mut self, zone: Option<String>) {
+        self.options.az = zone;
     }
     pub fn pool(&mut self) -> &mut Pool {
         &mut self.pool

@@ -8,7 +8,10 @@
 //! `cluster-preferred-endpoint-type`: an IP, a hostname, `?`), else `ip`; SLOTS element
 //! 0 (or NULL); `?` or empty means the node asked, as the cluster spec says. On a TLS
 //! connection the SHARDS port is `tls-port` (a TLS-only node reports no `port`). The
-//! announced `hostname` (SHARDS field, SLOTS metadata) is kept for TLS names.
+//! announced `hostname` (SHARDS field, SLOTS metadata) is kept for TLS names, and the
+//! `availability-zone` (the same places, Valkey 9) for `--az`. Fields rcli does not know
+//! are skipped, and a zone never makes a reply invalid: it is only shown (escaped) and
+//! compared.
 
 use crate::cluster::slot::SLOTS;
 use crate::cluster::topology::{Node, Shard, Topology};
@@ -80,6 +83,14 @@ fn node_id(frame: Option<&Frame>) -> String {
     if id.bytes().all(|b| b.is_ascii_hexdigit()) { id } else { escape_controls(&id, false).into_owned() }
 }
 
+/// An announced availability zone: `None` when absent or empty; control characters
+/// escaped, at most [`MAX_HOST`] characters kept (it is only shown and compared).
+fn zone(frame: Option<&Frame>) -> Option<String> {
+    let name = frame.map(text).filter(|name| !name.is_empty())?;
+    let name: String = name.chars().take(MAX_HOST).collect();
+    Some(escape_controls(&name, false).into_owned())
+}
+
 fn health(frame: Option<&Frame>) -> String {
     match frame.map(text) {
         None => "unknown".into(),
@@ -128,6 +139,7 @@ impl Topology {
                     primary: role == "master" || role == "primary",
                     health: health(field(&node, "health")),
                     hostname: hostname(field(&node, "hostname"))?,
+                    zone: zone(field(&node, "availability-zone")),
                 };
                 // After a failover the old primary may still be listed as a failed master.
                 if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
@@ -154,7 +166,8 @@ impl Topology {
                 let fields = n.as_items().ok_or("a node is not an array")?;
                 let host = host_or(fields.first().map(text).unwrap_or_default(), asked)?;
                 let port = port_of(fields.get(1))?;
-                // Element 3: metadata (`hostname`, `ip`), a map in RESP3, pairs in RESP2.
+                // Element 3: metadata (`hostname`, `ip`, `availability-zone`), a map in
+                // RESP3, pairs in RESP2.
                 let metadata = fields.get(3).and_then(Frame::to_pairs).unwrap_or_default();
                 Ok(Node {
                     id: node_id(fields.get(2)),
@@ -162,6 +175,7 @@ impl Topology {
                     primary: false,
                     health: "unknown".into(),
                     hostname: hostname(field(&metadata, "hostname"))?,
+                    zone: zone(field(&metadata, "availability-zone")),
                 })
             });
             let Some(primary) = nodes.next().transpose()? else { continue };
@@ -231,7 +245,8 @@ mod tests {
 
     #[test]
     fn valkeys_extra_node_fields_are_ignored() {
-        // Valkey 8 adds `availability-zone` (when configured) beside Redis 7.0's fields.
+        // Valkey adds `replication-offset`, and Valkey 9 `availability-zone` (when
+        // configured), beside Redis 7.0's fields.
         let mut fields = vec![bulk("availability-zone"), bulk("az-1"), bulk("replication-offset"), Frame::Integer(7)];
         if let Frame::Array(items) = node("a1", "127.0.0.1", 7000, "master", "online") {
             fields.extend(items);
@@ -240,6 +255,67 @@ mod tests {
         let topo = Topology::from_shards(&reply, &Endpoint::tcp("127.0.0.1", 7000)).unwrap();
         assert_eq!(topo.owner(100), Some(&Endpoint::tcp("127.0.0.1", 7000)));
         assert_eq!(topo.uncovered_slots(), 0);
+    }
+
+    /// A reply a real server sent, as its bytes (`tests/replies/`).
+    fn recorded(bytes: &[u8]) -> Frame {
+        let (frame, used) = crate::protocol::resp::parse(bytes).unwrap().unwrap();
+        assert_eq!(used, bytes.len(), "one whole reply");
+        frame
+    }
+
+    fn zones(topo: &Topology) -> Vec<(String, Option<String>)> {
+        topo.all_nodes().iter().map(|n| (n.endpoint.to_string(), n.zone.clone())).collect()
+    }
+
+    #[test]
+    fn valkey_9_1_replies_carry_availability_zones() {
+        // A 2+2 cluster of valkey-server 9.1.2 with `cluster-databases 16` and
+        // `availability-zone` set on every node, asked on 127.0.0.1:22680.
+        let asked = Endpoint::tcp("127.0.0.1", 22680);
+        let expected: Vec<(String, Option<String>)> =
+            [(22680, "az-1"), (22682, "az-2"), (22681, "az-2"), (22683, "az-3")]
+                .iter()
+                .map(|(port, zone)| (format!("127.0.0.1:{port}"), Some(zone.to_string())))
+                .collect();
+        for bytes in [
+            &include_bytes!("../../tests/replies/valkey-9.1-cluster-shards-resp2.resp")[..],
+            &include_bytes!("../../tests/replies/valkey-9.1-cluster-shards-resp3.resp")[..],
+        ] {
+            let topo = Topology::from_shards(&recorded(bytes), &asked).unwrap();
+            assert_eq!(zones(&topo), expected);
+            assert_eq!(topo.uncovered_slots(), 0);
+            assert_eq!(topo.primaries()[1].id, "23d790a9ece18e3dfe104d36fdda7b44ea7a876a");
+        }
+        for bytes in [
+            &include_bytes!("../../tests/replies/valkey-9.1-cluster-slots-resp2.resp")[..],
+            &include_bytes!("../../tests/replies/valkey-9.1-cluster-slots-resp3.resp")[..],
+        ] {
+            let topo = Topology::from_slots(&recorded(bytes), &asked).unwrap();
+            assert_eq!(zones(&topo), expected);
+            assert_eq!(topo.replicas(9000)[0].id, "f0af300cfc603cec95e15c4a926752910d6e45dd");
+        }
+    }
+
+    #[test]
+    fn a_zone_is_never_an_error() {
+        let asked = Endpoint::tcp("127.0.0.1", 7000);
+        let with_zone = |zone: Frame| {
+            let mut fields = vec![bulk("availability-zone"), zone];
+            if let Frame::Array(items) = node("a1", "127.0.0.1", 7000, "master", "online") {
+                fields.extend(items);
+            }
+            Topology::from_shards(&Frame::Array(vec![shard(&[0, 16383], vec![Frame::Array(fields)])]), &asked)
+                .unwrap()
+                .primaries()[0]
+                .zone
+                .clone()
+        };
+        assert_eq!(with_zone(bulk("")), None);
+        assert_eq!(with_zone(Frame::Integer(3)).as_deref(), Some("3"));
+        assert_eq!(with_zone(Frame::Array(vec![])), None);
+        assert_eq!(with_zone(bulk("\u{1b}[2Jeu west")).as_deref(), Some("\\x1b[2Jeu west"));
+        assert_eq!(with_zone(bulk(&"z".repeat(100_000))).map(|z| z.len()), Some(MAX_HOST));
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct Node {
     /// The hostname the node announces (`cluster-announce-hostname`), if any: the name
     /// its TLS certificate is checked against.
     pub hostname: Option<String>,
+    /// The availability zone the node announces (`availability-zone`, Valkey 9), if
+    /// any: where `--az` reads prefer to go (`cluster::replica_choice`).
+    pub zone: Option<String>,
 }
 
 /// A primary and its replicas, and the slot ranges they serve.
@@ -83,6 +86,7 @@ impl Topology {
                         primary: true,
                         health: "online".into(),
                         hostname: None,
+                        zone: None,
                     }),
                     replicas: Vec::new(),
                     ranges: vec![(start, end)],
@@ -119,6 +123,7 @@ impl Topology {
                         primary: true,
                         health: "unknown".into(),
                         hostname: None,
+                        zone: None,
                     }),
                     replicas: Vec::new(),
                     ranges: Vec::new(),

@@ -225,7 +225,15 @@ impl HelperState {
                         candidates.extend(nodes());
                     }
                     ":set" if names.len() == 1 => {
-                        candidates.extend(["hints", "nohints", "color", "hops"].map(String::from))
+                        candidates.extend(["hints", "nohints", "color", "hops", "address-map", "az"].map(String::from))
+                    }
+                    ":set" if names.get(1).is_some_and(|w| w.eq_ignore_ascii_case("az")) => {
+                        let mut zones: Vec<String> =
+                            self.topology.iter().flat_map(|t| t.all_nodes()).filter_map(|n| n.zone.clone()).collect();
+                        zones.sort();
+                        zones.dedup();
+                        candidates.extend(zones);
+                        candidates.push("clear".into());
                     }
                     ":set" => candidates.extend(["auto", "always", "never", "on", "off"].map(String::from)),
                     ":readonly" | ":hops" => candidates.extend(["on", "off"].map(String::from)),

@@ -1,8 +1,10 @@
 //! The shell's preferences file: `RCLI_RCFILE`, else `dirs::config_dir()/rcli/rclirc`.
 //! Each line is a `:set …` command (`:set hints`, `:set color never`, `:set hops off`,
-//! `:set address-map ANNOUNCED=REACHABLE`); blank lines and `#` comments are skipped.
-//! The shell applies every line; the other modes only the address map, which says
-//! how to reach a cluster whatever rcli does with it.
+//! `:set address-map ANNOUNCED=REACHABLE`, `:set az NAME`); blank lines and `#` comments
+//! are skipped. The shell applies every line; the other modes only the routing
+//! settings (the address map, which says how to reach a cluster, and the zone replica
+//! reads prefer), whatever rcli does with the cluster. `--az` on the command line wins
+//! over the file's zone.
 
 use std::path::PathBuf;
 
@@ -23,13 +25,18 @@ pub fn apply(session: &mut Session) {
     apply_lines(session, false);
 }
 
-/// Applies only the file's `:set address-map` lines (for modes other than the shell).
-pub fn apply_address_map(session: &mut Session) {
+/// Applies only the file's routing settings, `:set address-map` and `:set az` (for
+/// modes other than the shell).
+pub fn apply_routing_settings(session: &mut Session) {
     apply_lines(session, true);
 }
 
-fn apply_lines(session: &mut Session, address_map_only: bool) {
+/// `:set` preferences that say where commands go: read in every mode.
+const ROUTING: [&str; 2] = ["address-map", "az"];
+
+fn apply_lines(session: &mut Session, routing_only: bool) {
     let Some(path) = path() else { return };
+    let az_given = session.client.options().az.is_some();
     let Ok(bytes) = std::fs::read(&path) else { return };
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let Ok(words) = split_args(line) else {
@@ -42,14 +49,18 @@ fn apply_lines(session: &mut Session, address_map_only: bool) {
             Some(w) if w.starts_with('#') => {}
             Some(w)
                 if w.eq_ignore_ascii_case(":set")
-                    && address_map_only
-                    && !words.get(1).is_some_and(|p| p.eq_ignore_ascii_case("address-map")) => {}
+                    && routing_only
+                    && !words.get(1).is_some_and(|p| ROUTING.iter().any(|r| p.eq_ignore_ascii_case(r))) => {}
+            Some(w)
+                if w.eq_ignore_ascii_case(":set")
+                    && az_given
+                    && words.get(1).is_some_and(|p| p.eq_ignore_ascii_case("az")) => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
                 if let Err(message) = set_preference(session, words.get(1..).unwrap_or_default()) {
                     crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }
-            Some(_) if address_map_only => {}
+            Some(_) if routing_only => {}
             Some(other) => crate::output::note(&format!(
                 "{}:{}: unknown rcli command '{other}' (only :set is allowed here)",
                 path.display(),

@@ -86,3 +86,6 @@ mod tls;
 mod tls_cluster;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;
+/// Availability zones (`--az` reads checked on each replica) and numbered databases in
+/// cluster mode (`-n`/SELECT with `-c`, `:nodes`, `:map`, `sandbox --databases`).
+mod zones_databases;

@@ -101,7 +101,10 @@ impl Side {
     pub fn cmd(&self, i: usize, argv: &[&str]) -> String {
         let filled: Vec<String> = argv.iter().map(|a| self.fill(a)).collect();
         let argv: Vec<&str> = filled.iter().map(String::as_str).collect();
-        let frame = call(&self.endpoint(i), &argv).unwrap_or_else(|e| panic!("{argv:?} on node {i}: {e}"));
+        let frame = call(&self.endpoint(i), &argv).unwrap_or_else(|e| {
+            let log = self.nodes.nodes.get(i).map(|n| n.log_tail()).unwrap_or_default();
+            panic!("{argv:?} on node {i}: {e}\n--- the end of its log:\n{log}")
+        });
         frame_text(&frame)
     }
 

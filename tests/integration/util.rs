@@ -26,9 +26,9 @@ pub fn have_redis() -> bool {
 }
 
 /// The CLI that side-by-side tests compare rcli with: the `redis-cli` on PATH.
-/// scripts/test runs the integration tests twice: against Redis 7.0 with redis-cli 7.0,
-/// and against Valkey 8.1 with valkey-cli 8.1 under the redis-cli name
-/// (docs/testing.md). Where valkey-cli differs from redis-cli 7.0 and rcli follows
+/// scripts/test runs the integration tests three times: against Redis 7.0 with
+/// redis-cli 7.0, against Valkey 8.1 with valkey-cli 8.1 under the redis-cli name, and
+/// against Valkey 9.1 with valkey-cli 8.1 again (docs/testing.md). Where valkey-cli differs from redis-cli 7.0 and rcli follows
 /// redis-cli, the test that meets it says so (docs/compatibility.md, "valkey-cli").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Yardstick {
@@ -99,8 +99,24 @@ pub fn standalone() -> Standalone {
     Standalone::start(&[]).unwrap_or_else(|e| panic!("could not start redis-server: {e}"))
 }
 
+/// What the harness's clusters are started with, from what the server on PATH takes
+/// (asked of the server, never read from its version): numbered databases
+/// (`cluster-databases 16`, Valkey 9+) and availability zones (`availability-zone`,
+/// taken by Valkey 8+, announced by Valkey 9). So every cluster test on the Valkey 9.1
+/// pass runs on a cluster with 16 databases whose nodes announce zones
+/// (docs/testing.md).
+pub fn cluster_options() -> rcli::modes::sandbox::ClusterOptions {
+    static FOUND: OnceLock<(Option<u32>, bool)> = OnceLock::new();
+    let (databases, zones) = *FOUND.get_or_init(|| {
+        let accepts = |option: &str, value: &str| rcli::modes::sandbox::server_accepts(&[(option, value)]).is_ok();
+        (accepts("cluster-databases", "16").then_some(16), accepts("availability-zone", "az-1"))
+    });
+    rcli::modes::sandbox::ClusterOptions { databases, zones, ..Default::default() }
+}
+
 pub fn cluster(primaries: usize, replicas: usize) -> LocalCluster {
-    LocalCluster::start(primaries, replicas).unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
+    LocalCluster::start_opts(primaries, replicas, cluster_options())
+        .unwrap_or_else(|e| panic!("could not start a cluster: {e}"))
 }
 
 /// The slot map as node `index` of `cluster` sees it.

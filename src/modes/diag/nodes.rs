@@ -187,6 +187,7 @@ mod tests {
             primary,
             health: "online".into(),
             hostname: None,
+            zone: None,
         };
         Topology::new(vec![
             Shard { primary: Some(node(7001, true)), replicas: vec![node(7004, false)], ranges: vec![(8192, 16383)] },

@@ -1,6 +1,8 @@
 //! A throwaway local cluster: formed by rcli itself (CLUSTER SET-CONFIG-EPOCH,
 //! ADDSLOTSRANGE, MEET, REPLICATE — no redis-cli needed), waited on until every node
-//! says `cluster_state:ok` and every replica is synced, and removed on drop.
+//! says `cluster_state:ok` and every replica is synced, and removed on drop. On servers
+//! that have them ([`ClusterOptions`]), numbered databases (`cluster-databases`) and
+//! availability zones (`availability-zone`, spread by [`zone_of`]).
 
 use std::fs;
 use std::path::PathBuf;
@@ -12,6 +14,28 @@ use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
+/// What a local cluster's nodes are started with beyond the sandbox's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// How the nodes listen (address, TLS).
+    pub listen: Listen,
+    /// `cluster-databases N`: numbered databases 0..N in cluster mode (Valkey 9+).
+    pub databases: Option<u32>,
+    /// Every node is given an availability zone ([`zone_of`]; Valkey 8+ take the option,
+    /// Valkey 9 announces it in CLUSTER SHARDS and SLOTS).
+    pub zones: bool,
+}
+
+/// The availability zone of node `index` of a cluster of `primaries` primaries (primaries
+/// first, then each row of replicas): three zones, `az-1` to `az-3`, turned by one for
+/// each row, so a shard's nodes are in different zones as far as three go (with one
+/// replica each: primary 1 in az-1 and its replica in az-2, primary 2 in az-2 and its
+/// replica in az-3, …).
+pub fn zone_of(index: usize, primaries: usize) -> String {
+    let primaries = primaries.max(1);
+    format!("az-{}", (index / primaries + index % primaries) % 3 + 1)
+}
+
 /// A local cluster of `primaries` primaries with `replicas` replicas each.
 pub struct LocalCluster {
     pub nodes: Vec<Server>,
@@ -20,6 +44,10 @@ pub struct LocalCluster {
     pub dir: PathBuf,
     /// How the nodes listen (address, TLS).
     pub listen: Listen,
+    /// `cluster-databases` when the cluster was started with it.
+    pub databases: Option<u32>,
+    /// True when each node announces its zone ([`zone_of`]).
+    pub zones: bool,
     link: LinkSettings,
 }
 
@@ -31,17 +59,50 @@ impl LocalCluster {
 
     /// [`LocalCluster::start`] with nodes listening as `listen` says (IPv6, TLS).
     pub fn start_with(primaries: usize, replicas: usize, listen: Listen) -> Result<LocalCluster> {
+        LocalCluster::start_opts(primaries, replicas, ClusterOptions { listen, ..ClusterOptions::default() })
+    }
+
+    /// [`LocalCluster::start`] with the nodes started as `options` say.
+    pub fn start_opts(primaries: usize, replicas: usize, options: ClusterOptions) -> Result<LocalCluster> {
         if primaries == 0 || primaries > 64 || replicas > 8 {
             return Err(Error::Usage("a sandbox needs 1-64 primaries and 0-8 replicas each".into()));
         }
         let dir = temp_dir("cluster")?;
+        let ClusterOptions { listen, databases, zones } = options;
         let link = listen.link();
-        let mut cluster = LocalCluster { nodes: Vec::new(), ids: Vec::new(), primaries, dir, listen, link };
-        for _ in 0..primaries * (1 + replicas) {
-            cluster.nodes.push(spawn(&cluster.dir, true, &[], &cluster.listen, &cluster.link)?);
+        let mut cluster =
+            LocalCluster { nodes: Vec::new(), ids: Vec::new(), primaries, dir, listen, databases, zones, link };
+        let databases_text = databases.map(|n| n.to_string());
+        for index in 0..primaries * (1 + replicas) {
+            let zone = zone_of(index, primaries);
+            let mut extra: Vec<&str> = Vec::new();
+            if let Some(count) = &databases_text {
+                extra.extend(["--cluster-databases", count]);
+            }
+            if zones {
+                extra.extend(["--availability-zone", &zone]);
+            }
+            cluster.nodes.push(spawn(&cluster.dir, true, &extra, &cluster.listen, &cluster.link)?);
         }
         cluster.form(replicas)?;
         Ok(cluster)
+    }
+
+    /// The zone node `index` was given, when the cluster has zones.
+    pub fn zone(&self, index: usize) -> Option<String> {
+        self.zones.then(|| zone_of(index, self.primaries))
+    }
+
+    /// True when node 0 announces its zone in CLUSTER SHARDS (Valkey 9; Valkey 8.1 takes
+    /// the option and announces nothing).
+    pub fn announces_zones(&self) -> bool {
+        let endpoint = self.endpoint(0);
+        self.call(0, &["CLUSTER", "SHARDS"])
+            .ok()
+            .and_then(|reply| {
+                crate::cluster::topology::Topology::from_shards_via(&reply, &endpoint, self.listen.tls.is_some()).ok()
+            })
+            .is_some_and(|topology| topology.node(&endpoint).is_some_and(|me| me.zone.is_some()))
     }
 
     /// The address of node `index` (primaries first, then replicas).
@@ -143,5 +204,17 @@ impl Drop for LocalCluster {
             node.kill();
         }
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zone_of;
+
+    #[test]
+    fn zones_turn_by_one_per_row_of_replicas() {
+        let zones: Vec<String> = (0..9).map(|i| zone_of(i, 3)).collect();
+        assert_eq!(zones, ["az-1", "az-2", "az-3", "az-2", "az-3", "az-1", "az-3", "az-1", "az-2"]);
+        assert_eq!(zone_of(0, 0), "az-1");
     }
 }

@@ -12,13 +12,15 @@
 //! removes them if rcli dies without its usual clean-up. The lab the sandbox's shell
 //! gets (`:kill`, `:pause`, … in `shell/meta/lab.rs`): [`lab`] owns the servers then,
 //! [`process`] signals, stops and restarts one, [`watcher`] watches the cluster and
-//! [`census`] words what changed. This file is `rcli sandbox` itself (its shell takes
+//! [`census`] words what changed. [`probe`] asks the server which options it takes
+//! (`--databases`, availability zones). This file is `rcli sandbox` itself (its shell takes
 //! `:lesson`, and `--lesson NAME` starts one: `shell/lesson/`).
 
 mod bare;
 pub mod census;
 mod cluster;
 pub mod lab;
+pub mod probe;
 pub mod process;
 mod servers;
 pub mod tls;
@@ -30,7 +32,8 @@ use clap::Parser;
 use crate::shell::lesson;
 
 pub use bare::BareNodes;
-pub use cluster::LocalCluster;
+pub use cluster::{ClusterOptions, LocalCluster, zone_of};
+pub use probe::server_accepts;
 pub use servers::{
     Listen, Server, Standalone, Started, call, call_until, free_port, ipv6_available, redis_server_available,
 };
@@ -48,6 +51,9 @@ pub struct SandboxArgs {
     /// Replicas per primary.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// Databases 0 to N-1 in cluster mode on every node (cluster-databases N; Valkey 9 and later).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "bare")]
+    databases: Option<u32>,
     /// A TLS cluster (tls-port, tls-cluster, tls-replication) with a throwaway CA and certificates.
     #[arg(long)]
     tls: bool,
@@ -84,6 +90,14 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         crate::output::note(&format!("sandbox: the {} lesson needs replicas (--replicas 1 or more)", lesson.name));
         return 2;
     }
+    if let Some(count) = parsed.databases
+        && let Err(refusal) = server_accepts(&[("cluster-databases", &count.to_string())])
+    {
+        crate::output::note(&format!(
+            "sandbox: this redis-server has no numbered databases in cluster mode (it refused {refusal}); Valkey 9 has them"
+        ));
+        return 1;
+    }
     let mut listen = Listen::default();
     if parsed.tls {
         let dir = match servers::temp_dir("tls") {
@@ -116,7 +130,11 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
         "starting a {kind}cluster of {} primaries with {} replica(s) each…",
         parsed.primaries, parsed.replicas
     ));
-    let cluster = match LocalCluster::start_with(parsed.primaries, parsed.replicas, listen) {
+    // Availability zones wherever the server takes them (announced by Valkey 9): `--az`
+    // can be tried.
+    let zones = server_accepts(&[("availability-zone", "az-1")]).is_ok();
+    let options = ClusterOptions { listen, databases: parsed.databases, zones };
+    let cluster = match LocalCluster::start_opts(parsed.primaries, parsed.replicas, options) {
         Ok(cluster) => cluster,
         Err(e) => {
             crate::output::note(&format!("sandbox: {e}"));
@@ -124,6 +142,9 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
         }
     };
     crate::output::note(&format!("cluster ready in {}:", cluster.dir.display()));
+    // Valkey 8.1 takes `availability-zone` but does not announce it: zones are shown only
+    // where `--az` can see them.
+    let announced = cluster.zones && cluster.announces_zones();
     for (i, node) in cluster.nodes.iter().enumerate() {
         let role = if i < cluster.primaries {
             "primary".to_string()
@@ -131,7 +152,14 @@ fn run_cluster(parsed: &SandboxArgs, listen: Listen, guide: lesson::Guide) -> i3
             let primary = cluster.nodes.get((i - cluster.primaries) % cluster.primaries).map_or(0, |n| n.port);
             format!("replica of {primary}")
         };
-        crate::output::note(&format!("  127.0.0.1:{}  {role}", node.port));
+        let zone = cluster.zone(i).filter(|_| announced).map(|z| format!("  {z}")).unwrap_or_default();
+        crate::output::note(&format!("  127.0.0.1:{}  {role}{zone}", node.port));
+    }
+    if let Some(count) = cluster.databases {
+        crate::output::note(&format!(
+            "databases 0-{} on every node (cluster-databases {count}): SELECT and -n work with -c",
+            count.saturating_sub(1)
+        ));
     }
     let mut argv: Vec<String> = ["rcli", "-c", "-p", &cluster.port(0).to_string()].map(String::from).to_vec();
     if let Some(files) = &cluster.listen.tls {

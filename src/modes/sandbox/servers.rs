@@ -66,7 +66,7 @@ pub fn free_port() -> Result<u16> {
 
 /// The ports servers may take: 20000-22700, or the part of it that
 /// `RCLI_SANDBOX_PORTS=FIRST-LAST` names (scripts/test gives each of its concurrent
-/// test passes a half); a value outside 20000-22700 or unreadable is ignored.
+/// test passes a third); a value outside 20000-22700 or unreadable is ignored.
 fn port_range() -> (u16, u16) {
     let named = std::env::var("RCLI_SANDBOX_PORTS").ok().and_then(|value| {
         let (first, last) = value.split_once('-')?;

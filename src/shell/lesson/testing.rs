@@ -47,6 +47,7 @@ pub fn topology(promoted: Option<u16>) -> Topology {
         primary,
         health: "online".into(),
         hostname: None,
+        zone: None,
     };
     let shards = [(7000, 7003, 0, 5460), (7001, 7004, 5461, 10922), (7002, 7005, 10923, 16383)]
         .into_iter()

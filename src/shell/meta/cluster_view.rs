@@ -1,7 +1,9 @@
-//! `:nodes` (the cluster's nodes: id, address, role, slots, keys, link) and `:map` (slot
-//! ownership as a bar and a range table).
+//! `:nodes` (the cluster's nodes: id, address, role, slots, keys, databases, zone, link)
+//! and `:map` (slot ownership as a bar and a range table, each primary's databases). The
+//! databases column shows where some node holds keys outside database 0 (numbered
+//! databases in cluster mode, Valkey 9), the zone column where some node announces one.
 
-use crate::cluster::slot;
+use crate::cluster::{keyspace, slot};
 use crate::endpoint::Endpoint;
 use crate::output::StdoutClosed;
 use crate::protocol::text;
@@ -50,6 +52,7 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
         header.insert(2, "reached at".into());
     }
     let mut colours = Vec::new();
+    let mut databases = Vec::new();
     for shard in topology.shards_in_slot_order() {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
         let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
@@ -61,6 +64,11 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
                 None => None,
                 Some(Err(crate::error::Error::Interrupted)) => return session.printer.line("(interrupted)"),
                 Some(result) => result.ok(),
+            };
+            let in_use = match keys.is_some().then(|| session.client.info(&node.endpoint, "keyspace")) {
+                Some(Err(crate::error::Error::Interrupted)) => return session.printer.line("(interrupted)"),
+                Some(Ok(info)) => Some(keyspace::databases(&info)),
+                _ => None,
             };
             let link = match (keys.is_some(), node.health.as_str()) {
                 _ if lab_note.is_some() => lab_note.unwrap_or_default(),
@@ -90,7 +98,17 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
             }
             rows.push(row);
             colours.push(colour);
+            databases.push(in_use);
         }
+    }
+    let zones: Vec<Option<String>> = topology.all_nodes().iter().map(|n| n.zone.clone()).collect();
+    // Extra columns, just before `link`, only when they say something.
+    if databases.iter().flatten().flatten().any(|&(number, _)| number != 0) {
+        let cells = databases.iter().map(|d| d.as_deref().map_or("?".to_string(), keyspace::numbers_text));
+        insert_column(&mut rows, "dbs", cells);
+    }
+    if zones.iter().any(Option::is_some) {
+        insert_column(&mut rows, "zone", zones.into_iter().map(|z| z.unwrap_or_else(|| "-".into())));
     }
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
@@ -119,6 +137,16 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
     Ok(())
 }
 
+/// Puts a column headed `name` before the last one (`link`) of `rows` (the header
+/// first), with `cells` for the node rows in order.
+fn insert_column(rows: &mut [Vec<String>], name: &str, cells: impl Iterator<Item = String>) {
+    let mut cells = std::iter::once(name.to_string()).chain(cells);
+    for row in rows.iter_mut() {
+        let at = row.len().saturating_sub(1);
+        row.insert(at, cells.next().unwrap_or_default());
+    }
+}
+
 pub(super) fn map(session: &mut Session) -> Result<(), StdoutClosed> {
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
     let color = session.prefs.color;
@@ -136,14 +164,28 @@ pub(super) fn map(session: &mut Session) -> Result<(), StdoutClosed> {
         });
     }
     session.printer.line(&format!("slots 0 {bar} 16383  ({per_cell} slots per cell)"))?;
+    // Each primary's databases with keys, shown when some primary uses one besides 0.
+    let mut databases = Vec::with_capacity(primaries.len());
+    for primary in &primaries {
+        match session.client.info(primary, "keyspace") {
+            Err(crate::error::Error::Interrupted) => return session.printer.line("(interrupted)"),
+            Ok(info) => databases.push(keyspace::numbers_text(&keyspace::databases(&info))),
+            Err(_) => databases.push("?".to_string()),
+        }
+    }
+    let show_databases = databases.iter().any(|d| d != "0" && d != "-" && d != "?");
     for (i, primary) in primaries.iter().enumerate() {
         let Some(shard) = topology.shards.iter().find(|s| s.primary.as_ref().is_some_and(|p| &p.endpoint == primary))
         else {
             continue;
         };
         let name = if color { paint::node(i, &primary.to_string()) } else { primary.to_string() };
+        let in_use = match databases.get(i) {
+            Some(numbers) if show_databases => format!("  dbs: {numbers}"),
+            _ => String::new(),
+        };
         session.printer.line(&format!(
-            "  {} {name}  {} slots: {}",
+            "  {} {name}  {} slots: {}{in_use}",
             letter(i),
             shard.slot_count(),
             ranges_text(&shard.ranges)

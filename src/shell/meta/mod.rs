@@ -58,7 +58,7 @@ pub const META: &[MetaSpec] = &[
     },
     MetaSpec {
         name: ":set",
-        args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]",
+        args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
         summary: "shell preferences (also read from the rclirc file)",
     },
     MetaSpec {
@@ -130,10 +130,13 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
         ":readonly" => match on_off(arg) {
             Some(on) => {
                 session.client.set_read_from_replicas(on);
-                session.printer.line(if on {
-                    "read-only commands now go to replicas"
-                } else {
-                    "all commands now go to primaries"
+                let zone = session.client.options().az.as_deref().map(|z| text::escape_controls(z, false).into_owned());
+                session.printer.line(&match (on, zone) {
+                    (true, Some(zone)) => {
+                        format!("read-only commands now go to replicas (in {zone} where a slot has one)")
+                    }
+                    (true, None) => "read-only commands now go to replicas".to_string(),
+                    (false, _) => "all commands now go to primaries".to_string(),
                 })
             }
             None => usage(session, ":readonly"),
@@ -196,10 +199,38 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             None => return Err("usage: :set hops on|off".into()),
         },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
+        Some("az") => return set_az(session, words.get(1).map(String::as_str)),
         Some(other) => return Err(format!("unknown rcli preference '{other}'")),
-        None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off".into()),
+        None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off|address-map …|az …".into()),
     }
     Ok(())
+}
+
+/// `:set az NAME` makes replica reads prefer replicas in zone NAME (`--az`), `clear`
+/// forgets it; without a name the message says which zone, and whether reads go to
+/// replicas at all (`:readonly on`).
+fn set_az(session: &mut Session, zone: Option<&str>) -> Result<(), String> {
+    match zone {
+        None => {
+            let options = session.client.options();
+            let zone =
+                options.az.as_deref().map_or("none".to_string(), |z| text::escape_controls(z, false).into_owned());
+            let reads = if options.read_from_replicas { "on" } else { "off (:readonly on)" };
+            Err(format!("availability zone: {zone}; replica reads {reads} (:set az NAME|clear)"))
+        }
+        Some(word) if word.eq_ignore_ascii_case("clear") => {
+            session.client.set_az(None);
+            Ok(())
+        }
+        Some(name) if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) => {
+            session.client.set_az(Some(name.to_string()));
+            Ok(())
+        }
+        Some(name) => Err(format!(
+            "'{}' is not an availability zone name (printable, without spaces)",
+            text::escape_controls(name, false)
+        )),
+    }
 }
 
 /// `:set address-map RULE…` adds rules, `clear` removes them all; without a rule the
