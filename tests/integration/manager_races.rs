@@ -137,24 +137,35 @@ fn a_stale_journal_is_refused_by_resume_and_abandon_and_fix_settles_from_the_nod
     move_by_hand(&side, 0..32, 0, 1, &[0, 1, 2]);
     side.wait_healthy(6);
 
+    // Redis 7.0 leaves node 2 importing (the case); Valkey 8+ closes a slot a
+    // node imports once gossip names its owner, so there the slots simply moved on.
+    let stale = side.cmd(2, &["CLUSTER", "NODES"]).contains("-<-");
     let resume = side.run(&home, &["--cluster", "reshard", "{p0}", "--cluster-resume"], "");
     assert_eq!(resume.code, Some(1), "{}\n{}", resume.text(), resume.stderr);
     let err = side.normalize(&resume.stderr);
-    assert!(err.contains("rcli: slot 0: another node owns it, holds keys in it or has it open"), "{err}");
+    for slot in 0..32 {
+        let refused = [
+            format!("rcli: slot {slot}: another node owns it, holds keys in it or has it open ("),
+            format!("rcli: slot {slot}: it belongs to 127.0.0.1:p1 now, which the move did not plan: not moved ("),
+        ];
+        assert!(refused.iter().any(|r| err.contains(r)), "slot {slot}: {err}");
+    }
     assert!(err.contains("127.0.0.1:p1 owns it, holds "), "{err}");
-    assert!(err.contains("127.0.0.1:p2 imports it from 127.0.0.1:p0"), "{err}");
+    assert!(!stale || err.contains("127.0.0.1:p2 imports it from 127.0.0.1:p0"), "{err}");
     assert!(err.contains("32 slots were left as they are"), "{err}");
     assert_all_there(&side, &home, &keys);
 
-    let abandon = side.run(&home, &["--cluster", "reshard", "{p0}", "--cluster-abandon"], "");
-    assert_eq!(abandon.code, Some(1), "{}\n{}", abandon.text(), abandon.stderr);
-    assert!(!abandon.stderr.contains("already belongs"), "{}", abandon.stderr);
-    assert_all_there(&side, &home, &keys);
+    if stale {
+        let abandon = side.run(&home, &["--cluster", "reshard", "{p0}", "--cluster-abandon"], "");
+        assert_eq!(abandon.code, Some(1), "{}\n{}", abandon.text(), abandon.stderr);
+        assert!(!abandon.stderr.contains("already belongs"), "{}", abandon.stderr);
+        assert_all_there(&side, &home, &keys);
 
-    let fix = side.run(&home, &["--cluster", "fix", "{p0}"], "");
-    assert_eq!(fix.code, Some(0), "{}\n{}", fix.text(), fix.stderr);
-    assert!(fix.stderr.contains("the journal no longer fits it"), "{}", fix.stderr);
-    assert_all_there(&side, &home, &keys);
+        let fix = side.run(&home, &["--cluster", "fix", "{p0}"], "");
+        assert_eq!(fix.code, Some(0), "{}\n{}", fix.text(), fix.stderr);
+        assert!(fix.stderr.contains("the journal no longer fits it"), "{}", fix.stderr);
+        assert_all_there(&side, &home, &keys);
+    }
     side.wait_healthy(6);
     assert_check_passes(&side, 0);
     assert_eq!(side.ranges(1).first().map(String::as_str), Some("0-31"), "node 1 kept what it was given");
