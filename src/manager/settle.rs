@@ -146,8 +146,13 @@ pub fn decide<'c>(
     let owner = match owners.as_slice() {
         [one] => *one,
         [] => return refuse(census, slot, "no node that answers serves it"),
+        // A hand-over half done: the target took the slot (its SETSLOT NODE raised its
+        // epoch above the source's) and the source has not heard yet.
+        [a, b] if handing_over(&sides, a, b) => sides.dst.unwrap_or(a),
         _ => return refuse(census, slot, "several nodes claim it"),
     };
+    // The source still claiming the slot is told the owner even with nothing to move.
+    let contested = owners.len() > 1;
     let ours: Vec<&Seen> = [sides.src, sides.dst].into_iter().flatten().collect();
     if ours.iter().any(|n| n.keys_in(slot).is_none()) {
         return refuse(census, slot, "a node's keys could not be counted");
@@ -167,7 +172,7 @@ pub fn decide<'c>(
         .collect();
     let owner_is_dst = sides.dst.is_some_and(|d| d.peer.id == owner.peer.id);
     match intent {
-        Intent::Finish if owner_is_dst => gather_or_settled(owner, holders, open, true),
+        Intent::Finish if owner_is_dst => gather_or_settled(owner, holders, open, true, contested),
         Intent::Finish => match sides.dst {
             Some(to) if sides.src.is_some_and(|s| s.peer.id == owner.peer.id) => {
                 Verdict::Move { from: owner.peer.clone(), to: to.peer.clone() }
@@ -196,13 +201,21 @@ pub fn decide<'c>(
                     ),
                 );
             }
-            gather_or_settled(owner, holders, open, owner_is_dst)
+            gather_or_settled(owner, holders, open, owner_is_dst, contested)
         }
     }
 }
 
-fn gather_or_settled(owner: &Seen, holders: Vec<Peer>, open: Vec<Peer>, announce: bool) -> Verdict {
-    if holders.is_empty() && open.is_empty() {
+/// Whether two claimants of a slot are the move's source and target, the target with
+/// the newer configuration epoch: the target's claim wins as soon as gossip carries it.
+fn handing_over(sides: &Sides, a: &Seen, b: &Seen) -> bool {
+    let (Some(src), Some(dst)) = (sides.src, sides.dst) else { return false };
+    let pair = |x: &Seen, y: &Seen| x.peer.id == src.peer.id && y.peer.id == dst.peer.id;
+    (pair(a, b) || pair(b, a)) && dst.line.config_epoch > src.line.config_epoch
+}
+
+fn gather_or_settled(owner: &Seen, holders: Vec<Peer>, open: Vec<Peer>, announce: bool, contested: bool) -> Verdict {
+    if holders.is_empty() && open.is_empty() && !contested {
         return Verdict::Settled { owner: owner.peer.clone() };
     }
     // The owner closes first (it stops sending clients elsewhere), then the others.

@@ -191,6 +191,22 @@ fn a_half_done_hand_over_is_finished_whatever_was_asked() {
 }
 
 #[test]
+fn a_hand_over_the_source_has_not_heard_of_yet_is_finished() {
+    // The target's SETSLOT NODE raised its epoch; the source still claims and migrates.
+    let mut c = census(vec![node(X).owns().migrating(Z), node(Z).owns().keys(10)]);
+    c.seen[1].line.config_epoch = 9;
+    for intent in [Intent::Finish, Intent::Abandon] {
+        let Verdict::Gather { owner, holders, close, announce } = decide(&c, &lineage(), S, X, Z, intent, false) else {
+            panic!("{intent:?}: the target's claim wins");
+        };
+        assert_eq!((owner.id.as_str(), ids(&holders), ids(&close), announce), (Z, vec![], vec![X], true));
+    }
+    // Same epochs: nobody can tell which claim wins.
+    let c = census(vec![node(X).owns().migrating(Z), node(Z).owns().keys(10)]);
+    assert!(matches!(decide(&c, &lineage(), S, X, Z, Intent::Finish, false), Verdict::Refuse(_)));
+}
+
+#[test]
 fn disagreement_and_unknowns_are_refused() {
     let c = census(vec![node(X).owns().keys(1), node(Z).owns().keys(1)]);
     assert!(

@@ -6,6 +6,8 @@
 use rcli::cluster::slot::slot_of;
 
 use crate::eqnice;
+use std::time::Duration;
+
 use crate::manager::*;
 use crate::util::*;
 
@@ -170,6 +172,17 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
         migrate(side, &keys, false);
         side.cmd(0, &["CLUSTER", "SETSLOT", &s, "NODE", "{id1}"]);
     }
+    // Valkey 8+ settles this by itself: the importing node takes the slot the source
+    // named it owner of. Both sides are given that time, so each fix meets the same
+    // state (redis-cli 7.0's servers never settle it: the slot stays uncovered).
+    let valkey = pair.x.cmd(0, &["INFO", "server"]).contains("valkey_version");
+    if valkey {
+        for side in [&pair.r, &pair.x] {
+            wait_for("node 1 to take the slot by itself", Duration::from_secs(20), || {
+                side.ranges(1).iter().any(|r| r == &s) && !side.cmd(1, &["CLUSTER", "NODES"]).contains("-<-")
+            });
+        }
+    }
     let (r, x, rn, xn) = fix_both(&pair, &[], "yes\nyes\nyes\n");
     assert_eq!(r.code, x.code, "{rn}\n{xn}");
     // Right after a hand-over done on one node, whether the check finds the nodes'
@@ -179,7 +192,9 @@ fn fix_of_a_half_moved_slot_and_its_variants_matches_redis_cli() {
         t.replace("[ERR] Nodes don't agree about configuration!", "[OK] All nodes agree about slots configuration.")
     };
     eqnice!(agreed(&canon(&rn)), agreed(&canon(&xn)));
-    assert!(xn.contains("Fix these slots by covering with those nodes? (type 'yes' to accept): "), "{xn}");
+    if !valkey {
+        assert!(xn.contains("Fix these slots by covering with those nodes? (type 'yes' to accept): "), "{xn}");
+    }
     for side in [&pair.r, &pair.x] {
         assert_fixed(side, slot, 10);
         assert!(side.cmd(1, &["CLUSTER", "COUNTKEYSINSLOT", &s]) == "10", "node 1 owns the slot's keys");
