@@ -14,7 +14,8 @@ use crate::cluster::reply::{self, NodeReply, Part, Reply};
 use crate::cluster::route::{self, Plan, SplitKind};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::encode;
+use crate::protocol::resp::Frame;
 
 /// Pages one SCAN over one node may take (a billion keys at the default COUNT).
 const MAX_SCAN_PAGES: usize = 100_000_000;
@@ -56,7 +57,7 @@ impl Client {
     ) -> Reply {
         let timeout = self.reply_timeout(false);
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         let mut sent: Vec<Result<Exchange>> = Vec::with_capacity(nodes.len());
         for endpoint in nodes {
             let exchange = self.pool.borrow(endpoint).and_then(|mut exchange| {
@@ -139,7 +140,7 @@ impl Client {
         };
         let mut exchange = self.pool.borrow(&endpoint)?;
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         exchange.send(&out, 0)?;
         // The stream's replies are read by the caller; the connection never returns.
         exchange.abandon();

@@ -15,8 +15,9 @@ use crate::cluster::health::Domain;
 use crate::cluster::retry::{self, Attempt, Happened, Next, TRANSIENT_RETRIES};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, os_message_of};
+use crate::protocol::encode;
 use crate::protocol::piecewise::ReplySink;
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::resp::Frame;
 
 /// What one attempt produced, owned: the pipeline gives its batched commands' results
 /// to [`Client::resume_routed`] in this form.
@@ -189,9 +190,9 @@ impl Client {
         };
         let mut out = Vec::new();
         if route.asking {
-            resp::encode_command(&[&b"ASKING"[..]], &mut out);
+            encode::encode_command(&[&b"ASKING"[..]], &mut out);
         }
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         if let Err(e) = exchange.send(&out, 1 + usize::from(route.asking)) {
             return Outcome::Unsent(e);
         }

@@ -14,8 +14,9 @@ use crate::cli::LuaDebug;
 use crate::client::pool::Exchange;
 use crate::cluster::route::Plan;
 use crate::error::Error;
+use crate::protocol::encode;
 use crate::protocol::render::{Format, OutputMode};
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::resp::Frame;
 use crate::protocol::split::split_args;
 use crate::session::Session;
 
@@ -117,7 +118,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             }
             let command = debugger_words(trimmed);
             let mut out = Vec::new();
-            resp::encode_command(&command, &mut out);
+            encode::encode_command(&command, &mut out);
             if let Err(e) = exchange.send(&out, 1) {
                 return failed(session, &e);
             }
@@ -166,12 +167,12 @@ fn start(session: &mut Session, argv: &[Vec<u8>], mode: LuaDebug) -> crate::erro
     // One after the other, as redis-cli does: in forked mode the server forks at EVAL,
     // and SCRIPT DEBUG's reply must be in before that.
     let mut out = Vec::new();
-    resp::encode_command(&["SCRIPT", "DEBUG", debug], &mut out);
+    encode::encode_command(&["SCRIPT", "DEBUG", debug], &mut out);
     exchange.send(&out, 1)?;
     // redis-cli does not show SCRIPT DEBUG's reply.
     let _ = exchange.read(None)?;
     out.clear();
-    resp::encode_command(argv, &mut out);
+    encode::encode_command(argv, &mut out);
     exchange.send(&out, 1)?;
     Ok(exchange)
 }

@@ -15,8 +15,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::client::pool::Exchange;
+use crate::protocol::encode;
 use crate::protocol::render::Format;
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::resp::Frame;
 use crate::shell::above_prompt::Shared;
 
 /// How long the thread waits for a message before looking at typed commands again.
@@ -134,7 +135,7 @@ impl Subscription {
             while !stopping.load(Ordering::SeqCst) {
                 while let Ok(argv) = typed.try_recv() {
                     out.clear();
-                    resp::encode_command(&argv, &mut out);
+                    encode::encode_command(&argv, &mut out);
                     if let Err(e) = exchange.send(&out, 0) {
                         printer.print(&e.to_string());
                         still.store(false, Ordering::SeqCst);

@@ -25,7 +25,8 @@ use crate::cli::diagnostics::KeyScan;
 use crate::client::pool::{Exchange, Pool};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::protocol::resp::{Frame, encode_command};
+use crate::protocol::encode::encode_command;
+use crate::protocol::resp::Frame;
 use crate::protocol::split::repr_string;
 use crate::session::Session;
 

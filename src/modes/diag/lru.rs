@@ -12,7 +12,8 @@ use super::nodes::{INTERRUPTED_EXIT, interrupted, reply_wait};
 use crate::cluster::slot::slot_of;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::protocol::resp::{Frame, encode_command};
+use crate::protocol::encode::encode_command;
+use crate::protocol::resp::Frame;
 use crate::session::Session;
 
 /// Commands per pipelined batch.

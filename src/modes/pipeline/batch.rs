@@ -255,6 +255,7 @@ mod tests {
     use super::*;
     use crate::client::pool::LinkSettings;
     use crate::client::state::SessionState;
+    use crate::protocol::encode;
     use crate::protocol::resp::{self, Frame};
 
     /// A fake node on loopback: answers `:N` (the command's number on its connection) to
@@ -301,7 +302,7 @@ mod tests {
         for i in 0..n {
             let argv = vec![b"PING".to_vec()];
             let q = batch.queue(0);
-            resp::encode_command(&argv, &mut q.buf);
+            encode::encode_command(&argv, &mut q.buf);
             q.commands.push((i, q.buf.len()));
             batch.entries.push(Entry { argv, slot: None, node: 0, events: Vec::new(), status: Status::Queued });
         }

@@ -34,7 +34,7 @@ use crate::cluster::slot::{SLOTS, slot_of};
 use crate::endpoint::Endpoint;
 use crate::modes::input::{self, Input, Spent};
 use crate::output::HopLines;
-use crate::protocol::resp;
+use crate::protocol::encode;
 use crate::protocol::split::{Repeat, repeat_prefix};
 use crate::session::{Flow, SHELL_WORDS, Session};
 
@@ -332,7 +332,7 @@ impl Pipeline {
             Ok((slot, node)) => {
                 let window = self.window;
                 let q = self.building.queue(node);
-                resp::encode_command(&argv, &mut q.buf);
+                encode::encode_command(&argv, &mut q.buf);
                 q.commands.push((index, q.buf.len()));
                 full = q.commands.len() >= window || q.buf.len() >= BATCH_BYTES;
                 (slot, node, Status::Queued)
