@@ -19,6 +19,15 @@ use crate::error::{Error, Result};
 use crate::output::HopLines;
 use crate::protocol::render::{Format, OutputMode};
 
+/// What `--rdb`/`--functions-rdb` transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// The whole dataset.
+    Rdb,
+    /// Functions only.
+    Functions,
+}
+
 /// What rcli will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -33,7 +42,7 @@ pub enum Mode {
     /// `--scan`.
     Scan,
     /// `--rdb`/`--functions-rdb`: an RDB to a file (a directory with `-c`).
-    Rdb { target: PathBuf, what: crate::modes::replication::Transfer },
+    Rdb { target: PathBuf, what: Transfer },
     /// `--replica`: the replication stream as CSV lines.
     Replica,
     /// `--eval FILE [keys…] [, args…]`, with the Lua debugger when `debug` is set.
@@ -240,7 +249,6 @@ impl Config {
         if args.rdb.is_some() && args.functions_rdb.is_some() {
             return Err(Error::Usage("Option --functions-rdb and --rdb are mutually exclusive.".into()));
         }
-        use crate::modes::replication::Transfer;
         let transfer = args
             .rdb
             .clone()
@@ -279,7 +287,7 @@ impl Config {
         let color = match args.color.unwrap_or(ColorChoice::Auto) {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => crate::shell::paint::auto_color(stdout_tty),
+            ColorChoice::Auto => crate::output::auto_color(stdout_tty),
         };
         let target = match &args.target {
             None => Target::Current,
@@ -323,12 +331,9 @@ impl Config {
             target,
             scan_pattern,
             scan_count: args.count,
-            hotkeys_count: args
-                .diagnostics
-                .hotkeys_count
-                .map_or(crate::modes::diag::keystats::HOT_SLOTS, |n| n as usize),
+            hotkeys_count: args.diagnostics.hotkeys_count.map_or(super::diagnostics::HOT_SLOTS, |n| n as usize),
             scan_cursor: args.diagnostics.cursor.unwrap_or(0),
-            keystats_top: args.diagnostics.top.unwrap_or(crate::modes::diag::keysizes::TOP_DEFAULT),
+            keystats_top: args.diagnostics.top.unwrap_or(super::diagnostics::TOP_DEFAULT),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,

@@ -120,11 +120,11 @@ fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, Error> {
 /// `backup`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let [entry, dir, ..] = args else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let Some(entry) = host_arg(std::slice::from_ref(entry)) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     let dir = dir.to_string_lossy().into_owned();

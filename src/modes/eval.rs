@@ -14,6 +14,7 @@ use crate::cli::LuaDebug;
 use crate::client::pool::Exchange;
 use crate::cluster::route::Plan;
 use crate::error::Error;
+use crate::exit::Exit;
 use crate::protocol::encode;
 use crate::protocol::render::{Format, OutputMode};
 use crate::protocol::resp::Frame;
@@ -41,15 +42,15 @@ fn read_script(session: &mut Session, file: &Path) -> Option<Vec<u8>> {
 }
 
 /// Runs `--eval`; returns the exit code.
-pub fn run(session: &mut Session, file: &Path, args: &[Vec<u8>], debug: Option<LuaDebug>, repeat: i64) -> i32 {
-    let Some(script) = read_script(session, file) else { return 1 };
+pub fn run(session: &mut Session, file: &Path, args: &[Vec<u8>], debug: Option<LuaDebug>, repeat: i64) -> Exit {
+    let Some(script) = read_script(session, file) else { return Exit::Failure };
     if !session.connect_and_report() {
-        return 1;
+        return Exit::Failure;
     }
     let Some(mode) = debug else {
         let flow = session.run_command(eval_argv(script, args), repeat);
         let _ = session.printer.flush();
-        return crate::run::exit_code(flow, session);
+        return session.exit_for(flow);
     };
     debugger(session, file, args, mode)
 }
@@ -64,23 +65,23 @@ enum Shown {
     Ended,
 }
 
-fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug) -> i32 {
+fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug) -> Exit {
     let mut editor = match DefaultEditor::new() {
         Ok(editor) => editor,
         Err(e) => {
             session.printer.note(&format!("cannot start the line editor: {e}"));
-            return 1;
+            return Exit::Failure;
         }
     };
     'restart: loop {
         let _ = session.printer.line(BANNER);
-        let Some(script) = read_script(session, file) else { return 1 };
+        let Some(script) = read_script(session, file) else { return Exit::Failure };
         let argv = eval_argv(script, args);
         let mut exchange = match start(session, &argv, mode) {
             Ok(exchange) => exchange,
             Err(e) => {
                 session.printer.note(&e.to_string());
-                return 1;
+                return Exit::Failure;
             }
         };
         match read_and_show(session, &mut exchange) {
@@ -88,7 +89,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             Ok(Shown::Ended) => {
                 let _ = session.printer.line("Eval debugging session can't start:");
                 return match exchange.read(None) {
-                    Ok(reply) => standard(session, &reply).map_or(1, |()| 0),
+                    Ok(reply) => Exit::from_ok(standard(session, &reply).is_ok()),
                     Err(e) => failed(session, &e),
                 };
             }
@@ -99,7 +100,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             let line = match editor.readline("lua debugger> ") {
                 Ok(line) => line,
                 Err(ReadlineError::Interrupted) => continue,
-                Err(_) => return 0,
+                Err(_) => return Exit::Success,
             };
             let trimmed = line.trim();
             if trimmed.is_empty() {
@@ -107,7 +108,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             }
             let _ = editor.add_history_entry(trimmed);
             match trimmed.to_ascii_lowercase().as_str() {
-                "quit" | "exit" => return 0,
+                "quit" | "exit" => return Exit::Success,
                 "restart" => {
                     // A new connection ends the old session on the server.
                     drop(exchange);
@@ -132,7 +133,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
                         Err(e) => return failed(session, &e),
                     };
                     if ended.is_err() {
-                        return 0;
+                        return Exit::Success;
                     }
                     let suffix = if mode == LuaDebug::Forked { " -- dataset changes rolled back" } else { "" };
                     let _ = session.printer.write(format!("\n(Lua debugging session ended{suffix})\n\n").as_bytes());
@@ -148,9 +149,9 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
     }
 }
 
-fn failed(session: &mut Session, error: &Error) -> i32 {
+fn failed(session: &mut Session, error: &Error) -> Exit {
     session.printer.note(&error.to_string());
-    1
+    Exit::Failure
 }
 
 /// The node for the script (its keys' slot in cluster mode), SCRIPT DEBUG, and EVAL.

@@ -30,7 +30,7 @@ use crate::shell::meta;
 pub enum Flow {
     Continue,
     /// Stop and exit with this code (quit, `-e` on an error reply).
-    Exit(i32),
+    Exit(crate::exit::Exit),
     /// stdout is gone: exit quietly.
     StdoutClosed,
 }
@@ -267,6 +267,16 @@ impl Session {
         self.run_command(argv, times)
     }
 
+    /// How a run that ended with `flow` exits: a quit's or `-e`'s code, success when
+    /// stdout went away, else a failure if some command got no reply.
+    pub fn exit_for(&self, flow: Flow) -> crate::exit::Exit {
+        match flow {
+            Flow::Exit(exit) => exit,
+            Flow::StdoutClosed => crate::exit::Exit::Success,
+            Flow::Continue => crate::exit::Exit::from_failed(self.unanswered > 0),
+        }
+    }
+
     /// True once Ctrl-C was pressed during the current line.
     pub fn interrupted(&self) -> bool {
         self.client.interrupt().is_some_and(|f| f.load(Ordering::SeqCst))
@@ -278,7 +288,7 @@ impl Session {
         self.last_outcome = None;
         let Some(first) = argv.first() else { return Flow::Continue };
         if is_word(first, "quit") || is_word(first, "exit") {
-            return Flow::Exit(0);
+            return Flow::Exit(crate::exit::Exit::Success);
         }
         if is_word(first, "help") || first.as_slice() == b"?" {
             // The server's own docs when it is there (as redis-cli), else the built-in ones.
@@ -450,7 +460,7 @@ impl Session {
             return None;
         }
         self.printer.note(&String::from_utf8_lossy(&error));
-        Some(Flow::Exit(1))
+        Some(Flow::Exit(crate::exit::Exit::Failure))
     }
 
     /// `-e`: a command rcli could not run (not Ctrl-C) also ends the run, on stderr.
@@ -459,7 +469,7 @@ impl Session {
             return None;
         }
         self.printer.note(&error.to_string());
-        Some(Flow::Exit(1))
+        Some(Flow::Exit(crate::exit::Exit::Failure))
     }
 
     fn remember_keys(&mut self, argv: &[Vec<u8>]) {

@@ -5,7 +5,6 @@
 //! password prompt ([`askpass`]) and the sandbox's guided lessons ([`lesson`]).
 
 pub mod above_prompt;
-pub mod askpass;
 pub mod docs;
 pub mod helper;
 pub mod hints;

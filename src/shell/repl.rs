@@ -12,6 +12,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
 
 use crate::endpoint::Endpoint;
+use crate::exit::Exit;
 use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
@@ -67,12 +68,12 @@ fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
-pub fn run(session: &mut Session) -> i32 {
+pub fn run(session: &mut Session) -> Exit {
     run_with(session, None)
 }
 
 /// [`run`] with a lesson guide (the sandbox's shell).
-pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
+pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> Exit {
     let interrupt = Arc::new(AtomicBool::new(false));
     let handler_flag = interrupt.clone();
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
@@ -90,7 +91,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
         Ok(editor) => editor,
         Err(e) => {
             crate::output::note(&format!("cannot start the line editor: {e}"));
-            return 1;
+            return Exit::Failure;
         }
     };
     editor.set_helper(Some(RcliHelper { state: HelperState::default() }));
@@ -120,7 +121,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                 // Subscribed: typed commands go to the subscribed connection.
                 for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
                     match crate::protocol::split::split_args(line.as_bytes()) {
-                        Ok(argv) if argv.first().is_some_and(|w| is_quit(w)) => return 0,
+                        Ok(argv) if argv.first().is_some_and(|w| is_quit(w)) => return Exit::Success,
                         Ok(argv) => {
                             if let Some(s) = &subscription {
                                 s.send(argv);
@@ -170,7 +171,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                     match session.run_line(line.as_bytes()) {
                         Flow::Continue => {}
                         Flow::Exit(code) => return code,
-                        Flow::StdoutClosed => return 0,
+                        Flow::StdoutClosed => return Exit::Success,
                     }
                     let _ = session.printer.flush();
                     if let Some(guide) = &mut guide {
@@ -185,10 +186,10 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => return 0,
+            Err(ReadlineError::Eof) => return Exit::Success,
             Err(e) => {
                 crate::output::note(&format!("line editor: {e}"));
-                return 1;
+                return Exit::Failure;
             }
         }
     }

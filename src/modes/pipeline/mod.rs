@@ -193,7 +193,7 @@ impl Pipeline {
                 Some(Input::ReadError(e)) => {
                     let flow = self.finish(session);
                     session.printer.note(&format!("stdin: {e}"));
-                    if flow == Flow::Continue { Flow::Exit(1) } else { flow }
+                    if flow == Flow::Continue { Flow::Exit(crate::exit::Exit::Failure) } else { flow }
                 }
             };
             if flow != Flow::Continue {

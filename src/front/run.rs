@@ -1,18 +1,18 @@
-//! Running a validated [`Config`]: the shell, one command from the command line,
-//! commands piped on stdin, `--scan` and `--pipe`. Decides exit codes: 0 success, 1 a
-//! connection/runtime failure (or an error reply under `-e`), 2 usage (in main).
+//! Running a validated, prepared [`Config`]: the shell, one command from the command line,
+//! commands piped on stdin, `--scan`, `--pipe` and the redis-cli modes, each ending with
+//! an [`Exit`] (a runtime failure when a command got no reply, or `-e` met an error).
 
 use std::io::{self, BufRead, Read};
 
 use crate::cli::{Config, Mode};
 use crate::client::Client;
-use crate::client::state::Credentials;
 use crate::endpoint::Endpoint;
+use crate::exit::Exit;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
 use crate::session::{Flow, Preferences, Session};
 use crate::shell::lesson::Guide;
-use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
+use crate::{modes::pipe, modes::pipeline, shell::rcfile, shell::repl};
 
 /// Builds the session for `config` (no I/O yet).
 pub fn session(config: &Config) -> Session {
@@ -38,46 +38,18 @@ pub fn session(config: &Config) -> Session {
     }
 }
 
-/// The exit code after a run that ended with `flow`.
-pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
-    match flow {
-        Flow::Exit(code) => code,
-        Flow::StdoutClosed => 0,
-        Flow::Continue if session.unanswered > 0 => 1,
-        Flow::Continue => 0,
-    }
-}
-
-/// Runs rcli as configured; returns the process exit code.
-pub fn run(config: Config) -> i32 {
+/// Runs rcli as configured (after the start-up sequence, [`super::start::prepare`]).
+pub fn run(config: Config) -> Exit {
     run_with(config, None, None)
 }
 
 /// [`run`] in a shell started by `rcli sandbox`: the lab on its servers (dropped, with
 /// the servers, when the session ends) and the lesson guide, if `--lesson` started one.
-pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> i32 {
+pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> Exit {
     run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))), Some(guide))
 }
 
-fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> i32 {
-    for warning in &config.warnings {
-        crate::output::note(warning);
-    }
-    if config.askpass {
-        match askpass::read_password("Please input password: ") {
-            Some(password) => {
-                let user = config.state.auth.as_ref().and_then(|a| a.user.clone());
-                config.state.auth = Some(Credentials { user, password: password.into_bytes() });
-            }
-            None => return 1,
-        }
-    }
-    if let Some(tls) = &config.client.tls
-        && let Err(detail) = tls.ready()
-    {
-        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
-        return 1;
-    }
+fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> Exit {
     let mut session = session(&config);
     session.lab = lab;
     if config.mode != Mode::Shell {
@@ -90,13 +62,13 @@ fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>,
     match session.printer.failure() {
         Some(error) => {
             crate::output::note(&format!("rcli: cannot write to stdout: {}", crate::error::os_message(error)));
-            1
+            Exit::Failure
         }
         None => code,
     }
 }
 
-fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32 {
+fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> Exit {
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(session);
@@ -110,20 +82,20 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32
                 Err(OneShotInput::Invalid) => {
                     // redis-cli prints this one on stdout.
                     let _ = session.printer.line("Invalid quoted string");
-                    return 1;
+                    return Exit::Failure;
                 }
                 Err(OneShotInput::Failed(message)) => {
                     session.printer.note(&message);
-                    return 1;
+                    return Exit::Failure;
                 }
             };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
             if !offline && !session.connect_and_report() {
-                return 1;
+                return Exit::Failure;
             }
             let flow = session.run_command(argv, config.repeat);
             let _ = session.printer.flush();
-            exit_code(flow, session)
+            session.exit_for(flow)
         }
         Mode::Lines => {
             // Not fatal: each line tries again, and unanswered lines make the exit code.
@@ -134,7 +106,7 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32
                 run_lines(session, io::stdin().lock())
             };
             let _ = session.printer.flush();
-            exit_code(flow, session)
+            session.exit_for(flow)
         }
         Mode::Scan => scan(session, config),
         Mode::Rdb { target, what } => crate::modes::replication::rdb(session, &target, what),
@@ -191,7 +163,7 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
             Ok(_) => {}
             Err(e) => {
                 session.printer.note(&format!("stdin: {e}"));
-                return Flow::Exit(1);
+                return Flow::Exit(crate::exit::Exit::Failure);
             }
         }
         match session.run_line(&line) {
@@ -202,9 +174,9 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
 }
 
 /// `--scan`: every key matching `--pattern`, from every primary in cluster mode.
-fn scan(session: &mut Session, config: &Config) -> i32 {
+fn scan(session: &mut Session, config: &Config) -> Exit {
     if !session.connect_and_report() || crate::modes::diag::select_refused(session, config) {
-        return 1;
+        return Exit::Failure;
     }
     let nodes: Vec<Endpoint> = match session.client.topology() {
         Some(topo) => topo.primaries().iter().map(|n| n.endpoint.clone()).collect(),
@@ -241,19 +213,19 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
             true
         });
         match walked {
-            _ if stdout_closed => return 0,
+            _ if stdout_closed => return Exit::Success,
             Ok(None) => {}
             Ok(Some(error)) => {
                 let text = String::from_utf8_lossy(error.as_error().unwrap_or_default()).into_owned();
                 session.printer.note(&format!("SCAN error: {text}"));
-                return 1;
+                return Exit::Failure;
             }
             Err(e) => {
                 session.printer.note(&format!("SCAN error: {e}"));
-                return 1;
+                return Exit::Failure;
             }
         }
     }
     let _ = session.printer.flush();
-    0
+    Exit::Success
 }
