@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
+use crate::cluster::command::Traits;
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::health::Domain;
 use crate::cluster::retry::{self, Attempt, Happened, Next, TRANSIENT_RETRIES};
@@ -100,11 +101,12 @@ impl Client {
     pub fn send_routed(
         &mut self,
         argv: &[Vec<u8>],
+        traits: Traits,
         slot: Option<u16>,
         first: Endpoint,
         events: &mut dyn EventSink,
     ) -> Result<Frame> {
-        let mut route = self.new_route(argv, first);
+        let mut route = self.new_route(traits, first);
         let frame = self.drive(argv, slot, &mut route, None, events, false)?;
         frame.ok_or_else(|| Error::Refused("internal error: a reply went nowhere".into()))
     }
@@ -114,11 +116,12 @@ impl Client {
     pub fn send_routed_pieces(
         &mut self,
         argv: &[Vec<u8>],
+        traits: Traits,
         slot: Option<u16>,
         first: Endpoint,
         events: &mut dyn EventSink,
     ) -> Result<Option<Frame>> {
-        let mut route = self.new_route(argv, first);
+        let mut route = self.new_route(traits, first);
         self.drive(argv, slot, &mut route, None, events, true)
     }
 
@@ -127,32 +130,30 @@ impl Client {
     pub fn resume_routed(
         &mut self,
         argv: &[Vec<u8>],
+        traits: Traits,
         slot: Option<u16>,
         endpoint: Endpoint,
         outcome: Outcome,
         events: &mut dyn EventSink,
     ) -> Result<Frame> {
-        let mut route = self.new_route(argv, endpoint);
+        let mut route = self.new_route(traits, endpoint);
         let frame = self.drive(argv, slot, &mut route, Some(outcome), events, false)?;
         frame.ok_or_else(|| Error::Refused("internal error: a reply went nowhere".into()))
     }
 
     /// True when what happened to a batched command needs more than printing its
     /// reply: the retry policy would do something about it.
-    pub fn needs_follow_up(&self, argv: &[Vec<u8>], endpoint: &Endpoint, outcome: &Outcome) -> bool {
-        let route = self.new_route(argv, endpoint.clone());
+    pub fn needs_follow_up(&self, traits: Traits, endpoint: &Endpoint, outcome: &Outcome) -> bool {
+        let route = self.new_route(traits, endpoint.clone());
         retry::decide(&route.attempt, outcome.happened(), endpoint) != Next::Done
     }
 
-    pub(super) fn new_route(&self, argv: &[Vec<u8>], endpoint: Endpoint) -> Route {
-        let info = self.commands().lookup(argv);
-        let readonly = info.is_some_and(|i| i.flags.readonly);
-        let blocking = info.is_some_and(|i| i.flags.blocking) || super::is_streaming(argv);
+    pub(super) fn new_route(&self, traits: Traits, endpoint: Endpoint) -> Route {
         let attempt = Attempt {
-            ends_server: super::ends_server(argv),
-            ..Attempt::first(self.is_cluster(), readonly, self.options.max_hops, self.health.budget())
+            ends_server: traits.ends_server,
+            ..Attempt::first(self.is_cluster(), traits.readonly, self.options.max_hops, self.health.budget())
         };
-        Route { endpoint, asking: false, blocking, attempt, announced: false }
+        Route { endpoint, asking: false, blocking: traits.waits, attempt, announced: false }
     }
 
     /// The loop: send (unless the first outcome is given), decide, act, until done.

@@ -8,6 +8,7 @@
 //! ([`keyspace`]), how replies combine ([`reply`]) and the hop lines the user sees
 //! ([`event`]).
 
+pub mod command;
 pub mod commands;
 pub mod event;
 pub mod health;

@@ -10,8 +10,10 @@ use crate::endpoint::Endpoint;
 use crate::exit::Exit;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
-use crate::session::{Flow, Preferences, Session};
+use crate::session::hooks::Hooks;
+use crate::session::{Flow, Session};
 use crate::shell::lesson::Guide;
+use crate::shell::state::Shell;
 use crate::{modes::pipe, modes::pipeline, shell::rcfile, shell::repl};
 
 /// Builds the session for `config` (no I/O yet).
@@ -21,20 +23,15 @@ pub fn session(config: &Config) -> Session {
     Session {
         client,
         printer: Printer::new(config.format.clone(), config.hop_lines),
-        docs: None,
-        prefs: Preferences { hints: true, color: config.color, hops: true },
+        hops: true,
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,
         exit_on_error: config.exit_on_error,
         interval: config.interval,
         unanswered: 0,
         error_replies: 0,
-        seen_keys: Vec::new(),
         interruption_shown: false,
         show_pushes: config.show_pushes,
-        pending_subscription: None,
-        lab: None,
-        last_outcome: None,
     }
 }
 
@@ -51,11 +48,14 @@ pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guid
 
 fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> Exit {
     let mut session = session(&config);
-    session.lab = lab;
+    // The shell's words (help, `:meta`) work in every mode: piped lines and one-shot
+    // commands may use them too.
+    let mut shell = Shell::new(config.color);
+    shell.lab = lab;
     if config.mode != Mode::Shell {
-        rcfile::apply_routing_settings(&mut session);
+        rcfile::apply_routing_settings(&mut shell, &mut session);
     }
-    let code = run_mode(&mut session, &config, guide);
+    let code = run_mode(&mut session, &mut shell, &config, guide);
     // Whatever the mode, output that could not be written (other than to a reader that
     // went away) fails the run.
     let _ = session.printer.flush();
@@ -68,13 +68,13 @@ fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, gui
     }
 }
 
-fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> Exit {
+fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Option<Guide>) -> Exit {
     match config.mode.clone() {
         Mode::Shell => {
-            rcfile::apply(session);
+            rcfile::apply(shell, session);
             session.connect_and_report();
-            session.load_docs();
-            repl::run_with(session, guide)
+            shell.load_docs(session);
+            repl::run_with(shell, session, guide)
         }
         Mode::OneShot(argv) => {
             let argv = match one_shot_argv(config, argv) {
@@ -93,7 +93,7 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> Exi
             if !offline && !session.connect_and_report() {
                 return Exit::Failure;
             }
-            let flow = session.run_command(argv, config.repeat);
+            let flow = session.run_command(argv, config.repeat, shell);
             let _ = session.printer.flush();
             session.exit_for(flow)
         }
@@ -101,9 +101,9 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> Exi
             // Not fatal: each line tries again, and unanswered lines make the exit code.
             session.connect_and_report();
             let flow = if config.pipeline > 1 {
-                pipeline::run(session, io::stdin(), config.pipeline, config.verbose)
+                pipeline::run(session, shell, io::stdin(), config.pipeline, config.verbose)
             } else {
-                run_lines(session, io::stdin().lock())
+                run_lines(session, shell, io::stdin().lock())
             };
             let _ = session.printer.flush();
             session.exit_for(flow)
@@ -111,7 +111,13 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> Exi
         Mode::Scan => scan(session, config),
         Mode::Rdb { target, what } => crate::modes::replication::rdb(session, &target, what),
         Mode::Replica => crate::modes::replication::replica(session),
-        Mode::Eval { file, args, debug } => crate::modes::eval::run(session, &file, &args, debug, config.repeat),
+        Mode::Eval { file, args, debug } => {
+            match crate::modes::eval::run(session, &file, &args, debug, config.repeat, config.color) {
+                crate::modes::eval::Evaluated::Done(exit) => exit,
+                // redis-cli goes on as a normal shell after a debugging session.
+                crate::modes::eval::Evaluated::ToShell => repl::run(shell, session),
+            }
+        }
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
         Mode::Diagnostic(diagnostic) => crate::modes::diag::run(session, config, &diagnostic),
     }
@@ -154,7 +160,7 @@ fn one_shot_argv(config: &Config, argv: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, On
 }
 
 /// Commands from `input`, one line at a time, each waiting for its reply.
-pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
+pub fn run_lines(session: &mut Session, hooks: &mut dyn Hooks, mut input: impl BufRead) -> Flow {
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -166,7 +172,7 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
                 return Flow::Exit(crate::exit::Exit::Failure);
             }
         }
-        match session.run_line(&line) {
+        match session.run_line(&line, hooks) {
             Flow::Continue => {}
             other => return other,
         }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::exit::Exit;
 use crate::modes::input;
 use crate::modes::pipeline::{self, PipeCounts};
+use crate::session::hooks::NoHooks;
 use crate::session::{Flow, Session};
 
 /// Runs `--pipe`; returns the exit code.
@@ -19,7 +20,8 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, timeout: Du
     }
     session.client.set_read_timeout(if timeout.is_zero() { None } else { Some(timeout) });
     let rx = input::spawn_protocol(input);
-    let (flow, counts) = pipeline::run_commands(session, &rx, None, window, false, Some(PipeCounts::default()));
+    let (flow, counts) =
+        pipeline::run_commands(session, &mut NoHooks, &rx, None, window, false, Some(PipeCounts::default()));
     let counts = counts.unwrap_or_default();
     let timed_out = session.unanswered > 0;
     if flow == Flow::StdoutClosed {
