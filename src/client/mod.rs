@@ -21,6 +21,7 @@ pub mod connection;
 mod dispatch;
 pub mod fanout;
 mod gate;
+mod next_step;
 pub mod pool;
 pub mod refresh;
 pub mod replication;
