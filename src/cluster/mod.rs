@@ -12,6 +12,7 @@ pub mod command;
 pub mod commands;
 pub mod event;
 pub mod health;
+pub mod key_specs;
 pub mod keyspace;
 pub mod map_reply;
 pub mod nodes_reply;

@@ -5,6 +5,7 @@
 //! and server text made safe for a terminal ([`text`]).
 
 pub mod encode;
+pub mod frame;
 pub mod piecewise;
 pub mod render;
 pub mod resp;
