@@ -13,6 +13,8 @@
 //! are skipped, and a zone never makes a reply invalid: it is only shown (escaped) and
 //! compared.
 
+use std::collections::HashMap;
+
 use crate::cluster::slot::SLOTS;
 use crate::cluster::topology::{Node, Shard, Topology};
 use crate::endpoint::Endpoint;
@@ -158,6 +160,8 @@ impl Topology {
     /// Parses a `CLUSTER SLOTS` reply received from `asked`.
     pub fn from_slots(reply: &Frame, asked: &Endpoint) -> Result<Topology, String> {
         let mut shards: Vec<Shard> = Vec::new();
+        // Each primary's shard, by endpoint: a range names its primary again.
+        let mut shard_of: HashMap<Endpoint, usize> = HashMap::new();
         for entry in reply.as_items().ok_or("CLUSTER SLOTS reply is not an array")? {
             let items = entry.as_items().ok_or("a slot range is not an array")?;
             let [start, end, nodes @ ..] = items else { return Err("a slot range without bounds".into()) };
@@ -180,13 +184,16 @@ impl Topology {
             });
             let Some(primary) = nodes.next().transpose()? else { continue };
             let replicas: Vec<Node> = nodes.collect::<Result<_, String>>()?;
-            match shards.iter_mut().find(|s| s.primary.as_ref().is_some_and(|p| p.endpoint == primary.endpoint)) {
+            match shard_of.get(&primary.endpoint).and_then(|&i| shards.get_mut(i)) {
                 Some(shard) => shard.ranges.push(slots),
-                None => shards.push(Shard {
-                    primary: Some(Node { primary: true, ..primary }),
-                    replicas,
-                    ranges: vec![slots],
-                }),
+                None => {
+                    shard_of.insert(primary.endpoint.clone(), shards.len());
+                    shards.push(Shard {
+                        primary: Some(Node { primary: true, ..primary }),
+                        replicas,
+                        ranges: vec![slots],
+                    });
+                }
             }
         }
         Topology::new(shards)
