@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fake_cluster::FakeCluster;
-use crate::util::{Home, rcli};
+use crate::util::{Home, rcli, rcli_bin};
 
 /// What one sampled run of rcli left.
 struct Sampled {
@@ -46,10 +46,17 @@ fn sampled(args: &[&str]) -> Sampled {
     let mut child = cmd.spawn().expect("spawn rcli");
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(120);
+    // Until it has exec'd, the child holds a copy of this process's descriptors (the
+    // fake's hundreds of sockets): only the exec'd program is sampled.
+    let program: String = rcli_bin().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let comm: String = program.chars().take(15).collect();
     let (mut threads, mut fds) = (0, 0);
     let status = loop {
-        threads = threads.max(count_threads(pid));
-        fds = fds.max(count_fds(pid));
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim_end() == comm {
+            threads = threads.max(count_threads(pid));
+            fds = fds.max(count_fds(pid));
+        }
         if let Some(status) = child.try_wait().expect("wait for rcli") {
             break status;
         }
