@@ -118,6 +118,8 @@ impl Topology {
         order.sort_by_key(|&i| self.shards.get(i).map_or(u16::MAX, first_slot));
         self.by_endpoint.clear();
         self.colour.clear();
+        self.by_endpoint.reserve(self.shards.iter().map(|s| 1 + s.replicas.len()).sum());
+        self.colour.reserve(self.shards.len());
         let mut serving = 0;
         for &index in &order {
             let Some(shard) = self.shards.get(index) else { continue };
