@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::process::Stdio;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::fake_cluster::FakeCluster;
@@ -76,9 +77,14 @@ fn sampled(args: &[&str]) -> Sampled {
     }
 }
 
-/// 150 primaries with one replica each.
-fn three_hundred() -> FakeCluster {
-    FakeCluster::start(150, 1)
+/// 150 primaries with one replica each, shared by the tests here, which take turns
+/// (the guard): 300 listening sockets and up to 300 connections in this process, well
+/// under a default 1,024-descriptor limit, whatever else runs beside them.
+fn three_hundred() -> (&'static FakeCluster, MutexGuard<'static, ()>) {
+    static CLUSTER: OnceLock<FakeCluster> = OnceLock::new();
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    (CLUSTER.get_or_init(|| FakeCluster::start(150, 1)), turn)
 }
 
 /// Descriptors rcli holds besides its node connections: stdio, its command-table
@@ -90,7 +96,7 @@ const FANOUT_THREADS: usize = 4;
 
 #[test]
 fn fan_out_over_300_nodes_answers_with_bounded_threads() {
-    let cluster = three_hundred();
+    let (cluster, _turn) = three_hundred();
     let seed = cluster.seed().to_string();
     let all: u64 = cluster.nodes().iter().map(|n| n.keys).sum();
     let primaries: u64 = cluster.nodes().iter().enumerate().filter(|(i, n)| n.primary == *i).map(|(_, n)| n.keys).sum();
@@ -107,7 +113,7 @@ fn fan_out_over_300_nodes_answers_with_bounded_threads() {
 
 #[test]
 fn cluster_check_of_300_nodes_passes_with_bounded_threads() {
-    let cluster = three_hundred();
+    let (cluster, _turn) = three_hundred();
     let run = sampled(&["--cluster", "check", &format!("127.0.0.1:{}", cluster.seed())]);
     eprintln!("--cluster check of 300 nodes: peak {} threads, {} descriptors", run.threads, run.fds);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
