@@ -13,6 +13,9 @@
 //! are skipped, and a zone never makes a reply invalid: it is only shown (escaped) and
 //! compared.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use crate::cluster::slot::SLOTS;
 use crate::cluster::topology::{Node, Shard, Topology};
 use crate::endpoint::Endpoint;
@@ -80,7 +83,7 @@ fn range(start: &Frame, end: &Frame) -> Result<(u16, u16), String> {
 /// A node id as shown: the id when it is one (hex), else escaped.
 fn node_id(frame: Option<&Frame>) -> String {
     let id = frame.map(text).unwrap_or_default();
-    if id.bytes().all(|b| b.is_ascii_hexdigit()) { id } else { escape_controls(&id, false).into_owned() }
+    if id.bytes().all(|b| b.is_ascii_hexdigit()) { id } else { escaped(id) }
 }
 
 /// An announced availability zone: `None` when absent or empty; control characters
@@ -94,7 +97,67 @@ fn zone(frame: Option<&Frame>) -> Option<String> {
 fn health(frame: Option<&Frame>) -> String {
     match frame.map(text) {
         None => "unknown".into(),
-        Some(word) => escape_controls(&word, false).into_owned(),
+        Some(word) => escaped(word),
+    }
+}
+
+/// `text` with control characters escaped, reusing it when there are none.
+fn escaped(text: String) -> String {
+    match escape_controls(&text, false) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// The fields of one `CLUSTER SHARDS` node that rcli reads, found in one pass over its
+/// key/value pairs (a RESP3 map or a RESP2 array; the first of a repeated key counts,
+/// as [`field`] finds it).
+#[derive(Default)]
+struct NodeFields<'f> {
+    id: Option<&'f Frame>,
+    port: Option<&'f Frame>,
+    tls_port: Option<&'f Frame>,
+    endpoint: Option<&'f Frame>,
+    ip: Option<&'f Frame>,
+    role: Option<&'f Frame>,
+    health: Option<&'f Frame>,
+    hostname: Option<&'f Frame>,
+    zone: Option<&'f Frame>,
+}
+
+impl<'f> NodeFields<'f> {
+    /// The fields of `frame`; `None` when it is not key/value pairs.
+    fn of(frame: &'f Frame) -> Option<NodeFields<'f>> {
+        let mut fields = NodeFields::default();
+        match frame {
+            Frame::Map(pairs) => pairs.iter().for_each(|(key, value)| fields.take(key, value)),
+            Frame::Array(items) if items.len() % 2 == 0 => {
+                for pair in items.chunks_exact(2) {
+                    if let [key, value] = pair {
+                        fields.take(key, value);
+                    }
+                }
+            }
+            Frame::Attributed { reply, .. } => return NodeFields::of(reply),
+            _ => return None,
+        }
+        Some(fields)
+    }
+
+    fn take(&mut self, key: &Frame, value: &'f Frame) {
+        let slot = match key.as_bytes() {
+            Some(b"id") => &mut self.id,
+            Some(b"port") => &mut self.port,
+            Some(b"tls-port") => &mut self.tls_port,
+            Some(b"endpoint") => &mut self.endpoint,
+            Some(b"ip") => &mut self.ip,
+            Some(b"role") => &mut self.role,
+            Some(b"health") => &mut self.health,
+            Some(b"hostname") => &mut self.hostname,
+            Some(b"availability-zone") => &mut self.zone,
+            _ => return,
+        };
+        slot.get_or_insert(value);
     }
 }
 
@@ -125,21 +188,20 @@ impl Topology {
             let mut shard = Shard { primary: None, replicas: Vec::new(), ranges };
             let nodes = field(&pairs, "nodes").and_then(Frame::as_items).ok_or("a shard without nodes")?;
             for node_frame in nodes {
-                let node = node_frame.to_pairs().ok_or("a node is not a map")?;
+                let node = NodeFields::of(node_frame).ok_or("a node is not a map")?;
                 let port = match tls {
-                    true => port_of(field(&node, "tls-port")).or_else(|_| port_of(field(&node, "port")))?,
-                    false => port_of(field(&node, "port"))?,
+                    true => port_of(node.tls_port).or_else(|_| port_of(node.port))?,
+                    false => port_of(node.port)?,
                 };
-                let announced = field(&node, "endpoint").or_else(|| field(&node, "ip"));
-                let host = host_or(announced.map(text).unwrap_or_default(), asked)?;
-                let role = field(&node, "role").map(text).unwrap_or_default();
+                let host = host_or(node.endpoint.or(node.ip).map(text).unwrap_or_default(), asked)?;
+                let role = node.role.and_then(Frame::as_bytes);
                 let parsed = Node {
-                    id: node_id(field(&node, "id")),
-                    endpoint: Endpoint::tcp(&host, port),
-                    primary: role == "master" || role == "primary",
-                    health: health(field(&node, "health")),
-                    hostname: hostname(field(&node, "hostname"))?,
-                    zone: zone(field(&node, "availability-zone")),
+                    id: node_id(node.id),
+                    endpoint: Endpoint::Tcp { host, port },
+                    primary: role == Some(b"master") || role == Some(b"primary"),
+                    health: health(node.health),
+                    hostname: hostname(node.hostname)?,
+                    zone: zone(node.zone),
                 };
                 // After a failover the old primary may still be listed as a failed master.
                 if parsed.primary && (shard.primary.is_none() || parsed.health == "online") {
@@ -158,6 +220,8 @@ impl Topology {
     /// Parses a `CLUSTER SLOTS` reply received from `asked`.
     pub fn from_slots(reply: &Frame, asked: &Endpoint) -> Result<Topology, String> {
         let mut shards: Vec<Shard> = Vec::new();
+        // Each primary's shard, by endpoint: a range names its primary again.
+        let mut shard_of: HashMap<Endpoint, usize> = HashMap::new();
         for entry in reply.as_items().ok_or("CLUSTER SLOTS reply is not an array")? {
             let items = entry.as_items().ok_or("a slot range is not an array")?;
             let [start, end, nodes @ ..] = items else { return Err("a slot range without bounds".into()) };
@@ -180,13 +244,16 @@ impl Topology {
             });
             let Some(primary) = nodes.next().transpose()? else { continue };
             let replicas: Vec<Node> = nodes.collect::<Result<_, String>>()?;
-            match shards.iter_mut().find(|s| s.primary.as_ref().is_some_and(|p| p.endpoint == primary.endpoint)) {
+            match shard_of.get(&primary.endpoint).and_then(|&i| shards.get_mut(i)) {
                 Some(shard) => shard.ranges.push(slots),
-                None => shards.push(Shard {
-                    primary: Some(Node { primary: true, ..primary }),
-                    replicas,
-                    ranges: vec![slots],
-                }),
+                None => {
+                    shard_of.insert(primary.endpoint.clone(), shards.len());
+                    shards.push(Shard {
+                        primary: Some(Node { primary: true, ..primary }),
+                        replicas,
+                        ranges: vec![slots],
+                    });
+                }
             }
         }
         Topology::new(shards)
@@ -459,6 +526,42 @@ mod tests {
         );
         assert_eq!(topo.replicas(0)[0].endpoint, Endpoint::tcp("10.9.9.9", 7002), "NULL: the node asked");
         assert_eq!(topo.owner(9000), Some(&Endpoint::tcp("10.9.9.9", 7003)), "?: the node asked");
+    }
+
+    #[test]
+    fn resp3_maps_and_repeated_fields_read_like_resp2() {
+        let asked = Endpoint::tcp("127.0.0.1", 7000);
+        let map = |kv: Vec<(&str, Frame)>| Frame::Map(kv.into_iter().map(|(k, v)| (bulk(k), v)).collect());
+        let reply = Frame::Map(vec![
+            (bulk("slots"), Frame::Array(vec![Frame::Integer(0), Frame::Integer(16383)])),
+            (
+                bulk("nodes"),
+                Frame::Array(vec![
+                    map(vec![
+                        ("id", bulk("a")),
+                        ("port", Frame::Integer(7001)),
+                        ("port", Frame::Integer(7999)),
+                        ("ip", bulk("127.0.0.1")),
+                        ("role", bulk("primary")),
+                        ("health", bulk("online")),
+                    ]),
+                    Frame::Attributed {
+                        attributes: vec![],
+                        reply: Box::new(map(vec![
+                            ("id", bulk("b")),
+                            ("port", Frame::Integer(7002)),
+                            ("role", bulk("replica")),
+                        ])),
+                    },
+                ]),
+            ),
+        ]);
+        let topo = Topology::from_shards(&Frame::Array(vec![reply]), &asked).unwrap();
+        assert_eq!(topo.owner(0), Some(&Endpoint::tcp("127.0.0.1", 7001)), "the first `port` counts");
+        assert_eq!(topo.replicas(0)[0].endpoint, Endpoint::tcp("127.0.0.1", 7002));
+        assert_eq!(topo.replicas(0)[0].health, "unknown");
+        let not_a_map = Frame::Array(vec![shard(&[0, 1], vec![Frame::Array(vec![bulk("id")])])]);
+        assert_eq!(Topology::from_shards(&not_a_map, &asked).unwrap_err(), "a node is not a map");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! node's endpoint is what the cluster announces. Pure data: fetching it is the
 //! client's job.
 
+use std::collections::HashMap;
+
 use crate::cluster::slot::SLOTS;
 use crate::endpoint::Endpoint;
 
@@ -37,11 +39,43 @@ impl Shard {
     }
 }
 
-/// The slot map: 16384 slots → shard.
+/// The slot map: 16384 slots → shard, with the indexes its readers need at scale
+/// (docs/performance.md, "Big maps"): the shards in slot order, each node by endpoint
+/// and each serving primary's position, built once so that finding a node or a colour
+/// costs a hash lookup, not a sort of every shard.
 #[derive(Debug, Clone)]
 pub struct Topology {
+    /// Read freely; changed only through [`Topology`]'s methods, which keep the
+    /// indexes below in step.
     pub shards: Vec<Shard>,
     owner: Vec<Option<u32>>,
+    /// Shard indexes ordered by first slot (shards without slots last, in the order
+    /// they came).
+    order: Vec<usize>,
+    /// The first node at each endpoint, in [`Topology::all_nodes`] order.
+    by_endpoint: HashMap<Endpoint, NodeAt>,
+    /// Each serving primary's position among [`Topology::primaries`] (the first, for an
+    /// endpoint listed twice).
+    colour: HashMap<Endpoint, usize>,
+}
+
+/// Enters the nodes of `shard` (at `index`) into the endpoint index, where no node
+/// entered before has their endpoint.
+fn note_nodes(by_endpoint: &mut HashMap<Endpoint, NodeAt>, shard: &Shard, index: usize) {
+    if let Some(primary) = &shard.primary {
+        by_endpoint.entry(primary.endpoint.clone()).or_insert(NodeAt { shard: index, replica: None });
+    }
+    for (i, replica) in shard.replicas.iter().enumerate() {
+        by_endpoint.entry(replica.endpoint.clone()).or_insert(NodeAt { shard: index, replica: Some(i) });
+    }
+}
+
+/// Where a node sits in [`Topology::shards`]: its shard, and which replica (`None`: the
+/// primary).
+#[derive(Debug, Clone, Copy)]
+struct NodeAt {
+    shard: usize,
+    replica: Option<usize>,
 }
 
 impl Topology {
@@ -60,12 +94,44 @@ impl Topology {
                 }
             }
         }
-        Ok(Topology { shards, owner })
+        let mut topology =
+            Topology { shards, owner, order: Vec::new(), by_endpoint: HashMap::new(), colour: HashMap::new() };
+        topology.index();
+        Ok(topology)
     }
 
     /// A map that knows no slot yet (filled from redirects).
     pub fn empty() -> Topology {
-        Topology { shards: Vec::new(), owner: vec![None; SLOTS] }
+        Topology {
+            shards: Vec::new(),
+            owner: vec![None; SLOTS],
+            order: Vec::new(),
+            by_endpoint: HashMap::new(),
+            colour: HashMap::new(),
+        }
+    }
+
+    /// Builds the slot order, the endpoint index and the colours from the shards.
+    fn index(&mut self) {
+        let first_slot = |s: &Shard| s.ranges.iter().map(|r| r.0).min().unwrap_or(u16::MAX);
+        let mut order: Vec<usize> = (0..self.shards.len()).collect();
+        order.sort_by_key(|&i| self.shards.get(i).map_or(u16::MAX, first_slot));
+        self.by_endpoint.clear();
+        self.colour.clear();
+        self.by_endpoint.reserve(self.shards.iter().map(|s| 1 + s.replicas.len()).sum());
+        self.colour.reserve(self.shards.len());
+        let mut serving = 0;
+        for &index in &order {
+            let Some(shard) = self.shards.get(index) else { continue };
+            if let Some(primary) = &shard.primary
+                && !shard.ranges.is_empty()
+            {
+                self.colour.entry(primary.endpoint.clone()).or_insert(serving);
+                serving += 1;
+            }
+            note_nodes(&mut self.by_endpoint, shard, index);
+        }
+        self.order = order;
     }
 
     /// The slots split evenly over `primaries` in order, as a freshly created cluster
@@ -128,7 +194,13 @@ impl Topology {
                     replicas: Vec::new(),
                     ranges: Vec::new(),
                 });
-                self.shards.len() - 1
+                let index = self.shards.len() - 1;
+                // Without slot ranges it sorts last and serves no colour.
+                self.order.push(index);
+                if let Some(shard) = self.shards.get(index) {
+                    note_nodes(&mut self.by_endpoint, shard, index);
+                }
+                index
             }
         };
         if let (Some(entry), Ok(index)) = (self.owner.get_mut(usize::from(slot)), u32::try_from(index)) {
@@ -139,13 +211,15 @@ impl Topology {
     /// Every shard, ordered by its first slot (shards without slots last): the order of
     /// `:nodes`, `:map` and fan-out blocks.
     pub fn shards_in_slot_order(&self) -> Vec<&Shard> {
-        let mut shards: Vec<&Shard> = self.shards.iter().collect();
-        shards.sort_by_key(|s| s.ranges.iter().map(|r| r.0).min().unwrap_or(u16::MAX));
-        shards
+        self.ordered().collect()
+    }
+
+    fn ordered(&self) -> impl Iterator<Item = &Shard> {
+        self.order.iter().filter_map(|&i| self.shards.get(i))
     }
 
     fn serving_shards(&self) -> impl Iterator<Item = &Shard> {
-        self.shards_in_slot_order().into_iter().filter(|s| !s.ranges.is_empty())
+        self.ordered().filter(|s| !s.ranges.is_empty())
     }
 
     /// Primaries that own at least one slot, in slot order.
@@ -160,23 +234,31 @@ impl Topology {
 
     /// Every known node: primaries first, each followed by its replicas.
     pub fn all_nodes(&self) -> Vec<&Node> {
-        self.shards_in_slot_order().into_iter().flat_map(|s| s.primary.iter().chain(s.replicas.iter())).collect()
+        self.ordered().flat_map(|s| s.primary.iter().chain(s.replicas.iter())).collect()
     }
 
     /// The position of the primary at `endpoint` among [`Topology::primaries`]: the
     /// colour its keys, its `:nodes` row and its `:map` cells are drawn in.
     pub fn colour_index(&self, endpoint: &Endpoint) -> Option<usize> {
-        self.primaries().iter().position(|n| &n.endpoint == endpoint)
+        self.colour.get(endpoint).copied()
     }
 
-    /// The node at `endpoint`, if known.
+    /// The node at `endpoint`, if known (the first in [`Topology::all_nodes`] order).
     pub fn node(&self, endpoint: &Endpoint) -> Option<&Node> {
-        self.all_nodes().into_iter().find(|n| &n.endpoint == endpoint)
+        let at = self.by_endpoint.get(endpoint)?;
+        let shard = self.shards.get(at.shard)?;
+        match at.replica {
+            None => shard.primary.as_ref(),
+            Some(i) => shard.replicas.get(i),
+        }
     }
 
     /// The node whose id starts with `prefix` (only when exactly one does).
     pub fn node_by_id_prefix(&self, prefix: &str) -> Option<&Node> {
-        let mut matches = self.all_nodes().into_iter().filter(|n| !prefix.is_empty() && n.id.starts_with(prefix));
+        let mut matches = self
+            .ordered()
+            .flat_map(|s| s.primary.iter().chain(&s.replicas))
+            .filter(|n| !prefix.is_empty() && n.id.starts_with(prefix));
         let first = matches.next()?;
         matches.next().is_none().then_some(first)
     }
@@ -202,5 +284,64 @@ mod tests {
         assert_eq!(topo.owner(5), Some(&Endpoint::tcp("127.0.0.1", 7009)));
         assert_eq!(topo.owner(6), Some(&a));
         assert_eq!(topo.owner(16383), Some(&b));
+    }
+
+    fn node(port: u16, primary: bool) -> Node {
+        Node {
+            id: format!("n{port}"),
+            endpoint: Endpoint::tcp("127.0.0.1", port),
+            primary,
+            health: "online".into(),
+            hostname: None,
+            zone: None,
+        }
+    }
+
+    /// The indexes answer what a walk over the shards in slot order answers, with an
+    /// endpoint listed twice (the first wins), a shard without slots, and a MOVED to a
+    /// node the map did not know.
+    #[test]
+    fn indexes_agree_with_a_walk_in_slot_order() {
+        let shard = |primary: u16, replicas: &[u16], ranges: Vec<(u16, u16)>| Shard {
+            primary: Some(node(primary, true)),
+            replicas: replicas.iter().map(|&p| node(p, false)).collect(),
+            ranges,
+        };
+        let mut topo = Topology::new(vec![
+            shard(7002, &[7012], vec![(9000, 16383)]),
+            shard(7009, &[], vec![]),
+            shard(7000, &[7010, 7002], vec![(0, 99), (5000, 5999)]),
+            shard(7001, &[], vec![(100, 4999), (6000, 8999)]),
+        ])
+        .unwrap();
+        let walk = |topo: &Topology| -> Vec<u16> {
+            topo.all_nodes()
+                .iter()
+                .map(|n| match &n.endpoint {
+                    Endpoint::Tcp { port, .. } => *port,
+                    Endpoint::Unix(_) => 0,
+                })
+                .collect()
+        };
+        assert_eq!(walk(&topo), [7000, 7010, 7002, 7001, 7002, 7012, 7009]);
+        let at = |port| Endpoint::tcp("127.0.0.1", port);
+        let primaries: Vec<&Endpoint> = topo.primaries().iter().map(|n| &n.endpoint).collect();
+        assert_eq!(primaries, [&at(7000), &at(7001), &at(7002)]);
+        for port in [7000, 7001, 7002, 7009, 7010, 7012] {
+            let first = topo.all_nodes().into_iter().find(|n| n.endpoint == at(port));
+            assert_eq!(topo.node(&at(port)), first, "{port}");
+            assert_eq!(topo.colour_index(&at(port)), primaries.iter().position(|e| **e == at(port)), "{port}");
+        }
+        assert!(!topo.node(&at(7002)).unwrap().primary, "7000's replica comes first in slot order");
+        assert_eq!(topo.node(&at(7099)), None);
+        topo.apply_moved(42, &at(7099));
+        assert_eq!(walk(&topo).last(), Some(&7099), "a node learnt from MOVED comes last");
+        assert_eq!(topo.node(&at(7099)).map(|n| n.primary), Some(true));
+        assert_eq!(topo.colour_index(&at(7099)), None, "it serves no listed range");
+        topo.apply_moved(43, &at(7099));
+        assert_eq!(topo.shards.len(), 5, "the same node again is the same shard");
+        assert_eq!(topo.owner(43), Some(&at(7099)));
+        assert_eq!(topo.node_by_id_prefix("n70"), None, "several ids start so");
+        assert_eq!(topo.node_by_id_prefix("n7012").map(|n| n.endpoint.clone()), Some(at(7012)));
     }
 }

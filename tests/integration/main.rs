@@ -25,6 +25,8 @@ mod diag_stat;
 mod differential;
 /// A scripted fake server for what a real one cannot be made to do.
 mod fake;
+/// A scripted fake cluster of hundreds of nodes in this one process (one port each).
+mod fake_cluster;
 /// Faults a real server cannot produce: garbage bytes, a reply cut mid-frame.
 mod faults;
 /// Careless input: options out of range, unwritable output, pastes, sandbox signals.
@@ -78,6 +80,9 @@ mod refused_streams;
 /// Timeouts that never shift replies, least-privilege users, partial split writes,
 /// Ctrl-C everywhere, hop lines before blocking.
 mod resilience;
+/// Hundreds of nodes (the fake cluster): fan-out and `--cluster check` answer right
+/// with the threads and descriptors of the rcli process bounded.
+mod scale;
 /// The Lua debugger, RESP3 pushes and subscribed mode in a pseudo-terminal.
 mod shell_modes;
 /// TLS: certificates, client certificates, clear failures, `rediss://`.
