@@ -12,6 +12,7 @@
 //! - [`shell`]: the interactive shell; [`modes`]: stdin readers, the pipeline, `--pipe`,
 //!   the sandbox.
 //! - [`manager`]: the cluster manager, `rcli --cluster <subcommand>`.
+//! - [`top`]: `rcli top`, the live view of a cluster (lower floors only).
 //! - [`cli`]: options; [`run`]: modes and exit codes; [`output`]: everything printed.
 
 // No panics on anything from outside: indexing, slicing, unwrap and expect are denied in
@@ -44,5 +45,6 @@ pub mod protocol;
 pub mod run;
 pub mod session;
 pub mod shell;
+pub mod top;
 
 pub use error::{Error, Result};

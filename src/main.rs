@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let rest = args.get(2..).unwrap_or_default();
     match args.get(1).and_then(|a| a.to_str()) {
         Some("sandbox") => return ExitCode::from(rcli::modes::sandbox::main(rest) as u8),
+        Some("top") => return ExitCode::from(rcli::top::main(rest) as u8),
         Some("completions") => return ExitCode::from(rcli::modes::packaging::completions(rest) as u8),
         Some("man") => return ExitCode::from(rcli::modes::packaging::man(rest) as u8),
         _ => {}
