@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind,
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Sparkline, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Sparkline, Table, Wrap};
 use ratatui::{DefaultTerminal, Frame};
 
 use super::keys::{Action, Controls, Key};
@@ -141,7 +141,12 @@ fn draw(frame: &mut Frame, view: Option<&View>, controls: &Controls, color: bool
     draw_table(frame, nodes, view, controls, color);
     let [hot, events] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(bottom);
     let hot_text: Vec<Line> = hot_lines(&view.hot).into_iter().map(Line::from).collect();
-    frame.render_widget(Paragraph::new(hot_text).block(Block::default().borders(Borders::ALL).title("hot slots")), hot);
+    frame.render_widget(
+        Paragraph::new(hot_text)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title("hot slots")),
+        hot,
+    );
     let shown = usize::from(events.height.saturating_sub(2));
     let skip = view.events.len().saturating_sub(shown);
     let event_text: Vec<Line> =

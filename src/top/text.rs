@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::history::sparkline;
-use super::table::{self, COLUMNS, Column, Row, SortBy, bytes};
+use super::table::{self, COLUMNS, Row, SortBy, bytes};
 use super::view::{Event, HotSlot, HotSlots, NodeView, Severity, View};
 use crate::protocol::text::escape_controls;
 
@@ -121,7 +121,10 @@ pub fn hot_lines(hot: &HotSlots) -> Vec<String> {
     match hot {
         HotSlots::None => Vec::new(),
         HotSlots::Unsupported(reason) => {
-            vec![format!("hot slots: not offered by this server ({})", escape_controls(reason, false))]
+            vec![format!(
+                "hot slots need CLUSTER SLOT-STATS (Valkey 8+); the server says: {}",
+                escape_controls(reason, false)
+            )]
         }
         HotSlots::Slots { by_keys, by_cpu, stats_enabled } => {
             let mut lines = vec!["hot slots by keys:".to_string()];
@@ -271,11 +274,6 @@ pub fn json(view: &View) -> Value {
             "text": e.text,
         })).collect::<Vec<_>>(),
     })
-}
-
-/// Which of [`COLUMNS`] is the given one (for the screen's widths).
-pub fn column_index(column: Column) -> usize {
-    COLUMNS.iter().position(|c| *c == column).unwrap_or(0)
 }
 
 #[cfg(test)]
