@@ -24,7 +24,7 @@ fn node(port: u16, primary: bool, ops: f64, keys: u64) -> NodeView {
         }),
         rates: Rates { ops: Some(ops), input: Some(1536.0), output: None, cpu: Some(1.25) },
         history: vec![Some(0.0), Some(ops)],
-        lag: (!primary).then(|| Lag { bytes: Some(0), seconds: Some(1), link_up: Some(true), down_for: None }),
+        lag: (!primary).then_some(Lag { bytes: Some(0), seconds: Some(1), link_up: Some(true), down_for: None }),
     }
 }
 
