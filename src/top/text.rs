@@ -246,6 +246,7 @@ pub fn json(view: &View) -> Value {
     json!({
         "time": stamp(view.sampled),
         "timestamp": seconds_since_epoch(view.sampled),
+        "round": view.rounds,
         "seed": view.seed.to_string(),
         "cluster": view.cluster,
         "cluster_state": view.state,

@@ -116,7 +116,7 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
 
 /// Sets `config` on every node of `cluster` and waits until node 0's CLUSTER SHARDS
 /// shows what `done` expects.
-fn announce(cluster: &LocalCluster, config: impl Fn(usize) -> Vec<String>, done: impl Fn(&Topology) -> bool) {
+pub fn announce(cluster: &LocalCluster, config: impl Fn(usize) -> Vec<String>, done: impl Fn(&Topology) -> bool) {
     for i in 0..cluster.nodes.len() {
         let args = config(i);
         let argv: Vec<&str> = ["CONFIG", "SET"].into_iter().chain(args.iter().map(String::as_str)).collect();
