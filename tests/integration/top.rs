@@ -1,5 +1,5 @@
 //! `rcli top` against real servers: `--once --json` checked against the INFO each node
-//! answers directly; over TLS through the address map; one node and its replica;
+//! answers directly (over TLS through the address map: tls_cluster.rs); one node and its replica;
 //! frames on a pipe until Ctrl-C; usage and connection errors. And the live view in a
 //! pseudo-terminal, read through a terminal emulator (the screen a person sees): every
 //! node shown, a kill -9 of a primary followed to its replica's promotion, a SIGSTOPped
@@ -13,13 +13,11 @@ use std::time::{Duration, Instant};
 use rexpect::session::{PtySession, spawn_command};
 use serde_json::Value;
 
-use crate::tls::Certs;
-use crate::tls_cluster::announce;
 use crate::util::*;
 use rcli::endpoint::Endpoint;
 
 /// `rcli top … --once --json`, parsed.
-fn once_json(home: &Home, args: &[&str]) -> Value {
+pub fn once_json(home: &Home, args: &[&str]) -> Value {
     let args: Vec<&str> = ["top", "--once", "--json"].into_iter().chain(args.iter().copied()).collect();
     let out = rcli_run(home, &args, "");
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -136,55 +134,6 @@ fn once_json_matches_what_each_node_answers() {
     assert_eq!(out.code, Some(0), "{out:?}");
     for i in 0..cluster.nodes.len() {
         assert!(out.text().contains(&cluster.endpoint(i).to_string()), "{}", out.text());
-    }
-}
-
-/// TLS, and nodes announcing names nothing resolves, reached through `--address-map`:
-/// every node answers, named as the cluster announces it.
-#[test]
-fn once_over_tls_through_the_address_map() {
-    if !have_redis() {
-        return;
-    }
-    let names: Vec<String> = (0..4).map(|i| format!("node{i}.rcli.test")).collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let certs = Certs::new(&refs);
-    let cluster = LocalCluster::start_with(2, 1, certs.listen()).unwrap();
-    let home = Home::new();
-    announce(
-        &cluster,
-        |i| {
-            vec![
-                "cluster-announce-hostname".into(),
-                format!("node{i}.rcli.test"),
-                "cluster-preferred-endpoint-type".into(),
-                "hostname".into(),
-            ]
-        },
-        |t| t.all_nodes().iter().all(|n| n.endpoint.to_string().contains(".rcli.test:")),
-    );
-    let seed = cluster.port(0).to_string();
-    let mut args: Vec<String> = certs.files.rcli_args();
-    args.extend(["-c".into(), "-p".into(), seed]);
-    for name in &names {
-        args.extend(["--address-map".into(), format!("{name}=127.0.0.1")]);
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let frame = once_json(&home, &refs);
-    let addresses: Vec<&str> = frame["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["nodes"].as_array().unwrap())
-        .map(|n| {
-            assert_eq!(n["link"], "ok", "{n}");
-            n["address"].as_str().unwrap()
-        })
-        .collect();
-    assert_eq!(addresses.len(), 4, "{frame}");
-    for i in 0..4 {
-        let announced = format!("node{i}.rcli.test:{}", cluster.port(i));
-        assert!(addresses.contains(&announced.as_str()), "{announced} in {addresses:?}");
     }
 }
 
