@@ -117,11 +117,14 @@ fn draw(frame: &mut Frame, view: Option<&View>, controls: &Controls, color: bool
         frame.render_widget(Paragraph::new(text), area);
         return;
     };
+    // The table as tall as its rows (title, header, one line per node); the panels below
+    // get the rest, at least 8 lines.
+    let rows = u16::try_from(view.totals.nodes).unwrap_or(u16::MAX).saturating_add(2);
     let [top, spark, nodes, bottom, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(3),
-        Constraint::Min(4),
-        Constraint::Length(9),
+        Constraint::Max(rows.max(4)),
+        Constraint::Min(8),
         Constraint::Length(1),
     ])
     .areas(area);
