@@ -17,7 +17,7 @@ use ratatui::{DefaultTerminal, Frame};
 use super::keys::{Action, Controls, Key};
 use super::poll::Poller;
 use super::table::{self, COLUMNS, Row, Tone};
-use super::text::{clock, event_line, heading, hot_lines};
+use super::text::{clock, event_line, heading, history_label, hot_lines};
 use super::view::{Severity, View};
 
 /// How often the screen is drawn again (the clock and the "silent" counters move).
@@ -138,7 +138,7 @@ fn draw(frame: &mut Frame, view: Option<&View>, controls: &Controls, color: bool
     frame.render_widget(Paragraph::new(lines), top);
     let bars = super::history::bars(&view.history, usize::from(spark.width.saturating_sub(2)));
     frame.render_widget(
-        Sparkline::default().block(Block::default().borders(Borders::ALL).title("cluster ops/s")).data(&bars),
+        Sparkline::default().block(Block::default().borders(Borders::ALL).title(history_label(view))).data(&bars),
         spark,
     );
     draw_table(frame, nodes, view, controls, color);

@@ -68,6 +68,11 @@ fn trim_float(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// What the ops/s sparkline adds up.
+pub fn history_label(view: &View) -> &'static str {
+    if view.cluster { "cluster ops/s" } else { "ops/s" }
+}
+
 /// The table's lines, columns padded to their widest cell.
 pub fn table_lines(rows: &[Row], sort: SortBy) -> Vec<String> {
     let titles: Vec<String> = COLUMNS
@@ -148,7 +153,7 @@ pub fn event_line(event: &Event) -> String {
 /// The whole frame as text, in slot order, unfiltered.
 pub fn frame(view: &View) -> String {
     let mut lines = heading(view);
-    lines.push(format!("cluster ops/s {}", sparkline(&view.history, 60)));
+    lines.push(format!("{} {}", history_label(view), sparkline(&view.history, 60)));
     lines.push(String::new());
     lines.extend(table_lines(&table::rows(view, SortBy::Slots, false, ""), SortBy::Slots));
     let hot = hot_lines(&view.hot);
