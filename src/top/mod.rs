@@ -7,7 +7,7 @@
 //! The rooms: pure parts — `sample.rs` (INFO and SLOT-STATS replies read),
 //! `rates.rs` (two samples → rates), `history.rs` (sparklines), `view.rs` (a frame's
 //! values), `tracker.rs` (rounds → frames, the failure budget's view of each node),
-//! `events.rs` (what changed between two frames), `table.rs` (the node table: cells,
+//! `events.rs` (what changed between two frames), `figures.rs` (lag, totals), `table.rs` (the node table: cells,
 //! sort, filter), `keys.rs` (what a key changes), `text.rs` (a frame as text or
 //! JSON); I/O — `poll.rs` (the rounds, on their own thread) and `screen.rs` (the
 //! terminal); `cli.rs` (the options). It uses only the lower floors: protocol/,
@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod events;
+pub mod figures;
 pub mod history;
 pub mod keys;
 pub mod poll;

@@ -9,10 +9,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::events::{Shape, changes, shape};
+use super::figures::{lag, totals};
 use super::history::History;
 use super::rates::{self, Rates};
 use super::sample::{NodeInfo, SlotStat};
-use super::view::{Event, HotSlot, HotSlots, Lag, Link, NodeView, ShardView, Totals, View};
+use super::view::{Event, HotSlot, HotSlots, Link, NodeView, ShardView, View};
 use crate::cluster::health::{Domain, Health};
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
@@ -454,52 +455,6 @@ fn slot_rates(kept: &Kept, stat: SlotStat, now: Instant) -> CpuSlot {
     let (cpu, input, output) =
         (rate(old.cpu_usec, stat.cpu_usec), rate(old.net_in, stat.net_in), rate(old.net_out, stat.net_out));
     CpuSlot { stat, cpu, input, output }
-}
-
-/// How far `replica` is behind: offsets from both nodes' INFO of this round, the
-/// acknowledgement age from the primary's line for it.
-fn lag(replica: &Endpoint, own: Option<&NodeInfo>, primary: Option<&NodeInfo>) -> Lag {
-    let bytes =
-        primary.and_then(|p| p.repl_offset).zip(own.and_then(|r| r.replica_offset)).map(|(p, r)| p.saturating_sub(r));
-    let line = primary.and_then(|p| {
-        let (host, port) = match replica {
-            Endpoint::Tcp { host, port } => (host.as_str(), *port),
-            Endpoint::Unix(_) => return None,
-        };
-        let exact = p.replicas.iter().find(|l| l.ip == host && l.port == port);
-        let mut same_port = p.replicas.iter().filter(|l| l.port == port);
-        exact.or_else(|| same_port.next().filter(|_| same_port.next().is_none()))
-    });
-    Lag {
-        bytes,
-        seconds: line.and_then(|l| l.lag),
-        link_up: own.and_then(|r| r.master_link_up),
-        down_for: own.filter(|r| r.master_link_up == Some(false)).and_then(|r| r.master_link_down_seconds),
-    }
-}
-
-/// Sums over the nodes that answered; keys over primaries only.
-fn totals(shards: &[ShardView]) -> Totals {
-    let nodes: Vec<&NodeView> = shards.iter().flat_map(|s| s.nodes.iter()).collect();
-    let answering: Vec<&&NodeView> = nodes.iter().filter(|n| n.link.answering()).collect();
-    let add = |f: fn(&NodeInfo) -> Option<u64>, primaries: bool| {
-        answering
-            .iter()
-            .filter(|n| !primaries || n.primary)
-            .filter_map(|n| n.info.as_ref().and_then(f))
-            .fold(0u64, u64::saturating_add)
-    };
-    Totals {
-        nodes: nodes.len(),
-        answering: answering.len(),
-        ops: rates::sum(answering.iter().map(|n| n.rates.ops)),
-        input: rates::sum(answering.iter().map(|n| n.rates.input)),
-        output: rates::sum(answering.iter().map(|n| n.rates.output)),
-        cpu: rates::sum(answering.iter().map(|n| n.rates.cpu)),
-        used_memory: add(|i| i.used_memory, false),
-        keys: add(|i| Some(i.total_keys()), true),
-        clients: add(|i| i.clients, false),
-    }
 }
 
 #[cfg(test)]

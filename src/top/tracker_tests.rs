@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::cluster::topology::{Node, Shard};
+use crate::top::view::Lag;
 
 fn ep(port: u16) -> Endpoint {
     Endpoint::tcp("127.0.0.1", port)
