@@ -114,7 +114,7 @@ pub fn main(rest: &[OsString]) -> i32 {
         return once(&poller, &settings, interval, &interrupt);
     }
     if std::io::stdout().is_terminal() {
-        return match screen::run(&poller, config.color, &seed.to_string()) {
+        return match screen::run(&poller, config.color, &seed.to_string(), &interrupt) {
             Ok(()) => 0,
             Err(e) => {
                 crate::output::note(&format!("rcli top: the terminal failed: {e}"));

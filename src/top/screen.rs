@@ -5,6 +5,7 @@
 //! an error, a panic (ratatui's hook).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
@@ -56,13 +57,14 @@ fn key_of(event: &TermEvent) -> Option<Key> {
     })
 }
 
-/// The live view until `q` or Ctrl-C.
-pub fn run(poller: &Poller, color: bool, waiting_for: &str) -> io::Result<()> {
+/// The live view until `q` or Ctrl-C (a key in raw mode), or SIGINT from elsewhere
+/// (`interrupt`, set by the process's handler).
+pub fn run(poller: &Poller, color: bool, waiting_for: &str, interrupt: &AtomicBool) -> io::Result<()> {
     let mut screen = Screen::open()?;
     let mut controls = Controls::default();
     let mut shown: Option<View> = None;
     let mut pending: Option<View> = None;
-    loop {
+    while !interrupt.load(Ordering::SeqCst) {
         if let Some(view) = poller.newest() {
             pending = Some(view);
         }
@@ -88,6 +90,7 @@ pub fn run(poller: &Poller, color: bool, waiting_for: &str) -> io::Result<()> {
             }
         }
     }
+    Ok(())
 }
 
 fn tone_style(tone: Tone, primary: bool, color: bool) -> Style {
