@@ -12,7 +12,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use rcli::cluster::slot::slot_of;
-use rcli::protocol::resp::encode_command;
+use rcli::protocol::encode::encode_command;
 use rcli::protocol::split::split_args;
 
 struct Node {

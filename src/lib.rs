@@ -13,7 +13,8 @@
 //!   the sandbox.
 //! - [`manager`]: the cluster manager, `rcli --cluster <subcommand>`.
 //! - [`top`]: `rcli top`, the live view of a cluster (lower floors only).
-//! - [`cli`]: options; [`run`]: modes and exit codes; [`output`]: everything printed.
+//! - [`cli`]: options; [`output`]: everything printed; [`exit`]: how a run ends.
+//! - [`front`]: the front door, every entry's start-up and dispatch.
 
 // No panics on anything from outside: indexing, slicing, unwrap and expect are denied in
 // the library (tests may use them); the few places that index by construction say why
@@ -38,11 +39,12 @@ pub mod client;
 pub mod cluster;
 pub mod endpoint;
 pub mod error;
+pub mod exit;
+pub mod front;
 pub mod manager;
 pub mod modes;
 pub mod output;
 pub mod protocol;
-pub mod run;
 pub mod session;
 pub mod shell;
 pub mod top;

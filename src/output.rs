@@ -11,6 +11,12 @@ use crate::protocol::render::{self, Format, OutputMode};
 use crate::protocol::resp::Frame;
 use crate::protocol::text::escape_controls;
 
+/// `--color auto`: colour when stdout is a terminal and `NO_COLOR` is unset or empty (the
+/// one rule for every printer: the shell's, the modes', the manager's).
+pub fn auto_color(stdout_tty: bool) -> bool {
+    stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Where hop lines (redirects, splits, retries) go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HopLines {

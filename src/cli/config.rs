@@ -1,6 +1,7 @@
-//! A run's validated settings: [`Config::from_args`] checks the parsed [`Args`] against
-//! the environment (`REDISCLI_AUTH`, tty-ness of stdin and stdout, `NO_COLOR`, the URI,
-//! password sources) and decides the [`Mode`] — what rcli will do.
+//! A run's validated settings: [`Config::decide`] checks the parsed [`Args`] against
+//! the [`Surroundings`] read once at start (`REDISCLI_AUTH`, tty-ness of stdin and
+//! stdout, `NO_COLOR`), in small steps: exclusive options, seeds, credentials, reply
+//! format, client options, and the [`Mode`] — what rcli will do.
 
 use std::io::IsTerminal;
 use std::os::unix::ffi::OsStringExt;
@@ -19,6 +20,15 @@ use crate::error::{Error, Result};
 use crate::output::HopLines;
 use crate::protocol::render::{Format, OutputMode};
 
+/// What `--rdb`/`--functions-rdb` transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// The whole dataset.
+    Rdb,
+    /// Functions only.
+    Functions,
+}
+
 /// What rcli will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -33,7 +43,7 @@ pub enum Mode {
     /// `--scan`.
     Scan,
     /// `--rdb`/`--functions-rdb`: an RDB to a file (a directory with `-c`).
-    Rdb { target: PathBuf, what: crate::modes::replication::Transfer },
+    Rdb { target: PathBuf, what: Transfer },
     /// `--replica`: the replication stream as CSV lines.
     Replica,
     /// `--eval FILE [keys…] [, args…]`, with the Lua debugger when `debug` is set.
@@ -104,123 +114,45 @@ fn seconds(value: f64, what: &str) -> Result<Duration> {
     }
 }
 
+/// What rcli knows of its surroundings when it starts: whether stdin and stdout are
+/// terminals (`FAKETTY` makes the output formatted as for one), and the environment.
+/// Read once, then passed in, so each step below is a plain function of it.
+#[derive(Debug, Clone, Default)]
+pub struct Surroundings {
+    pub stdin_tty: bool,
+    pub stdout_tty: bool,
+    pub fake_tty: bool,
+    env: Environment,
+}
+
+impl Surroundings {
+    pub fn read() -> Surroundings {
+        Surroundings {
+            stdin_tty: std::io::stdin().is_terminal(),
+            stdout_tty: std::io::stdout().is_terminal(),
+            fake_tty: std::env::var_os("FAKETTY").is_some(),
+            env: Environment::read(),
+        }
+    }
+}
+
 impl Config {
-    /// Validates `args` against the environment (`REDISCLI_AUTH`, tty-ness of stdin and
-    /// stdout, `NO_COLOR`).
+    /// Validates `args` against the surroundings (`REDISCLI_AUTH`, tty-ness of stdin
+    /// and stdout, `NO_COLOR`).
     pub fn from_args(args: Args) -> Result<Config> {
-        let stdout_tty = std::io::stdout().is_terminal();
-        let stdin_tty = std::io::stdin().is_terminal();
+        Config::decide(args, &Surroundings::read())
+    }
+
+    /// The steps, in order: options that exclude each other, where to connect, as
+    /// whom, how replies look, what to do.
+    pub fn decide(args: Args, around: &Surroundings) -> Result<Config> {
+        exclusive_options(&args)?;
         let mut warnings = Vec::new();
-        if args.resp2 && args.resp3 {
-            return Err(Error::Usage("Options -2 and -3 are mutually exclusive.".into()));
-        }
-        if args.cluster && args.socket.is_some() {
-            return Err(Error::Usage("Options -c and -s are mutually exclusive.".into()));
-        }
-        if args.stdin_last_arg && args.stdin_tag.is_some() {
-            return Err(Error::Usage("Options -x and -X are mutually exclusive.".into()));
-        }
-        if args.prefer_ipv4 && args.prefer_ipv6 {
-            return Err(Error::Usage("Options -4 and -6 are mutually exclusive.".into()));
-        }
-        let family = match (args.prefer_ipv4, args.prefer_ipv6) {
-            (true, _) => Family::PreferV4,
-            (_, true) => Family::PreferV6,
-            _ => Family::Any,
-        };
-        // `--quoted-pattern` is unquoted like a typed argument: exactly one of them.
-        let scan_pattern = match &args.quoted_pattern {
-            Some(quoted) => match crate::protocol::split::split_args(quoted.as_bytes()).ok().as_deref() {
-                Some([one]) => Some(one.clone()),
-                _ => return Err(Error::Usage("Invalid quoted string specified for --quoted-pattern.".into())),
-            },
-            None => args.pattern.as_ref().map(|p| p.clone().into_bytes()),
-        };
-        let uri = args.uri.as_deref().map(parse_uri).transpose()?;
-        let uri = uri.unwrap_or_default();
-
-        let env = Environment::read();
-        let mut hosts = args.hosts.clone();
-        if hosts.is_empty() {
-            hosts.push(uri.host.clone().or(env.host).unwrap_or_else(|| "127.0.0.1".to_string()));
-        }
-        let mut ports = args.ports.clone();
-        if ports.is_empty() {
-            ports.push(uri.port.or(env.port.transpose()?).unwrap_or(6379));
-        }
-        let count = hosts.len().max(ports.len());
-        let mut seeds: Vec<Endpoint> = (0..count)
-            .map(|i| {
-                let host = hosts.get(i).or(hosts.last()).cloned().unwrap_or_default();
-                let port = ports.get(i).or(ports.last()).copied().unwrap_or(6379);
-                Endpoint::Tcp { host, port }
-            })
-            .collect();
-        if let Some(socket) = &args.socket {
-            seeds = vec![Endpoint::Unix(socket.clone())];
-        }
-
-        let show_pushes = match args.show_pushes.as_deref().map(|v| v.chars().next().map(|c| c.to_ascii_lowercase())) {
-            None => stdout_tty,
-            Some(Some('y')) => true,
-            Some(Some('n')) => false,
-            Some(_) => {
-                let value = args.show_pushes.clone().unwrap_or_default();
-                warnings.push(format!("Unknown --show-pushes value '{value}' (valid: '[y]es', '[n]o')"));
-                stdout_tty
-            }
-        };
-        let cli_password = args.password.as_ref().map(|p| p.as_bytes().to_vec());
-        if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
-            warnings.push(PASSWORD_WARNING.to_string());
-        }
-        let password = cli_password.or(uri.password).or(env.password);
-        let user = args.user.as_ref().map(|u| u.as_bytes().to_vec()).or(uri.user);
-        let auth = password.map(|password| Credentials { user, password });
-
-        let mut mode_out =
-            if stdout_tty || std::env::var_os("FAKETTY").is_some() { OutputMode::Tty } else { OutputMode::Raw };
-        if args.no_raw {
-            mode_out = OutputMode::Tty;
-        }
-        if args.raw {
-            mode_out = OutputMode::Raw;
-        }
-        if args.csv {
-            mode_out = OutputMode::Csv;
-        }
-        if args.json {
-            mode_out = OutputMode::Json;
-        }
-        if args.quoted_json {
-            mode_out = OutputMode::QuotedJson;
-        }
-        // The Lua debugger's replies are status lines, printed raw as redis-cli does.
-        if args.ldb || args.ldb_sync_mode {
-            mode_out = OutputMode::Raw;
-        }
-        let mut format = Format::new(mode_out);
-        format.terminal = stdout_tty;
-        if let Some(d) = &args.element_delimiter {
-            format.element_delimiter = d.as_bytes().to_vec();
-        }
-        if let Some(d) = &args.reply_delimiter {
-            format.reply_delimiter = d.as_bytes().to_vec();
-        }
-        let tls = args.tls.options(uri.tls, args.socket.is_some())?;
-        let az = match args.az.as_deref() {
-            Some(zone) if zone.is_empty() || !zone.bytes().all(|b| b.is_ascii_graphic()) => {
-                return Err(Error::Usage(format!(
-                    "--az: '{}' is not an availability zone name (printable, without spaces)",
-                    crate::protocol::text::escape_controls(zone, false)
-                )));
-            }
-            zone => zone.map(str::to_string),
-        };
-        let mut address_map = client::address_map::AddressMap::default();
-        for rule in &args.address_map {
-            address_map.add(rule).map_err(Error::Usage)?;
-        }
+        let uri = args.uri.as_deref().map(parse_uri).transpose()?.unwrap_or_default();
+        let seeds = seeds(&args, &uri, &around.env)?;
+        let show_pushes = show_pushes(&args, around.stdout_tty, &mut warnings);
+        let auth = credentials(&args, &uri, &around.env, &mut warnings);
+        let (format, mode_out) = reply_format(&args, around);
         let json = matches!(mode_out, OutputMode::Json | OutputMode::QuotedJson);
         let state = SessionState {
             auth,
@@ -228,48 +160,9 @@ impl Config {
             db: args.db.or(uri.db).unwrap_or(0),
             client_name: args.name.as_ref().map(|n| n.as_bytes().to_vec()),
         };
-
-        let debug = match (args.ldb, args.ldb_sync_mode) {
-            (_, true) => Some(LuaDebug::Sync),
-            (true, false) => Some(LuaDebug::Forked),
-            _ => None,
-        };
-        if debug.is_some() && args.eval.is_none() {
-            return Err(Error::Usage("Options --ldb and --ldb-sync-mode require --eval.".into()));
-        }
-        if args.rdb.is_some() && args.functions_rdb.is_some() {
-            return Err(Error::Usage("Option --functions-rdb and --rdb are mutually exclusive.".into()));
-        }
-        use crate::modes::replication::Transfer;
-        let transfer = args
-            .rdb
-            .clone()
-            .map(|t| (t, Transfer::Rdb))
-            .or(args.functions_rdb.clone().map(|t| (t, Transfer::Functions)));
-        // redis-cli's order (docs/redis-cli-modes.md, "General facts"): the latency
-        // modes, --replica, --rdb, --pipe, the key scans and --stat, --scan, the rest.
-        let earlier = args.replica || transfer.is_some() || args.pipe;
-        let mode = if let Some(diagnostic) = args.diagnostics.select(earlier, args.scan) {
-            Mode::Diagnostic(diagnostic)
-        } else if args.replica {
-            Mode::Replica
-        } else if let Some((target, what)) = transfer {
-            Mode::Rdb { target, what }
-        } else if let Some(file) = &args.eval {
-            let args = args.command.iter().map(|a| a.clone().into_vec()).collect();
-            Mode::Eval { file: file.clone(), args, debug }
-        } else if args.pipe {
-            Mode::Pipe
-        } else if args.scan {
-            Mode::Scan
-        } else if !args.command.is_empty() {
-            Mode::OneShot(args.command.iter().map(|a| a.clone().into_vec()).collect())
-        } else if stdin_tty {
-            Mode::Shell
-        } else {
-            Mode::Lines
-        };
-        let hop_lines = if stdout_tty && mode_out == OutputMode::Tty {
+        let client = client_options(&args, uri.tls, seeds)?;
+        let mode = mode(&args, around.stdin_tty)?;
+        let hop_lines = if around.stdout_tty && mode_out == OutputMode::Tty {
             HopLines::Stdout
         } else if args.verbose {
             HopLines::Stderr
@@ -279,7 +172,7 @@ impl Config {
         let color = match args.color.unwrap_or(ColorChoice::Auto) {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => crate::shell::paint::auto_color(stdout_tty),
+            ColorChoice::Auto => crate::output::auto_color(around.stdout_tty),
         };
         let target = match &args.target {
             None => Target::Current,
@@ -289,26 +182,10 @@ impl Config {
                 ))
             })?,
         };
-        let read_timeout = match args.read_timeout {
-            Some(0.0) => None,
-            Some(t) => Some(seconds(t, "--timeout")?),
-            None => Some(Duration::from_secs(60)),
-        };
+        let scan_pattern = scan_pattern(&args)?;
         Ok(Config {
             mode,
-            client: client::Options {
-                seeds,
-                cluster: args.cluster,
-                connect_timeout: seconds(args.connect_timeout.unwrap_or(5.0), "connection timeout for -t")?,
-                read_timeout,
-                max_hops: args.max_hops,
-                read_from_replicas: args.read_from_replicas || az.is_some(),
-                az,
-                down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
-                tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
-                address_map,
-                family,
-            },
+            client,
             state,
             format,
             hop_lines,
@@ -323,12 +200,9 @@ impl Config {
             target,
             scan_pattern,
             scan_count: args.count,
-            hotkeys_count: args
-                .diagnostics
-                .hotkeys_count
-                .map_or(crate::modes::diag::keystats::HOT_SLOTS, |n| n as usize),
+            hotkeys_count: args.diagnostics.hotkeys_count.map_or(super::diagnostics::HOT_SLOTS, |n| n as usize),
             scan_cursor: args.diagnostics.cursor.unwrap_or(0),
-            keystats_top: args.diagnostics.top.unwrap_or(crate::modes::diag::keysizes::TOP_DEFAULT),
+            keystats_top: args.diagnostics.top.unwrap_or(super::diagnostics::TOP_DEFAULT),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
@@ -338,13 +212,206 @@ impl Config {
     }
 }
 
+/// redis-cli's refusals of options that exclude each other.
+fn exclusive_options(args: &Args) -> Result<()> {
+    let pairs = [
+        (args.resp2 && args.resp3, "Options -2 and -3 are mutually exclusive."),
+        (args.cluster && args.socket.is_some(), "Options -c and -s are mutually exclusive."),
+        (args.stdin_last_arg && args.stdin_tag.is_some(), "Options -x and -X are mutually exclusive."),
+        (args.prefer_ipv4 && args.prefer_ipv6, "Options -4 and -6 are mutually exclusive."),
+        ((args.ldb || args.ldb_sync_mode) && args.eval.is_none(), "Options --ldb and --ldb-sync-mode require --eval."),
+        (
+            args.rdb.is_some() && args.functions_rdb.is_some(),
+            "Option --functions-rdb and --rdb are mutually exclusive.",
+        ),
+    ];
+    match pairs.iter().find(|(clash, _)| *clash) {
+        Some((_, message)) => Err(Error::Usage((*message).into())),
+        None => Ok(()),
+    }
+}
+
+/// `--quoted-pattern` is unquoted like a typed argument: exactly one of them.
+fn scan_pattern(args: &Args) -> Result<Option<Vec<u8>>> {
+    match &args.quoted_pattern {
+        Some(quoted) => match crate::protocol::split::split_args(quoted.as_bytes()).ok().as_deref() {
+            Some([one]) => Ok(Some(one.clone())),
+            _ => Err(Error::Usage("Invalid quoted string specified for --quoted-pattern.".into())),
+        },
+        None => Ok(args.pattern.as_ref().map(|p| p.clone().into_bytes())),
+    }
+}
+
+/// The nodes to start from: `-h`/`-p` pairs (the last one repeats), else the URI's,
+/// else valkey-cli's environment, else 127.0.0.1:6379; `-s` replaces them all.
+fn seeds(args: &Args, uri: &super::uri::Uri, env: &Environment) -> Result<Vec<Endpoint>> {
+    if let Some(socket) = &args.socket {
+        return Ok(vec![Endpoint::Unix(socket.clone())]);
+    }
+    let mut hosts = args.hosts.clone();
+    if hosts.is_empty() {
+        hosts.push(uri.host.clone().or(env.host.clone()).unwrap_or_else(|| "127.0.0.1".to_string()));
+    }
+    let mut ports = args.ports.clone();
+    if ports.is_empty() {
+        let env_port = match env.port {
+            Some(None) => return Err(Error::Usage("Invalid server port.".into())),
+            Some(Some(port)) => Some(port),
+            None => None,
+        };
+        ports.push(uri.port.or(env_port).unwrap_or(6379));
+    }
+    let count = hosts.len().max(ports.len());
+    Ok((0..count)
+        .map(|i| {
+            let host = hosts.get(i).or(hosts.last()).cloned().unwrap_or_default();
+            let port = ports.get(i).or(ports.last()).copied().unwrap_or(6379);
+            Endpoint::Tcp { host, port }
+        })
+        .collect())
+}
+
+/// `--show-pushes y|n`; on a terminal by default.
+fn show_pushes(args: &Args, stdout_tty: bool, warnings: &mut Vec<String>) -> bool {
+    match args.show_pushes.as_deref().map(|v| v.chars().next().map(|c| c.to_ascii_lowercase())) {
+        None => stdout_tty,
+        Some(Some('y')) => true,
+        Some(Some('n')) => false,
+        Some(_) => {
+            let value = args.show_pushes.clone().unwrap_or_default();
+            warnings.push(format!("Unknown --show-pushes value '{value}' (valid: '[y]es', '[n]o')"));
+            stdout_tty
+        }
+    }
+}
+
+/// The password from `-a`, the URI or the environment (with redis-cli's warning for a
+/// password on the command line), the user from `--user` or the URI.
+fn credentials(
+    args: &Args,
+    uri: &super::uri::Uri,
+    env: &Environment,
+    warnings: &mut Vec<String>,
+) -> Option<Credentials> {
+    let cli_password = args.password.as_ref().map(|p| p.as_bytes().to_vec());
+    if (cli_password.is_some() || uri.password.is_some()) && !args.no_auth_warning {
+        warnings.push(PASSWORD_WARNING.to_string());
+    }
+    let password = cli_password.or(uri.password.clone()).or(env.password.clone())?;
+    let user = args.user.as_ref().map(|u| u.as_bytes().to_vec()).or(uri.user.clone());
+    Some(Credentials { user, password })
+}
+
+/// How replies are printed: formatted on a terminal, raw elsewhere, unless an option
+/// says otherwise (the last of --no-raw, --raw, --csv, --json, --quoted-json wins as
+/// in redis-cli's order of checks); the Lua debugger's replies are raw.
+fn reply_format(args: &Args, around: &Surroundings) -> (Format, OutputMode) {
+    let chosen = [
+        (args.no_raw, OutputMode::Tty),
+        (args.raw, OutputMode::Raw),
+        (args.csv, OutputMode::Csv),
+        (args.json, OutputMode::Json),
+        (args.quoted_json, OutputMode::QuotedJson),
+        (args.ldb || args.ldb_sync_mode, OutputMode::Raw),
+    ];
+    let default = if around.stdout_tty || around.fake_tty { OutputMode::Tty } else { OutputMode::Raw };
+    let mode = chosen.iter().rev().find(|(set, _)| *set).map_or(default, |(_, mode)| *mode);
+    let mut format = Format::new(mode);
+    format.terminal = around.stdout_tty;
+    if let Some(d) = &args.element_delimiter {
+        format.element_delimiter = d.as_bytes().to_vec();
+    }
+    if let Some(d) = &args.reply_delimiter {
+        format.reply_delimiter = d.as_bytes().to_vec();
+    }
+    (format, mode)
+}
+
+/// How the client connects and routes: seeds, timeouts, hops, replicas and zones,
+/// TLS, the address map, the address family.
+fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<client::Options> {
+    let family = match (args.prefer_ipv4, args.prefer_ipv6) {
+        (true, _) => Family::PreferV4,
+        (_, true) => Family::PreferV6,
+        _ => Family::Any,
+    };
+    let az = match args.az.as_deref() {
+        Some(zone) if zone.is_empty() || !zone.bytes().all(|b| b.is_ascii_graphic()) => {
+            return Err(Error::Usage(format!(
+                "--az: '{}' is not an availability zone name (printable, without spaces)",
+                crate::protocol::text::escape_controls(zone, false)
+            )));
+        }
+        zone => zone.map(str::to_string),
+    };
+    let mut address_map = client::address_map::AddressMap::default();
+    for rule in &args.address_map {
+        address_map.add(rule).map_err(Error::Usage)?;
+    }
+    let tls = args.tls.options(uri_tls, args.socket.is_some())?;
+    let read_timeout = match args.read_timeout {
+        Some(0.0) => None,
+        Some(t) => Some(seconds(t, "--timeout")?),
+        None => Some(Duration::from_secs(60)),
+    };
+    Ok(client::Options {
+        seeds,
+        cluster: args.cluster,
+        connect_timeout: seconds(args.connect_timeout.unwrap_or(5.0), "connection timeout for -t")?,
+        read_timeout,
+        max_hops: args.max_hops,
+        read_from_replicas: args.read_from_replicas || az.is_some(),
+        az,
+        down_after: args.down_after.map(|d| seconds(d, "--down-after")).transpose()?,
+        tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
+        address_map,
+        family,
+    })
+}
+
+/// What rcli will do, in redis-cli's order (docs/redis-cli-modes.md, "General
+/// facts"): the latency modes, --replica, --rdb, --pipe, the key scans and --stat,
+/// --scan, the rest; without any, one command, the shell on a terminal, else lines.
+fn mode(args: &Args, stdin_tty: bool) -> Result<Mode> {
+    let debug = match (args.ldb, args.ldb_sync_mode) {
+        (_, true) => Some(LuaDebug::Sync),
+        (true, false) => Some(LuaDebug::Forked),
+        _ => None,
+    };
+    let transfer =
+        args.rdb.clone().map(|t| (t, Transfer::Rdb)).or(args.functions_rdb.clone().map(|t| (t, Transfer::Functions)));
+    let earlier = args.replica || transfer.is_some() || args.pipe;
+    let words = || args.command.iter().map(|a| a.clone().into_vec()).collect();
+    Ok(if let Some(diagnostic) = args.diagnostics.select(earlier, args.scan) {
+        Mode::Diagnostic(diagnostic)
+    } else if args.replica {
+        Mode::Replica
+    } else if let Some((target, what)) = transfer {
+        Mode::Rdb { target, what }
+    } else if let Some(file) = &args.eval {
+        Mode::Eval { file: file.clone(), args: words(), debug }
+    } else if args.pipe {
+        Mode::Pipe
+    } else if args.scan {
+        Mode::Scan
+    } else if !args.command.is_empty() {
+        Mode::OneShot(words())
+    } else if stdin_tty {
+        Mode::Shell
+    } else {
+        Mode::Lines
+    })
+}
+
 /// What redis-cli and valkey-cli read from the environment for the connection:
 /// `REDISCLI_AUTH` (else valkey-cli's `VALKEYCLI_AUTH`) for the password, valkey-cli's
 /// `VALKEYCLI_HOST` and `VALKEYCLI_PORT` for the defaults of `-h` and `-p`.
+#[derive(Debug, Clone, Default)]
 struct Environment {
     password: Option<Vec<u8>>,
     host: Option<String>,
-    port: Option<Result<u16>>,
+    /// `Some(None)`: set, but not a port.
+    port: Option<Option<u16>>,
 }
 
 impl Environment {
@@ -355,9 +422,11 @@ impl Environment {
                 .or_else(|| std::env::var_os("VALKEYCLI_AUTH"))
                 .map(OsStringExt::into_vec),
             host: var("VALKEYCLI_HOST").map(|h| h.to_string_lossy().into_owned()),
-            port: var("VALKEYCLI_PORT").map(|p| {
-                p.to_str().and_then(|p| p.parse().ok()).ok_or_else(|| Error::Usage("Invalid server port.".into()))
-            }),
+            port: var("VALKEYCLI_PORT").map(|p| p.to_str().and_then(|p| p.parse().ok())),
         }
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -7,6 +7,12 @@
 
 use clap::Args;
 
+/// Slots in the hot-key pool: redis-cli's 16, valkey-cli's `--hotkeys-count N`.
+pub const HOT_SLOTS: usize = 16;
+
+/// `--top`'s default.
+pub const TOP_DEFAULT: u64 = 10;
+
 /// The diagnostic options, spelled and explained as in redis-cli.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DiagnosticArgs {

@@ -6,15 +6,15 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
+pub mod askpass;
 mod config;
-pub mod describe;
 pub mod diagnostics;
 pub mod tls;
 pub mod uri;
 pub mod usage;
 pub mod version;
 
-pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING};
+pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING, Transfer};
 pub use uri::{Uri, parse_uri};
 
 /// When to colour output.

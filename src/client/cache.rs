@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::PathBuf;
 
+use crate::protocol::encode;
 use crate::protocol::resp::{self, Frame};
 
 /// What identifies a server's command table.
@@ -63,7 +64,7 @@ pub fn load(kind: &str, fingerprint: &Fingerprint) -> Option<Frame> {
 pub fn store(kind: &str, fingerprint: &Fingerprint, frame: &Frame) {
     let Some(file) = path(kind, fingerprint) else { return };
     let mut bytes = Vec::new();
-    resp::encode_frame(frame, &mut bytes);
+    encode::encode_frame(frame, &mut bytes);
     let written = file.parent().map(fs::create_dir_all).transpose().ok().and_then(|_| {
         let tmp = file.with_extension(format!("tmp{}", std::process::id()));
         fs::write(&tmp, &bytes).ok()?;

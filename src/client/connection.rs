@@ -16,6 +16,7 @@ use crate::client::stream::{Dial, INTERRUPT_POLL, Stream};
 use crate::client::tls::link::{failure_text, speaks_tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::encode;
 use crate::protocol::piecewise::{self, ReplySink};
 use crate::protocol::resp::{self, Frame};
 use crate::protocol::scan::{FrameScanner, Scanned};
@@ -124,7 +125,7 @@ impl Connection {
         }
         let mut out = Vec::new();
         for (_, argv) in &steps {
-            resp::encode_command(argv, &mut out);
+            encode::encode_command(argv, &mut out);
         }
         self.write_all(&out)?;
         let mut refusals = Vec::new();
@@ -207,7 +208,7 @@ impl Connection {
     /// Sends one command and reads its reply (skipping RESP3 pushes).
     pub fn request<A: AsRef<[u8]>>(&mut self, argv: &[A], wait: Wait) -> Result<Frame> {
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         self.write_all(&out)?;
         self.read_reply(wait)
     }

@@ -1,84 +1,58 @@
 //! Dispatch of one planned command: [`Client::plan`] decides where a command goes (no
-//! I/O), [`Client::execute`] sends it there — routed, fanned out, or pinned to the node
+//! I/O; the rules are [`route`]'s), [`Client::execute`] sends it there — routed, fanned out, or pinned to the node
 //! of a transaction — and [`Client::observe`] keeps what a reply changes in the
 //! session's state (SELECT, MULTI, a queued command).
 
 use super::{Client, pseudo_random};
 use crate::client::state::Transaction;
-use crate::cluster::commands::RequestPolicy;
+use crate::cluster::command::{Command, Traits};
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::replica_choice;
 use crate::cluster::reply::Reply;
 use crate::cluster::route::{self, Plan};
-use crate::cluster::target::Target;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::protocol::resp::Frame;
 
 impl Client {
-    /// Decides where `argv` goes without sending anything.
-    pub fn plan(&mut self, argv: &[Vec<u8>]) -> Result<Plan> {
+    /// Decides where `command` goes without sending anything.
+    pub fn plan(&mut self, command: &Command) -> Result<Plan> {
         if !self.is_cluster() {
             return Ok(Plan::Node(self.current.clone()));
         }
-        let positions = self.commands().key_positions(argv);
-        if positions.is_empty() {
+        if command.keys.is_empty() {
             if let Some(tx) = &self.tx {
                 return Ok(Plan::Node(tx.node.clone()));
             }
-            return Ok(self.plan_keyless(argv));
+            let Some(topology) = self.topology() else { return Ok(Plan::Node(self.current.clone())) };
+            let pick = pseudo_random(topology.primaries().len());
+            return Ok(route::plan_keyless(&self.target, command.traits, topology, &self.current, pick));
         }
         let in_tx = self.tx.is_some();
-        route::plan_keyed(argv, &positions, in_tx, |slot| self.owner_or_current(slot))
-    }
-
-    fn plan_keyless(&self, argv: &[Vec<u8>]) -> Plan {
-        let Some(topo) = self.topology() else { return Plan::Node(self.current.clone()) };
-        let info = self.commands().lookup(argv);
-        let policy = info.and_then(|i| i.response_policy);
-        let request = info.and_then(|i| i.request_policy);
-        let endpoints = |nodes: Vec<&crate::cluster::topology::Node>| -> Vec<Endpoint> {
-            nodes.into_iter().map(|n| n.endpoint.clone()).collect()
-        };
-        match &self.target {
-            Target::Current => Plan::Node(self.current.clone()),
-            Target::Node(e) => Plan::Node(e.clone()),
-            Target::Primaries => Plan::Fanout { nodes: endpoints(topo.primaries()), policy },
-            Target::Replicas => Plan::Fanout { nodes: endpoints(topo.replica_nodes()), policy },
-            Target::All => Plan::Fanout { nodes: endpoints(topo.all_nodes()), policy },
-            Target::Random => {
-                let nodes = endpoints(topo.primaries());
-                let pick = pseudo_random(nodes.len());
-                Plan::Node(nodes.get(pick).cloned().unwrap_or_else(|| self.current.clone()))
-            }
-            Target::Auto => match request {
-                Some(RequestPolicy::AllShards) => Plan::Fanout { nodes: endpoints(topo.primaries()), policy },
-                Some(RequestPolicy::AllNodes) => Plan::Fanout { nodes: endpoints(topo.all_nodes()), policy },
-                _ => Plan::Node(self.current.clone()),
-            },
-        }
+        route::plan_keyed(&command.argv, &command.keys, in_tx, |slot| self.owner_or_current(slot))
     }
 
     /// Runs one command and returns its reply; `events` receives what the user should
     /// see about its route, as it happens.
     /// A big array or set reply from a single node goes to `events`' piece sink as it
     /// arrives, when it has one ([`Reply::Streamed`]).
-    pub fn execute(&mut self, argv: &[Vec<u8>], events: &mut dyn EventSink) -> Result<Reply> {
+    pub fn execute(&mut self, command: &Command, events: &mut dyn EventSink) -> Result<Reply> {
         if self.is_cluster() {
             self.ensure_map(events);
         }
-        let plan = self.plan(argv)?;
+        let plan = self.plan(command)?;
+        let (argv, traits) = (command.argv.as_slice(), command.traits);
         let (slot, endpoint) = match plan {
             Plan::Node(endpoint) => (None, endpoint),
-            Plan::Slot { slot, endpoint } => (Some(slot), self.prepare_slot(argv, slot, endpoint, events)?),
+            Plan::Slot { slot, endpoint } => (Some(slot), self.prepare_slot(traits, slot, endpoint, events)?),
             Plan::Split { kind, groups } => {
-                let frame = self.execute_split(argv, kind, &groups, events);
+                let frame = self.execute_split(argv, traits, kind, &groups, events);
                 self.observe(argv, &frame);
                 return Ok(Reply::One(frame));
             }
             Plan::Fanout { nodes, policy } => return Ok(self.execute_fanout(argv, &nodes, policy)),
         };
-        let answer = match self.send_routed_pieces(argv, slot, endpoint, events) {
+        let answer = match self.send_routed_pieces(argv, traits, slot, endpoint, events) {
             Err(Error::ServerEnded { .. }) => return Ok(Reply::Ended),
             other => other?,
         };
@@ -100,7 +74,7 @@ impl Client {
     /// asked to, or the transaction's node; moves the prompt like redis-cli does.
     pub fn prepare_slot(
         &mut self,
-        argv: &[Vec<u8>],
+        traits: Traits,
         slot: u16,
         owner: Endpoint,
         events: &mut dyn EventSink,
@@ -108,8 +82,7 @@ impl Client {
         if self.tx.is_some() {
             return self.pin_transaction(slot, owner, events);
         }
-        let readonly = self.commands().lookup(argv).is_some_and(|i| i.flags.readonly);
-        if readonly && self.options.read_from_replicas {
+        if traits.readonly && self.options.read_from_replicas {
             let turn = self.turn.wrapping_add(1);
             let zone = self.options.az.as_deref();
             let replica = self

@@ -8,13 +8,15 @@ use std::collections::HashSet;
 
 use crate::client::Client;
 use crate::client::pool::Exchange;
+use crate::cluster::command::{Command, Traits};
 use crate::cluster::commands::ResponsePolicy;
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::reply::{self, NodeReply, Part, Reply};
 use crate::cluster::route::{self, Plan, SplitKind};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::encode;
+use crate::protocol::resp::Frame;
 
 /// Pages one SCAN over one node may take (a billion keys at the default COUNT).
 const MAX_SCAN_PAGES: usize = 100_000_000;
@@ -25,6 +27,7 @@ impl Client {
     pub(super) fn execute_split(
         &mut self,
         argv: &[Vec<u8>],
+        traits: Traits,
         kind: SplitKind,
         groups: &[(u16, Vec<usize>)],
         events: &mut dyn EventSink,
@@ -40,7 +43,7 @@ impl Client {
             }
             let sub = route::sub_command(argv, kind, positions);
             let owner = self.owner_or_current(*slot).unwrap_or_else(|| self.current.clone());
-            let result = self.send_routed(&sub, Some(*slot), owner, events);
+            let result = self.send_routed(&sub, traits, Some(*slot), owner, events);
             interrupted = matches!(result, Err(Error::Interrupted));
             parts.push(Part { positions: positions.clone(), result: result.map_err(|e| e.to_string()) });
         }
@@ -56,7 +59,7 @@ impl Client {
     ) -> Reply {
         let timeout = self.reply_timeout(false);
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         let mut sent: Vec<Result<Exchange>> = Vec::with_capacity(nodes.len());
         for endpoint in nodes {
             let exchange = self.pool.borrow(endpoint).and_then(|mut exchange| {
@@ -117,8 +120,8 @@ impl Client {
     }
 
     /// The nodes a SCAN with a multi-node target walks, when it has one.
-    pub fn scan_targets(&mut self, argv: &[Vec<u8>]) -> Option<Vec<Endpoint>> {
-        match self.plan(argv) {
+    pub fn scan_targets(&mut self, command: &Command) -> Option<Vec<Endpoint>> {
+        match self.plan(command) {
             Ok(Plan::Fanout { nodes, .. }) => Some(nodes),
             _ => None,
         }
@@ -127,10 +130,10 @@ impl Client {
     /// Sends a SUBSCRIBE-like or MONITOR command and hands over the connection, which
     /// now streams messages; read them with [`Exchange::read_frame`]. Dropping the
     /// exchange closes the connection.
-    pub fn open_stream(&mut self, argv: &[Vec<u8>], events: &mut dyn EventSink) -> Result<Exchange> {
-        let endpoint = match self.plan(argv)? {
+    pub fn open_stream(&mut self, command: &Command, events: &mut dyn EventSink) -> Result<Exchange> {
+        let endpoint = match self.plan(command)? {
             Plan::Node(e) => e,
-            Plan::Slot { slot, endpoint } => self.prepare_slot(argv, slot, endpoint, events)?,
+            Plan::Slot { slot, endpoint } => self.prepare_slot(command.traits, slot, endpoint, events)?,
             Plan::Split { .. } | Plan::Fanout { .. } => {
                 return Err(Error::Refused(
                     "subscribe to channels of one slot at a time (or :use a single node)".into(),
@@ -139,7 +142,7 @@ impl Client {
         };
         let mut exchange = self.pool.borrow(&endpoint)?;
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(&command.argv, &mut out);
         exchange.send(&out, 0)?;
         // The stream's replies are read by the caller; the connection never returns.
         exchange.abandon();

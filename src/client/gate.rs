@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use super::routed::{Outcome, Route};
 use crate::client::Client;
+use crate::cluster::command::Traits;
 use crate::cluster::event::EventSink;
 use crate::cluster::health::{Domain, Gate};
+use crate::cluster::retry;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, os_message_of};
 
@@ -21,7 +23,7 @@ impl Client {
         slot: Option<u16>,
         events: &mut dyn EventSink,
     ) -> Result<Endpoint> {
-        let mut route = self.new_route(&[], endpoint);
+        let mut route = self.new_route(Traits::default(), endpoint);
         self.pass_gate(&mut route, slot, events)?;
         Ok(route.endpoint)
     }
@@ -32,7 +34,7 @@ impl Client {
         match outcome {
             Outcome::Reply(frame) => {
                 let error = frame.as_error()?;
-                (self.is_cluster() && error.starts_with(b"CLUSTERDOWN"))
+                (self.is_cluster() && retry::is_cluster_down(error))
                     .then(|| (Domain::Cluster, Duration::ZERO, String::from_utf8_lossy(error).into_owned()))
             }
             Outcome::TimedOut { error, idle } => Some((node, *idle, os_message_of(error))),

@@ -21,6 +21,7 @@ pub mod connection;
 mod dispatch;
 pub mod fanout;
 mod gate;
+mod next_step;
 pub mod pool;
 pub mod refresh;
 pub mod replication;
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::pool::{LinkSettings, Pool};
 use crate::client::state::{SessionState, Transaction};
+use crate::cluster::command::Command;
 use crate::cluster::commands::CommandTable;
 use crate::cluster::health::Health;
 use crate::cluster::reply::Role;
@@ -206,6 +208,11 @@ impl Client {
         self.table()
     }
 
+    /// `argv` as a command: classified once, with this client's command table.
+    pub fn command(&self, argv: Vec<Vec<u8>>) -> Command {
+        Command::new(argv, self.table())
+    }
+
     fn table(&self) -> &Arc<CommandTable> {
         self.commands.get_or_init(|| Arc::new(CommandTable::builtin()))
     }
@@ -328,21 +335,6 @@ impl Client {
             None => None,
         }
     }
-}
-
-/// SHUTDOWN without ABORT: the server closing the link is its success.
-pub fn ends_server(argv: &[Vec<u8>]) -> bool {
-    argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown"))
-        && !argv.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"abort"))
-}
-
-/// Commands whose reply is a stream of messages: they wait without a timeout.
-pub fn is_streaming(argv: &[Vec<u8>]) -> bool {
-    argv.first().is_some_and(|n| {
-        ["subscribe", "psubscribe", "ssubscribe", "monitor", "sync", "psync", "wait", "waitaof"]
-            .iter()
-            .any(|s| n.eq_ignore_ascii_case(s.as_bytes()))
-    })
 }
 
 /// A small index in `0..n` that differs between calls, without a random-number crate.

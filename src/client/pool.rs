@@ -16,8 +16,9 @@ use crate::client::stream::{Dial, Family};
 use crate::client::tls::{ServerNames, Tls};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::encode;
 use crate::protocol::piecewise::ReplySink;
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::resp::Frame;
 
 struct Idle {
     conn: Connection,
@@ -338,7 +339,7 @@ impl Pool {
     ) -> Result<Frame> {
         let mut exchange = self.borrow(endpoint)?;
         let mut out = Vec::new();
-        resp::encode_command(argv, &mut out);
+        encode::encode_command(argv, &mut out);
         exchange.send(&out, 1)?;
         let reply = exchange.read(idle);
         self.give_back(exchange);
@@ -356,7 +357,7 @@ impl Pool {
         let mut exchange = self.borrow(endpoint)?;
         let mut out = Vec::new();
         for argv in commands {
-            resp::encode_command(argv, &mut out);
+            encode::encode_command(argv, &mut out);
         }
         exchange.send(&out, commands.len())?;
         let idle = Some(self.settings.internal_timeout);

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::client::pool::Exchange;
 use crate::error::{Error, Result};
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::encode;
+use crate::protocol::resp::Frame;
 
 /// Length of the marker that ends a diskless payload.
 pub const MARK_LEN: usize = 40;
@@ -78,7 +79,7 @@ impl Exchange {
     /// `REPLCONF a b` and its reply (an error reply is a value: redis-cli goes on).
     pub fn replconf(&mut self, a: &str, b: &str, idle: Option<Duration>) -> Result<Frame> {
         let mut out = Vec::new();
-        resp::encode_command(&["REPLCONF", a, b], &mut out);
+        encode::encode_command(&["REPLCONF", a, b], &mut out);
         self.send(&out, 1)?;
         self.read(idle)
     }
@@ -180,7 +181,7 @@ impl Exchange {
     /// `REPLCONF ACK 0` without waiting for a reply (a master never answers it).
     pub fn ack(&mut self) -> Result<()> {
         let mut out = Vec::new();
-        resp::encode_command(&["REPLCONF", "ACK", "0"], &mut out);
+        encode::encode_command(&["REPLCONF", "ACK", "0"], &mut out);
         self.send(&out, 0)
     }
 }

@@ -1,17 +1,20 @@
 //! What rcli knows and decides about a cluster, as pure data with no I/O: hash slots
 //! ([`slot`]), the slot map ([`topology`]), each command's keys and tips
 //! ([`commands`]), CLUSTER SHARDS/SLOTS replies read and validated ([`map_reply`]),
+//! CLUSTER NODES lines read ([`nodes_reply`]),
 //! where a command goes ([`route`], [`target`]), which replica serves a read
 //! ([`replica_choice`]), MOVED/ASK ([`redirect`]), the one retry policy ([`retry`]),
 //! node health and the failure budget ([`health`]), the databases a node uses
 //! ([`keyspace`]), how replies combine ([`reply`]) and the hop lines the user sees
 //! ([`event`]).
 
+pub mod command;
 pub mod commands;
 pub mod event;
 pub mod health;
 pub mod keyspace;
 pub mod map_reply;
+pub mod nodes_reply;
 pub mod redirect;
 pub mod replica_choice;
 pub mod reply;

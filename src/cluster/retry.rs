@@ -178,10 +178,30 @@ pub fn reroute_pause(resends: usize) -> Duration {
     }
 }
 
-/// Errors that mean "busy, ask again shortly": TRYAGAIN (a multi-key command during a
-/// migration), LOADING and MASTERDOWN.
+/// Error codes that mean "busy, ask again shortly": TRYAGAIN (a multi-key command
+/// during a migration), LOADING and MASTERDOWN.
+const BUSY: &[&str] = &["TRYAGAIN", "LOADING", "MASTERDOWN"];
+
+/// The error code of a cluster without a quorum or with uncovered slots.
+const CLUSTER_DOWN: &str = "CLUSTERDOWN";
+
+/// An error reply that means "busy, ask again shortly" ([`BUSY`]).
 pub fn is_transient(error: &[u8]) -> bool {
-    ["TRYAGAIN", "LOADING", "MASTERDOWN"].iter().any(|prefix| error.starts_with(prefix.as_bytes()))
+    BUSY.iter().any(|code| error.starts_with(code.as_bytes()))
+}
+
+/// An error reply of a cluster that is down (no quorum, uncovered slots).
+pub fn is_cluster_down(error: &[u8]) -> bool {
+    error.starts_with(CLUSTER_DOWN.as_bytes())
+}
+
+/// An error that passes by itself (busy, or the cluster down for now), also when a
+/// node relays it from another one: MIGRATE puts the target's error after its own
+/// words ("IOERR … Target instance replied with error: CLUSTERDOWN …"). The manager's
+/// moves wait these out; the shell's retry loop reads [`is_transient`] and
+/// [`is_cluster_down`] on the codes themselves.
+pub fn passes_by_itself(error: &[u8]) -> bool {
+    BUSY.iter().chain(&[CLUSTER_DOWN]).any(|code| error.windows(code.len()).any(|w| w == code.as_bytes()))
 }
 
 #[cfg(test)]
@@ -190,6 +210,20 @@ mod tests {
 
     fn node() -> Endpoint {
         Endpoint::tcp("127.0.0.1", 7000)
+    }
+
+    #[test]
+    fn one_classifier_for_errors_that_pass() {
+        for code in ["TRYAGAIN x", "LOADING y", "MASTERDOWN z"] {
+            assert!(is_transient(code.as_bytes()) && passes_by_itself(code.as_bytes()), "{code}");
+        }
+        assert!(is_cluster_down(b"CLUSTERDOWN The cluster is down") && !is_transient(b"CLUSTERDOWN x"));
+        let relayed = b"IOERR error or timeout reading to target instance: MASTERDOWN Link with MASTER is down";
+        assert!(passes_by_itself(relayed) && !is_transient(relayed));
+        assert!(passes_by_itself(b"ERR Target instance replied with error: CLUSTERDOWN Hash slot not served"));
+        for other in ["ERR wrong number", "BUSYKEY Target key name already exists.", "NOREPLICAS x"] {
+            assert!(!passes_by_itself(other.as_bytes()), "{other}");
+        }
     }
 
     fn attempt(cluster: bool, readonly: bool) -> Attempt {

@@ -3,8 +3,11 @@
 //! several nodes' replies combine under a response policy, and the explanation (with a
 //! hash-tag rewrite) for a cross-slot command rcli refuses to send.
 
-use crate::cluster::commands::ResponsePolicy;
+use crate::cluster::command::Traits;
+use crate::cluster::commands::{RequestPolicy, ResponsePolicy};
 use crate::cluster::slot::{self, HashedPart};
+use crate::cluster::target::Target;
+use crate::cluster::topology::{Node, Topology};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
@@ -41,6 +44,31 @@ impl SplitKind {
             b"del" | b"unlink" | b"exists" | b"touch" => Some(SplitKind::Sum),
             _ => None,
         }
+    }
+}
+
+/// Plans a keyless command: the `:use` target decides, and under the default target
+/// the server's request-policy tip (all shards, all nodes) or else the prompt's node
+/// (`current`). `pick` chooses among the primaries for the random target.
+pub fn plan_keyless(target: &Target, traits: Traits, topology: &Topology, current: &Endpoint, pick: usize) -> Plan {
+    let endpoints = |nodes: Vec<&Node>| -> Vec<Endpoint> { nodes.into_iter().map(|n| n.endpoint.clone()).collect() };
+    let policy = traits.response_policy;
+    match target {
+        Target::Current => Plan::Node(current.clone()),
+        Target::Node(e) => Plan::Node(e.clone()),
+        Target::Primaries => Plan::Fanout { nodes: endpoints(topology.primaries()), policy },
+        Target::Replicas => Plan::Fanout { nodes: endpoints(topology.replica_nodes()), policy },
+        Target::All => Plan::Fanout { nodes: endpoints(topology.all_nodes()), policy },
+        Target::Random => {
+            let nodes = endpoints(topology.primaries());
+            let chosen = nodes.len().checked_sub(1).map(|last| pick.min(last)).and_then(|i| nodes.get(i));
+            Plan::Node(chosen.cloned().unwrap_or_else(|| current.clone()))
+        }
+        Target::Auto => match traits.request_policy {
+            Some(RequestPolicy::AllShards) => Plan::Fanout { nodes: endpoints(topology.primaries()), policy },
+            Some(RequestPolicy::AllNodes) => Plan::Fanout { nodes: endpoints(topology.all_nodes()), policy },
+            _ => Plan::Node(current.clone()),
+        },
     }
 }
 

@@ -19,7 +19,7 @@ use crate::client::replication::Payload;
 use crate::cluster::map_reply;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::protocol::resp;
+use crate::protocol::encode;
 use crate::protocol::text::escape_controls;
 
 /// A node's entry in `nodes.json`, byte for byte redis-cli's `clusterManagerNodeGetJSON`.
@@ -97,7 +97,7 @@ fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, Error> {
     let mut exchange = m.link.pool_mut().borrow(&endpoint)?;
     let mut commands = Vec::new();
     for argv in [["REPLCONF", "capa", "eof"], ["REPLCONF", "rdb-only", "1"]] {
-        resp::encode_command(&argv, &mut commands);
+        encode::encode_command(&argv, &mut commands);
     }
     exchange.send(&commands, 2)?;
     for _ in 0..2 {
@@ -120,11 +120,11 @@ fn save_rdb(m: &mut Manager, node: &Node, path: &Path) -> Result<u64, Error> {
 /// `backup`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let [entry, dir, ..] = args else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let Some(entry) = host_arg(std::slice::from_ref(entry)) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     let dir = dir.to_string_lossy().into_owned();

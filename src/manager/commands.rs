@@ -14,7 +14,7 @@ use crate::protocol::render;
 fn entry(m: &mut Manager, args: &[OsString]) -> Option<crate::endpoint::Endpoint> {
     let entry = host_arg(args);
     if entry.is_none() {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
     }
     entry
 }
@@ -86,7 +86,7 @@ fn raw(frame: &crate::protocol::resp::Frame) -> String {
 /// printed in load order. Always exit 0 once loaded.
 pub fn call(m: &mut Manager, args: &[OsString]) -> bool {
     let Some((entry_arg, command)) = args.split_first() else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let Some(entry) = entry(m, std::slice::from_ref(entry_arg)) else { return false };
@@ -134,13 +134,13 @@ pub fn call(m: &mut Manager, args: &[OsString]) -> bool {
 /// `set-timeout`: CONFIG SET cluster-node-timeout and CONFIG REWRITE on every node.
 pub fn set_timeout(m: &mut Manager, args: &[OsString]) -> bool {
     let [entry_arg, timeout, ..] = args else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let Some(entry) = entry(m, std::slice::from_ref(entry_arg)) else { return false };
     let timeout = super::args::atoi(&timeout.to_string_lossy());
     if timeout < 100 {
-        m.report.note("Setting a node timeout of less than 100 milliseconds is a bad idea.");
+        m.usage_error("Setting a node timeout of less than 100 milliseconds is a bad idea.");
         return false;
     }
     if load::load(m, &entry).is_err() {

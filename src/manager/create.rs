@@ -21,7 +21,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     for arg in args {
         let text = arg.to_string_lossy().into_owned();
         let Some(endpoint) = super::host_arg(std::slice::from_ref(arg)).filter(|_| text.contains(':')) else {
-            m.report.note(&format!("Invalid address format: {text}"));
+            m.usage_error(&format!("Invalid address format: {text}"));
             return false;
         };
         if load::connect(m, &endpoint).is_err() {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::cluster::retry;
 use crate::endpoint::Endpoint;
 use crate::protocol::resp::Frame;
 
@@ -197,9 +198,9 @@ fn retry_failed_batch(
     }
 }
 
-/// A MIGRATE error that passes by itself: the target's cluster is (still) down.
+/// A MIGRATE error that passes by itself (the one classifier: [`retry::passes_by_itself`]).
 fn is_transient(err: &str) -> bool {
-    err.contains("CLUSTERDOWN") || err.contains("TRYAGAIN") || err.contains("LOADING")
+    retry::passes_by_itself(err.as_bytes())
 }
 
 fn fail_batch(src: &Peer, err: &str, out: &mut SlotOutcome) -> Result<(), String> {

@@ -43,15 +43,15 @@ impl SlotOwners {
 /// `import`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let Some(entry) = host_arg(args) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     let Some(from) = m.opts.from.clone() else {
-        m.report.note("[ERR] Option '--cluster-from' is required for subcommand 'import'.");
+        m.usage_error("[ERR] Option '--cluster-from' is required for subcommand 'import'.");
         return false;
     };
     let Some(source) = host_arg(&[OsString::from(&from)]) else {
-        m.report.note("[ERR] Invalid --cluster-from host. You need to pass a valid address (ie. 120.0.0.1:7000).");
+        m.usage_error("[ERR] Invalid --cluster-from host. You need to pass a valid address (ie. 120.0.0.1:7000).");
         return false;
     };
     m.report.info(&format!(">>> Importing data from {source} to cluster {entry}"));
@@ -65,7 +65,7 @@ pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let mut password = m.opts.from_pass.clone().map(String::into_bytes);
     if m.opts.from_askpass {
         password =
-            crate::shell::askpass::read_password("Please input import source node password: ").map(String::into_bytes);
+            crate::cli::askpass::read_password("Please input import source node password: ").map(String::into_bytes);
     }
     let auth =
         password.map(|password| Credentials { user: m.opts.from_user.clone().map(String::into_bytes), password });

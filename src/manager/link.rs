@@ -14,7 +14,8 @@ use crate::client::pool::{LinkSettings, Pool};
 use crate::client::state::{Credentials, SessionState};
 use crate::endpoint::Endpoint;
 use crate::error::Result;
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::encode;
+use crate::protocol::resp::Frame;
 
 /// What every link of a run shares: credentials, timeouts, the interrupt flag.
 #[derive(Clone)]
@@ -138,13 +139,13 @@ impl Link {
         let mut out = Vec::new();
         let db = self.db.to_string();
         if self.db != 0 {
-            resp::encode_command(&["SELECT", db.as_str()], &mut out);
+            encode::encode_command(&["SELECT", db.as_str()], &mut out);
         }
         for argv in commands {
-            resp::encode_command(argv, &mut out);
+            encode::encode_command(argv, &mut out);
         }
         if self.db != 0 {
-            resp::encode_command(&["SELECT", "0"], &mut out);
+            encode::encode_command(&["SELECT", "0"], &mut out);
         }
         (out, commands.len() + if self.db != 0 { 2 } else { 0 })
     }

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cluster::redirect::{Redirect, RedirectKind};
+use crate::cluster::retry;
 use crate::endpoint::Endpoint;
 use crate::protocol::resp::Frame;
 
@@ -131,8 +132,7 @@ fn routed(link: &mut Link, at: &Endpoint, argv: &[&str]) -> Result<(Endpoint, Fr
             node = redirect.to;
             continue;
         }
-        let text = String::from_utf8_lossy(error);
-        if (text.starts_with("CLUSTERDOWN") || text.starts_with("TRYAGAIN")) && downs < DOWN_RETRIES {
+        if (retry::is_cluster_down(error) || retry::is_transient(error)) && downs < DOWN_RETRIES {
             downs += 1;
             std::thread::sleep(Duration::from_millis(200));
             continue;

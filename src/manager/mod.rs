@@ -55,10 +55,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use clap::Parser;
-
 use crate::endpoint::Endpoint;
-use args::{ClusterOptions, Invocation};
+pub use args::{ClusterOptions, Invocation};
 use link::{Link, LinkTemplate};
 use model::Cluster;
 use report::Report;
@@ -87,6 +85,8 @@ pub struct Manager {
     pub journal: Option<journal::Record>,
     /// How many databases a cluster node has (Valkey 9's `cluster-databases`; 1 before).
     pub databases: u32,
+    /// The arguments were wrong (a usage error: exit 2).
+    pub usage: bool,
 }
 
 impl Manager {
@@ -107,7 +107,15 @@ impl Manager {
             stdin_last_arg: false,
             journal: None,
             databases: 1,
+            usage: false,
         }
+    }
+
+    /// Says what is wrong with the subcommand's arguments (stderr); the run then exits
+    /// as a usage error.
+    pub fn usage_error(&mut self, text: &str) {
+        self.report.note(text);
+        self.usage = true;
     }
 
     /// The mover's settings from the options.
@@ -181,51 +189,11 @@ fn install_ctrl_c(stop: Arc<AtomicBool>, interrupt: Arc<AtomicBool>) {
     });
 }
 
-/// Runs `rcli --cluster …` (argv with the program name first); returns the exit code.
-pub fn main(argv: &[OsString]) -> i32 {
-    let inv: Invocation = match args::parse(argv) {
-        Ok(inv) => inv,
-        Err(e) => {
-            crate::output::note(&e.message);
-            return e.code;
-        }
-    };
-    let Some(spec) = help::find(&inv.command) else {
-        crate::output::note("Unknown --cluster subcommand");
-        return 1;
-    };
-    if !spec.arity_ok(inv.args.len()) {
-        crate::output::note(WRONG_ARGS);
-        return 1;
-    }
-    if inv.command == "help" {
-        help::print();
-        return 0;
-    }
-    let config = match crate::cli::Args::try_parse_from(&inv.common)
-        .map_err(|e| e.to_string())
-        .and_then(|a| crate::cli::Config::from_args(a).map_err(|e| e.to_string()))
-    {
-        Ok(config) => config,
-        Err(e) => {
-            crate::output::note(e.trim_end());
-            return 1;
-        }
-    };
-    for warning in &config.warnings {
-        crate::output::note(warning);
-    }
-    let mut auth = config.state.auth.clone();
-    if config.askpass {
-        match crate::shell::askpass::read_password("Please input password: ") {
-            Some(password) => {
-                let user = auth.as_ref().and_then(|a| a.user.clone());
-                auth = Some(crate::client::state::Credentials { user, password: password.into_bytes() });
-            }
-            None => return 1,
-        }
-    }
+/// Runs one subcommand of an [`Invocation`] with the common options of `config`
+/// (already through the front door's start-up: password read, TLS checked).
+pub fn run_invocation(inv: &Invocation, config: &crate::cli::Config) -> crate::exit::Exit {
     let timeout = config.client.read_timeout.unwrap_or(Duration::from_secs(60)).max(Duration::from_secs(5));
+    let auth = config.state.auth.clone();
     let template = LinkTemplate::new(auth, crate::client::Client::link_settings(&config.client), timeout);
     let mut m = Manager::new(template, inv.opts.clone());
     m.verbose = config.verbose;
@@ -237,7 +205,7 @@ pub fn main(argv: &[OsString]) -> i32 {
     }
     let ok = run(&mut m, &inv.command, &inv.args);
     m.report.finish();
-    i32::from(!ok)
+    if m.usage { crate::exit::Exit::Usage } else { crate::exit::Exit::from_ok(ok) }
 }
 
 /// The shell's `:cluster check` / `:cluster info`: the manager's check (or info) against

@@ -120,13 +120,13 @@ fn checked(m: &mut Manager, endpoint: &Endpoint, addr: &str, argv: &[&str]) -> b
 /// `add-node new_host:new_port existing_host:existing_port`.
 pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
     let [new, existing, ..] = args else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let (Some(existing), Some(new)) =
         (super::host_arg(std::slice::from_ref(existing)), super::host_arg(std::slice::from_ref(new)))
     else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     let new_addr = new.to_string();
@@ -317,11 +317,11 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
 /// `del-node host:port node_id`.
 pub fn del_node(m: &mut Manager, args: &[OsString]) -> bool {
     let [entry, id, ..] = args else {
-        m.report.note(WRONG_ARGS);
+        m.usage_error(WRONG_ARGS);
         return false;
     };
     let Some(entry) = super::host_arg(std::slice::from_ref(entry)) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     let id = id.to_string_lossy().into_owned();

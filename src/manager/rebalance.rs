@@ -14,7 +14,7 @@ use super::{INVALID_HOST, Manager, check, host_arg, load, reshard};
 /// `rebalance`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let Some(entry) = host_arg(args) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     if load::load(m, &entry).is_err() {

@@ -54,7 +54,7 @@ pub fn refuse_unfinished(m: &mut Manager) -> bool {
 /// `reshard`.
 pub fn run(m: &mut Manager, args: &[OsString]) -> bool {
     let Some(entry) = host_arg(args) else {
-        m.report.note(INVALID_HOST);
+        m.usage_error(INVALID_HOST);
         return false;
     };
     if load::load(m, &entry).is_err() {

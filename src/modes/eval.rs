@@ -14,10 +14,13 @@ use crate::cli::LuaDebug;
 use crate::client::pool::Exchange;
 use crate::cluster::route::Plan;
 use crate::error::Error;
+use crate::exit::Exit;
+use crate::protocol::encode;
 use crate::protocol::render::{Format, OutputMode};
-use crate::protocol::resp::{self, Frame};
+use crate::protocol::resp::Frame;
 use crate::protocol::split::split_args;
 use crate::session::Session;
+use crate::session::hooks::NoHooks;
 
 /// `EVAL script numkeys …`: the arguments before the first standalone `,` are keys, the
 /// rest arguments (later commas are ordinary arguments).
@@ -39,18 +42,33 @@ fn read_script(session: &mut Session, file: &Path) -> Option<Vec<u8>> {
     }
 }
 
-/// Runs `--eval`; returns the exit code.
-pub fn run(session: &mut Session, file: &Path, args: &[Vec<u8>], debug: Option<LuaDebug>, repeat: i64) -> i32 {
-    let Some(script) = read_script(session, file) else { return 1 };
+/// How `--eval` ended.
+pub enum Evaluated {
+    Done(Exit),
+    /// A debugging session that ended well: redis-cli goes on as a normal shell, replies
+    /// formatted for a person (the caller starts it).
+    ToShell,
+}
+
+/// Runs `--eval` (`color`: the debugger's Lua source is coloured).
+pub fn run(
+    session: &mut Session,
+    file: &Path,
+    args: &[Vec<u8>],
+    debug: Option<LuaDebug>,
+    repeat: i64,
+    color: bool,
+) -> Evaluated {
+    let Some(script) = read_script(session, file) else { return Evaluated::Done(Exit::Failure) };
     if !session.connect_and_report() {
-        return 1;
+        return Evaluated::Done(Exit::Failure);
     }
     let Some(mode) = debug else {
-        let flow = session.run_command(eval_argv(script, args), repeat);
+        let flow = session.run_command(eval_argv(script, args), repeat, &mut NoHooks);
         let _ = session.printer.flush();
-        return crate::run::exit_code(flow, session);
+        return Evaluated::Done(session.exit_for(flow));
     };
-    debugger(session, file, args, mode)
+    debugger(session, file, args, mode, color)
 }
 
 const BANNER: &str = "Lua debugging session started, please use:\nquit    -- End the session.\nrestart -- Restart the script in debug mode again.\nhelp    -- Show Lua script debugging commands.\n";
@@ -63,32 +81,32 @@ enum Shown {
     Ended,
 }
 
-fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug) -> i32 {
+fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug, color: bool) -> Evaluated {
     let mut editor = match DefaultEditor::new() {
         Ok(editor) => editor,
         Err(e) => {
             session.printer.note(&format!("cannot start the line editor: {e}"));
-            return 1;
+            return Evaluated::Done(Exit::Failure);
         }
     };
     'restart: loop {
         let _ = session.printer.line(BANNER);
-        let Some(script) = read_script(session, file) else { return 1 };
+        let Some(script) = read_script(session, file) else { return Evaluated::Done(Exit::Failure) };
         let argv = eval_argv(script, args);
         let mut exchange = match start(session, &argv, mode) {
             Ok(exchange) => exchange,
             Err(e) => {
                 session.printer.note(&e.to_string());
-                return 1;
+                return Evaluated::Done(Exit::Failure);
             }
         };
-        match read_and_show(session, &mut exchange) {
-            Err(e) => return failed(session, &e),
+        match read_and_show(session, &mut exchange, color) {
+            Err(e) => return Evaluated::Done(failed(session, &e)),
             Ok(Shown::Ended) => {
                 let _ = session.printer.line("Eval debugging session can't start:");
                 return match exchange.read(None) {
-                    Ok(reply) => standard(session, &reply).map_or(1, |()| 0),
-                    Err(e) => failed(session, &e),
+                    Ok(reply) => Evaluated::Done(Exit::from_ok(standard(session, &reply).is_ok())),
+                    Err(e) => Evaluated::Done(failed(session, &e)),
                 };
             }
             Ok(Shown::Running) => {}
@@ -98,7 +116,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             let line = match editor.readline("lua debugger> ") {
                 Ok(line) => line,
                 Err(ReadlineError::Interrupted) => continue,
-                Err(_) => return 0,
+                Err(_) => return Evaluated::Done(Exit::Success),
             };
             let trimmed = line.trim();
             if trimmed.is_empty() {
@@ -106,7 +124,7 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             }
             let _ = editor.add_history_entry(trimmed);
             match trimmed.to_ascii_lowercase().as_str() {
-                "quit" | "exit" => return 0,
+                "quit" | "exit" => return Evaluated::Done(Exit::Success),
                 "restart" => {
                     // A new connection ends the old session on the server.
                     drop(exchange);
@@ -117,21 +135,21 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
             }
             let command = debugger_words(trimmed);
             let mut out = Vec::new();
-            resp::encode_command(&command, &mut out);
+            encode::encode_command(&command, &mut out);
             if let Err(e) = exchange.send(&out, 1) {
-                return failed(session, &e);
+                return Evaluated::Done(failed(session, &e));
             }
-            match read_and_show(session, &mut exchange) {
-                Err(e) => return failed(session, &e),
+            match read_and_show(session, &mut exchange, color) {
+                Err(e) => return Evaluated::Done(failed(session, &e)),
                 Ok(Shown::Running) => {}
                 Ok(Shown::Ended) => {
                     let result = exchange.read(None);
                     let ended = match result {
                         Ok(reply) => standard(session, &reply),
-                        Err(e) => return failed(session, &e),
+                        Err(e) => return Evaluated::Done(failed(session, &e)),
                     };
                     if ended.is_err() {
-                        return 0;
+                        return Evaluated::Done(Exit::Success);
                     }
                     let suffix = if mode == LuaDebug::Forked { " -- dataset changes rolled back" } else { "" };
                     let _ = session.printer.write(format!("\n(Lua debugging session ended{suffix})\n\n").as_bytes());
@@ -140,23 +158,26 @@ fn debugger(session: &mut Session, file: &Path, args: &[Vec<u8>], mode: LuaDebug
                     // redis-cli goes on as a normal shell, replies formatted for a person.
                     session.printer.format = Format::new(OutputMode::Tty);
                     session.interactive = true;
-                    return crate::shell::repl::run(session);
+                    return Evaluated::ToShell;
                 }
             }
         }
     }
 }
 
-fn failed(session: &mut Session, error: &Error) -> i32 {
+fn failed(session: &mut Session, error: &Error) -> Exit {
     session.printer.note(&error.to_string());
-    1
+    Exit::Failure
 }
 
 /// The node for the script (its keys' slot in cluster mode), SCRIPT DEBUG, and EVAL.
 fn start(session: &mut Session, argv: &[Vec<u8>], mode: LuaDebug) -> crate::error::Result<Exchange> {
-    let endpoint = match session.client.plan(argv)? {
+    let command = session.client.command(argv.to_vec());
+    let endpoint = match session.client.plan(&command)? {
         Plan::Node(endpoint) => endpoint,
-        Plan::Slot { slot, endpoint } => session.client.prepare_slot(argv, slot, endpoint, &mut Vec::new())?,
+        Plan::Slot { slot, endpoint } => {
+            session.client.prepare_slot(command.traits, slot, endpoint, &mut Vec::new())?
+        }
         Plan::Split { .. } | Plan::Fanout { .. } => {
             return Err(Error::Refused("the script's keys must share a slot".into()));
         }
@@ -166,12 +187,12 @@ fn start(session: &mut Session, argv: &[Vec<u8>], mode: LuaDebug) -> crate::erro
     // One after the other, as redis-cli does: in forked mode the server forks at EVAL,
     // and SCRIPT DEBUG's reply must be in before that.
     let mut out = Vec::new();
-    resp::encode_command(&["SCRIPT", "DEBUG", debug], &mut out);
+    encode::encode_command(&["SCRIPT", "DEBUG", debug], &mut out);
     exchange.send(&out, 1)?;
     // redis-cli does not show SCRIPT DEBUG's reply.
     let _ = exchange.read(None)?;
     out.clear();
-    resp::encode_command(argv, &mut out);
+    encode::encode_command(argv, &mut out);
     exchange.send(&out, 1)?;
     Ok(exchange)
 }
@@ -188,7 +209,7 @@ fn debugger_words(line: &str) -> Vec<Vec<u8>> {
 }
 
 /// Reads one debugger reply and prints its lines; `<endsession>` is not printed.
-fn read_and_show(session: &mut Session, exchange: &mut Exchange) -> crate::error::Result<Shown> {
+fn read_and_show(session: &mut Session, exchange: &mut Exchange, color: bool) -> crate::error::Result<Shown> {
     let reply = exchange.read(None)?;
     let lines: Vec<Vec<u8>> = match &reply {
         Frame::Array(items) => items.iter().filter_map(|i| i.as_bytes().map(<[u8]>::to_vec)).collect(),
@@ -201,7 +222,7 @@ fn read_and_show(session: &mut Session, exchange: &mut Exchange) -> crate::error
             shown = Shown::Ended;
             continue;
         }
-        let painted = colourize(&line, session.prefs.color);
+        let painted = colourize(&line, color);
         text.extend_from_slice(&painted);
         text.push(b'\n');
     }

@@ -8,7 +8,6 @@ pub mod consistency;
 pub mod diag;
 pub mod eval;
 pub mod input;
-pub mod packaging;
 pub mod pipe;
 pub mod pipeline;
 pub mod replication;

@@ -7,22 +7,25 @@
 use std::io::Read;
 use std::time::Duration;
 
+use crate::exit::Exit;
 use crate::modes::input;
 use crate::modes::pipeline::{self, PipeCounts};
+use crate::session::hooks::NoHooks;
 use crate::session::{Flow, Session};
 
 /// Runs `--pipe`; returns the exit code.
-pub fn run(session: &mut Session, input: impl Read + Send + 'static, timeout: Duration, window: usize) -> i32 {
+pub fn run(session: &mut Session, input: impl Read + Send + 'static, timeout: Duration, window: usize) -> Exit {
     if !session.connect_and_report() {
-        return 1;
+        return Exit::Failure;
     }
     session.client.set_read_timeout(if timeout.is_zero() { None } else { Some(timeout) });
     let rx = input::spawn_protocol(input);
-    let (flow, counts) = pipeline::run_commands(session, &rx, None, window, false, Some(PipeCounts::default()));
+    let (flow, counts) =
+        pipeline::run_commands(session, &mut NoHooks, &rx, None, window, false, Some(PipeCounts::default()));
     let counts = counts.unwrap_or_default();
     let timed_out = session.unanswered > 0;
     if flow == Flow::StdoutClosed {
-        return 0;
+        return Exit::Success;
     }
     let mut summary = String::from("All data transferred. Waiting for the last reply...\n");
     if timed_out {
@@ -36,7 +39,7 @@ pub fn run(session: &mut Session, input: impl Read + Send + 'static, timeout: Du
     let _ = session.printer.write(summary.as_bytes()).and_then(|()| session.printer.flush());
     match flow {
         Flow::Exit(code) => code,
-        _ if counts.errors > 0 || timed_out => 1,
-        _ => 0,
+        _ if counts.errors > 0 || timed_out => Exit::Failure,
+        _ => Exit::Success,
     }
 }

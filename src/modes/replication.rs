@@ -11,10 +11,12 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::cli::Transfer;
 use crate::client::pool::{Exchange, Pool};
 use crate::client::replication::Payload;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::exit::Exit;
 use crate::manager::backup::node_rdb_path;
 use crate::output::note;
 use crate::protocol::render::{Format, OutputMode};
@@ -25,19 +27,10 @@ const ACK_EVERY: Duration = Duration::from_secs(1);
 /// How long one wait for the stream lasts before Ctrl-C is looked at.
 const POLL_SPELL: Duration = Duration::from_millis(100);
 
-/// What to transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transfer {
-    /// The whole dataset.
-    Rdb,
-    /// Functions only.
-    Functions,
-}
-
 /// Runs `--rdb`/`--functions-rdb` to `target`; returns the exit code.
-pub fn rdb(session: &mut Session, target: &Path, what: Transfer) -> i32 {
+pub fn rdb(session: &mut Session, target: &Path, what: Transfer) -> Exit {
     if !session.connect_and_report() {
-        return 1;
+        return Exit::Failure;
     }
     if session.client.is_cluster() {
         return rdb_per_primary(session, target, what);
@@ -45,17 +38,17 @@ pub fn rdb(session: &mut Session, target: &Path, what: Transfer) -> i32 {
     let current = session.client.current().clone();
     let idle = session.client.options().read_timeout;
     match save(session.client.pool(), &current, target, what, idle, "") {
-        Ok(()) => 0,
+        Ok(()) => Exit::Success,
         Err(e) => {
             note(&e.to_string());
-            1
+            Exit::Failure
         }
     }
 }
 
 /// One RDB per primary into the directory `dir`, named like the cluster manager's
 /// backup files; the primaries are asked at once.
-fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> i32 {
+fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> Exit {
     let primaries: Vec<(Endpoint, String)> = session
         .client
         .topology()
@@ -63,7 +56,7 @@ fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> i32 {
         .unwrap_or_default();
     if let Err(source) = std::fs::create_dir_all(dir) {
         note(&Error::File { path: dir.display().to_string(), source }.to_string());
-        return 1;
+        return Exit::Failure;
     }
     let state = session.client.pool().state().clone();
     let settings = session.client.pool().settings().clone();
@@ -100,7 +93,7 @@ fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> i32 {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or(true)).filter(|failed| *failed).count()
     });
-    i32::from(failures + refused > 0)
+    Exit::from_failed(failures + refused > 0)
 }
 
 /// The replica handshake and SYNC on a fresh connection to `endpoint`; messages on
@@ -173,9 +166,9 @@ fn save(
 }
 
 /// Runs `--replica`: the node's replication stream, one CSV line per command.
-pub fn replica(session: &mut Session) -> i32 {
+pub fn replica(session: &mut Session) -> Exit {
     if !session.connect_and_report() {
-        return 1;
+        return Exit::Failure;
     }
     let current = session.client.current().clone();
     let idle = session.client.options().read_timeout;
@@ -215,11 +208,11 @@ pub fn replica(session: &mut Session) -> i32 {
         }
     })();
     match result {
-        Err(Error::Interrupted) => 0,
+        Err(Error::Interrupted) => Exit::Success,
         Err(e) => {
             note(&format!("Error: {e}"));
-            1
+            Exit::Failure
         }
-        Ok(()) => 0,
+        Ok(()) => Exit::Success,
     }
 }

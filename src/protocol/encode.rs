@@ -105,6 +105,16 @@ mod tests {
     use crate::protocol::resp::parse;
 
     #[test]
+    fn encoded_frames_parse_back() {
+        for bytes in crate::protocol::resp::tests::EVERY_TYPE {
+            let (frame, _) = parse(bytes).unwrap().unwrap();
+            let mut out = Vec::new();
+            encode_frame(&frame, &mut out);
+            assert_eq!(parse(&out).unwrap().unwrap().0, frame, "{bytes:?}");
+        }
+    }
+
+    #[test]
     fn encoder_writes_bulk_arrays() {
         let mut out = Vec::new();
         encode_command(&[&b"SET"[..], b"k", b""], &mut out);

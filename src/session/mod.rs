@@ -1,18 +1,21 @@
 //! What happens to one typed or piped line: splitting, the `N cmd` repeat prefix, the
-//! words the shell handles itself (quit, help, connect, clear, `:meta`), and everything
-//! else through the [`Client`], with its hop lines shown as they happen and its reply
-//! printed. Shared by the shell, piped input and one-shot commands. Streams (SUBSCRIBE,
-//! MONITOR) and SCAN over several nodes print as they go ([`streams`]); what the last
-//! command got is kept in brief for the shell's lessons ([`outcome`]).
+//! words the session handles itself (quit, connect, clear), the words a layer above it
+//! answers ([`hooks`]: the shell's help and `:meta`), and everything else through the
+//! [`Client`], with its hop lines shown as they happen and its reply printed. Shared by
+//! the shell, piped input and one-shot commands. Streams (SUBSCRIBE, MONITOR) and SCAN
+//! over several nodes print as they go ([`streams`], [`subscriptions`]); what a command
+//! got is told in brief to the layer above ([`outcome`]).
 
+pub mod hooks;
 pub mod outcome;
 mod streams;
+pub mod subscriptions;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, is_streaming};
+use crate::client::Client;
+use crate::cluster::command::Command;
 use crate::cluster::event::{Event, EventSink};
 use crate::cluster::reply::Reply;
 use crate::endpoint::Endpoint;
@@ -22,15 +25,14 @@ use crate::protocol::piecewise::{Aggregate, PieceRenderer, ReplySink};
 use crate::protocol::render;
 use crate::protocol::resp::Frame;
 use crate::protocol::split::{Repeat, repeat_prefix, split_args};
-use crate::shell::docs::{self, Docs};
-use crate::shell::meta;
+use hooks::Hooks;
 
 /// What the caller does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     /// Stop and exit with this code (quit, `-e` on an error reply).
-    Exit(i32),
+    Exit(crate::exit::Exit),
     /// stdout is gone: exit quietly.
     StdoutClosed,
 }
@@ -44,22 +46,17 @@ impl From<StdoutClosed> for Flow {
 /// Words the shell handles itself instead of sending them (`?` is `help`).
 pub const SHELL_WORDS: &[&str] = &["help", "?", "quit", "exit", "connect", "clear"];
 
-/// Shell preferences (`:set`, rclirc).
-#[derive(Debug, Clone, Copy)]
-pub struct Preferences {
-    pub hints: bool,
-    pub color: bool,
-    pub hops: bool,
+/// `quit` or `exit`: the words that end a session.
+pub fn is_quit(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"quit") || word.eq_ignore_ascii_case(b"exit")
 }
 
 /// A running session: the client, the printer and how lines are treated.
 pub struct Session {
     pub client: Client,
     pub printer: Printer,
-    /// Command docs for help, completion and hints; the built-in copy is parsed on
-    /// first use, so one-shot commands do not pay for it.
-    pub docs: Option<Arc<Docs>>,
-    pub prefs: Preferences,
+    /// Hop lines (redirects, splits) shown (`:hops`, `:set hops`).
+    pub hops: bool,
     /// A person at a terminal: timing lines, Ctrl-C cancels, `clear` works.
     pub interactive: bool,
     /// Piped input: every command's failure is a line on stdout in its place.
@@ -72,19 +69,10 @@ pub struct Session {
     pub unanswered: u64,
     /// Error replies printed.
     pub error_replies: u64,
-    /// Keys seen in typed lines and replies, for completion.
-    pub seen_keys: Vec<Vec<u8>>,
     /// `(interrupted)` was printed for the line being run.
     pub interruption_shown: bool,
     /// `--show-pushes`: RESP3 pushes met while reading replies are printed.
     pub show_pushes: bool,
-    /// A subscription the shell just started: the REPL serves it in subscribed mode.
-    pub pending_subscription: Option<crate::client::pool::Exchange>,
-    /// The sandbox's servers and the lab around them, in a shell started by
-    /// `rcli sandbox` (lab meta-commands are refused without it).
-    pub lab: Option<Box<crate::shell::lab::LabSession>>,
-    /// What the last command sent got (`None` after a line that sent nothing).
-    pub last_outcome: Option<outcome::Outcome>,
 }
 
 fn is_word(arg: &[u8], word: &str) -> bool {
@@ -168,19 +156,6 @@ impl ReplySink for ShownAtOnce<'_> {
 }
 
 impl Session {
-    /// The command docs (the built-in ones until the server's are loaded).
-    pub fn docs(&mut self) -> Arc<Docs> {
-        Arc::clone(self.docs.get_or_insert_with(|| Arc::new(Docs::builtin())))
-    }
-
-    /// Loads the server's command docs (cached per version), for help and hints.
-    pub fn load_docs(&mut self) {
-        let docs = self.client.command_docs().map(|reply| Docs::from_reply(&reply)).filter(|d| !d.entries.is_empty());
-        if let Some(docs) = docs {
-            self.docs = Some(Arc::new(docs));
-        }
-    }
-
     /// Connects (loading the slot map in cluster mode), shows what happened on the way
     /// and, on failure, the error. True when connected.
     pub fn connect_and_report(&mut self) -> bool {
@@ -236,18 +211,18 @@ impl Session {
     }
 
     /// Runs one line of input.
-    pub fn run_line(&mut self, line: &[u8]) -> Flow {
+    pub fn run_line(&mut self, line: &[u8], hooks: &mut dyn Hooks) -> Flow {
         let Ok(argv) = split_args(line) else {
             return match self.printer.line("Invalid argument(s)") {
                 Ok(()) => Flow::Continue,
                 Err(e) => e.into(),
             };
         };
-        self.run_argv(argv)
+        self.run_argv(argv, hooks)
     }
 
     /// Runs one split line: the `N cmd` repeat prefix, then the command.
-    pub fn run_argv(&mut self, mut argv: Vec<Vec<u8>>) -> Flow {
+    pub fn run_argv(&mut self, mut argv: Vec<Vec<u8>>, hooks: &mut dyn Hooks) -> Flow {
         if argv.is_empty() {
             return Flow::Continue;
         }
@@ -264,7 +239,17 @@ impl Session {
                     .map_or(Flow::StdoutClosed, |_| Flow::Continue);
             }
         };
-        self.run_command(argv, times)
+        self.run_command(argv, times, hooks)
+    }
+
+    /// How a run that ended with `flow` exits: a quit's or `-e`'s code, success when
+    /// stdout went away, else a failure if some command got no reply.
+    pub fn exit_for(&self, flow: Flow) -> crate::exit::Exit {
+        match flow {
+            Flow::Exit(exit) => exit,
+            Flow::StdoutClosed => crate::exit::Exit::Success,
+            Flow::Continue => crate::exit::Exit::from_failed(self.unanswered > 0),
+        }
     }
 
     /// True once Ctrl-C was pressed during the current line.
@@ -274,20 +259,14 @@ impl Session {
 
     /// Runs `argv` `times` times (negative: until stopped), honouring `-i`. Ctrl-C
     /// stops the whole line, not just the current repetition.
-    pub fn run_command(&mut self, argv: Vec<Vec<u8>>, times: i64) -> Flow {
-        self.last_outcome = None;
+    pub fn run_command(&mut self, argv: Vec<Vec<u8>>, times: i64, hooks: &mut dyn Hooks) -> Flow {
+        hooks.outcome(None);
         let Some(first) = argv.first() else { return Flow::Continue };
-        if is_word(first, "quit") || is_word(first, "exit") {
-            return Flow::Exit(0);
+        if is_quit(first) {
+            return Flow::Exit(crate::exit::Exit::Success);
         }
-        if is_word(first, "help") || first.as_slice() == b"?" {
-            // The server's own docs when it is there (as redis-cli), else the built-in ones.
-            if self.docs.is_none() && self.client.is_connected() {
-                self.load_docs();
-            }
-            let words: Vec<String> = argv.iter().skip(1).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            let text = docs::help_text(&self.docs(), &words, self.prefs.color);
-            return self.printer.write(text.as_bytes()).map_or(Flow::StdoutClosed, |_| Flow::Continue);
+        if let Some(flow) = hooks.answer(self, &argv) {
+            return flow;
         }
         if argv.len() == 3 && is_word(first, "connect") {
             return self.connect_command(&argv);
@@ -295,21 +274,23 @@ impl Session {
         if argv.len() == 1 && is_word(first, "clear") && self.interactive {
             return self.printer.write(b"\x1b[H\x1b[2J").map_or(Flow::StdoutClosed, |_| Flow::Continue);
         }
-        if first.first() == Some(&b':') {
-            return match meta::run(self, &argv) {
-                Ok(()) => Flow::Continue,
-                Err(StdoutClosed) => Flow::StdoutClosed,
-            };
-        }
-        self.remember_keys(&argv);
+        let command = self.client.command(argv);
+        self.run_classified(command, times, hooks)
+    }
+
+    /// Runs a command already classified (not a word the session or the layer above
+    /// answers) `times` times, as [`Session::run_command`] does.
+    pub fn run_classified(&mut self, command: Command, times: i64, hooks: &mut dyn Hooks) -> Flow {
+        hooks.outcome(None);
+        self.remember_keys(&command, hooks);
         self.interruption_shown = false;
-        let streaming = is_streaming(&argv) && !is_word(first, "wait") && !is_word(first, "waitaof");
         let mut done = 0;
         while times < 0 || done < times {
             if done > 0 && !self.interval.is_zero() && self.client.pause(self.interval).is_err() {
                 return self.printer.line("(interrupted)").map_or(Flow::StdoutClosed, |_| Flow::Continue);
             }
-            let flow = if streaming { self.stream(&argv) } else { self.execute_once(&argv) };
+            let flow =
+                if command.traits.streams { self.stream(&command, hooks) } else { self.execute_once(&command, hooks) };
             if flow != Flow::Continue {
                 return flow;
             }
@@ -330,7 +311,7 @@ impl Session {
         let Some(port) = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok()) else {
             return self.printer.line("Invalid port.").map_or(Flow::StdoutClosed, |_| Flow::Continue);
         };
-        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.hops);
         let result = self.client.reconnect_to(Endpoint::Tcp { host, port }, &mut shown);
         if shown.closed {
             return Flow::StdoutClosed;
@@ -363,20 +344,21 @@ impl Session {
         Ok(())
     }
 
-    fn execute_once(&mut self, argv: &[Vec<u8>]) -> Flow {
+    fn execute_once(&mut self, command: &Command, hooks: &mut dyn Hooks) -> Flow {
         let started = Instant::now();
-        if let Some(nodes) = self.scan_fanout_targets(argv) {
-            return self.scan_fanout(argv, &nodes);
+        let argv = command.argv.as_slice();
+        if let Some(nodes) = self.scan_fanout_targets(command) {
+            return self.scan_fanout(argv, &nodes, hooks);
         }
         let lists_keys = self.interactive && lists_keys(argv);
-        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.hops);
         shown.pieces = Some(Pieces {
             verbatim: render::is_verbatim_command(argv),
             renderer: None,
             listed: lists_keys.then(Vec::new),
         });
-        let result = self.client.execute(argv, &mut shown);
-        self.last_outcome = Some(outcome::Outcome::of(&result));
+        let result = self.client.execute(command, &mut shown);
+        hooks.outcome(Some(outcome::Outcome::of(&result)));
         let listed = shown.pieces.take().and_then(|p| p.listed);
         if shown.closed {
             return Flow::StdoutClosed;
@@ -386,18 +368,18 @@ impl Session {
             return Flow::StdoutClosed;
         }
         if let Some(keys) = listed {
-            self.remember_listed_keys(&keys);
+            hooks.keys_seen(&listed_names(&keys));
         }
         let printed = match &result {
             Ok(reply) => {
                 if let Some(flow) = self.exit_on_error_reply(reply) {
                     return flow;
                 }
-                self.remember_reply_keys(argv, reply);
+                self.remember_reply_keys(argv, reply, hooks);
                 let printed = self.printer.reply(argv, reply);
                 if printed.is_ok()
                     && self.interactive
-                    && let Some(hint) = self.cross_slot_hint(argv, reply)
+                    && let Some(hint) = self.cross_slot_hint(command, reply)
                 {
                     let _ = self.printer.line(&hint);
                 }
@@ -450,7 +432,7 @@ impl Session {
             return None;
         }
         self.printer.note(&String::from_utf8_lossy(&error));
-        Some(Flow::Exit(1))
+        Some(Flow::Exit(crate::exit::Exit::Failure))
     }
 
     /// `-e`: a command rcli could not run (not Ctrl-C) also ends the run, on stderr.
@@ -459,33 +441,32 @@ impl Session {
             return None;
         }
         self.printer.note(&error.to_string());
-        Some(Flow::Exit(1))
+        Some(Flow::Exit(crate::exit::Exit::Failure))
     }
 
-    fn remember_keys(&mut self, argv: &[Vec<u8>]) {
+    /// The keys of a typed command, for the shell's completion.
+    fn remember_keys(&mut self, command: &Command, hooks: &mut dyn Hooks) {
         if !self.interactive {
             return;
         }
-        for position in self.client.commands().key_positions(argv) {
-            if let Some(key) = argv.get(position) {
-                self.remember_key(key.clone());
-            }
+        let keys: Vec<Vec<u8>> = command.key_args().cloned().collect();
+        if !keys.is_empty() {
+            hooks.keys_seen(&keys);
         }
     }
 
     /// After a CROSSSLOT from the server (rcli sent the command as typed, e.g. without
     /// `-c`), the keys' slots and a rewrite with a shared hash tag.
-    fn cross_slot_hint(&self, argv: &[Vec<u8>], reply: &Reply) -> Option<String> {
+    fn cross_slot_hint(&self, command: &Command, reply: &Reply) -> Option<String> {
         let Reply::One(frame) = reply else { return None };
         if !frame.as_error()?.starts_with(b"CROSSSLOT") {
             return None;
         }
-        let positions = self.client.commands().key_positions(argv);
-        let text = crate::cluster::route::cross_slot_explanation(argv, &positions, false, |_| None);
+        let text = crate::cluster::route::cross_slot_explanation(&command.argv, &command.keys, false, |_| None);
         Some(text.lines().skip(1).collect::<Vec<_>>().join("\n"))
     }
 
-    fn remember_reply_keys(&mut self, argv: &[Vec<u8>], reply: &Reply) {
+    fn remember_reply_keys(&mut self, argv: &[Vec<u8>], reply: &Reply, hooks: &mut dyn Hooks) {
         if !self.interactive || !lists_keys(argv) {
             return;
         }
@@ -495,26 +476,19 @@ impl Session {
                 [Frame::Bulk(_), Frame::Array(keys)] => keys.as_slice(),
                 other => other,
             };
-            self.remember_listed_keys(keys);
+            hooks.keys_seen(&listed_names(keys));
         }
     }
+}
 
-    fn remember_listed_keys(&mut self, keys: &[Frame]) {
-        for key in keys.iter().take(1000) {
-            if let Frame::Bulk(k) = key
-                && k.len() <= 256
-            {
-                self.remember_key(k.clone());
-            }
-        }
-    }
-
-    fn remember_key(&mut self, key: Vec<u8>) {
-        if !self.seen_keys.contains(&key) {
-            if self.seen_keys.len() >= 5000 {
-                self.seen_keys.remove(0);
-            }
-            self.seen_keys.push(key);
-        }
-    }
+/// The key names of a KEYS/SCAN reply worth completing: at most 1000, none longer than
+/// 256 bytes.
+pub(super) fn listed_names(keys: &[Frame]) -> Vec<Vec<u8>> {
+    keys.iter()
+        .take(1000)
+        .filter_map(|k| match k {
+            Frame::Bulk(k) if k.len() <= 256 => Some(k.clone()),
+            _ => None,
+        })
+        .collect()
 }

@@ -7,15 +7,17 @@
 
 use std::time::Instant;
 
+use super::hooks::Hooks;
+use super::subscriptions::{Confirmations, Confirming};
 use super::{Flow, Session, ShownAtOnce};
 use crate::client::pool::Exchange;
+use crate::cluster::command::Command;
 use crate::cluster::reply::Reply;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::protocol::render::OutputMode;
 use crate::protocol::resp::Frame;
 use crate::protocol::split::repr;
-use crate::shell::subscribed::{Confirmations, Confirming};
 
 /// A RESP3 push is printed as the array it is in RESP2.
 fn unpushed(frame: Frame) -> Frame {
@@ -36,9 +38,10 @@ impl Session {
     /// shell, which then returns to the prompt) or until the connection ends. An error
     /// reply (wrong arguments, no permission) ends the command, as in redis-cli; in the
     /// shell, a subscription goes to subscribed mode once its channels are confirmed.
-    pub(super) fn stream(&mut self, argv: &[Vec<u8>]) -> Flow {
-        let mut shown = ShownAtOnce::new(&mut self.printer, self.prefs.hops);
-        let opened = self.client.open_stream(argv, &mut shown);
+    pub(super) fn stream(&mut self, command: &Command, hooks: &mut dyn Hooks) -> Flow {
+        let argv = command.argv.as_slice();
+        let mut shown = ShownAtOnce::new(&mut self.printer, self.hops);
+        let opened = self.client.open_stream(command, &mut shown);
         if shown.closed {
             return Flow::StdoutClosed;
         }
@@ -53,7 +56,7 @@ impl Session {
             return Flow::StdoutClosed;
         }
         if self.interactive && is_subscribe(argv) {
-            return self.confirm_subscription(argv, stream);
+            return self.confirm_subscription(argv, stream, hooks);
         }
         loop {
             if self.printer.flush().is_err() {
@@ -77,7 +80,7 @@ impl Session {
     /// the connection to subscribed mode (the REPL serves it); after an error reply
     /// with nothing subscribed, the shell is back at its normal prompt (the connection
     /// is dropped). The wait is the reply timeout of a non-blocking command.
-    fn confirm_subscription(&mut self, argv: &[Vec<u8>], mut stream: Exchange) -> Flow {
+    fn confirm_subscription(&mut self, argv: &[Vec<u8>], mut stream: Exchange, hooks: &mut dyn Hooks) -> Flow {
         let mut confirming = Confirmations::expecting(argv);
         let idle = self.client.reply_timeout(false);
         loop {
@@ -95,7 +98,7 @@ impl Session {
             match confirming.see(&frame) {
                 Confirming::Waiting => {}
                 Confirming::Done { subscribed: true } => {
-                    self.pending_subscription = Some(stream);
+                    hooks.subscribed(stream);
                     return self.printer.flush().map_or(Flow::StdoutClosed, |()| Flow::Continue);
                 }
                 Confirming::Done { subscribed: false } => {
@@ -118,17 +121,17 @@ impl Session {
     }
 
     /// The nodes a SCAN walks when its target is several nodes.
-    pub(super) fn scan_fanout_targets(&mut self, argv: &[Vec<u8>]) -> Option<Vec<Endpoint>> {
-        let is_scan = argv.len() >= 2 && argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"scan"));
+    pub(super) fn scan_fanout_targets(&mut self, command: &Command) -> Option<Vec<Endpoint>> {
+        let is_scan = command.argv.len() >= 2 && command.is("scan");
         if !is_scan || !self.client.is_cluster() {
             return None;
         }
-        self.client.scan_targets(argv)
+        self.client.scan_targets(command)
     }
 
     /// Walks every node's keyspace, printing each page as it comes: on a terminal a
     /// numbered list per node under a `HOST:PORT (role):` header, else one key a line.
-    pub(super) fn scan_fanout(&mut self, argv: &[Vec<u8>], nodes: &[Endpoint]) -> Flow {
+    pub(super) fn scan_fanout(&mut self, argv: &[Vec<u8>], nodes: &[Endpoint], hooks: &mut dyn Hooks) -> Flow {
         let started = Instant::now();
         let tty = self.printer.format.mode == OutputMode::Tty;
         for node in nodes {
@@ -163,7 +166,7 @@ impl Session {
             if closed {
                 return Flow::StdoutClosed;
             }
-            self.remember_listed_keys(&seen);
+            hooks.keys_seen(&super::listed_names(&seen));
             let printed = match walked {
                 Ok(None) if tty && listed == 0 => self.printer.line("(empty array)"),
                 Ok(None) => Ok(()),

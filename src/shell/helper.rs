@@ -29,7 +29,7 @@ use crate::protocol::split::split_args;
 use crate::session::SHELL_WORDS;
 use crate::shell::docs::Docs;
 use crate::shell::hints;
-use crate::shell::meta::META;
+use crate::shell::meta::table::META;
 use crate::shell::paint;
 
 /// What the helper knows, refreshed by the shell after each line.

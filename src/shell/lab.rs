@@ -157,8 +157,7 @@ impl Out for Prefixed {
 
 /// In a sandbox session: the printer above the prompt and the watcher. Called once the
 /// line editor exists.
-pub fn attach(session: &mut Session, editor: &mut Editor<RcliHelper, DefaultHistory>) {
-    let Some(lab) = session.lab.as_mut() else { return };
+pub fn attach(lab: &mut LabSession, editor: &mut Editor<RcliHelper, DefaultHistory>) {
     let shared = above_prompt::for_editor(editor);
     lab.output = Some(shared.clone());
     let last_action = Arc::clone(&lab.last_action);
@@ -173,8 +172,7 @@ pub fn attach(session: &mut Session, editor: &mut Editor<RcliHelper, DefaultHist
 
 /// Between lines in a sandbox session: once the watcher saw the cluster change, the
 /// slot map is reloaded, and the prompt follows a failover of its node.
-pub fn between_lines(session: &mut Session) {
-    let Some(lab) = session.lab.as_mut() else { return };
+pub fn between_lines(lab: &mut LabSession, session: &mut Session) {
     let Some(latest) = lab.watcher.as_ref().map(Watcher::latest) else { return };
     let Some(census) = latest.census else { return };
     if latest.generation == lab.seen {

@@ -1,11 +1,12 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
 //! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
-//! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the masked
-//! password prompt ([`askpass`]) and the sandbox's guided lessons ([`lesson`]).
+//! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the sandbox's
+//! guided lessons ([`lesson`]), and what the shell keeps beside its session and the
+//! words it answers for it ([`state`]).
 
 pub mod above_prompt;
-pub mod askpass;
+pub mod answers;
 pub mod docs;
 pub mod helper;
 pub mod hints;
@@ -16,4 +17,5 @@ pub mod meta;
 pub mod paint;
 pub mod rcfile;
 pub mod repl;
+pub mod state;
 pub mod subscribed;

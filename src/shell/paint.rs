@@ -4,10 +4,7 @@
 
 use owo_colors::{AnsiColors, OwoColorize};
 
-/// `--color auto`: colour when stdout is a terminal and `NO_COLOR` is unset or empty.
-pub fn auto_color(stdout_tty: bool) -> bool {
-    stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
+pub use crate::output::auto_color;
 
 const NODE_COLOURS: [AnsiColors; 6] =
     [AnsiColors::Cyan, AnsiColors::Magenta, AnsiColors::Yellow, AnsiColors::Green, AnsiColors::Blue, AnsiColors::Red];

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::protocol::split::split_args;
 use crate::session::Session;
 use crate::shell::meta::set_preference;
+use crate::shell::state::Shell;
 
 /// Where the preferences file is.
 pub fn path() -> Option<PathBuf> {
@@ -21,20 +22,20 @@ pub fn path() -> Option<PathBuf> {
 }
 
 /// Applies every `:set` line of the file; problems are reported, never fatal.
-pub fn apply(session: &mut Session) {
-    apply_lines(session, false);
+pub fn apply(shell: &mut Shell, session: &mut Session) {
+    apply_lines(shell, session, false);
 }
 
 /// Applies only the file's routing settings, `:set address-map` and `:set az` (for
 /// modes other than the shell).
-pub fn apply_routing_settings(session: &mut Session) {
-    apply_lines(session, true);
+pub fn apply_routing_settings(shell: &mut Shell, session: &mut Session) {
+    apply_lines(shell, session, true);
 }
 
 /// `:set` preferences that say where commands go: read in every mode.
 const ROUTING: [&str; 2] = ["address-map", "az"];
 
-fn apply_lines(session: &mut Session, routing_only: bool) {
+fn apply_lines(shell: &mut Shell, session: &mut Session, routing_only: bool) {
     let Some(path) = path() else { return };
     let az_given = session.client.options().az.is_some();
     let Ok(bytes) = std::fs::read(&path) else { return };
@@ -56,7 +57,7 @@ fn apply_lines(session: &mut Session, routing_only: bool) {
                     && az_given
                     && words.get(1).is_some_and(|p| p.eq_ignore_ascii_case("az")) => {}
             Some(w) if w.eq_ignore_ascii_case(":set") => {
-                if let Err(message) = set_preference(session, words.get(1..).unwrap_or_default()) {
+                if let Err(message) = set_preference(shell, session, words.get(1..).unwrap_or_default()) {
                     crate::output::note(&format!("{}:{}: {message}", path.display(), number + 1));
                 }
             }

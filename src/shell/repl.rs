@@ -12,16 +12,14 @@ use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
 
 use crate::endpoint::Endpoint;
+use crate::exit::Exit;
 use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
 use crate::shell::lesson::Guide;
+use crate::shell::state::Shell;
 use crate::shell::subscribed::Subscription;
-
-fn is_quit(word: &[u8]) -> bool {
-    word.eq_ignore_ascii_case(b"quit") || word.eq_ignore_ascii_case(b"exit")
-}
 
 /// The prompt redis-cli would show (`(subscribed mode)` while subscriptions last).
 pub fn prompt(session: &Session, subscribed: bool) -> String {
@@ -48,31 +46,36 @@ pub fn prompt(session: &Session, subscribed: bool) -> String {
 
 /// Gives the helper a fresh snapshot; the slot map and keys are copied only when they
 /// changed.
-fn refresh_helper(editor: &mut Editor<RcliHelper, DefaultHistory>, session: &mut Session, seen: &mut (u64, usize)) {
+fn refresh_helper(
+    editor: &mut Editor<RcliHelper, DefaultHistory>,
+    shell: &mut Shell,
+    session: &mut Session,
+    seen: &mut (u64, usize),
+) {
     let Some(helper) = editor.helper_mut() else { return };
     let state = &mut helper.state;
-    state.docs = session.docs();
+    state.docs = shell.docs();
     state.commands = session.client.command_table();
-    state.hints = session.prefs.hints;
-    state.color = session.prefs.color;
+    state.hints = shell.prefs.hints;
+    state.color = shell.prefs.color;
     let generation = session.client.topology_generation();
     if seen.0 != generation || state.topology.is_none() != session.client.topology().is_none() {
         state.topology = session.client.topology().cloned().map(Arc::new);
         seen.0 = generation;
     }
-    if seen.1 != session.seen_keys.len() {
-        state.keys = Arc::new(session.seen_keys.clone());
-        seen.1 = session.seen_keys.len();
+    if seen.1 != shell.seen_keys.len() {
+        state.keys = Arc::new(shell.seen_keys.clone());
+        seen.1 = shell.seen_keys.len();
     }
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
-pub fn run(session: &mut Session) -> i32 {
-    run_with(session, None)
+pub fn run(shell: &mut Shell, session: &mut Session) -> Exit {
+    run_with(shell, session, None)
 }
 
 /// [`run`] with a lesson guide (the sandbox's shell).
-pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
+pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guide>) -> Exit {
     let interrupt = Arc::new(AtomicBool::new(false));
     let handler_flag = interrupt.clone();
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
@@ -90,11 +93,13 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
         Ok(editor) => editor,
         Err(e) => {
             crate::output::note(&format!("cannot start the line editor: {e}"));
-            return 1;
+            return Exit::Failure;
         }
     };
     editor.set_helper(Some(RcliHelper { state: HelperState::default() }));
-    crate::shell::lab::attach(session, &mut editor);
+    if let Some(lab) = shell.lab.as_deref_mut() {
+        crate::shell::lab::attach(lab, &mut editor);
+    }
     let mut seen = (u64::MAX, usize::MAX);
     let history_file = history::path();
     if let Some(path) = &history_file {
@@ -104,15 +109,17 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
     }
     let mut subscription: Option<Subscription> = None;
     loop {
-        crate::shell::lab::between_lines(session);
-        refresh_helper(&mut editor, session, &mut seen);
+        if let Some(lab) = shell.lab.as_deref_mut() {
+            crate::shell::lab::between_lines(lab, session);
+        }
+        refresh_helper(&mut editor, shell, session, &mut seen);
         if subscription.as_ref().is_some_and(|s| !s.is_active()) {
             subscription = None;
         }
         if subscription.is_none()
             && let Some(guide) = &mut guide
         {
-            guide.before_prompt(session);
+            guide.before_prompt(shell, session);
         }
         let prompt = prompt(session, subscription.is_some());
         match editor.readline(&prompt) {
@@ -120,7 +127,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                 // Subscribed: typed commands go to the subscribed connection.
                 for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
                     match crate::protocol::split::split_args(line.as_bytes()) {
-                        Ok(argv) if argv.first().is_some_and(|w| is_quit(w)) => return 0,
+                        Ok(argv) if argv.first().is_some_and(|w| crate::session::is_quit(w)) => return Exit::Success,
                         Ok(argv) => {
                             if let Some(s) = &subscription {
                                 s.send(argv);
@@ -139,7 +146,9 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
             Err(ReadlineError::Interrupted) if subscription.is_some() => subscription = None,
             Ok(text) => {
                 // What the cluster did while the user typed (a failover) first.
-                crate::shell::lab::between_lines(session);
+                if let Some(lab) = shell.lab.as_deref_mut() {
+                    crate::shell::lab::between_lines(lab, session);
+                }
                 // A bracketed paste of several lines arrives as one: each line runs on
                 // its own, in order, and each goes to the history; Ctrl-C stops the rest.
                 interrupt.store(false, Ordering::SeqCst);
@@ -147,7 +156,7 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                     && let Some(guide) = &mut guide
                 {
                     // Enter on an empty line: the lesson checks the cluster now.
-                    guide.after(session, "");
+                    guide.after(shell, session, "");
                 }
                 for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
                     if line.trim().is_empty() {
@@ -164,19 +173,19 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                         }
                     }
                     if let Some(guide) = guide.as_mut().filter(|_| Guide::handles(line)) {
-                        guide.command(session, line);
+                        guide.command(shell, session, line);
                         continue;
                     }
-                    match session.run_line(line.as_bytes()) {
+                    match session.run_line(line.as_bytes(), shell) {
                         Flow::Continue => {}
                         Flow::Exit(code) => return code,
-                        Flow::StdoutClosed => return 0,
+                        Flow::StdoutClosed => return Exit::Success,
                     }
                     let _ = session.printer.flush();
                     if let Some(guide) = &mut guide {
-                        guide.after(session, line);
+                        guide.after(shell, session, line);
                     }
-                    if let Some(stream) = session.pending_subscription.take() {
+                    if let Some(stream) = shell.pending_subscription.take() {
                         let output = above_prompt::for_editor(&mut editor);
                         subscription = Some(Subscription::start(stream, session.printer.format.clone(), output));
                         // The rest of a pasted block goes to the subscription next time.
@@ -185,10 +194,10 @@ pub fn run_with(session: &mut Session, mut guide: Option<Guide>) -> i32 {
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => return 0,
+            Err(ReadlineError::Eof) => return Exit::Success,
             Err(e) => {
                 crate::output::note(&format!("line editor: {e}"));
-                return 1;
+                return Exit::Failure;
             }
         }
     }

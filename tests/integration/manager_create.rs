@@ -54,7 +54,8 @@ fn create_refusals_and_a_declined_plan_match_redis_cli() {
     assert!(xn.contains("[ERR] Node 127.0.0.1:p6 is not empty."), "{xn}");
     // A word that is not host:port.
     let (r, x) = pair.both(&["--cluster", "create", "nonsense", "{p1}", "{p2}"], "");
-    assert_eq!((r.code, x.code), (Some(1), Some(1)));
+    // A usage error: rcli exits 2 (docs/compatibility.md), redis-cli 1.
+    assert_eq!((r.code, x.code), (Some(1), Some(2)));
     assert_eq!(r.stderr, x.stderr);
 }
 
@@ -212,7 +213,8 @@ fn help_and_argument_edge_cases_match_redis_cli() {
     ] {
         let r = redis_cli_run(&args, b"");
         let x = rcli_run(&home, &args, "");
-        assert_eq!((r.code, x.code), (Some(1), Some(1)), "{args:?}: {}", x.stderr);
+        // Usage errors: rcli exits 2 as everywhere else (docs/compatibility.md), redis-cli 1.
+        assert_eq!((r.code, x.code), (Some(1), Some(2)), "{args:?}: {}", x.stderr);
         assert_eq!(r.stderr, message, "redis-cli {args:?}");
         assert_eq!(x.stderr, message, "rcli {args:?}");
     }

@@ -286,7 +286,7 @@ fn pipe_mode_routes_raw_protocol_over_every_slot() {
     }
     let mut resp = Vec::new();
     for key in key_for_slot.iter().flatten() {
-        rcli::protocol::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), b"v"], &mut resp);
+        rcli::protocol::encode::encode_command(&[b"SET".as_slice(), key.as_bytes(), b"v"], &mut resp);
     }
     let mut cmd = rcli(&home);
     cmd.args(["-c", "-p", &seed, "--pipe"]);

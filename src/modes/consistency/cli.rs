@@ -4,15 +4,12 @@
 //! and every other option rcli's own (connection, TLS, auth), read by [`crate::cli`].
 
 use std::ffi::OsString;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
-use super::{Controls, DEFAULT_COUNTERS, Out, Settings};
-use crate::cli::{Args, Config, MAX_SECONDS, Mode};
-use crate::client::Client;
+use super::{DEFAULT_COUNTERS, Settings};
+use crate::cli::{Args, MAX_SECONDS};
 
 /// The word that asks for the checker.
 pub const WORD: &str = "consistency-test";
@@ -43,7 +40,7 @@ Exit codes: 0 consistent, 1 writes lost or applied twice (or no connection), 2 u
 
 /// `rcli consistency-test --help`: the usage line and the options list written from
 /// [`description`], the one place the checker's options are described.
-fn help_text() -> String {
+pub fn help_text() -> String {
     let description = description();
     let options: Vec<(String, String)> = description
         .get_arguments()
@@ -114,7 +111,7 @@ pub fn position(argv: &[OsString]) -> Option<usize> {
 }
 
 /// The checker's options taken out of `words`; the rest stays for rcli's parser.
-fn take_settings(words: &mut Vec<OsString>) -> Result<Option<Settings>, String> {
+pub fn take_settings(words: &mut Vec<OsString>) -> Result<Option<Settings>, String> {
     let mut settings =
         Settings { counters: DEFAULT_COUNTERS, duration: None, prefix: Settings::default_prefix(), keep: false };
     let mut rest = Vec::new();
@@ -157,81 +154,6 @@ fn take_settings(words: &mut Vec<OsString>) -> Result<Option<Settings>, String> 
     }
     *words = rest;
     Ok(Some(settings))
-}
-
-/// Lines to stdout, each written at once.
-struct Stdout;
-
-impl Out for Stdout {
-    fn line(&mut self, text: &str) {
-        crate::output::print_now(format!("{text}\n").as_bytes());
-    }
-}
-
-/// Runs `rcli … consistency-test …` (`argv` with the program name); returns the exit
-/// code.
-pub fn main(argv: &[OsString]) -> i32 {
-    let mut words: Vec<OsString> = argv.to_vec();
-    if let Some(at) = position(argv) {
-        words.remove(at);
-    }
-    let settings = match take_settings(&mut words) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            crate::output::print_now(help_text().as_bytes());
-            return 0;
-        }
-        Err(message) => {
-            crate::output::note(&format!("rcli consistency-test: {message}"));
-            return 2;
-        }
-    };
-    let config = match Args::try_parse_from(&words)
-        .map_err(|e| e.to_string())
-        .and_then(|args| Config::from_args(args).map_err(|e| e.to_string()))
-    {
-        Ok(config) => config,
-        Err(message) => {
-            crate::output::note(message.trim_end());
-            return 2;
-        }
-    };
-    if let Mode::OneShot(command) = &config.mode {
-        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
-        crate::output::note(&format!("rcli consistency-test: unexpected argument '{first}' (see --help)"));
-        return 2;
-    }
-    for warning in &config.warnings {
-        crate::output::note(warning);
-    }
-    let mut state = config.state.clone();
-    if config.askpass {
-        match crate::shell::askpass::read_password("Please input password: ") {
-            Some(password) => {
-                let user = state.auth.as_ref().and_then(|a| a.user.clone());
-                state.auth = Some(crate::client::state::Credentials { user, password: password.into_bytes() });
-            }
-            None => return 1,
-        }
-    }
-    if let Some(tls) = &config.client.tls
-        && let Err(detail) = tls.ready()
-    {
-        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
-        return 1;
-    }
-    let controls = Controls { interrupt: Arc::new(AtomicBool::new(false)), abandon: Arc::default() };
-    let flag = Arc::clone(&controls.interrupt);
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let mut client = Client::new(config.client.clone(), state);
-    client.set_interrupt(Arc::clone(&controls.interrupt));
-    let mut events = Vec::new();
-    if let Err(e) = client.connect(&mut events) {
-        crate::output::note(&e.to_string());
-        return 1;
-    }
-    let summary = super::run(&mut client, &settings, &controls, &mut Stdout);
-    i32::from(!summary.consistent())
 }
 
 #[cfg(test)]

@@ -276,7 +276,8 @@ impl Run<'_> {
     fn execute(&mut self, argv: &[Vec<u8>]) -> (Instant, Result<Reply, Error>) {
         let started = Instant::now();
         let mut hops = Hops { out: &mut *self.out, start: self.start };
-        let result = self.client.execute(argv, &mut hops);
+        let command = self.client.command(argv.to_vec());
+        let result = self.client.execute(&command, &mut hops);
         (started, result)
     }
 
@@ -327,7 +328,8 @@ impl Run<'_> {
                 left += 1;
                 continue;
             }
-            match self.client.execute(&[b"UNLINK".to_vec(), self.settings.key(counter)], &mut Quiet) {
+            let unlink = self.client.command(vec![b"UNLINK".to_vec(), self.settings.key(counter)]);
+            match self.client.execute(&unlink, &mut Quiet) {
                 Ok(Reply::One(frame)) if frame.as_error().is_none() => removed += 1,
                 _ => left += 1,
             }

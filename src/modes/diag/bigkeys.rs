@@ -25,7 +25,9 @@ use crate::cli::diagnostics::KeyScan;
 use crate::client::pool::{Exchange, Pool};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::protocol::resp::{Frame, encode_command};
+use crate::exit::Exit;
+use crate::protocol::encode::encode_command;
+use crate::protocol::resp::Frame;
 use crate::protocol::split::repr_string;
 use crate::session::Session;
 
@@ -435,24 +437,24 @@ pub fn read_on_replica(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Durati
 }
 
 /// `--bigkeys`/`--memkeys`/`--hotkeys` on the session's node: redis-cli's output.
-pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> i32 {
+pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> Exit {
     let endpoint = session.client.current().clone();
     read_on_replica(session.client.pool(), &endpoint, settings.wait);
     if settings.scan == KeyScan::Hot
         && let Err(problem) = lfu_check(session.client.pool(), &endpoint, settings.wait)
     {
         session.printer.note(&problem);
-        return 1;
+        return Exit::Failure;
     }
     let total = match dbsize(session.client.pool(), &endpoint, settings.wait) {
         Ok(total) => total,
         Err(problem) => {
             session.printer.note(&problem);
-            return 1;
+            return Exit::Failure;
         }
     };
     if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
-        return 0;
+        return Exit::Success;
     }
     let mut progress = Progress::on_stderr();
     let printer = &mut session.printer;
@@ -479,12 +481,12 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
     let node = walk(session.client.pool(), &endpoint, settings, total, flag, &mut on_page);
     progress.clear();
     if closed {
-        return 0;
+        return Exit::Success;
     }
     let interrupted_at = match &node.ended {
         Some(End::Failed(problem)) => {
             session.printer.note(problem);
-            return 1;
+            return Exit::Failure;
         }
         Some(End::Interrupted) => Some(node.pct),
         None => None,
@@ -495,5 +497,5 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
         _ => node.stats.summary(settings.scan, interrupted_at),
     });
     let _ = session.printer.write(text.as_bytes());
-    0
+    Exit::Success
 }

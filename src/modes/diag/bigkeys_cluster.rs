@@ -20,6 +20,7 @@ use super::nodes::{Node, pool_for};
 use super::progress::Progress;
 use crate::cli::diagnostics::KeyScan;
 use crate::client::pool::Pool;
+use crate::exit::Exit;
 use crate::output::Printer;
 use crate::session::Session;
 
@@ -29,15 +30,15 @@ enum Message {
 }
 
 /// The key scan over `nodes`; exit 0, or 1 when a node could not be scanned.
-pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> i32 {
+pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> Exit {
     if nodes.is_empty() {
         session.printer.note("no node to scan: the slot map has no primary");
-        return 1;
+        return Exit::Failure;
     }
     let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
-    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return 1 };
+    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return Exit::Failure };
     if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
-        return 0;
+        return Exit::Success;
     }
     let total: u64 = totals.iter().sum();
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
@@ -61,11 +62,11 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
     let report = report(&names, &scans, &merge, settings.scan);
     drop(merge);
     if closed {
-        return 0;
+        return Exit::Success;
     }
     let _ = session.printer.write(report.as_bytes());
     let failed = scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_))));
-    i32::from(failed)
+    Exit::from_failed(failed)
 }
 
 /// Every node's DBSIZE (and, for `--hotkeys`, its LFU policy checked), asked at once;

@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::format::{Clock, c_fixed};
 use super::nodes::interrupted;
+use crate::exit::Exit;
 use crate::output::Printer;
 
 /// redis-cli's `compute_something_fast`: 1000 steps of an RC4-like byte shuffle.
@@ -42,7 +43,7 @@ pub fn summary(runs: u64, run_time_us: i64, max_latency_us: i64) -> String {
 
 /// Runs for `seconds` (or until Ctrl-C, when the average is taken over the time it
 /// really ran; redis-cli divides the whole requested time); exit 0.
-pub fn run(printer: &mut Printer, seconds: u64, flag: &AtomicBool) -> i32 {
+pub fn run(printer: &mut Printer, seconds: u64, flag: &AtomicBool) -> Exit {
     let clock = Clock::new();
     let run_time = i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1_000_000);
     let test_end = clock.us().saturating_add(run_time);
@@ -58,14 +59,14 @@ pub fn run(printer: &mut Printer, seconds: u64, flag: &AtomicBool) -> i32 {
             max_latency = latency;
             let line = format!("Max latency so far: {max_latency} microseconds.\n");
             if printer.write(line.as_bytes()).and_then(|()| printer.flush()).is_err() {
-                return 0;
+                return Exit::Success;
             }
         }
         // As in redis-cli, the end is looked at after a run that took a microsecond or more.
         if stopped || (latency > 0 && end > test_end) {
             let elapsed = if stopped { end } else { run_time };
             let _ = printer.write(summary(runs, elapsed, max_latency).as_bytes());
-            return 0;
+            return Exit::Success;
         }
     }
 }

@@ -11,8 +11,7 @@ use super::hdr::Histogram;
 use super::keystats::KeyStats;
 use crate::cli::diagnostics::KeyScan;
 
-/// `--top`'s default.
-pub const TOP_DEFAULT: u64 = 10;
+pub use crate::cli::diagnostics::TOP_DEFAULT;
 
 /// The upper bounds of redis-cli's key name length ranges (32 B, 256 B, 64 KB, 1 MB,
 /// 16 MB, 128 MB, 512 MB); longer names count in a last range shown as `inf`.

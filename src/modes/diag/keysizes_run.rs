@@ -25,6 +25,7 @@ use super::keystats::{self, KeyStats};
 use super::nodes::{Node, pool_for};
 use super::progress::Progress;
 use crate::client::pool::Pool;
+use crate::exit::Exit;
 use crate::session::Session;
 
 /// How often a terminal's report head is redrawn during the scan.
@@ -46,18 +47,18 @@ fn unfinished(node: &NodeScan) -> Option<String> {
 }
 
 /// `--keystats` on the session's node: redis-cli's output.
-pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> i32 {
+pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) -> Exit {
     let endpoint = session.client.current().clone();
     read_on_replica(session.client.pool(), &endpoint, settings.wait);
     let total = match dbsize(session.client.pool(), &endpoint, settings.wait) {
         Ok(total) => total,
         Err(problem) => {
             session.printer.note(&problem);
-            return 1;
+            return Exit::Failure;
         }
     };
     if session.printer.write(BANNER.as_bytes()).and_then(|()| session.printer.flush()).is_err() {
-        return 0;
+        return Exit::Success;
     }
     let tty = terminal();
     let mut progress = Progress::new(!tty && std::io::stderr().is_terminal());
@@ -81,11 +82,11 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
     let node = walk(session.client.pool(), &endpoint, settings, total, flag, &mut on_page);
     progress.clear();
     if closed {
-        return 0;
+        return Exit::Success;
     }
     if let Some(End::Failed(problem)) = &node.ended {
         session.printer.note(problem);
-        return 1;
+        return Exit::Failure;
     }
     let shown = figures(&node, &empty);
     let mut text = keysizes_text::render(&keysizes_text::head(&shown, tty), tty);
@@ -94,7 +95,7 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
         text.push_str(&keysizes_text::interrupted(&cursor));
     }
     let _ = session.printer.write(text.as_bytes());
-    0
+    Exit::Success
 }
 
 enum Message {
@@ -104,21 +105,21 @@ enum Message {
 
 /// `--keystats -c` over `nodes`; exit 0, 1 when a node could not be scanned, 2 for
 /// `--cursor` with more than one node.
-pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> i32 {
+pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> Exit {
     if nodes.is_empty() {
         session.printer.note("no node to scan: the slot map has no primary");
-        return 1;
+        return Exit::Failure;
     }
     if settings.cursor != 0 && nodes.len() > 1 {
         session.printer.note(
             "--cursor with -c needs one node (--target HOST:PORT): a SCAN cursor belongs to the node that gave it",
         );
-        return 2;
+        return Exit::Usage;
     }
     let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
-    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return 1 };
+    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return Exit::Failure };
     if session.printer.write(BANNER.as_bytes()).and_then(|()| session.printer.flush()).is_err() {
-        return 0;
+        return Exit::Success;
     }
     let total: u64 = totals.iter().sum();
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
@@ -159,7 +160,7 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
         scans.into_iter().map(|scan| scan.unwrap_or_else(lost)).collect::<Vec<_>>()
     });
     let _ = session.printer.write(report(&names, &scans, settings.top).as_bytes());
-    i32::from(scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_)))))
+    Exit::from_failed(scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_)))))
 }
 
 /// A section per node, then the cluster's summary.

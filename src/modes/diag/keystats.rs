@@ -212,8 +212,7 @@ pub fn biggest_line(pct: f64, found: &Biggest, node: Option<&str>) -> String {
     )
 }
 
-/// Slots in the hot-key pool: redis-cli's 16, valkey-cli's `--hotkeys-count N`.
-pub const HOT_SLOTS: usize = 16;
+pub use crate::cli::diagnostics::HOT_SLOTS;
 
 /// redis-cli's pool of hot keys: counters ascending, slot 0 the coldest.
 #[derive(Debug, Clone, PartialEq, Eq)]

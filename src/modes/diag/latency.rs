@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::format::{Clock, two_decimals};
 use super::nodes::{Stop, exit_code, pause, reconnecting, write};
 use super::spectrum::{Distribution, legend};
+use crate::exit::Exit;
 use crate::protocol::render::OutputMode;
 use crate::session::Session;
 
@@ -74,7 +75,7 @@ pub fn interval_ms(interval: Duration, default: i64) -> i64 {
 }
 
 /// `--latency` and `--latency-history` on one node.
-pub fn run(session: &mut Session, history: bool, interval: Duration, flag: &AtomicBool) -> i32 {
+pub fn run(session: &mut Session, history: bool, interval: Duration, flag: &AtomicBool) -> Exit {
     let mode = session.printer.format.mode;
     let range_ms = interval_ms(interval, HISTORY_RANGE_MS);
     let sampling_ms = interval_ms(interval, DEFAULT_INTERVAL_MS);
@@ -93,7 +94,7 @@ pub fn run(session: &mut Session, history: bool, interval: Duration, flag: &Atom
             stats.text(mode)
         } else if clock.ms() - range_start > sampling_ms {
             return match write(&mut session.printer, &stats.text(mode)) {
-                Ok(()) => 0,
+                Ok(()) => Exit::Success,
                 Err(stop) => exit_code(&mut session.printer, stop),
             };
         } else {
@@ -125,7 +126,7 @@ fn end_redrawn_line(session: &mut Session, mode: OutputMode, stop: &Stop) {
 }
 
 /// `--latency-dist` on one node: always ANSI, whatever the output mode.
-pub fn run_dist(session: &mut Session, palette: &[u8], interval: Duration, flag: &AtomicBool) -> i32 {
+pub fn run_dist(session: &mut Session, palette: &[u8], interval: Duration, flag: &AtomicBool) -> Exit {
     let every_ms = interval_ms(interval, DEFAULT_INTERVAL_MS);
     let clock = Clock::new();
     let mut dist = Distribution::default();

@@ -18,6 +18,7 @@ use super::nodes::{Node, Stop, exit_code, interrupted, pause, pool_for, reply_wa
 use super::spectrum::{Distribution, legend};
 use crate::cli::diagnostics::Diagnostic;
 use crate::error::os_message_of;
+use crate::exit::Exit;
 use crate::protocol::render::OutputMode;
 use crate::protocol::split::repr_string;
 use crate::session::Session;
@@ -111,7 +112,7 @@ pub fn run(
     palette: &[u8],
     interval: Duration,
     flag: &Arc<AtomicBool>,
-) -> i32 {
+) -> Exit {
     let mode = session.printer.format.mode;
     let wait = reply_wait(session);
     let clock = Clock::new();
@@ -138,7 +139,7 @@ pub fn run(
         stop
     });
     match stop {
-        Ok(()) => 0,
+        Ok(()) => Exit::Success,
         Err(stop) => {
             if mode == OutputMode::Tty
                 && matches!(stop, Stop::Interrupted)

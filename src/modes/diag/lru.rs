@@ -8,11 +8,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::format::two_decimals;
-use super::nodes::{INTERRUPTED_EXIT, interrupted, reply_wait};
+use super::nodes::{interrupted, reply_wait};
 use crate::cluster::slot::slot_of;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::protocol::resp::{Frame, encode_command};
+use crate::exit::Exit;
+use crate::protocol::encode::encode_command;
+use crate::protocol::resp::Frame;
 use crate::session::Session;
 
 /// Commands per pipelined batch.
@@ -135,7 +137,7 @@ impl Batches {
 }
 
 /// `--lru-test` until Ctrl-C (exit 130) or a failure (exit 1).
-pub fn run(session: &mut Session, keys: u64, flag: &AtomicBool) -> i32 {
+pub fn run(session: &mut Session, keys: u64, flag: &AtomicBool) -> Exit {
     let wait = reply_wait(session);
     let current = session.client.current().clone();
     let mut random = Random::seeded();
@@ -156,10 +158,10 @@ pub fn run(session: &mut Session, keys: u64, flag: &AtomicBool) -> i32 {
                 }
                 let replies = match batches.round(session, wait) {
                     Ok(replies) => replies,
-                    Err(Error::Interrupted) => return INTERRUPTED_EXIT,
+                    Err(Error::Interrupted) => return Exit::Interrupted,
                     Err(error) => {
                         session.printer.note(&format!("I/O error during LRU test: {error}"));
-                        return 1;
+                        return Exit::Failure;
                     }
                 };
                 for reply in replies {
@@ -173,11 +175,11 @@ pub fn run(session: &mut Session, keys: u64, flag: &AtomicBool) -> i32 {
             }
             if interrupted(flag) {
                 let _ = session.printer.flush();
-                return INTERRUPTED_EXIT;
+                return Exit::Interrupted;
             }
         }
         if session.printer.write(cycle_line(hits, misses).as_bytes()).and_then(|()| session.printer.flush()).is_err() {
-            return 0;
+            return Exit::Success;
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod stat_cluster;
 
 use crate::cli::Config;
 use crate::cli::diagnostics::{Diagnostic, KeyScan};
+use crate::exit::Exit;
 use crate::session::Session;
 
 /// SCAN's COUNT for a key scan with `-c` when `--count` is not given: fewer, fuller
@@ -45,20 +46,20 @@ use crate::session::Session;
 pub const CLUSTER_SCAN_COUNT: u64 = 100;
 
 /// Runs `diagnostic`; returns the exit code.
-pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i32 {
+pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> Exit {
     let flag = nodes::catch_ctrl_c(session);
     if let Diagnostic::IntrinsicLatency { seconds } = diagnostic {
         return intrinsic::run(&mut session.printer, *seconds, &flag);
     }
     if !session.connect_and_report() || select_refused(session, config) {
-        return 1;
+        return Exit::Failure;
     }
     let cluster = nodes::selected(session, &config.target);
     if cluster.as_ref().is_some_and(Vec::is_empty) {
         session
             .printer
             .note(&format!("no node to work on: the slot map has none for --target {}", config.target.describe()));
-        return 1;
+        return Exit::Failure;
     }
     let interval = config.interval;
     match (diagnostic, cluster) {
@@ -93,7 +94,7 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> i
             }
         }
         (Diagnostic::LruTest { keys }, _) => lru::run(session, *keys, &flag),
-        (Diagnostic::IntrinsicLatency { .. }, _) => 0,
+        (Diagnostic::IntrinsicLatency { .. }, _) => Exit::Success,
     }
 }
 

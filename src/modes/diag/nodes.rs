@@ -12,13 +12,10 @@ use crate::cluster::target::Target;
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
+use crate::exit::Exit;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
 use crate::session::Session;
-
-/// The exit code of a mode that redis-cli ends by dying of SIGINT (`--stat`,
-/// `--latency*`, `--lru-test`): what a shell reports for it.
-pub const INTERRUPTED_EXIT: i32 = 130;
 
 /// One node a mode works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,14 +160,15 @@ pub fn write(printer: &mut Printer, text: &str) -> Result<(), Stop> {
 }
 
 /// The exit code for how a loop that runs until Ctrl-C ended.
-pub fn exit_code(printer: &mut Printer, stop: Stop) -> i32 {
+pub fn exit_code(printer: &mut Printer, stop: Stop) -> Exit {
     let _ = printer.flush();
     match stop {
-        Stop::Interrupted => INTERRUPTED_EXIT,
-        Stop::StdoutClosed => 0,
+        // redis-cli dies of SIGINT here: what a shell reports for it.
+        Stop::Interrupted => Exit::Interrupted,
+        Stop::StdoutClosed => Exit::Success,
         Stop::Failed(text) => {
             printer.note(&text);
-            1
+            Exit::Failure
         }
     }
 }

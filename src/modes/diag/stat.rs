@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::format::bytes_to_human;
 use super::nodes::{Stop, exit_code, pause, reconnecting, write};
+use crate::exit::Exit;
 use crate::session::Session;
 
 /// redis-cli's header, printed before line 1, 21, 41…
@@ -157,7 +158,7 @@ fn centi_field(info: &[u8], field: &str) -> i64 {
 /// `--stat` on one node until Ctrl-C (exit 130), an error reply (exit 1) or a closed
 /// stdout. Each line is flushed at once (redis-cli's are not, and a kill loses them
 /// when stdout is a pipe).
-pub fn run(session: &mut Session, interval: Duration, flag: &AtomicBool) -> i32 {
+pub fn run(session: &mut Session, interval: Duration, flag: &AtomicBool) -> Exit {
     let interval = if interval.is_zero() { Duration::from_secs(1) } else { interval };
     let mut lines = 0u64;
     let mut requests = 0i64;

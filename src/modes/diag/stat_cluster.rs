@@ -16,6 +16,7 @@ use super::stat::{HEADER_EVERY, NodeStat, child_label};
 use crate::client::pool::Pool;
 use crate::cluster::target::Target;
 use crate::error::Error;
+use crate::exit::Exit;
 use crate::protocol::resp::Frame;
 use crate::session::Session;
 
@@ -151,7 +152,7 @@ pub fn run(
     interval: Duration,
     verbose: bool,
     flag: &Arc<AtomicBool>,
-) -> i32 {
+) -> Exit {
     let interval = if interval.is_zero() { Duration::from_secs(1) } else { interval };
     let wait = reply_wait(session);
     let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();

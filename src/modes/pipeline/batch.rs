@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::client::pool::{Exchange, Pool};
 use crate::client::routed::Outcome;
+use crate::cluster::command::Traits;
 use crate::cluster::event::Event;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, os_message, os_message_of};
@@ -28,6 +29,8 @@ pub enum Status {
 /// One input command.
 pub struct Entry {
     pub argv: Vec<Vec<u8>>,
+    /// What kind of command it is, for the retry loop.
+    pub traits: Traits,
     pub slot: Option<u16>,
     /// Index of the node it was sent to, in [`super::Pipeline::nodes`].
     pub node: usize,
@@ -255,6 +258,7 @@ mod tests {
     use super::*;
     use crate::client::pool::LinkSettings;
     use crate::client::state::SessionState;
+    use crate::protocol::encode;
     use crate::protocol::resp::{self, Frame};
 
     /// A fake node on loopback: answers `:N` (the command's number on its connection) to
@@ -301,9 +305,16 @@ mod tests {
         for i in 0..n {
             let argv = vec![b"PING".to_vec()];
             let q = batch.queue(0);
-            resp::encode_command(&argv, &mut q.buf);
+            encode::encode_command(&argv, &mut q.buf);
             q.commands.push((i, q.buf.len()));
-            batch.entries.push(Entry { argv, slot: None, node: 0, events: Vec::new(), status: Status::Queued });
+            batch.entries.push(Entry {
+                argv,
+                traits: Traits::default(),
+                slot: None,
+                node: 0,
+                events: Vec::new(),
+                status: Status::Queued,
+            });
         }
         batch
     }

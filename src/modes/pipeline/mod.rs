@@ -25,8 +25,8 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::time::Instant;
 
 use self::batch::{Batch, Entry, Links, Status};
-use crate::client::is_streaming;
 use crate::client::routed::Outcome;
+use crate::cluster::command::{Command, Traits};
 use crate::cluster::commands::CommandInfo;
 use crate::cluster::event::Event;
 use crate::cluster::route::Plan;
@@ -34,8 +34,9 @@ use crate::cluster::slot::{SLOTS, slot_of};
 use crate::endpoint::Endpoint;
 use crate::modes::input::{self, Input, Spent};
 use crate::output::HopLines;
-use crate::protocol::resp;
+use crate::protocol::encode;
 use crate::protocol::split::{Repeat, repeat_prefix};
+use crate::session::hooks::Hooks;
 use crate::session::{Flow, SHELL_WORDS, Session};
 
 /// Lines longer than this run alone, so a 100 MB value is not also copied into a batch.
@@ -61,15 +62,22 @@ pub struct PipeCounts {
 
 /// Runs piped input with at most `window` commands per node in each of the two batches
 /// in flight.
-pub fn run(session: &mut Session, input: impl Read + Send + 'static, window: usize, verbose: bool) -> Flow {
+pub fn run(
+    session: &mut Session,
+    hooks: &mut dyn Hooks,
+    input: impl Read + Send + 'static,
+    window: usize,
+    verbose: bool,
+) -> Flow {
     let (rx, spent) = input::spawn_lines(input, window * 4);
-    run_commands(session, &rx, Some(spent), window, verbose, None).0
+    run_commands(session, hooks, &rx, Some(spent), window, verbose, None).0
 }
 
 /// Runs commands from `rx`. With `pipe` set (`--pipe`), replies are counted instead of
 /// printed, error replies go to stderr, and nothing is a barrier.
 pub fn run_commands(
     session: &mut Session,
+    hooks: &mut dyn Hooks,
     rx: &Receiver<Vec<Input>>,
     spent: Option<SyncSender<Spent>>,
     window: usize,
@@ -92,7 +100,7 @@ pub fn run_commands(
         positions: Vec::new(),
         spent,
     };
-    let flow = pipeline.drive(session, rx);
+    let flow = pipeline.drive(session, hooks, rx);
     pipeline.links.give_back(session.client.pool());
     if verbose {
         let counters = session.client.counters;
@@ -136,28 +144,15 @@ fn is_word(arg: &[u8], words: &[&str]) -> bool {
     words.iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()))
 }
 
-/// Commands that change the session or a transaction: always barriers.
-fn changes_session(name: &str) -> bool {
-    matches!(
-        name,
-        "select"
-            | "auth"
-            | "hello"
-            | "reset"
-            | "readonly"
-            | "readwrite"
-            | "multi"
-            | "exec"
-            | "discard"
-            | "watch"
-            | "unwatch"
-            | "monitor"
-            | "shutdown"
-    ) || name.starts_with("client")
+/// What runs alone, through the session.
+enum Barrier {
+    /// A word the session or the shell answers, or a repeated command: not looked up.
+    Line(Vec<Vec<u8>>),
+    Command(Command),
 }
 
 impl Pipeline {
-    fn drive(&mut self, session: &mut Session, rx: &Receiver<Vec<Input>>) -> Flow {
+    fn drive(&mut self, session: &mut Session, hooks: &mut dyn Hooks, rx: &Receiver<Vec<Input>>) -> Flow {
         let mut pending = VecDeque::new();
         loop {
             // Block for input only when nothing is waiting to be sent or read.
@@ -179,10 +174,11 @@ impl Pipeline {
             let flow = match pending.pop_front() {
                 None => self.finish(session),
                 Some(Input::Line(Ok(argv))) if argv.is_empty() => Flow::Continue,
-                Some(Input::Line(Ok(argv))) => self.add(session, argv),
+                Some(Input::Line(Ok(argv))) => self.add(session, hooks, argv),
                 Some(Input::Line(Err(_))) => {
                     self.building.entries.push(Entry {
                         argv: Vec::new(),
+                        traits: Traits::default(),
                         slot: None,
                         node: usize::from(NO_NODE),
                         events: Vec::new(),
@@ -193,7 +189,7 @@ impl Pipeline {
                 Some(Input::ReadError(e)) => {
                     let flow = self.finish(session);
                     session.printer.note(&format!("stdin: {e}"));
-                    if flow == Flow::Continue { Flow::Exit(1) } else { flow }
+                    if flow == Flow::Continue { Flow::Exit(crate::exit::Exit::Failure) } else { flow }
                 }
             };
             if flow != Flow::Continue {
@@ -203,17 +199,21 @@ impl Pipeline {
     }
 
     /// True for commands that must wait for everything before them and run alone.
-    fn is_barrier(session: &Session, info: Option<&CommandInfo>, argv: &[Vec<u8>]) -> bool {
-        let Some(first) = argv.first() else { return false };
+    /// (Words the session or the shell answer, and repeated commands, are barriers
+    /// before they are looked up: [`Pipeline::add`].)
+    fn is_barrier(session: &Session, argv: &[Vec<u8>], traits: Traits) -> bool {
         session.client.in_transaction()
-            || first.first() == Some(&b':')
-            || repeat_prefix(argv) != Repeat::Once
-            || is_streaming(argv)
+            || traits.waits
+            || traits.pubsub
+            || traits.changes_session
             || argv.iter().map(Vec::len).sum::<usize>() > HUGE_LINE
-            || match info {
-                Some(i) => i.flags.blocking || i.flags.pubsub || changes_session(&i.name),
-                None => is_word(first, SHELL_WORDS),
-            }
+    }
+
+    /// Words the session or the shell answer (`help`, `:meta`, `quit`…) and the
+    /// `N cmd` repeat prefix: the session runs them, alone.
+    fn is_session_line(argv: &[Vec<u8>]) -> bool {
+        argv.first().is_some_and(|first| first.first() == Some(&b':') || is_word(first, SHELL_WORDS))
+            || repeat_prefix(argv) != Repeat::Once
     }
 
     fn node_index(&mut self, endpoint: &Endpoint) -> usize {
@@ -256,7 +256,7 @@ impl Pipeline {
         if node != current {
             session.client.counters.routed_away += 1;
             if session.printer.hop_lines != HopLines::Hidden
-                && session.prefs.hops
+                && session.hops
                 && let Some(to) = self.nodes.get(node)
             {
                 events.push(Event::Redirected { slot, to: to.clone() });
@@ -272,7 +272,8 @@ impl Pipeline {
         &mut self,
         session: &mut Session,
         info: Option<&CommandInfo>,
-        argv: &[Vec<u8>],
+        traits: Traits,
+        argv: &mut Vec<Vec<u8>>,
         events: &mut Vec<Event>,
     ) -> crate::error::Result<Option<(Option<u16>, usize)>> {
         if !session.client.is_cluster() {
@@ -288,18 +289,22 @@ impl Pipeline {
         let mut keys = positions.iter().filter_map(|&p| argv.get(p));
         let first = keys.next().map(|k| slot_of(k));
         let one_slot = first.filter(|&slot| keys.all(|k| slot_of(k) == slot));
-        self.positions = positions;
-        let readonly = info.is_some_and(|i| i.flags.readonly);
         if let Some(slot) = one_slot
-            && !(readonly && session.client.options().read_from_replicas)
+            && !(traits.readonly && session.client.options().read_from_replicas)
             && let Some(node) = self.route_slot(session, slot, events)
         {
+            self.positions = positions;
             return Ok(Some((Some(slot), node)));
         }
-        match session.client.plan(argv)? {
+        // The client plans the rest: the words move into a command for that and back.
+        let command = Command { argv: std::mem::take(argv), keys: positions, traits };
+        let plan = session.client.plan(&command);
+        *argv = command.argv;
+        self.positions = command.keys;
+        match plan? {
             Plan::Slot { slot, endpoint } => {
                 self.sync_current(session);
-                let prepared = session.client.prepare_slot(argv, slot, endpoint, events);
+                let prepared = session.client.prepare_slot(traits, slot, endpoint, events);
                 self.current = None;
                 prepared.map(|e| Some((Some(slot), self.node_index(&e))))
             }
@@ -313,16 +318,21 @@ impl Pipeline {
         }
     }
 
-    fn add(&mut self, session: &mut Session, argv: Vec<Vec<u8>>) -> Flow {
+    fn add(&mut self, session: &mut Session, hooks: &mut dyn Hooks, mut argv: Vec<Vec<u8>>) -> Flow {
         self.totals.commands += 1;
+        if self.pipe.is_none() && Self::is_session_line(&argv) {
+            return self.barrier(session, hooks, Barrier::Line(argv));
+        }
+        // The one look-up of this command in the table.
         let table = session.client.command_table();
         let info = table.lookup(&argv);
-        if self.pipe.is_none() && Self::is_barrier(session, info, &argv) {
-            return self.barrier(session, argv);
+        let traits = Traits::of(&argv, info);
+        if self.pipe.is_none() && Self::is_barrier(session, &argv, traits) {
+            return self.barrier(session, hooks, Barrier::Command(Command::with_info(argv, info)));
         }
         let mut events = Vec::new();
-        let routed = match self.route(session, info, &argv, &mut events) {
-            Ok(None) => return self.barrier(session, argv),
+        let routed = match self.route(session, info, traits, &mut argv, &mut events) {
+            Ok(None) => return self.barrier(session, hooks, Barrier::Command(Command::with_info(argv, info))),
             Ok(Some((slot, node))) => self.pass_gate(session, slot, node, &mut events).map(|node| (slot, node)),
             Err(e) => Err(e),
         };
@@ -332,14 +342,14 @@ impl Pipeline {
             Ok((slot, node)) => {
                 let window = self.window;
                 let q = self.building.queue(node);
-                resp::encode_command(&argv, &mut q.buf);
+                encode::encode_command(&argv, &mut q.buf);
                 q.commands.push((index, q.buf.len()));
                 full = q.commands.len() >= window || q.buf.len() >= BATCH_BYTES;
                 (slot, node, Status::Queued)
             }
             Err(e) => (None, usize::from(NO_NODE), Status::Failed(e)),
         };
-        self.building.entries.push(Entry { argv, slot, node, events, status });
+        self.building.entries.push(Entry { argv, traits, slot, node, events, status });
         if full { self.cycle(session) } else { Flow::Continue }
     }
 
@@ -367,13 +377,16 @@ impl Pipeline {
         }
     }
 
-    fn barrier(&mut self, session: &mut Session, argv: Vec<Vec<u8>>) -> Flow {
+    fn barrier(&mut self, session: &mut Session, hooks: &mut dyn Hooks, barrier: Barrier) -> Flow {
         let flow = self.finish(session);
         if flow != Flow::Continue {
             return flow;
         }
         let errors_before = session.error_replies;
-        let flow = session.run_argv(argv);
+        let flow = match barrier {
+            Barrier::Line(argv) => session.run_argv(argv, hooks),
+            Barrier::Command(command) => session.run_classified(command, 1, hooks),
+        };
         self.current = None;
         self.totals.errors += session.error_replies - errors_before;
         flow
@@ -454,15 +467,21 @@ impl Pipeline {
             }
             let Some(endpoint) = self.nodes.get(entry.node).cloned() else { continue };
             let Status::Answered(outcome) = std::mem::replace(&mut entry.status, Status::Queued) else { continue };
-            if !session.client.needs_follow_up(&entry.argv, &endpoint, &outcome) {
+            if !session.client.needs_follow_up(entry.traits, &endpoint, &outcome) {
                 entry.status = Status::Answered(outcome);
                 continue;
             }
-            entry.status =
-                match session.client.resume_routed(&entry.argv, entry.slot, endpoint, outcome, &mut entry.events) {
-                    Ok(frame) => Status::Answered(Outcome::Reply(frame)),
-                    Err(e) => Status::Failed(e),
-                };
+            entry.status = match session.client.resume_routed(
+                &entry.argv,
+                entry.traits,
+                entry.slot,
+                endpoint,
+                outcome,
+                &mut entry.events,
+            ) {
+                Ok(frame) => Status::Answered(Outcome::Reply(frame)),
+                Err(e) => Status::Failed(e),
+            };
         }
     }
 }

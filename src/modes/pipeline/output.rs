@@ -26,7 +26,7 @@ impl Pipeline {
     }
 
     fn print_replies(&mut self, session: &mut Session, batch: &mut Batch) -> Flow {
-        let show_events = session.prefs.hops && session.printer.hop_lines != HopLines::Hidden;
+        let show_events = session.hops && session.printer.hop_lines != HopLines::Hidden;
         let mut spent = Vec::with_capacity(batch.entries.len());
         for mut entry in batch.entries.drain(..) {
             if show_events {

@@ -3,8 +3,8 @@
 //! failed, a replica taking over, a node answering again and as what, the cluster's
 //! state. Pure: the watcher (`watcher.rs`) asks the nodes and hands their answers in.
 
+use crate::cluster::nodes_reply::{NodeLine, parse_nodes};
 use crate::endpoint::Endpoint;
-use crate::manager::model::{NodeLine, parse_nodes};
 
 /// A node's role.
 #[derive(Debug, Clone, PartialEq, Eq)]

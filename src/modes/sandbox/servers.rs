@@ -111,7 +111,7 @@ pub fn redis_server_available() -> bool {
 }
 
 /// A directory under the system temp dir, removed with the servers.
-pub(super) fn temp_dir(label: &str) -> Result<PathBuf> {
+pub fn temp_dir(label: &str) -> Result<PathBuf> {
     static COUNTER: AtomicU16 = AtomicU16::new(0);
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);

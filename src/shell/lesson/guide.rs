@@ -17,6 +17,7 @@ use crate::protocol::resp::Frame;
 use crate::protocol::split::{Repeat, repeat_prefix, repr_string, split_args};
 use crate::protocol::text;
 use crate::session::Session;
+use crate::shell::state::Shell;
 use crate::shell::{meta, paint};
 
 /// The longest a probe waits for a node's reply: a node silent for longer counts as
@@ -49,12 +50,12 @@ impl Guide {
 
     /// Before each prompt: a new step in full (the lesson's opening before its first),
     /// else the banner line.
-    pub fn before_prompt(&mut self, session: &mut Session) {
+    pub fn before_prompt(&mut self, shell: &Shell, session: &mut Session) {
         let Some(progress) = &self.progress else { return };
         let Some((index, _)) = progress.current() else { return };
         let key = (progress.lesson.name, index);
         let text = if self.shown == Some(key) {
-            progress.banner().map(|b| if session.prefs.color { paint::grey(&safe(&b)) } else { safe(&b) })
+            progress.banner().map(|b| if shell.prefs.color { paint::grey(&safe(&b)) } else { safe(&b) })
         } else {
             // A blank line sets a new step apart; the lesson's opening comes before its first.
             let opening = if index == 0 && self.shown.is_none_or(|(name, _)| name != key.0) {
@@ -71,7 +72,7 @@ impl Guide {
     }
 
     /// Runs `:lesson [NAME|skip|quit]`.
-    pub fn command(&mut self, session: &mut Session, line: &str) {
+    pub fn command(&mut self, shell: &Shell, session: &mut Session, line: &str) {
         let word = line.split_whitespace().nth(1).map(str::to_ascii_lowercase);
         let running = self.progress.as_ref().map(|p| p.lesson.name);
         let text = match (word.as_deref(), running) {
@@ -81,7 +82,7 @@ impl Guide {
                 return;
             }
             (None, None) => lesson_list(),
-            (Some("skip"), Some(_)) => self.skip(session.prefs.color),
+            (Some("skip"), Some(_)) => self.skip(shell.prefs.color),
             (Some("quit" | "stop" | "end"), Some(name)) => {
                 self.progress = None;
                 format!("Lesson {name} ended. `:lesson {name}` starts it again.")
@@ -120,7 +121,7 @@ impl Guide {
 
     /// After a line ran (`line` is empty for Enter on an empty line): checks it against
     /// the current step and says what the lesson has to say.
-    pub fn after(&mut self, session: &mut Session, line: &str) {
+    pub fn after(&mut self, shell: &Shell, session: &mut Session, line: &str) {
         let Some(progress) = &mut self.progress else { return };
         if session.interrupted() {
             return;
@@ -131,7 +132,7 @@ impl Guide {
         }
         let positions = session.client.commands().key_positions(&argv);
         // An empty line sent nothing: what the last command got is not its outcome.
-        let outcome = if argv.is_empty() { None } else { session.last_outcome.clone() };
+        let outcome = if argv.is_empty() { None } else { shell.last_outcome.clone() };
         let at = session.client.current().clone();
         let attempt = Attempt::new(&argv, &positions, outcome.as_ref(), Some(&at));
         let mut said = Vec::new();
@@ -155,7 +156,7 @@ impl Guide {
             self.progress = None;
         }
         if !said.is_empty() {
-            let _ = show(session, &said_text(&said, session.prefs.color));
+            let _ = show(session, &said_text(&said, shell.prefs.color));
         }
     }
 }

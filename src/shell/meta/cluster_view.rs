@@ -9,6 +9,7 @@ use crate::output::StdoutClosed;
 use crate::protocol::text;
 use crate::session::Session;
 use crate::shell::paint;
+use crate::shell::state::Shell;
 
 use super::not_cluster;
 
@@ -37,7 +38,7 @@ fn replica_link(info: &str) -> &'static str {
     }
 }
 
-pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
+pub(super) fn nodes(shell: &Shell, session: &mut Session) -> Result<(), StdoutClosed> {
     if let Some(reason) = session.client.learning_slots().map(str::to_string) {
         let learned = session.client.topology().map_or(0, |t| 16384 - t.uncovered_slots());
         session.printer.line(&format!(
@@ -45,7 +46,7 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
         ))?;
     }
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
-    let color = session.prefs.color;
+    let color = shell.prefs.color;
     let address_map = session.client.pool().settings().address_map.clone();
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
     if let Some(header) = rows.first_mut().filter(|_| !address_map.is_empty()) {
@@ -59,7 +60,7 @@ pub(super) fn nodes(session: &mut Session) -> Result<(), StdoutClosed> {
         for node in shard.primary.iter().chain(shard.replicas.iter()) {
             // In the sandbox: a node the lab killed, stopped or paused is not asked
             // (a paused one would not answer); the link column says what happened.
-            let lab_note = session.lab.as_ref().and_then(|lab| lab.process_note(&node.endpoint));
+            let lab_note = shell.lab.as_ref().and_then(|lab| lab.process_note(&node.endpoint));
             let keys = match lab_note.is_none().then(|| session.client.dbsize(&node.endpoint)) {
                 None => None,
                 Some(Err(crate::error::Error::Interrupted)) => return session.printer.line("(interrupted)"),
@@ -147,9 +148,9 @@ fn insert_column(rows: &mut [Vec<String>], name: &str, cells: impl Iterator<Item
     }
 }
 
-pub(super) fn map(session: &mut Session) -> Result<(), StdoutClosed> {
+pub(super) fn map(shell: &Shell, session: &mut Session) -> Result<(), StdoutClosed> {
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
-    let color = session.prefs.color;
+    let color = shell.prefs.color;
     let primaries: Vec<Endpoint> = topology.primaries().iter().map(|n| n.endpoint.clone()).collect();
     let letter = |i: usize| (b'A' + (i % 26) as u8) as char;
     const CELLS: usize = 64;

@@ -2,6 +2,7 @@
 //! arguments are keys and where a command would go, without running it) and `:use`
 //! (where keyless commands go).
 
+use crate::cluster::command::Command;
 use crate::cluster::route::Plan;
 use crate::cluster::route::SplitKind;
 use crate::cluster::slot::{self, HashedPart};
@@ -10,6 +11,7 @@ use crate::output::StdoutClosed;
 use crate::protocol::split::repr_string;
 use crate::session::Session;
 use crate::shell::paint;
+use crate::shell::state::Shell;
 
 use super::not_cluster;
 
@@ -31,8 +33,8 @@ pub fn mark_hashed(key: &[u8], color: bool) -> String {
     format!("{}{marked}{}", piece(0..start), piece(end..key.len()))
 }
 
-pub(super) fn slots(session: &mut Session, keys: &[Vec<u8>]) -> Result<(), StdoutClosed> {
-    let color = session.prefs.color;
+pub(super) fn slots(shell: &Shell, session: &mut Session, keys: &[Vec<u8>]) -> Result<(), StdoutClosed> {
+    let color = shell.prefs.color;
     for key in keys {
         let (slot_number, owner) = session.client.owner_of_key(key);
         let part = slot::hashed_part(key);
@@ -75,7 +77,8 @@ pub(super) fn explain(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), Std
         kind.push("blocking");
     }
     session.printer.line(&format!("{name} ({})", if kind.is_empty() { "other".into() } else { kind.join(", ") }))?;
-    let positions = info.key_positions(argv);
+    let command = Command::with_info(argv.to_vec(), Some(&info));
+    let positions = &command.keys;
     if positions.is_empty() {
         session.printer.line("keys: none")?;
     }
@@ -91,7 +94,7 @@ pub(super) fn explain(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), Std
     if !session.client.is_cluster() {
         return session.printer.line(&format!("sent to {} (not in cluster mode)", session.client.current()));
     }
-    let verdict = match session.client.plan(argv) {
+    let verdict = match session.client.plan(&command) {
         Ok(Plan::Node(e)) => format!("sent as one command to {e} ({})", session.client.target().describe()),
         Ok(Plan::Slot { slot, endpoint }) => format!("sent as one command to slot {slot}'s owner {endpoint}"),
         Ok(Plan::Split { kind, groups }) => {

@@ -17,6 +17,7 @@ use crate::modes::sandbox::{Started, call_until};
 use crate::output::StdoutClosed;
 use crate::protocol::text::escape_controls;
 use crate::session::Session;
+use crate::shell::state::Shell;
 
 /// The lab's meta-commands (their synopses are in the META table).
 pub const LAB_COMMANDS: &[&str] = &[":kill", ":stop", ":restart", ":pause", ":failover", ":consistency"];
@@ -105,16 +106,16 @@ fn described(endpoint: &Endpoint, census: Option<&Census>) -> String {
 }
 
 /// Runs a lab meta-command (`name` lower-cased, `words` its arguments).
-pub(super) fn run(session: &mut Session, name: &str, words: &[String]) -> Result<(), StdoutClosed> {
-    if session.lab.is_none() {
+pub(super) fn run(shell: &mut Shell, session: &mut Session, name: &str, words: &[String]) -> Result<(), StdoutClosed> {
+    if shell.lab.is_none() {
         return session.printer.line(&format!(
             "(error) {name} is a lab command: it works only in a shell started by `rcli sandbox`, on the servers the sandbox started"
         ));
     }
     if name == ":consistency" {
-        return consistency(session, words.first().map(String::as_str));
+        return consistency(shell, session, words.first().map(String::as_str));
     }
-    let (nodes, census) = match session.lab.as_ref() {
+    let (nodes, census) = match shell.lab.as_ref() {
         Some(lab) => (lab.lab.nodes(), lab.census()),
         None => return Ok(()),
     };
@@ -126,11 +127,11 @@ pub(super) fn run(session: &mut Session, name: &str, words: &[String]) -> Result
     let Some(node) = nodes.get(index) else { return Ok(()) };
     let who = described(&node.endpoint, census.as_ref());
     let message = match name {
-        ":kill" => kill(session, index, &who),
-        ":stop" => stop(session, index, &who),
-        ":restart" => restart(session, index, &who),
-        ":pause" => pause(session, index, &who, rest.first()),
-        ":failover" => failover(session, node, census.as_ref(), rest.first()),
+        ":kill" => kill(shell, index, &who),
+        ":stop" => stop(shell, session, index, &who),
+        ":restart" => restart(shell, session, index, &who),
+        ":pause" => pause(shell, index, &who, rest.first()),
+        ":failover" => failover(shell, session, node, census.as_ref(), rest.first()),
         _ => Err(format!("unknown lab command {name}")),
     };
     match message {
@@ -140,12 +141,12 @@ pub(super) fn run(session: &mut Session, name: &str, words: &[String]) -> Result
     session.printer.flush()
 }
 
-fn lab(session: &Session) -> Result<&crate::shell::lab::LabSession, String> {
-    session.lab.as_deref().ok_or_else(|| "not a sandbox session".to_string())
+fn lab(shell: &Shell) -> Result<&crate::shell::lab::LabSession, String> {
+    shell.lab.as_deref().ok_or_else(|| "not a sandbox session".to_string())
 }
 
-fn kill(session: &mut Session, index: usize, who: &str) -> Result<String, String> {
-    let lab = lab(session)?;
+fn kill(shell: &Shell, index: usize, who: &str) -> Result<String, String> {
+    let lab = lab(shell)?;
     let pid = lab.lab.nodes().get(index).and_then(|n| n.pid);
     lab.lab.kill(index).map_err(|e| e.to_string())?;
     lab.acted();
@@ -153,9 +154,9 @@ fn kill(session: &mut Session, index: usize, who: &str) -> Result<String, String
     Ok(format!("killed {who} with SIGKILL{pid}; the cluster's reactions follow, timed from now"))
 }
 
-fn stop(session: &mut Session, index: usize, who: &str) -> Result<String, String> {
+fn stop(shell: &Shell, session: &mut Session, index: usize, who: &str) -> Result<String, String> {
     let interrupt = session.client.pool().interrupt_flag();
-    let lab = lab(session)?;
+    let lab = lab(shell)?;
     let end = lab.lab.stop(index, interrupt.as_deref()).map_err(|e| e.to_string())?;
     lab.acted();
     Ok(match end {
@@ -165,9 +166,9 @@ fn stop(session: &mut Session, index: usize, who: &str) -> Result<String, String
     })
 }
 
-fn restart(session: &mut Session, index: usize, who: &str) -> Result<String, String> {
+fn restart(shell: &Shell, session: &mut Session, index: usize, who: &str) -> Result<String, String> {
     let interrupt = session.client.pool().interrupt_flag();
-    let lab = lab(session)?;
+    let lab = lab(shell)?;
     let (stopped, started) = lab.lab.restart(index, interrupt.as_deref()).map_err(|e| e.to_string())?;
     lab.acted();
     let pid = lab.lab.nodes().get(index).and_then(|n| n.pid).map(|p| format!(" as pid {p}")).unwrap_or_default();
@@ -183,7 +184,7 @@ fn restart(session: &mut Session, index: usize, who: &str) -> Result<String, Str
     Ok(format!("{first}restarted {who}{pid} with its own port, directory and node file: {end}"))
 }
 
-fn pause(session: &mut Session, index: usize, who: &str, seconds: Option<&String>) -> Result<String, String> {
+fn pause(shell: &Shell, index: usize, who: &str, seconds: Option<&String>) -> Result<String, String> {
     let usage = || format!("usage: :pause NODE SECONDS (0 resumes it now; at most {} s)", MAX_PAUSE.as_secs());
     let seconds = seconds.ok_or_else(usage)?;
     let length = seconds
@@ -192,7 +193,7 @@ fn pause(session: &mut Session, index: usize, who: &str, seconds: Option<&String
         .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_PAUSE.as_secs_f64())
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(usage)?;
-    let lab = lab(session)?;
+    let lab = lab(shell)?;
     let until = lab.lab.pause(index, length).map_err(|e| e.to_string())?;
     lab.acted();
     Ok(match until {
@@ -205,6 +206,7 @@ fn pause(session: &mut Session, index: usize, who: &str, seconds: Option<&String
 }
 
 fn failover(
+    shell: &Shell,
     session: &mut Session,
     node: &LabNode,
     census: Option<&Census>,
@@ -237,7 +239,7 @@ fn failover(
     let mut argv = vec!["CLUSTER".to_string(), "FAILOVER".to_string()];
     argv.extend(option.clone());
     let interrupt = session.client.pool().interrupt_flag();
-    let lab = lab(session)?;
+    let lab = lab(shell)?;
     let reply = call_until(lab.lab.link(), &node.endpoint, &argv, Duration::from_secs(5), interrupt.as_deref())
         .map_err(|e| e.to_string())?;
     if let Some(error) = reply.as_error() {
@@ -253,14 +255,14 @@ fn failover(
     Ok(format!("{} accepted {} (OK); it takes over {how}", node.endpoint, sent.trim_end()))
 }
 
-fn consistency(session: &mut Session, word: Option<&str>) -> Result<(), StdoutClosed> {
+fn consistency(shell: &mut Shell, session: &mut Session, word: Option<&str>) -> Result<(), StdoutClosed> {
     let on = match word.map(str::to_ascii_lowercase).as_deref() {
         Some("on") => true,
         Some("off") => false,
         _ => return session.printer.line("usage: :consistency on|off"),
     };
     let interrupt = session.client.pool().interrupt_flag();
-    let Some(lab) = session.lab.as_mut() else { return Ok(()) };
+    let Some(lab) = shell.lab.as_mut() else { return Ok(()) };
     let text = if on {
         if lab.start_checker(&mut session.client) {
             "consistency checker started: its lines appear above the prompt; :consistency off stops it (final check, clean-up, verdict)"

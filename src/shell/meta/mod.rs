@@ -1,5 +1,5 @@
 //! rcli's own commands, typed with a leading `:` (`:nodes`, `:slot`, `:use`, …). One
-//! table ([`META`]) feeds `:help`, completion and dispatch (here); the reports live
+//! table ([`META`], in [`table`]) feeds `:help`, completion and dispatch (here); the reports live
 //! beside it: [`cluster_view`] (`:nodes`, `:map`) and [`keys`] (`:slot`, `:explain`,
 //! `:use`). Nothing here is sent to Redis except DBSIZE for `:nodes` and the topology
 //! reload of `:refresh`.
@@ -7,6 +7,7 @@
 mod cluster_view;
 mod keys;
 pub mod lab;
+pub mod table;
 
 use cluster_view::{map, nodes};
 pub use keys::mark_hashed;
@@ -16,84 +17,8 @@ use crate::output::StdoutClosed;
 use crate::protocol::text;
 use crate::session::Session;
 use crate::shell::paint;
-
-/// One meta-command: its name, argument synopsis and one-line summary.
-#[derive(Debug, Clone, Copy)]
-pub struct MetaSpec {
-    pub name: &'static str,
-    pub args: &'static str,
-    pub summary: &'static str,
-}
-
-/// Every meta-command, in `:help` order.
-pub const META: &[MetaSpec] = &[
-    MetaSpec { name: ":nodes", args: "", summary: "list the cluster's nodes: id, address, role, slots, keys, link" },
-    MetaSpec {
-        name: ":slot",
-        args: "KEY [KEY ...]",
-        summary: "show each key's slot, hashed part, owner and replicas, and why",
-    },
-    MetaSpec {
-        name: ":explain",
-        args: "COMMAND [ARG ...]",
-        summary: "show which arguments are keys and where the command would go, without running it",
-    },
-    MetaSpec {
-        name: ":use",
-        args: "HOST:PORT|ID-PREFIX|primaries|replicas|all|random|auto|current",
-        summary: "choose where keyless commands go",
-    },
-    MetaSpec { name: ":refresh", args: "", summary: "reload the slot map from the cluster" },
-    MetaSpec {
-        name: ":readonly",
-        args: "on|off",
-        summary: "send read-only commands to replicas (READONLY is sent for you)",
-    },
-    MetaSpec { name: ":map", args: "", summary: "slot ownership: a bar and a range table, one colour per primary" },
-    MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
-    MetaSpec {
-        name: ":cluster",
-        args: "check|info [--cluster-search-multiple-owners]",
-        summary: "run the cluster manager's check or info (rcli --cluster check) on this cluster",
-    },
-    MetaSpec {
-        name: ":set",
-        args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
-        summary: "shell preferences (also read from the rclirc file)",
-    },
-    MetaSpec {
-        name: ":kill",
-        args: "NODE",
-        summary: "sandbox only: kill a node (SIGKILL), as a crash would. NODE, for every lab command: \
-                  HOST:PORT or PORT as :nodes shows, 4+ characters of a node id, primary-of KEY or \
-                  replica-of KEY",
-    },
-    MetaSpec { name: ":stop", args: "NODE", summary: "sandbox only: stop a node cleanly (SHUTDOWN SAVE)" },
-    MetaSpec {
-        name: ":restart",
-        args: "NODE",
-        summary: "sandbox only: start a node again with its own port, directory and config (stopping it first \
-                  if it runs); it rejoins the cluster",
-    },
-    MetaSpec {
-        name: ":pause",
-        args: "NODE SECONDS",
-        summary: "sandbox only: freeze a node (SIGSTOP), a partition in miniature; it resumes (SIGCONT) after \
-                  SECONDS (0: now, at most 300) or when the shell ends",
-    },
-    MetaSpec {
-        name: ":failover",
-        args: "NODE [force|takeover]",
-        summary: "sandbox only: CLUSTER FAILOVER on a replica, which takes over its primary's slots",
-    },
-    MetaSpec {
-        name: ":consistency",
-        args: "on|off",
-        summary: "sandbox only: run the consistency checker (rcli consistency-test) in the background, its \
-                  lines above the prompt",
-    },
-    MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
-];
+use crate::shell::state::Shell;
+pub use table::META;
 
 fn on_off(word: Option<&str>) -> Option<bool> {
     match word?.to_ascii_lowercase().as_str() {
@@ -104,7 +29,7 @@ fn on_off(word: Option<&str>) -> Option<bool> {
 }
 
 /// Runs a meta-command line.
-pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> {
+pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> {
     let words: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
     let (Some(typed), Some(args)) = (words.first(), argv.get(1..)) else { return Ok(()) };
     let name = typed.to_ascii_lowercase();
@@ -112,8 +37,8 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
     let rest_words = words.get(1..).unwrap_or_default();
     match name.as_str() {
         ":help" => help(session, arg),
-        ":nodes" => nodes(session),
-        ":slot" if !args.is_empty() => slots(session, args),
+        ":nodes" => nodes(shell, session),
+        ":slot" if !args.is_empty() => slots(shell, session, args),
         ":explain" if !args.is_empty() => explain(session, args),
         ":use" if arg.is_some() => use_target(session, arg.unwrap_or_default()),
         ":use" => {
@@ -143,16 +68,16 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
         },
         ":hops" => match on_off(arg) {
             Some(on) => {
-                session.prefs.hops = on;
+                session.hops = on;
                 session.printer.line(if on { "hop lines on" } else { "hop lines off" })
             }
             None => usage(session, ":hops"),
         },
-        ":set" => match set_preference(session, rest_words) {
+        ":set" => match set_preference(shell, session, rest_words) {
             Ok(()) => Ok(()),
             Err(message) => session.printer.line(&message),
         },
-        ":map" => map(session),
+        ":map" => map(shell, session),
         ":cluster" => match arg.map(str::to_ascii_lowercase).as_deref() {
             Some(sub @ ("check" | "info")) => {
                 let entry = session.client.current().clone();
@@ -166,7 +91,7 @@ pub fn run(session: &mut Session, argv: &[Vec<u8>]) -> Result<(), StdoutClosed> 
             }
             _ => usage(session, ":cluster"),
         },
-        _ if lab::LAB_COMMANDS.contains(&name.as_str()) => lab::run(session, &name, rest_words),
+        _ if lab::LAB_COMMANDS.contains(&name.as_str()) => lab::run(shell, session, &name, rest_words),
         _ if META.iter().any(|m| m.name == name) => usage(session, &name),
         _ => {
             session.printer.line(&format!("unknown rcli command '{}' (try :help)", text::escape_controls(typed, false)))
@@ -181,13 +106,13 @@ fn usage(session: &mut Session, name: &str) -> Result<(), StdoutClosed> {
 }
 
 /// Applies `:set …` (also used for the rclirc file). Returns a message on a bad value.
-pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), String> {
+pub fn set_preference(shell: &mut Shell, session: &mut Session, words: &[String]) -> Result<(), String> {
     let value = words.get(1).map(|w| w.to_ascii_lowercase());
     match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
-        Some("hints") => session.prefs.hints = true,
-        Some("nohints") => session.prefs.hints = false,
+        Some("hints") => shell.prefs.hints = true,
+        Some("nohints") => shell.prefs.hints = false,
         Some("color") | Some("colour") => {
-            session.prefs.color = match value.as_deref() {
+            shell.prefs.color = match value.as_deref() {
                 Some("always") | Some("on") => true,
                 Some("never") | Some("off") => false,
                 Some("auto") => paint::auto_color(std::io::IsTerminal::is_terminal(&std::io::stdout())),
@@ -195,7 +120,7 @@ pub fn set_preference(session: &mut Session, words: &[String]) -> Result<(), Str
             }
         }
         Some("hops") => match on_off(value.as_deref()) {
-            Some(on) => session.prefs.hops = on,
+            Some(on) => session.hops = on,
             None => return Err("usage: :set hops on|off".into()),
         },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),

@@ -13,7 +13,7 @@
 use clap::builder::PossibleValue;
 use clap::{Arg, ArgAction, Command, CommandFactory, Parser, ValueHint};
 
-use super::Args;
+use crate::cli::Args;
 use crate::manager::{args::OPTIONS, help};
 
 /// The heading of the manager's options (`--help` does not show them; completions and
@@ -47,7 +47,7 @@ pub const SUBCOMMANDS: &[&str] = &["sandbox", "top", "consistency-test", "comple
 
 /// The whole command line, named `rcli`.
 pub fn command_line() -> Command {
-    let sandbox = crate::modes::sandbox::SandboxArgs::command().name("sandbox").bin_name("rcli sandbox");
+    let sandbox = super::sandbox::SandboxArgs::command().name("sandbox").bin_name("rcli sandbox");
     let completions = CompletionsArgs::command().bin_name("rcli completions");
     let man = ManArgs::command().bin_name("rcli man");
     let consistency = crate::modes::consistency::cli::description().bin_name("rcli consistency-test");

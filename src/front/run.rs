@@ -1,18 +1,20 @@
-//! Running a validated [`Config`]: the shell, one command from the command line,
-//! commands piped on stdin, `--scan` and `--pipe`. Decides exit codes: 0 success, 1 a
-//! connection/runtime failure (or an error reply under `-e`), 2 usage (in main).
+//! Running a validated, prepared [`Config`]: the shell, one command from the command line,
+//! commands piped on stdin, `--scan`, `--pipe` and the redis-cli modes, each ending with
+//! an [`Exit`] (a runtime failure when a command got no reply, or `-e` met an error).
 
 use std::io::{self, BufRead, Read};
 
 use crate::cli::{Config, Mode};
 use crate::client::Client;
-use crate::client::state::Credentials;
 use crate::endpoint::Endpoint;
+use crate::exit::Exit;
 use crate::output::Printer;
 use crate::protocol::resp::Frame;
-use crate::session::{Flow, Preferences, Session};
+use crate::session::hooks::Hooks;
+use crate::session::{Flow, Session};
 use crate::shell::lesson::Guide;
-use crate::{modes::pipe, modes::pipeline, shell::askpass, shell::rcfile, shell::repl};
+use crate::shell::state::Shell;
+use crate::{modes::pipe, modes::pipeline, shell::rcfile, shell::repl};
 
 /// Builds the session for `config` (no I/O yet).
 pub fn session(config: &Config) -> Session {
@@ -21,88 +23,58 @@ pub fn session(config: &Config) -> Session {
     Session {
         client,
         printer: Printer::new(config.format.clone(), config.hop_lines),
-        docs: None,
-        prefs: Preferences { hints: true, color: config.color, hops: true },
+        hops: true,
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,
         exit_on_error: config.exit_on_error,
         interval: config.interval,
         unanswered: 0,
         error_replies: 0,
-        seen_keys: Vec::new(),
         interruption_shown: false,
         show_pushes: config.show_pushes,
-        pending_subscription: None,
-        lab: None,
-        last_outcome: None,
     }
 }
 
-/// The exit code after a run that ended with `flow`.
-pub(crate) fn exit_code(flow: Flow, session: &Session) -> i32 {
-    match flow {
-        Flow::Exit(code) => code,
-        Flow::StdoutClosed => 0,
-        Flow::Continue if session.unanswered > 0 => 1,
-        Flow::Continue => 0,
-    }
-}
-
-/// Runs rcli as configured; returns the process exit code.
-pub fn run(config: Config) -> i32 {
+/// Runs rcli as configured (after the start-up sequence, [`super::start::prepare`]).
+pub fn run(config: Config) -> Exit {
     run_with(config, None, None)
 }
 
 /// [`run`] in a shell started by `rcli sandbox`: the lab on its servers (dropped, with
 /// the servers, when the session ends) and the lesson guide, if `--lesson` started one.
-pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> i32 {
+pub fn run_in_sandbox(config: Config, lab: crate::modes::sandbox::lab::Lab, guide: Guide) -> Exit {
     run_with(config, Some(Box::new(crate::shell::lab::LabSession::new(lab))), Some(guide))
 }
 
-fn run_with(mut config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> i32 {
-    for warning in &config.warnings {
-        crate::output::note(warning);
-    }
-    if config.askpass {
-        match askpass::read_password("Please input password: ") {
-            Some(password) => {
-                let user = config.state.auth.as_ref().and_then(|a| a.user.clone());
-                config.state.auth = Some(Credentials { user, password: password.into_bytes() });
-            }
-            None => return 1,
-        }
-    }
-    if let Some(tls) = &config.client.tls
-        && let Err(detail) = tls.ready()
-    {
-        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
-        return 1;
-    }
+fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, guide: Option<Guide>) -> Exit {
     let mut session = session(&config);
-    session.lab = lab;
+    // The shell's words (help, `:meta`) work in every mode: piped lines and one-shot
+    // commands may use them too.
+    let mut shell = Shell::new(config.color);
+    shell.lab = lab;
     if config.mode != Mode::Shell {
-        rcfile::apply_routing_settings(&mut session);
+        rcfile::apply_routing_settings(&mut shell, &mut session);
     }
-    let code = run_mode(&mut session, &config, guide);
+    let code = run_mode(&mut session, &mut shell, &config, guide);
     // Whatever the mode, output that could not be written (other than to a reader that
     // went away) fails the run.
     let _ = session.printer.flush();
     match session.printer.failure() {
         Some(error) => {
             crate::output::note(&format!("rcli: cannot write to stdout: {}", crate::error::os_message(error)));
-            1
+            Exit::Failure
         }
         None => code,
     }
 }
 
-fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32 {
+fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Option<Guide>) -> Exit {
     match config.mode.clone() {
         Mode::Shell => {
-            rcfile::apply(session);
+            rcfile::apply(shell, session);
             session.connect_and_report();
-            session.load_docs();
-            repl::run_with(session, guide)
+            shell.load_docs(session);
+            repl::run_with(shell, session, guide)
         }
         Mode::OneShot(argv) => {
             let argv = match one_shot_argv(config, argv) {
@@ -110,36 +82,42 @@ fn run_mode(session: &mut Session, config: &Config, guide: Option<Guide>) -> i32
                 Err(OneShotInput::Invalid) => {
                     // redis-cli prints this one on stdout.
                     let _ = session.printer.line("Invalid quoted string");
-                    return 1;
+                    return Exit::Failure;
                 }
                 Err(OneShotInput::Failed(message)) => {
                     session.printer.note(&message);
-                    return 1;
+                    return Exit::Failure;
                 }
             };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
             if !offline && !session.connect_and_report() {
-                return 1;
+                return Exit::Failure;
             }
-            let flow = session.run_command(argv, config.repeat);
+            let flow = session.run_command(argv, config.repeat, shell);
             let _ = session.printer.flush();
-            exit_code(flow, session)
+            session.exit_for(flow)
         }
         Mode::Lines => {
             // Not fatal: each line tries again, and unanswered lines make the exit code.
             session.connect_and_report();
             let flow = if config.pipeline > 1 {
-                pipeline::run(session, io::stdin(), config.pipeline, config.verbose)
+                pipeline::run(session, shell, io::stdin(), config.pipeline, config.verbose)
             } else {
-                run_lines(session, io::stdin().lock())
+                run_lines(session, shell, io::stdin().lock())
             };
             let _ = session.printer.flush();
-            exit_code(flow, session)
+            session.exit_for(flow)
         }
         Mode::Scan => scan(session, config),
         Mode::Rdb { target, what } => crate::modes::replication::rdb(session, &target, what),
         Mode::Replica => crate::modes::replication::replica(session),
-        Mode::Eval { file, args, debug } => crate::modes::eval::run(session, &file, &args, debug, config.repeat),
+        Mode::Eval { file, args, debug } => {
+            match crate::modes::eval::run(session, &file, &args, debug, config.repeat, config.color) {
+                crate::modes::eval::Evaluated::Done(exit) => exit,
+                // redis-cli goes on as a normal shell after a debugging session.
+                crate::modes::eval::Evaluated::ToShell => repl::run(shell, session),
+            }
+        }
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
         Mode::Diagnostic(diagnostic) => crate::modes::diag::run(session, config, &diagnostic),
     }
@@ -182,7 +160,7 @@ fn one_shot_argv(config: &Config, argv: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, On
 }
 
 /// Commands from `input`, one line at a time, each waiting for its reply.
-pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
+pub fn run_lines(session: &mut Session, hooks: &mut dyn Hooks, mut input: impl BufRead) -> Flow {
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -191,10 +169,10 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
             Ok(_) => {}
             Err(e) => {
                 session.printer.note(&format!("stdin: {e}"));
-                return Flow::Exit(1);
+                return Flow::Exit(crate::exit::Exit::Failure);
             }
         }
-        match session.run_line(&line) {
+        match session.run_line(&line, hooks) {
             Flow::Continue => {}
             other => return other,
         }
@@ -202,9 +180,9 @@ pub fn run_lines(session: &mut Session, mut input: impl BufRead) -> Flow {
 }
 
 /// `--scan`: every key matching `--pattern`, from every primary in cluster mode.
-fn scan(session: &mut Session, config: &Config) -> i32 {
+fn scan(session: &mut Session, config: &Config) -> Exit {
     if !session.connect_and_report() || crate::modes::diag::select_refused(session, config) {
-        return 1;
+        return Exit::Failure;
     }
     let nodes: Vec<Endpoint> = match session.client.topology() {
         Some(topo) => topo.primaries().iter().map(|n| n.endpoint.clone()).collect(),
@@ -241,19 +219,19 @@ fn scan(session: &mut Session, config: &Config) -> i32 {
             true
         });
         match walked {
-            _ if stdout_closed => return 0,
+            _ if stdout_closed => return Exit::Success,
             Ok(None) => {}
             Ok(Some(error)) => {
                 let text = String::from_utf8_lossy(error.as_error().unwrap_or_default()).into_owned();
                 session.printer.note(&format!("SCAN error: {text}"));
-                return 1;
+                return Exit::Failure;
             }
             Err(e) => {
                 session.printer.note(&format!("SCAN error: {e}"));
-                return 1;
+                return Exit::Failure;
             }
         }
     }
     let _ = session.printer.flush();
-    0
+    Exit::Success
 }

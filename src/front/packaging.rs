@@ -1,7 +1,8 @@
 //! `rcli completions SHELL` (a completion script, clap_complete) and `rcli man` (the man
-//! page, clap_mangen), both generated from `cli::describe::command_line` and printed on
+//! page, clap_mangen), both generated from `front::describe::command_line` and printed on
 //! stdout. [`man_page`] renders the page; the rest is writing it.
 
+use crate::exit::Exit;
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -9,10 +10,10 @@ use clap::{Arg, Command, Parser};
 use clap_complete::Generator;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
-use crate::cli::describe::{self, CompletionsArgs, ManArgs};
+use super::describe::{self, CompletionsArgs, ManArgs};
 
 /// Runs `rcli completions …` (the words after `completions`); returns the exit code.
-pub fn completions(args: &[OsString]) -> i32 {
+pub fn completions(args: &[OsString]) -> Exit {
     let parsed = match CompletionsArgs::try_parse_from(prefixed("rcli completions", args)) {
         Ok(parsed) => parsed,
         Err(e) => return usage_error(&e),
@@ -25,13 +26,13 @@ pub fn completions(args: &[OsString]) -> i32 {
         Ok(()) => print(&script),
         Err(e) => {
             crate::output::note(&format!("rcli completions: {e}"));
-            1
+            Exit::Failure
         }
     }
 }
 
 /// Runs `rcli man …` (the words after `man`); returns the exit code.
-pub fn man(args: &[OsString]) -> i32 {
+pub fn man(args: &[OsString]) -> Exit {
     if let Err(e) = ManArgs::try_parse_from(prefixed("rcli man", args)) {
         return usage_error(&e);
     }
@@ -39,7 +40,7 @@ pub fn man(args: &[OsString]) -> i32 {
         Ok(page) => print(&page),
         Err(e) => {
             crate::output::note(&format!("rcli man: {e}"));
-            1
+            Exit::Failure
         }
     }
 }
@@ -48,20 +49,20 @@ fn prefixed(name: &str, args: &[OsString]) -> Vec<OsString> {
     std::iter::once(OsString::from(name)).chain(args.iter().cloned()).collect()
 }
 
-fn usage_error(e: &clap::Error) -> i32 {
+fn usage_error(e: &clap::Error) -> Exit {
     let _ = e.print();
-    e.exit_code()
+    if e.use_stderr() { Exit::Usage } else { Exit::Success }
 }
 
 /// Writes to stdout; a closed pipe (`rcli man | head`) is not an error worth a message.
-fn print(bytes: &[u8]) -> i32 {
+fn print(bytes: &[u8]) -> Exit {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => 0,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Ok(()) => Exit::Success,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Success,
         Err(e) => {
             crate::output::note(&format!("rcli: {e}"));
-            1
+            Exit::Failure
         }
     }
 }

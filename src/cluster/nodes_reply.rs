@@ -1,0 +1,275 @@
+//! `CLUSTER NODES` read (docs/cluster-manager.md, "Loading the cluster"): each line
+//! validated into a [`NodeLine`] (id, address, flags, primary, epoch, link, slots in a
+//! 16384-bit [`SlotSet`], open slots), and the configuration signature that tells
+//! whether nodes agree about slot ownership. Pure; used by the cluster manager, the
+//! sandbox's census and the census the manager takes before touching a slot.
+
+use crate::cluster::slot::SLOTS;
+
+/// A set of hash slots.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotSet {
+    bits: Vec<u64>,
+}
+
+impl Default for SlotSet {
+    fn default() -> Self {
+        SlotSet { bits: vec![0; SLOTS / 64] }
+    }
+}
+
+impl std::fmt::Debug for SlotSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotSet({})", ranges_text(&self.ranges()))
+    }
+}
+
+impl SlotSet {
+    pub fn from_ranges(ranges: &[(u16, u16)]) -> SlotSet {
+        let mut set = SlotSet::default();
+        for &(a, b) in ranges {
+            for slot in a..=b {
+                set.insert(slot);
+            }
+        }
+        set
+    }
+
+    pub fn contains(&self, slot: u16) -> bool {
+        let slot = usize::from(slot);
+        self.bits.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    pub fn insert(&mut self, slot: u16) {
+        let slot = usize::from(slot);
+        if let Some(word) = self.bits.get_mut(slot / 64) {
+            *word |= 1 << (slot % 64);
+        }
+    }
+
+    pub fn remove(&mut self, slot: u16) {
+        let slot = usize::from(slot);
+        if let Some(word) = self.bits.get_mut(slot / 64) {
+            *word &= !(1 << (slot % 64));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|w| *w == 0)
+    }
+
+    /// The slots in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..SLOTS as u16).filter(|s| self.contains(*s))
+    }
+
+    /// Ascending inclusive ranges.
+    /// Adds every slot of `other`.
+    pub fn union_with(&mut self, other: &SlotSet) {
+        for (word, theirs) in self.bits.iter_mut().zip(&other.bits) {
+            *word |= theirs;
+        }
+    }
+
+    pub fn ranges(&self) -> Vec<(u16, u16)> {
+        let mut out: Vec<(u16, u16)> = Vec::new();
+        for slot in self.iter() {
+            match out.last_mut() {
+                Some((_, end)) if *end + 1 == slot => *end = slot,
+                _ => out.push((slot, slot)),
+            }
+        }
+        out
+    }
+}
+
+/// `[0-5460],[5462]`: redis-cli's way of listing slot ranges.
+pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    let parts: Vec<String> =
+        ranges.iter().map(|&(a, b)| if a == b { format!("[{a}]") } else { format!("[{a}-{b}]") }).collect();
+    parts.join(",")
+}
+
+/// One line of `CLUSTER NODES`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLine {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    /// The cluster-bus port after `@`, when given.
+    pub bus_port: Option<u16>,
+    pub flags: Vec<String>,
+    /// The primary's id for a replica (`-` is `None`).
+    pub master: Option<String>,
+    pub config_epoch: u64,
+    pub link_connected: bool,
+    pub slots: SlotSet,
+    /// `[slot->-id]` entries: slot, target id.
+    pub migrating: Vec<(u16, String)>,
+    /// `[slot-<-id]` entries: slot, source id.
+    pub importing: Vec<(u16, String)>,
+}
+
+impl NodeLine {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+fn parse_slot(text: &str) -> Option<u16> {
+    text.parse::<u16>().ok().filter(|s| usize::from(*s) < SLOTS)
+}
+
+/// A node id: 40 hex characters (lower-cased).
+pub fn is_node_id(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parses one `CLUSTER NODES` line; `None` for a line that is not one.
+pub fn parse_node_line(line: &str) -> Option<NodeLine> {
+    let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
+    // id ip:port@cport[,hostname] flags master ping-sent pong-recv epoch link slot...
+    let [id, addr, flags, master, _, _, config_epoch, link, slot_tokens @ ..] = fields.as_slice() else {
+        return None;
+    };
+    let id = id.to_ascii_lowercase();
+    if !is_node_id(&id) {
+        return None;
+    }
+    let addr = addr.split(',').next().unwrap_or_default();
+    let (hostport, bus) = match addr.rsplit_once('@') {
+        Some((hp, bus)) => (hp, bus.parse::<u16>().ok()),
+        None => (addr, None),
+    };
+    let (host, port) = hostport.rsplit_once(':')?;
+    let port = port.parse::<u16>().unwrap_or(0);
+    let flags: Vec<String> = flags.split(',').map(str::to_string).collect();
+    let master = Some(*master).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase);
+    let config_epoch = config_epoch.parse::<u64>().unwrap_or(0);
+    let link_connected = *link == "connected";
+    let mut slots = SlotSet::default();
+    let mut migrating = Vec::new();
+    let mut importing = Vec::new();
+    for token in slot_tokens {
+        if let Some(inner) = token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            if let Some((slot, target)) = inner.split_once("->-") {
+                if let (Some(slot), true) = (parse_slot(slot), is_node_id(target)) {
+                    migrating.push((slot, target.to_ascii_lowercase()));
+                }
+            } else if let Some((slot, source)) = inner.split_once("-<-")
+                && let (Some(slot), true) = (parse_slot(slot), is_node_id(source))
+            {
+                importing.push((slot, source.to_ascii_lowercase()));
+            }
+        } else if let Some((a, b)) = token.split_once('-') {
+            if let (Some(a), Some(b)) = (parse_slot(a), parse_slot(b))
+                && a <= b
+            {
+                for slot in a..=b {
+                    slots.insert(slot);
+                }
+            }
+        } else if let Some(slot) = parse_slot(token) {
+            slots.insert(slot);
+        }
+    }
+    Some(NodeLine {
+        id,
+        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+        bus_port: bus,
+        flags,
+        master,
+        config_epoch,
+        link_connected,
+        slots,
+        migrating,
+        importing,
+    })
+}
+
+/// Every valid line of a `CLUSTER NODES` reply.
+pub fn parse_nodes(text: &str) -> Vec<NodeLine> {
+    text.lines().filter_map(parse_node_line).collect()
+}
+
+/// The configuration signature of one node's `CLUSTER NODES` view: for each node
+/// with slots, `id:` and its slot tokens sorted as strings; entries sorted and joined
+/// by `|`. Nodes agree when their signatures are equal (only slot ownership counts).
+pub fn config_signature(text: &str) -> String {
+    let mut entries: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [id, _, _, _, _, _, _, _, slot_tokens @ ..] = fields.as_slice() else { continue };
+        let mut slots: Vec<&str> =
+            slot_tokens.iter().copied().filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
+        if slots.is_empty() {
+            continue;
+        }
+        slots.sort_unstable();
+        entries.push(format!("{id}:{}", slots.join(",")));
+    }
+    entries.sort();
+    entries.join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODES: &str = "\
+07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@31004,host4 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 1426238317239 4 connected
+67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@31002 master - 0 1426238316232 2 connected 5461-10922
+292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 127.0.0.1:30003@31003 master - 0 1426238318243 3 connected 10923-16383
+e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0 0 1 connected 0-5460 [609->-292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f] [77-<-67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1]
+";
+
+    #[test]
+    fn node_lines_parse() {
+        let nodes = parse_nodes(NODES);
+        assert_eq!(nodes.len(), 4);
+        let replica = &nodes[0];
+        assert_eq!((replica.host.as_str(), replica.port, replica.bus_port), ("127.0.0.1", 30004, Some(31004)));
+        assert_eq!(replica.master.as_deref(), Some("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"));
+        let me = &nodes[3];
+        assert!(me.has_flag("myself"));
+        assert_eq!(me.slots.len(), 5461);
+        assert_eq!(me.migrating, vec![(609, "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f".to_string())]);
+        assert_eq!(me.importing.len(), 1);
+        assert_eq!(me.config_epoch, 1);
+    }
+
+    #[test]
+    fn hostile_lines_are_skipped_or_clamped() {
+        assert!(parse_node_line("garbage").is_none());
+        assert!(parse_node_line("xyz 1:2@3 master - 0 0 1 connected").is_none());
+        let line = parse_node_line(
+            "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:99999@1 master - 0 0 x connected 16380-99999 5-3 16384 [9->-bad]",
+        )
+        .unwrap();
+        assert_eq!(line.port, 0);
+        assert!(line.slots.is_empty());
+        assert!(line.migrating.is_empty());
+    }
+
+    #[test]
+    fn ranges_print_like_redis_cli() {
+        let set = SlotSet::from_ranges(&[(0, 5460), (5462, 5462), (7000, 7001)]);
+        assert_eq!(ranges_text(&set.ranges()), "[0-5460],[5462],[7000-7001]");
+        assert_eq!(set.len(), 5464);
+    }
+
+    #[test]
+    fn signature_ignores_open_slots_and_order() {
+        let a = config_signature(NODES);
+        let reordered: String = NODES.lines().rev().map(|l| format!("{l}\n")).collect();
+        assert_eq!(a, config_signature(&reordered));
+        assert!(a.starts_with("292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f:10923-16383|"));
+        assert!(!a.contains('['));
+        assert!(!a.contains("07c37dfe"), "nodes without slots have no entry");
+    }
+}

@@ -1,0 +1,67 @@
+//! `rcli consistency-test …`: the checker's own options taken out
+//! (`modes::consistency::cli`), the rest through the start-up sequence like every other
+//! entry, then the checker run through rcli's client (docs/testing.md; the sandbox lab).
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::Mode;
+use crate::client::Client;
+use crate::exit::Exit;
+use crate::modes::consistency::cli::{help_text, position, take_settings};
+use crate::modes::consistency::{Controls, Out};
+
+use super::start;
+
+/// Lines to stdout, each written at once.
+struct Stdout;
+
+impl Out for Stdout {
+    fn line(&mut self, text: &str) {
+        crate::output::print_now(format!("{text}\n").as_bytes());
+    }
+}
+
+/// Runs `rcli … consistency-test …` (`argv` with the program name).
+pub fn main(argv: &[OsString]) -> Exit {
+    let mut words: Vec<OsString> = argv.to_vec();
+    if let Some(at) = position(argv) {
+        words.remove(at);
+    }
+    let settings = match take_settings(&mut words) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            crate::output::print_now(help_text().as_bytes());
+            return Exit::Success;
+        }
+        Err(message) => {
+            crate::output::note(&format!("rcli consistency-test: {message}"));
+            return Exit::Usage;
+        }
+    };
+    let mut config = match start::config(&words) {
+        Ok(config) => config,
+        Err(start::Stopped(exit)) => return exit,
+    };
+    if let Mode::OneShot(command) = &config.mode {
+        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
+        crate::output::note(&format!("rcli consistency-test: unexpected argument '{first}' (see --help)"));
+        return Exit::Usage;
+    }
+    if let Err(start::Stopped(exit)) = start::prepare(&mut config) {
+        return exit;
+    }
+    let controls = Controls { interrupt: Arc::new(AtomicBool::new(false)), abandon: Arc::default() };
+    let flag = Arc::clone(&controls.interrupt);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let mut client = Client::new(config.client.clone(), config.state.clone());
+    client.set_interrupt(Arc::clone(&controls.interrupt));
+    let mut events = Vec::new();
+    if let Err(e) = client.connect(&mut events) {
+        crate::output::note(&e.to_string());
+        return Exit::Failure;
+    }
+    let summary = crate::modes::consistency::run(&mut client, &settings, &controls, &mut Stdout);
+    Exit::from_ok(summary.consistent())
+}
