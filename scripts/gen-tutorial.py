@@ -6,7 +6,8 @@ It starts `target/release/rcli sandbox` in a pseudo-terminal (TERM=dumb, so the
 transcript has no cursor movements; no colour), types each command, waits for the
 prompt, and writes what the terminal showed. Ports differ between runs.
 The failover half uses the sandbox's lab commands (:failover, :consistency, :kill,
-:restart, :pause). What the lab's threads print while the shell waits at its prompt
+:restart, :pause); its last section runs `rcli top` in a tmux window (tmux is needed)
+and adds that window's screen, read with tmux capture-pane. What the lab's threads print while the shell waits at its prompt
 (the cluster's reactions, the consistency checker's lines) is written above that
 prompt, where a real terminal shows it (with TERM=dumb the line editor cannot redraw,
 so on screen those lines follow the prompt). A step `Wait(pattern)` types nothing and
@@ -36,6 +37,22 @@ class Outside:
 
 
 PROGRESS = r"^\[consistency\] \d+ R "
+
+
+class TopStart:
+    """A step that starts `rcli top` (`{seed}` replaced) in a tmux window of its own, as
+    in another terminal; `TopCapture` then adds that window's screen (tmux capture-pane)
+    after the section's shell transcript, and stops it."""
+    def __init__(self, *argv):
+        self.argv = argv
+
+
+class TopCapture:
+    def __init__(self, settle=2):
+        self.settle = settle
+
+
+TOP_SESSION = "rcli-tutorial-top"
 
 SECTIONS = [
     ("Hash slots and redirects",
@@ -110,6 +127,19 @@ SECTIONS = [
      "`cluster-node-timeout` (2 s in the sandbox) is failed over, and wakes up to find itself a "
      "replica.",
      [":pause primary-of foo 8", Wait(r"took over slots"), Wait(r"answers again"), ":nodes"], 0),
+    ("Watching the cluster: `rcli top`",
+     "`rcli top -c -p PORT` shows every node on one screen, refreshed every second: shards in "
+     "slot order (a primary, then its replicas), each node's link as rcli's own requests see it "
+     "and its health as the cluster says, ops/s with a sparkline, network, memory, clients, "
+     "keys, the replicas' lag, CPU; the totals; the events seen between two rounds; and, on "
+     "Valkey 8+, the slots holding the most keys (the sandbox's Redis answers that it has no "
+     "`CLUSTER SLOT-STATS`). `s` sorts, `/` filters, space pauses, `q` quits "
+     "(docs/top.md). Here it runs in another terminal while the shell kills `foo`'s primary "
+     "again; the screen a moment after the failover, then `--once`, the same frame as text "
+     "for scripts (`--json` for JSON).",
+     [TopStart("top", "-c", "-p", "{seed}"), ":kill primary-of foo", Wait(r"took over slots"),
+      Wait(r"is marked failed|took over"), TopCapture(3), Outside("top", "--once", "-c", "-p", "{seed}"),
+      ":restart {killed}", Wait(r"is a replica now")], 0),
 ]
 
 PROMPT_AT_END = re.compile(r"(\n|^)(not connected|\S+:\d+(\[\d+\])?(\(TX\))?)> $")
@@ -233,6 +263,28 @@ def outside(binary, env, argv, shell):
     return "$ rcli " + " ".join(argv) + "\n" + out.stdout.rstrip("\n")
 
 
+def top_start(binary, env, argv, shell):
+    seed = re.search(r":(\d+)> $", shell.prompt).group(1)
+    argv = [a.replace("{seed}", seed) for a in argv]
+    command = " ".join(["env", "NO_COLOR=1", os.path.abspath(binary)] + argv)
+    subprocess.run(["tmux", "kill-session", "-t", TOP_SESSION], stderr=subprocess.DEVNULL)
+    subprocess.run(["tmux", "new-session", "-d", "-s", TOP_SESSION, "-x", "140", "-y", "34", command],
+                   check=True, env=env)
+
+
+def top_capture(settle):
+    time.sleep(settle)
+    out = subprocess.run(["tmux", "capture-pane", "-p", "-t", TOP_SESSION], stdout=subprocess.PIPE,
+                         text=True, check=True)
+    subprocess.run(["tmux", "send-keys", "-t", TOP_SESSION, "q"])
+    time.sleep(0.5)
+    subprocess.run(["tmux", "kill-session", "-t", TOP_SESSION], stderr=subprocess.DEVNULL)
+    lines = [l.rstrip() for l in out.stdout.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "$ rcli top -c -p PORT      (another terminal; the screen, by tmux capture-pane)\n" + "\n".join(lines)
+
+
 def main():
     binary = os.path.join("target", "release", "rcli")
     if not os.path.exists(binary):
@@ -241,17 +293,23 @@ def main():
     shell = Shell(binary, env)
     transcripts = []
     for title, prose, steps, pause in SECTIONS:
-        shown = []
+        shown, after = [], []
         for step in steps:
             if isinstance(step, Wait):
                 shell.wait(step)
             elif isinstance(step, Outside):
-                shown.append(outside(binary, env, step.argv, shell))
+                # After a screen capture, in order after the shell's transcript.
+                (after if after else shown).append(outside(binary, env, step.argv, shell))
+            elif isinstance(step, TopStart):
+                top_start(binary, env, step.argv, shell)
+            elif isinstance(step, TopCapture):
+                after.append(top_capture(step.settle))
             else:
                 shell.type(fill(step, shell))
         session = shell.take()
         if session.strip() and session.strip() != shell.prompt.strip():
             shown.append(session)
+        shown.extend(after)
         transcripts.append((title, prose, "\n".join(shown)))
         time.sleep(pause)
     second = second_half(binary, env)

@@ -12,6 +12,7 @@
 //! - [`shell`]: the interactive shell; [`modes`]: stdin readers, the pipeline, `--pipe`,
 //!   the sandbox.
 //! - [`manager`]: the cluster manager, `rcli --cluster <subcommand>`.
+//! - [`top`]: `rcli top`, the live view of a cluster (lower floors only).
 //! - [`cli`]: options; [`output`]: everything printed; [`exit`]: how a run ends.
 //! - [`front`]: the front door, every entry's start-up and dispatch.
 
@@ -46,5 +47,6 @@ pub mod output;
 pub mod protocol;
 pub mod session;
 pub mod shell;
+pub mod top;
 
 pub use error::{Error, Result};

@@ -42,6 +42,7 @@ const AFTER_HELP: &str = concat!(
     "  rcli -c -p 7000 < cmds.txt      pipelined per node, replies in input order\n",
     "  rcli -c -p 7000 --target primaries dbsize\n",
     "  rcli sandbox                    throwaway local cluster + shell\n",
+    "  rcli top -c -p 7000             a live view of every node (rcli top --help)\n",
     "\n",
     "  (Note: when using --eval the comma separates KEYS[] from ARGV[] items)\n",
     "\n",
@@ -56,7 +57,7 @@ const AFTER_HELP: &str = concat!(
 #[command(
     name = "rcli",
     about = "A cluster-aware Redis shell, compatible with redis-cli.",
-    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N\n       rcli completions bash|zsh|fish|elvish|powershell\n       rcli man",
+    override_usage = "rcli [OPTIONS] [cmd [arg ...]]\n       rcli [OPTIONS] --cluster <subcommand> [args...] (rcli --cluster help)\n       rcli sandbox [--primaries N] [--replicas N] [--tls] | --bare N\n       rcli top [--once] [--json] [--slots N] [-c] [-i SECONDS] [connection options]\n       rcli completions bash|zsh|fish|elvish|powershell\n       rcli man",
     disable_help_flag = true,
     disable_version_flag = true,
     args_override_self = true,

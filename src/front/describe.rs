@@ -43,7 +43,7 @@ pub struct CompletionsArgs {
 pub struct ManArgs {}
 
 /// The subcommands named by the first word, as `main` dispatches them.
-pub const SUBCOMMANDS: &[&str] = &["sandbox", "consistency-test", "completions", "man"];
+pub const SUBCOMMANDS: &[&str] = &["sandbox", "top", "consistency-test", "completions", "man"];
 
 /// The whole command line, named `rcli`.
 pub fn command_line() -> Command {
@@ -51,10 +51,11 @@ pub fn command_line() -> Command {
     let completions = CompletionsArgs::command().bin_name("rcli completions");
     let man = ManArgs::command().bin_name("rcli man");
     let consistency = crate::modes::consistency::cli::description().bin_name("rcli consistency-test");
+    let top = crate::top::cli::description().bin_name("rcli top");
     let mut command = Args::command()
         .version(env!("CARGO_PKG_VERSION"))
         .disable_help_subcommand(true)
-        .subcommands([sandbox, consistency, completions, man])
+        .subcommands([sandbox, top, consistency, completions, man])
         .arg(cluster_arg());
     let options = OPTIONS.iter().copied().chain([(CLUSTER_WEIGHT, true)]);
     for (order, (name, takes_value)) in (201..).zip(options) {

@@ -89,6 +89,9 @@ mod shell_modes;
 mod tls;
 /// TLS clusters in every mode, announced hostnames, the address map, IPv6.
 mod tls_cluster;
+/// `rcli top`: --once --json against each node's INFO, TLS and the address map, the
+/// live view in a pseudo-terminal through a kill -9 and a SIGSTOP.
+mod top;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;
 /// Availability zones (`--az` reads checked on each replica) and numbered databases in

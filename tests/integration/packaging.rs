@@ -112,6 +112,8 @@ fn bash_completes_options_the_cluster_manager_and_subcommands() {
     assert_eq!(bash_complete(&path, &["rcli", "ma"]), ["man"]);
     assert_eq!(bash_complete(&path, &["rcli", "consis"]), ["consistency-test"]);
     assert_eq!(bash_complete(&path, &["rcli", "consistency-test", "--cou"]), ["--counters"]);
+    assert_eq!(bash_complete(&path, &["rcli", "to"]), ["top"]);
+    assert_eq!(bash_complete(&path, &["rcli", "top", "--on"]), ["--once"]);
 }
 
 #[test]
@@ -225,6 +227,8 @@ fn man_renders_a_page_with_every_part() {
         "--cluster-replicas <ARG>",
         "rcli sandbox",
         "--primaries",
+        "rcli top",
+        "--slots",
         "rcli -c -p 7000 < cmds.txt      pipelined per node",
         "Exit codes: 0 success",
     ] {

@@ -1,6 +1,6 @@
 //! TLS clusters: a 3+3 cluster in every mode and through a failover, nodes announcing
-//! hostnames, a cluster reached only through `--address-map` with per-node TLS names,
-//! and an IPv6 cluster.
+//! hostnames, a cluster reached only through `--address-map` with per-node TLS names
+//! (the shell, and `rcli top`), and an IPv6 cluster.
 
 use std::time::Duration;
 
@@ -320,5 +320,54 @@ fn the_tls_sandbox_answers_over_tls_and_leaves_nothing_behind() {
     assert_eq!(ports.len(), 3);
     for port in ports {
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "a server on {port} is still running");
+    }
+}
+
+/// `rcli top` over TLS, nodes announcing names nothing resolves, reached through
+/// `--address-map`: every node answers, named as the cluster announces it.
+#[test]
+fn top_over_tls_through_the_address_map() {
+    if !have_redis() {
+        return;
+    }
+    let names: Vec<String> = (0..4).map(|i| format!("node{i}.rcli.test")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let certs = Certs::new(&refs);
+    let cluster = LocalCluster::start_with(2, 1, certs.listen()).unwrap();
+    let home = Home::new();
+    announce(
+        &cluster,
+        |i| {
+            vec![
+                "cluster-announce-hostname".into(),
+                format!("node{i}.rcli.test"),
+                "cluster-preferred-endpoint-type".into(),
+                "hostname".into(),
+            ]
+        },
+        |t| t.all_nodes().iter().all(|n| n.endpoint.to_string().contains(".rcli.test:")),
+    );
+    let seed = cluster.port(0).to_string();
+    let mut args: Vec<String> = certs.files.rcli_args();
+    args.extend(["-c".into(), "-p".into(), seed]);
+    for name in &names {
+        args.extend(["--address-map".into(), format!("{name}=127.0.0.1")]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let frame = crate::top::once_json(&home, &refs);
+    let addresses: Vec<&str> = frame["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["nodes"].as_array().unwrap())
+        .map(|n| {
+            assert_eq!(n["link"], "ok", "{n}");
+            n["address"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(addresses.len(), 4, "{frame}");
+    for i in 0..4 {
+        let announced = format!("node{i}.rcli.test:{}", cluster.port(i));
+        assert!(addresses.contains(&announced.as_str()), "{announced} in {addresses:?}");
     }
 }

@@ -1,0 +1,192 @@
+//! `rcli top`: a live view of a cluster (docs/top.md). One screen refreshed every
+//! interval: the shards (a primary, then its replicas), each node's role, link,
+//! ops/s, network, memory, clients, keys, replication lag and CPU, the totals, ops/s
+//! sparklines, the events seen between rounds and the hot slots (`CLUSTER
+//! SLOT-STATS`, Valkey 8+).
+//!
+//! The rooms: pure parts — `sample.rs` (INFO and SLOT-STATS replies read),
+//! `rates.rs` (two samples → rates), `history.rs` (sparklines), `view.rs` (a frame's
+//! values), `tracker.rs` (rounds → frames, the failure budget's view of each node),
+//! `events.rs` (what changed between two frames), `figures.rs` (lag, totals), `table.rs` (the node table: cells,
+//! sort, filter), `keys.rs` (what a key changes), `text.rs` (a frame as text or
+//! JSON); I/O — `poll.rs` (the rounds, on their own thread) and `screen.rs` (the
+//! terminal); `cli.rs` (the options). It uses only the lower floors: protocol/,
+//! cluster/, client/, cli/, output.rs, endpoint.rs, error.rs.
+
+pub mod cli;
+pub mod events;
+pub mod figures;
+pub mod history;
+pub mod keys;
+pub mod poll;
+pub mod rates;
+pub mod sample;
+pub mod screen;
+pub mod table;
+pub mod text;
+pub mod tracker;
+pub mod view;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::cli::{Args, Config, Mode};
+use crate::client::Client;
+use crate::client::refresh::DEFAULT_BUDGET;
+use poll::{Poller, Reach, node_wait};
+use tracker::Tracker;
+use view::View;
+
+/// The exit code of a run ended by Ctrl-C when stdout is not a terminal (as `--stat`).
+const INTERRUPTED: i32 = 130;
+
+/// Runs `rcli top …` (`rest`: the words after `top`); returns the exit code.
+pub fn main(rest: &[OsString]) -> i32 {
+    let mut words: Vec<OsString> = std::iter::once(OsString::from("rcli")).chain(rest.iter().cloned()).collect();
+    let settings = match cli::take_settings(&mut words) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            crate::output::print_now(cli::help_text().as_bytes());
+            return 0;
+        }
+        Err(message) => {
+            crate::output::note(&format!("rcli top: {message}"));
+            return 2;
+        }
+    };
+    let config = match clap::Parser::try_parse_from(&words)
+        .map_err(|e: clap::Error| e.to_string())
+        .and_then(|args: Args| Config::from_args(args).map_err(|e| e.to_string()))
+    {
+        Ok(config) => config,
+        Err(message) => {
+            crate::output::note(message.trim_end());
+            return 2;
+        }
+    };
+    if let Mode::OneShot(command) = &config.mode {
+        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
+        crate::output::note(&format!("rcli top: unexpected argument '{first}' (see rcli top --help)"));
+        return 2;
+    }
+    if config.askpass {
+        crate::output::note("rcli top: --askpass is not taken here; give the password with REDISCLI_AUTH");
+        return 2;
+    }
+    for warning in &config.warnings {
+        crate::output::note(warning);
+    }
+    if let Some(tls) = &config.client.tls
+        && let Err(detail) = tls.ready()
+    {
+        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
+        return 1;
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupt);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let mut client = Client::new(config.client.clone(), config.state.clone());
+    client.set_interrupt(Arc::clone(&interrupt));
+    if let Err(e) = client.connect(&mut Vec::new()) {
+        crate::output::note(&e.to_string());
+        return 1;
+    }
+    let interval = cli::interval(config.interval);
+    let topology = if config.client.cluster { client.topology().cloned() } else { None };
+    let budget = match topology {
+        Some(_) => client.health().budget(),
+        None => config.client.down_after.unwrap_or(DEFAULT_BUDGET),
+    };
+    let seed = client.current().clone();
+    let reach = Reach {
+        state: client.pool().state().clone(),
+        link: client.pool().settings().clone(),
+        tls: config.client.tls.is_some(),
+    };
+    drop(client);
+    let slots = if topology.is_some() { settings.slots } else { 0 };
+    let tracker = Tracker::new(seed.clone(), topology, interval, budget, slots);
+    let poller = Poller::start(tracker, reach, interval);
+    if settings.once {
+        return once(&poller, &settings, interval, &interrupt);
+    }
+    if std::io::stdout().is_terminal() {
+        return match screen::run(&poller, config.color, &seed.to_string(), &interrupt) {
+            Ok(()) => 0,
+            Err(e) => {
+                crate::output::note(&format!("rcli top: the terminal failed: {e}"));
+                1
+            }
+        };
+    }
+    batch(&poller, &settings, interval, &interrupt)
+}
+
+/// The longest wait for one frame: a round's node wait after the interval, and room.
+fn frame_wait(interval: Duration) -> Duration {
+    interval + node_wait(interval) * 2 + Duration::from_secs(1)
+}
+
+/// Waits for the next frame, a little at a time so Ctrl-C is seen within 100 ms.
+fn next_frame(poller: &Poller, interval: Duration, interrupt: &AtomicBool) -> Result<Option<View>, ()> {
+    let mut left = frame_wait(interval);
+    while !left.is_zero() {
+        if interrupt.load(Ordering::SeqCst) {
+            return Err(());
+        }
+        let step = left.min(Duration::from_millis(50));
+        if let Some(view) = poller.next(step) {
+            return Ok(Some(view));
+        }
+        left = left.saturating_sub(step);
+    }
+    Ok(None)
+}
+
+fn render(view: &View, json: bool) -> String {
+    if json { format!("{}\n", text::json(view)) } else { text::frame(view) }
+}
+
+/// `--once`: the second frame (the first has no rates yet), as text or JSON.
+fn once(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> i32 {
+    let mut last = None;
+    while last.as_ref().is_none_or(|v: &View| v.rounds < 2) {
+        match next_frame(poller, interval, interrupt) {
+            Ok(Some(view)) => last = Some(view),
+            Ok(None) => break,
+            Err(()) => return INTERRUPTED,
+        }
+    }
+    let Some(view) = last else {
+        crate::output::note("rcli top: no frame came in time");
+        return 1;
+    };
+    crate::output::print_now(render(&view, settings.json).as_bytes());
+    if view.totals.answering == 0 { 1 } else { 0 }
+}
+
+/// stdout is not a terminal: a frame per interval (text frames apart by a blank line,
+/// or a JSON object per line) until Ctrl-C or a closed stdout.
+fn batch(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> i32 {
+    let mut first = true;
+    loop {
+        let view = match next_frame(poller, interval, interrupt) {
+            Ok(Some(view)) => view,
+            Ok(None) => continue,
+            Err(()) => return INTERRUPTED,
+        };
+        let mut out = std::io::stdout().lock();
+        let separator = if first || settings.json { "" } else { "\n" };
+        first = false;
+        let written = out
+            .write_all(separator.as_bytes())
+            .and_then(|()| out.write_all(render(&view, settings.json).as_bytes()))
+            .and_then(|()| out.flush());
+        if written.is_err() {
+            return 0;
+        }
+    }
+}
