@@ -107,10 +107,13 @@ fn after_database(rest: &[u8]) -> Option<&[u8]> {
     rest.get(end.checked_add(3)?..)
 }
 
-/// Whether `from`'s copy of `frame` is printed, so that each event shows once: a
-/// keyspace event when `from` owns the key's slot in `topology`, or when the owner is
-/// not streamed (`live`) — the map is behind a failover; another channel's message
-/// (PUBLISH reaches every node) only from `voice`, one streamed node.
+/// Whether `from`'s copy of `frame` is printed, so that each event shows once. Only a
+/// replica repeats another node's events (its primary's writes, replicated): a
+/// keyspace event shows when the map has `from` as a primary (the key's owner, or a
+/// slot's new owner while the map catches up with a move), or when the key's owner is
+/// not streamed (`live`): the map is behind a failover and `from` was promoted. Another
+/// channel's message (PUBLISH reaches every node) shows only from `voice`, one
+/// streamed node.
 pub fn shown(
     from: &Endpoint,
     frame: &Frame,
@@ -119,11 +122,11 @@ pub fn shown(
     voice: Option<&Endpoint>,
 ) -> bool {
     let Some(key) = notified_key(frame) else { return voice == Some(from) };
-    match topology.and_then(|t| t.owner(slot_of(key))) {
-        Some(owner) if owner == from => true,
-        Some(owner) => !live(owner),
-        None => true,
+    let Some(topology) = topology else { return true };
+    if topology.node(from).is_some_and(|n| n.primary) {
+        return true;
     }
+    topology.owner(slot_of(key)).is_none_or(|owner| owner == from || !live(owner))
 }
 
 /// `frame` from `node` with the node's label: a MONITOR line prefixed with
@@ -264,8 +267,13 @@ mod tests {
         let event = |key: &str| Frame::Array(vec![bulk("message"), bulk("__keyevent@0__:set"), bulk(key)]);
         let everyone = |_: &Endpoint| true;
         assert!(shown(&b, &event("a"), Some(&topo), everyone, Some(&a)));
-        assert!(!shown(&a, &event("a"), Some(&topo), everyone, Some(&a)), "the owner's copy is the one");
         assert!(shown(&a, &event("b"), Some(&topo), everyone, Some(&a)));
+        // A primary repeats nobody: a slot moving shows on its new owner before the
+        // map says so.
+        assert!(shown(&a, &event("a"), Some(&topo), everyone, Some(&a)));
+        // A replica's copy is its primary's event again.
+        assert!(!shown(&replica, &event("b"), Some(&topo), everyone, Some(&a)));
+        assert!(!shown(&replica, &event("a"), Some(&topo), everyone, Some(&a)));
         // A replica promoted before the map knows it: its events show while the old
         // owner is not streamed any more, and never beside the owner's own.
         assert!(shown(&replica, &event("b"), Some(&topo), |e: &Endpoint| *e != a, None));
