@@ -243,7 +243,9 @@ impl Session {
             Item::Ended(node, error) => {
                 w.starting.remove(&node);
                 w.reload_soon = true;
-                w.last_error = format!("{node}: {error}");
+                w.last_error = error.clone();
+                // Link errors name their node already.
+                let error = error.strip_prefix(&format!("{node}: ")).map_or(error.clone(), str::to_string);
                 // Said once per stream that ran, not for each failed try to reach a node.
                 match w.nodes.remove(&node) {
                     Some(streamed) if streamed.streaming => {
@@ -274,7 +276,9 @@ impl Session {
             return Ok(());
         }
         w.named.extend(w.silent.iter().map(|(node, _)| node.clone()));
-        let line = watch::hint(&std::mem::take(&mut w.silent));
+        let mut silent = std::mem::take(&mut w.silent);
+        silent.sort_by_key(|(node, _)| w.wanted.iter().position(|n| n == node));
+        let line = watch::hint(&silent);
         self.printer.notice(&line)
     }
 
