@@ -200,3 +200,41 @@ fn read(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(payload: Vec<u8>) -> Frame {
+        Frame::Array(vec![Frame::Bulk(b"message".to_vec()), Frame::Bulk(b"ch".to_vec()), Frame::Bulk(payload)])
+    }
+
+    #[test]
+    fn a_full_channel_drops_and_counts_and_never_blocks() {
+        let (channel, receiver) = Channel::new();
+        let node = Endpoint::tcp("127.0.0.1", 7000);
+        for _ in 0..CAPACITY + 5 {
+            assert!(channel.offer(&node, message(b"x".to_vec())));
+        }
+        assert_eq!(channel.dropped.load(Ordering::SeqCst), 5);
+        assert_eq!(receiver.try_iter().count(), CAPACITY);
+        // What is taken leaves the byte budget in the printer's hands; here, by hand.
+        channel.bytes.store(0, Ordering::SeqCst);
+        // One message bigger than the byte budget: dropped, the budget untouched.
+        assert!(channel.offer(&node, message(vec![b'x'; BYTES])));
+        assert_eq!(channel.dropped.load(Ordering::SeqCst), 6);
+        assert_eq!(channel.bytes.load(Ordering::SeqCst), 0);
+        assert!(channel.offer(&node, message(b"fits".to_vec())));
+        assert!(
+            matches!(receiver.try_recv(), Ok(Item::Message(_, _, size)) if size == channel.bytes.load(Ordering::SeqCst))
+        );
+        // A stopped reader gives up waiting for room for what must arrive.
+        for _ in 0..CAPACITY {
+            assert!(channel.offer(&node, message(Vec::new())));
+        }
+        let stop = AtomicBool::new(true);
+        assert!(!channel.must_send(Item::Streaming(node.clone()), &stop));
+        drop(receiver);
+        assert!(!channel.offer(&node, message(Vec::new())), "the printer is gone");
+    }
+}
