@@ -3,7 +3,7 @@
 //! failover; rcli's memory bounded and the dropped messages counted while its stdout
 //! is not read; keyspace events once per write from every primary, again after a
 //! CLUSTER FAILOVER, with no duplicates; the `notify-keyspace-events` hint on a
-//! terminal and silence on a pipe; the shell's MONITOR and Ctrl-C.
+//! terminal and silence on a pipe; the shell's MONITOR, with `:use all` too, and Ctrl-C.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -90,6 +90,10 @@ fn subscribers(node: &Endpoint, channel: &str) -> i64 {
 /// A key whose slot `owner` serves, with `prefix`.
 fn key_on(cluster: &LocalCluster, owner: &Endpoint, prefix: &str) -> String {
     (0..).map(|i| format!("{prefix}{i}")).find(|k| owner_of(cluster, k).0 == *owner).unwrap()
+}
+
+fn regex_escape(text: &str) -> String {
+    text.replace('.', r"\.")
 }
 
 fn stop(mut child: Child) {
@@ -366,11 +370,11 @@ fn the_notify_keyspace_events_hint_on_a_terminal_and_nothing_on_a_pipe() {
 }
 
 #[test]
-fn the_shells_monitor_with_c_shows_every_primary_until_ctrl_c() {
+fn the_shells_monitor_with_c_shows_every_primary_then_with_use_all_every_node() {
     if !have_redis() {
         return;
     }
-    let cluster = cluster(3, 0);
+    let cluster = cluster(3, 1);
     let home = Home::new();
     let seed = cluster.port(0).to_string();
     let primaries = primaries(&cluster);
@@ -390,6 +394,23 @@ fn the_shells_monitor_with_c_shows_every_primary_until_ctrl_c() {
     p.send_control('c').unwrap();
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
     wait_for("every MONITOR to end", Duration::from_secs(10), || primaries.iter().all(|p| monitors(p).is_empty()));
+    // `:use all`: the replicas too, each showing what it replicates under its own name.
+    settle();
+    p.send_line(":use all").unwrap();
+    settle();
+    p.send_line("monitor").unwrap();
+    p.exp_string("Reading messages... (press Ctrl-C to quit)").unwrap();
+    let everyone: Vec<Endpoint> = (0..cluster.nodes.len()).map(|i| cluster.endpoint(i)).collect();
+    wait_for("a MONITOR on every node", Duration::from_secs(30), || everyone.iter().all(|n| monitors(n).len() == 1));
+    let key = "{watch}replicated";
+    let (owner, _) = owner_of(&cluster, key);
+    let replica = topology(&cluster, 0).replicas(slot_of(key.as_bytes()))[0].endpoint.clone();
+    call(&owner, &["SET", key, "both"]).unwrap();
+    let line = p.exp_regex(&format!(r#"\[{}\] [^\r\n]*"both""#, regex_escape(&replica.to_string()))).unwrap().1;
+    assert!(line.contains(key), "{line}");
+    p.send_control('c').unwrap();
+    p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
+    wait_for("every MONITOR to end", Duration::from_secs(10), || everyone.iter().all(|n| monitors(n).is_empty()));
     settle();
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
