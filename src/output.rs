@@ -106,6 +106,17 @@ impl Printer {
         note(text);
     }
 
+    /// A line of rcli's own about what the user asked for (a hint, not a hop): on
+    /// stderr when it is a terminal or with `-v`; nowhere otherwise, since scripts take
+    /// stderr output as failure.
+    pub fn notice(&mut self, text: &str) -> Result<(), StdoutClosed> {
+        if self.stderr_tty || self.hop_lines == HopLines::Stderr {
+            self.flush()?;
+            note(text);
+        }
+        Ok(())
+    }
+
     /// Prints a hop line where the settings say: hop lines where `hop_lines` says;
     /// notices also where hop lines are hidden, but only on a terminal stderr.
     pub fn event(&mut self, event: &Event) -> Result<(), StdoutClosed> {

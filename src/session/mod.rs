@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod outcome;
 mod streams;
 pub mod subscriptions;
+mod watch;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

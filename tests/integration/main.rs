@@ -94,6 +94,9 @@ mod tls_cluster;
 mod top;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;
+/// Cluster-wide MONITOR and keyspace notifications with -c: labels, failovers, a slow
+/// reader's bounded memory, no duplicates, the notify-keyspace-events hint.
+mod watch;
 /// Availability zones (`--az` reads checked on each replica) and numbered databases in
 /// cluster mode (`-n`/SELECT with `-c`, `:nodes`, `:map`, `sandbox --databases`).
 mod zones_databases;
