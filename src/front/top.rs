@@ -4,7 +4,6 @@
 
 use std::ffi::OsString;
 
-use crate::cli::Mode;
 use crate::exit::Exit;
 use crate::top::cli::{help_text, take_settings};
 
@@ -12,29 +11,9 @@ use super::start;
 
 /// Runs `rcli top …` (`rest`: the words after `top`).
 pub fn main(rest: &[OsString]) -> Exit {
-    let mut words: Vec<OsString> = std::iter::once(OsString::from("rcli")).chain(rest.iter().cloned()).collect();
-    let settings = match take_settings(&mut words) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            crate::output::print_now(help_text().as_bytes());
-            return Exit::Success;
-        }
-        Err(message) => {
-            crate::output::note(&format!("rcli top: {message}"));
-            return Exit::Usage;
-        }
-    };
-    let mut config = match start::config(&words) {
-        Ok(config) => config,
-        Err(start::Stopped(exit)) => return exit,
-    };
-    if let Mode::OneShot(command) = &config.mode {
-        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
-        crate::output::note(&format!("rcli top: unexpected argument '{first}' (see rcli top --help)"));
-        return Exit::Usage;
+    let words: Vec<OsString> = std::iter::once(OsString::from("rcli")).chain(rest.iter().cloned()).collect();
+    match start::with_own_options("rcli top", words, take_settings, help_text) {
+        Ok((config, settings)) => crate::top::run(&config, &settings),
+        Err(start::Stopped(exit)) => exit,
     }
-    if let Err(start::Stopped(exit)) = start::prepare(&mut config) {
-        return exit;
-    }
-    crate::top::run(&config, &settings)
 }
