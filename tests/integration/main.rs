@@ -60,6 +60,9 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// Merged SLOWLOG, CLIENT LIST and INFO of every primary, and every `--json` shape,
+/// against each node's own replies.
+mod merged;
 /// The options redis-cli and valkey-cli gained after 7.0, against real servers.
 mod newer_options;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
