@@ -3,7 +3,8 @@
 //! [`crate::protocol::shapes`], which decides the text. Several nodes' SLOWLOG,
 //! COMMANDLOG, LATENCY LATEST, CLIENT LIST and INFO become one list or table unless
 //! merging is off; `--json` prints the text replies with named fields (several nodes:
-//! one object keyed by node); `--csv` prints CLIENT LIST and the logs as rows.
+//! one object keyed by node); `--csv` prints CLIENT LIST, the logs and LATENCY LATEST
+//! as rows.
 
 use super::{Printer, StdoutClosed};
 use crate::cluster::reply::NodeReply;

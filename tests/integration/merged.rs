@@ -130,6 +130,36 @@ fn merged_slowlog_is_every_nodes_entries_newest_first() {
         assert!(line.starts_with(&format!("{},{id},", label(&cluster, *i))), "{line}");
     }
 
+    // COMMANDLOG's slow log (Valkey 8.1+) is the slow log: the same rows.
+    if cluster.call(0, &["COMMANDLOG", "LEN", "slow"]).is_ok_and(|f| f.as_error().is_none()) {
+        let commandlog = fanout(&home, &cluster, &["commandlog", "get", "128", "slow"], "");
+        assert_eq!(commandlog, merged, "COMMANDLOG GET slow");
+    }
+
+    // LATENCY LATEST: a spike on two nodes, one list with a node column.
+    for i in [1, 2] {
+        call(&cluster, i, &["CONFIG", "SET", "latency-monitor-threshold", "1"]);
+        call(&cluster, i, &["DEBUG", "SLEEP", "0.02"]);
+        call(&cluster, i, &["CONFIG", "SET", "latency-monitor-threshold", "0"]);
+    }
+    let mut spikes: Vec<(i64, i64, usize, String, i64)> = Vec::new();
+    for i in 0..cluster.primaries {
+        for event in call(&cluster, i, &["LATENCY", "LATEST"]).as_items().unwrap() {
+            let e = event.as_items().unwrap();
+            let (time, latest) = (e[1].as_integer().unwrap(), e[2].as_integer().unwrap());
+            spikes.push((time, latest, i, text(&e[0]), e[3].as_integer().unwrap()));
+        }
+    }
+    assert!(spikes.len() >= 2, "{spikes:?}");
+    spikes.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)).then(a.3.cmp(&b.3)));
+    let latency = fanout(&home, &cluster, &["latency", "latest"], "");
+    let rows: Vec<Vec<String>> = latency.lines().map(|l| l.split_whitespace().map(String::from).collect()).collect();
+    let mut wanted = vec![["node", "event", "time", "latest_ms", "max_ms"].map(String::from).to_vec()];
+    wanted.extend(spikes.iter().map(|(time, latest, i, event, max)| {
+        vec![label(&cluster, *i), event.clone(), time.to_string(), latest.to_string(), max.to_string()]
+    }));
+    assert_eq!(rows, wanted, "{latency}");
+
     // --no-merge and `:set merge off`: each node's reply on its own, as before.
     let blocks = fanout(&home, &cluster, &["--no-merge", "slowlog", "get", "128"], "");
     assert!(!blocks.contains("duration_us") && blocks.lines().any(|l| l == "hello-2-2"), "{blocks}");

@@ -28,7 +28,7 @@ pub fn text(kind: Kind, answers: &[Answer]) -> Option<Vec<String>> {
     }
     let mut lines = match kind {
         Kind::Slowlog | Kind::Commandlog(_) => log_table(kind, &logs(&answered)?),
-        Kind::LatencyLatest => latency_table(&answered)?,
+        Kind::LatencyLatest => aligned(&latency_rows(&answered)?),
         Kind::ClientList => client_lines(&answered)?,
         Kind::Info => info_table(&answered)?,
         _ => return None,
@@ -37,7 +37,8 @@ pub fn text(kind: Kind, answers: &[Answer]) -> Option<Vec<String>> {
     Some(lines)
 }
 
-/// The CSV rows (a header first) of `answers` to CLIENT LIST, SLOWLOG or COMMANDLOG;
+/// The CSV rows (a header first) of `answers` to CLIENT LIST, SLOWLOG, COMMANDLOG or
+/// LATENCY LATEST;
 /// with `node_column`, each row starts with the node. `None` as for [`text`].
 pub fn csv(kind: Kind, answers: &[Answer], node_column: bool) -> Option<Vec<String>> {
     let (answered, failed) = split(answers);
@@ -51,6 +52,7 @@ pub fn csv(kind: Kind, answers: &[Answer], node_column: bool) -> Option<Vec<Stri
             rows
         }
         Kind::ClientList => client_rows(&answered)?,
+        Kind::LatencyLatest => latency_rows(&answered)?,
         _ => return None,
     };
     if !node_column {
@@ -146,7 +148,8 @@ fn log_table(kind: Kind, entries: &[(String, LogEntry)]) -> Vec<String> {
     aligned(&rows)
 }
 
-fn latency_table(answered: &[(String, &Frame)]) -> Option<Vec<String>> {
+/// Every node's LATENCY LATEST events, the latest spike first, a header first.
+fn latency_rows(answered: &[(String, &Frame)]) -> Option<Vec<Vec<String>>> {
     let mut all = Vec::new();
     for (index, (node, frame)) in answered.iter().enumerate() {
         all.extend(latency_entries(frame)?.into_iter().map(|e| (index, node.clone(), e)));
@@ -159,7 +162,7 @@ fn latency_table(answered: &[(String, &Frame)]) -> Option<Vec<String>> {
         all.into_iter()
             .map(|(_, node, e)| vec![node, e.event, e.time.to_string(), e.latest_ms.to_string(), e.max_ms.to_string()]),
     );
-    Some(aligned(&rows))
+    Some(rows)
 }
 
 /// Each client's line with `node=<node>` in front, by node (in the nodes' order) then

@@ -85,7 +85,7 @@ impl Kind {
 
     /// True for the commands with a CSV shape: one row per entry, a header first.
     pub fn has_csv(self) -> bool {
-        matches!(self, Kind::ClientList | Kind::Slowlog | Kind::Commandlog(_))
+        matches!(self, Kind::ClientList | Kind::Slowlog | Kind::Commandlog(_) | Kind::LatencyLatest)
     }
 }
 

@@ -40,7 +40,7 @@ fn commands_with_a_shape() {
     assert_eq!(Kind::of(&["get", "info"]), None);
     assert_eq!(Kind::of::<&str>(&[]), None);
     assert!(Kind::Info.merges() && !Kind::MemoryStats.merges());
-    assert!(Kind::ClientList.has_csv() && !Kind::Info.has_csv());
+    assert!(Kind::ClientList.has_csv() && Kind::LatencyLatest.has_csv() && !Kind::Info.has_csv());
 }
 
 #[test]
@@ -264,6 +264,8 @@ fn merged_latency_latest() {
             "a:1   command  100   3          3"
         ]
     );
+    let csv = merged::csv(Kind::LatencyLatest, &answers(&replies), true).unwrap();
+    assert_eq!(csv, ["node,event,time,latest_ms,max_ms", "b:2,fork,200,1,1", "a:1,command,100,3,3"]);
 }
 
 #[test]
