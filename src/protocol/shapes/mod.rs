@@ -1,9 +1,10 @@
 //! Server text read into named fields (docs/json.md): which commands have a shape
 //! ([`Kind::of`]), the shapes as JSON values ([`to_json`]) and the merged lists and
-//! tables of several nodes' answers ([`merged`]). Pure: a reply in, a value or lines
+//! tables of several nodes' answers ([`merged`]; INFO's table in `info_table.rs`). Pure: a reply in, a value or lines
 //! out. Everything here comes from a server and is untrusted: every parser is linear in
 //! its input, skips what it does not understand and never panics.
 
+mod info_table;
 pub mod merged;
 mod records;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod text;
 use serde_json::{Map, Value};
 
 use crate::protocol::resp::Frame;
+pub use info_table::summable;
 pub use records::{commandlog, latency_latest, memory_stats, slowlog};
 pub use text::{client_list, cluster_info, cluster_nodes, info};
 

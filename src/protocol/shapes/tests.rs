@@ -299,8 +299,8 @@ fn merged_info_is_a_table_with_totals() {
             "db0.avg_ttl               0       -",
         ]
     );
-    assert!(merged::summable("total_commands_processed") && merged::summable("db3.keys"));
-    assert!(!merged::summable("total_system_memory") && !merged::summable("used_memory_peak"));
+    assert!(summable("total_commands_processed") && summable("db3.keys"));
+    assert!(!summable("total_system_memory") && !summable("used_memory_peak"));
     let odd =
         [("a:1", Ok(bulk("# S\r\nconnected_clients:x\r\n"))), ("b:2", Ok(bulk("# S\r\nconnected_clients:1\r\n")))];
     let lines = merged::text(Kind::Info, &answers(&odd)).unwrap();
