@@ -487,3 +487,41 @@ fn every_json_shape_matches_the_nodes_own_reply() {
         out.text()
     );
 }
+
+/// In the shell on a terminal: `:use primaries` merges, server text is escaped (an
+/// argument holding an escape sequence is shown quoted), `:set merge off` gives the
+/// per-node blocks back.
+#[test]
+fn the_shell_merges_after_use_primaries() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    for i in 0..cluster.primaries {
+        call(&cluster, i, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+        call(&cluster, i, &["ECHO", &format!("\x1b[2Jnode-{i}")]);
+        call(&cluster, i, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    }
+    let seed = cluster.port(0).to_string();
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
+    p.send_and_expect(":use primaries", &["keyless commands now go to all primaries"]);
+    let rows: Vec<String> = (0..3).map(|i| format!("{}  ", label(&cluster, i))).collect();
+    let echoes: Vec<String> = (0..3).map(|i| format!("ECHO \"\\x1b[2Jnode-{i}\"")).collect();
+    settle();
+    p.send_and_expect("slowlog get 1", &["node", "duration_us", "command"]);
+    let out = p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
+    for (row, echo) in rows.iter().zip(&echoes) {
+        assert!(
+            out.lines().any(|l| l.starts_with(row.as_str()) && l.ends_with(echo.as_str())),
+            "{row}…{echo} in {out:?}"
+        );
+    }
+    assert!(!out.contains("\x1b[2J"), "no escape sequence from a server reaches the terminal: {out:?}");
+    settle();
+    p.send_line(":set merge off").unwrap();
+    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
+    settle();
+    p.send_and_expect("slowlog get 1", &[&format!("{} (primary):", label(&cluster, 0)), "1) 1) (integer)"]);
+}
