@@ -229,4 +229,19 @@ fn every_json_shape_matches_the_nodes_own_reply() {
         "{}",
         out.text()
     );
+
+    // A reply long enough to be printed piece by piece otherwise (64+ entries) is
+    // read whole and shaped, one-shot and piped.
+    call(&cluster, 0, &["CONFIG", "SET", "slowlog-max-len", "300"]);
+    call(&cluster, 0, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    assert_eq!(rcli_run(&home, &["-p", &port], &"PING\n".repeat(100)).code, Some(0));
+    call(&cluster, 0, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    for (args, input) in [(&["slowlog", "get", "100"][..], ""), (&[][..], "slowlog get 100\n")] {
+        let all: Vec<&str> = ["-p", port.as_str(), "--json"].into_iter().chain(args.iter().copied()).collect();
+        let out = rcli_run(&home, &all, input);
+        let got: Value = serde_json::from_str(out.text().trim()).unwrap_or_else(|e| panic!("{e}: {}", out.text()));
+        let got = got.as_array().unwrap_or_else(|| panic!("{got}"));
+        assert_eq!(got.len(), 100);
+        assert!(got.iter().all(|e| e["duration_us"].is_i64() && e["command"].is_array()), "{got:?}");
+    }
 }
