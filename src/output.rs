@@ -11,6 +11,8 @@ use crate::protocol::render::{self, Format, OutputMode};
 use crate::protocol::resp::Frame;
 use crate::protocol::text::escape_controls;
 
+mod shaped;
+
 /// `--color auto`: colour when stdout is a terminal and `NO_COLOR` is unset or empty (the
 /// one rule for every printer: the shell's, the modes', the manager's).
 pub fn auto_color(stdout_tty: bool) -> bool {
@@ -44,6 +46,9 @@ pub struct Printer {
     /// shown there even when hop lines are hidden. On a pipe or file they are not
     /// (redis-cli writes nothing there; scripts take stderr output as failure).
     stderr_tty: bool,
+    /// Several nodes' SLOWLOG, CLIENT LIST, INFO, … printed as one list or table
+    /// (`--no-merge`, `:set merge off`: node by node).
+    pub merge: bool,
 }
 
 /// Pending output is written to stdout once it reaches this size (and on flush).
@@ -59,6 +64,7 @@ impl Printer {
             pending: Vec::with_capacity(2 * WRITE_AT),
             failure: None,
             stderr_tty: io::stderr().is_terminal(),
+            merge: true,
         }
     }
 
@@ -145,8 +151,11 @@ impl Printer {
     /// Prints a reply: one frame, or one block per node and the combined line.
     pub fn reply<A: AsRef<[u8]>>(&mut self, argv: &[A], reply: &Reply) -> Result<(), StdoutClosed> {
         match reply {
-            Reply::One(frame) => self.frame(argv, frame),
+            Reply::One(frame) => self.shaped_or_plain(argv, frame),
             Reply::Fanout { parts, combined } => {
+                if self.shaped_fanout(argv, parts)? {
+                    return Ok(());
+                }
                 let tty = self.is_tty_format();
                 if !tty && let Some((_, frame)) = combined {
                     return self.frame(argv, frame);
@@ -156,7 +165,7 @@ impl Printer {
                         self.line(&format!("{} ({}):", part.endpoint, part.role.name()))?;
                     }
                     match &part.result {
-                        Ok(frame) => self.frame(argv, frame)?,
+                        Ok(frame) => self.shaped_or_plain(argv, frame)?,
                         Err(text) => self.frame(argv, &Frame::Error(text.clone().into_bytes()))?,
                     }
                 }
@@ -169,6 +178,12 @@ impl Printer {
             // Printed as it arrived.
             Reply::Streamed | Reply::Ended => Ok(()),
         }
+    }
+
+    /// Prints one node's reply to `argv`: with its shape when it has one in this output
+    /// mode (docs/json.md), else as it came.
+    fn shaped_or_plain<A: AsRef<[u8]>>(&mut self, argv: &[A], frame: &Frame) -> Result<(), StdoutClosed> {
+        if self.shaped_one(argv, frame)? { Ok(()) } else { self.frame(argv, frame) }
     }
 
     /// Renders into the pending output with `render` (given the format), then writes it

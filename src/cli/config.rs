@@ -95,6 +95,8 @@ pub struct Config {
     pub pipeline: usize,
     /// `--show-pushes`: print RESP3 pushes met while reading replies.
     pub show_pushes: bool,
+    /// Several nodes' diagnostics merged into one list or table (not `--no-merge`).
+    pub merge: bool,
     /// Printed on stderr before connecting (the redis-cli password warning).
     pub warnings: Vec<String>,
     /// `--askpass`: read the password from the terminal before connecting.
@@ -211,6 +213,7 @@ impl Config {
             pipeline: args.pipeline.max(1),
             warnings,
             show_pushes,
+            merge: !args.no_merge,
             askpass: args.askpass,
         })
     }

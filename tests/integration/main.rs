@@ -35,6 +35,8 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// Every `--json` shape (docs/json.md) against the node's own reply.
+mod json_shapes;
 /// The sandbox lab in a pseudo-terminal: :kill, :stop, :restart, :pause, :failover,
 /// :consistency; refused outside the sandbox.
 mod lab;
@@ -60,6 +62,9 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// Merged SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST and INFO of every primary
+/// against each node's own replies; the shell's `:use` and `:set merge` in a pty.
+mod merged;
 /// The options redis-cli and valkey-cli gained after 7.0, against real servers.
 mod newer_options;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
