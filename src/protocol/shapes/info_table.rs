@@ -2,7 +2,7 @@
 //! column per node, a row per field under each section's title, and a total where a
 //! sum over the nodes means something. Pure.
 
-use super::merged::{aligned_row, column_widths};
+use super::columns::{aligned_row, column_widths};
 use super::text::{InfoSection, info_sections, sub_fields};
 use super::text_of;
 use crate::protocol::resp::Frame;

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::columns::aligned;
 use super::records::{LogEntry, latency_entries, log_entries};
 use super::text::client_fields;
 use super::{Kind, error_value, plain, text_of, to_json};
@@ -14,9 +15,6 @@ use crate::protocol::split::repr_string;
 
 /// One node's answer: its label (`host:port`) and its reply, or why it has none.
 pub type Answer<'a> = (String, Result<&'a Frame, String>);
-
-/// A cell wider than this does not widen its column (server text is untrusted).
-const WIDEST_ALIGNED: usize = 48;
 
 /// The merged text of `answers` to a command of `kind`, in the nodes' order; `None`
 /// when no node gave the command's reply, or one gave something else (the answers are
@@ -207,42 +205,6 @@ fn client_rows(answered: &[(String, &Frame)]) -> Option<Vec<Vec<String>>> {
         rows.push(std::iter::once(node.clone()).chain(names.iter().map(cell)).collect());
     }
     Some(rows)
-}
-
-pub(super) fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
-    let mut widths: Vec<usize> = Vec::new();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            let width = cell.chars().count().min(WIDEST_ALIGNED);
-            match widths.get_mut(i) {
-                Some(w) => *w = (*w).max(width),
-                None => widths.push(width),
-            }
-        }
-    }
-    widths
-}
-
-/// `rows` as lines, columns two spaces apart (the last one not padded).
-fn aligned(rows: &[Vec<String>]) -> Vec<String> {
-    let widths = column_widths(rows);
-    rows.iter().map(|row| aligned_row(row, &widths)).collect()
-}
-
-pub(super) fn aligned_row(row: &[String], widths: &[usize]) -> String {
-    let mut line = String::new();
-    for (i, cell) in row.iter().enumerate() {
-        if i > 0 {
-            line.push_str("  ");
-        }
-        if i + 1 == row.len() {
-            line.push_str(cell);
-        } else {
-            line.push_str(&crate::protocol::text::pad(cell, widths.get(i).copied().unwrap_or(0)));
-        }
-    }
-    line.truncate(line.trim_end().len());
-    line
 }
 
 /// One CSV line: a cell is quoted (quotes doubled) when it holds a comma, a quote, a

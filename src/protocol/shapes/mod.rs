@@ -4,6 +4,7 @@
 //! out. Everything here comes from a server and is untrusted: every parser is linear in
 //! its input, skips what it does not understand and never panics.
 
+mod columns;
 mod info_table;
 pub mod merged;
 mod records;
