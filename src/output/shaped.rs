@@ -32,6 +32,11 @@ impl Printer {
     /// Prints one node's reply with its shape; false (nothing printed) when it has
     /// none in this output mode.
     pub(super) fn shaped_one<A: AsRef<[u8]>>(&mut self, argv: &[A], frame: &Frame) -> Result<bool, StdoutClosed> {
+        // Only JSON and CSV shape one reply: the other modes never look at the command
+        // (every piped line's reply comes through here).
+        if !matches!(self.format.mode, OutputMode::Json | OutputMode::Csv) {
+            return Ok(false);
+        }
         let Some(kind) = Kind::of(argv) else { return Ok(false) };
         let lines = match self.shape_mode(kind) {
             Some(OutputMode::Json) => shapes::to_json(kind, frame).map(|value| vec![value.to_string()]),

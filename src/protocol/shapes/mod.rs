@@ -57,8 +57,15 @@ impl LogType {
 impl Kind {
     /// The shape of `argv`'s reply, if it has one.
     pub fn of<A: AsRef<[u8]>>(argv: &[A]) -> Option<Kind> {
-        let word = |i: usize| argv.get(i).map(|a| a.as_ref().to_ascii_lowercase());
         let argc = argv.len();
+        // Most commands are none of these: one look at the name's length and first
+        // letter before any copy.
+        let name = argv.first()?.as_ref();
+        let first = name.first()?.to_ascii_lowercase();
+        if !(4..=10).contains(&name.len()) || !b"iscml".contains(&first) {
+            return None;
+        }
+        let word = |i: usize| argv.get(i).map(|a| a.as_ref().to_ascii_lowercase());
         let kind = match (word(0)?.as_slice(), word(1).as_deref()) {
             (b"info", _) => Kind::Info,
             (b"cluster", Some(b"info")) if argc == 2 => Kind::ClusterInfo,
