@@ -56,6 +56,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// An OS error without Rust's " (os error N)" suffix and the resolver's prefix, so it reads
 /// like redis-cli's `strerror` text: "Connection refused".
 pub fn os_message(err: &io::Error) -> String {
+    if crate::client::descriptors::exhausted(err) {
+        return crate::client::descriptors::EXHAUSTED.to_string();
+    }
     let text = err.to_string();
     let text = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
     match text.find(" (os error") {

@@ -1,7 +1,9 @@
 //! `--latency`, `--latency-history` and `--latency-dist` with `-c`, an rcli addition
-//! (docs/compatibility.md): every primary (or the `--target` set) is probed at once, a
-//! thread per node with a pool of its own sending a PING every 10 ms, as redis-cli does
-//! for one node (docs/redis-cli-modes.md, sections 5.1-5.2). On a terminal there is one
+//! (docs/compatibility.md): every primary (or the `--target` set) is probed with a PING
+//! every 10 ms, as redis-cli does for one node (docs/redis-cli-modes.md, sections
+//! 5.1-5.2), by at most `--parallel` workers (client/workers.rs), each taking its share
+//! of the nodes in turn, each node with a pool of its own (kept open between PINGs only
+//! when there are no more nodes than workers). On a terminal there is one
 //! column per node under a header of addresses; in raw, CSV and JSON output each line
 //! is one node's figures, prefixed by its address, in redis-cli's format for that mode;
 //! the spectrum is one labelled line per node. A node that does not answer is tried
@@ -14,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::format::{Clock, two_decimals};
 use super::latency::{DEFAULT_INTERVAL_MS, HISTORY_RANGE_MS, LatencyStats, SAMPLE_EVERY, interval_ms, range_line};
-use super::nodes::{Node, Stop, exit_code, interrupted, pause, pool_for, reply_wait, write};
+use super::nodes::{Node, NodePools, Stop, exit_code, interrupted, pause, reply_wait, write};
 use super::spectrum::{Distribution, legend};
 use crate::cli::diagnostics::Diagnostic;
-use crate::error::os_message_of;
+use crate::client::pool::Pool;
+use crate::client::workers;
+use crate::error::{Error, os_message_of};
 use crate::exit::Exit;
 use crate::protocol::render::OutputMode;
 use crate::protocol::split::repr_string;
@@ -70,26 +74,48 @@ pub fn node_line(node: &Node, stats: &LatencyStats, mode: OutputMode) -> String 
     }
 }
 
-/// Sends a PING to `node` every 10 ms until Ctrl-C or until `tx` has no receiver; a
-/// node that does not answer is tried again after a second.
+/// One PING to `node` on `pool`, timed from its write to its reply (a connect, when
+/// one is needed, is not counted).
+fn ping(pool: &mut Pool, node: &Node, clock: Clock, wait: Option<Duration>) -> Result<(i64, i64), Error> {
+    let mut exchange = pool.borrow(&node.endpoint)?;
+    let start = clock.us();
+    exchange.send(b"*1\r\n$4\r\nPING\r\n", 1)?;
+    exchange.read(wait)?;
+    let end = clock.us();
+    pool.give_back(exchange);
+    Ok((start, end))
+}
+
+/// One worker's share of the nodes, each with its pool and, after a failure, when to
+/// try it again.
+type Share<'a> = Vec<(usize, &'a Node, Pool, Option<Instant>)>;
+
+/// PINGs each node of `share` in turn, a round every 10 ms, until Ctrl-C or until `tx`
+/// has no receiver; a node that does not answer is tried again after a second. Its
+/// connection stays open between rounds only when `keep_open`.
 fn probe(
-    mut pool: crate::client::pool::Pool,
-    node: &Node,
-    index: usize,
+    mut share: Share,
     clock: Clock,
     wait: Option<Duration>,
-    tx: mpsc::Sender<Probe>,
+    tx: &mpsc::Sender<Probe>,
     flag: &AtomicBool,
+    keep_open: bool,
 ) {
     loop {
-        let start = clock.us();
-        let outcome = pool.request(&node.endpoint, &["PING"], wait).map(|_| (start, clock.us()));
-        let failed = outcome.is_err();
-        if interrupted(flag) || tx.send((index, outcome.map_err(|e| os_message_of(&e)))).is_err() {
-            return;
+        for (index, node, pool, retry) in share.iter_mut() {
+            if retry.is_some_and(|at| Instant::now() < at) {
+                continue;
+            }
+            let outcome = ping(pool, node, clock, wait);
+            if !keep_open {
+                pool.close(&node.endpoint);
+            }
+            *retry = outcome.is_err().then(|| Instant::now() + Duration::from_secs(1));
+            if interrupted(flag) || tx.send((*index, outcome.map_err(|e| os_message_of(&e)))).is_err() {
+                return;
+            }
         }
-        let delay = if failed { Duration::from_secs(1) } else { SAMPLE_EVERY };
-        if !pause(delay, flag) {
+        if !pause(SAMPLE_EVERY, flag) {
             return;
         }
     }
@@ -116,15 +142,21 @@ pub fn run(
     let mode = session.printer.format.mode;
     let wait = reply_wait(session);
     let clock = Clock::new();
-    let pools: Vec<_> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let maker = NodePools::of(session, flag);
+    let keep_open = maker.keep_open(nodes.len());
+    let workers = maker.width().clamp(1, nodes.len().max(1));
+    let mut shares: Vec<Share> = (0..workers).map(|_| Vec::new()).collect();
+    for (index, node) in nodes.iter().enumerate() {
+        if let Some(share) = shares.get_mut(index % workers) {
+            share.push((index, node, maker.make(node), None));
+        }
+    }
     let (tx, rx) = mpsc::channel::<Probe>();
     let stop = std::thread::scope(|scope| {
-        for (index, (pool, node)) in pools.into_iter().zip(&nodes).enumerate() {
-            let tx = tx.clone();
-            let flag: &AtomicBool = flag;
-            scope.spawn(move || probe(pool, node, index, clock, wait, tx, flag));
-        }
-        drop(tx);
+        let flag: &AtomicBool = flag;
+        let running = workers::spawn(scope, shares, workers, None, move |_, share| {
+            probe(share, clock, wait, &tx, flag, keep_open);
+        });
         let mut view = View {
             session: &mut *session,
             nodes: &nodes,
@@ -136,6 +168,7 @@ pub fn run(
         let stop = view.follow(&rx, diagnostic, interval, flag);
         // The probes end on Ctrl-C or, once `rx` is dropped, at their next send.
         drop(rx);
+        running.join();
         stop
     });
     match stop {

@@ -1,5 +1,6 @@
 //! `--stat -c`, an rcli addition (docs/compatibility.md): every interval, INFO from
-//! every primary (or the `--target` set) at once, one thread per node, and one line of
+//! every primary (or the `--target` set), `--parallel` nodes at once
+//! (client/workers.rs), and one line of
 //! cluster totals — keys, memory, clients, blocked clients, ops/s and network in/out
 //! (the nodes' `instantaneous_*` figures, summed exactly) and child processes; `-v`
 //! adds a row per node above each total. A node that does not answer is named (its row,
@@ -11,9 +12,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::format::bytes_to_human;
-use super::nodes::{Node, Stop, exit_code, pause, pool_for, reply_wait, selected, write};
+use super::nodes::{Node, NodePools, Stop, exit_code, pause, reply_wait, selected, write};
 use super::stat::{HEADER_EVERY, NodeStat, child_label};
 use crate::client::pool::Pool;
+use crate::client::workers;
 use crate::cluster::target::Target;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -116,19 +118,26 @@ pub fn label_width(nodes: &[Node]) -> usize {
     nodes.iter().map(|n| n.endpoint.to_string().len()).chain(["total 00/00".len()]).max().unwrap_or(0) + 2
 }
 
-/// INFO from every node at once, one thread each.
-fn sample(pools: &mut [Pool], nodes: &[Node], wait: Option<Duration>) -> Result<Vec<Sample>, Stop> {
-    let replies: Vec<Result<Frame, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pools
-            .iter_mut()
-            .zip(nodes)
-            .map(|(pool, node)| scope.spawn(move || pool.request(&node.endpoint, &["INFO"], wait)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Refused("the sampling thread stopped".into()))))
-            .collect()
-    });
+/// INFO from every node, `width` at once; a node's connection stays open for the next
+/// round only when `keep_open` (client/workers.rs, [`NodePools::keep_open`]).
+fn sample(
+    pools: &mut [Pool],
+    nodes: &[Node],
+    wait: Option<Duration>,
+    width: usize,
+    keep_open: bool,
+) -> Result<Vec<Sample>, Stop> {
+    let jobs: Vec<(&mut Pool, &Node)> = pools.iter_mut().zip(nodes).collect();
+    let replies: Vec<Result<Frame, Error>> = workers::run_each(jobs, width, None, |_, (pool, node)| {
+        let reply = pool.request(&node.endpoint, &["INFO"], wait);
+        if !keep_open {
+            pool.close(&node.endpoint);
+        }
+        reply
+    })
+    .into_iter()
+    .map(|reply| reply.unwrap_or_else(|| Err(Error::Refused("the sampling job did not run".into()))))
+    .collect();
     if replies.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
         return Err(Stop::Interrupted);
     }
@@ -155,12 +164,13 @@ pub fn run(
 ) -> Exit {
     let interval = if interval.is_zero() { Duration::from_secs(1) } else { interval };
     let wait = reply_wait(session);
-    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let maker = NodePools::of(session, flag);
+    let mut pools: Vec<Pool> = nodes.iter().map(|n| maker.make(n)).collect();
     let mut width = label_width(&nodes);
     let mut lines = 0u64;
     let mut failing: Vec<bool> = vec![false; nodes.len()];
     loop {
-        let samples = match sample(&mut pools, &nodes, wait) {
+        let samples = match sample(&mut pools, &nodes, wait, maker.width(), maker.keep_open(nodes.len())) {
             Ok(samples) => samples,
             Err(stop) => return exit_code(&mut session.printer, stop),
         };
@@ -192,7 +202,7 @@ pub fn run(
             // A failover gives the shard a new primary: follow the slot map.
             session.client.reload_after_failure(Some(&failed), &mut Vec::new());
             if let Some(now) = selected(session, target).filter(|now| !now.is_empty() && *now != nodes) {
-                pools = now.iter().map(|n| pool_for(session, n, flag)).collect();
+                pools = now.iter().map(|n| maker.make(n)).collect();
                 failing = vec![false; now.len()];
                 nodes = now;
                 width = label_width(&nodes);
