@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use super::bigkeys::{End, Find, NodeScan, Page, ScanSettings, dbsize, lfu_check, walk};
+use super::bigkeys::{End, Find, NodeScan, Page, ScanSettings, walk};
 use super::format::scan_percent;
 use super::keystats::{self, HotPool, KeyStats};
 use super::nodes::{Node, NodePools};
+use super::preflight::{dbsize, lfu_check};
 use super::progress::Progress;
 use crate::cli::diagnostics::KeyScan;
 use crate::client::workers;

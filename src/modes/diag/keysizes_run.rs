@@ -17,12 +17,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::bigkeys::{End, NodeScan, Page, ScanSettings, dbsize, read_on_replica, walk};
+use super::bigkeys::{End, NodeScan, Page, ScanSettings, walk};
 use super::bigkeys_cluster::{about, node_sizes, not_scanned};
 use super::keysizes::KeySizes;
 use super::keysizes_text::{self, BANNER, Figures};
 use super::keystats::{self, KeyStats};
 use super::nodes::{Node, NodePools};
+use super::preflight::{dbsize, read_on_replica};
 use super::progress::Progress;
 use crate::client::workers;
 use crate::exit::Exit;

@@ -30,6 +30,7 @@ pub mod latency;
 pub mod latency_cluster;
 pub mod lru;
 pub mod nodes;
+pub mod preflight;
 pub mod progress;
 pub mod spectrum;
 pub mod stat;
