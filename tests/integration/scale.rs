@@ -145,7 +145,9 @@ fn key_scans_over_150_primaries_run_width_nodes_at_once() {
         let run = sampled(&all);
         eprintln!("{args:?} over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
         assert_eq!(run.code, Some(0), "{args:?}: {}\n{}", run.stdout, run.stderr);
-        assert_eq!(run.stdout.matches("-------- node 127.0.0.1:").count(), 150, "{args:?}: a section per node");
+        // Every node's figures are the same (no keys): one section for all of them.
+        assert!(run.stdout.contains("\n-------- 150 nodes with the same figures: 127.0.0.1:"), "{}", run.stdout);
+        assert!(!run.stdout.contains("-------- node "), "{args:?}: {}", run.stdout);
         assert!(run.stdout.contains("-------- summary"), "{args:?}: {}", run.stdout);
         assert!(run.threads <= worker_threads(width), "{args:?}: {} threads at once", run.threads);
         assert!(run.fds <= width + OWN_FDS, "{args:?}: {} descriptors", run.fds);
@@ -212,4 +214,44 @@ fn cluster_check_of_300_nodes_passes_with_bounded_threads() {
     assert!(run.threads <= FANOUT_THREADS, "{} threads at once", run.threads);
     // Today: the manager keeps a connection to every node it loaded.
     assert!(run.fds <= 300 + OWN_FDS, "{} descriptors for 300 nodes", run.fds);
+}
+
+/// `:nodes` and `:map` of 300 nodes in the shell: a summary that fits a screen, and the
+/// rows a word picks (an address: that node alone; a state; nothing).
+#[test]
+fn nodes_and_map_of_300_nodes_fit_a_screen_and_a_word_picks_rows() {
+    let (cluster, _turn) = three_hundred();
+    let seed = cluster.seed().to_string();
+    let home = Home::new();
+    let prompt = format!("127.0.0.1:{seed}> ");
+    let mut p = crate::pty::shell(&home, &["-c", "-p", &seed]);
+    p.exp_string(&prompt).expect("the prompt");
+    // What `line` prints: up to `marker` (the echo included), and from it to the prompt.
+    let mut ask = |line: &str, marker: &str| -> String {
+        p.send_line(line).expect("send");
+        let before = p.exp_string(marker).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let after = p.exp_string(&prompt).unwrap_or_else(|e| panic!("{line}: {e}"));
+        format!("{before}{marker}{after}")
+    };
+    let summary = ask(":nodes", "details (keys, links)");
+    assert!(
+        summary.contains("300 nodes in 150 shards: 150 primaries, 150 replicas; 16384 of 16384 slots served"),
+        "{summary}"
+    );
+    assert!(summary.contains("shards: 150 shards with 1 replica"), "{summary}");
+    assert!(summary.lines().count() < 12, "a screen at most: {summary}");
+    let replica = &cluster.nodes()[3];
+    let address = format!("127.0.0.1:{}", replica.port);
+    let rows = ask(&format!(":nodes {address}"), "link\r\n");
+    let row = rows.lines().find(|l| l.contains(&address) && l.contains("replica")).unwrap_or_else(|| panic!("{rows}"));
+    assert!(row.split_whitespace().any(|cell| cell == replica.keys.to_string()), "its DBSIZE: {row}");
+    let other = format!("127.0.0.1:{}", cluster.nodes()[2].port);
+    assert!(!rows.contains(&other), "only the node asked for: {rows}");
+    ask(":nodes nosuchword", "no node matches 'nosuchword'");
+    let map = ask(":map", "details: :map");
+    assert!(map.contains("150 primaries own 16384 of 16384 slots in 150 ranges"), "{map}");
+    assert!(map.lines().count() < 10, "{map}");
+    let primary = format!("127.0.0.1:{}", cluster.nodes()[2].port);
+    let one = ask(&format!(":map {primary}"), "slots per cell)");
+    assert!(one.lines().any(|l| l.contains(&primary) && l.contains(" slots: ")), "{one}");
 }

@@ -4,7 +4,8 @@
 //! redis-cli does for one node ([`super::bigkeys`]). The main thread prints: the banner, a line whenever a key
 //! beats the biggest (hottest) so far across the cluster, naming its node, with the
 //! share of the cluster's DBSIZE scanned; the progress line on stderr (a terminal only);
-//! then a section per node and the `summary` of the whole cluster, whose biggest keys
+//! then a section per node (shared or summed up past a dozen nodes, [`super::sections`])
+//! and the `summary` of the whole cluster, whose biggest keys
 //! name their node. Ctrl-C stops every walk and prints the partial report. Before
 //! scanning, every node must answer DBSIZE (and, for `--hotkeys`, have an LFU policy).
 
@@ -19,6 +20,7 @@ use super::keystats::{self, HotPool, KeyStats};
 use super::nodes::{Node, NodePools};
 use super::preflight::{dbsize, lfu_check};
 use super::progress::Progress;
+use super::sections::{self, NodeSection};
 use crate::cli::diagnostics::KeyScan;
 use crate::client::workers;
 use crate::exit::Exit;
@@ -212,11 +214,12 @@ fn report(names: &[String], scans: &[NodeScan], merge: &Merge, scan: KeyScan) ->
     let mut text = String::new();
     let mut total = KeyStats::default();
     let mut interrupted = false;
+    let mut sections = Vec::with_capacity(scans.len());
     for (name, node) in names.iter().zip(scans) {
-        text.push_str(&keystats::section(&format!("node {name}")));
+        let mut body = String::new();
         let at = match &node.ended {
             Some(End::Failed(problem)) => {
-                text.push_str(&format!("error: {problem} (the figures below stop there)\n"));
+                body.push_str(&format!("error: {problem} (the figures below stop there)\n"));
                 None
             }
             Some(End::Interrupted) => {
@@ -225,12 +228,14 @@ fn report(names: &[String], scans: &[NodeScan], merge: &Merge, scan: KeyScan) ->
             }
             None => None,
         };
-        text.push_str(&match scan {
+        body.push_str(&match scan {
             KeyScan::Hot => node.hot.summary(node.sampled(), at),
             _ => node.stats.summary(scan, at),
         });
+        sections.push(NodeSection { name: name.clone(), body, keys: node.sampled(), unfinished: node.ended.is_some() });
         total.merge(&node.stats, name);
     }
+    text.push_str(&sections::layout(&sections));
     text.push_str(&keystats::section("summary"));
     let at = interrupted.then(|| scan_percent(merge.sampled, merge.total));
     text.push_str(&match scan {

@@ -5,11 +5,12 @@
 //! report; after Ctrl-C the partial report and the cursor to go on from.
 //!
 //! With `-c` (an rcli addition, docs/compatibility.md): every primary (or the
-//! `--target` set) walked, `--parallel` nodes at once (client/workers.rs), a pool per node; the report has a section
-//! per node (redis-cli's report for that node) and the cluster's summary, whose keys
-//! name their node. `--cursor` belongs to one node's SCAN, so with `-c` it needs a run on
-//! one node (`--target HOST:PORT`); an interrupted node's section says how to go on
-//! with it.
+//! `--target` set) walked, `--parallel` nodes at once (client/workers.rs), a pool per
+//! node; the report has a section per node (redis-cli's report for that node; shared
+//! or summed up past a dozen nodes, [`super::sections`]) and the cluster's summary,
+//! whose keys name their node. `--cursor` belongs to one node's SCAN, so with `-c` it
+//! needs a run on one node (`--target HOST:PORT`); an interrupted node's section says
+//! how to go on with it.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use super::keystats::{self, KeyStats};
 use super::nodes::{Node, NodePools};
 use super::preflight::{dbsize, read_on_replica};
 use super::progress::Progress;
+use super::sections::{self, NodeSection};
 use crate::client::workers;
 use crate::exit::Exit;
 use crate::session::Session;
@@ -170,26 +172,29 @@ fn report(names: &[String], scans: &[NodeScan], top: u64) -> String {
     let mut lengths = KeyStats::default();
     let mut sizes = KeySizes::new(top);
     let mut dbsize = 0u64;
+    let mut sections = Vec::with_capacity(scans.len());
     for (name, node) in names.iter().zip(scans) {
-        text.push_str(&keystats::section(&format!("node {name}")));
+        let mut body = String::new();
         if let Some(End::Failed(problem)) = &node.ended {
-            text.push_str(&format!("error: {problem} (the figures below stop there)\n"));
+            body.push_str(&format!("error: {problem} (the figures below stop there)\n"));
         }
         let shown = figures(node, &empty);
-        text.push_str(&keysizes_text::render(&keysizes_text::head(&shown, false), false));
-        text.push_str(&keysizes_text::render(&keysizes_text::tail(&shown), false));
+        body.push_str(&keysizes_text::render(&keysizes_text::head(&shown, false), false));
+        body.push_str(&keysizes_text::render(&keysizes_text::tail(&shown), false));
         if let Some(cursor) = unfinished(node).filter(|_| node.ended.is_some()) {
-            text.push_str(&format!(
+            body.push_str(&format!(
                 "\nScan interrupted:\nUse 'rcli -c --keystats --target {name} --cursor {cursor}' to go on with this \
                  node from its last cursor.\n"
             ));
         }
+        sections.push(NodeSection { name: name.clone(), body, keys: node.sampled(), unfinished: node.ended.is_some() });
         lengths.merge(&node.stats, name);
         if let Some(node_sizes) = &node.sizes {
             sizes.merge(node_sizes, name);
         }
         dbsize += node.dbsize;
     }
+    text.push_str(&sections::layout(&sections));
     text.push_str(&keystats::section("summary"));
     let cluster = Figures { lengths: &lengths, sizes: &sizes, dbsize };
     text.push_str(&keysizes_text::render(&keysizes_text::head(&cluster, false), false));

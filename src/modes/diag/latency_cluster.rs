@@ -4,7 +4,8 @@
 //! 5.1-5.2), by at most `--parallel` workers (client/workers.rs), each taking its share
 //! of the nodes in turn, each node with a pool of its own (kept open between PINGs only
 //! when there are no more nodes than workers). On a terminal there is one
-//! column per node under a header of addresses; in raw, CSV and JSON output each line
+//! column per node under a header of addresses (past [`COLUMNS_SHOWN`] nodes, one line
+//! for all of them, naming the slowest); in raw, CSV and JSON output each line
 //! is one node's figures, prefixed by its address, in redis-cli's format for that mode;
 //! the spectrum is one labelled line per node. A node that does not answer is tried
 //! again every second and shows `no reply` (and a note on stderr).
@@ -37,6 +38,9 @@ const REDRAW_EVERY: Duration = Duration::from_millis(20);
 /// The narrowest terminal column.
 const MIN_COLUMN: usize = 22;
 
+/// Up to this many nodes a terminal gets a column per node; past it, one line for all.
+pub const COLUMNS_SHOWN: usize = 12;
+
 /// A terminal cell: `min/max/avg (samples)` in ms.
 pub fn cell(stats: &LatencyStats, answering: bool) -> String {
     if !answering {
@@ -54,6 +58,43 @@ pub fn column_width(nodes: &[Node]) -> usize {
 pub fn header(nodes: &[Node], width: usize) -> String {
     let addresses: String = nodes.iter().map(|n| format!("{:<width$}", n.endpoint.to_string())).collect();
     format!("min/max/avg latency in ms (samples) per node:\n{}\n", addresses.trim_end())
+}
+
+/// The terminal header past [`COLUMNS_SHOWN`] nodes.
+pub fn wide_header(nodes: usize) -> String {
+    format!("min/max/avg latency in ms (samples) over {nodes} nodes, the slowest by average, nodes not answering:\n")
+}
+
+/// The redrawn terminal line past [`COLUMNS_SHOWN`] nodes: every node's PINGs together,
+/// the node with the highest average, and how many do not answer.
+pub fn wide_row(nodes: &[Node], stats: &[(&LatencyStats, bool)]) -> String {
+    let mut all = LatencyStats::default();
+    let mut slowest: Option<(usize, f64)> = None;
+    let mut silent = 0usize;
+    for (index, (node_stats, answering)) in stats.iter().enumerate() {
+        if !answering {
+            silent += 1;
+            continue;
+        }
+        if node_stats.count == 0 {
+            continue;
+        }
+        if all.count == 0 {
+            all = **node_stats;
+        } else {
+            all.min = all.min.min(node_stats.min);
+            all.max = all.max.max(node_stats.max);
+            all.total = all.total.saturating_add(node_stats.total);
+            all.count = all.count.saturating_add(node_stats.count);
+        }
+        if slowest.is_none_or(|(_, avg)| node_stats.avg() > avg) {
+            slowest = Some((index, node_stats.avg()));
+        }
+    }
+    let slowest = slowest
+        .and_then(|(index, avg)| nodes.get(index).map(|n| format!("{} {}", n.endpoint, two_decimals(avg))))
+        .unwrap_or_else(|| "-".into());
+    format!("\x1b[0G\x1b[2Kall {}   slowest {slowest}   no reply {silent}", cell(&all, true))
 }
 
 /// The redrawn terminal line: one cell per node.
@@ -214,7 +255,11 @@ impl View<'_> {
         let width = column_width(self.nodes);
         let tty_columns = self.mode == OutputMode::Tty && !dist;
         if tty_columns {
-            let header = header(self.nodes, width);
+            let header = if self.nodes.len() > COLUMNS_SHOWN {
+                wide_header(self.nodes.len())
+            } else {
+                header(self.nodes, width)
+            };
             self.write(&header)?;
         }
         let mut range_start = self.clock.ms();
@@ -281,6 +326,12 @@ impl View<'_> {
 
     /// Redraws the terminal line of cells.
     fn draw(&mut self, width: usize) -> Result<(), Stop> {
+        if self.nodes.len() > COLUMNS_SHOWN {
+            let stats: Vec<(&LatencyStats, bool)> =
+                self.states.iter().map(|s| (&s.stats, s.failing.is_none())).collect();
+            let line = wide_row(self.nodes, &stats);
+            return self.write(&line);
+        }
         let cells: Vec<String> = self.states.iter().map(|s| cell(&s.stats, s.failing.is_none())).collect();
         self.write(&row(&cells, width))
     }
@@ -325,6 +376,20 @@ mod tests {
         let stats = LatencyStats { min: 0, max: 1, total: 1, count: 8 };
         let line = row(&[cell(&stats, true), cell(&stats, false)], width);
         assert_eq!(line, "\x1b[0G\x1b[2K0/1/0.12 (8)            no reply");
+    }
+
+    #[test]
+    fn past_a_dozen_nodes_one_line_sums_them_up() {
+        let nodes: Vec<Node> =
+            (0..20).map(|i| Node { endpoint: Endpoint::tcp("127.0.0.1", 7000 + i), replica: false }).collect();
+        let stats: Vec<LatencyStats> =
+            (0..20).map(|i| LatencyStats { min: 0, max: i, total: i * 4, count: 4 }).collect();
+        let mut shown: Vec<(&LatencyStats, bool)> = stats.iter().map(|s| (s, true)).collect();
+        shown[19].1 = false;
+        assert_eq!(
+            wide_row(&nodes, &shown),
+            "\x1b[0G\x1b[2Kall 0/18/9.00 (76)   slowest 127.0.0.1:7018 18.00   no reply 1"
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod lru;
 pub mod nodes;
 pub mod preflight;
 pub mod progress;
+pub mod sections;
 pub mod spectrum;
 pub mod stat;
 pub mod stat_cluster;

@@ -1,9 +1,9 @@
 //! `--stat -c`, an rcli addition (docs/compatibility.md): every interval, INFO from
 //! every primary (or the `--target` set), `--parallel` nodes at once
-//! (client/workers.rs), and one line of
-//! cluster totals — keys, memory, clients, blocked clients, ops/s and network in/out
-//! (the nodes' `instantaneous_*` figures, summed exactly) and child processes; `-v`
-//! adds a row per node above each total. A node that does not answer is named (its row,
+//! (client/workers.rs), and one line of cluster totals — keys, memory, clients, blocked
+//! clients, ops/s and network in/out (the nodes' `instantaneous_*` figures, summed
+//! exactly) and child processes; `-v` adds a row per node above each total (past
+//! [`ROWS_SHOWN`] nodes: the busiest and those in error, and one row adding up the rest). A node that does not answer is named (its row,
 //! or a note on stderr) and left out of the total, whose label then says how many
 //! nodes it adds up (`total 2/3`); the slot map is reloaded so a failover shows up.
 
@@ -81,9 +81,47 @@ pub fn node_row(label: &str, label_width: usize, sample: &Sample) -> String {
     }
 }
 
+/// Up to this many nodes, `-v` shows a row for each.
+pub const ROWS_SHOWN: usize = 12;
+
+/// `-v`'s rows: every node's, up to [`ROWS_SHOWN`] nodes; past that, in node order,
+/// those of the busiest nodes (ops/s) and of every node in error, then a row adding up
+/// the others (`+138 more`).
+pub fn node_rows(nodes: &[Node], label_width: usize, samples: &[Sample]) -> String {
+    let rows = nodes.iter().zip(samples);
+    if nodes.len() <= ROWS_SHOWN {
+        return rows.map(|(node, sample)| node_row(&node.endpoint.to_string(), label_width, sample)).collect();
+    }
+    let mut busiest: Vec<(usize, i64)> =
+        samples.iter().enumerate().filter_map(|(i, s)| s.as_ref().ok().map(|stat| (i, stat.ops))).collect();
+    busiest.sort_by_key(|&(i, ops)| (std::cmp::Reverse(ops), i));
+    let busiest: Vec<usize> = busiest.into_iter().take(ROWS_SHOWN).map(|(i, _)| i).collect();
+    let mut text = String::new();
+    let mut rest: Vec<Sample> = Vec::new();
+    for (index, (node, sample)) in rows.enumerate() {
+        if sample.is_err() || busiest.contains(&index) {
+            text.push_str(&node_row(&node.endpoint.to_string(), label_width, sample));
+        } else {
+            rest.push(sample.clone());
+        }
+    }
+    if !rest.is_empty() {
+        text.push_str(&summed_row(&format!("+{} more", rest.len()), label_width, &rest));
+    }
+    text
+}
+
 /// The total row over the nodes that answered; its child cell counts the nodes per
 /// kind of child process (`SAVE:2 LOAD:1`).
 pub fn total_row(label_width: usize, samples: &[Sample]) -> String {
+    let answered = samples.iter().filter(|s| s.is_ok()).count();
+    let label =
+        if answered == samples.len() { "total".to_string() } else { format!("total {answered}/{}", samples.len()) };
+    summed_row(&label, label_width, samples)
+}
+
+/// A row labelled `label` adding up the nodes of `samples` that answered.
+fn summed_row(label: &str, label_width: usize, samples: &[Sample]) -> String {
     let answered: Vec<&NodeStat> = samples.iter().filter_map(|s| s.as_ref().ok()).collect();
     let add = |f: fn(&NodeStat) -> i64| answered.iter().map(|s| f(s)).fold(0i64, i64::saturating_add);
     let total = NodeStat {
@@ -105,12 +143,7 @@ pub fn total_row(label_width: usize, samples: &[Sample]) -> String {
             (n > 0).then(|| format!("{}:{n}", child_label(bits)))
         })
         .collect();
-    let label = if answered.len() == samples.len() {
-        "total".to_string()
-    } else {
-        format!("total {}/{}", answered.len(), samples.len())
-    };
-    format!("{}\n", row(&label, label_width, &cells(&total, children.join(" "))))
+    format!("{}\n", row(label, label_width, &cells(&total, children.join(" "))))
 }
 
 /// The width of the label column for these nodes.
@@ -179,10 +212,8 @@ pub fn run(
             text.push_str(&header(width));
         }
         lines += 1;
-        for (node, sample) in nodes.iter().zip(&samples) {
-            if verbose {
-                text.push_str(&node_row(&node.endpoint.to_string(), width, sample));
-            }
+        if verbose {
+            text.push_str(&node_rows(&nodes, width, &samples));
         }
         text.push_str(&total_row(width, &samples));
         if let Err(stop) = write(&mut session.printer, &text) {
@@ -252,6 +283,26 @@ mod tests {
             "total 2/3        30         3.00K    4       2       12       1.30       13.00      SAVE:1\n"
         );
         assert!(total_row(width, &samples[..2]).starts_with("total            30 "));
+    }
+
+    #[test]
+    fn past_a_dozen_nodes_verbose_shows_the_busiest_and_adds_up_the_rest() {
+        let nodes: Vec<Node> = (0..40)
+            .map(|i| Node { endpoint: crate::endpoint::Endpoint::tcp("127.0.0.1", 7000 + i), replica: false })
+            .collect();
+        let mut samples: Vec<Sample> = (0..40).map(|i| Ok(stat(1, 1024, i, 0, 0))).collect();
+        samples[0] = Err("Connection refused".into());
+        let width = label_width(&nodes);
+        let text = node_rows(&nodes, width, &samples);
+        assert_eq!(text.lines().count(), 12 + 1 + 1, "{text}");
+        assert!(text.starts_with("127.0.0.1:7000  error: Connection refused\n"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:7039 ") && text.contains("127.0.0.1:7028 ") && !text.contains("127.0.0.1:7027 ")
+        );
+        let rest: i64 = (1..28).sum();
+        assert!(text.lines().last().unwrap_or_default().starts_with("+27 more"), "{text}");
+        assert!(text.lines().last().unwrap_or_default().contains(&format!(" {rest} ")), "{text}");
+        assert_eq!(node_rows(&nodes[..3], width, &samples[..3]).lines().count(), 3);
     }
 
     #[test]
