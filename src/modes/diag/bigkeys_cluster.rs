@@ -81,7 +81,7 @@ pub fn node_sizes(
     nodes: &[Node],
     settings: &ScanSettings,
 ) -> Option<Vec<u64>> {
-    let sizes = workers::run_each(nodes.iter().collect(), pools.width(), None, |_, node: &Node| {
+    let sizes = workers::run_each(nodes.iter().collect(), pools.width(), Some(pools.flag()), |_, node: &Node| {
         let mut pool = pools.make(node);
         if settings.scan == KeyScan::Hot {
             lfu_check(&mut pool, &node.endpoint, settings.wait)?;
@@ -91,7 +91,7 @@ pub fn node_sizes(
     let mut totals = Vec::with_capacity(nodes.len());
     let mut refused = false;
     for (node, size) in nodes.iter().zip(sizes) {
-        match size.unwrap_or_else(|| Err("the job did not run".into())) {
+        match size.unwrap_or_else(|| Err(crate::error::Error::Interrupted.to_string())) {
             Ok(size) => totals.push(size),
             Err(problem) => {
                 session.printer.note(&about(&node.endpoint.to_string(), &problem));

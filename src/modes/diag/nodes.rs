@@ -81,6 +81,11 @@ impl NodePools {
         own
     }
 
+    /// The Ctrl-C flag: no job starts once it is set.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
+
     /// Jobs at once.
     pub fn width(&self) -> usize {
         self.settings.parallel

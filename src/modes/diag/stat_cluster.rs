@@ -151,26 +151,23 @@ pub fn label_width(nodes: &[Node]) -> usize {
     nodes.iter().map(|n| n.endpoint.to_string().len()).chain(["total 00/00".len()]).max().unwrap_or(0) + 2
 }
 
-/// INFO from every node, `width` at once; a node's connection stays open for the next
-/// round only when `keep_open` (client/workers.rs, [`NodePools::keep_open`]).
-fn sample(
-    pools: &mut [Pool],
-    nodes: &[Node],
-    wait: Option<Duration>,
-    width: usize,
-    keep_open: bool,
-) -> Result<Vec<Sample>, Stop> {
+/// INFO from every node, `--parallel` at once, none started after Ctrl-C; a node's
+/// connection stays open for the next round only as [`NodePools::keep_open`] says.
+fn sample(pools: &mut [Pool], nodes: &[Node], wait: Option<Duration>, maker: &NodePools) -> Result<Vec<Sample>, Stop> {
+    let keep_open = maker.keep_open(nodes.len());
     let jobs: Vec<(&mut Pool, &Node)> = pools.iter_mut().zip(nodes).collect();
-    let replies: Vec<Result<Frame, Error>> = workers::run_each(jobs, width, None, |_, (pool, node)| {
-        let reply = pool.request(&node.endpoint, &["INFO"], wait);
-        if !keep_open {
-            pool.close(&node.endpoint);
-        }
-        reply
-    })
-    .into_iter()
-    .map(|reply| reply.unwrap_or_else(|| Err(Error::Refused("the sampling job did not run".into()))))
-    .collect();
+    let replies: Vec<Result<Frame, Error>> =
+        workers::run_each(jobs, maker.width(), Some(maker.flag()), |_, (pool, node)| {
+            let reply = pool.request(&node.endpoint, &["INFO"], wait);
+            if !keep_open {
+                pool.close(&node.endpoint);
+            }
+            reply
+        })
+        .into_iter()
+        // A job not started: Ctrl-C.
+        .map(|reply| reply.unwrap_or(Err(Error::Interrupted)))
+        .collect();
     if replies.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
         return Err(Stop::Interrupted);
     }
@@ -203,7 +200,7 @@ pub fn run(
     let mut lines = 0u64;
     let mut failing: Vec<bool> = vec![false; nodes.len()];
     loop {
-        let samples = match sample(&mut pools, &nodes, wait, maker.width(), maker.keep_open(nodes.len())) {
+        let samples = match sample(&mut pools, &nodes, wait, &maker) {
             Ok(samples) => samples,
             Err(stop) => return exit_code(&mut session.printer, stop),
         };
