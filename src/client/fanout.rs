@@ -101,8 +101,24 @@ impl Client {
     /// Walks one node's keyspace with SCAN from cursor 0 (`argv` is a SCAN command; its
     /// cursor is replaced), handing each page's keys to `page` with whether more pages
     /// follow; `page` returns false to stop early. An error reply ends the walk and is
-    /// returned. Bounded by [`MAX_SCAN_PAGES`]; Ctrl-C ends it with an error.
+    /// returned. Bounded by [`MAX_SCAN_PAGES`]; Ctrl-C ends it with an error. A
+    /// connection the walk opened (not the current node's) is closed after it, so a
+    /// walk of every primary holds one node's connection at a time.
     pub fn scan_node(
+        &mut self,
+        endpoint: &Endpoint,
+        argv: &[Vec<u8>],
+        page: impl FnMut(&[Frame], bool) -> bool,
+    ) -> Result<Option<Frame>> {
+        let was_open = self.pool.has_idle(endpoint) || *endpoint == self.current;
+        let walked = self.walk_node(endpoint, argv, page);
+        if !was_open {
+            self.pool.close(endpoint);
+        }
+        walked
+    }
+
+    fn walk_node(
         &mut self,
         endpoint: &Endpoint,
         argv: &[Vec<u8>],

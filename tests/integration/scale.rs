@@ -155,6 +155,18 @@ fn key_scans_over_150_primaries_run_width_nodes_at_once() {
 }
 
 #[test]
+fn scan_of_150_primaries_holds_one_walk_connection_at_a_time() {
+    let (cluster, _turn) = three_hundred();
+    let seed = cluster.seed().to_string();
+    let run = sampled(&["-c", "-p", &seed, "--scan"]);
+    eprintln!("--scan -c over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "", ""), "no key anywhere");
+    assert!(run.threads <= FANOUT_THREADS, "{} threads at once", run.threads);
+    // The seed's connection, and the node being walked.
+    assert!(run.fds <= 2 + OWN_FDS, "{} descriptors", run.fds);
+}
+
+#[test]
 fn latency_over_150_primaries_runs_width_workers() {
     let (cluster, _turn) = three_hundred();
     let seed = cluster.seed().to_string();
