@@ -74,6 +74,11 @@ impl Client {
             while in_flight.len() < width {
                 let Some(next) = unsent.next() else { break };
                 let keep = keep_new || self.pool.has_idle(next);
+                // After Ctrl-C no new request goes out (nor a connect starts).
+                if self.pool.interrupt().is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst)) {
+                    in_flight.push_back((Err(Error::Interrupted), false));
+                    continue;
+                }
                 let exchange = self.pool.borrow(next).and_then(|mut exchange| {
                     exchange.send(&out, 1)?;
                     Ok(exchange)
