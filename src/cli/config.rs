@@ -366,6 +366,7 @@ fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<cl
         tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
         address_map,
         family,
+        map_cache: !args.no_map_cache && std::env::var_os("RCLI_NO_MAP_CACHE").is_none_or(|v| v.is_empty() || v == "0"),
     })
 }
 

@@ -90,7 +90,7 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
                 }
             };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
-            if !offline && !session.connect_and_report() {
+            if !offline && !session.connect_for_one_shot(&argv) {
                 return Exit::Failure;
             }
             let flow = session.run_command(argv, config.repeat, shell);

@@ -172,6 +172,18 @@ impl Session {
         }
     }
 
+    /// Connects for the one-shot command `argv`: through the slot map cached on disk
+    /// when it may route the command (`client/hint.rs`), else as
+    /// [`Session::connect_and_report`]. True when connected.
+    pub fn connect_for_one_shot(&mut self, argv: &[Vec<u8>]) -> bool {
+        let command = self.client.command(argv.to_vec());
+        if self.client.start_from_cached_map(&command) {
+            self.show_warnings();
+            return true;
+        }
+        self.connect_and_report()
+    }
+
     /// Prints what redis-cli would warn about (a refused SELECT or AUTH on a new
     /// connection).
     fn show_warnings(&mut self) {

@@ -94,6 +94,9 @@ pub fn main(rest: &[OsString]) -> i32 {
         crate::output::note(&e.to_string());
         return 1;
     }
+    if config.client.cluster {
+        client.learn_budget_now();
+    }
     let interval = cli::interval(config.interval);
     let topology = if config.client.cluster { client.topology().cloned() } else { None };
     let budget = match topology {
