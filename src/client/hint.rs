@@ -13,11 +13,14 @@
 //!   is written back to the cache), and a write whose link fails after it was sent is
 //!   reported as of unknown outcome, never sent again (`client/next_step.rs`).
 //!
-//! So the cache can cost a wasted MYID, never a wrong answer or a doubled write.
+//! So the cache can cost a wasted MYID, never a wrong answer or a doubled write. The
+//! command is classified with the built-in table's entry for it alone
+//! ([`CommandTable::builtin_one`]): a one-shot needs no other.
 
 use crate::client::Client;
 use crate::client::map_cache;
 use crate::cluster::command::Command;
+use crate::cluster::commands::CommandTable;
 use crate::cluster::map_file::Identity;
 use crate::cluster::route;
 use crate::cluster::topology::Topology;
@@ -42,17 +45,21 @@ impl Client {
         }
     }
 
-    /// Prepares the one-shot `command` from the cached map: true when the map is
+    /// Prepares the one-shot `argv` from the cached map: true when the map is
     /// installed and the slot's node proved to be the one it names (the command then
     /// goes through [`Client::execute`] as usual); false when nothing was sent for the
     /// command and the session must connect as usual.
-    pub fn start_from_cached_map(&mut self, command: &Command) -> bool {
+    pub fn start_from_cached_map(&mut self, argv: &[Vec<u8>]) -> bool {
         if self.options.read_from_replicas || self.connected {
             return false;
         }
-        let Some(slot) = route::cached_map_slot(&command.argv, &command.keys, command.traits) else { return false };
         let Some(identity) = self.map_identity() else { return false };
         let Some(topology) = map_cache::load(&identity) else { return false };
+        // Classified only now, with the built-in table's entry for this one command:
+        // without a cached map no table is needed before the server's own is loaded.
+        let table = CommandTable::builtin_one(argv.first().map(Vec::as_slice).unwrap_or_default());
+        let command = Command::new(argv.to_vec(), &table);
+        let Some(slot) = route::cached_map_slot(&command.argv, &command.keys, command.traits) else { return false };
         let Some(node) = topology.owner(slot).and_then(|owner| topology.node(owner)).cloned() else { return false };
         self.learn_hostnames(&topology);
         let answer = self.pool.internal(&node.endpoint, &["CLUSTER", "MYID"]);
@@ -70,6 +77,7 @@ impl Client {
         }
         self.map.topology = Some(topology);
         self.map.generation += 1;
+        self.commands = std::cell::OnceCell::from(std::sync::Arc::new(table));
         self.connected = true;
         true
     }

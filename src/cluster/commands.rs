@@ -15,6 +15,7 @@ use crate::cluster::key_specs::{
     BeginSearch, FindKeys, KeySpec, SPEC_NUMBER_LIMIT, keys_from_spec, parse_key_spec, push_range, sort_store_key,
 };
 use crate::protocol::resp::{self, Frame};
+use crate::protocol::scan::{FrameScanner, Scanned};
 
 /// `COMMAND` from redis-server 7.0.15, as raw RESP2.
 pub const BUILTIN_COMMAND_INFO: &[u8] = include_bytes!("../builtin/command_info.resp");
@@ -115,6 +116,15 @@ fn text(frame: &Frame) -> Option<String> {
     frame.to_text().map(|t| t.to_ascii_lowercase())
 }
 
+/// The name of a COMMAND entry still in bytes (`*N`, then `$L` and the name).
+fn entry_name(element: &[u8]) -> Option<&[u8]> {
+    let rest = element.get(element.iter().position(|&b| b == b'\n')? + 1..)?;
+    let line_end = rest.iter().position(|&b| b == b'\n')?;
+    let digits = rest.get(1..line_end.checked_sub(1)?).filter(|_| rest.first() == Some(&b'$'))?;
+    let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    rest.get(line_end + 1..line_end.checked_add(1)?.checked_add(len)?)
+}
+
 fn parse_command(frame: &Frame) -> Option<CommandInfo> {
     let items = frame.as_items()?;
     // A command name is printable ASCII (`container|sub` for subcommands).
@@ -189,6 +199,30 @@ impl CommandTable {
             Ok(Some((frame, _))) => CommandTable::from_reply(&frame),
             _ => CommandTable::default(),
         }
+    }
+
+    /// The built-in table's entry for the command `name` alone (its subcommands
+    /// within), found by walking the table's bytes without building the rest: a
+    /// one-shot routed by the cached slot map needs one command, not 240.
+    pub fn builtin_one(name: &[u8]) -> CommandTable {
+        let mut table = CommandTable::default();
+        let bytes = BUILTIN_COMMAND_INFO;
+        let Some(mut at) = bytes.iter().position(|&b| b == b'\n').map(|end| end + 1) else { return table };
+        let mut scanner = FrameScanner::default();
+        while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+            let Scanned::Complete(len) = scanner.scan(rest) else { break };
+            let element = rest.get(..len).unwrap_or_default();
+            if entry_name(element).is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+                if let Ok(Some((frame, _))) = resp::parse(element)
+                    && let Some(command) = parse_command(&frame)
+                {
+                    table.commands.insert(command.name.clone(), command);
+                }
+                break;
+            }
+            at += len;
+        }
+        table
     }
 
     pub fn len(&self) -> usize {
@@ -284,6 +318,17 @@ mod tests {
         let table = CommandTable::builtin();
         let argv: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
         table.key_positions(&argv).into_iter().map(|i| String::from_utf8_lossy(argv[i]).into_owned()).collect()
+    }
+
+    #[test]
+    fn one_builtin_entry_is_the_whole_tables_entry() {
+        let whole = CommandTable::builtin();
+        for argv in [&["GET", "k"][..], &["client", "list"], &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]] {
+            let one = CommandTable::builtin_one(argv[0].as_bytes());
+            assert_eq!(one.len(), 1);
+            assert_eq!(format!("{:?}", one.lookup(argv)), format!("{:?}", whole.lookup(argv)), "{argv:?}");
+        }
+        assert!(CommandTable::builtin_one(b"nosuchcommand").is_empty());
     }
 
     #[test]

@@ -176,8 +176,7 @@ impl Session {
     /// when it may route the command (`client/hint.rs`), else as
     /// [`Session::connect_and_report`]. True when connected.
     pub fn connect_for_one_shot(&mut self, argv: &[Vec<u8>]) -> bool {
-        let command = self.client.command(argv.to_vec());
-        if self.client.start_from_cached_map(&command) {
+        if self.client.start_from_cached_map(argv) {
             self.show_warnings();
             return true;
         }
