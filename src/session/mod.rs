@@ -172,20 +172,9 @@ impl Session {
         }
     }
 
-    /// Connects for the one-shot command `argv`: through the slot map cached on disk
-    /// when it may route the command (`client/hint.rs`), else as
-    /// [`Session::connect_and_report`]. True when connected.
-    pub fn connect_for_one_shot(&mut self, argv: &[Vec<u8>]) -> bool {
-        if self.client.start_from_cached_map(argv) {
-            self.show_warnings();
-            return true;
-        }
-        self.connect_and_report()
-    }
-
     /// Prints what redis-cli would warn about (a refused SELECT or AUTH on a new
     /// connection).
-    fn show_warnings(&mut self) {
+    pub fn show_warnings(&mut self) {
         for warning in self.client.pool().take_warnings() {
             self.printer.note(&warning);
         }
