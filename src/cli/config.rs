@@ -165,7 +165,7 @@ impl Config {
             db: args.db.or(uri.db).unwrap_or(0),
             client_name: args.name.as_ref().map(|n| n.as_bytes().to_vec()),
         };
-        let client = client_options(&args, uri.tls, seeds)?;
+        let client = client_options(&args, uri.tls, seeds, &around.env)?;
         let mode = mode(&args, around.stdin_tty)?;
         let hop_lines = if around.stdout_tty && mode_out == OutputMode::Tty {
             HopLines::Stdout
@@ -336,7 +336,7 @@ fn reply_format(args: &Args, around: &Surroundings) -> (Format, OutputMode) {
 
 /// How the client connects and routes: seeds, timeouts, hops, replicas and zones,
 /// TLS, the address map, the address family.
-fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<client::Options> {
+fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>, env: &Environment) -> Result<client::Options> {
     let family = match (args.prefer_ipv4, args.prefer_ipv6) {
         (true, _) => Family::PreferV4,
         (_, true) => Family::PreferV6,
@@ -374,6 +374,7 @@ fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<cl
         address_map,
         family,
         parallel: args.parallel.unwrap_or(client::workers::DEFAULT_WIDTH),
+        map_cache: !args.no_map_cache && !env.no_map_cache,
     })
 }
 
@@ -420,6 +421,8 @@ struct Environment {
     host: Option<String>,
     /// `Some(None)`: set, but not a port.
     port: Option<Option<u16>>,
+    /// `RCLI_NO_MAP_CACHE` set to something other than empty or `0`.
+    no_map_cache: bool,
 }
 
 impl Environment {
@@ -431,6 +434,7 @@ impl Environment {
                 .map(OsStringExt::into_vec),
             host: var("VALKEYCLI_HOST").map(|h| h.to_string_lossy().into_owned()),
             port: var("VALKEYCLI_PORT").map(|p| p.to_str().and_then(|p| p.parse().ok())),
+            no_map_cache: var("RCLI_NO_MAP_CACHE").is_some_and(|v| v != "0"),
         }
     }
 }

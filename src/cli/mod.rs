@@ -180,6 +180,10 @@ pub struct Args {
     /// Send read-only commands to replicas (READONLY is sent for you).
     #[arg(long, display_order = 109, help_heading = "rcli additions")]
     pub read_from_replicas: bool,
+    /// Do not use or keep the slot map cached on disk for one-shot commands in cluster mode
+    /// (also RCLI_NO_MAP_CACHE=1).
+    #[arg(long, display_order = 112, help_heading = "rcli additions")]
+    pub no_map_cache: bool,
     /// Reads go to replicas in availability zone NAME when the slot has one there, else to any
     /// replica (implies --read-from-replicas).
     #[arg(long, value_name = "NAME", display_order = 111, help_heading = "rcli additions")]

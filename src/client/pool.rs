@@ -85,6 +85,13 @@ impl Exchange {
         }
     }
 
+    /// Whether a byte of the next reply arrives within `idle` (nothing is taken; a
+    /// quiet spell leaves the exchange sound). Any other failure leaves it broken.
+    pub fn await_reply(&mut self, idle: Duration) -> Result<bool> {
+        let wait = Wait { idle: Some(idle), interrupt: self.interrupt.as_deref() };
+        self.conn.await_bytes(wait).inspect_err(|_| self.broken = true)
+    }
+
     /// [`Exchange::read`], with a big top-level array or set handed to `sink` piece by
     /// piece as it arrives (then `Ok(None)`).
     pub fn read_pieces(&mut self, idle: Option<Duration>, sink: &mut dyn ReplySink) -> Result<Option<Frame>> {

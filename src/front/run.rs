@@ -92,7 +92,7 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
                 }
             };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
-            if !offline && !session.connect_and_report() {
+            if !offline && !connect_for_one_shot(session, &argv) {
                 return Exit::Failure;
             }
             let flow = session.run_command(argv, config.repeat, shell);
@@ -123,6 +123,17 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
         Mode::Diagnostic(diagnostic) => crate::modes::diag::run(session, config, &diagnostic),
     }
+}
+
+/// Connects for the one-shot command `argv`: through the slot map cached on disk when
+/// it may route the command (`client/hint.rs`), else as
+/// [`Session::connect_and_report`]. True when connected.
+fn connect_for_one_shot(session: &mut Session, argv: &[Vec<u8>]) -> bool {
+    if session.client.start_from_cached_map(argv) {
+        session.show_warnings();
+        return true;
+    }
+    session.connect_and_report()
 }
 
 /// Why a one-shot command could not be put together.

@@ -175,7 +175,7 @@ impl Session {
 
     /// Prints what redis-cli would warn about (a refused SELECT or AUTH on a new
     /// connection).
-    fn show_warnings(&mut self) {
+    pub fn show_warnings(&mut self) {
         for warning in self.client.pool().take_warnings() {
             self.printer.note(&warning);
         }

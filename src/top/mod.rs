@@ -56,6 +56,9 @@ pub fn run(config: &Config, settings: &cli::Settings) -> Exit {
         crate::output::note(&e.to_string());
         return Exit::Failure;
     }
+    if config.client.cluster {
+        client.learn_budget_now();
+    }
     let interval = cli::interval(config.interval);
     let topology = if config.client.cluster { client.topology().cloned() } else { None };
     let budget = match topology {

@@ -67,6 +67,8 @@ mod manager_resume;
 mod merged;
 /// The options redis-cli and valkey-cli gained after 7.0, against real servers.
 mod newer_options;
+/// One-shots in cluster mode: one start-up exchange, the slot map cached on disk.
+mod oneshot_cache;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).

@@ -57,6 +57,10 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> E
     if !session.connect_and_report() || select_refused(session, config) {
         return Exit::Failure;
     }
+    if session.client.topology().is_some() {
+        // Every wait of a mode's run is bounded by the budget: learned before it starts.
+        session.client.learn_budget_now();
+    }
     let cluster = nodes::selected(session, &config.target);
     if cluster.as_ref().is_some_and(Vec::is_empty) {
         session
