@@ -52,6 +52,7 @@ fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, gui
     // commands may use them too.
     let mut shell = Shell::new(config.color);
     shell.lab = lab;
+    shell.prefs.confirm = !config.assume_yes;
     if config.mode != Mode::Shell {
         rcfile::apply_routing_settings(&mut shell, &mut session);
     }

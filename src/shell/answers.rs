@@ -8,6 +8,7 @@ use crate::output::StdoutClosed;
 use crate::session::hooks::Hooks;
 use crate::session::outcome::Outcome;
 use crate::session::{Flow, Session};
+use crate::shell::confirm;
 use crate::shell::docs;
 use crate::shell::meta;
 use crate::shell::state::{SEEN_KEYS, Shell};
@@ -30,6 +31,8 @@ impl Hooks for Shell {
             help(self, session, argv)
         } else if first.first() == Some(&b':') {
             meta::run(self, session, argv)
+        } else if self.at_terminal && self.prefs.confirm && !confirm::ask(session, argv) {
+            session.printer.line("(not run)")
         } else {
             return None;
         };

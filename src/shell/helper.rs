@@ -224,9 +224,9 @@ impl HelperState {
                         candidates.extend(TARGET_WORDS.iter().map(|w| w.to_string()));
                         candidates.extend(nodes());
                     }
-                    ":set" if names.len() == 1 => {
-                        candidates.extend(["hints", "nohints", "color", "hops", "address-map", "az"].map(String::from))
-                    }
+                    ":set" if names.len() == 1 => candidates.extend(
+                        ["hints", "nohints", "color", "hops", "confirm", "address-map", "az"].map(String::from),
+                    ),
                     ":set" if names.get(1).is_some_and(|w| w.eq_ignore_ascii_case("az")) => {
                         let mut zones: Vec<String> =
                             self.topology.iter().flat_map(|t| t.all_nodes()).filter_map(|n| n.zone.clone()).collect();

@@ -2,11 +2,13 @@
 //! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
 //! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
 //! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the sandbox's
-//! guided lessons ([`lesson`]), and what the shell keeps beside its session and the
-//! words it answers for it ([`state`]).
+//! guided lessons ([`lesson`]), the question before dangerous commands ([`confirm`]),
+//! and what the shell keeps beside its session and the words it answers for it
+//! ([`state`]).
 
 pub mod above_prompt;
 pub mod answers;
+pub mod confirm;
 pub mod docs;
 pub mod helper;
 pub mod hints;

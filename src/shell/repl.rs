@@ -81,6 +81,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
     let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
     session.client.set_interrupt(interrupt.clone());
+    shell.at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
 
     // Colour is decided by rcli (`--color`, `:set color`, NO_COLOR); the helper returns
     // plain text when it is off, so the editor always asks it.

@@ -17,6 +17,8 @@ use crate::shell::lab::LabSession;
 pub struct Preferences {
     pub hints: bool,
     pub color: bool,
+    /// Ask before dangerous commands at a terminal (`--yes`, `:set confirm off`).
+    pub confirm: bool,
 }
 
 /// Key names remembered for completion.
@@ -37,13 +39,17 @@ pub struct Shell {
     pub lab: Option<Box<LabSession>>,
     /// What the last command sent got (`None` after a line that sent nothing).
     pub last_outcome: Option<Outcome>,
+    /// The line editor reads a person's typing (stdin is a terminal): only then does
+    /// the shell ask before dangerous commands or add its own words (`peek`, `| cmd`).
+    pub at_terminal: bool,
 }
 
 impl Shell {
     pub fn new(color: bool) -> Shell {
         Shell {
             docs: None,
-            prefs: Preferences { hints: true, color },
+            prefs: Preferences { hints: true, color, confirm: true },
+            at_terminal: false,
             seen_keys: Vec::new(),
             pending_subscription: None,
             lab: None,

@@ -5,6 +5,7 @@
 //! reload of `:refresh`.
 
 mod cluster_view;
+mod conveniences;
 mod keys;
 pub mod lab;
 pub mod table;
@@ -125,7 +126,10 @@ pub fn set_preference(shell: &mut Shell, session: &mut Session, words: &[String]
         },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some("az") => return set_az(session, words.get(1).map(String::as_str)),
-        Some(other) => return Err(format!("unknown rcli preference '{other}'")),
+        Some(other) => {
+            return conveniences::set(shell, other, value.as_deref())
+                .unwrap_or_else(|| Err(format!("unknown rcli preference '{other}'")));
+        }
         None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off|address-map …|az …".into()),
     }
     Ok(())

