@@ -1,7 +1,8 @@
 //! The interactive shell: rustyline with rcli's helper, the redis-cli prompt
 //! (`host:port[db](TX)> `), history without secrets, Ctrl-C that clears the line or
-//! cancels a running command, Ctrl-D to leave; in the sandbox, a lesson's guide
-//! before each prompt and after each line (`shell/lesson/`).
+//! cancels a running command, Ctrl-D to leave, `COMMAND | shell command`
+//! ([`super::pipe`]); in the sandbox, a lesson's guide before each prompt and after each
+//! line (`shell/lesson/`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -177,7 +178,13 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
                         guide.command(shell, session, line);
                         continue;
                     }
-                    match session.run_line(line.as_bytes(), shell) {
+                    let flow = match crate::shell::pipe::split(line) {
+                        (command, Some(shell_command)) => {
+                            crate::shell::pipe::run(session, shell, command, shell_command, &interrupt)
+                        }
+                        (_, None) => session.run_line(line.as_bytes(), shell),
+                    };
+                    match flow {
                         Flow::Continue => {}
                         Flow::Exit(code) => return code,
                         Flow::StdoutClosed => return Exit::Success,

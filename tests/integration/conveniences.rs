@@ -98,3 +98,55 @@ fn flushall_asks_first_at_a_terminal_and_never_in_a_pipe() {
     assert_eq!(out.stderr, "");
     assert_eq!(keys_held(&cluster, 3), 0);
 }
+
+#[test]
+fn a_reply_piped_to_a_shell_command() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    // The prompt follows the node last talked to.
+    let prompt = r"127\.0\.0\.1:\d+> ";
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    p.exp_regex(prompt).unwrap();
+    p.send_line("rpush pipe:list a b c d e").unwrap();
+    p.exp_string("(integer) 5").unwrap();
+    p.exp_regex(prompt).unwrap();
+
+    // The reply as printed raw (one element a line), through wc on the key's owner.
+    p.send_line("lrange pipe:list 0 -1 | wc -l").unwrap();
+    p.exp_regex(r"\r\n\s*5\r\n").unwrap();
+    p.exp_regex(prompt).unwrap();
+    p.send_line("lrange pipe:list 0 1 | tr a-z A-Z").unwrap();
+    p.exp_string("A\r\nB\r\n").unwrap();
+    p.exp_regex(prompt).unwrap();
+
+    // A failing command's status is said.
+    p.send_line("echo hi | grep -q nothing-like-it").unwrap();
+    p.exp_string("(exit status 1)").unwrap();
+    p.exp_regex(prompt).unwrap();
+
+    // A | inside quotes or inside a word is an argument.
+    p.send_line("set pipe:k \"a | b\"").unwrap();
+    p.exp_string("OK").unwrap();
+    p.send_line("get pipe:k").unwrap();
+    p.exp_string("\"a | b\"").unwrap();
+    p.send_line("echo x|y").unwrap();
+    p.exp_string("\"x|y\"").unwrap();
+    p.exp_regex(prompt).unwrap();
+
+    // Ctrl-C ends the child; the shell goes on.
+    p.send_line("ping | sleep 60").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send_control('c').unwrap();
+    p.exp_string("(ended by signal").unwrap();
+    p.exp_regex(prompt).unwrap();
+    settle();
+    p.send_line("lrange pipe:list 0 0 | cat").unwrap();
+    p.exp_string("a\r\n").unwrap();
+    p.exp_regex(prompt).unwrap();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+}

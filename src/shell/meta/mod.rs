@@ -224,6 +224,9 @@ fn help_text(topic: Option<&str>) -> String {
     if out.is_empty() {
         out = format!("no meta-command named {}\n", topic.unwrap_or_default());
     }
+    if topic.is_none() {
+        out.push_str(table::SHELL_ADDITIONS);
+    }
     out
 }
 

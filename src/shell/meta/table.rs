@@ -78,3 +78,13 @@ pub const META: &[MetaSpec] = &[
     },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
+
+/// What the shell adds to typed lines besides the meta-commands, shown after them by
+/// `:help` (wrapped to its width by hand).
+pub const SHELL_ADDITIONS: &str = "\
+shell additions (at a terminal only; piped input is sent as typed):
+  COMMAND | SHELL-COMMAND
+                        pipe the reply, printed raw as on a pipe, to
+                        sh -c SHELL-COMMAND (lrange l 0 -1 | wc -l); a | in
+                        quotes or inside a word stays an argument
+";
