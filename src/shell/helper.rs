@@ -212,6 +212,9 @@ impl HelperState {
                 candidates.extend(self.docs.entries.iter().filter(|e| !e.name.contains(' ')).map(|e| e.name.clone()));
                 candidates.extend(self.docs.groups().into_iter().map(|g| format!("@{g}")));
             }
+            Some(first) if first.eq_ignore_ascii_case("peek") && names.len() == 1 => {
+                candidates.extend(self.keys.iter().map(|k| text(k)))
+            }
             Some(first) if first.starts_with(':') => {
                 let nodes = || {
                     self.topology
@@ -238,7 +241,7 @@ impl HelperState {
                     ":set" => candidates.extend(["auto", "always", "never", "on", "off"].map(String::from)),
                     ":readonly" | ":hops" => candidates.extend(["on", "off"].map(String::from)),
                     ":help" => candidates.extend(META.iter().map(|m| m.name.to_string())),
-                    ":slot" => candidates.extend(self.keys.iter().map(|k| text(k))),
+                    ":slot" | ":peek" => candidates.extend(self.keys.iter().map(|k| text(k))),
                     _ => {}
                 }
             }

@@ -150,3 +150,63 @@ fn a_reply_piped_to_a_shell_command() {
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn peek_shows_every_core_type_from_its_owner() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let prompt = r"127\.0\.0\.1:\d+> ";
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    p.exp_regex(prompt).unwrap();
+    for (line, reply) in [
+        ("set peek:s hello", "OK"),
+        ("expire peek:s 1000", "(integer) 1"),
+        ("rpush peek:l a b c d e f g h i j k l", "(integer) 12"),
+        ("sadd peek:set only", "(integer) 1"),
+        ("zadd peek:z 1.5 m", "(integer) 1"),
+        ("hset peek:h field \"v\\x1b[2J\"", "(integer) 1"),
+        ("xadd peek:x 1-0 a 1", "\"1-0\""),
+    ] {
+        p.send_line(line).unwrap();
+        p.exp_string(reply).unwrap();
+        p.exp_regex(prompt).unwrap();
+    }
+    let place = |key: &str| {
+        let (owner, _) = owner_of(&cluster, key);
+        format!("slot {} on {owner} (primary)", rcli::cluster::slot::slot_of(key.as_bytes()))
+    };
+    let checks: [(&str, &[&str]); 6] = [
+        ("peek:s", &["type: string", "ttl: 99", "length: 5 bytes", "\"hello\""]),
+        ("peek:l", &["type: list", "length: 12 items", "1) \"a\"", "10) \"j\"", "first 10 of 12"]),
+        ("peek:set", &["type: set", "length: 1 members", "1) \"only\""]),
+        ("peek:z", &["type: zset", "length: 1 members", "1) \"m\" score \"1.5\""]),
+        ("peek:h", &["type: hash", "length: 1 fields", "\"field\" → \"v\\x1b[2J\""]),
+        ("peek:x", &["type: stream", "length: 1 entries", "1) \"1-0\" {\"a\": \"1\"}"]),
+    ];
+    for (key, expected) in checks {
+        p.send_line(&format!("peek {key}")).unwrap();
+        p.exp_string(&place(key)).unwrap();
+        for text in expected {
+            // UTF-8 (→, …) is read byte by byte by the pty reader: matched in ASCII pieces.
+            for piece in text.split(['→', '…']) {
+                p.exp_string(piece.trim()).unwrap();
+            }
+        }
+        p.exp_regex(prompt).unwrap();
+    }
+    p.send_line(":peek nosuchkey").unwrap();
+    p.exp_string("(no such key)").unwrap();
+    p.exp_regex(prompt).unwrap();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+
+    // In a pipe `peek` is sent as typed (the server does not know it); `:peek` answers.
+    let out = rcli_run(&home, &["-c", "-p", &seed], "peek peek:s\n:peek peek:l\n");
+    let text = out.text();
+    assert!(text.starts_with("ERR unknown command 'peek'"), "{text}");
+    assert!(text.contains("type: list"), "{text}");
+}

@@ -76,6 +76,12 @@ pub const META: &[MetaSpec] = &[
         summary: "sandbox only: run the consistency checker (rcli consistency-test) in the background, its \
                   lines above the prompt",
     },
+    MetaSpec {
+        name: ":peek",
+        args: "KEY",
+        summary: "a key's type, encoding, TTL, memory, length and first items, from its owner (also peek KEY \
+                  at a terminal)",
+    },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
 
