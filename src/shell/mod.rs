@@ -3,7 +3,7 @@
 //! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
 //! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the sandbox's
 //! guided lessons ([`lesson`]), the question before dangerous commands ([`confirm`]),
-//! `| command` ([`pipe`]), `peek KEY` ([`peek`]), and what the shell keeps beside its session and the words it answers for it
+//! the pager ([`pager`]), `| command` ([`pipe`]), `peek KEY` ([`peek`]), and what the shell keeps beside its session and the words it answers for it
 //! ([`state`]).
 
 pub mod above_prompt;
@@ -16,6 +16,7 @@ pub mod history;
 pub mod lab;
 pub mod lesson;
 pub mod meta;
+pub mod pager;
 pub mod paint;
 pub mod peek;
 pub mod pipe;

@@ -14,11 +14,13 @@ use rustyline::{CompletionType, Editor};
 
 use crate::endpoint::Endpoint;
 use crate::exit::Exit;
+use crate::output::Destination;
 use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
 use crate::shell::lesson::Guide;
+use crate::shell::pager::Paging;
 use crate::shell::state::Shell;
 use crate::shell::subscribed::Subscription;
 
@@ -68,6 +70,21 @@ fn refresh_helper(
         state.keys = Arc::new(shell.seen_keys.clone());
         seen.1 = shell.seen_keys.len();
     }
+}
+
+/// Runs a typed line, its output through the pager when it is taller than the screen
+/// (not a stream: MONITOR and the like print as they go).
+fn run_paged(shell: &mut Shell, session: &mut Session, line: &str) -> Flow {
+    let streams = crate::protocol::split::split_args(line.as_bytes())
+        .is_ok_and(|argv| !argv.is_empty() && session.client.command(argv).traits.streams);
+    let paging = if streams { None } else { Paging::begin(shell.prefs.pager) };
+    let Some((paging, writer)) = paging else { return session.run_line(line.as_bytes(), shell) };
+    let previous = session.printer.divert(Destination::Writer(writer));
+    let flow = session.run_line(line.as_bytes(), shell);
+    let _ = session.printer.flush();
+    drop(session.printer.divert(previous));
+    paging.end();
+    flow
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
@@ -182,7 +199,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
                         (command, Some(shell_command)) => {
                             crate::shell::pipe::run(session, shell, command, shell_command, &interrupt)
                         }
-                        (_, None) => session.run_line(line.as_bytes(), shell),
+                        (_, None) => run_paged(shell, session, line),
                     };
                     match flow {
                         Flow::Continue => {}

@@ -11,6 +11,7 @@ use crate::session::Session;
 use crate::session::outcome::Outcome;
 use crate::shell::docs::Docs;
 use crate::shell::lab::LabSession;
+use crate::shell::pager::PagerMode;
 
 /// The shell's preferences (`:set`, rclirc): the hop lines' switch is the session's.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,8 @@ pub struct Preferences {
     pub color: bool,
     /// Ask before dangerous commands at a terminal (`--yes`, `:set confirm off`).
     pub confirm: bool,
+    /// Replies through `$PAGER` (`:set pager`).
+    pub pager: PagerMode,
 }
 
 /// Key names remembered for completion.
@@ -48,7 +51,7 @@ impl Shell {
     pub fn new(color: bool) -> Shell {
         Shell {
             docs: None,
-            prefs: Preferences { hints: true, color, confirm: true },
+            prefs: Preferences { hints: true, color, confirm: true, pager: PagerMode::Auto },
             at_terminal: false,
             seen_keys: Vec::new(),
             pending_subscription: None,

@@ -210,3 +210,85 @@ fn peek_shows_every_core_type_from_its_owner() {
     assert!(text.starts_with("ERR unknown command 'peek'"), "{text}");
     assert!(text.contains("type: list"), "{text}");
 }
+
+/// rcli in a pseudo-terminal of 20 rows and 100 columns (`stty`), `PAGER` set.
+fn sized_shell(home: &Home, pager: &str, args: &[&str]) -> rexpect::session::PtySession {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let line = format!("stty rows 20 cols 100; exec '{}' {}", rcli_bin().display(), quoted.join(" "));
+    let mut cmd = std::process::Command::new("sh");
+    hermetic(&mut cmd, &home.path);
+    cmd.env("TERM", "xterm").env("PAGER", pager).args(["-c", &line]);
+    rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn rcli in a pty")
+}
+
+#[test]
+fn a_tall_reply_goes_through_the_pager_and_q_comes_back() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    // A pager that says it got the text, counts its lines and waits for a key on the
+    // terminal, as less does for q.
+    let pager = home.path.join("pager.sh");
+    std::fs::write(
+        &pager,
+        "echo '[pager in]'; wc -l; echo '[pager waits]'; read key </dev/tty; echo \"[pager out: $key]\"\n",
+    )
+    .unwrap();
+    let prompt = format!("127.0.0.1:{port}> ");
+    let mut p = sized_shell(&home, &format!("sh {}", pager.display()), &["-p", &port]);
+    p.exp_string(&prompt).unwrap();
+    p.send_line("rpush tall a b c d e f g h i j k l m n o p q r s t u v w x y z").unwrap();
+    p.exp_string("(integer) 26").unwrap();
+    p.exp_string(&prompt).unwrap();
+
+    // Taller than 20 rows: the pager gets all 26 lines; q returns to the prompt.
+    p.send_line("lrange tall 0 -1").unwrap();
+    p.exp_string("[pager in]").unwrap();
+    p.exp_regex(r"\r\n\s*26\r\n").unwrap();
+    p.exp_string("[pager waits]").unwrap();
+    settle();
+    p.send_line("q").unwrap();
+    p.exp_string("[pager out: q]").unwrap();
+    p.exp_string(&prompt).unwrap();
+    settle();
+
+    // Short: printed as usual, no pager.
+    p.send_line("lrange tall 0 2").unwrap();
+    let shown = p.exp_string("3) \"c\"").unwrap();
+    assert!(!shown.contains("[pager"), "{shown:?}");
+    p.exp_string(&prompt).unwrap();
+
+    // :set pager off: the tall reply is printed.
+    p.send_line(":set pager off").unwrap();
+    p.exp_string(&prompt).unwrap();
+    p.send_line("lrange tall 0 -1").unwrap();
+    let shown = p.exp_string("26) \"z\"").unwrap();
+    assert!(!shown.contains("[pager"), "{shown:?}");
+    p.exp_string(&prompt).unwrap();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+
+    // The real less: q returns to the prompt, which works on.
+    let mut p = sized_shell(&home, "less -R", &["-p", &port]);
+    p.exp_string(&prompt).unwrap();
+    p.send_line("lrange tall 0 -1").unwrap();
+    p.exp_string("19) \"s\"").unwrap();
+    settle();
+    p.send("q").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&prompt).unwrap();
+    settle();
+    p.send_line("llen tall").unwrap();
+    p.exp_string("(integer) 26").unwrap();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+
+    // stdout not a terminal: never paged.
+    let mut cmd = rcli(&home);
+    cmd.env("PAGER", format!("sh {}", pager.display())).args(["-p", &port, "lrange", "tall", "0", "-1"]);
+    let out = run_with(cmd, b"", std::time::Duration::from_secs(60));
+    assert_eq!(out.text().lines().count(), 26, "{out:?}");
+}
