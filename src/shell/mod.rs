@@ -1,10 +1,11 @@
 //! The interactive shell: the line editor loop ([`repl`]), completion/hints/highlighting
-//! ([`helper`], [`hints`], [`paint`]), command docs for help ([`docs`]), history without
-//! secrets ([`history`]), rcli's `:meta` commands ([`meta`]), the sandbox lab's state
-//! ([`lab`]), the rclirc file ([`rcfile`]), subscribed mode ([`subscribed`]), the sandbox's
-//! guided lessons ([`lesson`]), the question before dangerous commands ([`confirm`]),
-//! the pager ([`pager`]), `| command` ([`pipe`]), `peek KEY` ([`peek`]), and what the shell keeps beside its session and the words it answers for it
-//! ([`state`]).
+//! ([`helper`], [`hints`], [`paint`], keys by SCAN: [`key_scan`]), command docs for
+//! help ([`docs`]), history without secrets ([`history`]), rcli's `:meta` commands
+//! ([`meta`]), the sandbox lab's state ([`lab`]), the rclirc file ([`rcfile`]),
+//! subscribed mode ([`subscribed`]), the sandbox's guided lessons ([`lesson`]), the
+//! question before dangerous commands ([`confirm`]), the pager ([`pager`]),
+//! `| command` ([`pipe`]), `peek KEY` ([`peek`]), and what the shell keeps beside its
+//! session and the words it answers for it ([`state`]).
 
 pub mod above_prompt;
 pub mod answers;
@@ -13,6 +14,7 @@ pub mod docs;
 pub mod helper;
 pub mod hints;
 pub mod history;
+pub mod key_scan;
 pub mod lab;
 pub mod lesson;
 pub mod meta;

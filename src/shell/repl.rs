@@ -12,6 +12,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
 
+use crate::client::state::SessionState;
 use crate::endpoint::Endpoint;
 use crate::exit::Exit;
 use crate::output::Destination;
@@ -19,6 +20,7 @@ use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
+use crate::shell::key_scan::KeyScanner;
 use crate::shell::lesson::Guide;
 use crate::shell::pager::Paging;
 use crate::shell::state::Shell;
@@ -54,6 +56,7 @@ fn refresh_helper(
     shell: &mut Shell,
     session: &mut Session,
     seen: &mut (u64, usize),
+    scan_for: &mut Option<(Vec<Endpoint>, SessionState)>,
 ) {
     let Some(helper) = editor.helper_mut() else { return };
     let state = &mut helper.state;
@@ -69,6 +72,20 @@ fn refresh_helper(
     if seen.1 != shell.seen_keys.len() {
         state.keys = Arc::new(shell.seen_keys.clone());
         seen.1 = shell.seen_keys.len();
+    }
+    // Completion's SCAN: the primaries (or the node in the prompt) with the session's
+    // login and database; a new scanner when they change.
+    let nodes: Vec<Endpoint> = match session.client.topology() {
+        _ if !session.client.is_connected() => Vec::new(),
+        Some(topology) => topology.primaries().into_iter().map(|n| n.endpoint.clone()).collect(),
+        None => vec![session.client.current().clone()],
+    };
+    let login = session.client.pool().state().clone();
+    if scan_for.as_ref().is_none_or(|(n, l)| *n != nodes || *l != login) {
+        let settings = session.client.pool().settings().clone();
+        state.scanner =
+            (!nodes.is_empty()).then(|| Arc::new(KeyScanner::start(nodes.clone(), login.clone(), settings)));
+        *scan_for = Some((nodes, login));
     }
 }
 
@@ -120,6 +137,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
         crate::shell::lab::attach(lab, &mut editor);
     }
     let mut seen = (u64::MAX, usize::MAX);
+    let mut scan_for = None;
     let history_file = history::path();
     if let Some(path) = &history_file {
         for line in history::load(path) {
@@ -131,7 +149,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
         if let Some(lab) = shell.lab.as_deref_mut() {
             crate::shell::lab::between_lines(lab, session);
         }
-        refresh_helper(&mut editor, shell, session, &mut seen);
+        refresh_helper(&mut editor, shell, session, &mut seen, &mut scan_for);
         if subscription.as_ref().is_some_and(|s| !s.is_active()) {
             subscription = None;
         }

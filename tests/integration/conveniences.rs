@@ -292,3 +292,32 @@ fn a_tall_reply_goes_through_the_pager_and_q_comes_back() {
     let out = run_with(cmd, b"", std::time::Duration::from_secs(60));
     assert_eq!(out.text().lines().count(), 26, "{out:?}");
 }
+
+#[test]
+fn a_key_never_seen_completes_after_a_scan() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    // Written behind the shell's back: only a SCAN can find it.
+    let (owner, _) = owner_of(&cluster, "scanme:alpha-42");
+    write_ok(&owner, &["SET", "scanme:alpha-42", "found-by-scan"]);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let mut p = shell(&home, &["-c", "-p", &seed]);
+    p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
+    settle();
+    p.send("get scanme:al").unwrap();
+    p.flush().unwrap();
+    // The first Tab asks for the scan (and usually gets it within its few ms); the
+    // next one serves what it found.
+    for _ in 0..3 {
+        p.send("\t").unwrap();
+        p.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    p.send_line("").unwrap();
+    p.exp_string("\"found-by-scan\"").unwrap();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+}
