@@ -4,6 +4,7 @@
 //! ([`super::pipe`]); in the sandbox, a lesson's guide before each prompt and after each
 //! line (`shell/lesson/`).
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -116,7 +117,9 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
     let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
     session.client.set_interrupt(interrupt.clone());
-    shell.at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    // A person at a terminal, reading what rcli prints: only then the shell's own
+    // additions (docs/shell.md); `rcli > file` keeps redis-cli's behaviour.
+    shell.at_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
 
     // Colour is decided by rcli (`--color`, `:set color`, NO_COLOR); the helper returns
     // plain text when it is off, so the editor always asks it.
@@ -214,10 +217,10 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
                         continue;
                     }
                     let flow = match crate::shell::pipe::split(line) {
-                        (command, Some(shell_command)) => {
+                        (command, Some(shell_command)) if shell.at_terminal => {
                             crate::shell::pipe::run(session, shell, command, shell_command, &interrupt)
                         }
-                        (_, None) => run_paged(shell, session, line),
+                        _ => run_paged(shell, session, line),
                     };
                     match flow {
                         Flow::Continue => {}

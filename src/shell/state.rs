@@ -42,7 +42,7 @@ pub struct Shell {
     pub lab: Option<Box<LabSession>>,
     /// What the last command sent got (`None` after a line that sent nothing).
     pub last_outcome: Option<Outcome>,
-    /// The line editor reads a person's typing (stdin is a terminal): only then does
+    /// The line editor reads a person's typing and stdout is a terminal: only then does
     /// the shell ask before dangerous commands or add its own words (`peek`, `| cmd`).
     pub at_terminal: bool,
 }

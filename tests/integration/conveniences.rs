@@ -321,3 +321,38 @@ fn a_key_never_seen_completes_after_a_scan() {
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// stdin a terminal, stdout a file (`rcli > out`): redis-cli's behaviour, none of the
+/// additions — FLUSHALL runs unasked, `|` and `peek` go to the server as typed.
+#[test]
+fn typed_lines_with_stdout_in_a_file_behave_as_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    write_ok(&server.server.endpoint(), &["SET", "k", "v"]);
+    let home = Home::new();
+    let out = home.path.join("out.txt");
+    let line = format!("exec '{}' -p {port} > '{}'", rcli_bin().display(), out.display());
+    let mut cmd = std::process::Command::new("sh");
+    hermetic(&mut cmd, &home.path);
+    cmd.env("TERM", "xterm").env("PAGER", "false").args(["-c", &line]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    settle();
+    p.send_line("echo a | wc -l").unwrap();
+    settle();
+    p.send_line("peek k").unwrap();
+    settle();
+    p.send_line("flushall").unwrap();
+    settle();
+    p.send_line("quit").unwrap();
+    p.exp_eof().unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("type yes"), "{text}");
+    assert!(text.contains("ERR unknown command 'peek'"), "{text}");
+    assert!(text.contains("ERR wrong number of arguments for 'echo'"), "`|` was sent: {text}");
+    assert!(text.contains("\nOK\n"), "{text}");
+    let left = rcli::modes::sandbox::call(&server.server.endpoint(), &["DBSIZE"]).unwrap();
+    assert_eq!(left.as_integer(), Some(0));
+}
