@@ -133,10 +133,10 @@ impl Write for GateWriter {
 pub struct Paging(Rc<RefCell<Gate>>);
 
 impl Paging {
-    /// A gate for the next command's output, when the pager applies: on, a pager to
-    /// run, stdout a terminal.
+    /// A gate for the next command's output, when the pager applies: on (or auto with
+    /// a terminal of known size), a pager to run, stdout a terminal.
     pub fn begin(mode: PagerMode) -> Option<(Paging, Box<dyn Write>)> {
-        if mode == PagerMode::Off || !io::stdout().is_terminal() {
+        if mode == PagerMode::Off || !io::stdout().is_terminal() || (mode == PagerMode::Auto && screen().is_none()) {
             return None;
         }
         let pager = command()?;

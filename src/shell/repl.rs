@@ -16,7 +16,7 @@ use rustyline::{CompletionType, Editor};
 use crate::client::state::SessionState;
 use crate::endpoint::Endpoint;
 use crate::exit::Exit;
-use crate::output::Destination;
+use crate::output::{Destination, HopLines};
 use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
@@ -90,16 +90,26 @@ fn refresh_helper(
     }
 }
 
-/// Runs a typed line, its output through the pager when it is taller than the screen
-/// (not a stream: MONITOR and the like print as they go).
+/// Runs a typed line, its output through the pager when it is taller than the screen.
+/// Not a command that waits (BLPOP, MONITOR: what they print — a redirect line first —
+/// must show while they wait) nor a repeated one (`5 get k`): they print as they go.
 fn run_paged(shell: &mut Shell, session: &mut Session, line: &str) -> Flow {
-    let streams = crate::protocol::split::split_args(line.as_bytes())
-        .is_ok_and(|argv| !argv.is_empty() && session.client.command(argv).traits.streams);
-    let paging = if streams { None } else { Paging::begin(shell.prefs.pager) };
+    use crate::protocol::split::{Repeat, repeat_prefix, split_args};
+    let as_it_goes = split_args(line.as_bytes()).map_or(true, |argv| {
+        repeat_prefix(&argv) != Repeat::Once || argv.is_empty() || session.client.command(argv).traits.waits
+    });
+    let paging = if as_it_goes { None } else { Paging::begin(shell.prefs.pager) };
     let Some((paging, writer)) = paging else { return session.run_line(line.as_bytes(), shell) };
     let previous = session.printer.divert(Destination::Writer(writer));
+    // Hop lines (a redirect, a retry while a node is down) show as they happen, on the
+    // same terminal, not held with the reply.
+    let hop_lines = session.printer.hop_lines;
+    if hop_lines == HopLines::Stdout {
+        session.printer.hop_lines = HopLines::Stderr;
+    }
     let flow = session.run_line(line.as_bytes(), shell);
     let _ = session.printer.flush();
+    session.printer.hop_lines = hop_lines;
     drop(session.printer.divert(previous));
     paging.end();
     flow
