@@ -73,6 +73,8 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(shell, session);
+            // `--yes` wins over the rclirc file's `:set confirm on`.
+            shell.prefs.confirm &= !config.assume_yes;
             session.connect_and_report();
             shell.load_docs(session);
             repl::run_with(shell, session, guide)

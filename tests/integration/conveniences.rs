@@ -80,7 +80,10 @@ fn flushall_asks_first_at_a_terminal_and_never_in_a_pipe() {
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 
-    // --yes: no question.
+    // --yes: no question, even with the rclirc file's `:set confirm on`.
+    let rc = home.path.join("config").join("rcli");
+    std::fs::create_dir_all(&rc).unwrap();
+    std::fs::write(rc.join("rclirc"), ":set confirm on\n:set pager off\n").unwrap();
     write_ok(&owner_of(&cluster, "a").0, &["SET", "a", "v"]);
     let mut p = shell(&home, &["-c", "-p", &seed, "--target", "primaries", "--yes"]);
     p.exp_string(&prompt).unwrap();

@@ -93,4 +93,7 @@ shell additions (at a terminal only; piped input is sent as typed):
                         pipe the reply, printed raw as on a pipe, to
                         sh -c SHELL-COMMAND (lrange l 0 -1 | wc -l); a | in
                         quotes or inside a word stays an argument
+  peek KEY              the same as :peek KEY
+  FLUSHALL, KEYS, ...   ask first (--yes or :set confirm off to skip); a reply
+                        taller than the screen goes through $PAGER (:set pager)
 ";
