@@ -4,7 +4,7 @@
 //! pipelined DBSIZE each (bounded) and reads the answer. Never asked when stdin is not
 //! a terminal, with `--yes` or after `:set confirm off` (docs/shell.md).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cluster::reply::Role;
 use crate::cluster::route::Plan;
@@ -13,7 +13,8 @@ use crate::protocol::encode::encode_command;
 use crate::protocol::text::escape_controls;
 use crate::session::Session;
 
-/// How long the key count may take on each node before the question goes without it.
+/// How long the key count may take, all nodes together, before the question goes
+/// without the ones that have not answered.
 const COUNT_WAIT: Duration = Duration::from_secs(2);
 
 /// The name to show when `argv` must be confirmed before it reaches `targets` nodes:
@@ -114,7 +115,7 @@ fn targets(session: &mut Session, argv: &[Vec<u8>]) -> Vec<(Endpoint, Role)> {
 }
 
 /// DBSIZE on every target holding its own data (replicas only when nothing else is
-/// hit), all sent before any reply is read; each wait bounded, Ctrl-C stops them.
+/// hit), all sent before any reply is read; [`COUNT_WAIT`] in all, Ctrl-C stops it.
 fn count_keys(session: &mut Session, targets: &[(Endpoint, Role)]) -> KeyCount {
     let all_replicas = targets.iter().all(|(_, r)| *r == Role::Replica);
     let counted: Vec<&Endpoint> =
@@ -124,7 +125,12 @@ fn count_keys(session: &mut Session, targets: &[(Endpoint, Role)]) -> KeyCount {
     let pool = session.client.pool();
     let mut sent = Vec::new();
     let mut count = KeyCount::default();
+    let deadline = Instant::now() + COUNT_WAIT;
     for endpoint in counted {
+        if Instant::now() >= deadline {
+            count.unknown += 1;
+            continue;
+        }
         match pool.borrow(endpoint) {
             Ok(mut exchange) => {
                 if exchange.send(&request, 1).is_ok() {
@@ -138,7 +144,10 @@ fn count_keys(session: &mut Session, targets: &[(Endpoint, Role)]) -> KeyCount {
         }
     }
     for mut exchange in sent {
-        match exchange.read(Some(COUNT_WAIT)).ok().and_then(|f| f.as_integer()) {
+        // One bound for them all: a node still silent at the deadline is not waited for
+        // (its connection, owing a reply, is closed).
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        match exchange.read(Some(left)).ok().and_then(|f| f.as_integer()) {
             Some(n) => count.keys = count.keys.saturating_add(u64::try_from(n).unwrap_or(0)),
             None => count.unknown += 1,
         }
