@@ -302,23 +302,36 @@ fn a_key_never_seen_completes_after_a_scan() {
         return;
     }
     let cluster = cluster(3, 0);
-    // Written behind the shell's back: only a SCAN can find it.
-    let (owner, _) = owner_of(&cluster, "scanme:alpha-42");
-    write_ok(&owner, &["SET", "scanme:alpha-42", "found-by-scan"]);
+    // Written behind the shell's back, on another primary than the one in the prompt:
+    // only a SCAN of the cluster's primaries can find it.
+    let key = (0..100)
+        .map(|i| format!("scanme:alpha-{i}"))
+        .find(|k| owner_of(&cluster, k).1 != 0)
+        .expect("a key owned by another primary");
+    let (owner, _) = owner_of(&cluster, &key);
+    write_ok(&owner, &["SET", &key, "found-by-scan"]);
     let home = Home::new();
     let seed = cluster.port(0).to_string();
     let mut p = shell(&home, &["-c", "-p", &seed]);
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
     settle();
-    p.send("get scanme:al").unwrap();
+    // The first Tab asks for the scan (the keystroke waits a few ms at most: the first
+    // one, which connects, may miss it); the line is dropped, and the next Tab on the
+    // same prefix is served what the scan found.
+    p.send("get scanme:al\t").unwrap();
     p.flush().unwrap();
-    // The first Tab asks for the scan (and usually gets it within its few ms); the
-    // next one serves what it found.
-    for _ in 0..3 {
-        p.send("\t").unwrap();
-        p.flush().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.send_control('c').unwrap();
+    p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
+    settle();
+    // Past everything the first line showed.
+    p.send_line("echo between").unwrap();
+    p.exp_string("\"between\"").unwrap();
+    p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
+    settle();
+    p.send("get scanme:al\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&key).unwrap();
     p.send_line("").unwrap();
     p.exp_string("\"found-by-scan\"").unwrap();
     p.send_line("quit").unwrap();
