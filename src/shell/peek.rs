@@ -2,9 +2,11 @@
 //! first items of its value, asked of the key's owner in ONE round of pipelined
 //! commands — TYPE, OBJECT ENCODING, PTTL, MEMORY USAGE and, for every core type, its
 //! length and a bounded preview (the ones of other types answer WRONGTYPE, which is
-//! ignored) — so the type need not be known first. The report is built pure
+//! ignored) — so the type need not be known first (a stale slot map's MOVED costs a
+//! second round, at the node it names). The report is built pure
 //! ([`report`]); everything from the server is escaped (docs/shell.md).
 
+use crate::cluster::redirect::{Redirect, RedirectKind};
 use crate::endpoint::Endpoint;
 use crate::output::StdoutClosed;
 use crate::protocol::encode::encode_command;
@@ -182,32 +184,48 @@ pub fn report(key: &[u8], place: Option<String>, replies: &[Frame]) -> Vec<Strin
     lines
 }
 
-/// Runs `peek KEY` on the key's owner (the node in the prompt without a slot map).
+/// The replies to `commands`, pipelined to `node` in one write, each read bounded.
+fn round(session: &mut Session, node: &Endpoint, commands: &[Vec<Vec<u8>>]) -> crate::error::Result<Vec<Frame>> {
+    let mut out = Vec::new();
+    for argv in commands {
+        encode_command(argv, &mut out);
+    }
+    let idle = session.client.reply_timeout(false);
+    let pool = session.client.pool();
+    let mut exchange = pool.borrow(node)?;
+    let replies = exchange
+        .send(&out, commands.len())
+        .and_then(|()| commands.iter().map(|_| exchange.read(idle)).collect::<crate::error::Result<Vec<_>>>());
+    pool.give_back(exchange);
+    replies
+}
+
+/// Runs `peek KEY` on the key's owner (the node in the prompt without a slot map). A
+/// stale slot map's MOVED is followed once (a second round, said in the place line).
 pub fn run(session: &mut Session, args: &[Vec<u8>]) -> Result<(), StdoutClosed> {
     let [key] = args else { return session.printer.line("usage: peek KEY") };
     let (slot, owner) = session.client.owner_of_key(key);
-    let place = session.client.is_cluster().then(|| match &owner {
+    let mut place = session.client.is_cluster().then(|| match &owner {
         Some(owner) => format!("slot {slot} on {owner} (primary)"),
         None => format!("slot {slot}: no node serves it"),
     });
     let node: Endpoint = owner.unwrap_or_else(|| session.client.current().clone());
     let commands = requests(key);
-    let mut out = Vec::new();
-    for argv in &commands {
-        encode_command(argv, &mut out);
+    let mut replies = round(session, &node, &commands);
+    let moved = replies
+        .as_ref()
+        .ok()
+        .and_then(|r| r.first())
+        .and_then(Frame::as_error)
+        .and_then(|e| Redirect::parse(e, &node))
+        .filter(|r| r.kind == RedirectKind::Moved);
+    if let Some(redirect) = moved {
+        place = Some(format!(
+            "slot {} on {} (primary; moved from {node}, :refresh reloads the map)",
+            redirect.slot, redirect.to
+        ));
+        replies = round(session, &redirect.to, &commands);
     }
-    let idle = session.client.reply_timeout(false);
-    let pool = session.client.pool();
-    let replies = match pool.borrow(&node) {
-        Ok(mut exchange) => {
-            let replies = exchange
-                .send(&out, commands.len())
-                .and_then(|()| commands.iter().map(|_| exchange.read(idle)).collect::<crate::error::Result<Vec<_>>>());
-            pool.give_back(exchange);
-            replies
-        }
-        Err(e) => Err(e),
-    };
     match replies {
         Ok(replies) => {
             for line in report(key, place, &replies) {

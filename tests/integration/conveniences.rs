@@ -204,6 +204,27 @@ fn peek_shows_every_core_type_from_its_owner() {
     p.send_line(":peek nosuchkey").unwrap();
     p.exp_string("(no such key)").unwrap();
     p.exp_regex(prompt).unwrap();
+
+    // The key's slot moves to another primary behind rcli's back: the stale map's
+    // MOVED is followed and said.
+    let (from, from_index) = owner_of(&cluster, "peek:s");
+    let to_index = (from_index + 1) % 3;
+    let to = cluster.endpoint(to_index);
+    let slot = rcli::cluster::slot::slot_of(b"peek:s").to_string();
+    let id = |i: usize| text(&cluster.call(i, &["CLUSTER", "MYID"]).unwrap());
+    let (from_id, to_id) = (id(from_index), id(to_index));
+    cluster.call(to_index, &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]).unwrap();
+    cluster.call(from_index, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]).unwrap();
+    let port = cluster.port(to_index).to_string();
+    let migrated = cluster.call(from_index, &["MIGRATE", "127.0.0.1", &port, "peek:s", "0", "5000"]).unwrap();
+    assert_eq!(text(&migrated), "OK");
+    for i in 0..3 {
+        cluster.call(i, &["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]).unwrap();
+    }
+    p.send_line("peek peek:s").unwrap();
+    p.exp_string(&format!("on {to} (primary; moved from {from}")).unwrap();
+    p.exp_string("type: string").unwrap();
+    p.exp_regex(prompt).unwrap();
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 
