@@ -36,7 +36,9 @@ impl Hooks for Shell {
         } else if first.first() == Some(&b':') {
             meta::run(self, session, argv)
         } else if self.at_terminal && self.prefs.confirm && !confirm::ask(session, argv) {
-            session.printer.line("(not run)")
+            // Straight to the terminal, like the question: not into a `| command`.
+            crate::output::print_now(b"(not run)\n");
+            Ok(())
         } else {
             return None;
         };

@@ -60,6 +60,15 @@ fn flushall_asks_first_at_a_terminal_and_never_in_a_pipe() {
     p.exp_string("(not run)").unwrap();
     p.exp_string(&prompt).unwrap();
 
+    // Piped to a command: asked on the terminal, `(not run)` too, nothing piped.
+    p.send_line("keys * | wc -l").unwrap();
+    p.exp_string("KEYS on 3 primaries holding 4 keys").unwrap();
+    settle();
+    p.send_line("no").unwrap();
+    p.exp_string("(not run)").unwrap();
+    p.exp_regex(r"\r\n\s*0\r\n").unwrap();
+    p.exp_string(&prompt).unwrap();
+
     // `:set confirm off` skips the question; on brings it back.
     p.send_line(":set confirm off").unwrap();
     p.exp_string(&prompt).unwrap();
