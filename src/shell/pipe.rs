@@ -111,9 +111,10 @@ pub fn run(
     let previous = session.printer.divert(Destination::Writer(Box::new(input)));
     session.printer.format.mode = OutputMode::Raw;
     session.printer.format.terminal = false;
-    // Hop lines stay on the terminal, out of the pipe.
+    // Hop lines stay on the terminal (stderr, when it is one), out of the pipe.
     if hop_lines == HopLines::Stdout {
-        session.printer.hop_lines = HopLines::Stderr;
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        session.printer.hop_lines = if terminal { HopLines::Stderr } else { HopLines::Hidden };
     }
     let flow = session.run_line(command.as_bytes(), hooks);
     let _ = session.printer.flush();

@@ -102,9 +102,9 @@ fn run_paged(shell: &mut Shell, session: &mut Session, line: &str) -> Flow {
     let Some((paging, writer)) = paging else { return session.run_line(line.as_bytes(), shell) };
     let previous = session.printer.divert(Destination::Writer(writer));
     // Hop lines (a redirect, a retry while a node is down) show as they happen, on the
-    // same terminal, not held with the reply.
+    // same terminal (stderr, when it is one), not held with the reply.
     let hop_lines = session.printer.hop_lines;
-    if hop_lines == HopLines::Stdout {
+    if hop_lines == HopLines::Stdout && std::io::stderr().is_terminal() {
         session.printer.hop_lines = HopLines::Stderr;
     }
     let flow = session.run_line(line.as_bytes(), shell);
