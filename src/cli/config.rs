@@ -85,6 +85,9 @@ pub struct Config {
     /// `--hotkeys-count`: hot keys kept by `--hotkeys` (16 by default).
     pub hotkeys_count: usize,
     /// `--cursor`: where `--keystats` starts its SCAN (0 by default).
+    /// `--latency-percentiles`: the percentiles `--latency`/`--latency-history` add
+    /// (empty: redis-cli 7.0's lines).
+    pub latency_percentiles: Vec<crate::cli::diagnostics::Percentile>,
     pub scan_cursor: u64,
     /// `--top`: how many of the biggest keys `--keystats` lists (10 by default).
     pub keystats_top: u64,
@@ -92,6 +95,8 @@ pub struct Config {
     pub pipeline: usize,
     /// `--show-pushes`: print RESP3 pushes met while reading replies.
     pub show_pushes: bool,
+    /// Several nodes' diagnostics merged into one list or table (not `--no-merge`).
+    pub merge: bool,
     /// Printed on stderr before connecting (the redis-cli password warning).
     pub warnings: Vec<String>,
     /// `--askpass`: read the password from the terminal before connecting.
@@ -204,11 +209,13 @@ impl Config {
             scan_count: args.count,
             hotkeys_count: args.diagnostics.hotkeys_count.map_or(super::diagnostics::HOT_SLOTS, |n| n as usize),
             scan_cursor: args.diagnostics.cursor.unwrap_or(0),
+            latency_percentiles: args.diagnostics.latency_percentiles.clone().map(|list| list.0).unwrap_or_default(),
             keystats_top: args.diagnostics.top.unwrap_or(super::diagnostics::TOP_DEFAULT),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
             show_pushes,
+            merge: !args.no_merge,
             askpass: args.askpass,
             assume_yes: args.yes,
         })

@@ -176,6 +176,10 @@ pub struct Args {
     /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
     #[arg(long, value_name = "TARGET", display_order = 108, help_heading = "rcli additions")]
     pub target: Option<String>,
+    /// With several nodes (--target), print each node's SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST
+    /// and INFO reply on its own instead of one merged list or table.
+    #[arg(long, display_order = 108, help_heading = "rcli additions")]
+    pub no_merge: bool,
     /// Send read-only commands to replicas (READONLY is sent for you).
     #[arg(long, display_order = 109, help_heading = "rcli additions")]
     pub read_from_replicas: bool,

@@ -122,8 +122,20 @@ impl Client {
     /// may not be read at all (no permission, a node without CLUSTER commands), rcli
     /// says so once and learns slots from redirects.
     pub fn refresh_topology(&mut self, avoid: Option<&Endpoint>, events: &mut dyn EventSink) -> Result<()> {
+        self.reload_map(&[], avoid, events)
+    }
+
+    /// [`Client::refresh_topology`], asking the nodes of `first` before the usual ones
+    /// (a cluster-wide MONITOR asks nodes it does not monitor, so rcli's own CLUSTER
+    /// SHARDS stays out of the stream).
+    pub fn refresh_topology_asking(&mut self, first: &[Endpoint], events: &mut dyn EventSink) -> Result<()> {
+        self.reload_map(first, None, events)
+    }
+
+    fn reload_map(&mut self, first: &[Endpoint], avoid: Option<&Endpoint>, events: &mut dyn EventSink) -> Result<()> {
         self.map.last_load = Some(Instant::now());
-        let mut candidates = vec![self.current.clone()];
+        let mut candidates = first.to_vec();
+        candidates.push(self.current.clone());
         candidates.extend(self.options.seeds.iter().cloned());
         if let Some(topo) = &self.map.topology {
             candidates.extend(topo.all_nodes().into_iter().map(|n| n.endpoint.clone()));

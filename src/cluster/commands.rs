@@ -77,6 +77,30 @@ pub struct CommandInfo {
     pub request_policy: Option<RequestPolicy>,
     pub response_policy: Option<ResponsePolicy>,
     pub subcommands: NameMap<CommandInfo>,
+    /// A key rule beyond the key-specs, decided once from the name.
+    key_rule: KeyRule,
+}
+
+/// Keys the key-specs do not describe, by command (decided when the table is read, not
+/// per command: every piped line asks for its keys).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum KeyRule {
+    #[default]
+    None,
+    /// SORT/SORT_RO: the key after STORE.
+    SortStore,
+    /// MIGRATE: the empty key argument of its KEYS form is not a key.
+    MigrateDropsEmpty,
+}
+
+impl KeyRule {
+    fn of(name: &str) -> KeyRule {
+        match name.split('|').next().unwrap_or_default() {
+            "sort" | "sort_ro" => KeyRule::SortStore,
+            "migrate" => KeyRule::MigrateDropsEmpty,
+            _ => KeyRule::None,
+        }
+    }
 }
 
 /// All commands of one server version.
@@ -166,7 +190,18 @@ fn parse_command(frame: &Frame) -> Option<CommandInfo> {
         .filter_map(parse_command)
         .map(|sub| (sub.name.clone(), sub))
         .collect();
-    Some(CommandInfo { name, arity, flags, legacy_keys, key_specs, request_policy, response_policy, subcommands })
+    let key_rule = KeyRule::of(&name);
+    Some(CommandInfo {
+        name,
+        arity,
+        flags,
+        legacy_keys,
+        key_specs,
+        request_policy,
+        response_policy,
+        subcommands,
+        key_rule,
+    })
 }
 
 impl CommandTable {
@@ -262,12 +297,10 @@ impl CommandInfo {
             }
             keys_from_spec(spec, args, positions);
         }
-        let base = self.name.split('|').next().unwrap_or_default();
-        if base == "sort" || base == "sort_ro" {
-            positions.extend(sort_store_key(args));
-        }
-        if base == "migrate" {
-            positions.retain(|&p| args.get(p).is_some_and(|a| !a.as_ref().is_empty()));
+        match self.key_rule {
+            KeyRule::SortStore => positions.extend(sort_store_key(args)),
+            KeyRule::MigrateDropsEmpty => positions.retain(|&p| args.get(p).is_some_and(|a| !a.as_ref().is_empty())),
+            KeyRule::None => {}
         }
         if positions.len() > 1 {
             positions.sort_unstable();

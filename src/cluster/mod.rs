@@ -5,8 +5,8 @@
 //! where a command goes ([`route`], [`target`]), which replica serves a read
 //! ([`replica_choice`]), MOVED/ASK ([`redirect`]), the one retry policy ([`retry`]),
 //! node health and the failure budget ([`health`]), the databases a node uses
-//! ([`keyspace`]), how replies combine ([`reply`]) and the hop lines the user sees
-//! ([`event`]).
+//! ([`keyspace`]), how replies combine ([`reply`]), the hop lines the user sees
+//! ([`event`]) and which streams run cluster-wide ([`watch`]).
 
 pub mod command;
 pub mod commands;
@@ -24,3 +24,4 @@ pub mod route;
 pub mod slot;
 pub mod target;
 pub mod topology;
+pub mod watch;

@@ -20,9 +20,11 @@ use crate::{modes::pipe, modes::pipeline, shell::rcfile, shell::repl};
 pub fn session(config: &Config) -> Session {
     let mut client = Client::new(config.client.clone(), config.state.clone());
     client.set_target(config.target.clone());
+    let mut printer = Printer::new(config.format.clone(), config.hop_lines);
+    printer.merge = config.merge;
     Session {
         client,
-        printer: Printer::new(config.format.clone(), config.hop_lines),
+        printer,
         hops: true,
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,

@@ -260,7 +260,7 @@ impl HelperState {
                         candidates.extend(nodes());
                     }
                     ":set" if names.len() == 1 => candidates.extend(
-                        ["hints", "nohints", "color", "hops", "confirm", "pager", "address-map", "az"]
+                        ["hints", "nohints", "color", "hops", "merge", "confirm", "pager", "address-map", "az"]
                             .map(String::from),
                     ),
                     ":set" if names.get(1).is_some_and(|w| w.eq_ignore_ascii_case("az")) => {

@@ -2,7 +2,7 @@
 //! before dangerous commands (yes runs, anything else does not, a pipe never asks),
 //! `| command`, `peek` on every core type, the pager, key completion after a SCAN.
 
-use crate::pty::{settle, shell};
+use crate::util::dialogue::{settle, shell};
 use crate::util::*;
 
 /// Keys held by the cluster's primaries (DBSIZE summed).

@@ -38,6 +38,8 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// Every `--json` shape (docs/json.md) against the node's own reply.
+mod json_shapes;
 /// The sandbox lab in a pseudo-terminal: :kill, :stop, :restart, :pause, :failover,
 /// :consistency; refused outside the sandbox.
 mod lab;
@@ -63,6 +65,9 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// Merged SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST and INFO of every primary
+/// against each node's own replies; the shell's `:use` and `:set merge` in a pty.
+mod merged;
 /// The options redis-cli and valkey-cli gained after 7.0, against real servers.
 mod newer_options;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
@@ -97,6 +102,9 @@ mod tls_cluster;
 mod top;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;
+/// Cluster-wide MONITOR and keyspace notifications with -c: labels, failovers, a slow
+/// reader's bounded memory, no duplicates, the notify-keyspace-events hint.
+mod watch;
 /// Availability zones (`--az` reads checked on each replica) and numbered databases in
 /// cluster mode (`-n`/SELECT with `-c`, `:nodes`, `:map`, `sandbox --databases`).
 mod zones_databases;

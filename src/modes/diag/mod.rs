@@ -30,6 +30,7 @@ pub mod latency;
 pub mod latency_cluster;
 pub mod lru;
 pub mod nodes;
+pub mod percentiles;
 pub mod progress;
 pub mod spectrum;
 pub mod stat;
@@ -62,13 +63,19 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> E
         return Exit::Failure;
     }
     let interval = config.interval;
+    let latency = matches!(diagnostic, Diagnostic::Latency | Diagnostic::LatencyHistory);
+    if latency && cluster.is_some() && !config.latency_percentiles.is_empty() {
+        session.printer.note("--latency-percentiles is not available with -c yet: use it on one node");
+        return Exit::Usage;
+    }
     match (diagnostic, cluster) {
         (Diagnostic::Stat, None) => stat::run(session, interval, &flag),
         (Diagnostic::Stat, Some(nodes)) => {
             stat_cluster::run(session, nodes, &config.target, interval, config.verbose, &flag)
         }
         (Diagnostic::Latency | Diagnostic::LatencyHistory, None) => {
-            latency::run(session, *diagnostic == Diagnostic::LatencyHistory, interval, &flag)
+            let history = *diagnostic == Diagnostic::LatencyHistory;
+            latency::run(session, history, interval, &config.latency_percentiles, &flag)
         }
         (Diagnostic::LatencyDist { mono }, None) => latency::run_dist(session, palette(*mono), interval, &flag),
         (Diagnostic::Latency | Diagnostic::LatencyHistory | Diagnostic::LatencyDist { .. }, Some(nodes)) => {

@@ -124,13 +124,21 @@ pub fn set_preference(shell: &mut Shell, session: &mut Session, words: &[String]
             Some(on) => session.hops = on,
             None => return Err("usage: :set hops on|off".into()),
         },
+        Some("merge") => match on_off(value.as_deref()) {
+            Some(on) => session.printer.merge = on,
+            None => return Err("usage: :set merge on|off".into()),
+        },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some("az") => return set_az(session, words.get(1).map(String::as_str)),
         Some(other) => {
             return conveniences::set(shell, other, value.as_deref())
                 .unwrap_or_else(|| Err(format!("unknown rcli preference '{other}'")));
         }
-        None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off|address-map …|az …".into()),
+        None => {
+            return Err(
+                "usage: :set hints|nohints|color auto|always|never|hops on|off|merge on|off|address-map …|az …".into(),
+            );
+        }
     }
     Ok(())
 }

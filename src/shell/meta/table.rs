@@ -42,7 +42,7 @@ pub const META: &[MetaSpec] = &[
     },
     MetaSpec {
         name: ":set",
-        args: "hints|nohints|color auto|always|never|hops on|off|confirm on|off|pager off|on|auto|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
+        args: "hints|nohints|color auto|always|never|hops on|off|merge on|off|confirm on|off|pager off|on|auto|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
         summary: "shell preferences (also read from the rclirc file)",
     },
     MetaSpec {
