@@ -376,6 +376,7 @@ fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<cl
         tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
         address_map,
         family,
+        parallel: args.parallel.unwrap_or(client::workers::DEFAULT_WIDTH),
     })
 }
 

@@ -187,6 +187,11 @@ pub struct Args {
     /// replica (implies --read-from-replicas).
     #[arg(long, value_name = "NAME", display_order = 111, help_heading = "rcli additions")]
     pub az: Option<String>,
+    /// Per-node jobs at once, 1 to 1024 (fan-out, --bigkeys/--memkeys/--keystats/--stat/--latency -c,
+    /// --rdb DIR -c; default 16).
+    #[arg(long, value_name = "N", value_parser = crate::client::workers::parse_width, display_order = 115,
+          help_heading = "rcli additions")]
+    pub parallel: Option<usize>,
     /// List all keys with SCAN (every primary in cluster mode).
     #[arg(long, display_order = 53)]
     pub scan: bool,

@@ -18,6 +18,7 @@
 pub mod address_map;
 pub mod cache;
 pub mod connection;
+pub mod descriptors;
 mod dispatch;
 pub mod fanout;
 mod gate;
@@ -30,6 +31,7 @@ pub mod state;
 pub mod stream;
 pub mod tables;
 pub mod tls;
+pub mod workers;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -72,6 +74,8 @@ pub struct Options {
     pub address_map: address_map::AddressMap,
     /// `-4`/`-6`: which addresses of a host name are tried first.
     pub family: stream::Family,
+    /// `--parallel`: per-node jobs at once (client/workers.rs).
+    pub parallel: usize,
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -140,6 +144,7 @@ impl Client {
             names: tls::ServerNames::new(sni, seeds),
             address_map: options.address_map.clone(),
             family: options.family,
+            parallel: options.parallel,
         }
     }
 

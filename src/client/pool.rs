@@ -163,6 +163,9 @@ pub struct LinkSettings {
     pub address_map: AddressMap,
     /// `-4`/`-6`: which addresses of a host name are tried first.
     pub family: Family,
+    /// `--parallel`: per-node jobs at once, and how many connections a fan-out keeps
+    /// open (client/workers.rs).
+    pub parallel: usize,
 }
 
 impl LinkSettings {
@@ -175,6 +178,7 @@ impl LinkSettings {
             names: ServerNames::default(),
             address_map: AddressMap::default(),
             family: Family::Any,
+            parallel: crate::client::workers::DEFAULT_WIDTH,
         }
     }
 
@@ -364,6 +368,11 @@ impl Pool {
         let replies = commands.iter().map(|_| exchange.read(idle)).collect::<Result<Vec<_>>>();
         self.give_back(exchange);
         replies
+    }
+
+    /// Whether a connection to `endpoint` is open and idle.
+    pub fn has_idle(&self, endpoint: &Endpoint) -> bool {
+        self.idle.contains_key(endpoint)
     }
 
     /// Closes the idle connection to `endpoint`, if any.

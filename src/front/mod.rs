@@ -23,6 +23,7 @@ use crate::exit::Exit;
 
 /// Runs rcli with `args` (the program name first).
 pub fn main(args: &[OsString]) -> Exit {
+    crate::client::descriptors::raise_limit();
     let rest = args.get(2..).unwrap_or_default();
     match args.get(1).and_then(|a| a.to_str()) {
         Some("sandbox") => return sandbox::main(rest),

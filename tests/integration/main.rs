@@ -74,6 +74,8 @@ mod newer_options;
 mod outages;
 /// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).
 mod packaging;
+/// `--parallel N`: bounds, and the same answers one job at a time.
+mod parallel;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.

@@ -1,9 +1,10 @@
 //! rcli's own commands, typed with a leading `:` (`:nodes`, `:slot`, `:use`, …). One
 //! table ([`META`], in [`table`]) feeds `:help`, completion and dispatch (here); the reports live
-//! beside it: [`cluster_view`] (`:nodes`, `:map`) and [`keys`] (`:slot`, `:explain`,
+//! beside it: [`cluster_view`] (`:nodes`, `:map`; [`at_scale`] for big clusters) and [`keys`] (`:slot`, `:explain`,
 //! `:use`). Nothing here is sent to Redis except DBSIZE for `:nodes` and the topology
 //! reload of `:refresh`.
 
+mod at_scale;
 mod cluster_view;
 mod conveniences;
 mod keys;
@@ -38,7 +39,7 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
     let rest_words = words.get(1..).unwrap_or_default();
     match name.as_str() {
         ":help" => help(session, arg),
-        ":nodes" => nodes(shell, session),
+        ":nodes" => nodes(shell, session, arg),
         ":slot" if !args.is_empty() => slots(shell, session, args),
         ":explain" if !args.is_empty() => explain(session, args),
         ":use" if arg.is_some() => use_target(session, arg.unwrap_or_default()),
@@ -78,7 +79,7 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
             Ok(()) => Ok(()),
             Err(message) => session.printer.line(&message),
         },
-        ":map" => map(shell, session),
+        ":map" => map(shell, session, arg),
         ":cluster" => match arg.map(str::to_ascii_lowercase).as_deref() {
             Some(sub @ ("check" | "info")) => {
                 let entry = session.client.current().clone();

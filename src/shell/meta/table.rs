@@ -11,7 +11,11 @@ pub struct MetaSpec {
 
 /// Every meta-command, in `:help` order.
 pub const META: &[MetaSpec] = &[
-    MetaSpec { name: ":nodes", args: "", summary: "list the cluster's nodes: id, address, role, slots, keys, link" },
+    MetaSpec {
+        name: ":nodes",
+        args: "[HOST:PORT|WORD]",
+        summary: "the cluster's nodes: id, address, role, slots, keys, link (a summary past 12 nodes; a word picks rows)",
+    },
     MetaSpec {
         name: ":slot",
         args: "KEY [KEY ...]",
@@ -33,7 +37,11 @@ pub const META: &[MetaSpec] = &[
         args: "on|off",
         summary: "send read-only commands to replicas (READONLY is sent for you)",
     },
-    MetaSpec { name: ":map", args: "", summary: "slot ownership: a bar and a range table, one colour per primary" },
+    MetaSpec {
+        name: ":map",
+        args: "[HOST:PORT|WORD]",
+        summary: "slot ownership: a bar and a range table, one colour per primary (a summary past 12 primaries)",
+    },
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
     MetaSpec {
         name: ":cluster",
