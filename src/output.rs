@@ -33,11 +33,19 @@ pub enum HopLines {
 #[derive(Debug)]
 pub struct StdoutClosed;
 
+/// Where the printer's output goes: stdout, or — for one command in the shell — a
+/// writer of the shell's (`| command`'s stdin, the pager).
+pub enum Destination {
+    Stdout,
+    Writer(Box<dyn Write>),
+}
+
 /// Formats and writes everything the user sees on stdout.
 pub struct Printer {
     pub format: Format,
     pub hop_lines: HopLines,
     out: io::Stdout,
+    destination: Destination,
     /// Text not yet written to stdout; replies are rendered straight into it.
     pending: Vec<u8>,
     /// Why stdout stopped taking output, unless the reader simply went away.
@@ -61,6 +69,7 @@ impl Printer {
             format,
             hop_lines,
             out: io::stdout(),
+            destination: Destination::Stdout,
             pending: Vec::with_capacity(2 * WRITE_AT),
             failure: None,
             stderr_tty: io::stderr().is_terminal(),
@@ -88,8 +97,13 @@ impl Printer {
     }
 
     pub fn flush(&mut self) -> Result<(), StdoutClosed> {
-        let mut out = self.out.lock();
-        let result = out.write_all(&self.pending).and_then(|()| out.flush());
+        let result = match &mut self.destination {
+            Destination::Stdout => {
+                let mut out = self.out.lock();
+                out.write_all(&self.pending).and_then(|()| out.flush())
+            }
+            Destination::Writer(writer) => writer.write_all(&self.pending).and_then(|()| writer.flush()),
+        };
         self.pending.clear();
         result.map_err(|error| {
             if error.kind() != io::ErrorKind::BrokenPipe && self.failure.is_none() {
@@ -97,6 +111,13 @@ impl Printer {
             }
             StdoutClosed
         })
+    }
+
+    /// Sends what follows to `to` (what is pending goes where it was headed first);
+    /// returns the destination it replaces.
+    pub fn divert(&mut self, to: Destination) -> Destination {
+        let _ = self.flush();
+        std::mem::replace(&mut self.destination, to)
     }
 
     /// A write to stdout that failed for another reason than a reader going away (a

@@ -101,6 +101,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// `--askpass`: read the password from the terminal before connecting.
     pub askpass: bool,
+    /// `--yes`: the shell does not ask before dangerous commands.
+    pub assume_yes: bool,
 }
 
 /// The redis-cli warning for a password given on the command line.
@@ -215,6 +217,7 @@ impl Config {
             show_pushes,
             merge: !args.no_merge,
             askpass: args.askpass,
+            assume_yes: args.yes,
         })
     }
 }

@@ -94,6 +94,9 @@ pub struct Args {
     /// each host:port or host; repeatable.
     #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append, display_order = 112, help_heading = "rcli additions")]
     pub address_map: Vec<String>,
+    /// In the shell, run dangerous commands (FLUSHALL, KEYS, …) without asking first.
+    #[arg(long, display_order = 113, help_heading = "rcli additions")]
+    pub yes: bool,
     /// Database number.
     #[arg(short = 'n', value_name = "DB", display_order = 10)]
     pub db: Option<i64>,

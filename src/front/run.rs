@@ -54,6 +54,7 @@ fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, gui
     // commands may use them too.
     let mut shell = Shell::new(config.color);
     shell.lab = lab;
+    shell.prefs.confirm = !config.assume_yes;
     if config.mode != Mode::Shell {
         rcfile::apply_routing_settings(&mut shell, &mut session);
     }
@@ -74,6 +75,8 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(shell, session);
+            // `--yes` wins over the rclirc file's `:set confirm on`.
+            shell.prefs.confirm &= !config.assume_yes;
             session.connect_and_report();
             shell.load_docs(session);
             repl::run_with(shell, session, guide)

@@ -9,6 +9,9 @@ mod cluster;
 /// `rcli consistency-test` against 3+3 and replica-less clusters, its figures checked
 /// against the counters' final values.
 mod consistency;
+/// The shell's conveniences in a pseudo-terminal: confirmation, `| command`, `peek`, the
+/// pager, key completion.
+mod conveniences;
 /// One node: one-shot, piped lines, options, errors and exit codes.
 mod core;
 /// The diagnostic modes with -c on a real 3+3 cluster.

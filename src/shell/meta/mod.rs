@@ -6,6 +6,7 @@
 
 mod at_scale;
 mod cluster_view;
+mod conveniences;
 mod keys;
 pub mod lab;
 pub mod table;
@@ -130,7 +131,10 @@ pub fn set_preference(shell: &mut Shell, session: &mut Session, words: &[String]
         },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some("az") => return set_az(session, words.get(1).map(String::as_str)),
-        Some(other) => return Err(format!("unknown rcli preference '{other}'")),
+        Some(other) => {
+            return conveniences::set(shell, other, value.as_deref())
+                .unwrap_or_else(|| Err(format!("unknown rcli preference '{other}'")));
+        }
         None => {
             return Err(
                 "usage: :set hints|nohints|color auto|always|never|hops on|off|merge on|off|address-map …|az …".into(),
@@ -228,6 +232,9 @@ fn help_text(topic: Option<&str>) -> String {
     }
     if out.is_empty() {
         out = format!("no meta-command named {}\n", topic.unwrap_or_default());
+    }
+    if topic.is_none() {
+        out.push_str(table::SHELL_ADDITIONS);
     }
     out
 }
