@@ -137,7 +137,18 @@ fn create_3_3_then_info_check_and_call_match_redis_cli() {
                 .iter()
                 .fold(t.to_string(), |t, p| t.replace(&format!("127.0.0.1:{p}: "), "127.0.0.1:replica: "))
         };
-        eqnice!(call_sorted(&unnamed(&rn)), call_sorted(&unnamed(&xn)));
+        // A replica's ROLE ends with its replication offset, which depends on when the
+        // primary last pinged it and on the manager's own lock writes: not compared.
+        let offsetless = |t: String| {
+            if !args.contains(&"ROLE") {
+                return t;
+            }
+            t.lines()
+                .map(|l| if l.bytes().all(|b| b.is_ascii_digit()) { "N" } else { l })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        eqnice!(call_sorted(&offsetless(unnamed(&rn))), call_sorted(&offsetless(unnamed(&xn))));
     }
     // With -v rcli says what it ignored.
     let told = pair.x.run(&pair.home, &["-v", "--cluster-yes", "--cluster", "call", "{p0}", "PING"], "");
