@@ -371,6 +371,15 @@ impl Pool {
         self.idle.remove(endpoint);
     }
 
+    /// Takes over `other`'s idle connections to nodes this pool has none to (the rest
+    /// close) and its warnings: work done on helper pools leaves its connections here.
+    pub fn absorb(&mut self, other: Pool) {
+        for (endpoint, idle) in other.idle {
+            self.idle.entry(endpoint).or_insert(idle);
+        }
+        self.warnings.extend(other.warnings);
+    }
+
     /// Closes every idle connection.
     pub fn close_all(&mut self) {
         self.idle.clear();
