@@ -9,7 +9,7 @@ use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use super::link::{error_of, info_field, reply_text};
-use super::model::{Node, parse_nodes};
+use super::model::{Node, parse_node_head};
 use super::{INVALID_HOST, Manager, WRONG_ARGS, check, load};
 use crate::endpoint::Endpoint;
 
@@ -53,9 +53,13 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
 /// Nodes whose bus link is in handshake or disconnected, per node that sees it.
 fn link_warnings(m: &mut Manager, to_stderr: bool) {
     let mut broken: Vec<(String, u16, Vec<String>)> = Vec::new();
-    for n in m.cluster.nodes.clone() {
-        let Ok(reply) = m.link.cmd(&n.endpoint(), &["CLUSTER", "NODES"]) else { continue };
-        for line in parse_nodes(&reply_text(&reply)) {
+    let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+    let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+        link.cmd(node, &["CLUSTER", "NODES"]).ok().map(|r| reply_text(&r))
+    });
+    for (n, view) in m.cluster.nodes.clone().iter().zip(views) {
+        let Some(view) = view else { continue };
+        for (line, _) in view.lines().filter_map(parse_node_head) {
             if line.has_flag("myself") || (!line.has_flag("handshake") && line.link_connected) {
                 continue;
             }
@@ -307,13 +311,16 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let known = m.cluster.nodes.clone().iter().all(|n| {
-            m.link.cmd(&n.endpoint(), &["CLUSTER", "NODES"]).is_ok_and(|r| {
-                parse_nodes(&reply_text(&r))
-                    .iter()
-                    .any(|l| l.id == id && !l.has_flag("handshake") && !l.has_flag("noaddr"))
+        let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+        let knows = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+            link.cmd(node, &["CLUSTER", "NODES"]).is_ok_and(|r| {
+                reply_text(&r)
+                    .lines()
+                    .filter_map(parse_node_head)
+                    .any(|(l, _)| l.id == id && !l.has_flag("handshake") && !l.has_flag("noaddr"))
             })
         });
+        let known = knows.into_iter().all(|k| k);
         if known && load::is_consistent(m) {
             return;
         }
