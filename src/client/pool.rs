@@ -380,6 +380,14 @@ impl Pool {
         self.warnings.extend(other.warnings);
     }
 
+    /// Hands the idle connection to `endpoint`, if any, to `other` (work moving to
+    /// another thread takes its connection along).
+    pub fn move_idle(&mut self, endpoint: &Endpoint, other: &mut Pool) {
+        if let Some(idle) = self.idle.remove(endpoint) {
+            other.idle.insert(endpoint.clone(), idle);
+        }
+    }
+
     /// Closes every idle connection.
     pub fn close_all(&mut self) {
         self.idle.clear();

@@ -247,7 +247,8 @@ pub fn is_consistent(m: &mut Manager) -> bool {
 }
 
 /// The check's answer to "do the nodes agree?": the signatures the load just read when
-/// this is the first check since (no node asked twice), else [`is_consistent`].
+/// this is the first check since and no cluster lock was taken in between (no node
+/// asked twice), else [`is_consistent`].
 pub fn agree(m: &mut Manager) -> bool {
     match m.load_signatures.take() {
         Some(signatures) => all_equal(&signatures.into_iter().map(Some).collect::<Vec<_>>()),

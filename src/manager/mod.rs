@@ -94,7 +94,7 @@ pub struct Manager {
     /// The arguments were wrong (a usage error: exit 2).
     pub usage: bool,
     /// Each loaded node's configuration signature as the last load read it, until the
-    /// check that follows uses them ([`load::agree`]).
+    /// check that follows uses them ([`load::agree`]) or a cluster lock is taken.
     pub load_signatures: Option<Vec<String>>,
 }
 

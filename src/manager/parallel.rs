@@ -3,9 +3,10 @@
 //! hundreds of nodes one after the other costs a round trip (and a connect) each. At
 //! most [`WIDTH`] threads (the caller's included) take nodes from one shared queue, each
 //! on its own link; every node is asked once, each exchange bounded by the link's own
-//! timeout as before. The connections they opened are handed to the caller's link
-//! afterwards, so later commands reuse them (one connection per node, as before:
-//! docs/performance.md, "Threads and descriptors at scale").
+//! timeout as before. A thread takes the caller's open connection to its node along,
+//! and the caller's link gets every connection back afterwards, so later commands and
+//! the next round (a wait polls) reuse them: one connection per node, as before
+//! (docs/performance.md, "Threads and descriptors at scale").
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,47 +18,48 @@ use super::link::{Link, LinkTemplate};
 /// The most threads working on nodes at once, the caller's included.
 pub const WIDTH: usize = 16;
 
-/// Runs `work` once for each of `nodes`, on at most [`WIDTH`] threads (the caller's
-/// thread works on `home`, the others on links from `template` whose connections `home`
-/// takes over at the end). The results come back in `nodes`' order.
+/// Runs `work` once for each of `nodes`, on at most [`WIDTH`] threads, each on a link
+/// of its own from `template`; a thread taking a node takes `home`'s connection to it
+/// along (no node is connected to twice), and `home` gets every connection back at
+/// the end. The results come back in `nodes`' order.
 pub fn each_node<T: Send>(
     template: &LinkTemplate,
     home: &mut Link,
     nodes: &[Endpoint],
     work: impl Fn(&mut Link, &Endpoint) -> T + Sync,
 ) -> Vec<T> {
-    let helpers = nodes.len().min(WIDTH).saturating_sub(1);
-    if helpers == 0 {
+    let width = nodes.len().min(WIDTH);
+    if width <= 1 {
         return nodes.iter().map(|node| work(home, node)).collect();
     }
+    let lent = home.lend_pool();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<T>>> = Mutex::new(nodes.iter().map(|_| None).collect());
     let links: Mutex<Vec<Link>> = Mutex::new(Vec::new());
-    let drain = |link: &mut Link| {
+    let drain = || {
+        let mut link = template.link();
         loop {
             let index = next.fetch_add(1, Ordering::SeqCst);
             let Some(node) = nodes.get(index) else { break };
-            let out = work(link, node);
+            lent.lock().unwrap_or_else(|e| e.into_inner()).move_idle(node, link.pool_mut());
+            let out = work(&mut link, node);
             let mut guard = results.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(slot) = guard.get_mut(index) {
                 *slot = Some(out);
             }
         }
+        links.lock().unwrap_or_else(|e| e.into_inner()).push(link);
     };
     std::thread::scope(|scope| {
-        for _ in 0..helpers {
-            let spawned = std::thread::Builder::new().name("rcli-node".into()).spawn_scoped(scope, || {
-                let mut link = template.link();
-                drain(&mut link);
-                links.lock().unwrap_or_else(|e| e.into_inner()).push(link);
-            });
+        for _ in 1..width {
             // A thread that cannot start leaves its share to the others.
-            if spawned.is_err() {
+            if std::thread::Builder::new().name("rcli-node".into()).spawn_scoped(scope, drain).is_err() {
                 break;
             }
         }
-        drain(home);
+        drain();
     });
+    home.take_back(lent);
     for link in links.into_inner().unwrap_or_else(|e| e.into_inner()) {
         home.adopt(link);
     }
