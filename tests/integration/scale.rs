@@ -5,7 +5,8 @@
 //! bounds documented in docs/performance.md ("Threads and descriptors at scale").
 //! Today's code opens one connection per node and keeps it to the end, so the
 //! descriptor bounds grow with the node count; the thread bounds do not (the manager
-//! loads on at most 16 threads).
+//! loads on at most 16 threads). A parallel `rebalance` on a small real cluster holds
+//! about one connection per node, not one per node and mover.
 
 use std::fs::File;
 use std::process::Stdio;
@@ -137,4 +138,46 @@ fn cluster_check_of_300_nodes_passes_with_bounded_threads() {
     assert!(run.threads <= MANAGER_THREADS, "{} threads at once", run.threads);
     // The manager keeps a connection to every node it loaded.
     assert!(run.fds <= 300 + OWN_FDS, "{} descriptors for 300 nodes", run.fds);
+}
+
+/// Parallel slot movers hold connections of their own only to their pair's nodes; the
+/// rest go through one shared pool: about nodes + 2 × movers descriptors, not
+/// (movers + 1) × nodes (docs/performance.md, "Threads and descriptors at scale").
+#[test]
+fn a_parallel_rebalance_holds_about_one_connection_per_node() {
+    use crate::manager::{Side, Tool, serial};
+    if !crate::util::have_redis() {
+        return;
+    }
+    let _one = serial();
+    let side = Side::start(9, Tool::Rcli, &[]);
+    let home = Home::new();
+    let create: Vec<String> = ["--cluster", "create"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain((0..8).map(|i| side.addr(i)))
+        .chain(["--cluster-yes".to_string()])
+        .collect();
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    let out = crate::util::rcli_run(&home, &create, "");
+    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    side.load(&home, 4000);
+    let add = crate::util::rcli_run(&home, &["--cluster", "add-node", &side.addr(8), &side.addr(0)], "");
+    assert_eq!(add.code, Some(0), "{}{}", add.text(), add.stderr);
+    let movers = 4;
+    let run = sampled(&[
+        "--cluster",
+        "rebalance",
+        &side.addr(0),
+        "--cluster-use-empty-masters",
+        "--cluster-parallel",
+        &movers.to_string(),
+        "--cluster-yes",
+    ]);
+    eprintln!("rebalance over 9 nodes, {movers} movers: peak {} threads, {} descriptors", run.threads, run.fds);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Moving"), "slots moved: {}", run.stdout);
+    let keys: usize = (0..9).map(|i| side.cmd(i, &["DBSIZE"]).trim().parse::<usize>().unwrap_or(0)).sum();
+    assert_eq!(keys, 4000, "no key lost");
+    assert!(run.fds <= 9 + 2 * movers + OWN_FDS, "{} descriptors for 9 nodes and {movers} movers", run.fds);
 }
