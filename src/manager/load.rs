@@ -225,8 +225,9 @@ pub fn databases(m: &mut Manager) -> u32 {
         return value.and_then(|v| v.parse::<u32>().ok()).map_or(1, |n| n.clamp(1, MAX_DATABASES));
     }
     let mut highest = 0u32;
-    for node in &masters {
-        let Ok(reply) = m.link.cmd(node, &["INFO", "keyspace"]) else { continue };
+    // Every primary asked at once (one round trip for all of them).
+    for (_, replies) in m.link.fan_out(&masters, &[vec!["INFO", "keyspace"]]) {
+        let Some(reply) = replies.ok().and_then(|mut r| r.pop()) else { continue };
         for line in reply_text(&reply).lines() {
             let db =
                 line.strip_prefix("db").and_then(|rest| rest.split(':').next()).and_then(|n| n.parse::<u32>().ok());
