@@ -2,7 +2,8 @@
 # with every server started, and a local 3-primary cluster.
 #   bench_workdir            sets $work and the cleanup trap; servers go in $pids
 #   bench_cluster3 [ARGS…]   starts 3 cluster-enabled redis-servers on random free-ish
-#                            ports 21000-21999 (extra redis-server ARGS appended), joins
+#                            ports 21000-21999, or from $BENCH_PORT_BASE (extra
+#                            redis-server ARGS appended), joins
 #                            them with redis-cli --cluster create, waits for
 #                            cluster_state:ok; sets $ports and $seed
 
@@ -14,7 +15,7 @@ bench_workdir() {
 
 bench_cluster3() {
     local base p ok
-    base=$(( 21000 + RANDOM % 1000 ))
+    base=${BENCH_PORT_BASE:-$(( 21000 + RANDOM % 1000 ))}
     ports=($base $((base + 1)) $((base + 2)))
     for p in "${ports[@]}"; do
         redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$work/nodes-$p.conf" \

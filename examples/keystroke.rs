@@ -19,6 +19,7 @@ fn main() {
         hints: true,
         color: true,
         keys: Arc::new((0..1000).map(|i| format!("user:{i}").into_bytes()).collect()),
+        scanner: None,
     };
     let lines = [
         "set foo ",

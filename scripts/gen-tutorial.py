@@ -7,7 +7,8 @@ transcript has no cursor movements; no colour), types each command, waits for th
 prompt, and writes what the terminal showed. Ports differ between runs.
 The failover half uses the sandbox's lab commands (:failover, :consistency, :kill,
 :restart, :pause); its last section runs `rcli top` in a tmux window (tmux is needed)
-and adds that window's screen, read with tmux capture-pane. What the lab's threads print while the shell waits at its prompt
+and adds that window's screen, read with tmux capture-pane (the MONITOR/keyspace section
+does the same with two windows). What the lab's threads print while the shell waits at its prompt
 (the cluster's reactions, the consistency checker's lines) is written above that
 prompt, where a real terminal shows it (with TERM=dumb the line editor cannot redraw,
 so on screen those lines follow the prompt). A step `Wait(pattern)` types nothing and
@@ -53,6 +54,24 @@ class TopCapture:
 
 
 TOP_SESSION = "rcli-tutorial-top"
+
+
+class Window:
+    """A step that starts `command` (a shell command line; `{rcli}` is the binary,
+    `{seed}` the port of the node in the prompt) in a tmux session of its own, as in
+    another terminal, then types `keys` into it (a command for an rcli shell there);
+    `WindowCapture` adds its screen after the section's shell transcript, and stops it.
+    `shown` is the line that stands for it in the transcript."""
+    def __init__(self, name, shown, command, keys=None, settle=2):
+        self.name, self.shown, self.command, self.keys, self.settle = name, shown, command, keys, settle
+
+
+class WindowCapture:
+    def __init__(self, name, settle=2):
+        self.name, self.settle = name, settle
+
+
+WINDOWS = {}
 
 SECTIONS = [
     ("Hash slots and redirects",
@@ -140,6 +159,29 @@ SECTIONS = [
      [TopStart("top", "-c", "-p", "{seed}"), ":kill primary-of foo", Wait(r"took over slots"),
       Wait(r"is marked failed|took over"), TopCapture(3), Outside("top", "--once", "-c", "-p", "{seed}"),
       ":restart {killed}", Wait(r"is a replica now")], 0),
+    ("Every node's commands and keyspace events: MONITOR and SUBSCRIBE with `-c`",
+     "MONITOR and keyspace notifications are node-local: a node shows only the commands it runs, "
+     "and a key's events come from the primary that owns it. With `-c`, rcli runs MONITOR on "
+     "every primary and prefixes each line with its node, and subscribes to keyspace channels on "
+     "every primary, adding the node as the message's last element; both follow a failover "
+     "(docs/compatibility.md, \"MONITOR and keyspace events with -c\"). Here a keyspace "
+     "subscription runs in a second terminal: it finds `notify-keyspace-events` empty on every "
+     "primary and says so (on a terminal's stderr only); a fan-out CONFIG SET to every node, "
+     "replicas included, turns the events on, so a promoted replica sends them too. MONITOR runs "
+     "in a third (rcli's sandbox shell asks every node for CLUSTER NODES four times a second: "
+     "grep leaves that out). Then three writes and `foo`'s primary killed: one event per write, "
+     "each from its key's primary, and after the failover the promoted replica's, on both "
+     "screens; the lost stream and the new one are hop lines (on a terminal only). When stdout "
+     "cannot keep up, rcli keeps reading every node, drops what does not fit (1024 messages or "
+     "8 MiB waiting) and says `(N messages dropped: the output could not keep up)`.",
+     [Window("events", "$ rcli -c -p PORT      (a second terminal; its screen, by tmux capture-pane)",
+             "env NO_COLOR=1 {rcli} -c -p {seed}", keys="psubscribe __keyevent@0__:*"),
+      Outside("-c", "-p", "{seed}", "--target", "all", "config", "set", "notify-keyspace-events", "KEA"),
+      Window("monitor", "$ rcli -c -p PORT monitor | grep -v '\"CLUSTER\"'      (a third terminal)",
+             "env NO_COLOR=1 {rcli} -c -p {seed} monitor | grep --line-buffered -v '\"CLUSTER\"'"),
+      "set foo bar", "incr counter", "set hello world", ":kill primary-of foo", Wait(r"took over slots"),
+      Wait(r"cluster_state:ok"), "set foo baz", WindowCapture("events"), WindowCapture("monitor"),
+      ":restart {killed}", Wait(r"is a replica now|answers again, as a replica")], 0),
 ]
 
 PROMPT_AT_END = re.compile(r"(\n|^)(not connected|\S+:\d+(\[\d+\])?(\(TX\))?)> $")
@@ -285,6 +327,33 @@ def top_capture(settle):
     return "$ rcli top -c -p PORT      (another terminal; the screen, by tmux capture-pane)\n" + "\n".join(lines)
 
 
+def window_start(binary, step, shell):
+    seed = re.search(r":(\d+)> $", shell.prompt).group(1)
+    command = step.command.replace("{rcli}", os.path.abspath(binary)).replace("{seed}", seed)
+    session = "rcli-tutorial-" + step.name
+    subprocess.run(["tmux", "kill-session", "-t", session], stderr=subprocess.DEVNULL)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "50", command], check=True)
+    if step.keys:
+        time.sleep(1.5)
+        subprocess.run(["tmux", "send-keys", "-t", session, step.keys, "Enter"], check=True)
+    time.sleep(step.settle)
+    WINDOWS[step.name] = step.shown
+
+
+def window_capture(step):
+    time.sleep(step.settle)
+    session = "rcli-tutorial-" + step.name
+    out = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session], stdout=subprocess.PIPE,
+                         text=True, check=True)
+    subprocess.run(["tmux", "send-keys", "-t", session, "C-c"])
+    time.sleep(0.5)
+    subprocess.run(["tmux", "kill-session", "-t", session], stderr=subprocess.DEVNULL)
+    lines = [l.rstrip() for l in out.stdout.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return WINDOWS.pop(step.name) + "\n" + "\n".join(lines)
+
+
 def main():
     binary = os.path.join("target", "release", "rcli")
     if not os.path.exists(binary):
@@ -304,6 +373,10 @@ def main():
                 top_start(binary, env, step.argv, shell)
             elif isinstance(step, TopCapture):
                 after.append(top_capture(step.settle))
+            elif isinstance(step, Window):
+                window_start(binary, step, shell)
+            elif isinstance(step, WindowCapture):
+                after.append(window_capture(step))
             else:
                 shell.type(fill(step, shell))
         session = shell.take()

@@ -53,9 +53,22 @@ pub enum Error {
 /// Result alias used across the crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// What a connect that met the open-file limit says (EMFILE, or the system's ENFILE);
+/// the limit is raised at start (`client::descriptors`).
+pub const EXHAUSTED: &str = "too many open files: raise ulimit -n or lower --parallel";
+
+/// Whether `error` is the process (EMFILE) or the system (ENFILE) out of descriptors.
+fn exhausted(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(code) if code == rustix::io::Errno::MFILE.raw_os_error()
+        || code == rustix::io::Errno::NFILE.raw_os_error())
+}
+
 /// An OS error without Rust's " (os error N)" suffix and the resolver's prefix, so it reads
 /// like redis-cli's `strerror` text: "Connection refused".
 pub fn os_message(err: &io::Error) -> String {
+    if exhausted(err) {
+        return EXHAUSTED.to_string();
+    }
     let text = err.to_string();
     let text = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
     match text.find(" (os error") {
@@ -165,6 +178,14 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emfile_and_enfile_are_the_limit() {
+        assert!(exhausted(&io::Error::from_raw_os_error(24)));
+        assert!(exhausted(&io::Error::from_raw_os_error(23)));
+        assert!(!exhausted(&io::Error::from_raw_os_error(111)));
+        assert!(!exhausted(&io::Error::other("x")));
+    }
 
     #[test]
     fn connect_errors_read_like_redis_cli() {

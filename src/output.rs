@@ -11,6 +11,8 @@ use crate::protocol::render::{self, Format, OutputMode};
 use crate::protocol::resp::Frame;
 use crate::protocol::text::escape_controls;
 
+mod shaped;
+
 /// `--color auto`: colour when stdout is a terminal and `NO_COLOR` is unset or empty (the
 /// one rule for every printer: the shell's, the modes', the manager's).
 pub fn auto_color(stdout_tty: bool) -> bool {
@@ -31,11 +33,19 @@ pub enum HopLines {
 #[derive(Debug)]
 pub struct StdoutClosed;
 
+/// Where the printer's output goes: stdout, or — for one command in the shell — a
+/// writer of the shell's (`| command`'s stdin, the pager).
+pub enum Destination {
+    Stdout,
+    Writer(Box<dyn Write>),
+}
+
 /// Formats and writes everything the user sees on stdout.
 pub struct Printer {
     pub format: Format,
     pub hop_lines: HopLines,
     out: io::Stdout,
+    destination: Destination,
     /// Text not yet written to stdout; replies are rendered straight into it.
     pending: Vec<u8>,
     /// Why stdout stopped taking output, unless the reader simply went away.
@@ -44,6 +54,9 @@ pub struct Printer {
     /// shown there even when hop lines are hidden. On a pipe or file they are not
     /// (redis-cli writes nothing there; scripts take stderr output as failure).
     stderr_tty: bool,
+    /// Several nodes' SLOWLOG, CLIENT LIST, INFO, … printed as one list or table
+    /// (`--no-merge`, `:set merge off`: node by node).
+    pub merge: bool,
 }
 
 /// Pending output is written to stdout once it reaches this size (and on flush).
@@ -56,9 +69,11 @@ impl Printer {
             format,
             hop_lines,
             out: io::stdout(),
+            destination: Destination::Stdout,
             pending: Vec::with_capacity(2 * WRITE_AT),
             failure: None,
             stderr_tty: io::stderr().is_terminal(),
+            merge: true,
         }
     }
 
@@ -82,8 +97,13 @@ impl Printer {
     }
 
     pub fn flush(&mut self) -> Result<(), StdoutClosed> {
-        let mut out = self.out.lock();
-        let result = out.write_all(&self.pending).and_then(|()| out.flush());
+        let result = match &mut self.destination {
+            Destination::Stdout => {
+                let mut out = self.out.lock();
+                out.write_all(&self.pending).and_then(|()| out.flush())
+            }
+            Destination::Writer(writer) => writer.write_all(&self.pending).and_then(|()| writer.flush()),
+        };
         self.pending.clear();
         result.map_err(|error| {
             if error.kind() != io::ErrorKind::BrokenPipe && self.failure.is_none() {
@@ -91,6 +111,13 @@ impl Printer {
             }
             StdoutClosed
         })
+    }
+
+    /// Sends what follows to `to` (what is pending goes where it was headed first);
+    /// returns the destination it replaces.
+    pub fn divert(&mut self, to: Destination) -> Destination {
+        let _ = self.flush();
+        std::mem::replace(&mut self.destination, to)
     }
 
     /// A write to stdout that failed for another reason than a reader going away (a
@@ -104,6 +131,17 @@ impl Printer {
     pub fn note(&mut self, text: &str) {
         let _ = self.flush();
         note(text);
+    }
+
+    /// A line of rcli's own about what the user asked for (a hint, not a hop): on
+    /// stderr when it is a terminal or with `-v`; nowhere otherwise, since scripts take
+    /// stderr output as failure.
+    pub fn notice(&mut self, text: &str) -> Result<(), StdoutClosed> {
+        if self.stderr_tty || self.hop_lines == HopLines::Stderr {
+            self.flush()?;
+            note(text);
+        }
+        Ok(())
     }
 
     /// Prints a hop line where the settings say: hop lines where `hop_lines` says;
@@ -134,8 +172,11 @@ impl Printer {
     /// Prints a reply: one frame, or one block per node and the combined line.
     pub fn reply<A: AsRef<[u8]>>(&mut self, argv: &[A], reply: &Reply) -> Result<(), StdoutClosed> {
         match reply {
-            Reply::One(frame) => self.frame(argv, frame),
+            Reply::One(frame) => self.shaped_or_plain(argv, frame),
             Reply::Fanout { parts, combined } => {
+                if self.shaped_fanout(argv, parts)? {
+                    return Ok(());
+                }
                 let tty = self.is_tty_format();
                 if !tty && let Some((_, frame)) = combined {
                     return self.frame(argv, frame);
@@ -145,7 +186,7 @@ impl Printer {
                         self.line(&format!("{} ({}):", part.endpoint, part.role.name()))?;
                     }
                     match &part.result {
-                        Ok(frame) => self.frame(argv, frame)?,
+                        Ok(frame) => self.shaped_or_plain(argv, frame)?,
                         Err(text) => self.frame(argv, &Frame::Error(text.clone().into_bytes()))?,
                     }
                 }
@@ -158,6 +199,12 @@ impl Printer {
             // Printed as it arrived.
             Reply::Streamed | Reply::Ended => Ok(()),
         }
+    }
+
+    /// Prints one node's reply to `argv`: with its shape when it has one in this output
+    /// mode (docs/json.md), else as it came.
+    fn shaped_or_plain<A: AsRef<[u8]>>(&mut self, argv: &[A], frame: &Frame) -> Result<(), StdoutClosed> {
+        if self.shaped_one(argv, frame)? { Ok(()) } else { self.frame(argv, frame) }
     }
 
     /// Renders into the pending output with `render` (given the format), then writes it

@@ -85,6 +85,9 @@ pub struct Config {
     /// `--hotkeys-count`: hot keys kept by `--hotkeys` (16 by default).
     pub hotkeys_count: usize,
     /// `--cursor`: where `--keystats` starts its SCAN (0 by default).
+    /// `--latency-percentiles`: the percentiles `--latency`/`--latency-history` add
+    /// (empty: redis-cli 7.0's lines).
+    pub latency_percentiles: Vec<crate::cli::diagnostics::Percentile>,
     pub scan_cursor: u64,
     /// `--top`: how many of the biggest keys `--keystats` lists (10 by default).
     pub keystats_top: u64,
@@ -92,10 +95,14 @@ pub struct Config {
     pub pipeline: usize,
     /// `--show-pushes`: print RESP3 pushes met while reading replies.
     pub show_pushes: bool,
+    /// Several nodes' diagnostics merged into one list or table (not `--no-merge`).
+    pub merge: bool,
     /// Printed on stderr before connecting (the redis-cli password warning).
     pub warnings: Vec<String>,
     /// `--askpass`: read the password from the terminal before connecting.
     pub askpass: bool,
+    /// `--yes`: the shell does not ask before dangerous commands.
+    pub assume_yes: bool,
 }
 
 /// The redis-cli warning for a password given on the command line.
@@ -160,7 +167,7 @@ impl Config {
             db: args.db.or(uri.db).unwrap_or(0),
             client_name: args.name.as_ref().map(|n| n.as_bytes().to_vec()),
         };
-        let client = client_options(&args, uri.tls, seeds)?;
+        let client = client_options(&args, uri.tls, seeds, &around.env)?;
         let mode = mode(&args, around.stdin_tty)?;
         let hop_lines = if around.stdout_tty && mode_out == OutputMode::Tty {
             HopLines::Stdout
@@ -202,12 +209,15 @@ impl Config {
             scan_count: args.count,
             hotkeys_count: args.diagnostics.hotkeys_count.map_or(super::diagnostics::HOT_SLOTS, |n| n as usize),
             scan_cursor: args.diagnostics.cursor.unwrap_or(0),
+            latency_percentiles: args.diagnostics.latency_percentiles.clone().map(|list| list.0).unwrap_or_default(),
             keystats_top: args.diagnostics.top.unwrap_or(super::diagnostics::TOP_DEFAULT),
             pipe_timeout: seconds(args.pipe_timeout as f64, "--pipe-timeout")?,
             pipeline: args.pipeline.max(1),
             warnings,
             show_pushes,
+            merge: !args.no_merge,
             askpass: args.askpass,
+            assume_yes: args.yes,
         })
     }
 }
@@ -329,7 +339,7 @@ fn reply_format(args: &Args, around: &Surroundings) -> (Format, OutputMode) {
 
 /// How the client connects and routes: seeds, timeouts, hops, replicas and zones,
 /// TLS, the address map, the address family.
-fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<client::Options> {
+fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>, env: &Environment) -> Result<client::Options> {
     let family = match (args.prefer_ipv4, args.prefer_ipv6) {
         (true, _) => Family::PreferV4,
         (_, true) => Family::PreferV6,
@@ -366,6 +376,8 @@ fn client_options(args: &Args, uri_tls: bool, seeds: Vec<Endpoint>) -> Result<cl
         tls: tls.map(|options| std::sync::Arc::new(client::tls::Tls::new(options))),
         address_map,
         family,
+        parallel: args.parallel.unwrap_or(client::workers::DEFAULT_WIDTH),
+        map_cache: !args.no_map_cache && !env.no_map_cache,
     })
 }
 
@@ -412,6 +424,8 @@ struct Environment {
     host: Option<String>,
     /// `Some(None)`: set, but not a port.
     port: Option<Option<u16>>,
+    /// `RCLI_NO_MAP_CACHE` set to something other than empty or `0`.
+    no_map_cache: bool,
 }
 
 impl Environment {
@@ -423,6 +437,7 @@ impl Environment {
                 .map(OsStringExt::into_vec),
             host: var("VALKEYCLI_HOST").map(|h| h.to_string_lossy().into_owned()),
             port: var("VALKEYCLI_PORT").map(|p| p.to_str().and_then(|p| p.parse().ok())),
+            no_map_cache: var("RCLI_NO_MAP_CACHE").is_some_and(|v| v != "0"),
         }
     }
 }

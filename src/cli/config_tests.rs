@@ -59,7 +59,12 @@ fn seeds_pair_hosts_and_ports_and_a_socket_replaces_them() {
         Some(vec![Endpoint::tcp("a", 1), Endpoint::tcp("a", 2)])
     );
     let env = Surroundings {
-        env: Environment { host: Some("valkey.local".into()), port: Some(Some(7000)), password: None },
+        env: Environment {
+            host: Some("valkey.local".into()),
+            port: Some(Some(7000)),
+            password: None,
+            no_map_cache: false,
+        },
         ..piped()
     };
     assert_eq!(seeds(&[], &env), Some(vec![Endpoint::tcp("valkey.local", 7000)]));

@@ -29,6 +29,10 @@ pub struct DiagnosticArgs {
     /// Shows latency as a spectrum, requires xterm 256 colors. Default time interval is 1 sec. Change it using -i.
     #[arg(long, display_order = 38)]
     pub latency_dist: bool,
+    /// With --latency or --latency-history: also these latency percentiles, e.g. 50,99,99.9 (times in ms with three
+    /// decimals, as redis-cli 8.10).
+    #[arg(long, value_name = "p1,p2,...", value_parser = parse_percentiles, display_order = 38)]
+    pub latency_percentiles: Option<Percentiles>,
     /// --latency-dist in shades of grey.
     #[arg(long, hide = true, display_order = 114, help_heading = "rcli additions")]
     pub mono: bool,
@@ -152,6 +156,43 @@ fn cursor(text: &str) -> Result<u64, RedisCliLine> {
 
 fn top(text: &str) -> Result<u64, RedisCliLine> {
     unsigned(text, "--top")
+}
+
+/// One percentile of `--latency-percentiles`: its value and its label as the user wrote
+/// it, tidied (`99.90` → `99.9`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Percentile {
+    pub value: f64,
+    pub label: String,
+}
+
+/// At most this many percentiles in one `--latency-percentiles` list (a bound on the
+/// line's length).
+pub const MAX_PERCENTILES: usize = 32;
+
+/// The percentiles of `--latency-percentiles`, in the order given.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Percentiles(pub Vec<Percentile>);
+
+/// Reads `50,99,99.9`: numbers above 0 and at most 100, at most [`MAX_PERCENTILES`].
+pub fn parse_percentiles(text: &str) -> Result<Percentiles, RedisCliLine> {
+    let refused = || {
+        RedisCliLine(format!(
+            "Invalid --latency-percentiles value '{text}': a comma-separated list of numbers above 0 and at most 100."
+        ))
+    };
+    let list: Vec<Percentile> = text
+        .split(',')
+        .map(|word| {
+            let value: f64 = word.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 100.0)?;
+            Some(Percentile { value, label: format!("{value}") })
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(refused)?;
+    if list.is_empty() || list.len() > MAX_PERCENTILES {
+        return Err(refused());
+    }
+    Ok(Percentiles(list))
 }
 
 /// The diagnostic mode to run.
@@ -302,5 +343,17 @@ mod tests {
             let err = Args::try_parse_from(std::iter::once("rcli").chain(bad.iter().copied())).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn latency_percentiles_are_read_and_checked() {
+        let list = parse_percentiles("50,99,99.90,100").unwrap();
+        let labels: Vec<&str> = list.0.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["50", "99", "99.9", "100"]);
+        for bad in ["", "0", "101", "50,,99", "abc", "-1", "nan", "inf", "50;99"] {
+            assert!(parse_percentiles(bad).is_err(), "{bad}");
+        }
+        let many = vec!["1"; MAX_PERCENTILES + 1].join(",");
+        assert!(parse_percentiles(&many).is_err());
     }
 }

@@ -94,6 +94,9 @@ pub struct Args {
     /// each host:port or host; repeatable.
     #[arg(long, value_name = "ANNOUNCED=REACHABLE", action = ArgAction::Append, display_order = 112, help_heading = "rcli additions")]
     pub address_map: Vec<String>,
+    /// In the shell, run dangerous commands (FLUSHALL, KEYS, …) without asking first.
+    #[arg(long, display_order = 113, help_heading = "rcli additions")]
+    pub yes: bool,
     /// Database number.
     #[arg(short = 'n', value_name = "DB", display_order = 10)]
     pub db: Option<i64>,
@@ -173,13 +176,26 @@ pub struct Args {
     /// Where keyless commands go: current, primaries, replicas, all, random, auto, or HOST:PORT.
     #[arg(long, value_name = "TARGET", display_order = 108, help_heading = "rcli additions")]
     pub target: Option<String>,
+    /// With several nodes (--target), print each node's SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST
+    /// and INFO reply on its own instead of one merged list or table.
+    #[arg(long, display_order = 108, help_heading = "rcli additions")]
+    pub no_merge: bool,
     /// Send read-only commands to replicas (READONLY is sent for you).
     #[arg(long, display_order = 109, help_heading = "rcli additions")]
     pub read_from_replicas: bool,
+    /// Do not use or keep the slot map cached on disk for one-shot commands in cluster mode
+    /// (also RCLI_NO_MAP_CACHE=1).
+    #[arg(long, display_order = 112, help_heading = "rcli additions")]
+    pub no_map_cache: bool,
     /// Reads go to replicas in availability zone NAME when the slot has one there, else to any
     /// replica (implies --read-from-replicas).
     #[arg(long, value_name = "NAME", display_order = 111, help_heading = "rcli additions")]
     pub az: Option<String>,
+    /// Per-node jobs at once, 1 to 1024 (fan-out, --bigkeys/--memkeys/--keystats/--stat/--latency -c,
+    /// --rdb DIR -c; default 16).
+    #[arg(long, value_name = "N", value_parser = crate::client::workers::parse_width, display_order = 115,
+          help_heading = "rcli additions")]
+    pub parallel: Option<usize>,
     /// List all keys with SCAN (every primary in cluster mode).
     #[arg(long, display_order = 53)]
     pub scan: bool,

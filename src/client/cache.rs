@@ -43,7 +43,7 @@ impl Fingerprint {
 
 /// FNV-1a, 64 bits: a file name for a fingerprint (not a defence; the check against
 /// the server is).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 

@@ -223,6 +223,19 @@ impl Connection {
         }
     }
 
+    /// Waits at most `wait.idle` for the first byte of the next frame, taking nothing:
+    /// false when none came (the connection stays usable: a later read goes on).
+    pub fn await_bytes(&mut self, wait: Wait) -> Result<bool> {
+        if self.start < self.end {
+            return Ok(true);
+        }
+        match self.fill(1, wait) {
+            Ok(()) => Ok(true),
+            Err(Error::Timeout { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Keeps a RESP3 push met while reading a reply, for `--show-pushes` (a bounded
     /// number: older ones are dropped first).
     fn keep_push(&mut self, items: Vec<Frame>) {

@@ -4,7 +4,7 @@
 //! nodes, SCAN walks of one node page by page, and streams (SUBSCRIBE, MONITOR) that
 //! keep a connection for themselves.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use crate::client::Client;
 use crate::client::pool::Exchange;
@@ -50,7 +50,12 @@ impl Client {
         reply::merge_split(argv, kind, parts)
     }
 
-    /// Sends `argv` to every node of `nodes` at once, then reads each answer.
+    /// Sends `argv` to every node of `nodes` and reads each answer, with at most
+    /// `--parallel` requests in flight: a window that slides one node on with each reply
+    /// read, on this one thread. A fan-out over more nodes than that keeps only the
+    /// connections that were open before it; those it opened are closed after their
+    /// reply, so open descriptors stay within the width (docs/performance.md, "Threads
+    /// and descriptors at scale").
     pub(super) fn execute_fanout(
         &mut self,
         argv: &[Vec<u8>],
@@ -58,21 +63,34 @@ impl Client {
         policy: Option<ResponsePolicy>,
     ) -> Reply {
         let timeout = self.reply_timeout(false);
+        let width = self.pool.settings().parallel.max(1);
+        let keep_new = nodes.len() <= width;
         let mut out = Vec::new();
         encode::encode_command(argv, &mut out);
-        let mut sent: Vec<Result<Exchange>> = Vec::with_capacity(nodes.len());
-        for endpoint in nodes {
-            let exchange = self.pool.borrow(endpoint).and_then(|mut exchange| {
-                exchange.send(&out, 1)?;
-                Ok(exchange)
-            });
-            sent.push(exchange);
-        }
+        let mut in_flight: VecDeque<(Result<Exchange>, bool)> = VecDeque::with_capacity(width);
+        let mut unsent = nodes.iter();
         let mut parts = Vec::with_capacity(nodes.len());
-        for (endpoint, exchange) in nodes.iter().zip(sent) {
+        for endpoint in nodes {
+            while in_flight.len() < width {
+                let Some(next) = unsent.next() else { break };
+                let keep = keep_new || self.pool.has_idle(next);
+                // After Ctrl-C no new request goes out (nor a connect starts).
+                if self.pool.interrupt().is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst)) {
+                    in_flight.push_back((Err(Error::Interrupted), false));
+                    continue;
+                }
+                let exchange = self.pool.borrow(next).and_then(|mut exchange| {
+                    exchange.send(&out, 1)?;
+                    Ok(exchange)
+                });
+                in_flight.push_back((exchange, keep));
+            }
+            let (exchange, keep) = in_flight.pop_front().unwrap_or_else(|| (Err(Error::Interrupted), false));
             let result = exchange.and_then(|mut exchange| {
                 let reply = exchange.read(timeout);
-                self.pool.give_back(exchange);
+                if keep {
+                    self.pool.give_back(exchange);
+                }
                 reply
             });
             parts.push(NodeReply {
@@ -88,8 +106,24 @@ impl Client {
     /// Walks one node's keyspace with SCAN from cursor 0 (`argv` is a SCAN command; its
     /// cursor is replaced), handing each page's keys to `page` with whether more pages
     /// follow; `page` returns false to stop early. An error reply ends the walk and is
-    /// returned. Bounded by [`MAX_SCAN_PAGES`]; Ctrl-C ends it with an error.
+    /// returned. Bounded by [`MAX_SCAN_PAGES`]; Ctrl-C ends it with an error. A
+    /// connection the walk opened (not the current node's) is closed after it, so a
+    /// walk of every primary holds one node's connection at a time.
     pub fn scan_node(
+        &mut self,
+        endpoint: &Endpoint,
+        argv: &[Vec<u8>],
+        page: impl FnMut(&[Frame], bool) -> bool,
+    ) -> Result<Option<Frame>> {
+        let was_open = self.pool.has_idle(endpoint) || *endpoint == self.current;
+        let walked = self.walk_node(endpoint, argv, page);
+        if !was_open {
+            self.pool.close(endpoint);
+        }
+        walked
+    }
+
+    fn walk_node(
         &mut self,
         endpoint: &Endpoint,
         argv: &[Vec<u8>],

@@ -6,7 +6,9 @@
 //! * [`routed`]: one command to its node through the retry policy
 //!   ([`crate::cluster::retry`]) and node health ([`crate::cluster::health`]);
 //! * [`refresh`]: loading the slot map and the failure budget; [`tables`], [`cache`]:
-//!   the command tables, cached on disk and checked against the server;
+//!   the command tables, cached on disk and checked against the server; `startup`:
+//!   what a cluster session asks its seed first, in one exchange; `hint`,
+//!   [`map_cache`]: one-shots routed by the slot map cached on disk;
 //! * [`fanout`]: split commands, fan-out to several nodes, SCAN walks, streams.
 //!
 //! This file holds the [`Client`] and its settings; [`dispatch`] plans and sends one
@@ -18,18 +20,23 @@
 pub mod address_map;
 pub mod cache;
 pub mod connection;
+pub mod descriptors;
 mod dispatch;
 pub mod fanout;
 mod gate;
+mod hint;
+pub mod map_cache;
 mod next_step;
 pub mod pool;
 pub mod refresh;
 pub mod replication;
 pub mod routed;
+mod startup;
 pub mod state;
 pub mod stream;
 pub mod tables;
 pub mod tls;
+pub mod workers;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -72,6 +79,11 @@ pub struct Options {
     pub address_map: address_map::AddressMap,
     /// `-4`/`-6`: which addresses of a host name are tried first.
     pub family: stream::Family,
+    /// `--parallel`: per-node jobs at once (client/workers.rs).
+    pub parallel: usize,
+    /// The slot map cached on disk may route one-shot commands and is kept up to date
+    /// (off with `--no-map-cache` or `RCLI_NO_MAP_CACHE=1`): `hint.rs`, `map_cache.rs`.
+    pub map_cache: bool,
 }
 
 /// Counters for `--verbose` summaries and tests.
@@ -104,6 +116,9 @@ pub struct Client {
     options: Options,
     pool: Pool,
     health: Health,
+    /// The failure budget was learned (or given): until then it is provisional, and the
+    /// first failure asks the cluster (`refresh.rs`).
+    budget_known: bool,
     map: SlotMap,
     current: Endpoint,
     connected: bool,
@@ -140,6 +155,7 @@ impl Client {
             names: tls::ServerNames::new(sni, seeds),
             address_map: options.address_map.clone(),
             family: options.family,
+            parallel: options.parallel,
         }
     }
 
@@ -147,10 +163,11 @@ impl Client {
     pub fn new(options: Options, state: SessionState) -> Client {
         let current = options.seeds.first().cloned().unwrap_or_else(|| Endpoint::tcp("127.0.0.1", 6379));
         let settings = Client::link_settings(&options);
-        let budget = options.down_after.or(options.read_timeout).unwrap_or(refresh::DEFAULT_BUDGET);
+        let budget = Client::provisional_budget(&options);
         Client {
             pool: Pool::new(state, settings),
             health: Health::new(budget, RECHECK),
+            budget_known: options.down_after.is_some(),
             options,
             map: SlotMap::default(),
             current,
@@ -203,6 +220,12 @@ impl Client {
     }
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Learns the failure budget now rather than at the first failure (`rcli top`
+    /// shows a node as down once its outage outlasts it).
+    pub fn learn_budget_now(&mut self) {
+        self.learn_budget(None);
     }
     pub fn commands(&self) -> &CommandTable {
         self.table()

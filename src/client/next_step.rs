@@ -101,6 +101,9 @@ impl Client {
         let failure = self.failure_of(route, outcome);
         match &failure {
             Some((domain, idle, cause)) => {
+                let node_failed = matches!(domain, Domain::Node(_));
+                self.learn_budget(node_failed.then_some(&route.endpoint));
+                route.attempt.budget = self.health.budget();
                 self.health.failed(domain, now, *idle, cause);
                 route.attempt.outage = self.health.outage(domain, now);
             }

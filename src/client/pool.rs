@@ -85,6 +85,13 @@ impl Exchange {
         }
     }
 
+    /// Whether a byte of the next reply arrives within `idle` (nothing is taken; a
+    /// quiet spell leaves the exchange sound). Any other failure leaves it broken.
+    pub fn await_reply(&mut self, idle: Duration) -> Result<bool> {
+        let wait = Wait { idle: Some(idle), interrupt: self.interrupt.as_deref() };
+        self.conn.await_bytes(wait).inspect_err(|_| self.broken = true)
+    }
+
     /// [`Exchange::read`], with a big top-level array or set handed to `sink` piece by
     /// piece as it arrives (then `Ok(None)`).
     pub fn read_pieces(&mut self, idle: Option<Duration>, sink: &mut dyn ReplySink) -> Result<Option<Frame>> {
@@ -163,6 +170,9 @@ pub struct LinkSettings {
     pub address_map: AddressMap,
     /// `-4`/`-6`: which addresses of a host name are tried first.
     pub family: Family,
+    /// `--parallel`: per-node jobs at once, and how many connections a fan-out keeps
+    /// open (client/workers.rs).
+    pub parallel: usize,
 }
 
 impl LinkSettings {
@@ -175,6 +185,7 @@ impl LinkSettings {
             names: ServerNames::default(),
             address_map: AddressMap::default(),
             family: Family::Any,
+            parallel: crate::client::workers::DEFAULT_WIDTH,
         }
     }
 
@@ -364,6 +375,11 @@ impl Pool {
         let replies = commands.iter().map(|_| exchange.read(idle)).collect::<Result<Vec<_>>>();
         self.give_back(exchange);
         replies
+    }
+
+    /// Whether a connection to `endpoint` is open and idle.
+    pub fn has_idle(&self, endpoint: &Endpoint) -> bool {
+        self.idle.contains_key(endpoint)
     }
 
     /// Closes the idle connection to `endpoint`, if any.

@@ -1,7 +1,8 @@
 //! Learning about the server: the first connection, the slot map (CLUSTER SHARDS, or
 //! CLUSTER SLOTS on older servers, or — when neither may be read — slots learned from
-//! redirects), and the failure budget (from `cluster-node-timeout`). The command tables
-//! are `tables.rs`'s.
+//! redirects), and the failure budget (from `cluster-node-timeout`, asked when a node
+//! first fails). The command tables are `tables.rs`'s; what a cluster session asks its
+//! seed at start goes in one exchange (`startup.rs`).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use crate::cluster::event::{Event, EventSink};
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::protocol::resp::Frame;
 
 /// Redis's default `cluster-node-timeout`, assumed when CONFIG GET is not allowed.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -19,6 +21,8 @@ pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 pub const FAILOVER_MARGIN: Duration = Duration::from_secs(3);
 /// The failure budget when nothing better is known.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(18);
+/// The longest wait for the answer about `cluster-node-timeout`.
+const BUDGET_QUESTION_WAIT: Duration = Duration::from_secs(2);
 /// Slot-map reloads asked for by failures are at most this frequent.
 const RELOAD_EVERY: Duration = Duration::from_millis(200);
 
@@ -51,9 +55,7 @@ impl Client {
         self.connected = result.is_ok();
         result?;
         if self.options.cluster {
-            self.load_command_table();
-            self.load_budget();
-            self.refresh_topology(None, events)?;
+            self.start_exchange(events)?;
         }
         Ok(())
     }
@@ -70,24 +72,37 @@ impl Client {
         self.pool.close_all();
         self.map = super::SlotMap { generation: self.map.generation + 1, ..Default::default() };
         self.tables.reset();
+        self.forget_budget();
         self.tx = None;
         self.current = endpoint.clone();
         self.options.seeds.insert(0, endpoint);
         self.connect(events)
     }
 
-    /// The failure budget: `--down-after`, else the cluster's `cluster-node-timeout`
-    /// plus the time a failover takes, else a default for Redis's own default.
-    fn load_budget(&mut self) {
+    /// The failure budget, learned once, when a node first fails (or a reply is slow
+    /// to come): `--down-after`, else the cluster's `cluster-node-timeout` plus the time
+    /// a failover takes, else a default for Redis's own default. The question goes to a
+    /// node other than `failing` (which may be frozen); with none, the default stands.
+    pub(super) fn learn_budget(&mut self, failing: Option<&Endpoint>) {
+        if self.budget_known {
+            return;
+        }
+        self.budget_known = true;
         if let Some(budget) = self.options.down_after {
             self.health.set_budget(budget);
             return;
         }
-        let current = self.current.clone();
-        let node_timeout = self
-            .pool
-            .internal(&current, &["CONFIG", "GET", "cluster-node-timeout"])
-            .ok()
+        let mut candidates = vec![self.current.clone()];
+        candidates.extend(self.options.seeds.iter().cloned());
+        if let Some(topo) = &self.map.topology {
+            candidates.extend(topo.primaries().into_iter().map(|n| n.endpoint.clone()));
+        }
+        let asked = candidates.into_iter().find(|e| Some(e) != failing);
+        let node_timeout = asked
+            .and_then(|node| {
+                let wait = Some(self.pool.settings().internal_timeout.min(BUDGET_QUESTION_WAIT));
+                self.pool.request(&node, &["CONFIG", "GET", "cluster-node-timeout"], wait).ok()
+            })
             .and_then(|reply| {
                 let pairs = reply.to_pairs()?;
                 let (_, value) = pairs.first()?;
@@ -96,6 +111,19 @@ impl Client {
             })
             .unwrap_or(DEFAULT_NODE_TIMEOUT);
         self.health.set_budget(node_timeout + FAILOVER_MARGIN);
+    }
+
+    /// Makes `connect HOST PORT` learn the new cluster's budget.
+    fn forget_budget(&mut self) {
+        self.budget_known = self.options.down_after.is_some();
+        self.health.set_budget(Client::provisional_budget(&self.options));
+    }
+
+    /// The budget in force until the cluster's is learned: `--down-after`, else in
+    /// cluster mode the one for Redis's default node timeout, else `--timeout`.
+    pub(super) fn provisional_budget(options: &super::Options) -> Duration {
+        let unclustered = options.read_timeout.filter(|_| !options.cluster);
+        options.down_after.or(unclustered).unwrap_or(DEFAULT_BUDGET)
     }
 
     /// Loads the slot map if it is missing (a seed that was slow at start), at most
@@ -122,8 +150,37 @@ impl Client {
     /// may not be read at all (no permission, a node without CLUSTER commands), rcli
     /// says so once and learns slots from redirects.
     pub fn refresh_topology(&mut self, avoid: Option<&Endpoint>, events: &mut dyn EventSink) -> Result<()> {
+        self.reload_map(&[], avoid, None, events)
+    }
+
+    /// [`Client::refresh_topology`], asking the nodes of `first` before the usual ones
+    /// (a cluster-wide MONITOR asks nodes it does not monitor, so rcli's own CLUSTER
+    /// SHARDS stays out of the stream).
+    pub fn refresh_topology_asking(&mut self, first: &[Endpoint], events: &mut dyn EventSink) -> Result<()> {
+        self.reload_map(first, None, None, events)
+    }
+
+    /// [`Client::refresh_topology`], where one node's CLUSTER SHARDS reply was already
+    /// read (the start-up exchange): that node's map comes from it.
+    pub(super) fn refresh_topology_with(
+        &mut self,
+        avoid: Option<&Endpoint>,
+        answered: Option<(Endpoint, Frame)>,
+        events: &mut dyn EventSink,
+    ) -> Result<()> {
+        self.reload_map(&[], avoid, answered, events)
+    }
+
+    fn reload_map(
+        &mut self,
+        first: &[Endpoint],
+        avoid: Option<&Endpoint>,
+        mut answered: Option<(Endpoint, Frame)>,
+        events: &mut dyn EventSink,
+    ) -> Result<()> {
         self.map.last_load = Some(Instant::now());
-        let mut candidates = vec![self.current.clone()];
+        let mut candidates = first.to_vec();
+        candidates.push(self.current.clone());
         candidates.extend(self.options.seeds.iter().cloned());
         if let Some(topo) = &self.map.topology {
             candidates.extend(topo.all_nodes().into_iter().map(|n| n.endpoint.clone()));
@@ -133,14 +190,17 @@ impl Client {
         let mut last_error = String::from("no node to ask");
         let mut refused = None;
         for endpoint in candidates {
-            match self.map_from(&endpoint) {
+            let shards = match answered.take() {
+                Some((at, reply)) if at == endpoint => Some(reply),
+                other => {
+                    answered = other;
+                    None
+                }
+            };
+            match self.map_from(&endpoint, shards) {
                 Ok(Some(topo)) if !topo.primaries().is_empty() => {
-                    let hostnames = topo
-                        .all_nodes()
-                        .into_iter()
-                        .filter_map(|n| Some((n.endpoint.clone(), n.hostname.clone()?)))
-                        .collect();
-                    self.pool.set_hostnames(hostnames);
+                    self.learn_hostnames(&topo);
+                    self.keep_map_on_disk(&topo);
                     self.map.topology = Some(topo);
                     self.map.learning = None;
                     self.map.generation += 1;
@@ -174,9 +234,16 @@ impl Client {
     /// The slot map as `endpoint` sees it; `Ok(None)` when it is not a cluster node.
     /// CLUSTER SHARDS first; CLUSTER SLOTS when SHARDS is refused or its reply holds
     /// values that cannot be true.
-    fn map_from(&mut self, endpoint: &Endpoint) -> std::result::Result<Option<Topology>, MapFailure> {
+    fn map_from(
+        &mut self,
+        endpoint: &Endpoint,
+        shards: Option<Frame>,
+    ) -> std::result::Result<Option<Topology>, MapFailure> {
         let unreachable = |e: Error| MapFailure::Unreachable(e.to_string());
-        let shards = self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?;
+        let shards = match shards {
+            Some(reply) => reply,
+            None => self.pool.internal(endpoint, &["CLUSTER", "SHARDS"]).map_err(unreachable)?,
+        };
         let tls = self.pool.settings().tls.is_some();
         let shards_problem = match shards.as_error() {
             None => match Topology::from_shards_via(&shards, endpoint, tls) {
@@ -197,6 +264,13 @@ impl Client {
                 None => Err(MapFailure::Refused(first_line(error))),
             },
         }
+    }
+
+    /// The hostnames `topo` announces, as the names its nodes' TLS certificates carry.
+    pub(super) fn learn_hostnames(&mut self, topo: &Topology) {
+        let hostnames =
+            topo.all_nodes().into_iter().filter_map(|n| Some((n.endpoint.clone(), n.hostname.clone()?))).collect();
+        self.pool.set_hostnames(hostnames);
     }
 
     /// Records a MOVED: the slot's new owner, and in learning mode nothing else.

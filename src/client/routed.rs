@@ -82,6 +82,10 @@ impl Outcome {
     }
 }
 
+/// How long a reply may take to start before the failure budget (which bounds the
+/// wait) is learned, when it is not known yet.
+const FIRST_LOOK: Duration = Duration::from_secs(1);
+
 /// What a reply read piece by piece stands for in the retry policy: an answer.
 const STREAMED: Frame = Frame::Null;
 
@@ -197,7 +201,7 @@ impl Client {
         if let Err(e) = exchange.send(&out, 1 + usize::from(route.asking)) {
             return Outcome::Unsent(e);
         }
-        let timeout = self.reply_timeout(route.blocking);
+        let mut timeout = self.reply_timeout(route.blocking);
         if route.asking {
             match exchange.read(timeout) {
                 Ok(reply) => {
@@ -208,6 +212,18 @@ impl Client {
                         self.pool.give_back(exchange);
                         return Outcome::Reply(Frame::Error(text));
                     }
+                }
+                Err(e) => return Outcome::after_send(e),
+            }
+        }
+        if !self.budget_known && self.is_cluster() && !route.blocking && timeout.is_some_and(|t| t > FIRST_LOOK) {
+            // A reply slow to start may be a node failing: the budget that bounds the
+            // wait is learned now, from another node.
+            match exchange.await_reply(FIRST_LOOK) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.learn_budget(Some(&route.endpoint));
+                    timeout = self.reply_timeout(false).map(|t| t.saturating_sub(FIRST_LOOK));
                 }
                 Err(e) => return Outcome::after_send(e),
             }

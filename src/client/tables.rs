@@ -29,6 +29,16 @@ pub enum TableSource {
 /// the ones rcli routes, splits or resends most.
 const SAMPLE: &[&str] = &["get", "set", "mget", "mset", "del", "exists", "incr", "eval", "expire", "hset"];
 
+/// What fingerprints a server: asked together, read together.
+pub(super) const FINGERPRINT: [&[&str]; 3] = [&["INFO", "server"], &["INFO", "modules"], &["COMMAND", "COUNT"]];
+
+/// `COMMAND INFO` of the [`SAMPLE`]: the live answer a cached table is compared with.
+pub(super) fn sample_command() -> Vec<&'static str> {
+    let mut sample = vec!["COMMAND", "INFO"];
+    sample.extend(SAMPLE);
+    sample
+}
+
 /// What is known about the server's tables this session.
 #[derive(Debug, Default)]
 pub struct Tables {
@@ -85,8 +95,13 @@ impl Client {
             return known.clone();
         }
         let current = self.current.clone();
-        let asked: [&[&str]; 3] = [&["INFO", "server"], &["INFO", "modules"], &["COMMAND", "COUNT"]];
-        let replies = self.pool.internal_batch(&current, &asked).unwrap_or_default();
+        let replies = self.pool.internal_batch(&current, &FINGERPRINT).unwrap_or_default();
+        self.keep_fingerprint(&replies)
+    }
+
+    /// The fingerprint from the replies to [`FINGERPRINT`]'s commands (asked in the
+    /// start-up exchange, `client/startup.rs`); error replies count as missing.
+    pub(super) fn keep_fingerprint(&mut self, replies: &[Frame]) -> Option<Fingerprint> {
         let answer = |i: usize| replies.get(i).filter(|f| f.as_error().is_none());
         let fingerprint = answer(0)
             .and_then(|info| Fingerprint::from_replies(info, answer(1), answer(2).and_then(Frame::as_integer)));
@@ -120,14 +135,13 @@ impl Client {
         Some((fresh, false))
     }
 
-    /// Loads the server's command table (cached, or fetched).
-    pub(super) fn load_command_table(&mut self) {
-        let mut sample = vec!["COMMAND", "INFO"];
-        sample.extend(SAMPLE);
-        let check = |client: &mut Client, cached: &Frame| {
-            let current = client.current.clone();
-            let Ok(live) = client.pool.internal(&current, &sample) else { return false };
-            SAMPLE.iter().all(|name| entry(&live, name).map(canonical) == entry(cached, name).map(canonical))
+    /// Loads the server's command table: the cached one when `live_sample` (the
+    /// server's answer to [`sample_command`], asked in the start-up exchange) agrees
+    /// with it, else fetched (then cached).
+    pub(super) fn load_command_table(&mut self, live_sample: Option<&Frame>) {
+        let check = |_: &mut Client, cached: &Frame| {
+            let Some(live) = live_sample else { return false };
+            SAMPLE.iter().all(|name| entry(live, name).map(canonical) == entry(cached, name).map(canonical))
         };
         if let Some((reply, cached)) = self.table_reply("command-info", &["COMMAND"], check) {
             let table = CommandTable::from_reply(&reply);

@@ -15,6 +15,7 @@ use crate::cluster::key_specs::{
     BeginSearch, FindKeys, KeySpec, SPEC_NUMBER_LIMIT, keys_from_spec, parse_key_spec, push_range, sort_store_key,
 };
 use crate::protocol::resp::{self, Frame};
+use crate::protocol::scan::{FrameScanner, Scanned};
 
 /// `COMMAND` from redis-server 7.0.15, as raw RESP2.
 pub const BUILTIN_COMMAND_INFO: &[u8] = include_bytes!("../builtin/command_info.resp");
@@ -77,6 +78,30 @@ pub struct CommandInfo {
     pub request_policy: Option<RequestPolicy>,
     pub response_policy: Option<ResponsePolicy>,
     pub subcommands: NameMap<CommandInfo>,
+    /// A key rule beyond the key-specs, decided once from the name.
+    key_rule: KeyRule,
+}
+
+/// Keys the key-specs do not describe, by command (decided when the table is read, not
+/// per command: every piped line asks for its keys).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum KeyRule {
+    #[default]
+    None,
+    /// SORT/SORT_RO: the key after STORE.
+    SortStore,
+    /// MIGRATE: the empty key argument of its KEYS form is not a key.
+    MigrateDropsEmpty,
+}
+
+impl KeyRule {
+    fn of(name: &str) -> KeyRule {
+        match name.split('|').next().unwrap_or_default() {
+            "sort" | "sort_ro" => KeyRule::SortStore,
+            "migrate" => KeyRule::MigrateDropsEmpty,
+            _ => KeyRule::None,
+        }
+    }
 }
 
 /// All commands of one server version.
@@ -113,6 +138,15 @@ impl Hasher for NameHasher {
 
 fn text(frame: &Frame) -> Option<String> {
     frame.to_text().map(|t| t.to_ascii_lowercase())
+}
+
+/// The name of a COMMAND entry still in bytes (`*N`, then `$L` and the name).
+fn entry_name(element: &[u8]) -> Option<&[u8]> {
+    let rest = element.get(element.iter().position(|&b| b == b'\n')? + 1..)?;
+    let line_end = rest.iter().position(|&b| b == b'\n')?;
+    let digits = rest.get(1..line_end.checked_sub(1)?).filter(|_| rest.first() == Some(&b'$'))?;
+    let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    rest.get(line_end + 1..line_end.checked_add(1)?.checked_add(len)?)
 }
 
 fn parse_command(frame: &Frame) -> Option<CommandInfo> {
@@ -166,7 +200,18 @@ fn parse_command(frame: &Frame) -> Option<CommandInfo> {
         .filter_map(parse_command)
         .map(|sub| (sub.name.clone(), sub))
         .collect();
-    Some(CommandInfo { name, arity, flags, legacy_keys, key_specs, request_policy, response_policy, subcommands })
+    let key_rule = KeyRule::of(&name);
+    Some(CommandInfo {
+        name,
+        arity,
+        flags,
+        legacy_keys,
+        key_specs,
+        request_policy,
+        response_policy,
+        subcommands,
+        key_rule,
+    })
 }
 
 impl CommandTable {
@@ -189,6 +234,30 @@ impl CommandTable {
             Ok(Some((frame, _))) => CommandTable::from_reply(&frame),
             _ => CommandTable::default(),
         }
+    }
+
+    /// The built-in table's entry for the command `name` alone (its subcommands
+    /// within), found by walking the table's bytes without building the rest: a
+    /// one-shot routed by the cached slot map needs one command, not 240.
+    pub fn builtin_one(name: &[u8]) -> CommandTable {
+        let mut table = CommandTable::default();
+        let bytes = BUILTIN_COMMAND_INFO;
+        let Some(mut at) = bytes.iter().position(|&b| b == b'\n').map(|end| end + 1) else { return table };
+        let mut scanner = FrameScanner::default();
+        while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+            let Scanned::Complete(len) = scanner.scan(rest) else { break };
+            let element = rest.get(..len).unwrap_or_default();
+            if entry_name(element).is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+                if let Ok(Some((frame, _))) = resp::parse(element)
+                    && let Some(command) = parse_command(&frame)
+                {
+                    table.commands.insert(command.name.clone(), command);
+                }
+                break;
+            }
+            at += len;
+        }
+        table
     }
 
     pub fn len(&self) -> usize {
@@ -262,12 +331,10 @@ impl CommandInfo {
             }
             keys_from_spec(spec, args, positions);
         }
-        let base = self.name.split('|').next().unwrap_or_default();
-        if base == "sort" || base == "sort_ro" {
-            positions.extend(sort_store_key(args));
-        }
-        if base == "migrate" {
-            positions.retain(|&p| args.get(p).is_some_and(|a| !a.as_ref().is_empty()));
+        match self.key_rule {
+            KeyRule::SortStore => positions.extend(sort_store_key(args)),
+            KeyRule::MigrateDropsEmpty => positions.retain(|&p| args.get(p).is_some_and(|a| !a.as_ref().is_empty())),
+            KeyRule::None => {}
         }
         if positions.len() > 1 {
             positions.sort_unstable();
@@ -277,174 +344,5 @@ impl CommandInfo {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(line: &str) -> Vec<String> {
-        let table = CommandTable::builtin();
-        let argv: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        table.key_positions(&argv).into_iter().map(|i| String::from_utf8_lossy(argv[i]).into_owned()).collect()
-    }
-
-    #[test]
-    fn builtin_table_loads() {
-        let table = CommandTable::builtin();
-        assert!(table.len() > 200, "{} commands", table.len());
-        let get = table.lookup(&["GET"]).unwrap();
-        assert!(get.flags.readonly);
-        let blpop = table.lookup(&["blpop"]).unwrap();
-        assert!(blpop.flags.blocking);
-        let dbsize = table.lookup(&["DBSIZE"]).unwrap();
-        assert_eq!(dbsize.request_policy, Some(RequestPolicy::AllShards));
-        assert_eq!(dbsize.response_policy, Some(ResponsePolicy::AggSum));
-        assert_eq!(table.lookup(&["client", "list"]).unwrap().name, "client|list");
-    }
-
-    #[test]
-    fn simple_and_multi_key_commands() {
-        assert_eq!(keys("GET foo"), ["foo"]);
-        assert_eq!(keys("SET foo bar EX 10"), ["foo"]);
-        assert_eq!(keys("MSET a 1 b 2 c 3"), ["a", "b", "c"]);
-        assert_eq!(keys("MGET a b c"), ["a", "b", "c"]);
-        assert_eq!(keys("DEL a b"), ["a", "b"]);
-        assert!(keys("PING").is_empty());
-        assert!(keys("NOSUCHCOMMAND x").is_empty());
-    }
-
-    #[test]
-    fn numkeys_commands() {
-        assert_eq!(keys("EVAL script 2 k1 k2 a1"), ["k1", "k2"]);
-        assert!(keys("EVAL script 0 a1").is_empty());
-        assert_eq!(keys("EVALSHA sha 1 k1 a1"), ["k1"]);
-        assert_eq!(keys("FCALL f 1 k1 a1"), ["k1"]);
-        assert_eq!(keys("ZUNIONSTORE dst 2 z1 z2 WEIGHTS 1 2"), ["dst", "z1", "z2"]);
-        assert_eq!(keys("ZINTERSTORE dst 1 z1"), ["dst", "z1"]);
-        assert_eq!(keys("LMPOP 2 l1 l2 LEFT"), ["l1", "l2"]);
-        assert_eq!(keys("BLMPOP 0 2 l1 l2 LEFT"), ["l1", "l2"]);
-        assert_eq!(keys("ZMPOP 1 z MIN"), ["z"]);
-        assert_eq!(keys("SINTERCARD 2 s1 s2 LIMIT 1"), ["s1", "s2"]);
-    }
-
-    #[test]
-    fn keyword_commands() {
-        assert_eq!(keys("XREAD COUNT 2 STREAMS s1 s2 0 0"), ["s1", "s2"]);
-        assert_eq!(keys("XREADGROUP GROUP g c STREAMS s1 >"), ["s1"]);
-        assert_eq!(keys("MIGRATE h 1 k 0 5000"), ["k"]);
-        assert_eq!(keys("MIGRATE h 1  0 5000 KEYS a b"), ["a", "b"]);
-        assert_eq!(keys("GEORADIUS g 0 0 1 km STORE dst"), ["g", "dst"]);
-        assert_eq!(keys("SORT src BY w_* GET o_* STORE dst"), ["src", "dst"]);
-        assert_eq!(keys("SORT src LIMIT 0 10"), ["src"]);
-        assert_eq!(keys("SORT src GET store"), ["src"]);
-        assert_eq!(keys("OBJECT ENCODING k"), ["k"]);
-        assert_eq!(keys("MEMORY USAGE k"), ["k"]);
-        assert_eq!(keys("SPUBLISH ch msg"), ["ch"]);
-        assert_eq!(keys("SSUBSCRIBE a b"), ["a", "b"]);
-    }
-
-    /// A COMMAND entry whose key-spec numbers are hostile.
-    fn hostile_get(spec: Frame) -> CommandTable {
-        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
-        let entry = Frame::Array(vec![
-            bulk("get"),
-            Frame::Integer(2),
-            Frame::Array(vec![bulk("readonly")]),
-            Frame::Integer(i64::MAX),
-            Frame::Integer(i64::MIN),
-            Frame::Integer(i64::MAX),
-            Frame::Array(vec![]),
-            Frame::Array(vec![]),
-            Frame::Array(vec![spec]),
-            Frame::Array(vec![]),
-        ]);
-        CommandTable::from_reply(&Frame::Array(vec![entry]))
-    }
-
-    fn spec(begin: Vec<(&str, Frame)>, find: Vec<(&str, Frame)>) -> Frame {
-        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
-        let map = |pairs: Vec<(&str, Frame)>| Frame::Array(pairs.into_iter().flat_map(|(k, v)| [bulk(k), v]).collect());
-        Frame::Array(vec![
-            bulk("begin_search"),
-            map(vec![
-                ("type", bulk(if begin.iter().any(|(k, _)| *k == "keyword") { "keyword" } else { "index" })),
-                ("spec", map(begin)),
-            ]),
-            bulk("find_keys"),
-            map(vec![
-                ("type", bulk(if find.iter().any(|(k, _)| *k == "keynumidx") { "keynum" } else { "range" })),
-                ("spec", map(find)),
-            ]),
-        ])
-    }
-
-    #[test]
-    fn hostile_key_spec_numbers_neither_panic_nor_invent_keys() {
-        let argv: Vec<&[u8]> = vec![b"GET", b"a", b"b", b"3"];
-        let cases = [
-            spec(
-                vec![("index", Frame::Integer(1))],
-                vec![
-                    ("lastkey", Frame::Integer(0)),
-                    ("keystep", Frame::Integer(i64::MAX)),
-                    ("limit", Frame::Integer(0)),
-                ],
-            ),
-            spec(
-                vec![("index", Frame::Integer(i64::MAX))],
-                vec![
-                    ("lastkey", Frame::Integer(i64::MAX)),
-                    ("keystep", Frame::Integer(1)),
-                    ("limit", Frame::Integer(0)),
-                ],
-            ),
-            spec(
-                vec![("index", Frame::Integer(1))],
-                vec![
-                    ("lastkey", Frame::Integer(-1)),
-                    ("keystep", Frame::Integer(1)),
-                    ("limit", Frame::Integer(i64::MIN)),
-                ],
-            ),
-            spec(
-                vec![("keyword", Frame::Bulk(b"a".to_vec())), ("startfrom", Frame::Integer(i64::MIN))],
-                vec![("lastkey", Frame::Integer(0)), ("keystep", Frame::Integer(1)), ("limit", Frame::Integer(0))],
-            ),
-            spec(
-                vec![("index", Frame::Integer(1))],
-                vec![
-                    ("keynumidx", Frame::Integer(i64::MAX)),
-                    ("firstkey", Frame::Integer(1)),
-                    ("keystep", Frame::Integer(1)),
-                ],
-            ),
-            spec(
-                vec![("index", Frame::Integer(1))],
-                vec![
-                    ("keynumidx", Frame::Integer(2)),
-                    ("firstkey", Frame::Integer(i64::MAX)),
-                    ("keystep", Frame::Integer(1)),
-                ],
-            ),
-        ];
-        for case in cases {
-            let table = hostile_get(case);
-            let positions = table.key_positions(&argv);
-            assert!(positions.iter().all(|&p| p >= 1 && p < argv.len()), "{positions:?}");
-        }
-    }
-
-    #[test]
-    fn command_names_of_any_length_are_found() {
-        let bulk = |t: &str| Frame::Bulk(t.as_bytes().to_vec());
-        let long = "a.module.command.with.a.name.longer.than.32.bytes";
-        let entry = Frame::Array(vec![
-            bulk(long),
-            Frame::Integer(2),
-            Frame::Array(vec![bulk("readonly")]),
-            Frame::Integer(1),
-            Frame::Integer(1),
-            Frame::Integer(1),
-        ]);
-        let table = CommandTable::from_reply(&Frame::Array(vec![entry]));
-        assert_eq!(table.key_positions(&[long.to_uppercase().as_str(), "k"]), [1]);
-    }
-}
+#[path = "commands_tests.rs"]
+mod tests;

@@ -30,6 +30,22 @@ pub enum Event {
     /// The slot map cannot be read (no permission, or the node does not answer CLUSTER
     /// SHARDS/SLOTS): rcli follows redirects and learns slots from them.
     LearningSlots { endpoint: Endpoint, reason: String },
+    /// A cluster-wide stream (MONITOR, keyspace events with `-c`) gained, lost or was
+    /// refused a node.
+    Stream { endpoint: Endpoint, change: StreamChange },
+}
+
+/// What happened to one node of a cluster-wide stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamChange {
+    /// The slot map selects a node it did not (a promoted replica).
+    Joined,
+    /// The slot map no longer selects it (a primary turned replica).
+    Left,
+    /// Its connection ended; the slot map is followed to whoever takes over.
+    Lost(String),
+    /// It answered the stream's command with an error; it is not asked again.
+    Refused(String),
 }
 
 impl Event {
@@ -62,6 +78,16 @@ impl Event {
             Event::LearningSlots { endpoint, reason } => format!(
                 "-> cannot read the slot map from {endpoint} ({reason}); following MOVED/ASK and learning slots from them"
             ),
+            Event::Stream { endpoint, change } => match change {
+                StreamChange::Joined => format!("-> streaming from {endpoint} too (the slot map now selects it)"),
+                StreamChange::Left => {
+                    format!("-> stopped streaming from {endpoint} (the slot map no longer selects it)")
+                }
+                StreamChange::Lost(error) => {
+                    format!("-> the stream from {endpoint} ended ({error}); following the slot map")
+                }
+                StreamChange::Refused(error) => format!("-> {endpoint} refused the stream: {error}"),
+            },
         }
     }
 }

@@ -128,16 +128,22 @@ fn first_line(text: &str) -> String {
 }
 
 /// Combines several nodes' replies under `policy`; `None` when the policy defines no
-/// single answer (or the replies do not fit it).
+/// single answer (or the replies do not fit it). A sum, minimum, maximum or logical
+/// fold over nodes that did not all answer is no answer: an error names how many did
+/// not, and why the first did not (never a partial total that looks whole).
 pub fn combine(policy: ResponsePolicy, parts: &[NodeReply]) -> Option<Frame> {
     let frames: Vec<&Frame> = parts.iter().filter_map(|p| p.result.as_ref().ok()).collect();
-    let first_error = frames.iter().find(|f| f.as_error().is_some()).copied();
     let all_answered = frames.len() == parts.len();
+    let unanswered = (!all_answered).then(|| {
+        let why = parts.iter().find_map(|p| p.result.as_ref().err()).map(|e| first_line(e)).unwrap_or_default();
+        let missing = parts.len().saturating_sub(frames.len());
+        Frame::Error(format!("ERR {missing} of {} nodes did not answer: {why}", parts.len()).into_bytes())
+    });
+    let first_error = frames.iter().find(|f| f.as_error().is_some()).copied().or(unanswered.as_ref());
     match policy {
         ResponsePolicy::AllSucceeded => Some(match first_error {
             Some(e) => e.clone(),
-            None if all_answered => frames.first().map(|f| (*f).clone())?,
-            None => Frame::Error(b"ERR not every node answered".to_vec()),
+            None => frames.first().map(|f| (*f).clone())?,
         }),
         ResponsePolicy::OneSucceeded => {
             frames.iter().find(|f| f.as_error().is_none()).or(frames.last()).map(|f| (*f).clone())
@@ -251,6 +257,13 @@ mod tests {
         let oks = vec![part(Frame::Simple(b"OK".as_slice().into())), part(Frame::Error(b"ERR x".to_vec()))];
         assert_eq!(combine(ResponsePolicy::AllSucceeded, &oks), Some(Frame::Error(b"ERR x".to_vec())));
         assert_eq!(combine(ResponsePolicy::OneSucceeded, &oks), Some(Frame::Simple(b"OK".as_slice().into())));
+        let failed =
+            || NodeReply { endpoint: Endpoint::tcp("h", 2), role: Role::Primary, result: Err("h:2: gone".into()) };
+        let partial = vec![part(Frame::Integer(2)), failed(), failed()];
+        let not_all = Some(Frame::Error(b"ERR 2 of 3 nodes did not answer: h:2: gone".to_vec()));
+        for policy in [ResponsePolicy::AggSum, ResponsePolicy::AggMax, ResponsePolicy::AggLogicalOr] {
+            assert_eq!(combine(policy, &partial), not_all, "{policy:?}: no partial total");
+        }
         let huge = vec![part(Frame::Integer(i64::MAX)), part(Frame::Integer(1))];
         assert_eq!(combine(ResponsePolicy::AggSum, &huge), Some(Frame::Integer(i64::MAX)), "no overflow");
     }

@@ -104,6 +104,20 @@ pub fn plan_keyed(
     }
 }
 
+/// The slot of a one-shot command the slot map cached on disk may route
+/// (docs/architecture.md, "The slot-map cache"): a command the table knows, with keys,
+/// all in one slot, that neither streams nor changes the session. Commands split per
+/// slot, keyless ones (a fan-out, the prompt's node, the server's tips) and unknown
+/// ones load the map as usual.
+pub fn cached_map_slot(argv: &[Vec<u8>], positions: &[usize], traits: Traits) -> Option<u16> {
+    if !traits.known || traits.streams || traits.pubsub || traits.changes_session {
+        return None;
+    }
+    let mut slots = positions.iter().map(|&p| argv.get(p).map(|key| slot::slot_of(key)));
+    let first = slots.next()??;
+    slots.all(|s| s == Some(first)).then_some(first)
+}
+
 /// The text shown instead of sending a command whose keys span slots.
 pub fn cross_slot_explanation(
     argv: &[Vec<u8>],
@@ -238,5 +252,23 @@ mod tests {
         for k in suggest_hash_tags(&[b"user:1:x", b"user:2:y"]) {
             assert_eq!(slot::slot_of(&k), slot::slot_of(b"{user}"));
         }
+    }
+
+    #[test]
+    fn the_cached_map_routes_known_single_slot_commands_only() {
+        let table = crate::cluster::commands::CommandTable::builtin();
+        let slot_of = |line: &str| {
+            let command = crate::cluster::command::Command::new(argv(line), &table);
+            cached_map_slot(&command.argv, &command.keys, command.traits)
+        };
+        assert_eq!(slot_of("GET foo"), Some(slot::slot_of(b"foo")));
+        assert_eq!(slot_of("INCR foo"), Some(slot::slot_of(b"foo")));
+        assert_eq!(slot_of("MGET {u}a {u}b"), Some(slot::slot_of(b"u")));
+        assert_eq!(slot_of("MGET a b"), None, "split per slot");
+        assert_eq!(slot_of("DBSIZE"), None, "keyless");
+        assert_eq!(slot_of("SSUBSCRIBE ch"), None, "a stream");
+        assert_eq!(slot_of("SPUBLISH ch m"), None, "Pub/Sub");
+        assert_eq!(slot_of("WATCH k"), None, "changes the session");
+        assert_eq!(slot_of("NOSUCHCOMMAND k"), None, "unknown");
     }
 }

@@ -6,7 +6,6 @@ use std::ffi::OsString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Mode;
 use crate::client::Client;
 use crate::exit::Exit;
 use crate::modes::consistency::cli::{help_text, position, take_settings};
@@ -29,29 +28,10 @@ pub fn main(argv: &[OsString]) -> Exit {
     if let Some(at) = position(argv) {
         words.remove(at);
     }
-    let settings = match take_settings(&mut words) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            crate::output::print_now(help_text().as_bytes());
-            return Exit::Success;
-        }
-        Err(message) => {
-            crate::output::note(&format!("rcli consistency-test: {message}"));
-            return Exit::Usage;
-        }
-    };
-    let mut config = match start::config(&words) {
-        Ok(config) => config,
+    let (config, settings) = match start::with_own_options("rcli consistency-test", words, take_settings, help_text) {
+        Ok(started) => started,
         Err(start::Stopped(exit)) => return exit,
     };
-    if let Mode::OneShot(command) = &config.mode {
-        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
-        crate::output::note(&format!("rcli consistency-test: unexpected argument '{first}' (see --help)"));
-        return Exit::Usage;
-    }
-    if let Err(start::Stopped(exit)) = start::prepare(&mut config) {
-        return exit;
-    }
     let controls = Controls { interrupt: Arc::new(AtomicBool::new(false)), abandon: Arc::default() };
     let flag = Arc::clone(&controls.interrupt);
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));

@@ -1,6 +1,6 @@
 //! The front door: every way rcli starts goes through here, once. [`main`] reads the
 //! first words and hands the run to its entry — the cluster manager (`--cluster`),
-//! `rcli sandbox`, `rcli consistency-test`, `rcli completions|man`, or the shell, a
+//! `rcli sandbox`, `rcli top`, `rcli consistency-test`, `rcli completions|man`, or the shell, a
 //! one-shot command, piped input and the redis-cli modes ([`run`]). Each entry gets its
 //! options through the one start-up sequence ([`start`]: parse, validate, warnings,
 //! `--askpass`, the TLS check) and ends with an [`Exit`]; only the binary's `main`
@@ -15,6 +15,7 @@ pub mod packaging;
 pub mod run;
 pub mod sandbox;
 pub mod start;
+pub mod top;
 
 use std::ffi::OsString;
 
@@ -22,9 +23,11 @@ use crate::exit::Exit;
 
 /// Runs rcli with `args` (the program name first).
 pub fn main(args: &[OsString]) -> Exit {
+    crate::client::descriptors::raise_limit();
     let rest = args.get(2..).unwrap_or_default();
     match args.get(1).and_then(|a| a.to_str()) {
         Some("sandbox") => return sandbox::main(rest),
+        Some("top") => return top::main(rest),
         Some("completions") => return packaging::completions(rest),
         Some("man") => return packaging::man(rest),
         _ => {}

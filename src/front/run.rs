@@ -20,9 +20,11 @@ use crate::{modes::pipe, modes::pipeline, shell::rcfile, shell::repl};
 pub fn session(config: &Config) -> Session {
     let mut client = Client::new(config.client.clone(), config.state.clone());
     client.set_target(config.target.clone());
+    let mut printer = Printer::new(config.format.clone(), config.hop_lines);
+    printer.merge = config.merge;
     Session {
         client,
-        printer: Printer::new(config.format.clone(), config.hop_lines),
+        printer,
         hops: true,
         interactive: config.mode == Mode::Shell,
         errors_inline: config.mode == Mode::Lines,
@@ -52,6 +54,7 @@ fn run_with(config: Config, lab: Option<Box<crate::shell::lab::LabSession>>, gui
     // commands may use them too.
     let mut shell = Shell::new(config.color);
     shell.lab = lab;
+    shell.prefs.confirm = !config.assume_yes;
     if config.mode != Mode::Shell {
         rcfile::apply_routing_settings(&mut shell, &mut session);
     }
@@ -72,6 +75,8 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
     match config.mode.clone() {
         Mode::Shell => {
             rcfile::apply(shell, session);
+            // `--yes` wins over the rclirc file's `:set confirm on`.
+            shell.prefs.confirm &= !config.assume_yes;
             session.connect_and_report();
             shell.load_docs(session);
             repl::run_with(shell, session, guide)
@@ -90,7 +95,7 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
                 }
             };
             let offline = argv.first().is_some_and(|w| w.eq_ignore_ascii_case(b"help") || w.as_slice() == b"?");
-            if !offline && !session.connect_and_report() {
+            if !offline && !connect_for_one_shot(session, &argv) {
                 return Exit::Failure;
             }
             let flow = session.run_command(argv, config.repeat, shell);
@@ -121,6 +126,17 @@ fn run_mode(session: &mut Session, shell: &mut Shell, config: &Config, guide: Op
         Mode::Pipe => pipe::run(session, io::stdin(), config.pipe_timeout, config.pipeline),
         Mode::Diagnostic(diagnostic) => crate::modes::diag::run(session, config, &diagnostic),
     }
+}
+
+/// Connects for the one-shot command `argv`: through the slot map cached on disk when
+/// it may route the command (`client/hint.rs`), else as
+/// [`Session::connect_and_report`]. True when connected.
+fn connect_for_one_shot(session: &mut Session, argv: &[Vec<u8>]) -> bool {
+    if session.client.start_from_cached_map(argv) {
+        session.show_warnings();
+        return true;
+    }
+    session.connect_and_report()
 }
 
 /// Why a one-shot command could not be put together.

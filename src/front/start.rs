@@ -7,7 +7,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Args, Config};
+use crate::cli::{Args, Config, Mode};
 use crate::client::state::Credentials;
 use crate::exit::Exit;
 
@@ -63,4 +63,35 @@ pub fn prepare(config: &mut Config) -> Result<(), Stopped> {
         return Err(Stopped(Exit::Failure));
     }
     Ok(())
+}
+
+/// The start of an entry with options of its own (`rcli top`, `rcli consistency-test`):
+/// `take` removes them from `words` (`Ok(None)`: `--help` was asked, `help` is printed),
+/// the rest goes through [`config`] and [`prepare`]; a command left over is refused,
+/// since these entries run none. `name` begins their error lines.
+pub fn with_own_options<S>(
+    name: &str,
+    mut words: Vec<OsString>,
+    take: impl FnOnce(&mut Vec<OsString>) -> Result<Option<S>, String>,
+    help: impl FnOnce() -> String,
+) -> Result<(Config, S), Stopped> {
+    let settings = match take(&mut words) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            crate::output::print_now(help().as_bytes());
+            return Err(Stopped(Exit::Success));
+        }
+        Err(message) => {
+            crate::output::note(&format!("{name}: {message}"));
+            return Err(Stopped(Exit::Usage));
+        }
+    };
+    let mut config = config(&words)?;
+    if let Mode::OneShot(command) = &config.mode {
+        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
+        crate::output::note(&format!("{name}: unexpected argument '{first}' (see {name} --help)"));
+        return Err(Stopped(Exit::Usage));
+    }
+    prepare(&mut config)?;
+    Ok((config, settings))
 }

@@ -1,7 +1,8 @@
 //! `--rdb FILE` (`-` for stdout), `--functions-rdb FILE` and `--replica`: an RDB
 //! transferred from a node as a replica would get it, or the replication stream shown
 //! as CSV lines, with redis-cli's messages (docs/redis-cli-modes.md §3). With `-c`,
-//! `--rdb DIR` saves one file per primary, all primaries at once, each named by the
+//! `--rdb DIR` saves one file per primary, `--parallel` primaries at once
+//! (client/workers.rs), each named by the
 //! cluster manager's backup rule (`manager::backup::node_rdb_path`: checked parts, a
 //! path that stays in DIR). A file is written in full to a temporary name, synced and
 //! renamed (`Exchange::save_payload`), so an older, longer file never keeps a stale
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::cli::Transfer;
 use crate::client::pool::{Exchange, Pool};
 use crate::client::replication::Payload;
+use crate::client::workers;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -78,21 +80,16 @@ fn rdb_per_primary(session: &mut Session, dir: &Path, what: Transfer) -> Exit {
             }
         }
     }
-    let failures: usize = std::thread::scope(|scope| {
-        let workers: Vec<_> = files
-            .iter()
-            .map(|(endpoint, file)| {
-                let (state, settings) = (state.clone(), settings.clone());
-                scope.spawn(move || {
-                    let mut pool = Pool::new(state, settings);
-                    save(&mut pool, endpoint, file, what, idle, &format!("{endpoint}: "))
-                        .map_err(|e| note(&e.about(&endpoint.to_string())))
-                        .is_err()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(true)).filter(|failed| *failed).count()
-    });
+    let width = settings.parallel;
+    let failures = workers::run_each(files, width, None, |_, (endpoint, file)| {
+        let mut pool = Pool::new(state.clone(), settings.clone());
+        save(&mut pool, endpoint, &file, what, idle, &format!("{endpoint}: "))
+            .map_err(|e| note(&e.about(&endpoint.to_string())))
+            .is_err()
+    })
+    .into_iter()
+    .filter(|failed| failed.unwrap_or(true))
+    .count();
     Exit::from_failed(failures + refused > 0)
 }
 

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod outcome;
 mod streams;
 pub mod subscriptions;
+mod watch;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -174,7 +175,7 @@ impl Session {
 
     /// Prints what redis-cli would warn about (a refused SELECT or AUTH on a new
     /// connection).
-    fn show_warnings(&mut self) {
+    pub fn show_warnings(&mut self) {
         for warning in self.client.pool().take_warnings() {
             self.printer.note(&warning);
         }
@@ -352,7 +353,8 @@ impl Session {
         }
         let lists_keys = self.interactive && lists_keys(argv);
         let mut shown = ShownAtOnce::new(&mut self.printer, self.hops);
-        shown.pieces = Some(Pieces {
+        // A reply printed with a shape (docs/json.md) is read whole first.
+        shown.pieces = (!shown.printer.shapes(argv)).then(|| Pieces {
             verbatim: render::is_verbatim_command(argv),
             renderer: None,
             listed: lists_keys.then(Vec::new),

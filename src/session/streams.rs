@@ -39,6 +39,9 @@ impl Session {
     /// reply (wrong arguments, no permission) ends the command, as in redis-cli; in the
     /// shell, a subscription goes to subscribed mode once its channels are confirmed.
     pub(super) fn stream(&mut self, command: &Command, hooks: &mut dyn Hooks) -> Flow {
+        if let Some(flow) = self.watch_cluster(command) {
+            return flow;
+        }
         let argv = command.argv.as_slice();
         let mut shown = ShownAtOnce::new(&mut self.printer, self.hops);
         let opened = self.client.open_stream(command, &mut shown);
@@ -110,7 +113,7 @@ impl Session {
 
     /// An error reply on a stream: the command is over (redis-cli 7.0 leaves its
     /// reading loop at the first error); `-e` makes it the end of the run.
-    fn stream_refused(&mut self, argv: &[Vec<u8>], frame: Frame) -> Flow {
+    pub(super) fn stream_refused(&mut self, argv: &[Vec<u8>], frame: Frame) -> Flow {
         if let Some(flow) = self.exit_on_error_reply(&Reply::One(frame.clone())) {
             return flow;
         }

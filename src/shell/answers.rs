@@ -1,6 +1,7 @@
 //! The words the shell answers itself when the session hands it a line (`help`, the
-//! `:meta` commands), and what it keeps of each command the session runs: key names
-//! for completion, the last outcome for the lessons, a subscription to serve. This is
+//! `:meta` commands, `peek` at a terminal), the question before a dangerous command,
+//! and what it keeps of each command the session runs: key names for completion, the
+//! last outcome for the lessons, a subscription to serve. This is
 //! the shell's side of [`Hooks`] (docs/architecture.md, "The shell above the session").
 
 use crate::client::pool::Exchange;
@@ -8,8 +9,10 @@ use crate::output::StdoutClosed;
 use crate::session::hooks::Hooks;
 use crate::session::outcome::Outcome;
 use crate::session::{Flow, Session};
+use crate::shell::confirm;
 use crate::shell::docs;
 use crate::shell::meta;
+use crate::shell::peek;
 use crate::shell::state::{SEEN_KEYS, Shell};
 
 /// `help …`: the server's own docs when it is there (as redis-cli), else the
@@ -28,8 +31,14 @@ impl Hooks for Shell {
         let first = argv.first()?;
         let done = if first.eq_ignore_ascii_case(b"help") || first.as_slice() == b"?" {
             help(self, session, argv)
+        } else if first.eq_ignore_ascii_case(b":peek") || (self.at_terminal && first.eq_ignore_ascii_case(b"peek")) {
+            peek::run(session, argv.get(1..).unwrap_or_default())
         } else if first.first() == Some(&b':') {
             meta::run(self, session, argv)
+        } else if self.at_terminal && self.prefs.confirm && !confirm::ask(session, argv) {
+            // Straight to the terminal, like the question: not into a `| command`.
+            crate::output::print_now(b"(not run)\n");
+            Ok(())
         } else {
             return None;
         };

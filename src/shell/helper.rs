@@ -1,10 +1,12 @@
-//! The line editor's helper: completion, hints and highlighting for the shell. It never
-//! touches the network and works from a [`HelperState`] snapshot the shell refreshes
-//! after every line (command docs and table, the slot map, keys seen, preferences).
+//! The line editor's helper: completion, hints and highlighting for the shell. It
+//! works from a [`HelperState`] snapshot the shell refreshes after every line (command
+//! docs and table, the slot map, keys seen, preferences).
 //!
 //! * Completion (Tab): command names and subcommands, tokens valid at the cursor
 //!   (`SET k v EX|PX|NX…`), meta-commands and their arguments, `help` topics and
-//!   `@groups`, and key names seen in this session.
+//!   `@groups`, and key names seen in this session or found by a SCAN the Tab asks
+//!   for ([`crate::shell::key_scan`], the helper's only way to the network: another
+//!   thread's, waited for a few milliseconds at most).
 //! * Hints (grey, after the cursor): the remaining syntax, where the last key lands
 //!   (`slot 11326 → 127.0.0.1:7002`), and a CROSSSLOT warning before Enter.
 //! * Highlighting: the command, keys in their owner's colour with the hashed part
@@ -29,6 +31,7 @@ use crate::protocol::split::split_args;
 use crate::session::SHELL_WORDS;
 use crate::shell::docs::Docs;
 use crate::shell::hints;
+use crate::shell::key_scan::KeyScanner;
 use crate::shell::meta::table::META;
 use crate::shell::paint;
 
@@ -41,6 +44,8 @@ pub struct HelperState {
     pub hints: bool,
     pub color: bool,
     pub keys: Arc<Vec<Vec<u8>>>,
+    /// Keys found by SCAN on demand (a Tab at a key position asks).
+    pub scanner: Option<Arc<KeyScanner>>,
 }
 
 /// The rustyline helper.
@@ -191,6 +196,33 @@ impl HelperState {
         Some(if ends_with_space { joined } else { format!(" {joined}") })
     }
 
+    /// Key names to complete: seen in this session, then found by SCAN.
+    fn key_names(&self) -> Vec<String> {
+        let scanned = self.scanner.as_ref().map(|s| s.names()).unwrap_or_default();
+        self.keys.iter().chain(scanned.iter()).map(|k| text(k)).collect()
+    }
+
+    /// The part of a key typed before `pos` when the cursor is at a key position (what
+    /// a SCAN for completion looks for).
+    pub fn key_word_at(&self, line: &str, pos: usize) -> Option<Vec<u8>> {
+        let before = line.get(..pos).unwrap_or(line);
+        let all = words(before);
+        let ends_with_space = before.is_empty() || before.ends_with(|c: char| c.is_ascii_whitespace());
+        let (typed, complete) = match all.split_last() {
+            Some((last, done)) if !ends_with_space => (last.value.clone(), done),
+            _ => (Vec::new(), all.as_slice()),
+        };
+        let first = text(&complete.first()?.value);
+        let at_key = if [":slot", ":peek", "peek"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
+            true
+        } else {
+            let mut probe: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
+            probe.push(b"x".to_vec());
+            self.commands.key_positions(&probe).contains(&(probe.len() - 1))
+        };
+        at_key.then_some(typed)
+    }
+
     /// Completion candidates for the word ending at `pos`: (start of the word, candidates).
     pub fn complete_at(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
         let before = line.get(..pos).unwrap_or(line);
@@ -212,6 +244,9 @@ impl HelperState {
                 candidates.extend(self.docs.entries.iter().filter(|e| !e.name.contains(' ')).map(|e| e.name.clone()));
                 candidates.extend(self.docs.groups().into_iter().map(|g| format!("@{g}")));
             }
+            Some(first) if first.eq_ignore_ascii_case("peek") && names.len() == 1 => {
+                candidates.extend(self.key_names())
+            }
             Some(first) if first.starts_with(':') => {
                 let nodes = || {
                     self.topology
@@ -224,9 +259,10 @@ impl HelperState {
                         candidates.extend(TARGET_WORDS.iter().map(|w| w.to_string()));
                         candidates.extend(nodes());
                     }
-                    ":set" if names.len() == 1 => {
-                        candidates.extend(["hints", "nohints", "color", "hops", "address-map", "az"].map(String::from))
-                    }
+                    ":set" if names.len() == 1 => candidates.extend(
+                        ["hints", "nohints", "color", "hops", "merge", "confirm", "pager", "address-map", "az"]
+                            .map(String::from),
+                    ),
                     ":set" if names.get(1).is_some_and(|w| w.eq_ignore_ascii_case("az")) => {
                         let mut zones: Vec<String> =
                             self.topology.iter().flat_map(|t| t.all_nodes()).filter_map(|n| n.zone.clone()).collect();
@@ -238,7 +274,7 @@ impl HelperState {
                     ":set" => candidates.extend(["auto", "always", "never", "on", "off"].map(String::from)),
                     ":readonly" | ":hops" => candidates.extend(["on", "off"].map(String::from)),
                     ":help" => candidates.extend(META.iter().map(|m| m.name.to_string())),
-                    ":slot" => candidates.extend(self.keys.iter().map(|k| text(k))),
+                    ":slot" | ":peek" => candidates.extend(self.key_names()),
                     _ => {}
                 }
             }
@@ -261,7 +297,7 @@ impl HelperState {
                     let mut probe: Vec<Vec<u8>> = complete.iter().map(|w| w.value.clone()).collect();
                     probe.push(b"x".to_vec());
                     if self.commands.key_positions(&probe).contains(&(probe.len() - 1)) {
-                        candidates.extend(self.keys.iter().map(|k| text(k)));
+                        candidates.extend(self.key_names());
                     }
                 }
             }
@@ -363,6 +399,9 @@ impl Completer for RcliHelper {
     type Candidate = Pair;
 
     fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+        if let (Some(scanner), Some(prefix)) = (&self.state.scanner, self.state.key_word_at(line, pos)) {
+            scanner.request(&prefix);
+        }
         let (start, candidates) = self.state.complete_at(line, pos);
         Ok((start, candidates.into_iter().map(|c| Pair { display: c.clone(), replacement: c }).collect()))
     }

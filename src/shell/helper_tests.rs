@@ -14,6 +14,7 @@ fn helper(color: bool) -> RcliHelper {
             hints: true,
             color,
             keys: Arc::new(vec![b"user:1000".to_vec(), b"foo".to_vec()]),
+            scanner: None,
         },
     }
 }
@@ -105,4 +106,16 @@ fn highlighting_marks_commands_keys_and_mistakes() {
     assert!(wrong.contains(&paint::wrong("FOOBAR")), "{wrong:?}");
     let plain = helper(false);
     assert!(matches!(plain.highlight("set k v", 7), Cow::Borrowed(_)));
+}
+
+#[test]
+fn a_scan_is_asked_for_only_at_a_key_position() {
+    let h = helper(false);
+    assert_eq!(h.state.key_word_at("get us", 6), Some(b"us".to_vec()));
+    assert_eq!(h.state.key_word_at("get ", 4), Some(Vec::new()));
+    assert_eq!(h.state.key_word_at("peek user", 9), Some(b"user".to_vec()));
+    assert_eq!(h.state.key_word_at(":slot a b", 9), Some(b"b".to_vec()));
+    assert_eq!(h.state.key_word_at("ge", 2), None);
+    assert_eq!(h.state.key_word_at("set k ", 6), None, "a value, not a key");
+    assert_eq!(h.state.key_word_at("ping ", 5), None);
 }

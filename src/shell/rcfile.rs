@@ -1,10 +1,11 @@
 //! The shell's preferences file: `RCLI_RCFILE`, else `dirs::config_dir()/rcli/rclirc`.
 //! Each line is a `:set …` command (`:set hints`, `:set color never`, `:set hops off`,
-//! `:set address-map ANNOUNCED=REACHABLE`, `:set az NAME`); blank lines and `#` comments
-//! are skipped. The shell applies every line; the other modes only the routing
-//! settings (the address map, which says how to reach a cluster, and the zone replica
-//! reads prefer), whatever rcli does with the cluster. `--az` on the command line wins
-//! over the file's zone.
+//! `:set confirm off`, `:set pager off|on|auto`, `:set address-map ANNOUNCED=REACHABLE`,
+//! `:set az NAME`); blank lines and `#` comments are skipped. The shell applies every
+//! line; the other modes only the routing settings (the address map, which says how to
+//! reach a cluster, and the zone replica reads prefer), whatever rcli does with the
+//! cluster. `--az` on the command line wins over the file's zone, `--yes` over its
+//! `:set confirm`.
 
 use std::path::PathBuf;
 

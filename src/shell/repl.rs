@@ -1,8 +1,10 @@
 //! The interactive shell: rustyline with rcli's helper, the redis-cli prompt
 //! (`host:port[db](TX)> `), history without secrets, Ctrl-C that clears the line or
-//! cancels a running command, Ctrl-D to leave; in the sandbox, a lesson's guide
-//! before each prompt and after each line (`shell/lesson/`).
+//! cancels a running command, Ctrl-D to leave, `COMMAND | shell command`
+//! ([`super::pipe`]); in the sandbox, a lesson's guide before each prompt and after each
+//! line (`shell/lesson/`).
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,13 +13,17 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Editor};
 
+use crate::client::state::SessionState;
 use crate::endpoint::Endpoint;
 use crate::exit::Exit;
+use crate::output::{Destination, HopLines};
 use crate::session::{Flow, Session};
 use crate::shell::above_prompt;
 use crate::shell::helper::{HelperState, RcliHelper};
 use crate::shell::history;
+use crate::shell::key_scan::KeyScanner;
 use crate::shell::lesson::Guide;
+use crate::shell::pager::Paging;
 use crate::shell::state::Shell;
 use crate::shell::subscribed::Subscription;
 
@@ -51,6 +57,7 @@ fn refresh_helper(
     shell: &mut Shell,
     session: &mut Session,
     seen: &mut (u64, usize),
+    scan_for: &mut Option<(Vec<Endpoint>, SessionState)>,
 ) {
     let Some(helper) = editor.helper_mut() else { return };
     let state = &mut helper.state;
@@ -67,6 +74,45 @@ fn refresh_helper(
         state.keys = Arc::new(shell.seen_keys.clone());
         seen.1 = shell.seen_keys.len();
     }
+    // Completion's SCAN: the primaries (or the node in the prompt) with the session's
+    // login and database; a new scanner when they change.
+    let nodes: Vec<Endpoint> = match session.client.topology() {
+        _ if !session.client.is_connected() => Vec::new(),
+        Some(topology) => topology.primaries().into_iter().map(|n| n.endpoint.clone()).collect(),
+        None => vec![session.client.current().clone()],
+    };
+    let login = session.client.pool().state().clone();
+    if scan_for.as_ref().is_none_or(|(n, l)| *n != nodes || *l != login) {
+        let settings = session.client.pool().settings().clone();
+        state.scanner =
+            (!nodes.is_empty()).then(|| Arc::new(KeyScanner::start(nodes.clone(), login.clone(), settings)));
+        *scan_for = Some((nodes, login));
+    }
+}
+
+/// Runs a typed line, its output through the pager when it is taller than the screen.
+/// Not a command that waits (BLPOP, MONITOR: what they print — a redirect line first —
+/// must show while they wait) nor a repeated one (`5 get k`): they print as they go.
+fn run_paged(shell: &mut Shell, session: &mut Session, line: &str) -> Flow {
+    use crate::protocol::split::{Repeat, repeat_prefix, split_args};
+    let as_it_goes = split_args(line.as_bytes()).map_or(true, |argv| {
+        repeat_prefix(&argv) != Repeat::Once || argv.is_empty() || session.client.command(argv).traits.waits
+    });
+    let paging = if as_it_goes { None } else { Paging::begin(shell.prefs.pager) };
+    let Some((paging, writer)) = paging else { return session.run_line(line.as_bytes(), shell) };
+    let previous = session.printer.divert(Destination::Writer(writer));
+    // Hop lines (a redirect, a retry while a node is down) show as they happen, on the
+    // same terminal (stderr, when it is one), not held with the reply.
+    let hop_lines = session.printer.hop_lines;
+    if hop_lines == HopLines::Stdout && std::io::stderr().is_terminal() {
+        session.printer.hop_lines = HopLines::Stderr;
+    }
+    let flow = session.run_line(line.as_bytes(), shell);
+    let _ = session.printer.flush();
+    session.printer.hop_lines = hop_lines;
+    drop(session.printer.divert(previous));
+    paging.end();
+    flow
 }
 
 /// Runs the shell until quit, Ctrl-D or a closed stdout; returns the exit code.
@@ -81,6 +127,9 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
     // Ctrl-C while a command runs sets the flag; the wait for the reply sees it.
     let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
     session.client.set_interrupt(interrupt.clone());
+    // A person at a terminal, reading what rcli prints: only then the shell's own
+    // additions (docs/shell.md); `rcli > file` keeps redis-cli's behaviour.
+    shell.at_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
 
     // Colour is decided by rcli (`--color`, `:set color`, NO_COLOR); the helper returns
     // plain text when it is off, so the editor always asks it.
@@ -101,6 +150,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
         crate::shell::lab::attach(lab, &mut editor);
     }
     let mut seen = (u64::MAX, usize::MAX);
+    let mut scan_for = None;
     let history_file = history::path();
     if let Some(path) = &history_file {
         for line in history::load(path) {
@@ -112,7 +162,7 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
         if let Some(lab) = shell.lab.as_deref_mut() {
             crate::shell::lab::between_lines(lab, session);
         }
-        refresh_helper(&mut editor, shell, session, &mut seen);
+        refresh_helper(&mut editor, shell, session, &mut seen, &mut scan_for);
         if subscription.as_ref().is_some_and(|s| !s.is_active()) {
             subscription = None;
         }
@@ -176,7 +226,13 @@ pub fn run_with(shell: &mut Shell, session: &mut Session, mut guide: Option<Guid
                         guide.command(shell, session, line);
                         continue;
                     }
-                    match session.run_line(line.as_bytes(), shell) {
+                    let flow = match crate::shell::pipe::split(line) {
+                        (command, Some(shell_command)) if shell.at_terminal => {
+                            crate::shell::pipe::run(session, shell, command, shell_command, &interrupt)
+                        }
+                        _ => run_paged(shell, session, line),
+                    };
+                    match flow {
                         Flow::Continue => {}
                         Flow::Exit(code) => return code,
                         Flow::StdoutClosed => return Exit::Success,

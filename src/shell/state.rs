@@ -11,12 +11,17 @@ use crate::session::Session;
 use crate::session::outcome::Outcome;
 use crate::shell::docs::Docs;
 use crate::shell::lab::LabSession;
+use crate::shell::pager::PagerMode;
 
 /// The shell's preferences (`:set`, rclirc): the hop lines' switch is the session's.
 #[derive(Debug, Clone, Copy)]
 pub struct Preferences {
     pub hints: bool,
     pub color: bool,
+    /// Ask before dangerous commands at a terminal (`--yes`, `:set confirm off`).
+    pub confirm: bool,
+    /// Replies through `$PAGER` (`:set pager`).
+    pub pager: PagerMode,
 }
 
 /// Key names remembered for completion.
@@ -37,13 +42,17 @@ pub struct Shell {
     pub lab: Option<Box<LabSession>>,
     /// What the last command sent got (`None` after a line that sent nothing).
     pub last_outcome: Option<Outcome>,
+    /// The line editor reads a person's typing and stdout is a terminal: only then does
+    /// the shell ask before dangerous commands or add its own words (`peek`, `| cmd`).
+    pub at_terminal: bool,
 }
 
 impl Shell {
     pub fn new(color: bool) -> Shell {
         Shell {
             docs: None,
-            prefs: Preferences { hints: true, color },
+            prefs: Preferences { hints: true, color, confirm: true, pager: PagerMode::Auto },
+            at_terminal: false,
             seen_keys: Vec::new(),
             pending_subscription: None,
             lab: None,

@@ -10,8 +10,9 @@
 //! `events.rs` (what changed between two frames), `figures.rs` (lag, totals), `table.rs` (the node table: cells,
 //! sort, filter), `keys.rs` (what a key changes), `text.rs` (a frame as text or
 //! JSON); I/O — `poll.rs` (the rounds, on their own thread) and `screen.rs` (the
-//! terminal); `cli.rs` (the options). It uses only the lower floors: protocol/,
-//! cluster/, client/, cli/, output.rs, endpoint.rs, error.rs.
+//! terminal); `cli.rs` (the options). The entry is `front/top.rs` (the start-up
+//! sequence); this room uses only the lower floors: protocol/, cluster/, client/, cli/,
+//! output.rs, exit.rs, endpoint.rs, error.rs.
 
 pub mod cli;
 pub mod events;
@@ -27,72 +28,36 @@ pub mod text;
 pub mod tracker;
 pub mod view;
 
-use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{Args, Config, Mode};
+use crate::cli::Config;
 use crate::client::Client;
 use crate::client::refresh::DEFAULT_BUDGET;
+use crate::exit::Exit;
 use poll::{Poller, Reach, node_wait};
 use tracker::Tracker;
 use view::View;
 
-/// The exit code of a run ended by Ctrl-C when stdout is not a terminal (as `--stat`).
-const INTERRUPTED: i32 = 130;
-
-/// Runs `rcli top …` (`rest`: the words after `top`); returns the exit code.
-pub fn main(rest: &[OsString]) -> i32 {
-    let mut words: Vec<OsString> = std::iter::once(OsString::from("rcli")).chain(rest.iter().cloned()).collect();
-    let settings = match cli::take_settings(&mut words) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            crate::output::print_now(cli::help_text().as_bytes());
-            return 0;
-        }
-        Err(message) => {
-            crate::output::note(&format!("rcli top: {message}"));
-            return 2;
-        }
-    };
-    let config = match clap::Parser::try_parse_from(&words)
-        .map_err(|e: clap::Error| e.to_string())
-        .and_then(|args: Args| Config::from_args(args).map_err(|e| e.to_string()))
-    {
-        Ok(config) => config,
-        Err(message) => {
-            crate::output::note(message.trim_end());
-            return 2;
-        }
-    };
-    if let Mode::OneShot(command) = &config.mode {
-        let first = command.first().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_default();
-        crate::output::note(&format!("rcli top: unexpected argument '{first}' (see rcli top --help)"));
-        return 2;
-    }
-    if config.askpass {
-        crate::output::note("rcli top: --askpass is not taken here; give the password with REDISCLI_AUTH");
-        return 2;
-    }
-    for warning in &config.warnings {
-        crate::output::note(warning);
-    }
-    if let Some(tls) = &config.client.tls
-        && let Err(detail) = tls.ready()
-    {
-        crate::output::note(&crate::error::Error::TlsSetup(detail).to_string());
-        return 1;
-    }
+/// Runs the view `settings` ask for on the nodes `config` names; `config` went through
+/// the start-up sequence (`front::top`: parsed, validated, warnings, askpass, TLS).
+pub fn run(config: &Config, settings: &cli::Settings) -> Exit {
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     let mut client = Client::new(config.client.clone(), config.state.clone());
     client.set_interrupt(Arc::clone(&interrupt));
     if let Err(e) = client.connect(&mut Vec::new()) {
+        if interrupt.load(Ordering::SeqCst) {
+            return Exit::Interrupted;
+        }
         crate::output::note(&e.to_string());
-        return 1;
+        return Exit::Failure;
+    }
+    if config.client.cluster {
+        client.learn_budget_now();
     }
     let interval = cli::interval(config.interval);
     let topology = if config.client.cluster { client.topology().cloned() } else { None };
@@ -111,18 +76,18 @@ pub fn main(rest: &[OsString]) -> i32 {
     let tracker = Tracker::new(seed.clone(), topology, interval, budget, slots);
     let poller = Poller::start(tracker, reach, interval);
     if settings.once {
-        return once(&poller, &settings, interval, &interrupt);
+        return once(&poller, settings, interval, &interrupt);
     }
     if std::io::stdout().is_terminal() {
         return match screen::run(&poller, config.color, &seed.to_string(), &interrupt) {
-            Ok(()) => 0,
+            Ok(()) => Exit::Success,
             Err(e) => {
                 crate::output::note(&format!("rcli top: the terminal failed: {e}"));
-                1
+                Exit::Failure
             }
         };
     }
-    batch(&poller, &settings, interval, &interrupt)
+    batch(&poller, settings, interval, &interrupt)
 }
 
 /// The longest wait for one frame: a round's node wait after the interval, and room.
@@ -151,32 +116,32 @@ fn render(view: &View, json: bool) -> String {
 }
 
 /// `--once`: the second frame (the first has no rates yet), as text or JSON.
-fn once(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> i32 {
+fn once(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> Exit {
     let mut last = None;
     while last.as_ref().is_none_or(|v: &View| v.rounds < 2) {
         match next_frame(poller, interval, interrupt) {
             Ok(Some(view)) => last = Some(view),
             Ok(None) => break,
-            Err(()) => return INTERRUPTED,
+            Err(()) => return Exit::Interrupted,
         }
     }
     let Some(view) = last else {
         crate::output::note("rcli top: no frame came in time");
-        return 1;
+        return Exit::Failure;
     };
     crate::output::print_now(render(&view, settings.json).as_bytes());
-    if view.totals.answering == 0 { 1 } else { 0 }
+    Exit::from_ok(view.totals.answering > 0)
 }
 
 /// stdout is not a terminal: a frame per interval (text frames apart by a blank line,
 /// or a JSON object per line) until Ctrl-C or a closed stdout.
-fn batch(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> i32 {
+fn batch(poller: &Poller, settings: &cli::Settings, interval: Duration, interrupt: &AtomicBool) -> Exit {
     let mut first = true;
     loop {
         let view = match next_frame(poller, interval, interrupt) {
             Ok(Some(view)) => view,
             Ok(None) => continue,
-            Err(()) => return INTERRUPTED,
+            Err(()) => return Exit::Interrupted,
         };
         let mut out = std::io::stdout().lock();
         let separator = if first || settings.json { "" } else { "\n" };
@@ -186,7 +151,7 @@ fn batch(poller: &Poller, settings: &cli::Settings, interval: Duration, interrup
             .and_then(|()| out.write_all(render(&view, settings.json).as_bytes()))
             .and_then(|()| out.flush());
         if written.is_err() {
-            return 0;
+            return Exit::Success;
         }
     }
 }

@@ -12,7 +12,7 @@ use rcli::modes::sandbox::call;
 use rcli::protocol::resp::Frame;
 
 use crate::eqnice;
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 fn owner(cluster: &LocalCluster, key: &str) -> Endpoint {
@@ -54,19 +54,16 @@ fn the_tutorial_session_routes_before_sending_and_moves_the_prompt() {
     let moved_before = moved_count(&cluster);
     let mut p = shell(&home, &["-c", "-p", &seed]);
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
-    p.send_line("set foo bar").unwrap();
-    p.exp_string(&format!("-> Redirected to slot [12182] located at {foo_owner}")).unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
-    p.send_line("set hello world").unwrap();
-    p.exp_string(&format!("-> Redirected to slot [866] located at {hello_owner}")).unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string(&format!("{hello_owner}> ")).unwrap();
-    p.send_line("get foo").unwrap();
-    p.exp_string("\"bar\"").unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
-    p.send_line(":slot user:{1000}.following").unwrap();
-    p.exp_string("slot 11326").unwrap();
+    p.send_and_expect(
+        "set foo bar",
+        &[&format!("-> Redirected to slot [12182] located at {foo_owner}"), "OK", &format!("{foo_owner}> ")],
+    );
+    p.send_and_expect(
+        "set hello world",
+        &[&format!("-> Redirected to slot [866] located at {hello_owner}"), "OK", &format!("{hello_owner}> ")],
+    );
+    p.send_and_expect("get foo", &["\"bar\"", &format!("{foo_owner}> ")]);
+    p.send_and_expect(":slot user:{1000}.following", &["slot 11326"]);
     // rexpect reads bytes as Latin-1, so match the ASCII part of "first {…} → \"1000\" hashed".
     p.exp_string("\"1000\" hashed").unwrap();
     p.send_line("quit").unwrap();
@@ -144,35 +141,38 @@ fn a_migrating_slot_is_followed_through_ask_and_moved_updates_the_map() {
     let (source_id, target_id) = (cluster.ids[source_index].clone(), cluster.ids[target_index].clone());
 
     let mut p = shell(&home, &["-c", "-p", &seed]);
-    p.send_line("set {m}old 1").unwrap();
-    p.exp_string("OK").unwrap();
+    p.send_and_expect("set {m}old 1", &["OK"]);
     call(&target, &["CLUSTER", "SETSLOT", &key_slot, "IMPORTING", &source_id]).unwrap();
     call(&source, &["CLUSTER", "SETSLOT", &key_slot, "MIGRATING", &target_id]).unwrap();
 
-    p.send_line("set {m}new 2").unwrap();
-    p.exp_string(&format!("-> ASK: slot {key_slot} is migrating to {target}, asking there once")).unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("get {m}old").unwrap();
-    p.exp_string("\"1\"").unwrap();
+    p.send_and_expect(
+        "set {m}new 2",
+        &[&format!("-> ASK: slot {key_slot} is migrating to {target}, asking there once"), "OK"],
+    );
+    p.send_and_expect("get {m}old", &["\"1\""]);
     assert_eq!(text(&call(&target, &["GET", "{m}new"]).unwrap_or(Frame::Null)), "", "GET without ASKING is redirected");
     // One key on each side of the migration: the source says TRYAGAIN; rcli retries with
     // a growing pause, a bounded number of times, then shows the error.
-    p.send_line("mget {m}old {m}new").unwrap();
-    p.exp_string(&format!("-> TRYAGAIN from {source}: retrying in 100 ms (attempt 1 of 5)")).unwrap();
-    p.exp_string("attempt 5 of 5").unwrap();
-    p.exp_string("(error) TRYAGAIN").unwrap();
+    p.send_and_expect(
+        "mget {m}old {m}new",
+        &[
+            &format!("-> TRYAGAIN from {source}: retrying in 100 ms (attempt 1 of 5)"),
+            "attempt 5 of 5",
+            "(error) TRYAGAIN",
+        ],
+    );
 
     let Endpoint::Tcp { port, .. } = &target else { unreachable!() };
     call(&source, &["MIGRATE", "127.0.0.1", &port.to_string(), "{m}old", "0", "5000"]).unwrap();
     for i in 0..3 {
         call(&cluster.endpoint(i), &["CLUSTER", "SETSLOT", &key_slot, "NODE", &target_id]).unwrap();
     }
-    p.send_line("get {m}old").unwrap();
-    p.exp_string(&format!("-> MOVED: slot {key_slot} is now at {target}, slot map refreshed")).unwrap();
-    p.exp_string("\"1\"").unwrap();
+    p.send_and_expect(
+        "get {m}old",
+        &[&format!("-> MOVED: slot {key_slot} is now at {target}, slot map refreshed"), "\"1\""],
+    );
     let moved = moved_count(&cluster);
-    p.send_line("get {m}new").unwrap();
-    p.exp_string("\"2\"").unwrap();
+    p.send_and_expect("get {m}new", &["\"2\""]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
     assert_eq!(moved_count(&cluster), moved, "the map was updated by the first MOVED");
@@ -189,10 +189,8 @@ fn a_killed_primary_is_replaced_without_restarting_rcli() {
     let seed_index = (victim_index + 1) % 3;
     let seed = cluster.port(seed_index).to_string();
     let mut p = shell(&home, &["-c", "-p", &seed]);
-    p.send_line("set {f}x 42").unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("wait 1 2000").unwrap();
-    p.exp_string("(integer) 1").unwrap();
+    p.send_and_expect("set {f}x 42", &["OK"]);
+    p.send_and_expect("wait 1 2000", &["(integer) 1"]);
     cluster.nodes[victim_index].kill();
     let survivor = cluster.endpoint(seed_index);
     wait_for("the replica to take over", Duration::from_secs(30), || {
@@ -202,11 +200,8 @@ fn a_killed_primary_is_replaced_without_restarting_rcli() {
             .and_then(|t| t.owner(slot_of(b"{f}")).cloned())
             .is_some_and(|o| o != victim)
     });
-    p.send_line("get {f}x").unwrap();
-    p.exp_string(&format!("-> {victim} is not answering")).unwrap();
-    p.exp_string("\"42\"").unwrap();
-    p.send_line("incr {f}x").unwrap();
-    p.exp_string("(integer) 43").unwrap();
+    p.send_and_expect("get {f}x", &[&format!("-> {victim} is not answering"), "\"42\""]);
+    p.send_and_expect("incr {f}x", &["(integer) 43"]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
@@ -297,8 +292,7 @@ fn replica_reads_and_sharded_pubsub() {
     assert_eq!(command_calls(&primary, "get"), primary_before);
 
     let mut p = shell(&home, &["-c", "-p", &seed]);
-    p.send_line("ssubscribe news").unwrap();
-    p.exp_string("Reading messages").unwrap();
+    p.send_and_expect("ssubscribe news", &["Reading messages"]);
     let news_owner = owner(&cluster, "news");
     wait_for("the subscription", Duration::from_secs(10), || {
         call(&news_owner, &["PUBSUB", "SHARDNUMSUB", "news"])
@@ -311,8 +305,7 @@ fn replica_reads_and_sharded_pubsub() {
     p.send_control('c').unwrap();
     p.exp_string(&format!("{news_owner}> ")).unwrap();
     settle();
-    p.send_line("get {r}k").unwrap();
-    p.exp_string("\"w\"").unwrap();
+    p.send_and_expect("get {r}k", &["\"w\""]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }

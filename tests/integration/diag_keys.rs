@@ -170,7 +170,7 @@ fn progress_goes_to_stderr_only_on_a_terminal() {
     seed(port, &(0..500).map(|i| format!("set key:{i} v\n")).collect::<String>());
     let piped = rcli_run(&home, &["-p", &port.to_string(), "--bigkeys"], "");
     assert_eq!(piped.stderr, "", "no progress into a pipe");
-    let mut pty = crate::pty::shell(&home, &["-p", &port.to_string(), "--bigkeys"]);
+    let mut pty = shell(&home, &["-p", &port.to_string(), "--bigkeys"]);
     pty.exp_regex(r"scanned \d+ of 500 keys \(\d\d?\.\d\d%\)").unwrap();
     pty.exp_string("Sampled 500 keys in the keyspace!").unwrap();
     pty.exp_eof().unwrap();

@@ -293,3 +293,47 @@ fn lru_test_fills_the_cache_and_reports_every_second() {
     assert!(value.trim_end().len() == 5 && value.trim_end().bytes().all(|b| (b'A'..=b'y').contains(&b)), "{value}");
     assert_eq!(rcli_run(&home, &["--lru-test", "0"], "").code, Some(2));
 }
+
+/// `--latency-percentiles` (redis-cli 8.10): microsecond timing, three decimals, the
+/// percentiles after min/max/avg/count in every output mode; the histogram starts again
+/// with each `--latency-history` range; a bad list is one line, exit 2.
+#[test]
+fn latency_percentiles_add_their_figures_in_every_mode() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let home = Home::new();
+    let port = server.port().to_string();
+    let base = ["-p", port.as_str(), "--latency", "-i", "0.3", "--latency-percentiles", "50,99,99.90"];
+    let raw = rcli_run(&home, &base, "");
+    assert_eq!(raw.code, Some(0), "{}", raw.stderr);
+    assert!(raw.stderr.is_empty(), "{}", raw.stderr);
+    let fields: Vec<f64> = raw.text().split_whitespace().map(|f| f.parse().unwrap()).collect();
+    assert_eq!(fields.len(), 7, "{}", raw.text());
+    let (min, max, count, p50, p99, p999) = (fields[0], fields[1], fields[3], fields[4], fields[5], fields[6]);
+    assert!(count >= 1.0 && min <= p50 && p50 <= p99 && p99 <= p999, "{}", raw.text());
+    // A percentile is the top of its histogram bucket: within 0.1 % of the slowest sample.
+    assert!(p999 <= max * 1.001 + 0.001, "{}", raw.text());
+    let min_text = raw.text().split(' ').next().unwrap().to_string();
+    assert_eq!(min_text.split('.').nth(1).map(str::len), Some(3), "milliseconds with three decimals: {min_text}");
+    let csv = rcli_run(&home, &[&base[..], &["--csv"]].concat(), "");
+    assert_eq!(csv.text().trim_end().split(',').count(), 7, "{}", csv.text());
+    let json = rcli_run(&home, &[&base[..], &["--json"]].concat(), "");
+    let value: serde_json::Value = serde_json::from_str(&json.text()).unwrap();
+    let listed: Vec<&String> = value["percentiles"].as_object().unwrap().keys().collect();
+    assert_eq!(listed, ["50", "99", "99.9"]);
+    assert!(value["count"].as_u64().unwrap() >= 1);
+
+    let history = ["-p", port.as_str(), "--latency-history", "-i", "0.2", "--raw", "--latency-percentiles", "50"];
+    let mut run = watch_rcli(&home, &history);
+    run.wait_for("two ranges", WAIT, |out| out.matches("seconds range").count() >= 2);
+    let out = run.interrupt_and_finish();
+    let after_first = out.text().split(" seconds range\n").nth(1).unwrap().lines().next().unwrap().to_string();
+    let counted: Vec<&str> = after_first.split(' ').collect();
+    assert_eq!((counted.len(), counted[3]), (5, "1"), "each range counts again: {after_first}");
+
+    let bad = rcli_run(&home, &["-p", &port, "--latency", "--latency-percentiles", "50,101"], "");
+    assert_eq!(bad.code, Some(2));
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+}

@@ -116,3 +116,26 @@ fn big_replies_printed_as_they_arrive_match_redis_cli() {
         }
     }
 }
+
+/// A piped `quit` ends the input as in redis-cli: nothing after it is sent (before,
+/// rcli sent QUIT to the server and went on with the next lines).
+#[test]
+fn piped_quit_ends_the_input_like_redis_cli() {
+    if !have_redis() {
+        return;
+    }
+    let server = standalone();
+    let port = server.port().to_string();
+    let home = Home::new();
+    let input = "set q before\nquit\nset q after\nget q\n";
+    let expected = redis_cli_run(&["-p", &port], input.as_bytes());
+    let got = rcli_run(&home, &["-p", &port], input);
+    eqnice!(expected.text(), got.text());
+    assert_eq!(expected.code, got.code);
+    let check = rcli_run(&home, &["-p", &port, "get", "q"], "");
+    eqnice!("before\n", check.text());
+    for protocol in ["-2", "-3"] {
+        let got = rcli_run(&home, &["-p", &port, protocol, "--pipeline", "1"], "get q\nQUIT\nset q after\n");
+        eqnice!("before\n", got.text());
+    }
+}

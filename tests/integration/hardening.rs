@@ -11,7 +11,7 @@ use std::time::Duration;
 use rexpect::session::spawn_command;
 
 use crate::fake::{self, Act, FakeServer};
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 /// Runs `cmd` with `input` on stdin and stdout sent to `stdout`; the exit code and
@@ -137,14 +137,10 @@ fn every_pasted_line_runs_as_its_own_command() {
     p.exp_string(&prompt).unwrap();
     settle();
     p.send("\u{1b}[200~sadd s a\nsadd s b\n\u{1b}[201~").unwrap();
-    p.send_line("").unwrap();
-    p.exp_string("(integer) 1").unwrap();
-    p.exp_string("(integer) 1").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("", &["(integer) 1", "(integer) 1", &prompt]);
     let incr = "incr pc\n".repeat(300);
     p.send(&format!("\u{1b}[200~{incr}\u{1b}[201~")).unwrap();
-    p.send_line("").unwrap();
-    p.exp_string("(integer) 300").unwrap();
+    p.send_and_expect("", &["(integer) 300"]);
     settle();
     let count = |key: &str| text(&rcli::modes::sandbox::call(&endpoint, &["GET", key]).unwrap());
     // Without bracketed paste: lines arrive while earlier ones run.
@@ -238,8 +234,7 @@ fn the_sandbox_works_whatever_redis_cli_auth_holds() {
     let mut p = spawn_command(cmd, Some(30_000)).expect("spawn");
     p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
     settle();
-    p.send_line("set k v").unwrap();
-    p.exp_string("OK").unwrap();
+    p.send_and_expect("set k v", &["OK"]);
     p.send_control('d').unwrap();
     let _ = p.exp_eof();
 }

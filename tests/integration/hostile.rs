@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::fake::{self, Act, FakeServer};
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 const OSC_TITLE: &str = "\u{1b}]0;PWNED\u{7}";
@@ -101,8 +101,7 @@ fn a_fake_servers_tables_do_not_poison_the_cache_for_real_servers() {
     let mut p = shell(&home, &["-c", "-p", &fake_port]);
     p.exp_string(&format!("127.0.0.1:{fake_port}> ")).unwrap();
     settle();
-    p.send_line("help get").unwrap();
-    p.exp_string("poisoned").unwrap();
+    p.send_and_expect("help get", &["poisoned"]);
     p.send_control('d').unwrap();
     let _ = p.exp_eof();
     drop(fake);

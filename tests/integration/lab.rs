@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use rexpect::session::{PtySession, spawn_command};
 
-use crate::pty::settle;
 use crate::util::*;
 use rcli::endpoint::Endpoint;
 
@@ -89,27 +88,26 @@ fn lab_kill_restart_stop_with_the_clusters_reactions_above_the_prompt() {
     let home = Home::new();
     let Sandbox { mut p, ports, dir } = sandbox(&home);
     assert_eq!(servers_in(&dir).len(), 6, "the sandbox's servers are found by their directory");
-    p.send_line("set foo bar").unwrap();
-    p.exp_string("OK").unwrap();
+    p.send_and_expect("set foo bar", &["OK"]);
     // foo (slot 12182) is on the third primary; its replica is the sixth node.
     let (primary, replica) = (ports[2], ports[5]);
     p.exp_string(&format!("127.0.0.1:{primary}> ")).unwrap();
     settle();
-    p.send_line(":kill primary-of foo").unwrap();
-    p.exp_string(&format!("killed 127.0.0.1:{primary} (primary of 10922-16383) with SIGKILL")).unwrap();
+    p.send_and_expect(
+        ":kill primary-of foo",
+        &[&format!("killed 127.0.0.1:{primary} (primary of 10922-16383) with SIGKILL")],
+    );
     assert!(refused(primary), "the process is gone");
     p.exp_string(&format!("127.0.0.1:{primary} is marked failed (FAIL)")).unwrap();
     p.exp_string(&format!("127.0.0.1:{replica} took over slots 10922-16383 from 127.0.0.1:{primary} (failover)"))
         .unwrap();
     assert_eq!(role(replica), "master");
     settle();
-    p.send_line(":nodes").unwrap();
-    p.exp_string(&format!("-> the prompt follows 127.0.0.1:{replica}")).unwrap();
+    p.send_and_expect(":nodes", &[&format!("-> the prompt follows 127.0.0.1:{replica}")]);
     p.exp_regex(&format!(r"127\.0\.0\.1:{primary} +\S+ .*killed")).unwrap();
     p.exp_string(&format!("127.0.0.1:{replica}> ")).unwrap();
     settle();
-    p.send_line("get foo").unwrap();
-    p.exp_string("\"bar\"").unwrap();
+    p.send_and_expect("get foo", &["\"bar\""]);
     settle();
 
     p.send_line(&format!(":restart {primary}")).unwrap();
@@ -124,19 +122,19 @@ fn lab_kill_restart_stop_with_the_clusters_reactions_above_the_prompt() {
     // `:nodes`): SHUTDOWN SAVE writes its own RDB file.
     let other = ports[3];
     let id = text(&rcli::client::pool::call(&node(other), &["CLUSTER", "MYID"], Duration::from_secs(2)).unwrap());
-    p.send_line(&format!(":stop {}", &id[..8])).unwrap();
-    p.exp_string(&format!("stopped 127.0.0.1:{other} (replica of 127.0.0.1:{}) cleanly", ports[0])).unwrap();
+    p.send_and_expect(
+        &format!(":stop {}", &id[..8]),
+        &[&format!("stopped 127.0.0.1:{other} (replica of 127.0.0.1:{}) cleanly", ports[0])],
+    );
     assert!(refused(other));
     assert!(std::path::Path::new(&dir).join(format!("dump-{other}.rdb")).exists(), "SHUTDOWN SAVE wrote its file");
     p.exp_string(&format!("127.0.0.1:{other} stopped answering")).unwrap();
     settle();
-    p.send_line(&format!(":restart {other}")).unwrap();
-    p.exp_string("restarted").unwrap();
+    p.send_and_expect(&format!(":restart {other}"), &["restarted"]);
     wait_for("the stopped replica to be back", Duration::from_secs(20), || role(other) == "slave");
     settle();
     // A small number is neither a port nor an id prefix, whatever the ids are.
-    p.send_line(":restart 1").unwrap();
-    p.exp_string("(error) no sandbox node '1' (NODE: HOST:PORT or PORT").unwrap();
+    p.send_and_expect(":restart 1", &["(error) no sandbox node '1' (NODE: HOST:PORT or PORT"]);
     settle();
     p.send_control('d').unwrap();
     let _ = p.exp_eof();
@@ -155,8 +153,10 @@ fn lab_pause_resumes_by_itself_failover_and_nothing_left_stopped() {
     let Sandbox { mut p, ports, dir } = sandbox(&home);
     let (first, its_replica) = (ports[0], ports[3]);
     let started = Instant::now();
-    p.send_line(&format!(":pause {first} 8")).unwrap();
-    p.exp_string(&format!("paused 127.0.0.1:{first} (primary of 0-5460) with SIGSTOP for 8 s")).unwrap();
+    p.send_and_expect(
+        &format!(":pause {first} 8"),
+        &[&format!("paused 127.0.0.1:{first} (primary of 0-5460) with SIGSTOP for 8 s")],
+    );
     assert!(!answers(first), "frozen");
     assert!(!refused(first), "frozen, not gone");
     p.exp_string(&format!("127.0.0.1:{its_replica} took over slots 0-5460")).unwrap();
@@ -179,21 +179,22 @@ fn lab_pause_resumes_by_itself_failover_and_nothing_left_stopped() {
     ))
     .unwrap();
     settle();
-    p.send_line(&format!(":failover {first}")).unwrap();
-    p.exp_string(&format!("127.0.0.1:{first} accepted CLUSTER FAILOVER (OK)")).unwrap();
-    p.exp_string(&format!("127.0.0.1:{first} took over slots 0-5460 from 127.0.0.1:{its_replica}")).unwrap();
+    p.send_and_expect(
+        &format!(":failover {first}"),
+        &[
+            &format!("127.0.0.1:{first} accepted CLUSTER FAILOVER (OK)"),
+            &format!("127.0.0.1:{first} took over slots 0-5460 from 127.0.0.1:{its_replica}"),
+        ],
+    );
     wait_for("the manual failover", Duration::from_secs(10), || role(first) == "master");
     settle();
-    p.send_line(":failover 127.0.0.1:1 sideways").unwrap();
-    p.exp_string("(error) no sandbox node").unwrap();
+    p.send_and_expect(":failover 127.0.0.1:1 sideways", &["(error) no sandbox node"]);
     settle();
-    p.send_line(&format!(":pause {} 601", ports[1])).unwrap();
-    p.exp_string("usage: :pause NODE SECONDS").unwrap();
+    p.send_and_expect(&format!(":pause {} 601", ports[1]), &["usage: :pause NODE SECONDS"]);
     settle();
 
     // Paused for a minute, then the shell ends: every server goes, none stays stopped.
-    p.send_line(&format!(":pause {} 60", ports[1])).unwrap();
-    p.exp_string("with SIGSTOP for 60 s").unwrap();
+    p.send_and_expect(&format!(":pause {} 60", ports[1]), &["with SIGSTOP for 60 s"]);
     assert!(servers_in(&dir).iter().any(|(_, stopped)| *stopped), "one server is stopped");
     settle();
     p.send_line("quit").unwrap();
@@ -210,27 +211,24 @@ fn lab_consistency_runs_in_the_background_while_a_primary_dies() {
     }
     let home = Home::new();
     let Sandbox { mut p, ports, dir } = sandbox(&home);
-    p.send_line(":consistency on").unwrap();
-    p.exp_string("consistency checker started").unwrap();
+    p.send_and_expect(":consistency on", &["consistency checker started"]);
     p.exp_regex(r"\[consistency\] \d+ R \(0 err\) \| \d+ W \(0 err\) \| 0 lost \| 0 not acked").unwrap();
     settle();
-    p.send_line(&format!(":kill {}", ports[1])).unwrap();
-    p.exp_string("killed").unwrap();
-    p.exp_string(&format!("took over slots 5461-10921 from 127.0.0.1:{}", ports[1])).unwrap();
-    p.exp_string("[consistency] +").unwrap();
+    p.send_and_expect(
+        &format!(":kill {}", ports[1]),
+        &["killed", &format!("took over slots 5461-10921 from 127.0.0.1:{}", ports[1]), "[consistency] +"],
+    );
     p.exp_regex(&format!(r"window closed: 127\.0\.0\.1:{}'s slots unavailable for", ports[1])).unwrap();
     p.exp_regex(r"\[consistency\] \d+ R").unwrap();
     settle();
-    p.send_line(":consistency on").unwrap();
-    p.exp_string("already running").unwrap();
+    p.send_and_expect(":consistency on", &["already running"]);
     settle();
-    p.send_line(":consistency off").unwrap();
-    p.exp_string("[consistency] verdict: consistent").unwrap();
-    p.exp_string("1000 keys removed").unwrap();
-    p.exp_string("consistency checker stopped").unwrap();
+    p.send_and_expect(
+        ":consistency off",
+        &["[consistency] verdict: consistent", "1000 keys removed", "consistency checker stopped"],
+    );
     settle();
-    p.send_line("dbsize").unwrap();
-    p.exp_string("(integer) 0").unwrap();
+    p.send_and_expect("dbsize", &["(integer) 0"]);
     settle();
     p.send_control('d').unwrap();
     let _ = p.exp_eof();

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use rexpect::session::{PtySession, spawn_command};
 
-use crate::pty::settle;
 use crate::util::*;
 
 const PROMPT: &str = r"127\.0\.0\.1:\d+> ";

@@ -9,6 +9,9 @@ mod cluster;
 /// `rcli consistency-test` against 3+3 and replica-less clusters, its figures checked
 /// against the counters' final values.
 mod consistency;
+/// The shell's conveniences in a pseudo-terminal: confirmation, `| command`, `peek`, the
+/// pager, key completion.
+mod conveniences;
 /// One node: one-shot, piped lines, options, errors and exit codes.
 mod core;
 /// The diagnostic modes with -c on a real 3+3 cluster.
@@ -35,6 +38,8 @@ mod hardening;
 mod hostile;
 /// redis-cli's input and script options and `help`, side by side with redis-cli.
 mod inputs;
+/// Every `--json` shape (docs/json.md) against the node's own reply.
+mod json_shapes;
 /// The sandbox lab in a pseudo-terminal: :kill, :stop, :restart, :pause, :failover,
 /// :consistency; refused outside the sandbox.
 mod lab;
@@ -60,12 +65,19 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// Merged SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST and INFO of every primary
+/// against each node's own replies; the shell's `:use` and `:set merge` in a pty.
+mod merged;
 /// The options redis-cli and valkey-cli gained after 7.0, against real servers.
 mod newer_options;
+/// One-shots in cluster mode: one start-up exchange, the slot map cached on disk.
+mod oneshot_cache;
 /// Dead and frozen primaries: one bounded wait, every piped line answered.
 mod outages;
 /// `rcli completions SHELL` (run in bash) and `rcli man` (rendered by man).
 mod packaging;
+/// `--parallel N`: bounds, and the same answers one job at a time.
+mod parallel;
 /// Piped input in cluster mode: pipelining, faults mid-run, `--pipe`.
 mod pipeline;
 /// The interactive shell in a pseudo-terminal.
@@ -94,6 +106,9 @@ mod tls_cluster;
 mod top;
 /// --rdb, --functions-rdb and --replica beside redis-cli.
 mod transfers;
+/// Cluster-wide MONITOR and keyspace notifications with -c: labels, failovers, a slow
+/// reader's bounded memory, no duplicates, the notify-keyspace-events hint.
+mod watch;
 /// Availability zones (`--az` reads checked on each replica) and numbered databases in
 /// cluster mode (`-n`/SELECT with `-c`, `:nodes`, `:map`, `sandbox --databases`).
 mod zones_databases;

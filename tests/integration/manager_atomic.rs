@@ -8,11 +8,8 @@
 use std::time::Duration;
 
 use crate::manager::*;
+use crate::util::keys::*;
 use crate::util::*;
-
-fn tag_for(slot: u16) -> String {
-    (0..).map(|i| format!("a{i}")).find(|t| rcli::cluster::slot::slot_of(t.as_bytes()) == slot).unwrap_or_default()
-}
 
 /// A 3+3 cluster of Valkey 9.1+ with 16 databases, or `None` (said) elsewhere.
 fn valkey_9_side(home: &Home) -> Option<Side> {
@@ -34,13 +31,11 @@ fn valkey_9_side(home: &Home) -> Option<Side> {
 
 /// Writes `per_slot` keys into each of `slots` in each of `dbs`, values naming the db.
 fn fill(side: &Side, home: &Home, slots: std::ops::Range<u16>, per_slot: usize, dbs: &[u32]) -> Vec<(u32, String)> {
-    let tags: Vec<String> = slots.map(tag_for).collect();
+    let tags: Vec<String> = slots.map(|slot| tag_for("a", slot)).collect();
     let mut all = Vec::new();
     for &db in dbs {
         let keys: Vec<String> = tags.iter().flat_map(|t| (0..per_slot).map(move |i| format!("{{{t}}}:{i}"))).collect();
-        let input: String = keys.iter().map(|k| format!("SET {k} {db}\n")).collect();
-        let out = rcli_run(home, &["-c", "-n", &db.to_string(), "-p", &side.port(0).to_string()], &input);
-        assert_eq!(out.text().lines().filter(|l| *l == "OK").count(), keys.len(), "{}", out.stderr);
+        write_keys(home, side.port(0), db, &keys, &db.to_string());
         all.extend(keys.into_iter().map(|k| (db, k)));
     }
     all
@@ -84,15 +79,6 @@ fn first_slot(side: &Side, i: usize) -> (u16, usize) {
     (first, i)
 }
 
-fn reshard(from: &str, to: &str, slots: &str) -> Vec<String> {
-    let words = ["--cluster", "reshard", "{p0}", "--cluster-from", from, "--cluster-to", to, "--cluster-slots", slots];
-    words.iter().chain(&["--cluster-yes", "--cluster-use-atomic-slot-migration"]).map(|a| a.to_string()).collect()
-}
-
-fn refs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
-
 #[test]
 fn atomic_reshard_rebalance_and_recoveries_keep_every_key() {
     if !have_redis() {
@@ -103,7 +89,8 @@ fn atomic_reshard_rebalance_and_recoveries_keep_every_key() {
     let Some(side) = valkey_9_side(&home) else { return };
     let keys = fill(&side, &home, 0..1000, 10, &[0, 3, 15]);
 
-    let out = side.run(&home, &refs(&reshard("{id0}", "{id1}", "1000")), "");
+    let out =
+        side.run(&home, &refs(&reshard_words("{id0}", "{id1}", "1000", &["--cluster-use-atomic-slot-migration"])), "");
     assert_eq!(out.code, Some(0), "{}\n{}", out.text(), out.stderr);
     let text = side.normalize(&out.text());
     assert!(text.contains("    Moving slot range 0-999 from N0\n"), "{text}");
@@ -123,7 +110,12 @@ fn atomic_reshard_rebalance_and_recoveries_keep_every_key() {
     assert_all_there(&side, &home, &keys);
 
     // Killed once its job runs on the server: resume follows the job to its end.
-    kill_at(&side, &home, &refs(&reshard("{id1}", "{id2}", "500")), "atomic-started:1");
+    kill_at(
+        &side,
+        &home,
+        &refs(&reshard_words("{id1}", "{id2}", "500", &["--cluster-use-atomic-slot-migration"])),
+        "atomic-started:1",
+    );
     let resume = side.run(&home, &["--cluster", "reshard", "{p0}", "--cluster-resume"], "");
     assert_eq!(resume.code, Some(0), "{}\n{}", resume.text(), resume.stderr);
     assert_all_there(&side, &home, &keys);
@@ -148,7 +140,12 @@ fn atomic_reshard_rebalance_and_recoveries_keep_every_key() {
     // The source's snapshot slowed down (rdb-key-save-delay, µs per key): the job still
     // runs when abandon cancels it.
     side.cmd(owner, &["CONFIG", "SET", "rdb-key-save-delay", "200"]);
-    kill_at(&side, &home, &refs(&reshard(&from, &to, &count)), "atomic-started:1");
+    kill_at(
+        &side,
+        &home,
+        &refs(&reshard_words(&from, &to, &count, &["--cluster-use-atomic-slot-migration"])),
+        "atomic-started:1",
+    );
     // check sees the job: an issue (no reshard starts meanwhile), its slots left alone.
     let check = side.run(&home, &["--cluster", "check", "{p0}", "--cluster-search-multiple-owners"], "");
     assert_eq!(check.code, Some(1), "{}", check.text());
@@ -170,13 +167,22 @@ fn atomic_reshard_rebalance_and_recoveries_keep_every_key() {
     assert_eq!(slot_owner(&side, slot).0, owner, "the cancelled job left {{b}}'s slot where it was");
     let target = others[1];
     let (first, _) = first_slot(&side, owner);
-    let stray = format!("{{{}}}:stray", tag_for(first));
+    let stray = format!("{{{}}}:stray", tag_for("a", first));
     let s = first.to_string();
     side.cmd(target, &["CLUSTER", "SETSLOT", &s, "IMPORTING", &side.ids[owner]]);
     let planted = rcli_run(&home, &["-p", &side.port(target).to_string()], &format!("ASKING\nSET {stray} x\n"));
     assert!(planted.text().ends_with("OK\nOK\n"), "{}", planted.text());
     side.cmd(target, &["CLUSTER", "SETSLOT", &s, "STABLE"]);
-    let refused = side.run(&home, &refs(&reshard(&format!("{{id{owner}}}"), &format!("{{id{target}}}"), "1")), "");
+    let refused = side.run(
+        &home,
+        &refs(&reshard_words(
+            &format!("{{id{owner}}}"),
+            &format!("{{id{target}}}"),
+            "1",
+            &["--cluster-use-atomic-slot-migration"],
+        )),
+        "",
+    );
     assert_eq!(refused.code, Some(1), "{}\n{}", refused.text(), refused.stderr);
     assert!(refused.stderr.contains("holds keys of slots"), "{}", refused.stderr);
     assert!(side.nodes.nodes[target].is_running(), "the target did not crash");
@@ -197,7 +203,8 @@ fn atomic_slot_migration_is_refused_where_the_server_lacks_it() {
         return; // Valkey 9.1+: covered above.
     }
     side.create_3_3(&home);
-    let out = side.run(&home, &refs(&reshard("{id0}", "{id1}", "10")), "");
+    let out =
+        side.run(&home, &refs(&reshard_words("{id0}", "{id1}", "10", &["--cluster-use-atomic-slot-migration"])), "");
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("--cluster-use-atomic-slot-migration needs CLUSTER MIGRATESLOTS"), "{}", out.stderr);
     assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);

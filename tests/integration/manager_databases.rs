@@ -10,21 +10,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::manager::*;
+use crate::util::keys::{tag_for, write_keys};
 use crate::util::*;
 
 const DATABASES: [u32; 3] = [0, 7, 9];
-
-fn tag_for(slot: u16) -> String {
-    (0..).map(|i| format!("d{i}")).find(|t| rcli::cluster::slot::slot_of(t.as_bytes()) == slot).unwrap_or_default()
-}
 
 /// Keys per database, each written through `rcli -c -n DB`.
 type Written = BTreeMap<u32, Vec<String>>;
 
 fn write(side: &Side, home: &Home, written: &mut Written, db: u32, keys: Vec<String>) {
-    let input: String = keys.iter().map(|k| format!("SET {k} {db}\n")).collect();
-    let out = rcli_run(home, &["-c", "-n", &db.to_string(), "-p", &side.port(0).to_string()], &input);
-    assert_eq!(out.text().lines().filter(|l| *l == "OK").count(), keys.len(), "db {db}: {}", out.stderr);
+    write_keys(home, side.port(0), db, &keys, &db.to_string());
     written.entry(db).or_default().extend(keys);
 }
 
@@ -73,7 +68,10 @@ fn every_database_survives_every_manager_operation() {
     side.create_3_3(&home);
     let mut written = Written::new();
     for db in DATABASES {
-        let keys = (0..64u16).map(tag_for).flat_map(|t| (0..5).map(move |i| format!("{{{t}}}:{db}:{i}"))).collect();
+        let keys = (0..64u16)
+            .map(|slot| tag_for("d", slot))
+            .flat_map(|t| (0..5).map(move |i| format!("{{{t}}}:{db}:{i}")))
+            .collect();
         write(&side, &home, &mut written, db, keys);
         write(&side, &home, &mut written, db, (0..300).map(|i| format!("spread:{db}:{i}")).collect());
     }
@@ -125,7 +123,7 @@ fn every_database_survives_every_manager_operation() {
         .and_then(|r| r.split('-').next())
         .and_then(|s| s.parse().ok())
         .expect("node 0 owns a slot");
-    let tag = tag_for(owned);
+    let tag = tag_for("d", owned);
     let keys: Vec<String> = (0..6).map(|i| format!("{{{tag}}}:fix:{i}")).collect();
     write(&side, &home, &mut written, 9, keys.clone());
     let s = owned.to_string();

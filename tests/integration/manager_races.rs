@@ -9,21 +9,14 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::manager::*;
+use crate::util::keys::*;
 use crate::util::*;
-
-/// A key name hashing to `slot` (`{t}:` prefix).
-fn tag_for(slot: u16) -> String {
-    (0..).map(|i| format!("q{i}")).find(|t| rcli::cluster::slot::slot_of(t.as_bytes()) == slot).unwrap_or_default()
-}
 
 /// Writes `per_slot` keys into each of `slots` and 1,000 keys spread over the cluster.
 fn fill(side: &Side, home: &Home, slots: std::ops::Range<u16>, per_slot: usize) -> Vec<String> {
-    let mut keys: Vec<String> =
-        slots.map(tag_for).flat_map(|t| (0..per_slot).map(move |i| format!("{{{t}}}:{i}"))).collect();
+    let mut keys = keys_in_slots("q", slots, per_slot);
     keys.extend((0..1000).map(|i| format!("spread:{i}")));
-    let input: String = keys.iter().map(|k| format!("SET {k} v\n")).collect();
-    let out = rcli_run(home, &["-c", "-p", &side.port(0).to_string()], &input);
-    assert_eq!(out.text().lines().filter(|l| *l == "OK").count(), keys.len(), "{}", out.stderr);
+    write_keys(home, side.port(0), 0, &keys, "v");
     keys
 }
 
@@ -93,28 +86,6 @@ fn move_by_hand(side: &Side, slots: std::ops::Range<u16>, from: usize, to: usize
     }
 }
 
-fn reshard_args(slots: &str, from: &str, to: &str) -> Vec<String> {
-    [
-        "--cluster",
-        "reshard",
-        "{p0}",
-        "--cluster-from",
-        from,
-        "--cluster-to",
-        to,
-        "--cluster-slots",
-        slots,
-        "--cluster-yes",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect()
-}
-
-fn words(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
-
 /// Files left in rcli's journal directory.
 fn journals(home: &Home) -> usize {
     std::fs::read_dir(home.path.join("state/rcli/cluster-ops")).map(|d| d.count()).unwrap_or(0)
@@ -131,7 +102,7 @@ fn a_stale_journal_is_refused_by_resume_and_abandon_and_fix_settles_from_the_nod
     side.create_3_3(&home);
     let keys = fill(&side, &home, 0..32, 20);
     // Operator B's reshard 0 -> 2 dies once node 2 imports slots 0-31.
-    kill_at(&side, &home, &words(&reshard_args("32", "{id0}", "{id2}")), "importing:1");
+    kill_at(&side, &home, &refs(&reshard_words("{id0}", "{id2}", "32", &[])), "importing:1");
     assert!(side.cmd(2, &["CLUSTER", "NODES"]).contains(&format!("[0-<-{}]", side.ids[0])));
     // Meanwhile another operator moved those slots, keys and all, to node 1.
     move_by_hand(&side, 0..32, 0, 1, &[0, 1, 2]);
@@ -188,7 +159,7 @@ fn two_operators_at_once_end_with_one_done_and_one_refused() {
     side.create_3_3(&home);
     let keys = fill(&side, &home, 0..128, 200);
     let spawn = |to: &str| {
-        let args: Vec<String> = reshard_args("64", "{id0}", to).iter().map(|a| side.fill(a)).collect();
+        let args: Vec<String> = reshard_words("{id0}", to, "64", &[]).iter().map(|a| side.fill(a)).collect();
         let mut cmd = rcli(&home);
         cmd.env("TERM", "dumb").args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.spawn().expect("spawn rcli")
@@ -219,7 +190,7 @@ fn two_operators_at_once_end_with_one_done_and_one_refused() {
     );
     assert_eq!(set.text(), "OK\n");
     let before: Vec<Vec<String>> = (0..3).map(|i| side.ranges(i)).collect();
-    let out = side.run(&home, &words(&reshard_args("10", "{id1}", "{id0}")), "");
+    let out = side.run(&home, &refs(&reshard_words("{id1}", "{id0}", "10", &[])), "");
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
         out.stderr.contains("rebalance started 7 s ago") || out.stderr.contains("rebalance started 8 s ago"),
@@ -229,7 +200,7 @@ fn two_operators_at_once_end_with_one_done_and_one_refused() {
     assert!(out.stderr.contains("by process 4242 on elsewhere"), "{}", out.stderr);
     assert_eq!((0..3).map(|i| side.ranges(i)).collect::<Vec<_>>(), before, "nothing moved");
     rcli_run(&home, &["-c", "-p", &side.port(0).to_string(), "DEL", "rcli:cluster-lock"], "");
-    let out = side.run(&home, &words(&reshard_args("10", "{id1}", "{id0}")), "");
+    let out = side.run(&home, &refs(&reshard_words("{id1}", "{id0}", "10", &[])), "");
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_all_there(&side, &home, &keys);
 }
@@ -240,7 +211,7 @@ fn dead_target(home: &Home) -> (Side, Vec<String>, usize) {
     side.create_3_3(home);
     let keys = fill(&side, home, 0..64, 20);
     let heir = replica_of(&side, 2);
-    kill_at(&side, home, &words(&reshard_args("64", "{id0}", "{id2}")), "migrate-sent:3");
+    kill_at(&side, home, &refs(&reshard_words("{id0}", "{id2}", "64", &[])), "migrate-sent:3");
     wait_for("node 2 to have keys of slot 1", Duration::from_secs(10), || {
         side.cmd(2, &["CLUSTER", "COUNTKEYSINSLOT", "1"]) != "0"
     });
@@ -302,7 +273,7 @@ fn abandon_after_the_dead_target_is_forgotten_brings_every_key_back() {
     let on = |i: usize| side.cmd(i, &["CLUSTER", "COUNTKEYSINSLOT", "1"]) != "0";
     assert!(on(0) != on(heir), "slot 1's keys on node 0: {}, on the heir: {}", on(0), on(heir));
     assert_check_passes(&side, 0);
-    let again = side.run(&home, &words(&reshard_args("16", "{id0}", "{id1}")), "");
+    let again = side.run(&home, &refs(&reshard_words("{id0}", "{id1}", "16", &[])), "");
     assert_eq!(again.code, Some(0), "no journal blocks the next reshard: {}", again.stderr);
 }
 
@@ -319,7 +290,7 @@ fn a_target_gone_for_good_is_closed_with_force_and_said_so() {
     side.wait_healthy(7);
     let keys = fill(&side, &home, 0..32, 20);
     // A reshard to node 6 (no replica) dies once node 6 imports; then node 6 dies for good.
-    kill_at(&side, &home, &words(&reshard_args("32", "{id0}", "{id6}")), "importing:1");
+    kill_at(&side, &home, &refs(&reshard_words("{id0}", "{id6}", "32", &[])), "importing:1");
     side.nodes.nodes[6].kill();
     let forget = side.run(&home, &["--cluster", "del-node", "{p0}", "{id6}"], "");
     assert_eq!(forget.code, Some(0), "{}\n{}", forget.text(), forget.stderr);

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use rcli::cluster::slot::slot_of;
 use rcli::modes::sandbox::call;
 
-use crate::pty::{settle, shell};
 use crate::util::*;
 
 /// `count` lines `INCR ctr:N` cycling over `counters` counters, in chunks of `per_chunk`.
@@ -181,6 +180,5 @@ fn the_shell_finds_the_replica_that_took_over_from_a_frozen_primary() {
     signal(&cluster.nodes[victim], "CONT");
     assert!(!after.1.contains(&seed), "the prompt moved to the new primary: {after:?}");
     settle();
-    p.send_line("get {frozen}k").unwrap();
-    p.exp_string("\"v1\"").unwrap();
+    p.send_and_expect("get {frozen}k", &["\"v1\""]);
 }

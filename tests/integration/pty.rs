@@ -5,17 +5,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use rexpect::session::{PtySession, spawn_command};
+use rexpect::session::spawn_command;
 
 use crate::util::*;
-
-/// rcli in a pseudo-terminal with a hermetic environment; every wait is bounded.
-pub fn shell(home: &Home, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(rcli_bin());
-    hermetic(&mut cmd, &home.path);
-    cmd.env("TERM", "xterm").args(args);
-    spawn_command(cmd, Some(20_000)).expect("spawn rcli in a pty")
-}
 
 #[test]
 fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
@@ -28,14 +20,9 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
     let prompt = format!("127.0.0.1:{port}> ");
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string(&prompt).unwrap();
-    p.send_line("set foo bar").unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string(&prompt).unwrap();
-    p.send_line("get foo").unwrap();
-    p.exp_string("\"bar\"").unwrap();
-    p.send_line("auth nosuchuser secretpw").unwrap();
-    p.exp_string("(error) WRONGPASS").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("set foo bar", &["OK", &prompt]);
+    p.send_and_expect("get foo", &["\"bar\""]);
+    p.send_and_expect("auth nosuchuser secretpw", &["(error) WRONGPASS", &prompt]);
 
     // Ctrl-C on a typed line clears it; the shell stays.
     p.send("get never-sent").unwrap();
@@ -43,8 +30,7 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
     p.send_control('c').unwrap();
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("ping").unwrap();
-    p.exp_string("PONG").unwrap();
+    p.send_and_expect("ping", &["PONG"]);
 
     // Ctrl-C during a blocking command returns to a working prompt.
     p.send_line("blpop nokey 0").unwrap();
@@ -53,15 +39,11 @@ fn shell_prompt_replies_ctrl_c_history_and_ctrl_d() {
     p.exp_string("(interrupted)").unwrap();
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("echo still-here").unwrap();
-    p.exp_string("\"still-here\"").unwrap();
+    p.send_and_expect("echo still-here", &["\"still-here\""]);
 
-    p.send_line("select 2").unwrap();
-    p.exp_string(&format!("127.0.0.1:{port}[2]> ")).unwrap();
-    p.send_line("multi").unwrap();
-    p.exp_string(&format!("127.0.0.1:{port}[2](TX)> ")).unwrap();
-    p.send_line("discard").unwrap();
-    p.exp_string(&format!("127.0.0.1:{port}[2]> ")).unwrap();
+    p.send_and_expect("select 2", &[&format!("127.0.0.1:{port}[2]> ")]);
+    p.send_and_expect("multi", &[&format!("127.0.0.1:{port}[2](TX)> ")]);
+    p.send_and_expect("discard", &[&format!("127.0.0.1:{port}[2]> ")]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 
@@ -81,22 +63,11 @@ fn shell_starts_when_nothing_listens_and_says_not_connected() {
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string("Could not connect to Redis at").unwrap();
     p.exp_string("not connected> ").unwrap();
-    p.send_line("ping").unwrap();
-    p.exp_string("Connection refused").unwrap();
-    p.exp_string("not connected> ").unwrap();
+    p.send_and_expect("ping", &["Connection refused", "not connected> "]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
 
-/// Lets the line editor finish setting up the terminal before the next keys (it
-/// discards type-ahead when it does). Not a timing assertion.
-pub fn settle() {
-    std::thread::sleep(std::time::Duration::from_millis(300));
-}
-
-/// Issue 5's shell, typed for real on a 3-primary cluster: Tab completion, argument and
-/// slot hints, the CROSSSLOT warning before Enter, offline help, Ctrl-R, Ctrl-C during
-/// BLPOP.
 #[test]
 fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     if !have_redis() {
@@ -113,8 +84,7 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     p.send("ge\t").unwrap();
     p.flush().unwrap();
     p.exp_string("GET").unwrap();
-    p.send_line("").unwrap();
-    p.exp_string("(error) ERR wrong number of arguments for 'get' command").unwrap();
+    p.send_and_expect("", &["(error) ERR wrong number of arguments for 'get' command"]);
 
     // Hints while typing: the syntax, then where the key lands.
     p.send("set foo ").unwrap();
@@ -142,21 +112,16 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     p.exp_string(&prompt).unwrap();
     settle();
 
-    p.send_line("help set").unwrap();
-    p.exp_string(&format!("summary: {}", set.summary)).unwrap();
+    p.send_and_expect("help set", &[&format!("summary: {}", set.summary)]);
 
     p.exp_string(&prompt).unwrap();
-    p.send_line("set tutorial:key hello").unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string("> ").unwrap();
+    p.send_and_expect("set tutorial:key hello", &["OK", "> "]);
     // Ctrl-R finds the earlier line; Enter runs it again.
     p.send_control('r').unwrap();
     p.send("tutorial:k").unwrap();
     p.flush().unwrap();
     p.exp_string("reverse-i-search").unwrap();
-    p.send_line("").unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string("> ").unwrap();
+    p.send_and_expect("", &["OK", "> "]);
 
     p.send_line("blpop nokey 0").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
@@ -164,8 +129,7 @@ fn the_shell_completes_hints_and_warns_while_typing_on_a_cluster() {
     p.exp_string("(interrupted)").unwrap();
     p.exp_string("> ").unwrap();
     settle();
-    p.send_line("get tutorial:key").unwrap();
-    p.exp_string("\"hello\"").unwrap();
+    p.send_and_expect("get tutorial:key", &["\"hello\""]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 
@@ -214,12 +178,8 @@ fn ctrl_r_searches_the_history_of_earlier_sessions() {
     let prompt = format!("127.0.0.1:{port}> ");
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string(&prompt).unwrap();
-    p.send_line("incr ctrlr:counter").unwrap();
-    p.exp_string("(integer) 1").unwrap();
-    p.exp_string(&prompt).unwrap();
-    p.send_line("ping").unwrap();
-    p.exp_string("PONG").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("incr ctrlr:counter", &["(integer) 1", &prompt]);
+    p.send_and_expect("ping", &["PONG", &prompt]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 
@@ -230,9 +190,7 @@ fn ctrl_r_searches_the_history_of_earlier_sessions() {
     p.send("ctrlr:c").unwrap();
     p.flush().unwrap();
     p.exp_string("reverse-i-search").unwrap();
-    p.send_line("").unwrap();
-    p.exp_string("(integer) 2").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("", &["(integer) 2", &prompt]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }

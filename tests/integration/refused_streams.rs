@@ -12,7 +12,7 @@ use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::call;
 
 use crate::fake::{self, Act, FakeServer};
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 /// Long enough for any of these commands on a loaded machine; the old rcli never
@@ -143,15 +143,12 @@ fn a_subscription_refused_after_its_first_channel_ends_like_redis_cli() {
     let prompt = format!("127.0.0.1:{port}> ");
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("subscribe a b").unwrap();
-    p.exp_string("(error) NOPERM").unwrap();
-    p.exp_string(&format!("127.0.0.1:{port}(subscribed mode)> ")).unwrap();
+    p.send_and_expect("subscribe a b", &["(error) NOPERM", &format!("127.0.0.1:{port}(subscribed mode)> ")]);
     settle();
     p.send_control('c').unwrap();
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("echo back").unwrap();
-    p.exp_string("\"back\"").unwrap();
+    p.send_and_expect("echo back", &["\"back\""]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
@@ -183,14 +180,11 @@ fn the_shell_is_back_at_its_prompt_after_a_refused_subscription() {
                 None => (command.to_string(), "(error) ERR wrong number of arguments"),
             };
             settle();
-            p.send_line(&line).unwrap();
-            p.exp_string(error).unwrap();
+            p.send_and_expect(&line, &[error]);
             let (_, next) = p.exp_regex(r"127\.0\.0\.1:\d+(\(subscribed mode\))?> ").unwrap();
             assert_eq!(next, prompt, "after a refused {line:?}");
             settle();
-            p.send_line("echo still-here").unwrap();
-            p.exp_string("\"still-here\"").unwrap();
-            p.exp_string(&prompt).unwrap();
+            p.send_and_expect("echo still-here", &["\"still-here\"", &prompt]);
         }
         p.send_control('d').unwrap();
         p.exp_eof().unwrap();
@@ -200,16 +194,11 @@ fn the_shell_is_back_at_its_prompt_after_a_refused_subscription() {
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("subscribe ch1").unwrap();
-    p.exp_string(&subscribed).unwrap();
+    p.send_and_expect("subscribe ch1", &[&subscribed]);
     settle();
-    p.send_line("subscribe").unwrap();
-    p.exp_string("(error) ERR wrong number of arguments").unwrap();
-    p.exp_string(&subscribed).unwrap();
+    p.send_and_expect("subscribe", &["(error) ERR wrong number of arguments", &subscribed]);
     settle();
-    p.send_line("unsubscribe").unwrap();
-    p.exp_string("3) (integer) 0").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("unsubscribe", &["3) (integer) 0", &prompt]);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }

@@ -10,7 +10,7 @@ use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::call;
 
 use crate::fake::{self, Act, FakeServer};
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 /// Defect 1: the shell's start-up questions (INFO, COMMAND DOCS) time out while the
@@ -182,8 +182,7 @@ fn ctrl_c_stops_a_repeated_command_entirely() {
     assert!(!printed.contains("(interrupted)") && !printed.contains("(nil)"), "the line stopped: {printed}");
     assert!(connections() - before < 5, "no reconnect per repetition");
     settle();
-    p.send_line("ping").unwrap();
-    p.exp_string("PONG").unwrap();
+    p.send_and_expect("ping", &["PONG"]);
 }
 
 /// Defect 5: fan-out SCAN (`:use all`) and `:nodes` against a frozen node stop on
@@ -202,8 +201,7 @@ fn ctrl_c_stops_fan_out_scan_and_nodes_against_a_frozen_node() {
     let mut p = shell(&home, &["-c", "-p", &seed]);
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line(":use all").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect(":use all", &[&prompt]);
     settle();
     signal(&cluster.nodes[frozen], "STOP");
     for line in ["scan 0", ":nodes"] {
@@ -215,8 +213,7 @@ fn ctrl_c_stops_fan_out_scan_and_nodes_against_a_frozen_node() {
         settle();
     }
     signal(&cluster.nodes[frozen], "CONT");
-    p.send_line("ping").unwrap();
-    p.exp_string("PONG").unwrap();
+    p.send_and_expect("ping", &["PONG"]);
 }
 
 /// Defect 7: the hop line of a blocking command on another node shows while it waits.
@@ -233,8 +230,10 @@ fn a_blocking_commands_hop_line_shows_before_it_waits() {
     let mut p = shell(&home, &["-c", "-p", &seed]);
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
     settle();
-    p.send_line("blpop {q}list 0").unwrap();
-    p.exp_string(&format!("-> Redirected to slot [{}] located at {owner}", slot_of(b"{q}list"))).unwrap();
+    p.send_and_expect(
+        "blpop {q}list 0",
+        &[&format!("-> Redirected to slot [{}] located at {owner}", slot_of(b"{q}list"))],
+    );
     call(&owner, &["RPUSH", "{q}list", "arrived"]).unwrap();
     p.exp_string("\"arrived\"").unwrap();
     p.exp_string(&format!("{owner}> ")).unwrap();

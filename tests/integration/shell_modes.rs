@@ -7,7 +7,6 @@ use std::io::Write;
 use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::call;
 
-use crate::pty::{settle, shell};
 use crate::util::*;
 
 fn script(dir: &Home, text: &str) -> String {
@@ -55,14 +54,9 @@ fn the_lua_debugger_steps_prints_and_ends_like_redis_cli() {
         p.exp_regex(r#"<value> a = \{\["?ok"?\]="?OK"?(; )?\}"#).unwrap();
         p.exp_string("lua debugger> ").unwrap();
         settle();
-        p.send_line("continue").unwrap();
-        p.exp_string("\"dv\"").unwrap();
-        p.exp_string(ending).unwrap();
-        p.exp_string(&prompt).unwrap();
+        p.send_and_expect("continue", &["\"dv\"", ending, &prompt]);
         settle();
-        p.send_line("exists dk").unwrap();
-        p.exp_string(if kept { "(integer) 1" } else { "(integer) 0" }).unwrap();
-        p.exp_string(&prompt).unwrap();
+        p.send_and_expect("exists dk", &[if kept { "(integer) 1" } else { "(integer) 0" }, &prompt]);
         p.send_control('d').unwrap();
         p.exp_eof().unwrap();
     }
@@ -89,9 +83,7 @@ fn resp3_pushes_are_shown_before_the_next_reply() {
         let mut p = shell(&home, &args);
         p.exp_string(&prompt).unwrap();
         settle();
-        p.send_line("client tracking on").unwrap();
-        p.exp_string("OK").unwrap();
-        p.exp_string(&prompt).unwrap();
+        p.send_and_expect("client tracking on", &["OK", &prompt]);
         settle();
         p.send_line("get tracked").unwrap();
         // Its reply, not the prompt: the prompt is redrawn while the line is typed.
@@ -126,24 +118,19 @@ fn the_shell_has_a_subscribed_mode() {
     let mut p = shell(&home, &["-p", &port]);
     p.exp_string(&prompt).unwrap();
     settle();
-    p.send_line("subscribe ch1 ch2").unwrap();
-    p.exp_string("Reading messages... (press Ctrl-C to quit)").unwrap();
-    p.exp_string("2) \"ch2\"\r\n3) (integer) 2").unwrap();
-    p.exp_string(&subscribed).unwrap();
+    p.send_and_expect(
+        "subscribe ch1 ch2",
+        &["Reading messages... (press Ctrl-C to quit)", "2) \"ch2\"\r\n3) (integer) 2", &subscribed],
+    );
     let receivers = call(&endpoint, &["PUBLISH", "ch1", "hello"]).unwrap();
     assert_eq!(receivers, rcli::protocol::resp::Frame::Integer(1));
     p.exp_string("1) \"message\"\r\n2) \"ch1\"\r\n3) \"hello\"").unwrap();
     settle();
-    p.send_line("ping").unwrap();
-    p.exp_string("1) \"pong\"\r\n2) \"\"").unwrap();
-    p.exp_string(&subscribed).unwrap();
+    p.send_and_expect("ping", &["1) \"pong\"\r\n2) \"\"", &subscribed]);
     settle();
-    p.send_line("unsubscribe").unwrap();
-    p.exp_string("3) (integer) 0").unwrap();
-    p.exp_string(&prompt).unwrap();
+    p.send_and_expect("unsubscribe", &["3) (integer) 0", &prompt]);
     settle();
-    p.send_line("echo back").unwrap();
-    p.exp_string("\"back\"").unwrap();
+    p.send_and_expect("echo back", &["\"back\""]);
     let numsub = call(&endpoint, &["PUBSUB", "NUMSUB", "ch1"]).unwrap();
     assert_eq!(
         numsub.as_items().and_then(|items| items.get(1).cloned()),

@@ -13,7 +13,6 @@ use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::Listen;
 use rcli::modes::sandbox::tls::{Authority, TlsFiles, Validity};
 
-use crate::pty::shell;
 use crate::util::*;
 
 /// Certificates in a temp directory (removed on drop).

@@ -9,7 +9,6 @@ use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::tls::{Authority, Validity};
 use rcli::modes::sandbox::{Listen, ipv6_available};
 
-use crate::pty::settle;
 use crate::tls::{Certs, args_with, owner_in, p, run_args, shell_args};
 use crate::util::*;
 
@@ -36,11 +35,8 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
         p.exp_string(&format!("-> Redirected to slot [12182] located at {foo_owner}")).unwrap();
     }
     p.exp_string("OK").unwrap();
-    p.send_line("set hello world").unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("get foo").unwrap();
-    p.exp_string("\"bar\"").unwrap();
-    p.exp_string(&format!("{foo_owner}> ")).unwrap();
+    p.send_and_expect("set hello world", &["OK"]);
+    p.send_and_expect("get foo", &["\"bar\"", &format!("{foo_owner}> ")]);
     settle();
     p.send_line("blpop {foo}list 0").unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -48,8 +44,7 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
     p.exp_string("(interrupted)").unwrap();
     p.exp_string(&format!("{foo_owner}> ")).unwrap();
     settle();
-    p.send_line("subscribe news").unwrap();
-    p.exp_string("Reading messages").unwrap();
+    p.send_and_expect("subscribe news", &["Reading messages"]);
     let foo_index = (0..cluster.nodes.len()).find(|&i| cluster.endpoint(i) == foo_owner).unwrap();
     wait_for("the subscription", Duration::from_secs(10), || {
         let reply = cluster.call(foo_index, &["PUBSUB", "NUMSUB", "news"]).unwrap();
@@ -61,8 +56,7 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
     p.send_control('c').unwrap();
     p.exp_string(&format!("{foo_owner}> ")).unwrap();
     settle();
-    p.send_line("get hello").unwrap();
-    p.exp_string("\"world\"").unwrap();
+    p.send_and_expect("get hello", &["\"world\""]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 
@@ -95,10 +89,8 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
 
     // A failover: the primary of {f} dies, its replica takes over, over TLS.
     let mut p = shell_args(&home, &base);
-    p.send_line("set {f}x 42").unwrap();
-    p.exp_string("OK").unwrap();
-    p.send_line("wait 1 2000").unwrap();
-    p.exp_string("(integer) 1").unwrap();
+    p.send_and_expect("set {f}x 42", &["OK"]);
+    p.send_and_expect("wait 1 2000", &["(integer) 1"]);
     let victim = owner_in(&cluster, 0, "{f}").unwrap();
     let victim_index = (0..3).find(|&i| cluster.endpoint(i) == victim).unwrap();
     cluster.nodes[victim_index].kill();
@@ -106,10 +98,8 @@ fn a_tls_cluster_works_in_every_mode_and_through_a_failover() {
     wait_for("the replica to take over", Duration::from_secs(30), || {
         owner_in(&cluster, survivor, "{f}").is_some_and(|o| o != victim)
     });
-    p.send_line("get {f}x").unwrap();
-    p.exp_string("\"42\"").unwrap();
-    p.send_line("incr {f}x").unwrap();
-    p.exp_string("(integer) 43").unwrap();
+    p.send_and_expect("get {f}x", &["\"42\""]);
+    p.send_and_expect("incr {f}x", &["(integer) 43"]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
@@ -164,10 +154,10 @@ fn a_cluster_announcing_hostnames_is_routed_by_hostname() {
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
     let owner = owner_in(&cluster, 0, "foo").unwrap();
     assert!(owner.to_string().starts_with("localhost:"), "{owner}");
-    p.send_line("set foo bar").unwrap();
-    p.exp_string(&format!("-> Redirected to slot [12182] located at {owner}")).unwrap();
-    p.exp_string("OK").unwrap();
-    p.exp_string(&format!("{owner}> ")).unwrap();
+    p.send_and_expect(
+        "set foo bar",
+        &[&format!("-> Redirected to slot [12182] located at {owner}"), "OK", &format!("{owner}> ")],
+    );
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }
@@ -224,8 +214,7 @@ fn a_cluster_behind_an_address_map_gets_each_nodes_own_tls_name() {
 
     let mut p = shell_args(&home, &base);
     p.exp_string(&format!("127.0.0.1:{seed}> ")).unwrap();
-    p.send_line(":nodes").unwrap();
-    p.exp_string("reached at").unwrap();
+    p.send_and_expect(":nodes", &["reached at"]);
     for i in 0..3 {
         let announced = format!("{}:{}", name(i), cluster.port(i));
         let reached =
@@ -234,8 +223,7 @@ fn a_cluster_behind_an_address_map_gets_each_nodes_own_tls_name() {
         assert!(!row.1.is_empty());
     }
     settle();
-    p.send_line("get nat:7").unwrap();
-    p.exp_string("\"7\"").unwrap();
+    p.send_and_expect("get nat:7", &["\"7\""]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 
@@ -285,12 +273,12 @@ fn an_ipv6_tls_cluster_routes_and_prints_bracketed_addresses() {
     }
     p.exp_string(&format!("{owner}> ")).unwrap();
     let other = format!("[::1]:{}", cluster.port(1));
-    p.send_line(&format!(":use {other}")).unwrap();
-    p.exp_string(&format!("keyless commands now go to {other}")).unwrap();
-    p.exp_string(&format!("{other}> ")).unwrap();
+    p.send_and_expect(
+        &format!(":use {other}"),
+        &[&format!("keyless commands now go to {other}"), &format!("{other}> ")],
+    );
     settle();
-    p.send_line("cluster myid").unwrap();
-    p.exp_string(&cluster.ids[1]).unwrap();
+    p.send_and_expect("cluster myid", &[&cluster.ids[1]]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }

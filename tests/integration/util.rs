@@ -1,6 +1,11 @@
 //! Test harness: starting real servers (via `rcli::modes::sandbox`), running the rcli binary
 //! with a hermetic environment and a deadline, and comparing outputs readably.
 
+pub mod dialogue;
+pub mod keys;
+
+pub use dialogue::{Dialogue, settle, shell};
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -14,7 +14,7 @@ use rcli::endpoint::Endpoint;
 use rcli::modes::sandbox::{LocalCluster, call};
 
 use crate::eqnice;
-use crate::pty::{settle, shell};
+
 use crate::util::*;
 
 /// Calls of `command` a node has served so far (`INFO commandstats`).
@@ -259,19 +259,16 @@ fn numbered_databases_with_c() {
     let mut p = shell(&home, &["-c", "-p", &port_of(&first.0), "-n", "5"]);
     p.exp_string(&format!("{}[5]> ", first.0)).unwrap();
     settle();
-    p.send_line(&format!("get {}", second.1[0])).unwrap();
-    p.exp_string(&format!("five-{}", second.1[0])).unwrap();
-    p.exp_string(&format!("{}[5]> ", second.0)).unwrap();
+    p.send_and_expect(
+        &format!("get {}", second.1[0]),
+        &[&format!("five-{}", second.1[0]), &format!("{}[5]> ", second.0)],
+    );
     settle();
-    p.send_line("select 7").unwrap();
-    p.exp_string(&format!("{}[7]> ", second.0)).unwrap();
+    p.send_and_expect("select 7", &[&format!("{}[7]> ", second.0)]);
     settle();
-    p.send_line(&format!("get {}", first.1[0])).unwrap();
-    p.exp_string("seven").unwrap();
-    p.exp_string(&format!("{}[7]> ", first.0)).unwrap();
+    p.send_and_expect(&format!("get {}", first.1[0]), &["seven", &format!("{}[7]> ", first.0)]);
     settle();
-    p.send_line(&format!("select {databases}")).unwrap();
-    p.exp_string("(error) ERR DB index is out of range").unwrap();
+    p.send_and_expect(&format!("select {databases}"), &["(error) ERR DB index is out of range"]);
     p.send_line("quit").unwrap();
     p.exp_eof().unwrap();
 }

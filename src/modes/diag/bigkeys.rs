@@ -1,7 +1,6 @@
 //! `--bigkeys`, `--memkeys`, `--hotkeys` and `--keystats`: the SCAN walk of one node
 //! they share, and the single-node run of the first three, as redis-cli 7.0.15 does them
-//! (docs/redis-cli-modes.md,
-//! section 6): DBSIZE, the banner, SCAN page by page (no COUNT unless `--count`), TYPE
+//! (docs/redis-cli-modes.md, section 6): DBSIZE, the banner, SCAN page by page (no COUNT unless `--count`), TYPE
 //! then the size command (or OBJECT FREQ) for every key of a page, a line for each new
 //! biggest (hottest) key with the percentage scanned when its page began, a sleep of
 //! `-i` every 100 SCANs, and the summary; Ctrl-C prints the partial summary.
@@ -10,8 +9,9 @@
 //! with the next SCAN, so a page costs two round trips instead of three, with the same
 //! output. `--keystats` asks MEMORY USAGE and the size command of each key of a page
 //! together (redis-cli 7.4 sends TYPE twice) and gathers [`KeySizes`] beside the
-//! per-type figures; its run is [`super::keysizes_run`]. With `-c` every node is walked
-//! at once ([`super::bigkeys_cluster`]).
+//! per-type figures; its run is [`super::keysizes_run`]. With `-c` every node is walked,
+//! `--parallel` at once ([`super::bigkeys_cluster`]). What is asked of a node before
+//! its walk is in [`super::preflight`].
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use super::format::scan_percent;
 use super::keysizes::KeySizes;
 use super::keystats::{self, Biggest, HotPool, KeyStats};
 use super::nodes::{interrupted, pause};
+use super::preflight::{dbsize, lfu_check, read_on_replica};
 use super::progress::Progress;
 use crate::cli::diagnostics::KeyScan;
 use crate::client::pool::{Exchange, Pool};
@@ -102,36 +103,6 @@ impl NodeScan {
     pub fn sampled(&self) -> u64 {
         self.stats.sampled
     }
-}
-
-/// DBSIZE of `endpoint`, with redis-cli's messages.
-pub fn dbsize(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) -> Result<u64, String> {
-    match pool.request(endpoint, &["DBSIZE"], wait) {
-        Ok(Frame::Integer(n)) => Ok(u64::try_from(n).unwrap_or(0)),
-        Ok(reply) => Err(match reply.as_error() {
-            Some(error) => format!("Couldn't determine DBSIZE: {}", String::from_utf8_lossy(error)),
-            None => "Non INTEGER response from DBSIZE!".to_string(),
-        }),
-        Err(error) => Err(error.to_string()),
-    }
-}
-
-/// `--hotkeys` needs an LFU `maxmemory-policy`: without one, OBJECT FREQ fails on the
-/// first key. Checked before the scan (redis-cli 7.0.15 does not, docs/compatibility.md);
-/// when CONFIG GET is not allowed the scan goes ahead.
-pub fn lfu_check(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) -> Result<(), String> {
-    let reply = pool.request(endpoint, &["CONFIG", "GET", "maxmemory-policy"], wait).map_err(|e| e.to_string())?;
-    let pairs = reply.to_pairs().unwrap_or_default();
-    let Some(policy) = crate::protocol::resp::field(&pairs, "maxmemory-policy").and_then(Frame::to_text) else {
-        return Ok(());
-    };
-    if policy.ends_with("lfu") {
-        return Ok(());
-    }
-    Err(format!(
-        "--hotkeys needs an LFU maxmemory-policy, but {endpoint} has '{policy}': it does not track how often keys \
-         are used. Set one with CONFIG SET maxmemory-policy allkeys-lfu (or volatile-lfu) and try again."
-    ))
 }
 
 fn scan_command(settings: &ScanSettings, cursor: &[u8], out: &mut Vec<u8>) {
@@ -421,19 +392,6 @@ fn hot_page(keys: &[Vec<u8>], replies: Vec<Frame>, node: &mut NodeScan, page: &m
         }
     }
     Ok(())
-}
-
-/// A cluster replica serves keyed reads (TYPE, STRLEN, MEMORY USAGE…) only after
-/// READONLY, as newer CLIs send it: when ROLE says the node is a replica and READONLY is
-/// accepted (it is a cluster node), every connection to it sends READONLY from now on.
-pub fn read_on_replica(pool: &mut Pool, endpoint: &Endpoint, wait: Option<Duration>) {
-    let role = pool.request(endpoint, &["ROLE"], wait).ok();
-    let first = role.as_ref().and_then(Frame::as_items).and_then(|items| items.first()).and_then(Frame::as_bytes);
-    if first.is_some_and(|role| role == b"slave" || role == b"replica")
-        && pool.request(endpoint, &["READONLY"], wait).is_ok_and(|reply| reply.as_error().is_none())
-    {
-        pool.mark_replica(endpoint);
-    }
 }
 
 /// `--bigkeys`/`--memkeys`/`--hotkeys` on the session's node: redis-cli's output.

@@ -1,10 +1,11 @@
 //! `--bigkeys`, `--memkeys` and `--hotkeys` with `-c`, an rcli addition
-//! (docs/compatibility.md): every primary (or the `--target` set) is walked at once, a
-//! thread per node with a pool of its own, each doing what redis-cli does for one node
-//! ([`super::bigkeys`]). The main thread prints: the banner, a line whenever a key
+//! (docs/compatibility.md): every primary (or the `--target` set) is walked, `--parallel`
+//! nodes at once (client/workers.rs), each with a pool of its own, each doing what
+//! redis-cli does for one node ([`super::bigkeys`]). The main thread prints: the banner, a line whenever a key
 //! beats the biggest (hottest) so far across the cluster, naming its node, with the
 //! share of the cluster's DBSIZE scanned; the progress line on stderr (a terminal only);
-//! then a section per node and the `summary` of the whole cluster, whose biggest keys
+//! then a section per node (shared or summed up past a dozen nodes, [`super::sections`])
+//! and the `summary` of the whole cluster, whose biggest keys
 //! name their node. Ctrl-C stops every walk and prints the partial report. Before
 //! scanning, every node must answer DBSIZE (and, for `--hotkeys`, have an LFU policy).
 
@@ -13,13 +14,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use super::bigkeys::{End, Find, NodeScan, Page, ScanSettings, dbsize, lfu_check, walk};
+use super::bigkeys::{End, Find, NodeScan, Page, ScanSettings, walk};
 use super::format::scan_percent;
 use super::keystats::{self, HotPool, KeyStats};
-use super::nodes::{Node, pool_for};
+use super::nodes::{Node, NodePools};
+use super::preflight::{dbsize, lfu_check};
 use super::progress::Progress;
+use super::sections::{self, NodeSection};
 use crate::cli::diagnostics::KeyScan;
-use crate::client::pool::Pool;
+use crate::client::workers;
 use crate::exit::Exit;
 use crate::output::Printer;
 use crate::session::Session;
@@ -35,8 +38,8 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
         session.printer.note("no node to scan: the slot map has no primary");
         return Exit::Failure;
     }
-    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
-    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return Exit::Failure };
+    let pools = NodePools::of(session, flag);
+    let Some(totals) = node_sizes(session, &pools, &nodes, settings) else { return Exit::Failure };
     if session.printer.write(keystats::banner(settings.scan).as_bytes()).is_err() {
         return Exit::Success;
     }
@@ -44,18 +47,19 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
     let (tx, rx) = mpsc::channel::<Message>();
     let mut merge = Merge::new(&mut session.printer, &names, total, settings.hot_slots);
+    let width = pools.width();
     let scans = std::thread::scope(|scope| {
-        for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
-            let tx = tx.clone();
-            let flag: &AtomicBool = flag;
-            scope.spawn(move || {
-                let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
-                let scan = walk(pool, &node.endpoint, settings, dbsize, flag, &mut send);
-                let _ = tx.send(Message::Done(index, Box::new(scan)));
-            });
-        }
-        drop(tx);
-        merge.follow(&rx, flag)
+        let flag: &AtomicBool = flag;
+        let jobs: Vec<(&Node, u64)> = nodes.iter().zip(totals).collect();
+        let running = workers::spawn(scope, jobs, width, Some(flag), move |index, (node, dbsize)| {
+            let mut pool = pools.make(node);
+            let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
+            let scan = walk(&mut pool, &node.endpoint, settings, dbsize, flag, &mut send);
+            let _ = tx.send(Message::Done(index, Box::new(scan)));
+        });
+        let scans = merge.follow(&rx, flag);
+        running.join();
+        scans
     });
     merge.progress.clear();
     let closed = merge.closed;
@@ -73,29 +77,21 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
 /// `None`, each failing node named on stderr, when one did not answer.
 pub fn node_sizes(
     session: &mut Session,
-    pools: &mut [Pool],
+    pools: &NodePools,
     nodes: &[Node],
     settings: &ScanSettings,
 ) -> Option<Vec<u64>> {
-    let sizes: Vec<Result<u64, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pools
-            .iter_mut()
-            .zip(nodes)
-            .map(|(pool, node)| {
-                scope.spawn(move || {
-                    if settings.scan == KeyScan::Hot {
-                        lfu_check(pool, &node.endpoint, settings.wait)?;
-                    }
-                    dbsize(pool, &node.endpoint, settings.wait)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the thread stopped".into()))).collect()
+    let sizes = workers::run_each(nodes.iter().collect(), pools.width(), Some(pools.flag()), |_, node: &Node| {
+        let mut pool = pools.make(node);
+        if settings.scan == KeyScan::Hot {
+            lfu_check(&mut pool, &node.endpoint, settings.wait)?;
+        }
+        dbsize(&mut pool, &node.endpoint, settings.wait)
     });
     let mut totals = Vec::with_capacity(nodes.len());
     let mut refused = false;
     for (node, size) in nodes.iter().zip(sizes) {
-        match size {
+        match size.unwrap_or_else(|| Err(crate::error::Error::Interrupted.to_string())) {
             Ok(size) => totals.push(size),
             Err(problem) => {
                 session.printer.note(&about(&node.endpoint.to_string(), &problem));
@@ -104,6 +100,13 @@ pub fn node_sizes(
         }
     }
     (!refused).then_some(totals)
+}
+
+/// A node whose walk never reported: not started before Ctrl-C (or a closed stdout),
+/// or its worker stopped.
+pub fn not_scanned(flag: &AtomicBool) -> NodeScan {
+    let ended = if flag.load(Ordering::SeqCst) { End::Interrupted } else { End::Failed("the scan stopped".into()) };
+    NodeScan { ended: Some(ended), ..NodeScan::default() }
 }
 
 /// `problem` on `node`, named once (link errors name their node already).
@@ -159,8 +162,7 @@ impl<'a> Merge<'a> {
                 }
             }
         }
-        let lost = || NodeScan { ended: Some(End::Failed("the scan stopped".into())), ..NodeScan::default() };
-        scans.into_iter().map(|scan| scan.unwrap_or_else(lost)).collect()
+        scans.into_iter().map(|scan| scan.unwrap_or_else(|| not_scanned(flag))).collect()
     }
 
     /// Prints what a page found that beats the cluster's best so far; false when
@@ -212,11 +214,12 @@ fn report(names: &[String], scans: &[NodeScan], merge: &Merge, scan: KeyScan) ->
     let mut text = String::new();
     let mut total = KeyStats::default();
     let mut interrupted = false;
+    let mut sections = Vec::with_capacity(scans.len());
     for (name, node) in names.iter().zip(scans) {
-        text.push_str(&keystats::section(&format!("node {name}")));
+        let mut body = String::new();
         let at = match &node.ended {
             Some(End::Failed(problem)) => {
-                text.push_str(&format!("error: {problem} (the figures below stop there)\n"));
+                body.push_str(&format!("error: {problem} (the figures below stop there)\n"));
                 None
             }
             Some(End::Interrupted) => {
@@ -225,12 +228,14 @@ fn report(names: &[String], scans: &[NodeScan], merge: &Merge, scan: KeyScan) ->
             }
             None => None,
         };
-        text.push_str(&match scan {
+        body.push_str(&match scan {
             KeyScan::Hot => node.hot.summary(node.sampled(), at),
             _ => node.stats.summary(scan, at),
         });
+        sections.push(NodeSection { name: name.clone(), body, keys: node.sampled(), unfinished: node.ended.is_some() });
         total.merge(&node.stats, name);
     }
+    text.push_str(&sections::layout(&sections));
     text.push_str(&keystats::section("summary"));
     let at = interrupted.then(|| scan_percent(merge.sampled, merge.total));
     text.push_str(&match scan {

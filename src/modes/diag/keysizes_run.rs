@@ -5,11 +5,12 @@
 //! report; after Ctrl-C the partial report and the cursor to go on from.
 //!
 //! With `-c` (an rcli addition, docs/compatibility.md): every primary (or the
-//! `--target` set) walked at once, a thread and a pool per node; the report has a section
-//! per node (redis-cli's report for that node) and the cluster's summary, whose keys
-//! name their node. `--cursor` belongs to one node's SCAN, so with `-c` it needs a run on
-//! one node (`--target HOST:PORT`); an interrupted node's section says how to go on
-//! with it.
+//! `--target` set) walked, `--parallel` nodes at once (client/workers.rs), a pool per
+//! node; the report has a section per node (redis-cli's report for that node; shared
+//! or summed up past a dozen nodes, [`super::sections`]) and the cluster's summary,
+//! whose keys name their node. `--cursor` belongs to one node's SCAN, so with `-c` it
+//! needs a run on one node (`--target HOST:PORT`); an interrupted node's section says
+//! how to go on with it.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -17,14 +18,16 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::bigkeys::{End, NodeScan, Page, ScanSettings, dbsize, read_on_replica, walk};
-use super::bigkeys_cluster::{about, node_sizes};
+use super::bigkeys::{End, NodeScan, Page, ScanSettings, walk};
+use super::bigkeys_cluster::{about, node_sizes, not_scanned};
 use super::keysizes::KeySizes;
 use super::keysizes_text::{self, BANNER, Figures};
 use super::keystats::{self, KeyStats};
-use super::nodes::{Node, pool_for};
+use super::nodes::{Node, NodePools};
+use super::preflight::{dbsize, read_on_replica};
 use super::progress::Progress;
-use crate::client::pool::Pool;
+use super::sections::{self, NodeSection};
+use crate::client::workers;
 use crate::exit::Exit;
 use crate::session::Session;
 
@@ -116,8 +119,8 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
         );
         return Exit::Usage;
     }
-    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
-    let Some(totals) = node_sizes(session, &mut pools, &nodes, settings) else { return Exit::Failure };
+    let pools = NodePools::of(session, flag);
+    let Some(totals) = node_sizes(session, &pools, &nodes, settings) else { return Exit::Failure };
     if session.printer.write(BANNER.as_bytes()).and_then(|()| session.printer.flush()).is_err() {
         return Exit::Success;
     }
@@ -125,17 +128,16 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
     let (tx, rx) = mpsc::channel::<Message>();
     let printer = &mut session.printer;
+    let width = pools.width();
     let scans = std::thread::scope(|scope| {
-        for (index, ((pool, node), dbsize)) in pools.iter_mut().zip(&nodes).zip(totals).enumerate() {
-            let tx = tx.clone();
-            let flag: &AtomicBool = flag;
-            scope.spawn(move || {
-                let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
-                let scan = walk(pool, &node.endpoint, settings, dbsize, flag, &mut send);
-                let _ = tx.send(Message::Done(index, Box::new(scan)));
-            });
-        }
-        drop(tx);
+        let flag: &AtomicBool = flag;
+        let jobs: Vec<(&Node, u64)> = nodes.iter().zip(totals).collect();
+        let running = workers::spawn(scope, jobs, width, Some(flag), move |index, (node, dbsize)| {
+            let mut pool = pools.make(node);
+            let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
+            let scan = walk(&mut pool, &node.endpoint, settings, dbsize, flag, &mut send);
+            let _ = tx.send(Message::Done(index, Box::new(scan)));
+        });
         let mut progress = Progress::on_stderr();
         let mut scans: Vec<Option<NodeScan>> = vec![None; names.len()];
         while let Ok(message) = rx.recv() {
@@ -156,8 +158,8 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
             }
         }
         progress.clear();
-        let lost = || NodeScan { ended: Some(End::Failed("the scan stopped".into())), ..NodeScan::default() };
-        scans.into_iter().map(|scan| scan.unwrap_or_else(lost)).collect::<Vec<_>>()
+        running.join();
+        scans.into_iter().map(|scan| scan.unwrap_or_else(|| not_scanned(flag))).collect::<Vec<_>>()
     });
     let _ = session.printer.write(report(&names, &scans, settings.top).as_bytes());
     Exit::from_failed(scans.iter().any(|s| matches!(s.ended, Some(End::Failed(_)))))
@@ -170,26 +172,29 @@ fn report(names: &[String], scans: &[NodeScan], top: u64) -> String {
     let mut lengths = KeyStats::default();
     let mut sizes = KeySizes::new(top);
     let mut dbsize = 0u64;
+    let mut sections = Vec::with_capacity(scans.len());
     for (name, node) in names.iter().zip(scans) {
-        text.push_str(&keystats::section(&format!("node {name}")));
+        let mut body = String::new();
         if let Some(End::Failed(problem)) = &node.ended {
-            text.push_str(&format!("error: {problem} (the figures below stop there)\n"));
+            body.push_str(&format!("error: {problem} (the figures below stop there)\n"));
         }
         let shown = figures(node, &empty);
-        text.push_str(&keysizes_text::render(&keysizes_text::head(&shown, false), false));
-        text.push_str(&keysizes_text::render(&keysizes_text::tail(&shown), false));
+        body.push_str(&keysizes_text::render(&keysizes_text::head(&shown, false), false));
+        body.push_str(&keysizes_text::render(&keysizes_text::tail(&shown), false));
         if let Some(cursor) = unfinished(node).filter(|_| node.ended.is_some()) {
-            text.push_str(&format!(
+            body.push_str(&format!(
                 "\nScan interrupted:\nUse 'rcli -c --keystats --target {name} --cursor {cursor}' to go on with this \
                  node from its last cursor.\n"
             ));
         }
+        sections.push(NodeSection { name: name.clone(), body, keys: node.sampled(), unfinished: node.ended.is_some() });
         lengths.merge(&node.stats, name);
         if let Some(node_sizes) = &node.sizes {
             sizes.merge(node_sizes, name);
         }
         dbsize += node.dbsize;
     }
+    text.push_str(&sections::layout(&sections));
     text.push_str(&keystats::section("summary"));
     let cluster = Figures { lengths: &lengths, sizes: &sizes, dbsize };
     text.push_str(&keysizes_text::render(&keysizes_text::head(&cluster, false), false));

@@ -2,7 +2,8 @@
 //! 7.0.15 runs them (docs/redis-cli-modes.md, sections 5.1 and 5.2): a PING every
 //! 10 ms timed in whole milliseconds (µs for the spectrum), min/max/avg redrawn on a
 //! terminal, one line per interval otherwise, ranges of 15 s (or `-i`) for the history,
-//! a spectrum per second (or `-i`) for the distribution. The cluster variants are
+//! a spectrum per second (or `-i`) for the distribution; with `--latency-percentiles`
+//! (redis-cli 8.10) the PINGs are timed in µs ([`super::percentiles`]). The cluster variants are
 //! [`super::latency_cluster`].
 
 use std::sync::atomic::AtomicBool;
@@ -10,7 +11,9 @@ use std::time::Duration;
 
 use super::format::{Clock, two_decimals};
 use super::nodes::{Stop, exit_code, pause, reconnecting, write};
+use super::percentiles::Samples;
 use super::spectrum::{Distribution, legend};
+use crate::cli::diagnostics::Percentile;
 use crate::exit::Exit;
 use crate::protocol::render::OutputMode;
 use crate::session::Session;
@@ -74,26 +77,70 @@ pub fn interval_ms(interval: Duration, default: i64) -> i64 {
     if interval.is_zero() { default } else { i64::try_from(interval.as_millis()).unwrap_or(i64::MAX) }
 }
 
-/// `--latency` and `--latency-history` on one node.
-pub fn run(session: &mut Session, history: bool, interval: Duration, flag: &AtomicBool) -> Exit {
+/// What a latency run keeps: redis-cli 7.0's whole milliseconds, or with
+/// `--latency-percentiles` microseconds and a histogram (redis-cli 8.10).
+enum Kept<'p> {
+    Plain(LatencyStats),
+    Percentiles(Samples, &'p [Percentile]),
+}
+
+impl Kept<'_> {
+    fn record(&mut self, start_us: i64, end_us: i64) {
+        match self {
+            Kept::Plain(stats) => stats.record(end_us.div_euclid(1000) - start_us.div_euclid(1000)),
+            Kept::Percentiles(samples, _) => samples.record(end_us - start_us),
+        }
+    }
+
+    fn text(&self, mode: OutputMode) -> String {
+        match self {
+            Kept::Plain(stats) => stats.text(mode),
+            Kept::Percentiles(samples, list) => samples.text(mode, list),
+        }
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Kept::Plain(stats) => *stats = LatencyStats::default(),
+            Kept::Percentiles(samples, _) => {
+                if let Some(fresh) = Samples::new() {
+                    *samples = fresh;
+                }
+            }
+        }
+    }
+}
+
+/// `--latency` and `--latency-history` on one node (`percentiles`: those of
+/// `--latency-percentiles`, empty without it).
+pub fn run(
+    session: &mut Session,
+    history: bool,
+    interval: Duration,
+    percentiles: &[Percentile],
+    flag: &AtomicBool,
+) -> Exit {
     let mode = session.printer.format.mode;
     let range_ms = interval_ms(interval, HISTORY_RANGE_MS);
     let sampling_ms = interval_ms(interval, DEFAULT_INTERVAL_MS);
     let clock = Clock::new();
-    let mut stats = LatencyStats::default();
+    let mut kept = match Samples::new() {
+        Some(samples) if !percentiles.is_empty() => Kept::Percentiles(samples, percentiles),
+        _ => Kept::Plain(LatencyStats::default()),
+    };
     let mut range_start = clock.ms();
     let stop = loop {
-        let start = clock.ms();
+        let start = clock.us();
         if let Err(stop) = reconnecting(session, &["PING"], flag) {
             break stop;
         }
-        stats.record(clock.ms() - start);
+        kept.record(start, clock.us());
         let text = if mode == OutputMode::Tty {
-            format!("\x1b[0G\x1b[2K{}", stats.text(mode))
+            format!("\x1b[0G\x1b[2K{}", kept.text(mode))
         } else if history {
-            stats.text(mode)
+            kept.text(mode)
         } else if clock.ms() - range_start > sampling_ms {
-            return match write(&mut session.printer, &stats.text(mode)) {
+            return match write(&mut session.printer, &kept.text(mode)) {
                 Ok(()) => Exit::Success,
                 Err(stop) => exit_code(&mut session.printer, stop),
             };
@@ -108,7 +155,7 @@ pub fn run(session: &mut Session, history: bool, interval: Duration, flag: &Atom
                 break stop;
             }
             range_start = clock.ms();
-            stats = LatencyStats::default();
+            kept.reset();
         }
         if !pause(SAMPLE_EVERY, flag) {
             break Stop::Interrupted;

@@ -1,8 +1,11 @@
 //! `--latency`, `--latency-history` and `--latency-dist` with `-c`, an rcli addition
-//! (docs/compatibility.md): every primary (or the `--target` set) is probed at once, a
-//! thread per node with a pool of its own sending a PING every 10 ms, as redis-cli does
-//! for one node (docs/redis-cli-modes.md, sections 5.1-5.2). On a terminal there is one
-//! column per node under a header of addresses; in raw, CSV and JSON output each line
+//! (docs/compatibility.md): every primary (or the `--target` set) is probed with a PING
+//! every 10 ms, as redis-cli does for one node (docs/redis-cli-modes.md, sections
+//! 5.1-5.2), by at most `--parallel` workers (client/workers.rs), each taking its share
+//! of the nodes in turn, each node with a pool of its own (kept open between PINGs only
+//! when there are no more nodes than workers). On a terminal there is one
+//! column per node under a header of addresses (past [`COLUMNS_SHOWN`] nodes, one line
+//! for all of them, naming the slowest); in raw, CSV and JSON output each line
 //! is one node's figures, prefixed by its address, in redis-cli's format for that mode;
 //! the spectrum is one labelled line per node. A node that does not answer is tried
 //! again every second and shows `no reply` (and a note on stderr).
@@ -14,10 +17,12 @@ use std::time::{Duration, Instant};
 
 use super::format::{Clock, two_decimals};
 use super::latency::{DEFAULT_INTERVAL_MS, HISTORY_RANGE_MS, LatencyStats, SAMPLE_EVERY, interval_ms, range_line};
-use super::nodes::{Node, Stop, exit_code, interrupted, pause, pool_for, reply_wait, write};
+use super::nodes::{Node, NodePools, Stop, exit_code, interrupted, pause, reply_wait, write};
 use super::spectrum::{Distribution, legend};
 use crate::cli::diagnostics::Diagnostic;
-use crate::error::os_message_of;
+use crate::client::pool::Pool;
+use crate::client::workers;
+use crate::error::{Error, os_message_of};
 use crate::exit::Exit;
 use crate::protocol::render::OutputMode;
 use crate::protocol::split::repr_string;
@@ -32,6 +37,9 @@ const REDRAW_EVERY: Duration = Duration::from_millis(20);
 
 /// The narrowest terminal column.
 const MIN_COLUMN: usize = 22;
+
+/// Up to this many nodes a terminal gets a column per node; past it, one line for all.
+pub const COLUMNS_SHOWN: usize = 12;
 
 /// A terminal cell: `min/max/avg (samples)` in ms.
 pub fn cell(stats: &LatencyStats, answering: bool) -> String {
@@ -52,6 +60,43 @@ pub fn header(nodes: &[Node], width: usize) -> String {
     format!("min/max/avg latency in ms (samples) per node:\n{}\n", addresses.trim_end())
 }
 
+/// The terminal header past [`COLUMNS_SHOWN`] nodes.
+pub fn wide_header(nodes: usize) -> String {
+    format!("min/max/avg latency in ms (samples) over {nodes} nodes, the slowest by average, nodes not answering:\n")
+}
+
+/// The redrawn terminal line past [`COLUMNS_SHOWN`] nodes: every node's PINGs together,
+/// the node with the highest average, and how many do not answer.
+pub fn wide_row(nodes: &[Node], stats: &[(&LatencyStats, bool)]) -> String {
+    let mut all = LatencyStats::default();
+    let mut slowest: Option<(usize, f64)> = None;
+    let mut silent = 0usize;
+    for (index, (node_stats, answering)) in stats.iter().enumerate() {
+        if !answering {
+            silent += 1;
+            continue;
+        }
+        if node_stats.count == 0 {
+            continue;
+        }
+        if all.count == 0 {
+            all = **node_stats;
+        } else {
+            all.min = all.min.min(node_stats.min);
+            all.max = all.max.max(node_stats.max);
+            all.total = all.total.saturating_add(node_stats.total);
+            all.count = all.count.saturating_add(node_stats.count);
+        }
+        if slowest.is_none_or(|(_, avg)| node_stats.avg() > avg) {
+            slowest = Some((index, node_stats.avg()));
+        }
+    }
+    let slowest = slowest
+        .and_then(|(index, avg)| nodes.get(index).map(|n| format!("{} {}", n.endpoint, two_decimals(avg))))
+        .unwrap_or_else(|| "-".into());
+    format!("\x1b[0G\x1b[2Kall {}   slowest {slowest}   no reply {silent}", cell(&all, true))
+}
+
 /// The redrawn terminal line: one cell per node.
 pub fn row(cells: &[String], width: usize) -> String {
     let line: String = cells.iter().map(|c| format!("{c:<width$}")).collect();
@@ -70,26 +115,48 @@ pub fn node_line(node: &Node, stats: &LatencyStats, mode: OutputMode) -> String 
     }
 }
 
-/// Sends a PING to `node` every 10 ms until Ctrl-C or until `tx` has no receiver; a
-/// node that does not answer is tried again after a second.
+/// One PING to `node` on `pool`, timed from its write to its reply (a connect, when
+/// one is needed, is not counted).
+fn ping(pool: &mut Pool, node: &Node, clock: Clock, wait: Option<Duration>) -> Result<(i64, i64), Error> {
+    let mut exchange = pool.borrow(&node.endpoint)?;
+    let start = clock.us();
+    exchange.send(b"*1\r\n$4\r\nPING\r\n", 1)?;
+    exchange.read(wait)?;
+    let end = clock.us();
+    pool.give_back(exchange);
+    Ok((start, end))
+}
+
+/// One worker's share of the nodes, each with its pool and, after a failure, when to
+/// try it again.
+type Share<'a> = Vec<(usize, &'a Node, Pool, Option<Instant>)>;
+
+/// PINGs each node of `share` in turn, a round every 10 ms, until Ctrl-C or until `tx`
+/// has no receiver; a node that does not answer is tried again after a second. Its
+/// connection stays open between rounds only when `keep_open`.
 fn probe(
-    mut pool: crate::client::pool::Pool,
-    node: &Node,
-    index: usize,
+    mut share: Share,
     clock: Clock,
     wait: Option<Duration>,
-    tx: mpsc::Sender<Probe>,
+    tx: &mpsc::Sender<Probe>,
     flag: &AtomicBool,
+    keep_open: bool,
 ) {
     loop {
-        let start = clock.us();
-        let outcome = pool.request(&node.endpoint, &["PING"], wait).map(|_| (start, clock.us()));
-        let failed = outcome.is_err();
-        if interrupted(flag) || tx.send((index, outcome.map_err(|e| os_message_of(&e)))).is_err() {
-            return;
+        for (index, node, pool, retry) in share.iter_mut() {
+            if retry.is_some_and(|at| Instant::now() < at) {
+                continue;
+            }
+            let outcome = ping(pool, node, clock, wait);
+            if !keep_open {
+                pool.close(&node.endpoint);
+            }
+            *retry = outcome.is_err().then(|| Instant::now() + Duration::from_secs(1));
+            if interrupted(flag) || tx.send((*index, outcome.map_err(|e| os_message_of(&e)))).is_err() {
+                return;
+            }
         }
-        let delay = if failed { Duration::from_secs(1) } else { SAMPLE_EVERY };
-        if !pause(delay, flag) {
+        if !pause(SAMPLE_EVERY, flag) {
             return;
         }
     }
@@ -116,15 +183,21 @@ pub fn run(
     let mode = session.printer.format.mode;
     let wait = reply_wait(session);
     let clock = Clock::new();
-    let pools: Vec<_> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let maker = NodePools::of(session, flag);
+    let keep_open = maker.keep_open(nodes.len());
+    let workers = maker.width().clamp(1, nodes.len().max(1));
+    let mut shares: Vec<Share> = (0..workers).map(|_| Vec::new()).collect();
+    for (index, node) in nodes.iter().enumerate() {
+        if let Some(share) = shares.get_mut(index % workers) {
+            share.push((index, node, maker.make(node), None));
+        }
+    }
     let (tx, rx) = mpsc::channel::<Probe>();
     let stop = std::thread::scope(|scope| {
-        for (index, (pool, node)) in pools.into_iter().zip(&nodes).enumerate() {
-            let tx = tx.clone();
-            let flag: &AtomicBool = flag;
-            scope.spawn(move || probe(pool, node, index, clock, wait, tx, flag));
-        }
-        drop(tx);
+        let flag: &AtomicBool = flag;
+        let running = workers::spawn(scope, shares, workers, None, move |_, share| {
+            probe(share, clock, wait, &tx, flag, keep_open);
+        });
         let mut view = View {
             session: &mut *session,
             nodes: &nodes,
@@ -136,6 +209,7 @@ pub fn run(
         let stop = view.follow(&rx, diagnostic, interval, flag);
         // The probes end on Ctrl-C or, once `rx` is dropped, at their next send.
         drop(rx);
+        running.join();
         stop
     });
     match stop {
@@ -181,7 +255,11 @@ impl View<'_> {
         let width = column_width(self.nodes);
         let tty_columns = self.mode == OutputMode::Tty && !dist;
         if tty_columns {
-            let header = header(self.nodes, width);
+            let header = if self.nodes.len() > COLUMNS_SHOWN {
+                wide_header(self.nodes.len())
+            } else {
+                header(self.nodes, width)
+            };
             self.write(&header)?;
         }
         let mut range_start = self.clock.ms();
@@ -248,6 +326,12 @@ impl View<'_> {
 
     /// Redraws the terminal line of cells.
     fn draw(&mut self, width: usize) -> Result<(), Stop> {
+        if self.nodes.len() > COLUMNS_SHOWN {
+            let stats: Vec<(&LatencyStats, bool)> =
+                self.states.iter().map(|s| (&s.stats, s.failing.is_none())).collect();
+            let line = wide_row(self.nodes, &stats);
+            return self.write(&line);
+        }
         let cells: Vec<String> = self.states.iter().map(|s| cell(&s.stats, s.failing.is_none())).collect();
         self.write(&row(&cells, width))
     }
@@ -292,6 +376,20 @@ mod tests {
         let stats = LatencyStats { min: 0, max: 1, total: 1, count: 8 };
         let line = row(&[cell(&stats, true), cell(&stats, false)], width);
         assert_eq!(line, "\x1b[0G\x1b[2K0/1/0.12 (8)            no reply");
+    }
+
+    #[test]
+    fn past_a_dozen_nodes_one_line_sums_them_up() {
+        let nodes: Vec<Node> =
+            (0..20).map(|i| Node { endpoint: Endpoint::tcp("127.0.0.1", 7000 + i), replica: false }).collect();
+        let stats: Vec<LatencyStats> =
+            (0..20).map(|i| LatencyStats { min: 0, max: i, total: i * 4, count: 4 }).collect();
+        let mut shown: Vec<(&LatencyStats, bool)> = stats.iter().map(|s| (s, true)).collect();
+        shown[19].1 = false;
+        assert_eq!(
+            wide_row(&nodes, &shown),
+            "\x1b[0G\x1b[2Kall 0/18/9.00 (76)   slowest 127.0.0.1:7018 18.00   no reply 1"
+        );
     }
 
     #[test]

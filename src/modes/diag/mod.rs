@@ -30,7 +30,10 @@ pub mod latency;
 pub mod latency_cluster;
 pub mod lru;
 pub mod nodes;
+pub mod percentiles;
+pub mod preflight;
 pub mod progress;
+pub mod sections;
 pub mod spectrum;
 pub mod stat;
 pub mod stat_cluster;
@@ -54,6 +57,10 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> E
     if !session.connect_and_report() || select_refused(session, config) {
         return Exit::Failure;
     }
+    if session.client.topology().is_some() {
+        // Every wait of a mode's run is bounded by the budget: learned before it starts.
+        session.client.learn_budget_now();
+    }
     let cluster = nodes::selected(session, &config.target);
     if cluster.as_ref().is_some_and(Vec::is_empty) {
         session
@@ -62,13 +69,19 @@ pub fn run(session: &mut Session, config: &Config, diagnostic: &Diagnostic) -> E
         return Exit::Failure;
     }
     let interval = config.interval;
+    let latency = matches!(diagnostic, Diagnostic::Latency | Diagnostic::LatencyHistory);
+    if latency && cluster.is_some() && !config.latency_percentiles.is_empty() {
+        session.printer.note("--latency-percentiles is not available with -c yet: use it on one node");
+        return Exit::Usage;
+    }
     match (diagnostic, cluster) {
         (Diagnostic::Stat, None) => stat::run(session, interval, &flag),
         (Diagnostic::Stat, Some(nodes)) => {
             stat_cluster::run(session, nodes, &config.target, interval, config.verbose, &flag)
         }
         (Diagnostic::Latency | Diagnostic::LatencyHistory, None) => {
-            latency::run(session, *diagnostic == Diagnostic::LatencyHistory, interval, &flag)
+            let history = *diagnostic == Diagnostic::LatencyHistory;
+            latency::run(session, history, interval, &config.latency_percentiles, &flag)
         }
         (Diagnostic::LatencyDist { mono }, None) => latency::run_dist(session, palette(*mono), interval, &flag),
         (Diagnostic::Latency | Diagnostic::LatencyHistory | Diagnostic::LatencyDist { .. }, Some(nodes)) => {

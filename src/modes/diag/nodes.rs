@@ -1,5 +1,5 @@
 //! What the diagnostic modes share: the nodes a mode works on with `-c` (every primary,
-//! or the `--target` set), a connection pool of its own for each node's thread, the
+//! or the `--target` set), a connection pool of its own for each node's job, the
 //! Ctrl-C flag, pauses that Ctrl-C cuts short, and redis-cli's `reconnectingRedisCommand`
 //! (docs/redis-cli-modes.md, section 4: `Reconnecting... N` once per second).
 
@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::pool::Pool;
+use crate::client::pool::{LinkSettings, Pool};
+use crate::client::state::SessionState;
 use crate::cluster::target::Target;
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
@@ -54,22 +55,54 @@ pub fn selected(session: &Session, target: &Target) -> Option<Vec<Node>> {
     session.client.topology().map(|topology| cluster_nodes(topology, target))
 }
 
-/// A pool of its own for one node's thread, with the session's credentials, database,
-/// protocol and bounds, and its Ctrl-C flag.
-pub fn pool_for(session: &mut Session, node: &Node, flag: &Arc<AtomicBool>) -> Pool {
-    let pool = session.client.pool();
-    let mut own = Pool::new(pool.state().clone(), pool.settings().clone());
-    own.set_interrupt(flag.clone());
-    if node.replica {
-        own.mark_replica(&node.endpoint);
+/// How each node's job gets a pool of its own (the session's credentials, database,
+/// protocol and bounds, and its Ctrl-C flag), and how many jobs run at once
+/// (`--parallel`, client/workers.rs); shared by the workers.
+#[derive(Clone)]
+pub struct NodePools {
+    state: SessionState,
+    settings: LinkSettings,
+    flag: Arc<AtomicBool>,
+}
+
+impl NodePools {
+    pub fn of(session: &mut Session, flag: &Arc<AtomicBool>) -> NodePools {
+        let pool = session.client.pool();
+        NodePools { state: pool.state().clone(), settings: pool.settings().clone(), flag: flag.clone() }
     }
-    own
+
+    /// A new pool for `node`'s job; its connection closes when it is dropped.
+    pub fn make(&self, node: &Node) -> Pool {
+        let mut own = Pool::new(self.state.clone(), self.settings.clone());
+        own.set_interrupt(self.flag.clone());
+        if node.replica {
+            own.mark_replica(&node.endpoint);
+        }
+        own
+    }
+
+    /// The Ctrl-C flag: no job starts once it is set.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
+
+    /// Jobs at once.
+    pub fn width(&self) -> usize {
+        self.settings.parallel
+    }
+
+    /// Whether one connection per node may stay open between rounds (`--stat -c`,
+    /// `--latency -c`): only when there are no more nodes than jobs at once, so open
+    /// descriptors stay within the width.
+    pub fn keep_open(&self, nodes: usize) -> bool {
+        nodes <= self.width()
+    }
 }
 
 static INTERRUPT: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
 
 /// Installs the Ctrl-C handler (once per process) and gives the session its flag: every
-/// wait of the session's pool, and of the pools made by [`pool_for`], looks at it.
+/// wait of the session's pool, and of the pools [`NodePools`] makes, looks at it.
 pub fn catch_ctrl_c(session: &mut Session) -> Arc<AtomicBool> {
     let flag = INTERRUPT
         .get_or_init(|| {

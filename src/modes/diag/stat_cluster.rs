@@ -1,8 +1,9 @@
 //! `--stat -c`, an rcli addition (docs/compatibility.md): every interval, INFO from
-//! every primary (or the `--target` set) at once, one thread per node, and one line of
-//! cluster totals — keys, memory, clients, blocked clients, ops/s and network in/out
-//! (the nodes' `instantaneous_*` figures, summed exactly) and child processes; `-v`
-//! adds a row per node above each total. A node that does not answer is named (its row,
+//! every primary (or the `--target` set), `--parallel` nodes at once
+//! (client/workers.rs), and one line of cluster totals — keys, memory, clients, blocked
+//! clients, ops/s and network in/out (the nodes' `instantaneous_*` figures, summed
+//! exactly) and child processes; `-v` adds a row per node above each total (past
+//! [`ROWS_SHOWN`] nodes: the busiest and those in error, and one row adding up the rest). A node that does not answer is named (its row,
 //! or a note on stderr) and left out of the total, whose label then says how many
 //! nodes it adds up (`total 2/3`); the slot map is reloaded so a failover shows up.
 
@@ -11,9 +12,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::format::bytes_to_human;
-use super::nodes::{Node, Stop, exit_code, pause, pool_for, reply_wait, selected, write};
+use super::nodes::{Node, NodePools, Stop, exit_code, pause, reply_wait, selected, write};
 use super::stat::{HEADER_EVERY, NodeStat, child_label};
 use crate::client::pool::Pool;
+use crate::client::workers;
 use crate::cluster::target::Target;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -79,9 +81,47 @@ pub fn node_row(label: &str, label_width: usize, sample: &Sample) -> String {
     }
 }
 
+/// Up to this many nodes, `-v` shows a row for each.
+pub const ROWS_SHOWN: usize = 12;
+
+/// `-v`'s rows: every node's, up to [`ROWS_SHOWN`] nodes; past that, in node order,
+/// those of the busiest nodes (ops/s) and of every node in error, then a row adding up
+/// the others (`+138 more`).
+pub fn node_rows(nodes: &[Node], label_width: usize, samples: &[Sample]) -> String {
+    let rows = nodes.iter().zip(samples);
+    if nodes.len() <= ROWS_SHOWN {
+        return rows.map(|(node, sample)| node_row(&node.endpoint.to_string(), label_width, sample)).collect();
+    }
+    let mut busiest: Vec<(usize, i64)> =
+        samples.iter().enumerate().filter_map(|(i, s)| s.as_ref().ok().map(|stat| (i, stat.ops))).collect();
+    busiest.sort_by_key(|&(i, ops)| (std::cmp::Reverse(ops), i));
+    let busiest: Vec<usize> = busiest.into_iter().take(ROWS_SHOWN).map(|(i, _)| i).collect();
+    let mut text = String::new();
+    let mut rest: Vec<Sample> = Vec::new();
+    for (index, (node, sample)) in rows.enumerate() {
+        if sample.is_err() || busiest.contains(&index) {
+            text.push_str(&node_row(&node.endpoint.to_string(), label_width, sample));
+        } else {
+            rest.push(sample.clone());
+        }
+    }
+    if !rest.is_empty() {
+        text.push_str(&summed_row(&format!("+{} more", rest.len()), label_width, &rest));
+    }
+    text
+}
+
 /// The total row over the nodes that answered; its child cell counts the nodes per
 /// kind of child process (`SAVE:2 LOAD:1`).
 pub fn total_row(label_width: usize, samples: &[Sample]) -> String {
+    let answered = samples.iter().filter(|s| s.is_ok()).count();
+    let label =
+        if answered == samples.len() { "total".to_string() } else { format!("total {answered}/{}", samples.len()) };
+    summed_row(&label, label_width, samples)
+}
+
+/// A row labelled `label` adding up the nodes of `samples` that answered.
+fn summed_row(label: &str, label_width: usize, samples: &[Sample]) -> String {
     let answered: Vec<&NodeStat> = samples.iter().filter_map(|s| s.as_ref().ok()).collect();
     let add = |f: fn(&NodeStat) -> i64| answered.iter().map(|s| f(s)).fold(0i64, i64::saturating_add);
     let total = NodeStat {
@@ -103,12 +143,7 @@ pub fn total_row(label_width: usize, samples: &[Sample]) -> String {
             (n > 0).then(|| format!("{}:{n}", child_label(bits)))
         })
         .collect();
-    let label = if answered.len() == samples.len() {
-        "total".to_string()
-    } else {
-        format!("total {}/{}", answered.len(), samples.len())
-    };
-    format!("{}\n", row(&label, label_width, &cells(&total, children.join(" "))))
+    format!("{}\n", row(label, label_width, &cells(&total, children.join(" "))))
 }
 
 /// The width of the label column for these nodes.
@@ -116,19 +151,23 @@ pub fn label_width(nodes: &[Node]) -> usize {
     nodes.iter().map(|n| n.endpoint.to_string().len()).chain(["total 00/00".len()]).max().unwrap_or(0) + 2
 }
 
-/// INFO from every node at once, one thread each.
-fn sample(pools: &mut [Pool], nodes: &[Node], wait: Option<Duration>) -> Result<Vec<Sample>, Stop> {
-    let replies: Vec<Result<Frame, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pools
-            .iter_mut()
-            .zip(nodes)
-            .map(|(pool, node)| scope.spawn(move || pool.request(&node.endpoint, &["INFO"], wait)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Refused("the sampling thread stopped".into()))))
-            .collect()
-    });
+/// INFO from every node, `--parallel` at once, none started after Ctrl-C; a node's
+/// connection stays open for the next round only as [`NodePools::keep_open`] says.
+fn sample(pools: &mut [Pool], nodes: &[Node], wait: Option<Duration>, maker: &NodePools) -> Result<Vec<Sample>, Stop> {
+    let keep_open = maker.keep_open(nodes.len());
+    let jobs: Vec<(&mut Pool, &Node)> = pools.iter_mut().zip(nodes).collect();
+    let replies: Vec<Result<Frame, Error>> =
+        workers::run_each(jobs, maker.width(), Some(maker.flag()), |_, (pool, node)| {
+            let reply = pool.request(&node.endpoint, &["INFO"], wait);
+            if !keep_open {
+                pool.close(&node.endpoint);
+            }
+            reply
+        })
+        .into_iter()
+        // A job not started: Ctrl-C.
+        .map(|reply| reply.unwrap_or(Err(Error::Interrupted)))
+        .collect();
     if replies.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
         return Err(Stop::Interrupted);
     }
@@ -155,12 +194,13 @@ pub fn run(
 ) -> Exit {
     let interval = if interval.is_zero() { Duration::from_secs(1) } else { interval };
     let wait = reply_wait(session);
-    let mut pools: Vec<Pool> = nodes.iter().map(|n| pool_for(session, n, flag)).collect();
+    let maker = NodePools::of(session, flag);
+    let mut pools: Vec<Pool> = nodes.iter().map(|n| maker.make(n)).collect();
     let mut width = label_width(&nodes);
     let mut lines = 0u64;
     let mut failing: Vec<bool> = vec![false; nodes.len()];
     loop {
-        let samples = match sample(&mut pools, &nodes, wait) {
+        let samples = match sample(&mut pools, &nodes, wait, &maker) {
             Ok(samples) => samples,
             Err(stop) => return exit_code(&mut session.printer, stop),
         };
@@ -169,10 +209,8 @@ pub fn run(
             text.push_str(&header(width));
         }
         lines += 1;
-        for (node, sample) in nodes.iter().zip(&samples) {
-            if verbose {
-                text.push_str(&node_row(&node.endpoint.to_string(), width, sample));
-            }
+        if verbose {
+            text.push_str(&node_rows(&nodes, width, &samples));
         }
         text.push_str(&total_row(width, &samples));
         if let Err(stop) = write(&mut session.printer, &text) {
@@ -192,7 +230,7 @@ pub fn run(
             // A failover gives the shard a new primary: follow the slot map.
             session.client.reload_after_failure(Some(&failed), &mut Vec::new());
             if let Some(now) = selected(session, target).filter(|now| !now.is_empty() && *now != nodes) {
-                pools = now.iter().map(|n| pool_for(session, n, flag)).collect();
+                pools = now.iter().map(|n| maker.make(n)).collect();
                 failing = vec![false; now.len()];
                 nodes = now;
                 width = label_width(&nodes);
@@ -242,6 +280,26 @@ mod tests {
             "total 2/3        30         3.00K    4       2       12       1.30       13.00      SAVE:1\n"
         );
         assert!(total_row(width, &samples[..2]).starts_with("total            30 "));
+    }
+
+    #[test]
+    fn past_a_dozen_nodes_verbose_shows_the_busiest_and_adds_up_the_rest() {
+        let nodes: Vec<Node> = (0..40)
+            .map(|i| Node { endpoint: crate::endpoint::Endpoint::tcp("127.0.0.1", 7000 + i), replica: false })
+            .collect();
+        let mut samples: Vec<Sample> = (0..40).map(|i| Ok(stat(1, 1024, i, 0, 0))).collect();
+        samples[0] = Err("Connection refused".into());
+        let width = label_width(&nodes);
+        let text = node_rows(&nodes, width, &samples);
+        assert_eq!(text.lines().count(), 12 + 1 + 1, "{text}");
+        assert!(text.starts_with("127.0.0.1:7000  error: Connection refused\n"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:7039 ") && text.contains("127.0.0.1:7028 ") && !text.contains("127.0.0.1:7027 ")
+        );
+        let rest: i64 = (1..28).sum();
+        assert!(text.lines().last().unwrap_or_default().starts_with("+27 more"), "{text}");
+        assert!(text.lines().last().unwrap_or_default().contains(&format!(" {rest} ")), "{text}");
+        assert_eq!(node_rows(&nodes[..3], width, &samples[..3]).lines().count(), 3);
     }
 
     #[test]

@@ -85,6 +85,10 @@ pub fn run_commands(
     pipe: Option<PipeCounts>,
 ) -> (Flow, Option<PipeCounts>) {
     let started = Instant::now();
+    if session.client.is_cluster() {
+        // Every batch's wait is bounded by the failure budget: learned before the first.
+        session.client.learn_budget_now();
+    }
     let mut pipeline = Pipeline {
         window,
         building: Batch::default(),

@@ -2,6 +2,8 @@
 //! and `:map` (slot ownership as a bar and a range table, each primary's databases). The
 //! databases column shows where some node holds keys outside database 0 (numbered
 //! databases in cluster mode, Valkey 9), the zone column where some node announces one.
+//! A cluster of more than [`at_scale::SMALL`] nodes (primaries for `:map`) gets a
+//! summary instead, and the rows a word picks on request (`:nodes 127.0.0.1:7003`).
 
 use crate::cluster::{keyspace, slot};
 use crate::endpoint::Endpoint;
@@ -11,6 +13,7 @@ use crate::session::Session;
 use crate::shell::paint;
 use crate::shell::state::Shell;
 
+use super::at_scale;
 use super::not_cluster;
 
 fn short_id(id: &str) -> String {
@@ -38,7 +41,8 @@ fn replica_link(info: &str) -> &'static str {
     }
 }
 
-pub(super) fn nodes(shell: &Shell, session: &mut Session) -> Result<(), StdoutClosed> {
+/// `:nodes`, or `:nodes WORD`: the rows of the nodes `word` picks.
+pub(super) fn nodes(shell: &Shell, session: &mut Session, word: Option<&str>) -> Result<(), StdoutClosed> {
     if let Some(reason) = session.client.learning_slots().map(str::to_string) {
         let learned = session.client.topology().map_or(0, |t| 16384 - t.uncovered_slots());
         session.printer.line(&format!(
@@ -46,6 +50,19 @@ pub(super) fn nodes(shell: &Shell, session: &mut Session) -> Result<(), StdoutCl
         ))?;
     }
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
+    let picked = word.map(|word| at_scale::pick(&topology.all_nodes(), word));
+    match (word, &picked) {
+        (None, _) if topology.all_nodes().len() > at_scale::SMALL => {
+            for line in at_scale::nodes_summary(&topology) {
+                session.printer.line(&line)?;
+            }
+            return Ok(());
+        }
+        (Some(word), Some(picked)) if picked.is_empty() => {
+            return session.printer.line(&at_scale::no_match(":nodes", word));
+        }
+        _ => {}
+    }
     let color = shell.prefs.color;
     let address_map = session.client.pool().settings().address_map.clone();
     let mut rows = vec![["id", "address", "role", "of", "slots", "count", "keys", "link"].map(String::from).to_vec()];
@@ -54,10 +71,14 @@ pub(super) fn nodes(shell: &Shell, session: &mut Session) -> Result<(), StdoutCl
     }
     let mut colours = Vec::new();
     let mut databases = Vec::new();
+    let mut zones: Vec<Option<String>> = Vec::new();
     for shard in topology.shards_in_slot_order() {
         let primary_id = shard.primary.as_ref().map(|p| short_id(&p.id)).unwrap_or_default();
         let colour = shard.primary.as_ref().and_then(|p| topology.colour_index(&p.endpoint));
         for node in shard.primary.iter().chain(shard.replicas.iter()) {
+            if picked.as_ref().is_some_and(|picked| !picked.contains(&node.endpoint)) {
+                continue;
+            }
             // In the sandbox: a node the lab killed, stopped or paused is not asked
             // (a paused one would not answer); the link column says what happened.
             let lab_note = shell.lab.as_ref().and_then(|lab| lab.process_note(&node.endpoint));
@@ -100,9 +121,9 @@ pub(super) fn nodes(shell: &Shell, session: &mut Session) -> Result<(), StdoutCl
             rows.push(row);
             colours.push(colour);
             databases.push(in_use);
+            zones.push(node.zone.clone());
         }
     }
-    let zones: Vec<Option<String>> = topology.all_nodes().iter().map(|n| n.zone.clone()).collect();
     // Extra columns, just before `link`, only when they say something.
     if databases.iter().flatten().flatten().any(|&(number, _)| number != 0) {
         let cells = databases.iter().map(|d| d.as_deref().map_or("?".to_string(), keyspace::numbers_text));
@@ -148,10 +169,17 @@ fn insert_column(rows: &mut [Vec<String>], name: &str, cells: impl Iterator<Item
     }
 }
 
-pub(super) fn map(shell: &Shell, session: &mut Session) -> Result<(), StdoutClosed> {
+/// `:map`, or `:map WORD`: the bar, then the lines of the primaries `word` picks.
+pub(super) fn map(shell: &Shell, session: &mut Session, word: Option<&str>) -> Result<(), StdoutClosed> {
     let Some(topology) = session.client.topology().cloned() else { return not_cluster(session) };
     let color = shell.prefs.color;
     let primaries: Vec<Endpoint> = topology.primaries().iter().map(|n| n.endpoint.clone()).collect();
+    let picked = word.map(|word| at_scale::pick(&topology.primaries(), word));
+    if let (Some(word), Some(picked)) = (word, &picked)
+        && picked.is_empty()
+    {
+        return session.printer.line(&at_scale::no_match(":map", word));
+    }
     let letter = |i: usize| (b'A' + (i % 26) as u8) as char;
     const CELLS: usize = 64;
     let per_cell = slot::SLOTS / CELLS;
@@ -165,9 +193,20 @@ pub(super) fn map(shell: &Shell, session: &mut Session) -> Result<(), StdoutClos
         });
     }
     session.printer.line(&format!("slots 0 {bar} 16383  ({per_cell} slots per cell)"))?;
+    if picked.is_none() && primaries.len() > at_scale::SMALL {
+        for line in at_scale::map_summary(&topology) {
+            session.printer.line(&line)?;
+        }
+        return Ok(());
+    }
+    let shown = |primary: &Endpoint| picked.as_ref().is_none_or(|picked| picked.contains(primary));
     // Each primary's databases with keys, shown when some primary uses one besides 0.
     let mut databases = Vec::with_capacity(primaries.len());
     for primary in &primaries {
+        if !shown(primary) {
+            databases.push("-".to_string());
+            continue;
+        }
         match session.client.info(primary, "keyspace") {
             Err(crate::error::Error::Interrupted) => return session.printer.line("(interrupted)"),
             Ok(info) => databases.push(keyspace::numbers_text(&keyspace::databases(&info))),
@@ -175,7 +214,7 @@ pub(super) fn map(shell: &Shell, session: &mut Session) -> Result<(), StdoutClos
         }
     }
     let show_databases = databases.iter().any(|d| d != "0" && d != "-" && d != "?");
-    for (i, primary) in primaries.iter().enumerate() {
+    for (i, primary) in primaries.iter().enumerate().filter(|(_, p)| shown(p)) {
         let Some(shard) = topology.shards.iter().find(|s| s.primary.as_ref().is_some_and(|p| &p.endpoint == primary))
         else {
             continue;

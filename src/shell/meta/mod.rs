@@ -1,10 +1,12 @@
 //! rcli's own commands, typed with a leading `:` (`:nodes`, `:slot`, `:use`, …). One
 //! table ([`META`], in [`table`]) feeds `:help`, completion and dispatch (here); the reports live
-//! beside it: [`cluster_view`] (`:nodes`, `:map`) and [`keys`] (`:slot`, `:explain`,
+//! beside it: [`cluster_view`] (`:nodes`, `:map`; [`at_scale`] for big clusters) and [`keys`] (`:slot`, `:explain`,
 //! `:use`). Nothing here is sent to Redis except DBSIZE for `:nodes` and the topology
 //! reload of `:refresh`.
 
+mod at_scale;
 mod cluster_view;
+mod conveniences;
 mod keys;
 pub mod lab;
 pub mod table;
@@ -37,7 +39,7 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
     let rest_words = words.get(1..).unwrap_or_default();
     match name.as_str() {
         ":help" => help(session, arg),
-        ":nodes" => nodes(shell, session),
+        ":nodes" => nodes(shell, session, arg),
         ":slot" if !args.is_empty() => slots(shell, session, args),
         ":explain" if !args.is_empty() => explain(session, args),
         ":use" if arg.is_some() => use_target(session, arg.unwrap_or_default()),
@@ -77,7 +79,7 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
             Ok(()) => Ok(()),
             Err(message) => session.printer.line(&message),
         },
-        ":map" => map(shell, session),
+        ":map" => map(shell, session, arg),
         ":cluster" => match arg.map(str::to_ascii_lowercase).as_deref() {
             Some(sub @ ("check" | "info")) => {
                 let entry = session.client.current().clone();
@@ -123,10 +125,21 @@ pub fn set_preference(shell: &mut Shell, session: &mut Session, words: &[String]
             Some(on) => session.hops = on,
             None => return Err("usage: :set hops on|off".into()),
         },
+        Some("merge") => match on_off(value.as_deref()) {
+            Some(on) => session.printer.merge = on,
+            None => return Err("usage: :set merge on|off".into()),
+        },
         Some("address-map") => return set_address_map(session, words.get(1..).unwrap_or_default()),
         Some("az") => return set_az(session, words.get(1).map(String::as_str)),
-        Some(other) => return Err(format!("unknown rcli preference '{other}'")),
-        None => return Err("usage: :set hints|nohints|color auto|always|never|hops on|off|address-map …|az …".into()),
+        Some(other) => {
+            return conveniences::set(shell, other, value.as_deref())
+                .unwrap_or_else(|| Err(format!("unknown rcli preference '{other}'")));
+        }
+        None => {
+            return Err(
+                "usage: :set hints|nohints|color auto|always|never|hops on|off|merge on|off|address-map …|az …".into(),
+            );
+        }
     }
     Ok(())
 }
@@ -219,6 +232,9 @@ fn help_text(topic: Option<&str>) -> String {
     }
     if out.is_empty() {
         out = format!("no meta-command named {}\n", topic.unwrap_or_default());
+    }
+    if topic.is_none() {
+        out.push_str(table::SHELL_ADDITIONS);
     }
     out
 }

@@ -11,7 +11,11 @@ pub struct MetaSpec {
 
 /// Every meta-command, in `:help` order.
 pub const META: &[MetaSpec] = &[
-    MetaSpec { name: ":nodes", args: "", summary: "list the cluster's nodes: id, address, role, slots, keys, link" },
+    MetaSpec {
+        name: ":nodes",
+        args: "[HOST:PORT|WORD]",
+        summary: "the cluster's nodes: id, address, role, slots, keys, link (a summary past 12 nodes; a word picks rows)",
+    },
     MetaSpec {
         name: ":slot",
         args: "KEY [KEY ...]",
@@ -33,7 +37,11 @@ pub const META: &[MetaSpec] = &[
         args: "on|off",
         summary: "send read-only commands to replicas (READONLY is sent for you)",
     },
-    MetaSpec { name: ":map", args: "", summary: "slot ownership: a bar and a range table, one colour per primary" },
+    MetaSpec {
+        name: ":map",
+        args: "[HOST:PORT|WORD]",
+        summary: "slot ownership: a bar and a range table, one colour per primary (a summary past 12 primaries)",
+    },
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
     MetaSpec {
         name: ":cluster",
@@ -42,7 +50,7 @@ pub const META: &[MetaSpec] = &[
     },
     MetaSpec {
         name: ":set",
-        args: "hints|nohints|color auto|always|never|hops on|off|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
+        args: "hints|nohints|color auto|always|never|hops on|off|merge on|off|confirm on|off|pager off|on|auto|address-map [ANNOUNCED=REACHABLE ...|clear]|az [NAME|clear]",
         summary: "shell preferences (also read from the rclirc file)",
     },
     MetaSpec {
@@ -76,5 +84,24 @@ pub const META: &[MetaSpec] = &[
         summary: "sandbox only: run the consistency checker (rcli consistency-test) in the background, its \
                   lines above the prompt",
     },
+    MetaSpec {
+        name: ":peek",
+        args: "KEY",
+        summary: "a key's type, encoding, TTL, memory, length and first items, from its owner (also peek KEY \
+                  at a terminal)",
+    },
     MetaSpec { name: ":help", args: "[:COMMAND]", summary: "this list, or one meta-command" },
 ];
+
+/// What the shell adds to typed lines besides the meta-commands, shown after them by
+/// `:help` (wrapped to its width by hand).
+pub const SHELL_ADDITIONS: &str = "\
+shell additions (at a terminal only; piped input is sent as typed):
+  COMMAND | SHELL-COMMAND
+                        pipe the reply, printed raw as on a pipe, to
+                        sh -c SHELL-COMMAND (lrange l 0 -1 | wc -l); a | in
+                        quotes or inside a word stays an argument
+  peek KEY              the same as :peek KEY
+  FLUSHALL, KEYS, ...   ask first (--yes or :set confirm off to skip); a reply
+                        taller than the screen goes through $PAGER (:set pager)
+";
