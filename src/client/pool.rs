@@ -387,6 +387,23 @@ impl Pool {
         self.idle.remove(endpoint);
     }
 
+    /// Takes over `other`'s idle connections to nodes this pool has none to (the rest
+    /// close) and its warnings: work done on helper pools leaves its connections here.
+    pub fn absorb(&mut self, other: Pool) {
+        for (endpoint, idle) in other.idle {
+            self.idle.entry(endpoint).or_insert(idle);
+        }
+        self.warnings.extend(other.warnings);
+    }
+
+    /// Hands the idle connection to `endpoint`, if any, to `other` (work moving to
+    /// another thread takes its connection along).
+    pub fn move_idle(&mut self, endpoint: &Endpoint, other: &mut Pool) {
+        if let Some(idle) = self.idle.remove(endpoint) {
+            other.idle.insert(endpoint.clone(), idle);
+        }
+    }
+
     /// Closes every idle connection.
     pub fn close_all(&mut self) {
         self.idle.clear();

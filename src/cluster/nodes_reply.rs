@@ -129,8 +129,29 @@ pub fn is_node_id(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Parses one `CLUSTER NODES` line; `None` for a line that is not one.
-pub fn parse_node_line(line: &str) -> Option<NodeLine> {
+/// The fields of a `CLUSTER NODES` line before its slots (no slot set built): what a
+/// reader of every line of a big view needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHead {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    pub bus_port: Option<u16>,
+    pub flags: Vec<String>,
+    pub master: Option<String>,
+    pub config_epoch: u64,
+    pub link_connected: bool,
+}
+
+impl NodeHead {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+/// Parses one line's head and returns its slot tokens unread; `None` for a line that
+/// is not one.
+pub fn parse_node_head(line: &str) -> Option<(NodeHead, Vec<&str>)> {
     let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
     // id ip:port@cport[,hostname] flags master ping-sent pong-recv epoch link slot...
     let [id, addr, flags, master, _, _, config_epoch, link, slot_tokens @ ..] = fields.as_slice() else {
@@ -146,42 +167,66 @@ pub fn parse_node_line(line: &str) -> Option<NodeLine> {
         None => (addr, None),
     };
     let (host, port) = hostport.rsplit_once(':')?;
-    let port = port.parse::<u16>().unwrap_or(0);
-    let flags: Vec<String> = flags.split(',').map(str::to_string).collect();
-    let master = Some(*master).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase);
-    let config_epoch = config_epoch.parse::<u64>().unwrap_or(0);
-    let link_connected = *link == "connected";
-    let mut slots = SlotSet::default();
-    let mut migrating = Vec::new();
-    let mut importing = Vec::new();
-    for token in slot_tokens {
-        if let Some(inner) = token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-            if let Some((slot, target)) = inner.split_once("->-") {
-                if let (Some(slot), true) = (parse_slot(slot), is_node_id(target)) {
-                    migrating.push((slot, target.to_ascii_lowercase()));
-                }
-            } else if let Some((slot, source)) = inner.split_once("-<-")
-                && let (Some(slot), true) = (parse_slot(slot), is_node_id(source))
-            {
-                importing.push((slot, source.to_ascii_lowercase()));
-            }
-        } else if let Some((a, b)) = token.split_once('-') {
+    let head = NodeHead {
+        id,
+        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port: port.parse::<u16>().unwrap_or(0),
+        bus_port: bus,
+        flags: flags.split(',').map(str::to_string).collect(),
+        master: Some(*master).filter(|m| *m != "-" && is_node_id(m)).map(str::to_ascii_lowercase),
+        config_epoch: config_epoch.parse::<u64>().unwrap_or(0),
+        link_connected: *link == "connected",
+    };
+    Some((head, slot_tokens.to_vec()))
+}
+
+/// The slot ranges a line's slot tokens give its node (open-slot tokens and invalid
+/// ranges left out), in the order given.
+pub fn owned_ranges(slot_tokens: &[&str]) -> Vec<(u16, u16)> {
+    let mut ranges = Vec::new();
+    for token in slot_tokens.iter().filter(|t| !t.starts_with('[')) {
+        if let Some((a, b)) = token.split_once('-') {
             if let (Some(a), Some(b)) = (parse_slot(a), parse_slot(b))
                 && a <= b
             {
-                for slot in a..=b {
-                    slots.insert(slot);
-                }
+                ranges.push((a, b));
             }
         } else if let Some(slot) = parse_slot(token) {
+            ranges.push((slot, slot));
+        }
+    }
+    ranges
+}
+
+/// Parses one `CLUSTER NODES` line; `None` for a line that is not one.
+pub fn parse_node_line(line: &str) -> Option<NodeLine> {
+    let (head, slot_tokens) = parse_node_head(line)?;
+    let mut slots = SlotSet::default();
+    for (a, b) in owned_ranges(&slot_tokens) {
+        for slot in a..=b {
             slots.insert(slot);
         }
     }
+    let mut migrating = Vec::new();
+    let mut importing = Vec::new();
+    for token in &slot_tokens {
+        let Some(inner) = token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else { continue };
+        if let Some((slot, target)) = inner.split_once("->-") {
+            if let (Some(slot), true) = (parse_slot(slot), is_node_id(target)) {
+                migrating.push((slot, target.to_ascii_lowercase()));
+            }
+        } else if let Some((slot, source)) = inner.split_once("-<-")
+            && let (Some(slot), true) = (parse_slot(slot), is_node_id(source))
+        {
+            importing.push((slot, source.to_ascii_lowercase()));
+        }
+    }
+    let NodeHead { id, host, port, bus_port, flags, master, config_epoch, link_connected } = head;
     Some(NodeLine {
         id,
-        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        host,
         port,
-        bus_port: bus,
+        bus_port,
         flags,
         master,
         config_epoch,
@@ -190,6 +235,17 @@ pub fn parse_node_line(line: &str) -> Option<NodeLine> {
         migrating,
         importing,
     })
+}
+
+/// The node's own line of a `CLUSTER NODES` reply (flags with `myself`), found by its
+/// flags field first: only that line is parsed whole (a big view costs one pass).
+pub fn myself_line(text: &str) -> Option<NodeLine> {
+    text.lines()
+        .filter(|line| {
+            let flags = line.split(' ').filter(|f| !f.is_empty()).nth(2).unwrap_or_default();
+            flags.split(',').any(|f| f == "myself")
+        })
+        .find_map(parse_node_line)
 }
 
 /// Every valid line of a `CLUSTER NODES` reply.
@@ -241,6 +297,17 @@ e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0
         assert_eq!(me.migrating, vec![(609, "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f".to_string())]);
         assert_eq!(me.importing.len(), 1);
         assert_eq!(me.config_epoch, 1);
+    }
+
+    #[test]
+    fn the_own_line_is_found_by_its_flags_and_parsed_alone() {
+        let me = myself_line(NODES).unwrap();
+        assert_eq!(Some(&me), parse_nodes(NODES).iter().find(|l| l.has_flag("myself")));
+        assert!(myself_line("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 1:2@3 master - 0 0 1 connected").is_none());
+        let (head, tokens) = parse_node_head(NODES.lines().nth(3).unwrap()).unwrap();
+        assert!(head.has_flag("myself") && tokens.len() == 3);
+        assert_eq!(owned_ranges(&tokens), [(0, 5460)]);
+        assert_eq!(owned_ranges(&["5-3", "7", "9-10", "[1->-x]", "16384"]), [(7, 7), (9, 10)]);
     }
 
     #[test]

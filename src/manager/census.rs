@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::endpoint::Endpoint;
 
 use super::link::{Link, error_of, reply_text};
-use super::model::{NodeLine, SlotSet, parse_nodes, ranges_text};
+use super::model::{NodeHead, NodeLine, SlotSet, myself_line, owned_ranges, parse_node_head, ranges_text};
 use super::moves::Peer;
 
 /// The longest a census waits for one node's answer (a frozen node costs this once).
@@ -145,20 +145,41 @@ fn questions(slots: &[u16], databases: u32) -> Vec<Vec<String>> {
     commands
 }
 
+/// Another node as a view lists it: its head and which of the slots asked about the
+/// view credits it with.
+type Listed = (NodeHead, Vec<u16>);
+
+/// The other lines of a view, each read only as far as a census needs (no slot set
+/// per line: a view of N nodes costs one pass, not N slot bitmaps).
+fn others(text: &str, slots: &[u16]) -> Vec<Listed> {
+    text.lines()
+        .filter_map(|line| {
+            let (head, tokens) = parse_node_head(line)?;
+            if head.has_flag("myself") {
+                return None;
+            }
+            let owned = owned_ranges(&tokens);
+            let credited = slots.iter().copied().filter(|s| owned.iter().any(|(a, b)| (*a..=*b).contains(s))).collect();
+            Some((head, credited))
+        })
+        .collect()
+}
+
 /// Reads one node's answers to [`questions`]: its own line, its key counts (a slot
-/// whose count failed in any database is left out: unknown) and its whole view.
+/// whose count failed in any database is left out: unknown) and the other nodes its
+/// view lists.
 fn answers(
     endpoint: &Endpoint,
     replies: &[crate::protocol::resp::Frame],
     slots: &[u16],
     databases: u32,
-) -> Option<(Seen, Vec<NodeLine>)> {
+) -> Option<(Seen, Vec<Listed>)> {
     let (view, mut rest) = replies.split_first()?;
     if error_of(view).is_some() {
         return None;
     }
-    let lines = parse_nodes(&reply_text(view));
-    let own = lines.iter().find(|l| l.has_flag("myself"))?.clone();
+    let text = reply_text(view);
+    let own = myself_line(&text)?;
     let mut keys: BTreeMap<u16, u64> = slots.iter().map(|&s| (s, 0)).collect();
     for _ in 0..databases.max(1) {
         if databases > 1 {
@@ -187,7 +208,8 @@ fn answers(
         Endpoint::Tcp { host, port } => (host.clone(), *port),
         Endpoint::Unix(_) => (own.host.clone(), own.port),
     };
-    Some((Seen { peer: Peer { id: own.id.clone(), host, port }, line: own, keys }, lines))
+    let listed = others(&text, slots);
+    Some((Seen { peer: Peer { id: own.id.clone(), host, port }, line: own, keys }, listed))
 }
 
 /// Asks `known` (and then every other node their views list) what they say about
@@ -212,7 +234,7 @@ pub fn take(link: &mut Link, known: &[Endpoint], slots: &[u16], databases: u32) 
                 unanswered.insert(endpoint.to_string(), "does not answer".into());
                 continue;
             };
-            for line in lines.into_iter().filter(|l| !l.has_flag("myself")) {
+            for (line, credited) in lines {
                 let entry = listed
                     .entry(line.id.clone())
                     .or_insert_with(|| (line.host.clone(), line.port, line.flags.clone(), SlotSet::default()));
@@ -221,7 +243,7 @@ pub fn take(link: &mut Link, known: &[Endpoint], slots: &[u16], databases: u32) 
                         entry.2.push(flag.clone());
                     }
                 }
-                for slot in line.slots.iter().filter(|s| slots.contains(s)) {
+                for slot in credited {
                     entry.3.insert(slot);
                 }
             }
@@ -297,7 +319,10 @@ mod tests {
         assert_eq!(seen.keys_in(6), None, "one database's count failed: the total is unknown");
         assert_eq!(seen.migrating_to(5), Some(OTHER));
         assert!(seen.is_primary() && seen.owns(5) && !seen.owns(11));
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 1, "the other node");
+        assert_eq!(lines[0].0.id, OTHER);
+        assert!(lines[0].1.is_empty(), "11-20 holds neither 5 nor 6");
+        assert_eq!(others(&reply_text(&view()), &[5, 12, 20, 21])[0].1, [12, 20]);
     }
 
     #[test]

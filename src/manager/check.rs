@@ -95,7 +95,7 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
         show_nodes(m);
     }
     warn_unloaded(m);
-    result.consistent = super::load::is_consistent(&mut m.link, &m.cluster);
+    result.consistent = super::load::agree(m);
     if result.consistent {
         m.report.ok("[OK] All nodes agree about slots configuration.");
     } else {
@@ -145,7 +145,7 @@ pub fn check_cluster(m: &mut Manager, quiet: bool) -> CheckResult {
             if super::fix::refuse_with_unreachable_masters(m, "slots coverage") {
                 return CheckResult { ok: false, ..result };
             }
-            let fixed = super::fix::fix_slots_coverage(m, &result.uncovered);
+            let fixed = super::fix_owners::fix_slots_coverage(m, &result.uncovered);
             if fixed > 0 {
                 result.ok = true;
             }
@@ -235,7 +235,7 @@ fn multiple_owners(m: &mut Manager, result: &mut CheckResult) {
         remaining += 1;
         if m.fixing {
             let ids: Vec<String> = owners.iter().map(|n| n.id.clone()).collect();
-            result.ok = super::fix::fix_multiple_owners(m, slot, &ids);
+            result.ok = super::fix_owners::fix_multiple_owners(m, slot, &ids);
             if !result.ok {
                 m.report.err(&format!("Failed to fix multiple owners for slot {slot}"));
                 break;
@@ -266,9 +266,16 @@ pub fn show_cluster_info(m: &mut Manager) -> Value {
     let mut keys = 0i64;
     let mut rows = Vec::new();
     let nodes = m.cluster.nodes.clone();
+    // Every master's DBSIZE asked at once (one round trip for all of them).
+    let endpoints: Vec<_> = nodes.iter().filter(|n| !n.is_replica()).map(Node::endpoint).collect();
+    let mut sizes = m.link.fan_out(&endpoints, &[vec!["DBSIZE"]]).into_iter();
     for node in nodes.iter().filter(|n| !n.is_replica()) {
         let replicas = nodes.iter().filter(|n| n.is_replica() && n.replicate.as_deref() == Some(&node.id)).count();
-        let reply = m.link.cmd(&node.endpoint(), &["DBSIZE"]);
+        let reply = match sizes.next() {
+            Some((_, Ok(mut replies))) if !replies.is_empty() => Ok(replies.swap_remove(0)),
+            Some((_, Err(e))) => Err(e),
+            _ => m.link.cmd(&node.endpoint(), &["DBSIZE"]),
+        };
         // With numbered databases (Valkey 9): each one's count, summed.
         let per_db: Vec<(u32, i64)> = match &reply {
             Ok(frame) if m.databases > 1 && frame.as_integer().is_some() => {

@@ -3,10 +3,10 @@
 //! [`plan::create_layout`]; then slots, epochs, MEET, the wait, replicas, and the
 //! check. rcli: `--cluster-dry-run`, `--cluster-seed`, ADDSLOTSRANGE, a bounded wait,
 //! an optimiser that keeps the printed pairing when swapping does not help, and the
-//! final replica → master mapping on stderr when it differs from the printed one.
+//! final replica → master mapping on stderr when it differs from the printed one; it
+//! returns only when every node agrees on slots and roles ([`super::agreement`]).
 
 use std::ffi::OsString;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -182,11 +182,15 @@ fn apply(m: &mut Manager) -> bool {
             }
         }
     }
-    std::thread::sleep(Duration::from_secs(1));
     if !nodes::wait_for_join(m) {
         return false;
     }
-    flush(m, false);
+    // rcli: done only when every node agrees on slots and roles (replicas attached).
+    if !super::agreement::wait(m, &mut |m| {
+        flush(m, false);
+    }) {
+        return false;
+    }
     let first = first.endpoint();
     m.errors.clear();
     if load::load(m, &first).is_err() {

@@ -1,19 +1,22 @@
 //! Running a plan of slot moves: consecutive moves between the same two nodes form
 //! groups (moved together by [`mover::move_slots`]); groups whose nodes are all
-//! different run at the same time, one thread and one pool each (up to
-//! `--cluster-parallel`); what they print comes out in plan order, as if they had run
-//! one after the other. A first Ctrl-C lets the running groups finish and starts no
-//! new one.
+//! different run at the same time, one thread each (up to `--cluster-parallel`); what
+//! they print comes out in plan order, as if they had run one after the other. A first
+//! Ctrl-C lets the running groups finish and starts no new one. Each mover has
+//! connections of its own only to its group's source and target; the census and the
+//! final SETSLOT NODE reach the other nodes through one pool shared by the run
+//! ([`LinkTemplate::mover_link`]): about `nodes + 2 × movers` descriptors.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::journal::{SharedJournal, Unit};
 use super::link::LinkTemplate;
 use super::mover::{self, Peer, Piece, Settings, SlotOutcome, Style};
 use super::progress::Progress;
 use super::report::Report;
+use crate::client::pool::Pool;
 
 /// Slots moved together per node pair (their SETSLOTs share one config save per node).
 pub const GROUP: usize = 32;
@@ -130,10 +133,14 @@ pub enum Ended {
     Stopped,
 }
 
-/// Runs `groups` and hands each group's outcomes, in plan order, to `emit`.
+/// Runs `groups` and hands each group's outcomes, in plan order, to `emit`; the movers
+/// reach nodes other than their group's two through `shared` ([`Link::lend_pool`]).
+///
+/// [`Link::lend_pool`]: super::link::Link::lend_pool
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     template: &LinkTemplate,
+    shared: &Arc<Mutex<Pool>>,
     groups: &[Group],
     settings: &Settings,
     style: Style,
@@ -156,7 +163,10 @@ pub fn run(
     let mut ended = Ended::Done;
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| worker(template, groups, settings, style, journal, stop, progress, &board, &changed));
+            scope.spawn(|| {
+                let link = template.mover_link(shared.clone());
+                worker(link, groups, settings, style, journal, stop, progress, &board, &changed)
+            });
         }
         let mut emitted = 0;
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,7 +208,7 @@ pub fn run(
 
 #[allow(clippy::too_many_arguments)]
 fn worker(
-    template: &LinkTemplate,
+    mut link: super::link::Link,
     groups: &[Group],
     settings: &Settings,
     style: Style,
@@ -208,7 +218,6 @@ fn worker(
     board: &Mutex<Board>,
     changed: &Condvar,
 ) {
-    let mut link = template.link();
     loop {
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
         let (index, group) = loop {
@@ -224,6 +233,7 @@ fn worker(
         guard.busy.insert(group.src.id.clone());
         guard.busy.insert(group.dst.id.clone());
         drop(guard);
+        link.set_home(&[group.src.endpoint(), group.dst.endpoint()]);
         let outcomes =
             mover::move_slots(&mut link, &group.src, &group.dst, &group.slots, settings, style, journal, &mut |o| {
                 if let Some(p) = progress {

@@ -1,10 +1,11 @@
 //! `fix`'s repairs, run from inside the check (docs/cluster-manager.md, "fix"): open
-//! slots (redis-cli's cases 1-4), uncovered slots, slots with several owners. rcli keeps
-//! redis-cli's lines and decisions, with three changes: other holders of a slot are put
-//! in IMPORTING *before* an owner is assigned (so a gossip race cannot make them drop
-//! their keys), a slot named in an interrupted reshard's journal is finished as the
-//! journal says instead of guessed, and key-less uncovered slots go round-robin to the
-//! masters with the fewest slots.
+//! slots (redis-cli's cases 1-4), and the steps every repair is made of (SETSLOT, an
+//! owner assigned, a slot's keys moved); slots with no owner or several are
+//! [`super::fix_owners`]. rcli keeps redis-cli's lines and decisions, with three
+//! changes: other holders of a slot are put in IMPORTING *before* an owner is assigned
+//! (so a gossip race cannot make them drop their keys), a slot named in an interrupted
+//! reshard's journal is finished as the journal says instead of guessed, and key-less
+//! uncovered slots go round-robin to the masters with the fewest slots.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -39,11 +40,11 @@ pub fn refuse_with_unreachable_masters(m: &mut Manager, what: &str) -> bool {
     true
 }
 
-fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
+pub(super) fn count_keys(m: &mut Manager, node: &Node, slot: u16) -> Option<i64> {
     m.link.keys_in_slot(&node.endpoint(), slot, m.databases)
 }
 
-fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
+pub(super) fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
     let mut argv = vec!["CLUSTER", "SETSLOT"];
     let slot = slot.to_string();
     argv.push(&slot);
@@ -51,7 +52,7 @@ fn setslot(m: &mut Manager, node: &Node, slot: u16, args: &[&str]) -> bool {
     m.link.cmd(&node.endpoint(), &argv).is_ok_and(|r| r.as_error().is_none())
 }
 
-fn del_slot(m: &mut Manager, node: &Node, slot: u16) -> bool {
+pub(super) fn del_slot(m: &mut Manager, node: &Node, slot: u16) -> bool {
     match m.link.cmd(&node.endpoint(), &["CLUSTER", "DELSLOTS", &slot.to_string()]) {
         Ok(r) => error_of(&r).is_none_or(|e| e.contains("already unassigned")),
         Err(_) => false,
@@ -59,14 +60,14 @@ fn del_slot(m: &mut Manager, node: &Node, slot: u16) -> bool {
 }
 
 /// The loaded model follows a slot that moved to or from `node`.
-fn model_slot(m: &mut Manager, node: &Node, slot: u16, owned: bool) {
+pub(super) fn model_slot(m: &mut Manager, node: &Node, slot: u16, owned: bool) {
     if let Some(n) = m.cluster.node_mut(&node.id) {
         if owned { n.slots.insert(slot) } else { n.slots.remove(slot) }
     }
 }
 
 /// `MULTI; DELSLOTS; ADDSLOTS; [SETSLOT STABLE;] BUMPEPOCH; EXEC`: only ADDSLOTS counts.
-fn set_slot_owner(m: &mut Manager, node: &Node, slot: u16, clear: bool) -> bool {
+pub(super) fn set_slot_owner(m: &mut Manager, node: &Node, slot: u16, clear: bool) -> bool {
     let s = slot.to_string();
     let mut commands: Vec<Vec<String>> = vec![
         vec!["MULTI".into()],
@@ -92,7 +93,7 @@ fn set_slot_owner(m: &mut Manager, node: &Node, slot: u16, clear: bool) -> bool 
 
 /// Among `candidates` (masters), the one with the most keys in `slot` (the first
 /// when all have none).
-fn most_keys<'a>(m: &mut Manager, candidates: &'a [Node], slot: u16) -> Option<&'a Node> {
+pub(super) fn most_keys<'a>(m: &mut Manager, candidates: &'a [Node], slot: u16) -> Option<&'a Node> {
     let mut best: Option<(&Node, i64)> = None;
     for n in candidates {
         let count = count_keys(m, n, slot)?;
@@ -103,13 +104,13 @@ fn most_keys<'a>(m: &mut Manager, candidates: &'a [Node], slot: u16) -> Option<&
     best.map(|(n, _)| n)
 }
 
-fn addr_list(nodes: &[Node]) -> String {
+pub(super) fn addr_list(nodes: &[Node]) -> String {
     nodes.iter().map(Node::addr).collect::<Vec<_>>().join(",")
 }
 
 /// Moves `slot` from `src` to `dst` (`cold`: without MIGRATING/IMPORTING and the final
 /// SETSLOT NODE); prints what the move printed.
-fn move_slot(m: &mut Manager, src: &Node, dst: &Node, slot: u16, cold: bool) -> bool {
+pub(super) fn move_slot(m: &mut Manager, src: &Node, dst: &Node, slot: u16, cold: bool) -> bool {
     let settings = m.move_settings(Arc::new(HashSet::new()));
     let outcomes = mover::move_slots(
         &mut m.link,
@@ -125,12 +126,12 @@ fn move_slot(m: &mut Manager, src: &Node, dst: &Node, slot: u16, cold: bool) -> 
     outcomes.iter().all(|o| o.error.is_none())
 }
 
-fn cold_move(m: &mut Manager, src: &Node, dst: &Node, slot: u16) -> bool {
+pub(super) fn cold_move(m: &mut Manager, src: &Node, dst: &Node, slot: u16) -> bool {
     move_slot(m, src, dst, slot, true)
 }
 
 /// Removes `node` from `list` (by id).
-fn without(list: &mut Vec<Node>, node: &Node) {
+pub(super) fn without(list: &mut Vec<Node>, node: &Node) {
     list.retain(|x| x.id != node.id);
 }
 
@@ -303,127 +304,6 @@ fn case_3(m: &mut Manager, slot: u16, src: &Node, importing: &[Node], ms: &str, 
             setslot(m, src, slot, &["STABLE"]) && importing.iter().all(|n| setslot(m, n, slot, &["STABLE"]))
         }
     }
-}
-
-/// `clusterManagerFixSlotsCoverage`; returns how many slots were fixed (-1: failed).
-pub fn fix_slots_coverage(m: &mut Manager, uncovered: &[u16]) -> i32 {
-    m.report.info(">>> Fixing slots coverage...");
-    let masters: Vec<Node> = m.cluster.masters().filter(|n| n.replicate.is_none()).cloned().collect();
-    let mut holders: Vec<(u16, Vec<Node>)> = Vec::new();
-    for &slot in uncovered {
-        let mut nodes = Vec::new();
-        for n in &masters {
-            match count_keys(m, n, slot) {
-                Some(count) if count > 0 => nodes.push(n.clone()),
-                Some(_) => {}
-                None => return -1,
-            }
-        }
-        holders.push((slot, nodes));
-    }
-    let mut fixed = 0;
-    let list = |class: &dyn Fn(usize) -> bool| -> Vec<(u16, Vec<Node>)> {
-        holders.iter().filter(|(_, n)| class(n.len())).cloned().collect()
-    };
-    let (none, single, multi) = (list(&|n| n == 0), list(&|n| n == 1), list(&|n| n > 1));
-    let slots_text = |set: &[(u16, Vec<Node>)]| {
-        let ranges: Vec<(u16, u16)> = set.iter().map(|(s, _)| (*s, *s)).collect();
-        super::model::ranges_text(&super::model::SlotSet::from_ranges(&ranges).ranges())
-    };
-    if !none.is_empty() {
-        m.report.line("The following uncovered slots have no keys across the cluster:");
-        m.report.line(&slots_text(&none));
-        if super::prompt::confirm(m, "Fix these slots by covering with a random node?", true) {
-            for (slot, _) in &none {
-                // The master with the fewest slots now (each slot covered counts).
-                let fewest = m.cluster.masters().filter(|n| n.replicate.is_none()).min_by_key(|n| n.slots.len());
-                let Some(n) = fewest.cloned() else { return -1 };
-                m.report.info(&format!(">>> Covering slot {slot} with {}", n.addr()));
-                if !set_slot_owner(m, &n, *slot, false) {
-                    return -1;
-                }
-                fixed += 1;
-            }
-        }
-    }
-    if !single.is_empty() {
-        m.report.line("The following uncovered slots have keys in just one node:");
-        m.report.line(&slots_text(&single));
-        if super::prompt::confirm(m, "Fix these slots by covering with those nodes?", true) {
-            for (slot, nodes) in &single {
-                let Some(n) = nodes.first() else { return -1 };
-                m.report.info(&format!(">>> Covering slot {slot} with {}", n.addr()));
-                if !set_slot_owner(m, n, *slot, false) {
-                    return -1;
-                }
-                fixed += 1;
-            }
-        }
-    }
-    if !multi.is_empty() {
-        m.report.line("The following uncovered slots have keys in multiple nodes:");
-        m.report.line(&slots_text(&multi));
-        if super::prompt::confirm(m, "Fix these slots by moving keys into a single node?", true) {
-            for (slot, nodes) in &multi {
-                let Some(target) = most_keys(m, nodes, *slot) else { return -1 };
-                m.report.info(&format!(">>> Covering slot {slot} moving keys to {}", target.addr()));
-                for src in nodes.iter().filter(|n| n.id != target.id) {
-                    if !setslot(m, src, *slot, &["NODE", &target.id])
-                        || !setslot(m, src, *slot, &["IMPORTING", &target.id])
-                    {
-                        return -1;
-                    }
-                }
-                if !set_slot_owner(m, target, *slot, true) {
-                    return -1;
-                }
-                for src in nodes.iter().filter(|n| n.id != target.id) {
-                    if !cold_move(m, src, target, *slot) || !setslot(m, src, *slot, &["STABLE"]) {
-                        return -1;
-                    }
-                }
-                fixed += 1;
-            }
-        }
-    }
-    fixed
-}
-
-/// `clusterManagerFixMultipleSlotOwners`, in the safe order: the other holders are
-/// put in IMPORTING first, then the owner is assigned, then their keys move.
-pub fn fix_multiple_owners(m: &mut Manager, slot: u16, owner_ids: &[String]) -> bool {
-    m.report.info(&format!(">>> Fixing multiple owners for slot {slot}..."));
-    let owners: Vec<Node> = owner_ids.iter().filter_map(|id| m.cluster.node(id).cloned()).collect();
-    let Some(first) = owners.first() else { return false };
-    let owner = most_keys(m, &owners, slot).unwrap_or(first).clone();
-    m.report.info(&format!(">>> Setting slot {slot} owner: {}", owner.addr()));
-    let others: Vec<Node> = m.cluster.masters().filter(|n| n.id != owner.id).cloned().collect();
-    let mut holders = Vec::new();
-    for n in &others {
-        let Some(count) = count_keys(m, n, slot) else { return false };
-        del_slot(m, n, slot);
-        model_slot(m, n, slot, false);
-        if count > 0 {
-            if !setslot(m, n, slot, &["IMPORTING", &owner.id]) {
-                return false;
-            }
-            holders.push(n);
-        } else if !setslot(m, n, slot, &["NODE", &owner.id]) {
-            return false;
-        }
-    }
-    if !set_slot_owner(m, &owner, slot, false) {
-        return false;
-    }
-    for n in holders {
-        if !cold_move(m, n, &owner, slot)
-            || !setslot(m, n, slot, &["STABLE"])
-            || !setslot(m, n, slot, &["NODE", &owner.id])
-        {
-            return false;
-        }
-    }
-    true
 }
 
 /// Looks for an interrupted reshard's journal of this cluster (used by the open-slot fix).

@@ -1,13 +1,17 @@
 //! The manager's way to talk to nodes: a [`Pool`] (so AUTH, the user and TLS come from
 //! rcli's common options), one command or a pipeline of commands per call, every wait
-//! bounded. A [`LinkTemplate`] makes more links for worker threads (one pool each).
+//! bounded. A [`LinkTemplate`] makes more links for worker threads (one pool each). A
+//! slot mover's link ([`LinkTemplate::mover_link`]) keeps connections of its own only
+//! to its home nodes (the source and target it moves between); every other node is
+//! reached through the run's one shared pool, locked for each exchange, so parallel
+//! movers hold about `nodes + 2 × movers` descriptors, not `movers × nodes`.
 //! Connections stay in database 0; [`Link::in_db`] runs a piece of work in another one
 //! (Valkey 9's numbered databases in cluster mode): each exchange is then wrapped in
 //! `SELECT n` … `SELECT 0`, and an exchange that fails closes its connection, so none
 //! goes back to the pool in another database.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client::pool::{LinkSettings, Pool};
@@ -38,7 +42,13 @@ impl LinkTemplate {
     pub fn link(&self) -> Link {
         let mut pool = Pool::new(self.state.clone(), self.settings.clone());
         pool.set_interrupt(self.interrupt.clone());
-        Link { pool, timeout: self.settings.internal_timeout, db: 0 }
+        Link { pool, timeout: self.settings.internal_timeout, db: 0, shared: None, home: Vec::new() }
+    }
+
+    /// A link for a slot mover: its own connections only to its home nodes
+    /// ([`Link::set_home`]), the others through `shared`.
+    pub fn mover_link(&self, shared: Arc<Mutex<Pool>>) -> Link {
+        Link { shared: Some(shared), ..self.link() }
     }
 
     pub fn auth(&self) -> Option<&Credentials> {
@@ -52,14 +62,61 @@ pub struct Link {
     timeout: Duration,
     /// The database commands run in (0: no wrapping).
     db: u32,
+    /// A mover's link: the pool shared by a run's movers, for nodes not in `home`.
+    shared: Option<Arc<Mutex<Pool>>>,
+    /// The nodes a mover's link has connections of its own to.
+    home: Vec<Endpoint>,
 }
 
 impl Link {
+    /// Runs `work` on the pool that holds `node`'s connection: the link's own, or for a
+    /// node away from a mover's home the shared one, locked for the whole exchange.
+    fn with_pool<T>(&mut self, node: &Endpoint, work: impl FnOnce(&mut Pool) -> T) -> T {
+        match &self.shared {
+            Some(shared) if !self.home.contains(node) => {
+                let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                work(&mut guard)
+            }
+            _ => work(&mut self.pool),
+        }
+    }
+
+    /// A mover's link now works between `nodes`: its own connections to other nodes
+    /// close.
+    pub fn set_home(&mut self, nodes: &[Endpoint]) {
+        for old in std::mem::replace(&mut self.home, nodes.to_vec()) {
+            if !nodes.contains(&old) {
+                self.pool.close(&old);
+            }
+        }
+    }
+
+    /// Lends this link's connections out as a shared pool for a run's movers (the link
+    /// goes on with a fresh pool meanwhile); [`Link::take_back`] returns them.
+    pub fn lend_pool(&mut self) -> Arc<Mutex<Pool>> {
+        let mut fresh = Pool::new(self.pool.state().clone(), self.pool.settings().clone());
+        if let Some(flag) = self.pool.interrupt_flag() {
+            fresh.set_interrupt(flag);
+        }
+        Arc::new(Mutex::new(std::mem::replace(&mut self.pool, fresh)))
+    }
+
+    /// Takes back a pool lent by [`Link::lend_pool`] once no mover holds it.
+    pub fn take_back(&mut self, shared: Arc<Mutex<Pool>>) {
+        if let Ok(pool) = Arc::try_unwrap(shared) {
+            let pool = pool.into_inner().unwrap_or_else(|e| e.into_inner());
+            let fresh = std::mem::replace(&mut self.pool, pool);
+            self.pool.absorb(fresh);
+        }
+    }
+
     /// Opens (or reuses) the connection to `node`: connect and AUTH errors show here.
     pub fn connect(&mut self, node: &Endpoint) -> Result<()> {
-        let exchange = self.pool.borrow(node)?;
-        self.pool.give_back(exchange);
-        Ok(())
+        self.with_pool(node, |pool| {
+            let exchange = pool.borrow(node)?;
+            pool.give_back(exchange);
+            Ok(())
+        })
     }
 
     /// Runs `work` with every command in database `db`, then back in the one before.
@@ -83,7 +140,7 @@ impl Link {
     /// One command with its own bound (MIGRATE waits as long as the server may).
     pub fn cmd_for<A: AsRef<[u8]>>(&mut self, node: &Endpoint, argv: &[A], idle: Duration) -> Result<Frame> {
         if self.db == 0 {
-            return self.pool.request(node, argv, Some(idle));
+            return self.with_pool(node, |pool| pool.request(node, argv, Some(idle)));
         }
         let command: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
         let mut replies = self.pipeline_then(node, &[command], idle, &|| {})?;
@@ -115,21 +172,24 @@ impl Link {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
-        let mut exchange = self.pool.borrow(node)?;
         let (out, sent_count) = self.encode(commands);
-        exchange.send(&out, sent_count)?;
-        sent();
-        let mut replies = Vec::with_capacity(sent_count);
-        for _ in 0..sent_count {
-            match exchange.read(Some(idle)) {
-                Ok(frame) => replies.push(frame),
-                Err(e) => {
-                    self.pool.give_back(exchange);
-                    return Err(e);
+        let replies = self.with_pool(node, |pool| {
+            let mut exchange = pool.borrow(node)?;
+            exchange.send(&out, sent_count)?;
+            sent();
+            let mut replies = Vec::with_capacity(sent_count);
+            for _ in 0..sent_count {
+                match exchange.read(Some(idle)) {
+                    Ok(frame) => replies.push(frame),
+                    Err(e) => {
+                        pool.give_back(exchange);
+                        return Err(e);
+                    }
                 }
             }
-        }
-        self.pool.give_back(exchange);
+            pool.give_back(exchange);
+            Ok(replies)
+        })?;
         Ok(self.unwrap_db(replies))
     }
 
@@ -183,9 +243,18 @@ impl Link {
     ) -> Vec<(Endpoint, Result<Vec<Frame>>)> {
         let idle = idle.min(self.timeout);
         let (out, count) = self.encode(commands);
+        // A mover's link: the shared pool is held for the whole round.
+        let shared = self.shared.clone();
+        let mut guard = shared.as_ref().map(|s| s.lock().unwrap_or_else(|e| e.into_inner()));
+        let home = &self.home;
+        let own = &mut self.pool;
         let mut lent = Vec::new();
         for node in nodes {
-            let sent = self.pool.borrow(node).and_then(|mut exchange| {
+            let pool: &mut Pool = match guard.as_deref_mut() {
+                Some(shared) if !home.contains(node) => shared,
+                _ => &mut *own,
+            };
+            let sent = pool.borrow(node).and_then(|mut exchange| {
                 exchange.send(&out, count)?;
                 Ok(exchange)
             });
@@ -193,23 +262,28 @@ impl Link {
         }
         let mut results = Vec::new();
         for (node, sent) in lent {
+            let pool: &mut Pool = match guard.as_deref_mut() {
+                Some(shared) if !home.contains(&node) => shared,
+                _ => &mut *own,
+            };
             let result = sent.and_then(|mut exchange| {
                 let mut replies = Vec::new();
                 for _ in 0..count {
                     match exchange.read(Some(idle)) {
                         Ok(frame) => replies.push(frame),
                         Err(e) => {
-                            self.pool.give_back(exchange);
+                            pool.give_back(exchange);
                             return Err(e);
                         }
                     }
                 }
-                self.pool.give_back(exchange);
-                Ok(self.unwrap_db(replies))
+                pool.give_back(exchange);
+                Ok(replies)
             });
             results.push((node, result));
         }
-        results
+        drop(guard);
+        results.into_iter().map(|(node, result)| (node, result.map(|replies| self.unwrap_db(replies)))).collect()
     }
 
     /// `commands` run in each of `databases` databases of `node`, in one exchange
@@ -267,7 +341,12 @@ impl Link {
 
     /// Closes the connection to `node` (after a reset, a shutdown).
     pub fn close(&mut self, node: &Endpoint) {
-        self.pool.close(node);
+        self.with_pool(node, |pool| pool.close(node));
+    }
+
+    /// Takes over `other`'s idle connections (work done on helper threads).
+    pub fn adopt(&mut self, other: Link) {
+        self.pool.absorb(other.pool);
     }
 
     pub fn pool_mut(&mut self) -> &mut Pool {

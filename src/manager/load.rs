@@ -2,14 +2,17 @@
 //! "Loading the cluster"): the entry node's `CLUSTER NODES` lists the others; each is
 //! asked for its own line (its slots and open slots); nodes that cannot be reached or
 //! that the entry node marks `fail`/`noaddr`/disconnected are left out, and rcli
-//! remembers them (`Cluster::skipped`) to warn and to refuse.
+//! remembers them (`Cluster::skipped`) to warn and to refuse. The other nodes are asked
+//! at once, on a bounded number of threads ([`super::parallel`]), each once: its own
+//! line is found by its flags and parsed alone, and its view's configuration signature
+//! is kept for the check that follows the load ([`agree`]), which then asks no one again.
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 
 use super::Manager;
 use super::link::{Link, error_of, info_field, reply_text};
-use super::model::{Cluster, Node, Skipped, parse_nodes};
+use super::model::{Cluster, Node, NodeLine, Skipped, config_signature, myself_line, parse_nodes};
 
 /// Why loading stopped (already reported).
 #[derive(Debug)]
@@ -44,15 +47,33 @@ pub fn is_cluster_node(link: &mut Link, node: &Endpoint) -> Result<bool, String>
 }
 
 /// The node's own line of its `CLUSTER NODES` (`myself`), or an error text.
-pub fn own_line(link: &mut Link, node: &Endpoint) -> Result<super::model::NodeLine, String> {
+pub fn own_line(link: &mut Link, node: &Endpoint) -> Result<NodeLine, String> {
+    own_line_and_signature(link, node).map(|(own, _)| own)
+}
+
+/// The node's own line and its view's configuration signature, from one `CLUSTER NODES`.
+fn own_line_and_signature(link: &mut Link, node: &Endpoint) -> Result<(NodeLine, String), String> {
     let reply = link.cmd(node, &["CLUSTER", "NODES"]).map_err(|e| e.to_string())?;
     if let Some(err) = error_of(&reply) {
         return Err(err);
     }
-    parse_nodes(&reply_text(&reply))
-        .into_iter()
-        .find(|l| l.has_flag("myself"))
-        .ok_or_else(|| "CLUSTER NODES has no myself line".to_string())
+    let text = reply_text(&reply);
+    let own = myself_line(&text).ok_or_else(|| "CLUSTER NODES has no myself line".to_string())?;
+    Ok((own, config_signature(&text)))
+}
+
+/// Why a listed node was not loaded.
+enum NotLoaded {
+    /// It cannot be reached: redis-cli's connect error.
+    Unreachable(String),
+    /// It did not say what its own line is.
+    NoInfo,
+}
+
+/// Connects to a listed node and asks for its own line (on a helper thread).
+fn ask(link: &mut Link, node: &Endpoint) -> Result<(NodeLine, String), NotLoaded> {
+    link.connect(node).map_err(|e| NotLoaded::Unreachable(connect_message(&e, node)))?;
+    own_line_and_signature(link, node).map_err(|_| NotLoaded::NoInfo)
 }
 
 /// Loads the cluster through `entry` into `m.cluster`; prints what redis-cli prints
@@ -85,7 +106,8 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
         m.report.err(&format!("Node {host}:{port} replied with error:\n{err}"));
         return Err(LoadFailed);
     }
-    let lines = parse_nodes(&reply_text(&reply));
+    let text = reply_text(&reply);
+    let lines = parse_nodes(&text);
     let Some(me) = lines.iter().find(|l| l.has_flag("myself")) else {
         m.report.err(&format!("Node {host}:{port} replied with error:\nCLUSTER NODES has no myself line"));
         return Err(LoadFailed);
@@ -94,7 +116,13 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
     first.host = host;
     first.port = port;
     let mut cluster = Cluster { nodes: vec![first], unreachable_masters: 0, skipped: Vec::new() };
-    for friend in lines.iter().filter(|l| !l.has_flag("myself")) {
+    let mut signatures = vec![config_signature(&text)];
+    let has_address = |l: &NodeLine| !l.host.is_empty() && l.port != 0;
+    let friends: Vec<&NodeLine> = lines.iter().filter(|l| !l.has_flag("myself")).collect();
+    let asked: Vec<Endpoint> =
+        friends.iter().filter(|l| has_address(l)).map(|l| Endpoint::tcp(&l.host, l.port)).collect();
+    let mut answers = super::parallel::each_node(&m.template, &mut m.link, &asked, ask).into_iter();
+    for friend in friends {
         let is_slave = friend.has_flag("slave");
         let skip = |cluster: &mut Cluster, reason: &str| {
             if !is_slave {
@@ -110,19 +138,18 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
                 reason: reason.to_string(),
             });
         };
-        if friend.host.is_empty() || friend.port == 0 {
+        if !has_address(friend) {
             skip(&mut cluster, "no address");
             continue;
         }
-        let endpoint = Endpoint::tcp(&friend.host, friend.port);
-        if let Err(e) = m.link.connect(&endpoint) {
-            m.report.note(&connect_message(&e, &endpoint));
-            skip(&mut cluster, "unreachable");
-            continue;
-        }
-        let own = match own_line(&mut m.link, &endpoint) {
-            Ok(own) => own,
-            Err(_) => {
+        let (own, signature) = match answers.next() {
+            Some(Ok(answer)) => answer,
+            Some(Err(NotLoaded::Unreachable(message))) => {
+                m.report.note(&message);
+                skip(&mut cluster, "unreachable");
+                continue;
+            }
+            Some(Err(NotLoaded::NoInfo)) | None => {
                 m.report.err(&format!("[ERR] Unable to load info for node {}:{}", friend.host, friend.port));
                 skip(&mut cluster, "unreachable");
                 continue;
@@ -146,6 +173,7 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
             continue;
         }
         cluster.nodes.push(node);
+        signatures.push(signature);
     }
     for warning in cluster.count_replicas() {
         m.report.warn(&warning);
@@ -155,6 +183,7 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
         node.zone = zones.get(&node.id).cloned();
     }
     m.cluster = cluster;
+    m.load_signatures = Some(signatures);
     m.databases = databases(m);
     Ok(())
 }
@@ -196,8 +225,9 @@ pub fn databases(m: &mut Manager) -> u32 {
         return value.and_then(|v| v.parse::<u32>().ok()).map_or(1, |n| n.clamp(1, MAX_DATABASES));
     }
     let mut highest = 0u32;
-    for node in &masters {
-        let Ok(reply) = m.link.cmd(node, &["INFO", "keyspace"]) else { continue };
+    // Every primary asked at once (one round trip for all of them).
+    for (_, replies) in m.link.fan_out(&masters, &[vec!["INFO", "keyspace"]]) {
+        let Some(reply) = replies.ok().and_then(|mut r| r.pop()) else { continue };
         for line in reply_text(&reply).lines() {
             let db =
                 line.strip_prefix("db").and_then(|rest| rest.split(':').next()).and_then(|n| n.parse::<u32>().ok());
@@ -207,25 +237,28 @@ pub fn databases(m: &mut Manager) -> u32 {
     highest + 1
 }
 
-/// Every loaded node's `CLUSTER NODES`, for the consistency check: `None` for a node
-/// that did not answer.
-pub fn views(link: &mut Link, cluster: &Cluster) -> Vec<Option<String>> {
-    cluster
-        .nodes
-        .iter()
-        .map(|n| {
-            link.cmd(&n.endpoint(), &["CLUSTER", "NODES"])
-                .ok()
-                .filter(|r| r.as_error().is_none())
-                .map(|r| reply_text(&r))
-        })
-        .collect()
+/// True when every loaded node, asked now, has the same slot configuration signature.
+pub fn is_consistent(m: &mut Manager) -> bool {
+    let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+    let signatures = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+        let reply = link.cmd(node, &["CLUSTER", "NODES"]).ok().filter(|r| r.as_error().is_none())?;
+        Some(config_signature(&reply_text(&reply)))
+    });
+    all_equal(&signatures)
 }
 
-/// True when every loaded node has the same slot configuration signature.
-pub fn is_consistent(link: &mut Link, cluster: &Cluster) -> bool {
-    let signatures: Vec<Option<String>> =
-        views(link, cluster).into_iter().map(|v| v.map(|t| super::model::config_signature(&t))).collect();
+/// The check's answer to "do the nodes agree?": the signatures the load just read when
+/// this is the first check since and no cluster lock was taken in between (no node
+/// asked twice), else [`is_consistent`].
+pub fn agree(m: &mut Manager) -> bool {
+    match m.load_signatures.take() {
+        Some(signatures) => all_equal(&signatures.into_iter().map(Some).collect::<Vec<_>>()),
+        None => is_consistent(m),
+    }
+}
+
+/// Every signature known and equal (true for none).
+fn all_equal(signatures: &[Option<String>]) -> bool {
     let Some(first) = signatures.first() else { return true };
     signatures.iter().all(|s| s.is_some() && s == first)
 }

@@ -286,6 +286,9 @@ pub fn hold(m: &mut Manager, op: &str) -> Result<Option<Box<Lock>>, ()> {
         .or_else(|| m.cluster.nodes.first())
         .map(super::model::Node::endpoint)
         .ok_or(())?;
+    // What the nodes said at load time may have changed before the lock was ours: the
+    // check that follows asks every node again.
+    m.load_signatures = None;
     match take(&m.template, &at, op, m.stop.clone()) {
         Taken::Held(lock) => Ok(Some(lock)),
         Taken::Refused(why) => {

@@ -4,19 +4,23 @@
 //! slot moves). docs/cluster-manager.md describes the behaviour this code follows.
 //!
 //! - [`args`]: the command line; [`help`]: `--cluster help` and the subcommand table.
-//! - [`model`]: nodes, slots, signatures (pure); [`load`]: reading the cluster.
-//! - [`check`]: check/info and the check other commands run; [`fix`]: repairs.
+//! - [`model`]: nodes, slots, signatures (pure); [`load`]: reading the cluster;
+//!   [`parallel`]: per-node work on a bounded number of threads.
+//! - [`check`]: check/info and the check other commands run; [`fix`]: repairs (open
+//!   slots, and the steps of every repair), [`fix_owners`]: slots with no or several owners.
 //! - [`plan`]: reshard tables, rebalance, create layout (pure).
 //! - [`mover`]: moving slots, [`drain`]: emptying one; [`values`]: comparing values on
 //!   BUSYKEY; [`fault`]: the test hook that stops a move at a named point;
 //!   [`execute`]: running a plan of moves (groups, parallel pairs, journal);
 //!   [`journal`]: the journal; [`preflight`]: sizing keys before moving them.
-//! - The subcommands: [`create`], [`reshard`], [`rebalance`], [`nodes`] (add-node,
+//! - The subcommands: [`create`] (and [`agreement`], its wait for every node to agree
+//!   on slots and roles), [`reshard`], [`rebalance`], [`nodes`] (add-node,
 //!   del-node), [`commands`] (check, info, fix, call, set-timeout), [`import`],
 //!   [`backup`].
 //! - [`report`]: what is printed (colours, JSON); [`progress`]: the progress bar;
 //!   [`link`]: talking to nodes through the pool; [`prompt`]: questions on stdin.
 
+pub mod agreement;
 pub mod args;
 pub mod atomic;
 pub mod backup;
@@ -28,6 +32,7 @@ pub mod drain;
 pub mod execute;
 pub mod fault;
 pub mod fix;
+pub mod fix_owners;
 pub mod help;
 pub mod journal;
 pub mod link;
@@ -37,6 +42,7 @@ pub mod model;
 pub mod mover;
 pub mod moves;
 pub mod nodes;
+pub mod parallel;
 pub mod plan;
 pub mod preflight;
 pub mod progress;
@@ -87,6 +93,9 @@ pub struct Manager {
     pub databases: u32,
     /// The arguments were wrong (a usage error: exit 2).
     pub usage: bool,
+    /// Each loaded node's configuration signature as the last load read it, until the
+    /// check that follows uses them ([`load::agree`]) or a cluster lock is taken.
+    pub load_signatures: Option<Vec<String>>,
 }
 
 impl Manager {
@@ -108,6 +117,7 @@ impl Manager {
             journal: None,
             databases: 1,
             usage: false,
+            load_signatures: None,
         }
     }
 
@@ -197,6 +207,7 @@ pub fn run_invocation(inv: &Invocation, config: &crate::cli::Config) -> crate::e
     let template = LinkTemplate::new(auth, crate::client::Client::link_settings(&config.client), timeout);
     let mut m = Manager::new(template, inv.opts.clone());
     m.verbose = config.verbose;
+    m.report.set_colour(config.color);
     m.report.asides |= config.verbose;
     m.stdin_last_arg = config.stdin_last_arg;
     install_ctrl_c(m.stop.clone(), m.template.interrupt.clone());

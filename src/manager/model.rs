@@ -4,7 +4,8 @@
 //! `CLUSTER NODES` line is read by [`crate::cluster::nodes_reply`].
 
 pub use crate::cluster::nodes_reply::{
-    NodeLine, SlotSet, config_signature, is_node_id, parse_node_line, parse_nodes, ranges_text,
+    NodeHead, NodeLine, SlotSet, config_signature, is_node_id, myself_line, owned_ranges, parse_node_head,
+    parse_node_line, parse_nodes, ranges_text,
 };
 use crate::endpoint::Endpoint;
 

@@ -9,20 +9,24 @@ use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use super::link::{error_of, info_field, reply_text};
-use super::model::{Node, parse_nodes};
+use super::model::{Node, parse_node_head};
 use super::{INVALID_HOST, Manager, WRONG_ARGS, check, load};
 use crate::endpoint::Endpoint;
 
-/// `Waiting for the cluster to join` and a dot a second until the nodes agree; bounded
-/// by `--cluster-join-timeout` (rcli), with redis-cli's warnings about bus ports.
+/// `Waiting for the cluster to join` and a dot a second until the nodes agree about
+/// slots; bounded by `--cluster-join-timeout` (rcli), with redis-cli's warnings about
+/// bus ports. rcli asks every node at once and again every 100 ms or so (redis-cli:
+/// one node after another, once a second), so it finishes as soon as they agree.
 pub fn wait_for_join(m: &mut Manager) -> bool {
     m.report.line("Waiting for the cluster to join");
     let started = Instant::now();
     let check_after = Duration::from_secs_f32(20.0 + m.cluster.nodes.len() as f32 * 0.15);
     let mut last_warning = Instant::now();
     let limit = m.opts.join_timeout_s.map(Duration::from_secs);
+    let mut dots = 0u64;
     loop {
-        if load::is_consistent(&mut m.link, &m.cluster) {
+        let round = Instant::now();
+        if load::is_consistent(m) {
             m.report.line("");
             return true;
         }
@@ -32,9 +36,13 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
             link_warnings(m, true);
             return false;
         }
-        m.report.text(".");
+        while dots < started.elapsed().as_secs() {
+            m.report.text(".");
+            dots += 1;
+        }
         m.report.flush();
-        std::thread::sleep(Duration::from_secs(1));
+        // Polling costs the nodes and this machine: at most half the time asking.
+        std::thread::sleep(round.elapsed().max(Duration::from_millis(100)));
         if last_warning.elapsed() > check_after {
             link_warnings(m, false);
             last_warning = Instant::now();
@@ -45,9 +53,13 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
 /// Nodes whose bus link is in handshake or disconnected, per node that sees it.
 fn link_warnings(m: &mut Manager, to_stderr: bool) {
     let mut broken: Vec<(String, u16, Vec<String>)> = Vec::new();
-    for n in m.cluster.nodes.clone() {
-        let Ok(reply) = m.link.cmd(&n.endpoint(), &["CLUSTER", "NODES"]) else { continue };
-        for line in parse_nodes(&reply_text(&reply)) {
+    let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+    let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+        link.cmd(node, &["CLUSTER", "NODES"]).ok().map(|r| reply_text(&r))
+    });
+    for (n, view) in m.cluster.nodes.clone().iter().zip(views) {
+        let Some(view) = view else { continue };
+        for (line, _) in view.lines().filter_map(parse_node_head) {
             if line.has_flag("myself") || (!line.has_flag("handshake") && line.link_connected) {
                 continue;
             }
@@ -299,14 +311,17 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let known = m.cluster.nodes.clone().iter().all(|n| {
-            m.link.cmd(&n.endpoint(), &["CLUSTER", "NODES"]).is_ok_and(|r| {
-                parse_nodes(&reply_text(&r))
-                    .iter()
-                    .any(|l| l.id == id && !l.has_flag("handshake") && !l.has_flag("noaddr"))
+        let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+        let knows = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+            link.cmd(node, &["CLUSTER", "NODES"]).is_ok_and(|r| {
+                reply_text(&r)
+                    .lines()
+                    .filter_map(parse_node_head)
+                    .any(|(l, _)| l.id == id && !l.has_flag("handshake") && !l.has_flag("noaddr"))
             })
         });
-        if known && load::is_consistent(&mut m.link, &m.cluster) {
+        let known = knows.into_iter().all(|k| k);
+        if known && load::is_consistent(m) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -378,9 +378,11 @@ fn move_pending(m: &mut Manager, units: &[Unit], journal: &SharedJournal) -> boo
     let template = m.template.clone();
     let stop = m.stop.clone();
     let parallel = if m.opts.parallel == 0 { 4 } else { m.opts.parallel };
+    let shared = m.link.lend_pool();
     let mut sink = |_: usize, outcomes: &[SlotOutcome]| execute::print_outcomes(&mut m.report, outcomes);
     let ended = execute::run(
         &template,
+        &shared,
         &groups,
         &settings,
         Style { cold: false, quiet: false },
@@ -390,6 +392,7 @@ fn move_pending(m: &mut Manager, units: &[Unit], journal: &SharedJournal) -> boo
         None,
         &mut sink,
     );
+    m.link.take_back(shared);
     if let Ended::Failed(e) = &ended
         && !e.is_empty()
     {

@@ -1,6 +1,7 @@
 //! Everything the manager prints. redis-cli's manager prints its log lines on stdout
-//! (errors included) with a colour per level; rcli colours them only when stdout is
-//! a terminal and `NO_COLOR` is unset (docs/compatibility.md). With `--cluster-json`
+//! (errors included) with a colour per level; rcli colours them as the run decided
+//! (`--color`, else [`crate::output::auto_color`]: stdout a terminal and `NO_COLOR`
+//! unset; docs/compatibility.md). With `--cluster-json`
 //! the text lines are held back and one JSON document is printed at the end. A
 //! progress bar, when one is shown, is suspended while a line is written.
 
@@ -49,8 +50,9 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// The manager's stdout.
 pub struct Report {
-    /// stdout is a terminal: colours (unless NO_COLOR) and escaped control characters.
+    /// stdout is a terminal: escaped control characters.
     tty: bool,
+    /// Log lines in their level's colour.
     colour: bool,
     json: bool,
     out: io::Stdout,
@@ -66,9 +68,14 @@ pub struct Report {
 impl Report {
     pub fn new(json: bool) -> Report {
         let tty = io::stdout().is_terminal();
-        let colour = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = crate::output::auto_color(tty);
         let asides = io::stderr().is_terminal();
         Report { tty, colour, json, out: io::stdout(), pending: Vec::new(), progress: None, doc: None, asides }
+    }
+
+    /// Colours as the run's `--color` decided (the default is `--color auto`'s rule).
+    pub fn set_colour(&mut self, colour: bool) {
+        self.colour = colour;
     }
 
     fn push(&mut self, text: &str) {

@@ -324,9 +324,21 @@ fn run_groups(
     let template = m.template.clone();
     let stop = m.stop.clone();
     m.report.progress = progress.clone();
+    let shared = m.link.lend_pool();
     let mut sink = |i: usize, outcomes: &[mover::SlotOutcome]| emit(m, i, outcomes);
-    let ended =
-        execute::run(&template, &groups, &settings, style, journal, parallel, &stop, progress.as_ref(), &mut sink);
+    let ended = execute::run(
+        &template,
+        &shared,
+        &groups,
+        &settings,
+        style,
+        journal,
+        parallel,
+        &stop,
+        progress.as_ref(),
+        &mut sink,
+    );
+    m.link.take_back(shared);
     m.report.flush();
     if let Some(p) = m.report.progress.take() {
         p.finish();

@@ -235,3 +235,49 @@ fn help_and_argument_edge_cases_match_redis_cli() {
     assert_eq!((r.code, x.code), (Some(1), Some(1)));
     assert_eq!(vocabulary(&r.stderr), vocabulary(&x.stderr));
 }
+
+/// One node's view: per node id, its role, its primary and its slot tokens (sorted).
+fn roles_and_slots(view: &str) -> std::collections::BTreeMap<String, (bool, String, Vec<String>)> {
+    view.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let flags = fields.get(2)?;
+            let mut slots: Vec<String> = fields
+                .get(8..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|t| !t.starts_with('['))
+                .map(|t| t.to_string())
+                .collect();
+            slots.sort();
+            let replica = flags.split(',').any(|f| f == "slave");
+            Some((fields[0].to_string(), (replica, fields.get(3)?.to_string(), slots)))
+        })
+        .collect()
+}
+
+#[test]
+fn when_create_returns_every_node_agrees_on_slots_and_roles() {
+    if !have_redis() {
+        return;
+    }
+    let _one = serial();
+    let side = Side::start(6, Tool::Rcli, &[]);
+    let home = Home::new();
+    let out = side.run(&home, &CREATE_3_3, "");
+    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    // At once, no waiting: each node's CLUSTER NODES.
+    let views: Vec<_> = (0..6).map(|i| roles_and_slots(&side.cmd(i, &["CLUSTER", "NODES"]))).collect();
+    let reference = &views[0];
+    assert_eq!(reference.len(), 6, "{reference:?}");
+    let primaries: Vec<&String> = reference.iter().filter(|(_, (replica, _, _))| !replica).map(|(id, _)| id).collect();
+    assert_eq!(primaries.len(), 3, "{reference:?}");
+    let mut attached: Vec<&String> = reference.values().filter(|(replica, _, _)| *replica).map(|(_, p, _)| p).collect();
+    attached.sort();
+    let mut expected = primaries.clone();
+    expected.sort();
+    assert_eq!(attached, expected, "one replica per primary: {reference:?}");
+    for (i, view) in views.iter().enumerate() {
+        assert_eq!(view, reference, "node {i} sees another cluster than node 0");
+    }
+}

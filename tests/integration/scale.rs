@@ -7,6 +7,8 @@
 //! workers, whatever the node count (client/workers.rs). `--cluster check` (the
 //! manager's loading) still keeps a connection per node. The open-file limit: raised
 //! to the hard one at start, and one clear line when a connect still meets it.
+//! A parallel `rebalance` on a small real cluster holds about one connection per node,
+//! not one per node and mover; the manager loads on at most 16 threads.
 
 use std::fs::File;
 use std::process::Stdio;
@@ -25,6 +27,8 @@ struct Sampled {
     threads: usize,
     /// The most entries /proc/PID/fd showed at once (stdin, stdout and stderr included).
     fds: usize,
+    /// How long it ran (printed for docs/performance.md, never asserted).
+    elapsed: Duration,
 }
 
 fn count_threads(pid: u32) -> usize {
@@ -46,6 +50,7 @@ fn sampled(args: &[&str]) -> Sampled {
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("stdout file"))
         .stderr(File::create(&err_path).expect("stderr file"));
+    let started = Instant::now();
     let mut child = cmd.spawn().expect("spawn rcli");
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -76,6 +81,7 @@ fn sampled(args: &[&str]) -> Sampled {
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
         threads,
         fds,
+        elapsed: started.elapsed(),
     }
 }
 
@@ -96,6 +102,9 @@ const OWN_FDS: usize = 16;
 /// Threads rcli may run at once whatever the node count: the main thread, a connect
 /// helper (every connect is waited for on its own thread so Ctrl-C can cut it short).
 const FANOUT_THREADS: usize = 4;
+/// Threads the manager may run at once: up to 16 working on nodes (`manager/parallel.rs`,
+/// the main thread one of them), each with its connect helper, and one more.
+const MANAGER_THREADS: usize = 2 * 16 + 1;
 /// `--parallel`'s default (client/workers.rs).
 const WIDTH: usize = 16;
 
@@ -217,15 +226,62 @@ fn the_soft_open_file_limit_is_raised_and_a_hard_one_met_is_named() {
 fn cluster_check_of_300_nodes_passes_with_bounded_threads() {
     let (cluster, _turn) = three_hundred();
     let run = sampled(&["--cluster", "check", &format!("127.0.0.1:{}", cluster.seed())]);
-    eprintln!("--cluster check of 300 nodes: peak {} threads, {} descriptors", run.threads, run.fds);
+    eprintln!(
+        "--cluster check of 300 nodes: peak {} threads, {} descriptors, {:.3} s",
+        run.threads,
+        run.fds,
+        run.elapsed.as_secs_f64()
+    );
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("[OK] All nodes agree about slots configuration."), "{}", run.stdout);
     assert!(run.stdout.contains("[OK] All 16384 slots covered."), "{}", run.stdout);
     let (_, keys) = key_sums(cluster);
     assert!(run.stdout.contains(&format!("[OK] {keys} keys in 150 masters.")), "{}", run.stdout);
-    assert!(run.threads <= FANOUT_THREADS, "{} threads at once", run.threads);
-    // Today: the manager keeps a connection to every node it loaded.
+    assert!(run.threads <= MANAGER_THREADS, "{} threads at once", run.threads);
+    // The manager keeps a connection to every node it loaded.
     assert!(run.fds <= 300 + OWN_FDS, "{} descriptors for 300 nodes", run.fds);
+}
+
+/// Parallel slot movers hold connections of their own only to their pair's nodes; the
+/// rest go through one shared pool: about nodes + 2 × movers descriptors, not
+/// (movers + 1) × nodes (docs/performance.md, "Threads and descriptors at scale").
+#[test]
+fn a_parallel_rebalance_holds_about_one_connection_per_node() {
+    use crate::manager::{Side, Tool, serial};
+    if !crate::util::have_redis() {
+        return;
+    }
+    let _one = serial();
+    let side = Side::start(9, Tool::Rcli, &[]);
+    let home = Home::new();
+    let create: Vec<String> = ["--cluster", "create"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain((0..8).map(|i| side.addr(i)))
+        .chain(["--cluster-yes".to_string()])
+        .collect();
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    let out = crate::util::rcli_run(&home, &create, "");
+    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    side.load(&home, 4000);
+    let add = crate::util::rcli_run(&home, &["--cluster", "add-node", &side.addr(8), &side.addr(0)], "");
+    assert_eq!(add.code, Some(0), "{}{}", add.text(), add.stderr);
+    let movers = 4;
+    let run = sampled(&[
+        "--cluster",
+        "rebalance",
+        &side.addr(0),
+        "--cluster-use-empty-masters",
+        "--cluster-parallel",
+        &movers.to_string(),
+        "--cluster-yes",
+    ]);
+    eprintln!("rebalance over 9 nodes, {movers} movers: peak {} threads, {} descriptors", run.threads, run.fds);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Moving"), "slots moved: {}", run.stdout);
+    let keys: usize = (0..9).map(|i| side.cmd(i, &["DBSIZE"]).trim().parse::<usize>().unwrap_or(0)).sum();
+    assert_eq!(keys, 4000, "no key lost");
+    assert!(run.fds <= 9 + 2 * movers + OWN_FDS, "{} descriptors for 9 nodes and {movers} movers", run.fds);
 }
 
 /// `:nodes` and `:map` of 300 nodes in the shell: a summary that fits a screen, and the
