@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::client::pool::{LinkSettings, Pool};
+use crate::client::pool::{Exchange, LinkSettings, Pool};
 use crate::client::state::{Credentials, SessionState};
 use crate::endpoint::Endpoint;
 use crate::error::Result;
@@ -177,18 +177,7 @@ impl Link {
             let mut exchange = pool.borrow(node)?;
             exchange.send(&out, sent_count)?;
             sent();
-            let mut replies = Vec::with_capacity(sent_count);
-            for _ in 0..sent_count {
-                match exchange.read(Some(idle)) {
-                    Ok(frame) => replies.push(frame),
-                    Err(e) => {
-                        pool.give_back(exchange);
-                        return Err(e);
-                    }
-                }
-            }
-            pool.give_back(exchange);
-            Ok(replies)
+            read_replies(pool, exchange, sent_count, idle)
         })?;
         Ok(self.unwrap_db(replies))
     }
@@ -266,20 +255,7 @@ impl Link {
                 Some(shared) if !home.contains(&node) => shared,
                 _ => &mut *own,
             };
-            let result = sent.and_then(|mut exchange| {
-                let mut replies = Vec::new();
-                for _ in 0..count {
-                    match exchange.read(Some(idle)) {
-                        Ok(frame) => replies.push(frame),
-                        Err(e) => {
-                            pool.give_back(exchange);
-                            return Err(e);
-                        }
-                    }
-                }
-                pool.give_back(exchange);
-                Ok(replies)
-            });
+            let result = sent.and_then(|exchange| read_replies(pool, exchange, count, idle));
             results.push((node, result));
         }
         drop(guard);
@@ -352,6 +328,23 @@ impl Link {
     pub fn pool_mut(&mut self) -> &mut Pool {
         &mut self.pool
     }
+}
+
+/// Reads the `count` replies `exchange` owes (each within `idle`) and gives it back to
+/// `pool`, which keeps the connection only if every reply was read.
+fn read_replies(pool: &mut Pool, mut exchange: Exchange, count: usize, idle: Duration) -> Result<Vec<Frame>> {
+    let mut replies = Vec::with_capacity(count);
+    for _ in 0..count {
+        match exchange.read(Some(idle)) {
+            Ok(frame) => replies.push(frame),
+            Err(e) => {
+                pool.give_back(exchange);
+                return Err(e);
+            }
+        }
+    }
+    pool.give_back(exchange);
+    Ok(replies)
 }
 
 /// A reply's text: a string, a number, or an error's message.

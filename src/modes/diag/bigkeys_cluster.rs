@@ -27,9 +27,37 @@ use crate::exit::Exit;
 use crate::output::Printer;
 use crate::session::Session;
 
-enum Message {
+/// What a node's walk sends the printing thread: a page's finds, then its whole scan.
+pub(super) enum Message {
     Page(usize, Page),
     Done(usize, Box<NodeScan>),
+}
+
+/// Walks every node of `nodes` (`totals`: their DBSIZEs) on the worker pool, sending
+/// each page and each finished scan to `follow`, which runs on this thread while they
+/// walk (the `--bigkeys -c` and `--keystats -c` reports each follow in their own way).
+pub(super) fn scan_every_node<R>(
+    nodes: &[Node],
+    totals: Vec<u64>,
+    pools: &NodePools,
+    settings: &ScanSettings,
+    flag: &AtomicBool,
+    follow: impl FnOnce(&mpsc::Receiver<Message>) -> R,
+) -> R {
+    let (tx, rx) = mpsc::channel::<Message>();
+    let width = pools.width();
+    std::thread::scope(|scope| {
+        let jobs: Vec<(&Node, u64)> = nodes.iter().zip(totals).collect();
+        let running = workers::spawn(scope, jobs, width, Some(flag), move |index, (node, dbsize)| {
+            let mut pool = pools.make(node);
+            let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
+            let scan = walk(&mut pool, &node.endpoint, settings, dbsize, flag, &mut send);
+            let _ = tx.send(Message::Done(index, Box::new(scan)));
+        });
+        let followed = follow(&rx);
+        running.join();
+        followed
+    })
 }
 
 /// The key scan over `nodes`; exit 0, or 1 when a node could not be scanned.
@@ -45,22 +73,8 @@ pub fn run(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, fla
     }
     let total: u64 = totals.iter().sum();
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
-    let (tx, rx) = mpsc::channel::<Message>();
     let mut merge = Merge::new(&mut session.printer, &names, total, settings.hot_slots);
-    let width = pools.width();
-    let scans = std::thread::scope(|scope| {
-        let flag: &AtomicBool = flag;
-        let jobs: Vec<(&Node, u64)> = nodes.iter().zip(totals).collect();
-        let running = workers::spawn(scope, jobs, width, Some(flag), move |index, (node, dbsize)| {
-            let mut pool = pools.make(node);
-            let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
-            let scan = walk(&mut pool, &node.endpoint, settings, dbsize, flag, &mut send);
-            let _ = tx.send(Message::Done(index, Box::new(scan)));
-        });
-        let scans = merge.follow(&rx, flag);
-        running.join();
-        scans
-    });
+    let scans = scan_every_node(&nodes, totals, &pools, settings, flag, |rx| merge.follow(rx, flag));
     merge.progress.clear();
     let closed = merge.closed;
     let report = report(&names, &scans, &merge, settings.scan);

@@ -15,11 +15,10 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::bigkeys::{End, NodeScan, Page, ScanSettings, walk};
-use super::bigkeys_cluster::{about, node_sizes, not_scanned};
+use super::bigkeys_cluster::{Message, about, node_sizes, not_scanned, scan_every_node};
 use super::keysizes::KeySizes;
 use super::keysizes_text::{self, BANNER, Figures};
 use super::keystats::{self, KeyStats};
@@ -27,7 +26,6 @@ use super::nodes::{Node, NodePools};
 use super::preflight::{dbsize, read_on_replica};
 use super::progress::Progress;
 use super::sections::{self, NodeSection};
-use crate::client::workers;
 use crate::exit::Exit;
 use crate::session::Session;
 
@@ -101,11 +99,6 @@ pub fn run(session: &mut Session, settings: &ScanSettings, flag: &AtomicBool) ->
     Exit::Success
 }
 
-enum Message {
-    Page(usize, Page),
-    Done(usize, Box<NodeScan>),
-}
-
 /// `--keystats -c` over `nodes`; exit 0, 1 when a node could not be scanned, 2 for
 /// `--cursor` with more than one node.
 pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSettings, flag: &Arc<AtomicBool>) -> Exit {
@@ -126,18 +119,8 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
     }
     let total: u64 = totals.iter().sum();
     let names: Vec<String> = nodes.iter().map(|n| n.endpoint.to_string()).collect();
-    let (tx, rx) = mpsc::channel::<Message>();
     let printer = &mut session.printer;
-    let width = pools.width();
-    let scans = std::thread::scope(|scope| {
-        let flag: &AtomicBool = flag;
-        let jobs: Vec<(&Node, u64)> = nodes.iter().zip(totals).collect();
-        let running = workers::spawn(scope, jobs, width, Some(flag), move |index, (node, dbsize)| {
-            let mut pool = pools.make(node);
-            let mut send = |page: Page, _: &NodeScan| tx.send(Message::Page(index, page)).is_ok();
-            let scan = walk(&mut pool, &node.endpoint, settings, dbsize, flag, &mut send);
-            let _ = tx.send(Message::Done(index, Box::new(scan)));
-        });
+    let scans = scan_every_node(&nodes, totals, &pools, settings, flag, |rx| {
         let mut progress = Progress::on_stderr();
         let mut scans: Vec<Option<NodeScan>> = vec![None; names.len()];
         while let Ok(message) = rx.recv() {
@@ -158,7 +141,6 @@ pub fn run_cluster(session: &mut Session, nodes: Vec<Node>, settings: &ScanSetti
             }
         }
         progress.clear();
-        running.join();
         scans.into_iter().map(|scan| scan.unwrap_or_else(|| not_scanned(flag))).collect::<Vec<_>>()
     });
     let _ = session.printer.write(report(&names, &scans, settings.top).as_bytes());
