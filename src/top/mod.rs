@@ -56,38 +56,63 @@ pub fn run(config: &Config, settings: &cli::Settings) -> Exit {
         crate::output::note(&e.to_string());
         return Exit::Failure;
     }
-    if config.client.cluster {
-        client.learn_budget_now();
-    }
     let interval = cli::interval(config.interval);
-    let topology = if config.client.cluster { client.topology().cloned() } else { None };
-    let budget = match topology {
-        Some(_) => client.health().budget(),
-        None => config.client.down_after.unwrap_or(DEFAULT_BUDGET),
-    };
-    let seed = client.current().clone();
-    let reach = Reach {
-        state: client.pool().state().clone(),
-        link: client.pool().settings().clone(),
-        tls: config.client.tls.is_some(),
-    };
+    let poller = start_polling(&mut client, interval, settings.slots);
     drop(client);
-    let slots = if topology.is_some() { settings.slots } else { 0 };
-    let tracker = Tracker::new(seed.clone(), topology, interval, budget, slots);
-    let poller = Poller::start(tracker, reach, interval);
+    let seed = poller.seed.clone();
     if settings.once {
-        return once(&poller, settings, interval, &interrupt);
+        return once(&poller.poller, settings, interval, &interrupt);
     }
     if std::io::stdout().is_terminal() {
-        return match screen::run(&poller, config.color, &seed.to_string(), &interrupt) {
-            Ok(()) => Exit::Success,
-            Err(e) => {
-                crate::output::note(&format!("rcli top: the terminal failed: {e}"));
-                Exit::Failure
-            }
-        };
+        return live(&poller.poller, config.color, &seed, &interrupt);
     }
-    batch(&poller, settings, interval, &interrupt)
+    batch(&poller.poller, settings, interval, &interrupt)
+}
+
+/// `:top [SECONDS]` in the shell: the live view over the shell's own connection settings
+/// and slot map, until `q` (the shell's prompt comes back). A terminal only: the caller
+/// refuses it otherwise.
+pub fn from_shell(client: &mut Client, interval: Duration, color: bool) -> Exit {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let poller = start_polling(client, cli::interval(interval), cli::DEFAULT_SLOTS);
+    live(&poller.poller, color, &poller.seed, &interrupt)
+}
+
+/// A poller running, and the node it started from.
+struct Polling {
+    poller: Poller,
+    seed: String,
+}
+
+/// Starts polling every node `client` knows (its slot map, failure budget, credentials
+/// and link settings; the budget is learned first in cluster mode).
+fn start_polling(client: &mut Client, interval: Duration, slots: usize) -> Polling {
+    let cluster = client.options().cluster;
+    if cluster {
+        client.learn_budget_now();
+    }
+    let topology = if cluster { client.topology().cloned() } else { None };
+    let budget = match topology {
+        Some(_) => client.health().budget(),
+        None => client.options().down_after.unwrap_or(DEFAULT_BUDGET),
+    };
+    let seed = client.current().clone();
+    let tls = client.options().tls.is_some();
+    let reach = Reach { state: client.pool().state().clone(), link: client.pool().settings().clone(), tls };
+    let slots = if topology.is_some() { slots } else { 0 };
+    let tracker = Tracker::new(seed.clone(), topology, interval, budget, slots);
+    Polling { poller: Poller::start(tracker, reach, interval), seed: seed.to_string() }
+}
+
+/// The live view on the terminal until `q` or Ctrl-C.
+fn live(poller: &Poller, color: bool, seed: &str, interrupt: &AtomicBool) -> Exit {
+    match screen::run(poller, color, seed, interrupt) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            crate::output::note(&format!("rcli top: the terminal failed: {e}"));
+            Exit::Failure
+        }
+    }
 }
 
 /// The longest wait for one frame: a round's node wait after the interval, and room.

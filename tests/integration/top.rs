@@ -212,10 +212,16 @@ struct Live {
 
 impl Live {
     fn start(home: &Home, args: &[&str]) -> Live {
+        let words: Vec<&str> = std::iter::once("top").chain(args.iter().copied()).collect();
+        Live::rcli(home, &words)
+    }
+
+    /// rcli with `words` in a 45 × 200 pty read through a terminal emulator.
+    fn rcli(home: &Home, words: &[&str]) -> Live {
         let mut cmd = Command::new("sh");
         hermetic(&mut cmd, &home.path);
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        let line = format!("stty rows 45 cols 200; exec '{}' top {}", rcli_bin().display(), quoted.join(" "));
+        let quoted: Vec<String> = words.iter().map(|a| format!("'{a}'")).collect();
+        let line = format!("stty rows 45 cols 200; exec '{}' {}", rcli_bin().display(), quoted.join(" "));
         cmd.env("TERM", "xterm").args(["-c", &line]);
         let p = spawn_command(cmd, Some(20_000)).expect("spawn rcli top in a pty");
         let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
@@ -326,4 +332,34 @@ fn the_live_view_follows_a_kill_and_a_stop() {
     live.screen.process(&bytes);
     assert!(!live.screen.screen().alternate_screen(), "the alternate screen is left");
     assert!(!live.screen.screen().hide_cursor(), "the cursor is shown again");
+}
+
+/// `:top` in the shell: the live view over the session's own connection shows every
+/// node, `q` gives the prompt back and the shell still answers; piped into rcli it is
+/// refused with one line (it would never end).
+#[test]
+fn top_in_the_shell_and_back_to_the_prompt() {
+    if !have_redis() {
+        return;
+    }
+    let cluster = cluster(3, 0);
+    let home = Home::new();
+    let seed = cluster.port(0).to_string();
+    let mut live = Live::rcli(&home, &["-c", "-p", &seed]);
+    let prompt = format!("127.0.0.1:{seed}>");
+    live.wait("the prompt", Duration::from_secs(20), |s| s.contains(&prompt));
+    live.send(":top\r");
+    live.wait("every node in the view", Duration::from_secs(30), |s| {
+        (0..3).all(|i| row(s, &cluster.endpoint(i)).contains("primary"))
+    });
+    live.send("q");
+    live.wait("the view gone", Duration::from_secs(10), |s| row(s, &cluster.endpoint(1)).is_empty());
+    live.send("dbsize\r");
+    live.wait("the shell answering", Duration::from_secs(10), |s| s.contains("(integer) "));
+    live.send("quit\r");
+    let _ = live.p.exp_eof();
+
+    let piped = rcli_run(&home, &["-c", "-p", &seed], ":top\n");
+    assert_eq!(piped.code, Some(0), "{}", piped.stderr);
+    assert!(piped.text().starts_with(":top needs a terminal"), "{}", piped.text());
 }

@@ -14,6 +14,7 @@ pub mod table;
 use cluster_view::{map, nodes};
 pub use keys::mark_hashed;
 use keys::{explain, slots, use_target};
+use std::io::IsTerminal;
 
 use crate::output::StdoutClosed;
 use crate::protocol::text;
@@ -80,6 +81,7 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
             Err(message) => session.printer.line(&message),
         },
         ":map" => map(shell, session, arg),
+        ":top" => live_view(shell, session, arg),
         ":cluster" => match arg.map(str::to_ascii_lowercase).as_deref() {
             Some(sub @ ("check" | "info")) => {
                 let entry = session.client.current().clone();
@@ -99,6 +101,23 @@ pub fn run(shell: &mut Shell, session: &mut Session, argv: &[Vec<u8>]) -> Result
             session.printer.line(&format!("unknown rcli command '{}' (try :help)", text::escape_controls(typed, false)))
         }
     }
+}
+
+/// `:top [SECONDS]`: `rcli top`'s live view on the session's client, at a terminal only
+/// (piped into rcli it would never end).
+fn live_view(shell: &Shell, session: &mut Session, arg: Option<&str>) -> Result<(), StdoutClosed> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return session.printer.line(":top needs a terminal (rcli top --once --json gives one frame for scripts)");
+    }
+    let seconds = match arg.map(str::parse::<f64>) {
+        None => 1.0,
+        Some(Ok(s)) if s.is_finite() && (0.1..=3600.0).contains(&s) => s,
+        Some(_) => return usage(session, ":top"),
+    };
+    session.printer.flush()?;
+    let interval = std::time::Duration::from_secs_f64(seconds);
+    let _ended = crate::top::from_shell(&mut session.client, interval, shell.prefs.color);
+    Ok(())
 }
 
 fn usage(session: &mut Session, name: &str) -> Result<(), StdoutClosed> {

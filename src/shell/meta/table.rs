@@ -42,6 +42,11 @@ pub const META: &[MetaSpec] = &[
         args: "[HOST:PORT|WORD]",
         summary: "slot ownership: a bar and a range table, one colour per primary (a summary past 12 primaries)",
     },
+    MetaSpec {
+        name: ":top",
+        args: "[SECONDS]",
+        summary: "the live view of every node (rcli top) on this session's connection; q returns here",
+    },
     MetaSpec { name: ":hops", args: "on|off", summary: "show or hide redirect and split lines" },
     MetaSpec {
         name: ":cluster",
