@@ -355,8 +355,7 @@ fn a_key_never_seen_completes_after_a_scan() {
     p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
     settle();
     // Past everything the first line showed.
-    p.send_line("echo between").unwrap();
-    p.exp_string("\"between\"").unwrap();
+    p.send_until_seen("echo between", "\"between\"", 3);
     p.exp_regex(r"127\.0\.0\.1:\d+> ").unwrap();
     settle();
     p.send("get scanme:al\t").unwrap();

@@ -299,6 +299,13 @@ fn keyspace_events_with_c_come_once_from_every_primary_and_after_a_failover() {
     let to = topology(&cluster, 0).primaries().iter().map(|n| n.endpoint.clone()).find(|p| *p != from).unwrap();
     let to_id = text(&call(&to, &["CLUSTER", "MYID"]).unwrap());
     let slot = slot_of(moved.as_bytes()).to_string();
+    // Opened on both sides first, as a move does: the new owner's SETSLOT NODE then
+    // bumps its epoch, so the old owner's gossip cannot take the slot back meanwhile.
+    let from_id = text(&call(&from, &["CLUSTER", "MYID"]).unwrap());
+    for (node, state, peer) in [(&to, "IMPORTING", &from_id), (&from, "MIGRATING", &to_id)] {
+        let reply = call(node, &["CLUSTER", "SETSLOT", &slot, state, peer]).unwrap();
+        assert_eq!(text(&reply), "OK", "{node}: {reply:?}");
+    }
     let mut order: Vec<Endpoint> = vec![to.clone(), from.clone()];
     order.extend(now_primaries.iter().filter(|e| **e != to && **e != from).cloned());
     for node in &order {

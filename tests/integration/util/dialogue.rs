@@ -27,6 +27,12 @@ pub trait Dialogue {
     /// Types `line` and Enter, then expects each of `expected` in order (a test
     /// failure names the first one missing).
     fn send_and_expect(&mut self, line: &str, expected: &[&str]);
+
+    /// Types `line` and Enter until `expected` shows, at most `tries` times: for a line
+    /// typed right after the editor redraws its prompt, which it may discard (it drops
+    /// type-ahead while it sets the terminal up, and on a loaded machine that can take
+    /// longer than [`settle`]).
+    fn send_until_seen(&mut self, line: &str, expected: &str, tries: usize);
 }
 
 impl Dialogue for PtySession {
@@ -34,6 +40,17 @@ impl Dialogue for PtySession {
         self.send_line(line).unwrap_or_else(|e| panic!("typing {line:?}: {e}"));
         for text in expected {
             self.exp_string(text).unwrap_or_else(|e| panic!("after {line:?}, expected {text:?}: {e}"));
+        }
+    }
+
+    fn send_until_seen(&mut self, line: &str, expected: &str, tries: usize) {
+        for attempt in 1..=tries {
+            self.send_line(line).unwrap_or_else(|e| panic!("typing {line:?}: {e}"));
+            match self.exp_string(expected) {
+                Ok(_) => return,
+                Err(e) if attempt == tries => panic!("after {line:?} ({tries} times), expected {expected:?}: {e}"),
+                Err(_) => settle(),
+            }
         }
     }
 }
