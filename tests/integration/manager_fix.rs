@@ -248,6 +248,9 @@ fn fix_with_a_key_on_both_sides_and_an_unreachable_master() {
         migrate(side, &keys[..1], true);
         migrate(side, &keys[5..9], false);
     }
+    for side in [&pair.r, &pair.x] {
+        open_states_reached_replicas(side);
+    }
     let xn = fix_alike(&pair, "");
     for line in ["*** Target key exists", "*** Checking key values on both nodes...", "*** Replacing target keys..."] {
         assert!(xn.contains(line), "{xn}");
