@@ -94,30 +94,15 @@ pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
     parts.join(",")
 }
 
-/// One line of `CLUSTER NODES`, validated.
+/// One line of `CLUSTER NODES`, validated: its head and its slots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeLine {
-    pub id: String,
-    pub host: String,
-    pub port: u16,
-    /// The cluster-bus port after `@`, when given.
-    pub bus_port: Option<u16>,
-    pub flags: Vec<String>,
-    /// The primary's id for a replica (`-` is `None`).
-    pub master: Option<String>,
-    pub config_epoch: u64,
-    pub link_connected: bool,
+    pub head: NodeHead,
     pub slots: SlotSet,
     /// `[slot->-id]` entries: slot, target id.
     pub migrating: Vec<(u16, String)>,
     /// `[slot-<-id]` entries: slot, source id.
     pub importing: Vec<(u16, String)>,
-}
-
-impl NodeLine {
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.iter().any(|f| f == flag)
-    }
 }
 
 fn parse_slot(text: &str) -> Option<u16> {
@@ -136,8 +121,10 @@ pub struct NodeHead {
     pub id: String,
     pub host: String,
     pub port: u16,
+    /// The cluster-bus port after `@`, when given.
     pub bus_port: Option<u16>,
     pub flags: Vec<String>,
+    /// The primary's id for a replica (`-` is `None`).
     pub master: Option<String>,
     pub config_epoch: u64,
     pub link_connected: bool,
@@ -221,20 +208,7 @@ pub fn parse_node_line(line: &str) -> Option<NodeLine> {
             importing.push((slot, source.to_ascii_lowercase()));
         }
     }
-    let NodeHead { id, host, port, bus_port, flags, master, config_epoch, link_connected } = head;
-    Some(NodeLine {
-        id,
-        host,
-        port,
-        bus_port,
-        flags,
-        master,
-        config_epoch,
-        link_connected,
-        slots,
-        migrating,
-        importing,
-    })
+    Some(NodeLine { head, slots, migrating, importing })
 }
 
 /// The node's own line of a `CLUSTER NODES` reply (flags with `myself`), found by its
@@ -289,20 +263,23 @@ e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0
         let nodes = parse_nodes(NODES);
         assert_eq!(nodes.len(), 4);
         let replica = &nodes[0];
-        assert_eq!((replica.host.as_str(), replica.port, replica.bus_port), ("127.0.0.1", 30004, Some(31004)));
-        assert_eq!(replica.master.as_deref(), Some("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"));
+        assert_eq!(
+            (replica.head.host.as_str(), replica.head.port, replica.head.bus_port),
+            ("127.0.0.1", 30004, Some(31004))
+        );
+        assert_eq!(replica.head.master.as_deref(), Some("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"));
         let me = &nodes[3];
-        assert!(me.has_flag("myself"));
+        assert!(me.head.has_flag("myself"));
         assert_eq!(me.slots.len(), 5461);
         assert_eq!(me.migrating, vec![(609, "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f".to_string())]);
         assert_eq!(me.importing.len(), 1);
-        assert_eq!(me.config_epoch, 1);
+        assert_eq!(me.head.config_epoch, 1);
     }
 
     #[test]
     fn the_own_line_is_found_by_its_flags_and_parsed_alone() {
         let me = myself_line(NODES).unwrap();
-        assert_eq!(Some(&me), parse_nodes(NODES).iter().find(|l| l.has_flag("myself")));
+        assert_eq!(Some(&me), parse_nodes(NODES).iter().find(|l| l.head.has_flag("myself")));
         assert!(myself_line("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 1:2@3 master - 0 0 1 connected").is_none());
         let (head, tokens) = parse_node_head(NODES.lines().nth(3).unwrap()).unwrap();
         assert!(head.has_flag("myself") && tokens.len() == 3);
@@ -318,7 +295,7 @@ e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0
             "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:99999@1 master - 0 0 x connected 16380-99999 5-3 16384 [9->-bad]",
         )
         .unwrap();
-        assert_eq!(line.port, 0);
+        assert_eq!(line.head.port, 0);
         assert!(line.slots.is_empty());
         assert!(line.migrating.is_empty());
     }

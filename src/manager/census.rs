@@ -30,7 +30,7 @@ pub struct Seen {
 
 impl Seen {
     pub fn is_primary(&self) -> bool {
-        self.line.has_flag("master") && !self.line.has_flag("slave")
+        self.line.head.has_flag("master") && !self.line.head.has_flag("slave")
     }
 
     pub fn owns(&self, slot: u16) -> bool {
@@ -206,10 +206,10 @@ fn answers(
     }
     let (host, port) = match endpoint {
         Endpoint::Tcp { host, port } => (host.clone(), *port),
-        Endpoint::Unix(_) => (own.host.clone(), own.port),
+        Endpoint::Unix(_) => (own.head.host.clone(), own.head.port),
     };
     let listed = others(&text, slots);
-    Some((Seen { peer: Peer { id: own.id.clone(), host, port }, line: own, keys }, listed))
+    Some((Seen { peer: Peer { id: own.head.id.clone(), host, port }, line: own, keys }, listed))
 }
 
 /// Asks `known` (and then every other node their views list) what they say about

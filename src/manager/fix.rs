@@ -358,7 +358,7 @@ fn close_on_replicas(m: &mut Manager, census: &super::census::Census, slot: u16)
         .seen
         .iter()
         .filter(|n| !n.is_primary() && n.is_open(slot))
-        .filter_map(|n| n.line.master.clone())
+        .filter_map(|n| n.line.head.master.clone())
         .collect();
     let mut ok = true;
     for id in primaries {

@@ -108,7 +108,7 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
     }
     let text = reply_text(&reply);
     let lines = parse_nodes(&text);
-    let Some(me) = lines.iter().find(|l| l.has_flag("myself")) else {
+    let Some(me) = lines.iter().find(|l| l.head.has_flag("myself")) else {
         m.report.err(&format!("Node {host}:{port} replied with error:\nCLUSTER NODES has no myself line"));
         return Err(LoadFailed);
     };
@@ -117,22 +117,22 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
     first.port = port;
     let mut cluster = Cluster { nodes: vec![first], unreachable_masters: 0, skipped: Vec::new() };
     let mut signatures = vec![config_signature(&text)];
-    let has_address = |l: &NodeLine| !l.host.is_empty() && l.port != 0;
-    let friends: Vec<&NodeLine> = lines.iter().filter(|l| !l.has_flag("myself")).collect();
+    let has_address = |l: &NodeLine| !l.head.host.is_empty() && l.head.port != 0;
+    let friends: Vec<&NodeLine> = lines.iter().filter(|l| !l.head.has_flag("myself")).collect();
     let asked: Vec<Endpoint> =
-        friends.iter().filter(|l| has_address(l)).map(|l| Endpoint::tcp(&l.host, l.port)).collect();
+        friends.iter().filter(|l| has_address(l)).map(|l| Endpoint::tcp(&l.head.host, l.head.port)).collect();
     let mut answers = super::parallel::each_node(&m.template, &mut m.link, &asked, ask).into_iter();
     for friend in friends {
-        let is_slave = friend.has_flag("slave");
+        let is_slave = friend.head.has_flag("slave");
         let skip = |cluster: &mut Cluster, reason: &str| {
             if !is_slave {
                 cluster.unreachable_masters += 1;
             }
             cluster.skipped.push(Skipped {
-                id: friend.id.clone(),
-                host: friend.host.clone(),
-                port: friend.port,
-                flags: friend.flags.clone(),
+                id: friend.head.id.clone(),
+                host: friend.head.host.clone(),
+                port: friend.head.port,
+                flags: friend.head.flags.clone(),
                 master: !is_slave,
                 slots: friend.slots.len(),
                 reason: reason.to_string(),
@@ -150,14 +150,14 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
                 continue;
             }
             Some(Err(NotLoaded::NoInfo)) | None => {
-                m.report.err(&format!("[ERR] Unable to load info for node {}:{}", friend.host, friend.port));
+                m.report.err(&format!("[ERR] Unable to load info for node {}:{}", friend.head.host, friend.head.port));
                 skip(&mut cluster, "unreachable");
                 continue;
             }
         };
         let mut node = Node::from_line(friend);
-        node.own_flags = own.flags.clone();
-        for flag in &own.flags {
+        node.own_flags = own.head.flags.clone();
+        for flag in &own.head.flags {
             if !node.flags.contains(flag) {
                 node.flags.push(flag.clone());
             }
@@ -165,10 +165,10 @@ pub fn load(m: &mut Manager, entry: &Endpoint) -> Result<(), LoadFailed> {
         node.slots = own.slots;
         node.migrating = own.migrating;
         node.importing = own.importing;
-        node.config_epoch = own.config_epoch;
-        node.replicate = own.master.or(node.replicate);
+        node.config_epoch = own.head.config_epoch;
+        node.replicate = own.head.master.or(node.replicate);
         let bad = node.flags.iter().find(|f| *f == "noaddr" || *f == "fail").cloned();
-        if let Some(flag) = bad.or_else(|| (!friend.link_connected).then(|| "disconnected".to_string())) {
+        if let Some(flag) = bad.or_else(|| (!friend.head.link_connected).then(|| "disconnected".to_string())) {
             skip(&mut cluster, &flag);
             continue;
         }

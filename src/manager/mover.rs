@@ -117,7 +117,7 @@ fn target_owns(link: &mut Link, node: &Endpoint, dst: &str, slots: &[u16]) -> bo
     }
     super::model::parse_nodes(&super::link::reply_text(&reply))
         .iter()
-        .find(|line| line.id == dst)
+        .find(|line| line.head.id == dst)
         .is_some_and(|line| slots.iter().all(|&slot| line.slots.contains(slot)))
 }
 

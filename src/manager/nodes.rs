@@ -231,7 +231,7 @@ pub fn add_node(m: &mut Manager, args: &[OsString]) -> bool {
         }
         wait_for_sync(m, &new);
     } else {
-        wait_until_known(m, &own.id, &new);
+        wait_until_known(m, &own.head.id, &new);
     }
     m.report.ok("[OK] New node added correctly.");
     true

@@ -211,7 +211,7 @@ pub fn decide<'c>(
 fn handing_over(sides: &Sides, a: &Seen, b: &Seen) -> bool {
     let (Some(src), Some(dst)) = (sides.src, sides.dst) else { return false };
     let pair = |x: &Seen, y: &Seen| x.peer.id == src.peer.id && y.peer.id == dst.peer.id;
-    (pair(a, b) || pair(b, a)) && dst.line.config_epoch > src.line.config_epoch
+    (pair(a, b) || pair(b, a)) && dst.line.head.config_epoch > src.line.head.config_epoch
 }
 
 fn gather_or_settled(owner: &Seen, holders: Vec<Peer>, open: Vec<Peer>, announce: bool, contested: bool) -> Verdict {

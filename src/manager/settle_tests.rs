@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::manager::census::{Census, Missing, Seen};
-use crate::manager::model::{NodeLine, SlotSet};
+use crate::manager::model::{NodeHead, NodeLine, SlotSet};
 
 const X: &str = "1111111111111111111111111111111111111111";
 const Y: &str = "2222222222222222222222222222222222222222";
@@ -52,7 +52,7 @@ impl Node {
         if self.owns {
             slots.insert(S);
         }
-        let line = NodeLine {
+        let head = NodeHead {
             id: self.id.into(),
             host: "127.0.0.1".into(),
             port,
@@ -61,6 +61,9 @@ impl Node {
             master: None,
             config_epoch: 1,
             link_connected: true,
+        };
+        let line = NodeLine {
+            head,
             slots,
             migrating: self.migrating.map(|t| vec![(S, t.to_string())]).unwrap_or_default(),
             importing: self.importing.map(|t| vec![(S, t.to_string())]).unwrap_or_default(),
@@ -194,7 +197,7 @@ fn a_half_done_hand_over_is_finished_whatever_was_asked() {
 fn a_hand_over_the_source_has_not_heard_of_yet_is_finished() {
     // The target's SETSLOT NODE raised its epoch; the source still claims and migrates.
     let mut c = census(vec![node(X).owns().migrating(Z), node(Z).owns().keys(10)]);
-    c.seen[1].line.config_epoch = 9;
+    c.seen[1].line.head.config_epoch = 9;
     for intent in [Intent::Finish, Intent::Abandon] {
         let Verdict::Gather { owner, holders, close, announce } = decide(&c, &lineage(), S, X, Z, intent, false) else {
             panic!("{intent:?}: the target's claim wins");

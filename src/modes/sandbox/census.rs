@@ -52,7 +52,7 @@ pub struct Answer {
 }
 
 fn endpoint_of(line: &NodeLine) -> Endpoint {
-    Endpoint::tcp(&line.host, line.port)
+    Endpoint::tcp(&line.head.host, line.head.port)
 }
 
 impl Census {
@@ -66,7 +66,7 @@ impl Census {
             .map(|(i, endpoint)| {
                 let answering = answers.get(i).is_some_and(Option::is_some);
                 // Its own line when it answers, else what the first other node says.
-                let own = views.get(i).and_then(|v| v.iter().find(|l| l.has_flag("myself")));
+                let own = views.get(i).and_then(|v| v.iter().find(|l| l.head.has_flag("myself")));
                 let others = views
                     .iter()
                     .enumerate()
@@ -75,18 +75,22 @@ impl Census {
                 let mut flag = Flag::Fine;
                 let mut described: Option<(&NodeLine, &Vec<NodeLine>)> = own.zip(views.get(i));
                 for (line, view) in others {
-                    if line.has_flag("fail") {
+                    if line.head.has_flag("fail") {
                         flag = flag.max(Flag::Failed);
-                    } else if line.has_flag("fail?") {
+                    } else if line.head.has_flag("fail?") {
                         flag = flag.max(Flag::Suspected);
                     }
                     described = described.or(Some((line, view)));
                 }
                 let (role, slots) = match described {
-                    Some((line, _)) if line.has_flag("master") => (Role::Primary, line.slots.ranges()),
-                    Some((line, view)) if line.has_flag("slave") => {
-                        let primary =
-                            line.master.as_ref().and_then(|id| view.iter().find(|l| &l.id == id)).map(endpoint_of);
+                    Some((line, _)) if line.head.has_flag("master") => (Role::Primary, line.slots.ranges()),
+                    Some((line, view)) if line.head.has_flag("slave") => {
+                        let primary = line
+                            .head
+                            .master
+                            .as_ref()
+                            .and_then(|id| view.iter().find(|l| &l.head.id == id))
+                            .map(endpoint_of);
                         (Role::Replica(primary), Vec::new())
                     }
                     _ => (Role::Unknown, Vec::new()),
