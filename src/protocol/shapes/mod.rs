@@ -57,32 +57,36 @@ impl LogType {
 impl Kind {
     /// The shape of `argv`'s reply, if it has one.
     pub fn of<A: AsRef<[u8]>>(argv: &[A]) -> Option<Kind> {
-        let argc = argv.len();
-        // Most commands are none of these: one look at the name's length and first
-        // letter before any copy.
-        let name = argv.first()?.as_ref();
-        let first = name.first()?.to_ascii_lowercase();
-        if !(4..=10).contains(&name.len()) || !b"iscml".contains(&first) {
+        // Compared in place, case-insensitively: no copy of any argument.
+        let is = |i: usize, word: &str| argv.get(i).is_some_and(|a| a.as_ref().eq_ignore_ascii_case(word.as_bytes()));
+        let two = |first: &str, second: &str| argv.len() == 2 && is(0, first) && is(1, second);
+        let kind = if is(0, "info") {
+            Kind::Info
+        } else if two("cluster", "info") {
+            Kind::ClusterInfo
+        } else if two("cluster", "nodes") {
+            Kind::ClusterNodes
+        } else if two("cluster", "shards") {
+            Kind::ClusterShards
+        } else if two("cluster", "slots") {
+            Kind::ClusterSlots
+        } else if is(0, "client") && is(1, "list") {
+            Kind::ClientList
+        } else if argv.len() <= 3 && is(0, "slowlog") && is(1, "get") {
+            Kind::Slowlog
+        } else if argv.len() == 4 && is(0, "commandlog") && is(1, "get") {
+            let logs = [
+                ("slow", LogType::Slow),
+                ("large-request", LogType::LargeRequest),
+                ("large-reply", LogType::LargeReply),
+            ];
+            Kind::Commandlog(logs.into_iter().find(|(name, _)| is(3, name))?.1)
+        } else if two("latency", "latest") {
+            Kind::LatencyLatest
+        } else if two("memory", "stats") {
+            Kind::MemoryStats
+        } else {
             return None;
-        }
-        let word = |i: usize| argv.get(i).map(|a| a.as_ref().to_ascii_lowercase());
-        let kind = match (word(0)?.as_slice(), word(1).as_deref()) {
-            (b"info", _) => Kind::Info,
-            (b"cluster", Some(b"info")) if argc == 2 => Kind::ClusterInfo,
-            (b"cluster", Some(b"nodes")) if argc == 2 => Kind::ClusterNodes,
-            (b"cluster", Some(b"shards")) if argc == 2 => Kind::ClusterShards,
-            (b"cluster", Some(b"slots")) if argc == 2 => Kind::ClusterSlots,
-            (b"client", Some(b"list")) => Kind::ClientList,
-            (b"slowlog", Some(b"get")) if argc <= 3 => Kind::Slowlog,
-            (b"commandlog", Some(b"get")) if argc == 4 => Kind::Commandlog(match word(3)?.as_slice() {
-                b"slow" => LogType::Slow,
-                b"large-request" => LogType::LargeRequest,
-                b"large-reply" => LogType::LargeReply,
-                _ => return None,
-            }),
-            (b"latency", Some(b"latest")) if argc == 2 => Kind::LatencyLatest,
-            (b"memory", Some(b"stats")) if argc == 2 => Kind::MemoryStats,
-            _ => return None,
         };
         Some(kind)
     }
