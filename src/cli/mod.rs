@@ -17,6 +17,13 @@ pub mod version;
 pub use config::{Config, LuaDebug, MAX_SECONDS, Mode, PASSWORD_WARNING, Transfer};
 pub use uri::{Uri, parse_uri};
 
+/// A command line split at its spaces: how the tests of the subcommands that take
+/// their own options out of the command line (`top`, `consistency-test`) write one.
+#[cfg(test)]
+pub fn test_words(text: &str) -> Vec<OsString> {
+    text.split(' ').map(OsString::from).collect()
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

@@ -269,8 +269,39 @@ impl Topology {
     }
 }
 
+/// Test fixtures shared by the tests of the floors that read a map.
+#[cfg(test)]
+pub mod fixtures {
+    use super::*;
+
+    /// A node on 127.0.0.1:`port`, online, with id `n<port>`.
+    pub fn node(port: u16, primary: bool) -> Node {
+        Node {
+            id: format!("n{port}"),
+            endpoint: Endpoint::tcp("127.0.0.1", port),
+            primary,
+            health: "online".into(),
+            hostname: None,
+            zone: None,
+        }
+    }
+
+    /// Two shards: 7000 (replica 7003) serves 0-8191, 7001 (replica 7004) 8192-16383.
+    pub fn two_shards() -> Topology {
+        let shard = |primary, replica, ranges| Shard {
+            primary: Some(node(primary, true)),
+            replicas: vec![node(replica, false)],
+            ranges: vec![ranges],
+        };
+        // Listed out of slot order, as a server may list them.
+        Topology::new(vec![shard(7001, 7004, (8192, 16383)), shard(7000, 7003, (0, 8191))])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixtures::node;
     use super::*;
 
     #[test]
@@ -284,17 +315,6 @@ mod tests {
         assert_eq!(topo.owner(5), Some(&Endpoint::tcp("127.0.0.1", 7009)));
         assert_eq!(topo.owner(6), Some(&a));
         assert_eq!(topo.owner(16383), Some(&b));
-    }
-
-    fn node(port: u16, primary: bool) -> Node {
-        Node {
-            id: format!("n{port}"),
-            endpoint: Endpoint::tcp("127.0.0.1", port),
-            primary,
-            health: "online".into(),
-            hostname: None,
-            zone: None,
-        }
     }
 
     /// The indexes answer what a walk over the shards in slot order answers, with an

@@ -171,7 +171,7 @@ pub fn hint(nodes: &[(Endpoint, Vec<u8>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::topology::{Node, Shard};
+    use crate::cluster::topology::fixtures::two_shards as topology;
 
     fn argv(words: &[&str]) -> Vec<Vec<u8>> {
         words.iter().map(|w| w.as_bytes().to_vec()).collect()
@@ -179,25 +179,6 @@ mod tests {
 
     fn bulk(text: &str) -> Frame {
         Frame::Bulk(text.as_bytes().to_vec())
-    }
-
-    fn node(port: u16, primary: bool) -> Node {
-        Node {
-            id: format!("id{port}"),
-            endpoint: Endpoint::tcp("127.0.0.1", port),
-            primary,
-            health: "online".into(),
-            hostname: None,
-            zone: None,
-        }
-    }
-
-    fn topology() -> Topology {
-        Topology::new(vec![
-            Shard { primary: Some(node(7000, true)), replicas: vec![node(7003, false)], ranges: vec![(0, 8191)] },
-            Shard { primary: Some(node(7001, true)), replicas: vec![node(7004, false)], ranges: vec![(8192, 16383)] },
-        ])
-        .unwrap()
     }
 
     #[test]

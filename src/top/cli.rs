@@ -117,10 +117,7 @@ pub fn interval(given: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(text: &str) -> Vec<OsString> {
-        text.split(' ').map(OsString::from).collect()
-    }
+    use crate::cli::test_words as words;
 
     #[test]
     fn tops_options_are_taken_out() {

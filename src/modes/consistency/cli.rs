@@ -159,10 +159,7 @@ pub fn take_settings(words: &mut Vec<OsString>) -> Result<Option<Settings>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(text: &str) -> Vec<OsString> {
-        text.split(' ').map(OsString::from).collect()
-    }
+    use crate::cli::test_words as words;
 
     #[test]
     fn the_word_is_found_where_a_command_would_start() {

@@ -209,23 +209,7 @@ pub fn exit_code(printer: &mut Printer, stop: Stop) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::topology::{Node as TopoNode, Shard};
-
-    fn topology() -> Topology {
-        let node = |port, primary| TopoNode {
-            id: format!("id{port}"),
-            endpoint: Endpoint::tcp("127.0.0.1", port),
-            primary,
-            health: "online".into(),
-            hostname: None,
-            zone: None,
-        };
-        Topology::new(vec![
-            Shard { primary: Some(node(7001, true)), replicas: vec![node(7004, false)], ranges: vec![(8192, 16383)] },
-            Shard { primary: Some(node(7000, true)), replicas: vec![node(7003, false)], ranges: vec![(0, 8191)] },
-        ])
-        .unwrap()
-    }
+    use crate::cluster::topology::fixtures::two_shards as topology;
 
     #[test]
     fn targets_pick_the_nodes() {
