@@ -2,9 +2,10 @@
 //! connect timeout), TLS over TCP (the handshake within the same timeout, see
 //! [`crate::client::tls::link`]) or a Unix socket. The node is named by its announced
 //! endpoint; the socket goes to [`Dial::address`] (the address map's translation).
-//! Opening can be interrupted by Ctrl-C within [`INTERRUPT_POLL`]: the connect runs on
-//! a helper thread that is left to finish on its own (bounded by the connect timeout)
-//! when the user gives up on it.
+//! Opening can be interrupted by Ctrl-C within [`INTERRUPT_POLL`]: a plain connect to an
+//! IP address is tried on the caller's thread for one such slice; whatever takes longer
+//! (a name to resolve, a TLS handshake, a slow network) runs on a helper thread that is
+//! left to finish on its own (bounded by the connect timeout) when the user gives up.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -85,6 +86,21 @@ impl Stream {
         let Some(flag) = interrupt else {
             return open(&dial, &label);
         };
+        if flag.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let mut dial = dial;
+        match quick_open(&dial) {
+            Quick::Done(result) => return result.map_err(|source| Error::Connect { addr: label, source }),
+            Quick::Pending(spent) => {
+                dial.timeout = dial.timeout.saturating_sub(spent);
+                if dial.timeout.is_zero() {
+                    let source = io::Error::from(io::ErrorKind::TimedOut);
+                    return Err(Error::Connect { addr: label, source });
+                }
+            }
+            Quick::NotTried => {}
+        }
         let (tx, rx) = mpsc::channel();
         let thread_label = label.clone();
         std::thread::spawn(move || {
@@ -129,6 +145,40 @@ impl Stream {
     }
 }
 
+/// What a connect tried on the caller's own thread came to.
+enum Quick {
+    /// Connected, or refused/unreachable: the answer.
+    Done(io::Result<Stream>),
+    /// Still pending after one interrupt slice (this long spent).
+    Pending(Duration),
+    /// Not tried: a name to resolve or a TLS handshake could block past a slice.
+    NotTried,
+}
+
+/// A plain TCP connect to an address given as an IP, tried on the caller's thread for
+/// at most one [`INTERRUPT_POLL`]: on loopback or a LAN it is done long before, and a
+/// per-node job over hundreds of nodes then starts no helper thread per connection.
+/// A connect still pending after the slice is given up and started again on a helper
+/// thread (the wait stays interruptible).
+fn quick_open(dial: &Dial) -> Quick {
+    let Endpoint::Tcp { host, port } = &dial.address else { return Quick::NotTried };
+    if dial.tls.is_some() {
+        return Quick::NotTried;
+    }
+    let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() else {
+        return Quick::NotTried;
+    };
+    let slice = dial.timeout.min(INTERRUPT_POLL);
+    if slice.is_zero() {
+        return Quick::NotTried;
+    }
+    let started = Instant::now();
+    match tcp(&SocketAddr::new(ip, *port), slice) {
+        Err(e) if e.kind() == io::ErrorKind::TimedOut && dial.timeout > slice => Quick::Pending(started.elapsed()),
+        done => Quick::Done(done),
+    }
+}
+
 /// Opens the stream `dial` describes; errors name the node as `label`.
 fn open(dial: &Dial, label: &str) -> Result<Stream> {
     let started = Instant::now();
@@ -150,13 +200,8 @@ fn open_socket(endpoint: &Endpoint, timeout: Duration, family: Family) -> io::Re
         Endpoint::Tcp { host, port } => {
             let mut last = io::Error::new(io::ErrorKind::NotFound, "Name or service not known");
             for addr in family.order((host.as_str(), *port).to_socket_addrs()?) {
-                match TcpStream::connect_timeout(&addr, timeout) {
-                    Ok(stream) => {
-                        // Small commands must leave at once; batching is done by the caller.
-                        stream.set_nodelay(true)?;
-                        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                        return Ok(Stream::Tcp(stream));
-                    }
+                match tcp(&addr, timeout) {
+                    Ok(stream) => return Ok(stream),
                     Err(e) => last = e,
                 }
             }
@@ -168,6 +213,15 @@ fn open_socket(endpoint: &Endpoint, timeout: Duration, family: Family) -> io::Re
             Ok(Stream::Unix(stream))
         }
     }
+}
+
+/// One TCP connect to `addr` within `timeout`, set up for small commands.
+fn tcp(addr: &SocketAddr, timeout: Duration) -> io::Result<Stream> {
+    let stream = TcpStream::connect_timeout(addr, timeout)?;
+    // Small commands must leave at once; batching is done by the caller.
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    Ok(Stream::Tcp(stream))
 }
 
 impl Read for Stream {
