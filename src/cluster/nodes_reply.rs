@@ -62,12 +62,21 @@ impl SlotSet {
         self.bits.iter().all(|w| *w == 0)
     }
 
-    /// The slots in ascending order.
+    /// The slots in ascending order (empty words skipped whole).
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..SLOTS as u16).filter(|s| self.contains(*s))
+        self.bits.iter().enumerate().flat_map(|(index, &word)| {
+            let mut left = word;
+            std::iter::from_fn(move || {
+                if left == 0 {
+                    return None;
+                }
+                let bit = left.trailing_zeros() as usize;
+                left &= left - 1;
+                u16::try_from(index * 64 + bit).ok()
+            })
+        })
     }
 
-    /// Ascending inclusive ranges.
     /// Adds every slot of `other`.
     pub fn union_with(&mut self, other: &SlotSet) {
         for (word, theirs) in self.bits.iter_mut().zip(&other.bits) {
@@ -75,16 +84,39 @@ impl SlotSet {
         }
     }
 
+    /// Ascending inclusive ranges. Each run's ends are found a word at a time (the
+    /// first set or clear bit at or after a position), not slot by slot: a node's
+    /// ranges cost a few hundred steps, which a check of hundreds of nodes repeats.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
         let mut out: Vec<(u16, u16)> = Vec::new();
-        for slot in self.iter() {
-            match out.last_mut() {
-                Some((_, end)) if *end + 1 == slot => *end = slot,
-                _ => out.push((slot, slot)),
+        let mut start: Option<usize> = None;
+        for (index, &word) in self.bits.iter().enumerate() {
+            let mut from = 0u32;
+            loop {
+                // The bits at `from` and above of what is looked for: set bits outside
+                // a run, clear bits inside one.
+                let looked_for = if start.is_some() { !word } else { word } & (u64::MAX << from);
+                if looked_for == 0 {
+                    break;
+                }
+                from = looked_for.trailing_zeros();
+                let at = index * 64 + from as usize;
+                match start.take() {
+                    Some(first) => out.extend(slot_range(first, at.saturating_sub(1))),
+                    None => start = Some(at),
+                }
             }
+        }
+        if let Some(first) = start {
+            out.extend(slot_range(first, SLOTS - 1));
         }
         out
     }
+}
+
+/// `(first, last)` as slots, when both are slots.
+fn slot_range(first: usize, last: usize) -> Option<(u16, u16)> {
+    Some((u16::try_from(first).ok()?, u16::try_from(last).ok()?))
 }
 
 /// `[0-5460],[5462]`: redis-cli's way of listing slot ranges.
@@ -233,10 +265,13 @@ pub fn parse_nodes(text: &str) -> Vec<NodeLine> {
 pub fn config_signature(text: &str) -> String {
     let mut entries: Vec<String> = Vec::new();
     for line in text.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let [id, _, _, _, _, _, _, _, slot_tokens @ ..] = fields.as_slice() else { continue };
-        let mut slots: Vec<&str> =
-            slot_tokens.iter().copied().filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
+        let mut fields = line.split(' ');
+        let Some(id) = fields.next() else { continue };
+        // ip:port flags master ping-sent pong-recv epoch link, then the slot tokens.
+        if fields.by_ref().take(7).count() < 7 {
+            continue;
+        }
+        let mut slots: Vec<&str> = fields.filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
         if slots.is_empty() {
             continue;
         }
@@ -257,6 +292,47 @@ mod tests {
 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 127.0.0.1:30003@31003 master - 0 1426238318243 3 connected 10923-16383
 e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0 0 1 connected 0-5460 [609->-292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f] [77-<-67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1]
 ";
+
+    /// The word-at-a-time iteration and ranges agree with a slot-by-slot walk, on runs
+    /// that start and end on and across word edges, single slots, the first and last
+    /// slot, the empty and the full set.
+    #[test]
+    fn slot_sets_iterate_and_range_like_a_walk_of_every_slot() {
+        let cases: Vec<Vec<(u16, u16)>> = vec![
+            vec![],
+            vec![(0, 16383)],
+            vec![(0, 0), (16383, 16383)],
+            vec![(63, 64), (127, 127), (129, 191), (193, 255)],
+            vec![(5, 5), (7, 9), (1000, 5460), (5462, 10922), (16320, 16383)],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut random = SlotSet::default();
+        for slot in 0..16384u16 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if seed % 3 == 0 {
+                random.insert(slot);
+            }
+        }
+        let mut sets: Vec<SlotSet> = cases.iter().map(|r| SlotSet::from_ranges(r)).collect();
+        sets.push(random);
+        for set in &sets {
+            let walked: Vec<u16> = (0..16384u16).filter(|s| set.contains(*s)).collect();
+            assert_eq!(set.iter().collect::<Vec<_>>(), walked);
+            let mut runs: Vec<(u16, u16)> = Vec::new();
+            for slot in walked {
+                match runs.last_mut() {
+                    Some((_, end)) if *end + 1 == slot => *end = slot,
+                    _ => runs.push((slot, slot)),
+                }
+            }
+            assert_eq!(set.ranges(), runs);
+        }
+        for ranges in &cases {
+            assert_eq!(&SlotSet::from_ranges(ranges).ranges(), ranges);
+        }
+    }
 
     #[test]
     fn node_lines_parse() {
