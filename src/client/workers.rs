@@ -1,10 +1,11 @@
 //! The worker pool every per-node job runs on (`--bigkeys -c` and the other key scans,
-//! `--stat -c`, `--latency -c`, `--rdb DIR -c`): at most `--parallel` threads at once,
-//! each taking the next job from a shared queue until none is left, whatever the number
-//! of nodes; results come back in the order of the jobs. A job that had not started
-//! when Ctrl-C was pressed is not started (its result is `None`). The width's rule
-//! (default, bounds) lives here too. docs/performance.md, "Threads and descriptors at
-//! scale", says what this bounds.
+//! `--stat -c`, `--latency -c`, `--rdb DIR -c`, the cluster manager's loads and waits,
+//! `rcli top`'s rounds): at most `--parallel` jobs at once, each worker taking the next
+//! job from a shared queue until none is left, whatever the number of nodes; results
+//! come back in the order of the jobs. A job that had not started when Ctrl-C was
+//! pressed is not started (its result is `None`). The width's rule (default, bounds)
+//! lives here too. docs/performance.md, "Threads and descriptors at scale", says what
+//! this bounds.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,11 @@ pub struct Running<'scope, R> {
 }
 
 impl<R> Running<'_, R> {
+    /// Whether every worker has ended (no job is running and none will start).
+    pub fn is_finished(&self) -> bool {
+        self.handles.iter().all(ScopedJoinHandle::is_finished)
+    }
+
     /// Every job's result in the order of the jobs; `None` for one that was not run
     /// (Ctrl-C before it started, or its worker panicked).
     pub fn join(self) -> Vec<Option<R>> {
@@ -70,31 +76,63 @@ where
     let handles = (0..width.clamp(1, jobs.max(1)))
         .map(|_| {
             let (queue, job) = (Arc::clone(&queue), Arc::clone(&job));
-            scope.spawn(move || {
-                let mut done = Vec::new();
-                loop {
-                    if stop.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
-                        break;
-                    }
-                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
-                    let Some((index, item)) = next else { break };
-                    done.push((index, job(index, item)));
-                }
-                done
-            })
+            scope.spawn(move || drain(&queue, stop, &*job))
         })
         .collect();
     Running { handles, jobs }
 }
 
-/// [`spawn`], waited for: the results in the order of `items`.
+/// One worker's loop: the next job from `queue` until none is left or `stop` is set;
+/// what it did, with each job's position.
+fn drain<T, R>(
+    queue: &Mutex<VecDeque<(usize, T)>>,
+    stop: Option<&AtomicBool>,
+    job: &(impl Fn(usize, T) -> R + ?Sized),
+) -> Vec<(usize, R)> {
+    let mut done = Vec::new();
+    loop {
+        if stop.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            break;
+        }
+        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+        let Some((index, item)) = next else { break };
+        done.push((index, job(index, item)));
+    }
+    done
+}
+
+/// Runs `job` on each of `items` (with its position), at most `width` at once, and
+/// waits: the results in the order of `items`. The calling thread is one of the
+/// workers, so `width` 1 starts no thread at all; a worker thread the system refuses
+/// to start leaves its share to the others.
 pub fn run_each<T, R, F>(items: Vec<T>, width: usize, stop: Option<&AtomicBool>, job: F) -> Vec<Option<R>>
 where
     T: Send,
     R: Send,
     F: Fn(usize, T) -> R + Send + Sync,
 {
-    std::thread::scope(|scope| spawn(scope, items, width, stop, job).join())
+    let jobs = items.len();
+    let queue: Mutex<VecDeque<(usize, T)>> = Mutex::new(items.into_iter().enumerate().collect());
+    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(jobs).collect();
+    std::thread::scope(|scope| {
+        let (queue, job) = (&queue, &job);
+        let helpers: Vec<_> = (1..width.clamp(1, jobs.max(1)))
+            .map_while(|_| {
+                let worker = std::thread::Builder::new().name("rcli-worker".into());
+                worker.spawn_scoped(scope, move || drain(queue, stop, job)).ok()
+            })
+            .collect();
+        let mut done = drain(queue, stop, job);
+        for helper in helpers {
+            done.extend(helper.join().unwrap_or_default());
+        }
+        for (index, result) in done {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(result);
+            }
+        }
+    });
+    results
 }
 
 #[cfg(test)]
@@ -119,6 +157,21 @@ mod tests {
             running.fetch_sub(1, Ordering::SeqCst);
         });
         assert!((1..=5).contains(&peak.load(Ordering::SeqCst)));
+    }
+
+    #[test]
+    fn the_calling_thread_is_one_of_the_workers() {
+        let caller = std::thread::current().id();
+        let threads = run_each((0..20).collect(), 1, None, |_, _: u32| std::thread::current().id());
+        assert!(threads.iter().all(|t| *t == Some(caller)), "width 1: no thread started");
+        let threads = run_each((0..200).collect(), 4, None, |_, _: u32| {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            std::thread::current().id()
+        });
+        let mut distinct: Vec<_> = threads.into_iter().flatten().collect();
+        distinct.sort_by_key(|t| format!("{t:?}"));
+        distinct.dedup();
+        assert!((1..=4).contains(&distinct.len()), "{} threads for width 4", distinct.len());
     }
 
     #[test]

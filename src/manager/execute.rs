@@ -1,7 +1,8 @@
 //! Running a plan of slot moves: consecutive moves between the same two nodes form
 //! groups (moved together by [`mover::move_slots`]); groups whose nodes are all
-//! different run at the same time, one thread each (up to `--cluster-parallel`); what
-//! they print comes out in plan order, as if they had run one after the other. A first
+//! different run at the same time, one thread each (up to `--cluster-parallel`, and no
+//! more than half the nodes involved: [`movers`]); what they print comes out in plan
+//! order, as if they had run one after the other. A first
 //! Ctrl-C lets the running groups finish and starts no new one. Each mover has
 //! connections of its own only to its group's source and target; the census and the
 //! final SETSLOT NODE reach the other nodes through one pool shared by the run
@@ -159,14 +160,25 @@ pub fn run(
         running: 0,
     });
     let changed = Condvar::new();
-    let workers = parallel.clamp(1, groups.len().max(1));
+    let workers = movers(parallel, groups);
     let mut ended = Ended::Done;
     std::thread::scope(|scope| {
+        let mut started = 0;
         for _ in 0..workers {
-            scope.spawn(|| {
+            let mover = std::thread::Builder::new().name("rcli-mover".into());
+            // A mover the system refuses to start leaves its groups to the others.
+            let spawned = mover.spawn_scoped(scope, || {
                 let link = template.mover_link(shared.clone());
                 worker(link, groups, settings, style, journal, stop, progress, &board, &changed)
             });
+            if spawned.is_err() {
+                break;
+            }
+            started += 1;
+        }
+        if started == 0 {
+            ended = Ended::Failed("no thread could be started to move slots".into());
+            return;
         }
         let mut emitted = 0;
         let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -204,6 +216,16 @@ pub fn run(
         }
     });
     ended
+}
+
+/// How many movers a run starts: `--cluster-parallel`, but never more than there are
+/// groups, nor than pairs of distinct nodes can move at once (each node is in one
+/// running group at a time: half the nodes), nor [`workers::MAX_WIDTH`]; at least one.
+///
+/// [`workers::MAX_WIDTH`]: crate::client::workers::MAX_WIDTH
+pub fn movers(parallel: usize, groups: &[Group]) -> usize {
+    let nodes: HashSet<&str> = groups.iter().flat_map(|g| [g.src.id.as_str(), g.dst.id.as_str()]).collect();
+    parallel.min(groups.len()).min(nodes.len() / 2).clamp(1, crate::client::workers::MAX_WIDTH)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -265,6 +287,20 @@ mod tests {
         let sizes: Vec<usize> = g.iter().map(|g| g.slots.len()).collect();
         assert_eq!(sizes, [3, 1, 1]);
         assert_eq!(g[2].src.id, "b");
+    }
+
+    #[test]
+    fn movers_are_bounded_by_the_pairs_that_can_move_at_once() {
+        let group = |src: &str, dst: &str| Group { src: peer(src), dst: peer(dst), slots: vec![0] };
+        // Five nodes: two pairs at most move at once, whatever --cluster-parallel says.
+        let five: Vec<Group> =
+            [("a", "b"), ("c", "d"), ("e", "a"), ("b", "c"), ("d", "e")].iter().map(|(s, d)| group(s, d)).collect();
+        assert_eq!(movers(100_000, &five), 2);
+        assert_eq!(movers(1, &five), 1);
+        assert_eq!(movers(4, &five[..1]), 1, "no more movers than groups");
+        assert_eq!(movers(0, &[]), 1);
+        let many: Vec<Group> = (0..4000).map(|i| group(&format!("s{i}"), &format!("d{i}"))).collect();
+        assert_eq!(movers(usize::MAX, &many), crate::client::workers::MAX_WIDTH);
     }
 
     fn board(groups: &[Group], busy: &[&str]) -> Board {

@@ -1,14 +1,16 @@
 //! The polling of `rcli top` (the only I/O with servers): every interval, one round in
 //! which each node gets one pipelined exchange — `INFO`, and as the tracker asks, the
-//! slot map (`CLUSTER SHARDS`, `CLUSTER INFO`) and `CLUSTER SLOT-STATS` — on a thread
-//! of its own and a [`Pool`] of its own (the session's credentials, TLS and address
-//! map), every read bounded by the node wait. A silent node costs its thread that
-//! wait, never the round's other nodes and never the screen: the rounds run on a
-//! thread of their own and hand each frame over ([`Poller`]).
+//! slot map (`CLUSTER SHARDS`, `CLUSTER INFO`) and `CLUSTER SLOT-STATS` — on a
+//! [`Pool`] of its own (the session's credentials, TLS and address map). The nodes are
+//! jobs of the worker pool (client/workers.rs: `--parallel` at once, default 16), and
+//! each node's poll ends within the node wait, connect included: the round's thread
+//! watches the clock and cuts a poll short at its deadline, so a silent or dripping
+//! node holds a worker no longer than that. The screen never waits for a round: the
+//! rounds run on a thread of their own and hand each frame over ([`Poller`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -18,6 +20,7 @@ use super::tracker::{Answer, Ask, MapAnswer, Replies, Round, Tracker};
 use super::view::View;
 use crate::client::pool::{LinkSettings, Pool};
 use crate::client::state::SessionState;
+use crate::client::workers;
 use crate::cluster::topology::Topology;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, os_message_of};
@@ -48,6 +51,7 @@ pub struct Reach {
 struct Links {
     reach: Reach,
     pools: HashMap<Endpoint, Pool>,
+    /// Set when the poller stops: no poll starts, the running ones are cut short.
     interrupt: Arc<AtomicBool>,
     /// The server refused `CLUSTER SHARDS`: ask `CLUSTER SLOTS`.
     slots_map: bool,
@@ -57,7 +61,6 @@ impl Links {
     fn take(&mut self, ask: &Ask) -> Pool {
         self.pools.remove(&ask.endpoint).unwrap_or_else(|| {
             let mut pool = Pool::new(self.reach.state.clone(), self.reach.link.clone());
-            pool.set_interrupt(Arc::clone(&self.interrupt));
             if let Some(hostname) = &ask.hostname {
                 pool.set_hostnames(HashMap::from([(ask.endpoint.clone(), hostname.clone())]));
             }
@@ -65,6 +68,33 @@ impl Links {
         })
     }
 }
+
+/// One node's poll as the round's thread sees it: when it started, and the flag that
+/// cuts it short (its pool's interrupt flag for this round).
+#[derive(Default)]
+struct Watch {
+    started: Mutex<Option<Instant>>,
+    cut: Arc<AtomicBool>,
+}
+
+impl Watch {
+    fn start(&self) -> Instant {
+        let now = Instant::now();
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(now);
+        now
+    }
+
+    /// Cuts the poll short if it has run for `wait` by `now`.
+    fn cut_if_late(&self, now: Instant, wait: Duration) {
+        let started = *self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        if started.is_some_and(|at| now.saturating_duration_since(at) >= wait) {
+            self.cut.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A node's poll: its answer, and the map when it was asked for it.
+type Polled = (Answer, Option<Result<MapAnswer, String>>);
 
 /// One node's exchange: the commands the ask names, in one write.
 fn exchange(pool: &mut Pool, ask: &Ask, limit: usize, slots_map: bool) -> Result<Vec<Frame>, Error> {
@@ -123,38 +153,77 @@ fn read(ask: &Ask, replies: Vec<Frame>, tls: bool, slots_map: bool) -> (Answer, 
     (Answer::Info(Box::new(Replies { info, by_keys, by_cpu })), map)
 }
 
-/// One round: every ask at once, one thread each.
+/// One node's poll on `pool`, cut short by `watch` (its deadline, or the poller's stop).
+fn poll_node(pool: &mut Pool, ask: &Ask, watch: &Watch, limit: usize, tls: bool, slots_map: bool) -> Polled {
+    pool.set_interrupt(Arc::clone(&watch.cut));
+    let started = watch.start();
+    match exchange(pool, ask, limit, slots_map) {
+        Ok(replies) => read(ask, replies, tls, slots_map),
+        Err(error) => {
+            let waited = started.elapsed();
+            let error = match error {
+                // The deadline (or the poller's stop) cut it: say so as a timeout would.
+                Error::Interrupted => Error::Timeout {
+                    addr: ask.endpoint.to_string(),
+                    seconds: pool.settings().internal_timeout.as_secs_f64(),
+                },
+                other => other,
+            };
+            (Answer::Failed { cause: os_message_of(&error), waited }, None)
+        }
+    }
+}
+
+/// One round: every ask, at most `--parallel` at once, each poll within the node wait.
 fn round(links: &mut Links, asks: &[Ask], limit: usize) -> Round {
     let (tls, slots_map) = (links.reach.tls, links.slots_map);
-    let mut pools: Vec<Pool> = asks.iter().map(|a| links.take(a)).collect();
-    let results: Vec<(Answer, Option<Result<MapAnswer, String>>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pools
-            .iter_mut()
-            .zip(asks)
-            .map(|(pool, ask)| {
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    match exchange(pool, ask, limit, slots_map) {
-                        Ok(replies) => read(ask, replies, tls, slots_map),
-                        Err(error) => {
-                            let waited = started.elapsed();
-                            (Answer::Failed { cause: os_message_of(&error), waited }, None)
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    (Answer::Failed { cause: "the polling thread stopped".into(), waited: Duration::ZERO }, None)
-                })
-            })
-            .collect()
+    let (width, wait) = (links.reach.link.parallel, links.reach.link.internal_timeout);
+    let jobs: Vec<(Pool, &Ask)> = asks.iter().map(|a| (links.take(a), a)).collect();
+    let stop = Arc::clone(&links.interrupt);
+    let stop: &AtomicBool = &stop;
+    let watches: Vec<Watch> = asks.iter().map(|_| Watch::default()).collect();
+    let (done, finished) = channel::<()>();
+    let polled: Vec<Option<(Pool, Polled)>> = std::thread::scope(|scope| {
+        let watches = &watches;
+        let running = workers::spawn(scope, jobs, width, Some(stop), move |index, (mut pool, ask): (Pool, &Ask)| {
+            let polled = match watches.get(index) {
+                Some(watch) => poll_node(&mut pool, ask, watch, limit, tls, slots_map),
+                None => (Answer::Failed { cause: "not polled".into(), waited: Duration::ZERO }, None),
+            };
+            let _ = done.send(());
+            (pool, polled)
+        });
+        let mut ended = 0;
+        while ended < asks.len() && !running.is_finished() {
+            match finished.recv_timeout(TICK) {
+                Ok(()) => ended += 1,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let (now, stopping) = (Instant::now(), stop.load(Ordering::SeqCst));
+            for watch in watches {
+                if stopping {
+                    watch.cut.store(true, Ordering::SeqCst);
+                }
+                watch.cut_if_late(now, wait);
+            }
+        }
+        running.join()
     });
-    for (ask, pool) in asks.iter().zip(pools) {
-        links.pools.insert(ask.endpoint.clone(), pool);
+    let mut pools = Vec::new();
+    let results: Vec<Polled> = polled
+        .into_iter()
+        .zip(asks)
+        .map(|(polled, ask)| match polled {
+            Some((pool, polled)) => {
+                pools.push((ask.endpoint.clone(), pool));
+                polled
+            }
+            None => (Answer::Failed { cause: "not polled".into(), waited: Duration::ZERO }, None),
+        })
+        .collect();
+    for (endpoint, pool) in pools {
+        links.pools.insert(endpoint, pool);
     }
     let mut map = None;
     let mut answers = Vec::new();
@@ -182,7 +251,8 @@ pub fn pause_until(until: Instant, stop: &AtomicBool) -> bool {
 }
 
 /// Rounds on a thread of their own; each frame goes down a channel. Dropping it stops
-/// the thread (within one wait: the pools look at the stop flag).
+/// the thread (within a tick: no poll starts, and the round's watch cuts the running
+/// ones short).
 pub struct Poller {
     stop: Arc<AtomicBool>,
     frames: Receiver<View>,
@@ -240,5 +310,69 @@ impl Drop for Poller {
         if let Some(thread) = thread {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A node that starts a long reply at once and then sends a byte of it every 100 ms
+    /// for as long as the connection lasts: never silent for a whole node wait.
+    fn dripping_node() -> Endpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut socket in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut sent = socket.write_all(b"$100000\r\n");
+                    while sent.is_ok() {
+                        std::thread::sleep(Duration::from_millis(100));
+                        sent = socket.write_all(b"x");
+                    }
+                });
+            }
+        });
+        Endpoint::tcp("127.0.0.1", port)
+    }
+
+    #[test]
+    fn a_dripping_node_is_cut_off_at_its_deadline() {
+        let wait = Duration::from_millis(300);
+        let mut link = LinkSettings::plain(wait);
+        link.parallel = 1;
+        let reach = Reach { state: SessionState::default(), link, tls: false };
+        let asks: Vec<Ask> = (0..3)
+            .map(|_| Ask {
+                endpoint: dripping_node(),
+                replica: false,
+                hostname: None,
+                map: false,
+                slots_by_keys: false,
+                slots_by_cpu: false,
+            })
+            .collect();
+        let (send, answers) = channel();
+        std::thread::spawn(move || {
+            let interrupt = Arc::new(AtomicBool::new(false));
+            let mut links = Links { reach, pools: HashMap::new(), interrupt, slots_map: false };
+            let taken = round(&mut links, &asks, 10);
+            let causes: Vec<String> = taken
+                .answers
+                .into_iter()
+                .map(|(_, answer)| match answer {
+                    Answer::Failed { cause, .. } => cause,
+                    Answer::Info(_) => "answered".into(),
+                })
+                .collect();
+            let _ = send.send(causes);
+        });
+        // One worker for three nodes that never go quiet: each ends at its deadline, so
+        // the round ends (without the deadline it would never end).
+        let causes = answers.recv_timeout(Duration::from_secs(60)).expect("the round ended");
+        assert_eq!(causes, vec!["no reply for 0.3 s"; 3]);
     }
 }

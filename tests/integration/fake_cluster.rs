@@ -2,9 +2,10 @@
 //! [`FakeServer`](crate::fake::FakeServer) per node on its own loopback port, all
 //! describing the same cluster (each primary with its replicas, the 16384 slots split
 //! evenly) in `CLUSTER SHARDS`, `SLOTS`, `NODES` (with its own `myself` line), `INFO`,
-//! `CLUSTER INFO`, `CLUSTER MYID`, `DBSIZE`, `PING`, `CONFIG GET` and `SCAN`. What
-//! hundreds of real servers would cost two cores, for tests of rcli's own bounds
-//! (threads, open descriptors) at scale; it holds no keys (SCAN finds none).
+//! `CLUSTER INFO`, `CLUSTER MYID`, `DBSIZE`, `PING`, `CONFIG GET`, `SCAN` and `SET`.
+//! What hundreds of real servers would cost two cores, for tests of rcli's own bounds
+//! (threads, open descriptors) at scale; it holds no keys (SCAN finds none; SET answers
+//! OK and keeps nothing).
 
 use std::sync::{Arc, OnceLock};
 
@@ -201,7 +202,7 @@ fn answer(layout: Option<&Layout>, me: usize, argv: &[Vec<u8>]) -> Act {
         // A keyspace that is empty to SCAN (the key scans walk it in one page).
         "SCAN" => Act::Reply(b"*2\r\n$1\r\n0\r\n*0\r\n".to_vec()),
         "INFO" => fake::bulk(&info(nodes, me)),
-        "SELECT" | "READONLY" | "READWRITE" | "CLIENT" => fake::simple("OK"),
+        "SELECT" | "READONLY" | "READWRITE" | "CLIENT" | "SET" => fake::simple("OK"),
         other => fake::error(&format!("ERR unknown command '{other}'")),
     }
 }

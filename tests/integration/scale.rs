@@ -1,14 +1,14 @@
-//! Hundreds of nodes: rcli's fan-out and `--cluster check` against a scripted fake
-//! cluster of 300 nodes (150 primaries with one replica each, one process:
-//! `fake_cluster.rs`) answer right, and the rcli process's peak thread count and open
-//! descriptors (sampled from /proc every millisecond while it runs) stay within the
-//! bounds documented in docs/performance.md ("Threads and descriptors at scale"): the
-//! fan-out and the key scans keep at most `--parallel` (default 16) connections and
-//! workers, whatever the node count (client/workers.rs). `--cluster check` (the
-//! manager's loading) still keeps a connection per node. The open-file limit: raised
-//! to the hard one at start, and one clear line when a connect still meets it.
-//! A parallel `rebalance` on a small real cluster holds about one connection per node,
-//! not one per node and mover; the manager loads on at most 16 threads.
+//! Hundreds of nodes: rcli's fan-out, `--cluster check` and `rcli top` against a
+//! scripted fake cluster of 300 nodes (150 primaries with one replica each, one
+//! process: `fake_cluster.rs`) answer right, and the rcli process's peak thread count
+//! and open descriptors (sampled from /proc every millisecond while it runs) stay
+//! within the bounds documented in docs/performance.md ("Threads and descriptors at
+//! scale"): the fan-out and the key scans keep at most `--parallel` (default 16)
+//! connections and workers, whatever the node count (client/workers.rs). The manager's
+//! loading and `rcli top`'s rounds run `--parallel` nodes at once and keep a
+//! connection per node. The open-file limit: raised to the hard one at start, and one
+//! clear line when a connect still meets it. A parallel `rebalance` on a small real
+//! cluster holds about one connection per node, not one per node and mover.
 
 use std::fs::File;
 use std::process::Stdio;
@@ -43,11 +43,24 @@ fn count_fds(pid: u32) -> usize {
 /// Runs rcli with `args` (output to files, so a long report never blocks it), sampling
 /// its threads and descriptors until it exits; killed and failed after 120 s.
 fn sampled(args: &[&str]) -> Sampled {
+    sampled_fed(args, None)
+}
+
+/// [`sampled`], with `input` (if any) on stdin.
+fn sampled_fed(args: &[&str], input: Option<&str>) -> Sampled {
     let home = Home::new();
     let (out_path, err_path) = (home.path.join("stdout"), home.path.join("stderr"));
+    let stdin = match input {
+        Some(text) => {
+            let in_path = home.path.join("stdin");
+            std::fs::write(&in_path, text).expect("stdin file");
+            Stdio::from(File::open(&in_path).expect("stdin file"))
+        }
+        None => Stdio::null(),
+    };
     let mut cmd = rcli(&home);
     cmd.args(args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(File::create(&out_path).expect("stdout file"))
         .stderr(File::create(&err_path).expect("stderr file"));
     let started = Instant::now();
@@ -102,9 +115,12 @@ const OWN_FDS: usize = 16;
 /// Threads rcli may run at once whatever the node count: the main thread, a connect
 /// helper (every connect is waited for on its own thread so Ctrl-C can cut it short).
 const FANOUT_THREADS: usize = 4;
-/// Threads the manager may run at once: up to 16 working on nodes (`manager/parallel.rs`,
-/// the main thread one of them), each with its connect helper, and one more.
-const MANAGER_THREADS: usize = 2 * 16 + 1;
+/// Threads the manager may run at once with `--parallel width`: up to `width` working
+/// on nodes (`manager/parallel.rs`, the main thread one of them), each with its connect
+/// helper, the Ctrl-C handler's thread, and a connect helper still ending.
+fn manager_threads(width: usize) -> usize {
+    2 * width + 2
+}
 /// `--parallel`'s default (client/workers.rs).
 const WIDTH: usize = 16;
 
@@ -223,23 +239,74 @@ fn the_soft_open_file_limit_is_raised_and_a_hard_one_met_is_named() {
 }
 
 #[test]
-fn cluster_check_of_300_nodes_passes_with_bounded_threads() {
+fn cluster_check_of_300_nodes_works_on_parallel_nodes_at_once() {
     let (cluster, _turn) = three_hundred();
-    let run = sampled(&["--cluster", "check", &format!("127.0.0.1:{}", cluster.seed())]);
-    eprintln!(
-        "--cluster check of 300 nodes: peak {} threads, {} descriptors, {:.3} s",
-        run.threads,
-        run.fds,
-        run.elapsed.as_secs_f64()
-    );
-    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("[OK] All nodes agree about slots configuration."), "{}", run.stdout);
-    assert!(run.stdout.contains("[OK] All 16384 slots covered."), "{}", run.stdout);
+    let seed = format!("127.0.0.1:{}", cluster.seed());
     let (_, keys) = key_sums(cluster);
-    assert!(run.stdout.contains(&format!("[OK] {keys} keys in 150 masters.")), "{}", run.stdout);
-    assert!(run.threads <= MANAGER_THREADS, "{} threads at once", run.threads);
-    // The manager keeps a connection to every node it loaded.
-    assert!(run.fds <= 300 + OWN_FDS, "{} descriptors for 300 nodes", run.fds);
+    for (extra, width) in [(vec![], WIDTH), (vec!["--parallel", "4"], 4), (vec!["--parallel", "1"], 1)] {
+        let mut args = vec!["--cluster", "check", seed.as_str()];
+        args.extend(&extra);
+        let run = sampled(&args);
+        eprintln!(
+            "--cluster check of 300 nodes {extra:?}: peak {} threads, {} descriptors, {:.3} s",
+            run.threads,
+            run.fds,
+            run.elapsed.as_secs_f64()
+        );
+        assert_eq!(run.code, Some(0), "{extra:?}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("[OK] All nodes agree about slots configuration."), "{}", run.stdout);
+        assert!(run.stdout.contains("[OK] All 16384 slots covered."), "{}", run.stdout);
+        assert!(run.stdout.contains(&format!("[OK] {keys} keys in 150 masters.")), "{}", run.stdout);
+        assert!(run.threads <= manager_threads(width), "{extra:?}: {} threads at once", run.threads);
+        // The manager keeps a connection to every node it loaded.
+        assert!(run.fds <= 300 + OWN_FDS, "{extra:?}: {} descriptors for 300 nodes", run.fds);
+    }
+}
+
+/// `rcli top --once` over 300 nodes: every node answers, polled `--parallel` at once
+/// (each poll with its connect helper, and one still ending), beside the main thread,
+/// the rounds' thread and the Ctrl-C handler's.
+#[test]
+fn top_over_300_nodes_polls_parallel_nodes_at_once() {
+    let (cluster, _turn) = three_hundred();
+    let seed = cluster.seed().to_string();
+    for (extra, width) in [(vec![], WIDTH), (vec!["--parallel", "4"], 4)] {
+        let mut args = vec!["top", "--once", "--json", "-c", "-p", seed.as_str()];
+        args.extend(&extra);
+        let run = sampled(&args);
+        eprintln!(
+            "top --once over 300 nodes {extra:?}: peak {} threads, {} descriptors, {:.3} s",
+            run.threads,
+            run.fds,
+            run.elapsed.as_secs_f64()
+        );
+        assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{extra:?}: {}", run.stdout);
+        let frame: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON frame");
+        assert_eq!(frame["totals"]["nodes"], 300, "{extra:?}");
+        assert_eq!(frame["totals"]["answering"], 300, "{extra:?}: every node answered");
+        assert_eq!(frame["shards"].as_array().map(Vec::len), Some(150));
+        assert!(run.threads <= 2 * width + 4, "{extra:?}: {} threads at once", run.threads);
+        // A connection per node is kept between rounds.
+        assert!(run.fds <= 300 + OWN_FDS, "{extra:?}: {} descriptors for 300 nodes", run.fds);
+    }
+}
+
+/// Piped commands (`rcli -c < file`) go out on the main thread, one connection per
+/// node written to (the pipeline's throughput needs every node's link at once, as
+/// redis-cli -c keeps one per node): 3,000 SETs spread over the 150 primaries hold at
+/// most a connection per primary, on the main thread and the reader's.
+#[test]
+fn piping_to_150_primaries_holds_a_connection_per_primary_on_two_threads() {
+    let (cluster, _turn) = three_hundred();
+    let seed = cluster.seed().to_string();
+    let input: String = (0..3000).map(|i| format!("SET key:{i} v\n")).collect();
+    let run = sampled_fed(&["-c", "-p", &seed], Some(&input));
+    eprintln!("3,000 piped SETs over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{}", run.stdout);
+    assert_eq!(run.stdout.lines().filter(|l| *l == "OK").count(), 3000, "{}", run.stdout);
+    // The main thread, the input's reader, a connect helper (and one ending), Ctrl-C's.
+    assert!(run.threads <= 5, "{} threads at once", run.threads);
+    assert!(run.fds <= 150 + OWN_FDS, "{} descriptors for 150 primaries", run.fds);
 }
 
 /// Parallel slot movers hold connections of their own only to their pair's nodes; the
