@@ -73,10 +73,14 @@ where
     let jobs = items.len();
     let queue: Queue<T> = Arc::new(Mutex::new(items.into_iter().enumerate().collect()));
     let job = Arc::new(job);
+    // A worker the system refuses to start leaves its share to the others; with none
+    // at all, no job runs (each result `None`) and the job's captures (a sender the
+    // caller follows) are dropped here, so the caller's wait ends.
     let handles = (0..width.clamp(1, jobs.max(1)))
-        .map(|_| {
+        .map_while(|_| {
             let (queue, job) = (Arc::clone(&queue), Arc::clone(&job));
-            scope.spawn(move || drain(&queue, stop, &*job))
+            let worker = std::thread::Builder::new().name("rcli-worker".into());
+            worker.spawn_scoped(scope, move || drain(&queue, stop, &*job)).ok()
         })
         .collect();
     Running { handles, jobs }
