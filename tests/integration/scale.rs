@@ -31,6 +31,18 @@ struct Sampled {
     elapsed: Duration,
 }
 
+impl Sampled {
+    /// Prints the run's peaks and time (for docs/performance.md; never asserted).
+    fn say(&self, what: &str) {
+        eprintln!(
+            "{what}: peak {} threads, {} descriptors, {:.3} s",
+            self.threads,
+            self.fds,
+            self.elapsed.as_secs_f64()
+        );
+    }
+}
+
 fn count_threads(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
@@ -145,7 +157,7 @@ fn fan_out_over_300_nodes_keeps_within_the_width() {
     let (all, primaries) = key_sums(cluster);
     for (target, expected, nodes) in [("all", all, 300), ("primaries", primaries, 150)] {
         let run = sampled(&["-c", "-p", &seed, "--target", target, "dbsize"]);
-        eprintln!("--target {target} dbsize over {nodes} nodes: peak {} threads, {} descriptors", run.threads, run.fds);
+        run.say(&format!("--target {target} dbsize over {nodes} nodes"));
         assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{}", run.stdout);
         assert_eq!(run.stdout.trim(), expected.to_string(), "every node's DBSIZE summed");
         assert!(run.threads <= FANOUT_THREADS, "--target {target}: {} threads at once", run.threads);
@@ -153,7 +165,7 @@ fn fan_out_over_300_nodes_keeps_within_the_width() {
         assert!(run.fds <= WIDTH + OWN_FDS, "--target {target}: {} descriptors for {nodes} nodes", run.fds);
     }
     let run = sampled(&["-c", "-p", &seed, "--target", "all", "--parallel", "2", "dbsize"]);
-    eprintln!("--parallel 2 --target all dbsize: peak {} threads, {} descriptors", run.threads, run.fds);
+    run.say("--parallel 2 --target all dbsize");
     assert_eq!((run.code, run.stdout.trim()), (Some(0), all.to_string().as_str()), "{}", run.stderr);
     assert!(run.fds <= 2 + OWN_FDS, "--parallel 2: {} descriptors", run.fds);
 }
@@ -168,7 +180,7 @@ fn key_scans_over_150_primaries_run_width_nodes_at_once() {
         let mut all = vec!["-c", "-p", seed.as_str()];
         all.extend(&args);
         let run = sampled(&all);
-        eprintln!("{args:?} over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+        run.say(&format!("{args:?} over 150 primaries"));
         assert_eq!(run.code, Some(0), "{args:?}: {}\n{}", run.stdout, run.stderr);
         // Every node's figures are the same (no keys): one section for all of them.
         assert!(run.stdout.contains("\n-------- 150 nodes with the same figures: 127.0.0.1:"), "{}", run.stdout);
@@ -184,7 +196,7 @@ fn scan_of_150_primaries_holds_one_walk_connection_at_a_time() {
     let (cluster, _turn) = three_hundred();
     let seed = cluster.seed().to_string();
     let run = sampled(&["-c", "-p", &seed, "--scan"]);
-    eprintln!("--scan -c over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+    run.say("--scan -c over 150 primaries");
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "", ""), "no key anywhere");
     assert!(run.threads <= FANOUT_THREADS, "{} threads at once", run.threads);
     // The seed's connection, and the node being walked.
@@ -196,7 +208,7 @@ fn latency_over_150_primaries_runs_width_workers() {
     let (cluster, _turn) = three_hundred();
     let seed = cluster.seed().to_string();
     let run = sampled(&["-c", "-p", &seed, "--latency", "-i", "1", "--raw"]);
-    eprintln!("--latency -c over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+    run.say("--latency -c over 150 primaries");
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.stdout.lines().count(), 150, "a line per node: {}", run.stdout);
     assert!(run.threads <= worker_threads(WIDTH), "{} threads at once", run.threads);
@@ -247,12 +259,7 @@ fn cluster_check_of_300_nodes_works_on_parallel_nodes_at_once() {
         let mut args = vec!["--cluster", "check", seed.as_str()];
         args.extend(&extra);
         let run = sampled(&args);
-        eprintln!(
-            "--cluster check of 300 nodes {extra:?}: peak {} threads, {} descriptors, {:.3} s",
-            run.threads,
-            run.fds,
-            run.elapsed.as_secs_f64()
-        );
+        run.say(&format!("--cluster check of 300 nodes {extra:?}"));
         assert_eq!(run.code, Some(0), "{extra:?}: {}\n{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("[OK] All nodes agree about slots configuration."), "{}", run.stdout);
         assert!(run.stdout.contains("[OK] All 16384 slots covered."), "{}", run.stdout);
@@ -274,12 +281,7 @@ fn top_over_300_nodes_polls_parallel_nodes_at_once() {
         let mut args = vec!["top", "--once", "--json", "-c", "-p", seed.as_str()];
         args.extend(&extra);
         let run = sampled(&args);
-        eprintln!(
-            "top --once over 300 nodes {extra:?}: peak {} threads, {} descriptors, {:.3} s",
-            run.threads,
-            run.fds,
-            run.elapsed.as_secs_f64()
-        );
+        run.say(&format!("top --once over 300 nodes {extra:?}"));
         assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{extra:?}: {}", run.stdout);
         let frame: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON frame");
         assert_eq!(frame["totals"]["nodes"], 300, "{extra:?}");
@@ -292,8 +294,8 @@ fn top_over_300_nodes_polls_parallel_nodes_at_once() {
 }
 
 /// Piped commands (`rcli -c < file`) go out on the main thread, one connection per
-/// node written to (the pipeline's throughput needs every node's link at once, as
-/// redis-cli -c keeps one per node): 3,000 SETs spread over the 150 primaries hold at
+/// node written to (the pipeline's throughput needs every node's link at once;
+/// redis-cli -c holds one and reconnects on each redirect): 3,000 SETs spread over the 150 primaries hold at
 /// most a connection per primary, on the main thread and the reader's.
 #[test]
 fn piping_to_150_primaries_holds_a_connection_per_primary_on_two_threads() {
@@ -301,7 +303,7 @@ fn piping_to_150_primaries_holds_a_connection_per_primary_on_two_threads() {
     let seed = cluster.seed().to_string();
     let input: String = (0..3000).map(|i| format!("SET key:{i} v\n")).collect();
     let run = sampled_fed(&["-c", "-p", &seed], Some(&input));
-    eprintln!("3,000 piped SETs over 150 primaries: peak {} threads, {} descriptors", run.threads, run.fds);
+    run.say("3,000 piped SETs over 150 primaries");
     assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{}", run.stdout);
     assert_eq!(run.stdout.lines().filter(|l| *l == "OK").count(), 3000, "{}", run.stdout);
     // The main thread, the input's reader, a connect helper (and one ending), Ctrl-C's.
@@ -343,7 +345,7 @@ fn a_parallel_rebalance_holds_about_one_connection_per_node() {
         &movers.to_string(),
         "--cluster-yes",
     ]);
-    eprintln!("rebalance over 9 nodes, {movers} movers: peak {} threads, {} descriptors", run.threads, run.fds);
+    run.say(&format!("rebalance over 9 nodes, {movers} movers"));
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("Moving"), "slots moved: {}", run.stdout);
     let keys: usize = (0..9).map(|i| side.cmd(i, &["DBSIZE"]).trim().parse::<usize>().unwrap_or(0)).sum();
