@@ -263,23 +263,36 @@ pub fn parse_nodes(text: &str) -> Vec<NodeLine> {
 /// with slots, `id:` and its slot tokens sorted as strings; entries sorted and joined
 /// by `|`. Nodes agree when their signatures are equal (only slot ownership counts).
 pub fn config_signature(text: &str) -> String {
-    let mut entries: Vec<String> = Vec::new();
+    // Borrowed pieces of `text`, sorted, then written out once: no string per line.
+    let mut entries: Vec<(&str, Vec<&str>)> = Vec::new();
     for line in text.lines() {
-        let mut fields = line.split(' ');
+        // id ip:port flags master ping-sent pong-recv epoch link, then the slot tokens.
+        let mut fields = line.splitn(9, ' ');
         let Some(id) = fields.next() else { continue };
-        // ip:port flags master ping-sent pong-recv epoch link, then the slot tokens.
-        if fields.by_ref().take(7).count() < 7 {
-            continue;
-        }
-        let mut slots: Vec<&str> = fields.filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
+        let Some(tokens) = fields.nth(7) else { continue };
+        let mut slots: Vec<&str> = tokens.split(' ').filter(|t| !t.is_empty() && !t.starts_with('[')).collect();
         if slots.is_empty() {
             continue;
         }
         slots.sort_unstable();
-        entries.push(format!("{id}:{}", slots.join(",")));
+        entries.push((id, slots));
     }
-    entries.sort();
-    entries.join("|")
+    entries.sort_unstable();
+    let mut signature = String::with_capacity(entries.iter().map(|(id, slots)| id.len() + 12 * slots.len()).sum());
+    for (index, (id, slots)) in entries.iter().enumerate() {
+        if index > 0 {
+            signature.push('|');
+        }
+        signature.push_str(id);
+        signature.push(':');
+        for (at, slot) in slots.iter().enumerate() {
+            if at > 0 {
+                signature.push(',');
+            }
+            signature.push_str(slot);
+        }
+    }
+    signature
 }
 
 #[cfg(test)]
