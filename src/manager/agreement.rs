@@ -158,8 +158,11 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
         let mut only_roles_lag = true;
         for (&index, verdict) in asked.iter().zip(verdicts) {
             if let Some(verdict) = verdict {
-                let addr = plan.get(index).map(|p| p.addr.as_str()).unwrap_or_default();
-                last = format!("{addr} {}", verdict.why);
+                // What is said at the bound: a difference that fails the wait, when any.
+                if only_roles_lag || !verdict.lagging_role {
+                    let addr = plan.get(index).map(|p| p.addr.as_str()).unwrap_or_default();
+                    last = format!("{addr} {}", verdict.why);
+                }
                 only_roles_lag &= verdict.lagging_role;
                 pending.push(index);
             }
