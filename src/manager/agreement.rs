@@ -4,8 +4,8 @@
 //! handshake, not failed), each primary with its planned slots, each replica attached
 //! to its planned primary. Every node is asked at once (bounded threads) every 100 ms
 //! or so; the wait is bounded (`--cluster-join-timeout`, else twice the node timeout
-//! and 30 s more, at least 60 s). Past the bound, views of third nodes that have not yet
-//! learnt a replica's role (gossip does not carry roles) are a warning, not a failure,
+//! and 30 s more, at least 60 s). Past the bound, views that have not yet learnt
+//! another node's role (gossip does not carry roles) are a warning, not a failure,
 //! when everything else agrees. The judging is pure ([`disagreement`]).
 
 use std::collections::HashMap;
@@ -54,17 +54,18 @@ fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
 pub struct Disagreement {
     /// What it says, e.g. "does not know h:2 yet".
     pub why: String,
-    /// Only a replica's role differs, in the view of a node that is neither that
-    /// replica nor its primary: gossip does not carry roles, so such a node learns it
-    /// when the two next exchange a ping directly (at hundreds of nodes, minutes).
+    /// Only a node's role differs, in the view of another node: gossip does not carry
+    /// roles, so a node learns another's role when the two next exchange a ping
+    /// directly (at hundreds of nodes, minutes; a primary learns its own replica's role
+    /// the same way).
     pub lagging_role: bool,
 }
 
 /// How one node's view (`CLUSTER NODES` text) differs from the plan: `None` when it
 /// agrees on every planned node's presence, role, primary and slots. A difference on
-/// presence or slots, or on a role in the view of the node itself or of its planned
-/// primary, comes first; a lagging role (see [`Disagreement::lagging_role`]) only
-/// when there is nothing else.
+/// presence or slots, or on a node's own role in its own view, comes first; a lagging
+/// role in another node's view (see [`Disagreement::lagging_role`]) only when there is
+/// nothing else.
 pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
     let mut lines = HashMap::new();
     let mut viewer = None;
@@ -96,8 +97,7 @@ pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
             _ => None,
         };
         if let Some(why) = role {
-            let concerned = [Some(&node.id), node.primary.as_ref()];
-            if viewer.is_none() || concerned.contains(&viewer.as_ref()) {
+            if viewer.as_ref().is_none_or(|me| *me == node.id) {
                 return hard(why);
             }
             lagging.get_or_insert(Disagreement { why, lagging_role: true });
@@ -172,10 +172,10 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
         }
         let stopped = m.stop.load(std::sync::atomic::Ordering::SeqCst);
         if !stopped && started.elapsed() > limit && only_roles_lag {
-            // Every node agrees on slots, and every replica and its primary on their
-            // roles; only views of third nodes lag (docs/cluster-manager.md, "create").
+            // Every node agrees on slots and on its own role; only some views of
+            // other nodes' roles lag (docs/cluster-manager.md, "create").
             m.report.warn(&format!(
-                "{} of {} nodes do not see every replica's role yet after {} s ({last}): a node learns a replica's role when the two next exchange a ping directly, which gossip does not hurry; every node agrees on slots",
+                "{} of {} nodes do not see every replica's role yet after {} s ({last}): a node learns a replica's role when the two next exchange a ping directly, which gossip does not hurry; every node agrees on slots and on its own role",
                 pending.len(),
                 endpoints.len(),
                 limit.as_secs()
@@ -231,10 +231,10 @@ mod tests {
         assert!(why(&shaking).contains("handshake"));
     }
 
-    /// A third node's view that has not yet seen a replica's role lags (soft); the
-    /// replica's own view or its primary's, or a slot difference anywhere, does not.
+    /// Another node's view (its primary's too) that has not yet seen a replica's role
+    /// lags (soft); the replica's own view, or a slot difference anywhere, does not.
     #[test]
-    fn only_a_third_nodes_view_of_a_role_lags() {
+    fn only_another_nodes_view_of_a_role_lags() {
         const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
         let mut plan = plan();
         plan.push(Planned { id: C.into(), addr: "h:3".into(), slots: vec![], primary: None });
@@ -250,7 +250,7 @@ mod tests {
         };
         let lagging = disagreement(&view(C, "master -"), &plan).unwrap();
         assert!(lagging.lagging_role && lagging.why.contains("replica of"), "{lagging:?}");
-        assert!(!disagreement(&view(A, "master -"), &plan).unwrap().lagging_role);
+        assert!(disagreement(&view(A, "master -"), &plan).unwrap().lagging_role);
         assert!(!disagreement(&view(B, "master -"), &plan).unwrap().lagging_role);
         assert_eq!(disagreement(&view(C, &format!("slave {A}")), &plan), None);
         // A slot difference outranks a lagging role in the same view.
