@@ -175,7 +175,7 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
             // Every node agrees on slots and on its own role; only some views of
             // other nodes' roles lag (docs/cluster-manager.md, "create").
             m.report.warn(&format!(
-                "{} of {} nodes do not see every replica's role yet after {} s ({last}): a node learns a replica's role when the two next exchange a ping directly, which gossip does not hurry; every node agrees on slots and on its own role",
+                "[WARNING] {} of {} nodes do not see every replica's role yet after {} s ({last}): a node learns a replica's role when the two next exchange a ping directly, which gossip does not hurry; every node agrees on slots and on its own role",
                 pending.len(),
                 endpoints.len(),
                 limit.as_secs()
