@@ -108,7 +108,9 @@ fn drain<T, R>(
 /// Runs `job` on each of `items` (with its position), at most `width` at once, and
 /// waits: the results in the order of `items`. The calling thread is one of the
 /// workers, so `width` 1 starts no thread at all; a worker thread the system refuses
-/// to start leaves its share to the others.
+/// to start leaves its share to the others. `None` for a job not run: `stop` was set
+/// before it started, or a worker thread panicked (its finished jobs' results are lost
+/// with it); a panic on the calling thread is not caught.
 pub fn run_each<T, R, F>(items: Vec<T>, width: usize, stop: Option<&AtomicBool>, job: F) -> Vec<Option<R>>
 where
     T: Send,

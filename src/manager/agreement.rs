@@ -140,10 +140,13 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
     let started = Instant::now();
     let mut pending: Vec<usize> = (0..endpoints.len()).collect();
     let mut last = String::new();
+    // Set when only lagging roles are left at the bound: every node is asked once more
+    // before create says so (earlier rounds' answers may be old).
+    let mut closing = false;
     loop {
         retry(m);
         let round_started = Instant::now();
-        let final_round = pending.is_empty();
+        let final_round = pending.is_empty() || closing;
         let asked: Vec<usize> = if final_round { (0..endpoints.len()).collect() } else { pending.clone() };
         let targets: Vec<Endpoint> = asked.iter().filter_map(|&i| endpoints.get(i).cloned()).collect();
         let verdicts = super::parallel::each_node(&m.template, &mut m.link, &targets, |link, node| {
@@ -171,7 +174,13 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
             return true;
         }
         let stopped = m.stop.load(std::sync::atomic::Ordering::SeqCst);
-        if !stopped && started.elapsed() > limit && only_roles_lag {
+        // Past the bound with nothing pending, the next round (every node) decides.
+        let late = started.elapsed() > limit && !pending.is_empty();
+        if !stopped && late && only_roles_lag {
+            if !final_round {
+                closing = true;
+                continue;
+            }
             // Every node agrees on slots and on its own role; only some views of
             // other nodes' roles lag (docs/cluster-manager.md, "create").
             m.report.warn(&format!(
@@ -182,7 +191,7 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
             ));
             return true;
         }
-        if stopped || started.elapsed() > limit {
+        if stopped || late {
             m.report.note(&format!(
                 "rcli: the nodes did not all agree on slots and roles within {} s ({last}); the configuration is applied, gossip has not reached every node yet",
                 limit.as_secs()
