@@ -25,6 +25,9 @@ pub fn parse_width(value: &str) -> Result<usize, String> {
     }
 }
 
+/// The name of the pool's threads (seen in `top -H`, debuggers).
+const WORKER: &str = "rcli-worker";
+
 /// Jobs waiting for a worker, each with its position.
 type Queue<T> = Arc<Mutex<VecDeque<(usize, T)>>>;
 
@@ -43,16 +46,36 @@ impl<R> Running<'_, R> {
     /// Every job's result in the order of the jobs; `None` for one that was not run
     /// (Ctrl-C before it started, or its worker panicked).
     pub fn join(self) -> Vec<Option<R>> {
-        let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(self.jobs).collect();
-        for handle in self.handles {
-            for (index, result) in handle.join().unwrap_or_default() {
-                if let Some(slot) = results.get_mut(index) {
-                    *slot = Some(result);
-                }
-            }
-        }
-        results
+        in_order(self.jobs, self.handles.into_iter().flat_map(|handle| handle.join().unwrap_or_default()))
     }
+}
+
+/// The results of `jobs` jobs in their order, from `(position, result)` pairs; `None`
+/// where a job gave none.
+fn in_order<R>(jobs: usize, done: impl IntoIterator<Item = (usize, R)>) -> Vec<Option<R>> {
+    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(jobs).collect();
+    for (index, result) in done {
+        if let Some(slot) = results.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    results
+}
+
+/// Starts up to `count` threads named `name` in `scope`, each running what `make`
+/// gives it, and stops at the first the system refuses (the started ones take its
+/// share): the one rule for starting workers (the manager's slot movers use it too).
+pub fn start<'scope, R, F>(
+    scope: &'scope Scope<'scope, '_>,
+    name: &str,
+    count: usize,
+    mut make: impl FnMut() -> F,
+) -> Vec<ScopedJoinHandle<'scope, R>>
+where
+    R: Send + 'scope,
+    F: FnOnce() -> R + Send + 'scope,
+{
+    (0..count).map_while(|_| std::thread::Builder::new().name(name.into()).spawn_scoped(scope, make()).ok()).collect()
 }
 
 /// Starts at most `width` workers in `scope` (at least one, no more than there are
@@ -76,13 +99,10 @@ where
     // A worker the system refuses to start leaves its share to the others; with none
     // at all, no job runs (each result `None`) and the job's captures (a sender the
     // caller follows) are dropped here, so the caller's wait ends.
-    let handles = (0..width.clamp(1, jobs.max(1)))
-        .map_while(|_| {
-            let (queue, job) = (Arc::clone(&queue), Arc::clone(&job));
-            let worker = std::thread::Builder::new().name("rcli-worker".into());
-            worker.spawn_scoped(scope, move || drain(&queue, stop, &*job)).ok()
-        })
-        .collect();
+    let handles = start(scope, WORKER, width.clamp(1, jobs.max(1)), || {
+        let (queue, job) = (Arc::clone(&queue), Arc::clone(&job));
+        move || drain(&queue, stop, &*job)
+    });
     Running { handles, jobs }
 }
 
@@ -119,26 +139,15 @@ where
 {
     let jobs = items.len();
     let queue: Mutex<VecDeque<(usize, T)>> = Mutex::new(items.into_iter().enumerate().collect());
-    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(jobs).collect();
     std::thread::scope(|scope| {
         let (queue, job) = (&queue, &job);
-        let helpers: Vec<_> = (1..width.clamp(1, jobs.max(1)))
-            .map_while(|_| {
-                let worker = std::thread::Builder::new().name("rcli-worker".into());
-                worker.spawn_scoped(scope, move || drain(queue, stop, job)).ok()
-            })
-            .collect();
+        let helpers = start(scope, WORKER, width.clamp(1, jobs.max(1)) - 1, || move || drain(queue, stop, job));
         let mut done = drain(queue, stop, job);
         for helper in helpers {
             done.extend(helper.join().unwrap_or_default());
         }
-        for (index, result) in done {
-            if let Some(slot) = results.get_mut(index) {
-                *slot = Some(result);
-            }
-        }
-    });
-    results
+        in_order(jobs, done)
+    })
 }
 
 #[cfg(test)]

@@ -61,6 +61,13 @@ pub struct Disagreement {
     pub lagging_role: bool,
 }
 
+impl Disagreement {
+    /// A difference that fails the wait at the bound.
+    fn failing(why: String) -> Disagreement {
+        Disagreement { why, lagging_role: false }
+    }
+}
+
 /// How one node's view (`CLUSTER NODES` text) differs from the plan: `None` when it
 /// agrees on every planned node's presence, role, primary and slots. A difference on
 /// presence or slots, or on a node's own role in its own view, comes first; a lagging
@@ -78,7 +85,7 @@ pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
             lines.insert(head.id.clone(), (head, ranges));
         }
     }
-    let hard = |why: String| Some(Disagreement { why, lagging_role: false });
+    let hard = |why: String| Some(Disagreement::failing(why));
     let mut lagging = None;
     for node in plan {
         let Some((head, ranges)) = lines.get(&node.id) else {
@@ -150,11 +157,10 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
         let asked: Vec<usize> = if final_round { (0..endpoints.len()).collect() } else { pending.clone() };
         let targets: Vec<Endpoint> = asked.iter().filter_map(|&i| endpoints.get(i).cloned()).collect();
         let verdicts = super::parallel::each_node(&m.template, &mut m.link, &targets, |link, node| {
-            let hard = |why: String| Some(Disagreement { why, lagging_role: false });
             match link.cmd(node, &["CLUSTER", "NODES"]) {
                 Ok(reply) if error_of(&reply).is_none() => disagreement(&reply_text(&reply), &plan),
-                Ok(reply) => hard(format!("answers {}", error_of(&reply).unwrap_or_default())),
-                Err(e) => hard(format!("does not answer ({e})")),
+                Ok(reply) => Some(Disagreement::failing(format!("answers {}", error_of(&reply).unwrap_or_default()))),
+                Err(e) => Some(Disagreement::failing(format!("does not answer ({e})"))),
             }
         });
         pending.clear();

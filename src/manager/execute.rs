@@ -163,20 +163,14 @@ pub fn run(
     let workers = movers(parallel, groups);
     let mut ended = Ended::Done;
     std::thread::scope(|scope| {
-        let mut started = 0;
-        for _ in 0..workers {
-            let mover = std::thread::Builder::new().name("rcli-mover".into());
-            // A mover the system refuses to start leaves its groups to the others.
-            let spawned = mover.spawn_scoped(scope, || {
+        // A mover the system refuses to start leaves its groups to the others.
+        let started = crate::client::workers::start(scope, "rcli-mover", workers, || {
+            || {
                 let link = template.mover_link(shared.clone());
                 worker(link, groups, settings, style, journal, stop, progress, &board, &changed)
-            });
-            if spawned.is_err() {
-                break;
             }
-            started += 1;
-        }
-        if started == 0 {
+        });
+        if started.is_empty() {
             ended = Ended::Failed("no thread could be started to move slots".into());
             return;
         }
