@@ -34,7 +34,7 @@ pub fn check(m: &mut Manager, args: &[OsString]) -> bool {
 /// `info`: keys, slots and replicas per master; always exit 0 once loaded.
 pub fn info(m: &mut Manager, args: &[OsString]) -> bool {
     let Some(entry) = entry(m, args) else { return false };
-    if load::load(m, &entry).is_err() {
+    if load::load_at(m, &entry, load::Depth::Identity).is_err() {
         return false;
     }
     let info = check::show_cluster_info(m);
@@ -90,7 +90,7 @@ pub fn call(m: &mut Manager, args: &[OsString]) -> bool {
         return false;
     };
     let Some(entry) = entry(m, std::slice::from_ref(entry_arg)) else { return false };
-    if load::load(m, &entry).is_err() {
+    if load::load_at(m, &entry, load::Depth::Identity).is_err() {
         return false;
     }
     let mut argv: Vec<Vec<u8>> = command.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();

@@ -65,6 +65,8 @@ mod manager_refusals;
 mod manager_reshard;
 /// kill -9 of a reshard at seven points, then --cluster-resume or --cluster fix.
 mod manager_resume;
+/// info and call through an entry node whose view missed a failover.
+mod manager_stale_view;
 /// Merged SLOWLOG, COMMANDLOG, LATENCY LATEST, CLIENT LIST and INFO of every primary
 /// against each node's own replies; the shell's `:use` and `:set merge` in a pty.
 mod merged;
