@@ -4,18 +4,20 @@
 //! handshake, not failed), each primary with its planned slots, each replica attached
 //! to its planned primary. Every node is asked at once (bounded threads) every 100 ms
 //! or so; the wait is bounded (`--cluster-join-timeout`, else twice the node timeout
-//! and 30 s more, at least 60 s). Past the bound, views that have not yet learnt
-//! another node's role (gossip does not carry roles) are a warning, not a failure,
-//! when everything else agrees. The judging is pure ([`disagreement`]).
+//! and 30 s more, at least 60 s). Each round, a node that a view shows otherwise than
+//! planned is told to MEET that viewer ([`super::nudge`]): it hears the node's slots and
+//! role at once instead of at their next ping. Past the bound, views that have not yet
+//! learnt another node's role are a warning, not a failure, when everything else
+//! agrees. The judging is pure ([`disagreement`], [`View::behind`]).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::endpoint::Endpoint;
 
 use super::Manager;
 use super::link::{error_of, reply_text};
-use super::model::{Node, owned_ranges, parse_node_head};
+use super::model::Node;
+use super::views::{Expected, Role, View};
 
 /// What the plan says of one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,19 +36,12 @@ impl Planned {
         let slots = if primary.is_some() { Vec::new() } else { node.slots.ranges() };
         Planned { id: node.id.clone(), addr: node.addr(), slots, primary }
     }
-}
 
-/// Ascending ranges with touching ones merged.
-fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
-    ranges.sort_unstable();
-    let mut out: Vec<(u16, u16)> = Vec::new();
-    for (a, b) in ranges {
-        match out.last_mut() {
-            Some((_, end)) if u32::from(a) <= u32::from(*end) + 1 => *end = (*end).max(b),
-            _ => out.push((a, b)),
-        }
+    /// What every view should show of it.
+    fn expected(&self) -> Expected {
+        let role = self.primary.clone().map_or(Role::Primary, Role::ReplicaOf);
+        Expected { id: self.id.clone(), slots: self.slots.clone(), role }
     }
-    out
 }
 
 /// How one node's view differs from the plan.
@@ -74,17 +69,12 @@ impl Disagreement {
 /// role in another node's view (see [`Disagreement::lagging_role`]) only when there is
 /// nothing else.
 pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
-    let mut lines = HashMap::new();
-    let mut viewer = None;
-    for line in view.lines() {
-        if let Some((head, tokens)) = parse_node_head(line) {
-            if head.has_flag("myself") {
-                viewer = Some(head.id.clone());
-            }
-            let ranges = merged(owned_ranges(&tokens));
-            lines.insert(head.id.clone(), (head, ranges));
-        }
-    }
+    disagreement_in(&View::parse(view), plan)
+}
+
+/// [`disagreement`] of a view already parsed.
+fn disagreement_in(view: &View, plan: &[Planned]) -> Option<Disagreement> {
+    let (lines, viewer) = (&view.lines, &view.viewer);
     let hard = |why: String| Some(Disagreement::failing(why));
     let mut lagging = None;
     for node in plan {
@@ -94,15 +84,10 @@ pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
         if let Some(flag) = ["handshake", "noaddr", "fail", "fail?"].iter().find(|f| head.has_flag(f)) {
             return hard(format!("sees {} as {flag}", node.addr));
         }
-        let role = match &node.primary {
-            Some(primary) if !head.has_flag("slave") || head.master.as_ref() != Some(primary) => {
-                Some(format!("does not see {} as a replica of {primary} yet", node.addr))
-            }
-            None if head.has_flag("slave") || !head.has_flag("master") => {
-                Some(format!("does not see {} as a primary yet", node.addr))
-            }
-            _ => None,
-        };
+        let role = (!node.expected().role.matches(head)).then(|| match &node.primary {
+            Some(primary) => format!("does not see {} as a replica of {primary} yet", node.addr),
+            None => format!("does not see {} as a primary yet", node.addr),
+        });
         if let Some(why) = role {
             if viewer.as_ref().is_none_or(|me| *me == node.id) {
                 return hard(why);
@@ -141,6 +126,8 @@ fn limit(m: &mut Manager, first: &Endpoint) -> Duration {
 /// stderr) when the bound passes or Ctrl-C stops the wait.
 pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
     let plan: Vec<Planned> = m.cluster.nodes.iter().map(Planned::of).collect();
+    let expected: Vec<Expected> = plan.iter().map(Planned::expected).collect();
+    let mut nudger = super::nudge::Nudger::new(&m.cluster.nodes);
     let endpoints: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
     let Some(first) = endpoints.first().cloned() else { return true };
     let limit = limit(m, &first);
@@ -158,14 +145,22 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
         let targets: Vec<Endpoint> = asked.iter().filter_map(|&i| endpoints.get(i).cloned()).collect();
         let verdicts = super::parallel::each_node(&m.template, &mut m.link, &targets, |link, node| {
             match link.cmd(node, &["CLUSTER", "NODES"]) {
-                Ok(reply) if error_of(&reply).is_none() => disagreement(&reply_text(&reply), &plan),
-                Ok(reply) => Some(Disagreement::failing(format!("answers {}", error_of(&reply).unwrap_or_default()))),
-                Err(e) => Some(Disagreement::failing(format!("does not answer ({e})"))),
+                Ok(reply) if error_of(&reply).is_none() => {
+                    let view = View::parse(&reply_text(&reply));
+                    (disagreement_in(&view, &plan), view.behind(&expected))
+                }
+                Ok(reply) => (
+                    Some(Disagreement::failing(format!("answers {}", error_of(&reply).unwrap_or_default()))),
+                    Vec::new(),
+                ),
+                Err(e) => (Some(Disagreement::failing(format!("does not answer ({e})"))), Vec::new()),
             }
         });
         pending.clear();
         let mut only_roles_lag = true;
-        for (&index, verdict) in asked.iter().zip(verdicts) {
+        let mut behind = Vec::new();
+        for (&index, (verdict, subjects)) in asked.iter().zip(verdicts) {
+            behind.extend(subjects.into_iter().map(|subject| (index, subject)));
             if let Some(verdict) = verdict {
                 // What is said at the bound: a difference that fails the wait, when any.
                 if only_roles_lag || !verdict.lagging_role {
@@ -204,6 +199,7 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
             ));
             return false;
         }
+        nudger.nudge(m, &behind);
         // Polling costs the nodes and this machine: at most half the time asking.
         std::thread::sleep(round_started.elapsed().max(Duration::from_millis(100)));
     }
@@ -271,10 +267,5 @@ mod tests {
         // A slot difference outranks a lagging role in the same view.
         let both = view(C, "master -").replace("0-16383", "0-100");
         assert!(!disagreement(&both, &plan).unwrap().lagging_role);
-    }
-
-    #[test]
-    fn ranges_merge_when_they_touch() {
-        assert_eq!(merged(vec![(5, 9), (0, 4), (11, 12)]), [(0, 9), (11, 12)]);
     }
 }

@@ -321,6 +321,12 @@ pub fn databases(m: &mut Manager) -> u32 {
     highest + 1
 }
 
+/// True when every view (`CLUSTER NODES` text; `None`: not had) is there and has the
+/// same slot configuration signature.
+pub fn all_agree(views: &[Option<String>]) -> bool {
+    all_equal(&views.iter().map(|v| v.as_deref().map(config_signature)).collect::<Vec<_>>())
+}
+
 /// True when every loaded node, asked now, has the same slot configuration signature.
 pub fn is_consistent(m: &mut Manager) -> bool {
     let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();

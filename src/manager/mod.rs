@@ -42,6 +42,7 @@ pub mod model;
 pub mod mover;
 pub mod moves;
 pub mod nodes;
+pub mod nudge;
 pub mod parallel;
 pub mod plan;
 pub mod preflight;
@@ -53,6 +54,7 @@ pub mod report;
 pub mod reshard;
 pub mod settle;
 pub mod values;
+pub mod views;
 
 pub mod import;
 

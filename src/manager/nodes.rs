@@ -1,15 +1,16 @@
 //! `add-node` and `del-node` (docs/cluster-manager.md), and the wait for nodes to agree
-//! that `create` and `add-node` share. rcli: add-node waits (bounded) for the cluster to
-//! know a new master so the next command can use it, `--cluster-master-id` implies a
-//! replica; del-node checks everything before the first FORGET, refuses a node that
-//! still holds keys, and removes unreachable or failed nodes too.
+//! that `create` and `add-node` share (hurried by [`super::nudge`]). rcli: add-node
+//! waits (bounded) for the cluster to know a new master so the next command can use it,
+//! `--cluster-master-id` implies a replica; del-node checks everything before the first
+//! FORGET, refuses a node that still holds keys, and removes unreachable or failed
+//! nodes too.
 
 use std::ffi::OsString;
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use super::link::{error_of, info_field, reply_text};
 use super::model::{Node, parse_node_head};
+use super::views::{Expected, Role, View};
 use super::{INVALID_HOST, Manager, WRONG_ARGS, check, load};
 use crate::endpoint::Endpoint;
 
@@ -24,12 +25,18 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
     let mut last_warning = Instant::now();
     let limit = m.opts.join_timeout_s.map(Duration::from_secs);
     let mut dots = 0u64;
+    let mut nudger = super::nudge::Nudger::new(&m.cluster.nodes);
     loop {
         let round = Instant::now();
-        if load::is_consistent(m) {
+        let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+        let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+            link.cmd(node, &["CLUSTER", "NODES"]).ok().filter(|r| error_of(r).is_none()).map(|r| reply_text(&r))
+        });
+        if load::all_agree(&views) {
             m.report.line("");
             return true;
         }
+        nudger.nudge(m, &behind_on_own_lines(&views));
         if m.stop.load(std::sync::atomic::Ordering::SeqCst) || limit.is_some_and(|l| started.elapsed() > l) {
             m.report.line("");
             m.report.note("rcli: the nodes did not agree in time; their links:");
@@ -48,6 +55,29 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
             last_warning = Instant::now();
         }
     }
+}
+
+/// The (viewer, subject) pairs whose view does not show the subject's slots as the
+/// subject's own view does (or does not know it): who [`super::nudge`] hurries.
+fn behind_on_own_lines(views: &[Option<String>]) -> Vec<(usize, usize)> {
+    let views: Vec<Option<View>> = views.iter().map(|v| v.as_deref().map(View::parse)).collect();
+    let own: Vec<Expected> = views
+        .iter()
+        .map(|v| {
+            v.as_ref().and_then(View::own).unwrap_or(Expected { id: String::new(), slots: Vec::new(), role: Role::Any })
+        })
+        .collect();
+    let mut pairs = Vec::new();
+    for (viewer, view) in views.iter().enumerate() {
+        let Some(view) = view else { continue };
+        pairs.extend(
+            view.behind(&own)
+                .into_iter()
+                .filter(|&s| own.get(s).is_some_and(|e| !e.id.is_empty()))
+                .map(|subject| (viewer, subject)),
+        );
+    }
+    pairs
 }
 
 /// Nodes whose bus link is in handshake or disconnected, per node that sees it.
@@ -87,17 +117,12 @@ fn link_warnings(m: &mut Manager, to_stderr: bool) {
 
 /// The first node's address for CLUSTER MEET: an IP (MEET takes no host names).
 pub fn meet_argv(m: &mut Manager, first: &Node) -> Option<Vec<String>> {
-    let ip = match (first.host.as_str(), first.port).to_socket_addrs().ok().and_then(|mut a| a.next()) {
-        Some(addr) => addr.ip().to_string(),
-        None => {
-            m.report.note(&format!("Invalid IP address or hostname specified: {}", first.host));
-            return None;
-        }
+    let Some(address) = super::nudge::meet_address(first) else {
+        m.report.note(&format!("Invalid IP address or hostname specified: {}", first.host));
+        return None;
     };
-    let mut argv = vec!["CLUSTER".to_string(), "MEET".into(), ip, first.port.to_string()];
-    if let Some(bus) = first.bus_port.filter(|b| *b != 0 && u32::from(*b) != u32::from(first.port) + 10000) {
-        argv.push(bus.to_string());
-    }
+    let mut argv = vec!["CLUSTER".to_string(), "MEET".into()];
+    argv.extend(address);
     Some(argv)
 }
 

@@ -1,0 +1,145 @@
+//! A node's view of the cluster (its `CLUSTER NODES` text) as the manager's waits read
+//! it: what it says of each node (known or not, flags, role, slots), and which of the
+//! nodes it is expected to see it shows otherwise. Pure: the waits ask, this judges.
+
+use std::collections::HashMap;
+
+use super::model::{NodeHead, owned_ranges, parse_node_head};
+
+/// Ascending ranges with touching ones merged.
+pub fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some((_, end)) if u32::from(a) <= u32::from(*end) + 1 => *end = (*end).max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// One node's view, parsed once.
+pub struct View {
+    /// The viewer's own id (its `myself` line), when it has one.
+    pub viewer: Option<String>,
+    /// Each listed node by id: its line's head and its slots as merged ranges.
+    pub lines: HashMap<String, (NodeHead, Vec<(u16, u16)>)>,
+}
+
+impl View {
+    pub fn parse(text: &str) -> View {
+        let mut lines = HashMap::new();
+        let mut viewer = None;
+        for line in text.lines() {
+            if let Some((head, tokens)) = parse_node_head(line) {
+                if head.has_flag("myself") {
+                    viewer = Some(head.id.clone());
+                }
+                let ranges = merged(owned_ranges(&tokens));
+                lines.insert(head.id.clone(), (head, ranges));
+            }
+        }
+        View { viewer, lines }
+    }
+
+    /// The viewer's own line, as what the others should see of it (any role).
+    pub fn own(&self) -> Option<Expected> {
+        let id = self.viewer.as_ref()?;
+        let (_, slots) = self.lines.get(id)?;
+        Some(Expected { id: id.clone(), slots: slots.clone(), role: Role::Any })
+    }
+
+    /// The indices of `expected` this view does not show as expected: unknown, still in
+    /// handshake, failed, other slots or (where one is expected) another role. The
+    /// viewer itself is never in the list.
+    pub fn behind(&self, expected: &[Expected]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (index, node) in expected.iter().enumerate() {
+            if self.viewer.as_ref() == Some(&node.id) {
+                continue;
+            }
+            let shown = self.lines.get(&node.id).is_some_and(|(head, slots)| {
+                !["handshake", "noaddr", "fail", "fail?"].iter().any(|f| head.has_flag(f))
+                    && *slots == node.slots
+                    && node.role.matches(head)
+            });
+            if !shown {
+                out.push(index);
+            }
+        }
+        out
+    }
+}
+
+/// What a view should show of one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub id: String,
+    /// Merged ascending ranges.
+    pub slots: Vec<(u16, u16)>,
+    pub role: Role,
+}
+
+/// The role a view should show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Whichever (the join wait looks at slots only).
+    Any,
+    Primary,
+    /// A replica of the primary with this id.
+    ReplicaOf(String),
+}
+
+impl Role {
+    pub fn matches(&self, head: &NodeHead) -> bool {
+        match self {
+            Role::Any => true,
+            Role::Primary => head.has_flag("master") && !head.has_flag("slave"),
+            Role::ReplicaOf(primary) => head.has_flag("slave") && head.master.as_ref() == Some(primary),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+    fn expected() -> Vec<Expected> {
+        vec![
+            Expected { id: A.into(), slots: vec![(0, 16383)], role: Role::Primary },
+            Expected { id: B.into(), slots: vec![], role: Role::ReplicaOf(A.into()) },
+            Expected { id: C.into(), slots: vec![], role: Role::Any },
+        ]
+    }
+
+    #[test]
+    fn a_view_is_behind_on_each_node_it_shows_otherwise() {
+        let good = format!(
+            "{A} 127.0.0.1:1@11 master - 0 0 1 connected 0-100 101-16383\n{B} 127.0.0.1:2@12 slave {A} 0 0 1 connected\n{C} 127.0.0.1:3@13 myself,master - 0 0 1 connected\n"
+        );
+        let view = View::parse(&good);
+        assert_eq!(view.behind(&expected()), Vec::<usize>::new());
+        assert_eq!(view.own(), Some(Expected { id: C.into(), slots: vec![], role: Role::Any }));
+        let lagging = good.replace(&format!("slave {A}"), "master -").replace("0-100 101-16383", "0-100");
+        assert_eq!(View::parse(&lagging).behind(&expected()), [0, 1]);
+        let unknown_and_shaking = format!(
+            "{A} 127.0.0.1:1@11 handshake - 0 0 1 connected\n{C} 127.0.0.1:3@13 myself,master - 0 0 1 connected\n"
+        );
+        assert_eq!(View::parse(&unknown_and_shaking).behind(&expected()), [0, 1]);
+        // The viewer is not behind on itself, whatever its own line says.
+        let b_views = format!(
+            "{A} 127.0.0.1:1@11 master - 0 0 1 connected 0-16383\n{B} 127.0.0.1:2@12 myself,master - 0 0 1 connected\n{C} 127.0.0.1:3@13 master - 0 0 1 connected\n"
+        );
+        assert_eq!(View::parse(&b_views).behind(&expected()), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn ranges_merge_when_they_touch() {
+        assert_eq!(merged(vec![(5, 9), (0, 4), (11, 12)]), [(0, 9), (11, 12)]);
+    }
+}
