@@ -40,7 +40,7 @@ impl Planned {
     /// What every view should show of it.
     fn expected(&self) -> Expected {
         let role = self.primary.clone().map_or(Role::Primary, Role::ReplicaOf);
-        Expected { id: self.id.clone(), slots: self.slots.clone(), role }
+        Expected { id: self.id.clone(), addr: self.addr.clone(), slots: self.slots.clone(), role }
     }
 }
 
@@ -76,6 +76,12 @@ pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
 fn disagreement_in(view: &View, plan: &[Planned]) -> Option<Disagreement> {
     let (lines, viewer) = (&view.lines, &view.viewer);
     let hard = |why: String| Some(Disagreement::failing(why));
+    // A handshake with a planned node left by a nudge that crossed the node's own
+    // handshake: gone within a node timeout at most, and a client reading this view
+    // before then would find a node it cannot name.
+    if let Some(node) = plan.iter().find(|node| view.meeting.contains(&node.addr)) {
+        return hard(format!("is still meeting {}", node.addr));
+    }
     let mut lagging = None;
     for node in plan {
         let Some((head, ranges)) = lines.get(&node.id) else {
@@ -240,6 +246,13 @@ mod tests {
             "{A} 127.0.0.1:1@11 myself,master - 0 0 1 connected 0-16383\n{B} 127.0.0.1:2@12 handshake - 0 0 0 connected\n"
         );
         assert!(why(&shaking).contains("handshake"));
+        // Known and as planned, but also in a handshake under a made-up id (a nudge
+        // that crossed the node's own handshake): not yet.
+        let mut plan = plan();
+        plan[1].addr = "127.0.0.1:2".into();
+        let crossed = format!("{good}{} 127.0.0.1:2@12 handshake - 0 0 0 disconnected\n", "d".repeat(40));
+        let why = disagreement(&crossed, &plan).map(|d| d.why).unwrap_or_default();
+        assert!(why.contains("still meeting 127.0.0.1:2"), "{why}");
     }
 
     /// Another node's view (its primary's too) that has not yet seen a replica's role

@@ -64,7 +64,12 @@ fn behind_on_own_lines(views: &[Option<String>]) -> Vec<(usize, usize)> {
     let own: Vec<Expected> = views
         .iter()
         .map(|v| {
-            v.as_ref().and_then(View::own).unwrap_or(Expected { id: String::new(), slots: Vec::new(), role: Role::Any })
+            v.as_ref().and_then(View::own).unwrap_or(Expected {
+                id: String::new(),
+                addr: String::new(),
+                slots: Vec::new(),
+                role: Role::Any,
+            })
         })
         .collect();
     let mut pairs = Vec::new();

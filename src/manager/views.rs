@@ -25,38 +25,46 @@ pub struct View {
     pub viewer: Option<String>,
     /// Each listed node by id: its line's head and its slots as merged ranges.
     pub lines: HashMap<String, (NodeHead, Vec<(u16, u16)>)>,
+    /// The `host:port` of each node it is in handshake with (listed under a made-up id).
+    pub meeting: Vec<String>,
 }
 
 impl View {
     pub fn parse(text: &str) -> View {
         let mut lines = HashMap::new();
         let mut viewer = None;
+        let mut meeting = Vec::new();
         for line in text.lines() {
             if let Some((head, tokens)) = parse_node_head(line) {
                 if head.has_flag("myself") {
                     viewer = Some(head.id.clone());
                 }
+                if head.has_flag("handshake") {
+                    meeting.push(format!("{}:{}", head.host, head.port));
+                }
                 let ranges = merged(owned_ranges(&tokens));
                 lines.insert(head.id.clone(), (head, ranges));
             }
         }
-        View { viewer, lines }
+        View { viewer, lines, meeting }
     }
 
     /// The viewer's own line, as what the others should see of it (any role).
     pub fn own(&self) -> Option<Expected> {
         let id = self.viewer.as_ref()?;
-        let (_, slots) = self.lines.get(id)?;
-        Some(Expected { id: id.clone(), slots: slots.clone(), role: Role::Any })
+        let (head, slots) = self.lines.get(id)?;
+        let addr = format!("{}:{}", head.host, head.port);
+        Some(Expected { id: id.clone(), addr, slots: slots.clone(), role: Role::Any })
     }
 
     /// The indices of `expected` this view does not show as expected: unknown, still in
     /// handshake, failed, other slots or (where one is expected) another role. The
-    /// viewer itself is never in the list.
+    /// viewer itself is never in the list, nor a node whose address it is meeting now
+    /// (a nudge would only start a second handshake).
     pub fn behind(&self, expected: &[Expected]) -> Vec<usize> {
         let mut out = Vec::new();
         for (index, node) in expected.iter().enumerate() {
-            if self.viewer.as_ref() == Some(&node.id) {
+            if self.viewer.as_ref() == Some(&node.id) || self.meeting.contains(&node.addr) {
                 continue;
             }
             let shown = self.lines.get(&node.id).is_some_and(|(head, slots)| {
@@ -76,6 +84,8 @@ impl View {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
     pub id: String,
+    /// `host:port`, as a handshake line would show it.
+    pub addr: String,
     /// Merged ascending ranges.
     pub slots: Vec<(u16, u16)>,
     pub role: Role,
@@ -111,9 +121,9 @@ mod tests {
 
     fn expected() -> Vec<Expected> {
         vec![
-            Expected { id: A.into(), slots: vec![(0, 16383)], role: Role::Primary },
-            Expected { id: B.into(), slots: vec![], role: Role::ReplicaOf(A.into()) },
-            Expected { id: C.into(), slots: vec![], role: Role::Any },
+            Expected { id: A.into(), addr: "127.0.0.1:1".into(), slots: vec![(0, 16383)], role: Role::Primary },
+            Expected { id: B.into(), addr: "127.0.0.1:2".into(), slots: vec![], role: Role::ReplicaOf(A.into()) },
+            Expected { id: C.into(), addr: "127.0.0.1:3".into(), slots: vec![], role: Role::Any },
         ]
     }
 
@@ -124,13 +134,25 @@ mod tests {
         );
         let view = View::parse(&good);
         assert_eq!(view.behind(&expected()), Vec::<usize>::new());
-        assert_eq!(view.own(), Some(Expected { id: C.into(), slots: vec![], role: Role::Any }));
+        assert_eq!(
+            view.own(),
+            Some(Expected { id: C.into(), addr: "127.0.0.1:3".into(), slots: vec![], role: Role::Any })
+        );
         let lagging = good.replace(&format!("slave {A}"), "master -").replace("0-100 101-16383", "0-100");
         assert_eq!(View::parse(&lagging).behind(&expected()), [0, 1]);
+        // B unknown; A only in handshake (under a made-up id): being met, not nudged.
+        let shaking = "d".repeat(40);
         let unknown_and_shaking = format!(
-            "{A} 127.0.0.1:1@11 handshake - 0 0 1 connected\n{C} 127.0.0.1:3@13 myself,master - 0 0 1 connected\n"
+            "{shaking} 127.0.0.1:1@11 handshake - 0 0 1 connected\n{C} 127.0.0.1:3@13 myself,master - 0 0 1 connected\n"
         );
-        assert_eq!(View::parse(&unknown_and_shaking).behind(&expected()), [0, 1]);
+        let view = View::parse(&unknown_and_shaking);
+        assert_eq!(view.meeting, ["127.0.0.1:1"]);
+        assert_eq!(view.behind(&expected()), [1]);
+        // Failed, though known: behind.
+        assert_eq!(
+            View::parse(&good.replace("127.0.0.1:1@11 master", "127.0.0.1:1@11 master,fail")).behind(&expected()),
+            [0]
+        );
         // The viewer is not behind on itself, whatever its own line says.
         let b_views = format!(
             "{A} 127.0.0.1:1@11 master - 0 0 1 connected 0-16383\n{B} 127.0.0.1:2@12 myself,master - 0 0 1 connected\n{C} 127.0.0.1:3@13 master - 0 0 1 connected\n"
