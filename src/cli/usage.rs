@@ -61,8 +61,7 @@ pub fn redis_cli_words(error: &clap::Error, argv: &[OsString]) -> Option<String>
 /// `-a`): the first word of `argv` that is one of the option's spellings and has no
 /// value after it; `named` itself when none is found.
 fn typed_spelling(named: &str, argv: &[OsString]) -> String {
-    use clap::CommandFactory;
-    let command = super::Args::command();
+    let command = super::option_table();
     let spellings: Vec<String> = command
         .get_arguments()
         .find(|arg| {

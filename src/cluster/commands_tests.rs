@@ -17,6 +17,11 @@ fn one_builtin_entry_is_the_whole_tables_entry() {
         assert_eq!(format!("{:?}", one.lookup(argv)), format!("{:?}", whole.lookup(argv)), "{argv:?}");
     }
     assert!(CommandTable::builtin_one(b"nosuchcommand").is_empty());
+    // Every command of the table, found alone, is the table's entry.
+    for &(name, _) in super::builtin_index::ENTRIES {
+        let one = CommandTable::builtin_one(name.as_bytes());
+        assert_eq!(format!("{:?}", one.lookup(&[name])), format!("{:?}", whole.lookup(&[name])), "{name}");
+    }
 }
 
 #[test]
@@ -167,4 +172,25 @@ fn command_names_of_any_length_are_found() {
     ]);
     let table = CommandTable::from_reply(&Frame::Array(vec![entry]));
     assert_eq!(table.key_positions(&[long.to_uppercase().as_str(), "k"]), [1]);
+}
+
+/// The generated index says where each entry of the built-in table starts, for every
+/// entry (regenerate: `python3 scripts/gen-builtin-commands.py --index-only`).
+#[test]
+fn the_builtin_index_names_every_entry_where_it_starts() {
+    use crate::protocol::scan::{FrameScanner, Scanned};
+    let bytes = BUILTIN_COMMAND_INFO;
+    let mut at = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut found = Vec::new();
+    let mut scanner = FrameScanner::default();
+    while at < bytes.len() {
+        let Scanned::Complete(len) = scanner.scan(&bytes[at..]) else { panic!("a whole entry at {at}") };
+        let name = entry_name(&bytes[at..at + len]).unwrap();
+        found.push((String::from_utf8(name.to_vec()).unwrap(), at));
+        at += len;
+    }
+    found.sort();
+    let indexed: Vec<(String, usize)> =
+        super::builtin_index::ENTRIES.iter().map(|&(name, at)| (name.to_string(), at)).collect();
+    assert_eq!(indexed, found, "src/builtin/command_info_index.rs is stale");
 }

@@ -85,13 +85,15 @@ impl Topology {
         for (index, shard) in shards.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| "too many shards".to_string())?;
             for &(start, end) in &shard.ranges {
-                for slot in start..=end {
-                    match owner.get_mut(usize::from(slot)) {
-                        Some(entry @ None) => *entry = Some(index),
-                        Some(Some(_)) => return Err(format!("slot {slot} is claimed by two shards")),
-                        None => return Err(format!("slot {slot} is out of range")),
-                    }
+                // A whole range at once (a slot at a time cost 200,000 instructions of a
+                // one-shot's start).
+                let Some(entries) = owner.get_mut(usize::from(start)..=usize::from(end)) else {
+                    return Err(format!("slots {start}-{end} are out of range"));
+                };
+                if let Some(taken) = entries.iter().position(Option::is_some) {
+                    return Err(format!("slot {} is claimed by two shards", usize::from(start) + taken));
                 }
+                entries.fill(Some(index));
             }
         }
         let mut topology =

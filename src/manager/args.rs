@@ -8,8 +8,6 @@
 
 use std::ffi::OsString;
 
-use clap::CommandFactory;
-
 /// Every `--cluster-*` option: its name, and whether it takes a value. Valkey's
 /// primary/replica spellings are aliases.
 pub const OPTIONS: &[(&str, bool)] = &[
@@ -190,7 +188,7 @@ pub fn atof(text: &str) -> f64 {
 /// Whether a common (non-cluster) option exists and takes a value, from rcli's own
 /// option table (so options added there, like TLS, work here too).
 fn common_option(word: &str) -> Option<bool> {
-    let command = crate::cli::Args::command();
+    let command = crate::cli::option_table();
     let found = if let Some(long) = word.strip_prefix("--") {
         let name = long.split('=').next().unwrap_or_default();
         command

@@ -6,10 +6,8 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::CommandFactory;
-
 use super::{DEFAULT_COUNTERS, Settings};
-use crate::cli::{Args, MAX_SECONDS};
+use crate::cli::MAX_SECONDS;
 
 /// The word that asks for the checker.
 pub const WORD: &str = "consistency-test";
@@ -86,7 +84,11 @@ pub fn description() -> clap::Command {
 /// Where `consistency-test` stands in `argv` (program name first), if it is where
 /// rcli would read a command: after options only.
 pub fn position(argv: &[OsString]) -> Option<usize> {
-    let command = Args::command();
+    // Most runs have no such word: the option table is not built for them.
+    if !argv.iter().skip(1).any(|word| word.as_encoded_bytes() == WORD.as_bytes()) {
+        return None;
+    }
+    let command = crate::cli::option_table();
     let mut i = 1;
     while let Some(word) = argv.get(i) {
         let text = word.to_string_lossy();
