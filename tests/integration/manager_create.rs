@@ -312,3 +312,29 @@ fn create_tells_nodes_to_meet_those_that_do_not_see_them_yet() {
         assert_eq!(view, &views[0], "node {i} sees another cluster than node 0");
     }
 }
+
+/// add-node of a master hurries gossip too: the nodes that do not list the new node
+/// yet are met by it, so it is not left to learn of them one ping at a time, and when
+/// add-node returns every node lists it.
+#[test]
+fn add_node_has_the_new_node_meet_those_that_do_not_know_it_yet() {
+    if !have_redis() {
+        return;
+    }
+    let _one = serial();
+    let side = Side::start(7, Tool::Rcli, &["cluster-node-timeout 60000"]);
+    let home = Home::new();
+    let out = side.run(&home, &CREATE_3_3, "");
+    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    let add = side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "");
+    assert_eq!(add.code, Some(0), "{}{}", add.text(), add.stderr);
+    assert!(!add.stderr.contains("not every node knows"), "{}", add.stderr);
+    // One MEET asks it to join through node 0; the rest are nudges.
+    assert!(meets_served(&side, 6) > 1, "MEETs the new node served: {}", meets_served(&side, 6));
+    for i in 0..7 {
+        let view = side.cmd(i, &["CLUSTER", "NODES"]);
+        let line = view.lines().find(|l| l.starts_with(&side.ids[6])).unwrap_or_default();
+        assert!(line.contains(" master ") || line.contains("myself,master"), "node {i} lists the new node: {view}");
+        assert!(!view.contains("handshake"), "node {i}: {view}");
+    }
+}
