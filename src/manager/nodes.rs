@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::link::{error_of, info_field, reply_text};
 use super::model::{Node, parse_node_head};
-use super::views::{Expected, Role, View};
+use super::views::{self, View};
 use super::{INVALID_HOST, Manager, WRONG_ARGS, check, load};
 use crate::endpoint::Endpoint;
 
@@ -36,7 +36,7 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
             m.report.line("");
             return true;
         }
-        nudger.nudge(m, &behind_on_own_lines(&views));
+        nudger.nudge(m, &views::behind_own_lines(&views, m.template.settings.parallel));
         if m.stop.load(std::sync::atomic::Ordering::SeqCst) || limit.is_some_and(|l| started.elapsed() > l) {
             m.report.line("");
             m.report.note("rcli: the nodes did not agree in time; their links:");
@@ -55,34 +55,6 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
             last_warning = Instant::now();
         }
     }
-}
-
-/// The (viewer, subject) pairs whose view does not show the subject's slots as the
-/// subject's own view does (or does not know it): who [`super::nudge`] hurries.
-fn behind_on_own_lines(views: &[Option<String>]) -> Vec<(usize, usize)> {
-    let views: Vec<Option<View>> = views.iter().map(|v| v.as_deref().map(View::parse)).collect();
-    let own: Vec<Expected> = views
-        .iter()
-        .map(|v| {
-            v.as_ref().and_then(View::own).unwrap_or(Expected {
-                id: String::new(),
-                addr: String::new(),
-                slots: Vec::new(),
-                role: Role::Any,
-            })
-        })
-        .collect();
-    let mut pairs = Vec::new();
-    for (viewer, view) in views.iter().enumerate() {
-        let Some(view) = view else { continue };
-        pairs.extend(
-            view.behind(&own)
-                .into_iter()
-                .filter(|&s| own.get(s).is_some_and(|e| !e.id.is_empty()))
-                .map(|subject| (viewer, subject)),
-        );
-    }
-    pairs
 }
 
 /// Nodes whose bus link is in handshake or disconnected, per node that sees it.
@@ -360,7 +332,7 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
         if ready && views.iter().all(knows) && !views.iter().any(meeting) && load::all_agree(&views) {
             return;
         }
-        nudger.nudge(m, &behind_on_own_lines(&views));
+        nudger.nudge(m, &views::behind_own_lines(&views, m.template.settings.parallel));
         std::thread::sleep(Duration::from_millis(100));
     }
     m.report.note("rcli: not every node knows the new node yet (waited 30 s); it may take a little longer");
