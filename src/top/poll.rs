@@ -174,6 +174,11 @@ fn poll_node(pool: &mut Pool, ask: &Ask, watch: &Watch, limit: usize, tls: bool,
     }
 }
 
+/// A node whose poll did not run (a worker lost, Ctrl-C before its turn).
+fn not_polled() -> Polled {
+    (Answer::Failed { cause: "not polled".into(), waited: Duration::ZERO }, None)
+}
+
 /// One round: every ask, at most `--parallel` at once, each poll within the node wait.
 fn round(links: &mut Links, asks: &[Ask], limit: usize) -> Round {
     let (tls, slots_map) = (links.reach.tls, links.slots_map);
@@ -188,7 +193,7 @@ fn round(links: &mut Links, asks: &[Ask], limit: usize) -> Round {
         let running = workers::spawn(scope, jobs, width, Some(stop), move |index, (mut pool, ask): (Pool, &Ask)| {
             let polled = match watches.get(index) {
                 Some(watch) => poll_node(&mut pool, ask, watch, limit, tls, slots_map),
-                None => (Answer::Failed { cause: "not polled".into(), waited: Duration::ZERO }, None),
+                None => not_polled(),
             };
             let _ = done.send(());
             (pool, polled)
@@ -219,7 +224,7 @@ fn round(links: &mut Links, asks: &[Ask], limit: usize) -> Round {
                 pools.push((ask.endpoint.clone(), pool));
                 polled
             }
-            None => (Answer::Failed { cause: "not polled".into(), waited: Duration::ZERO }, None),
+            None => not_polled(),
         })
         .collect();
     for (endpoint, pool) in pools {
