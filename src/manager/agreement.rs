@@ -2,13 +2,14 @@
 //! the nodes have met and the replicas were told their primaries, rcli returns only
 //! when every node's `CLUSTER NODES` says the same as the plan: each node known (not in
 //! handshake, not failed), each primary with its planned slots, each replica attached
-//! to its planned primary. Every node is asked at once (bounded threads) every 100 ms
-//! or so; the wait is bounded (`--cluster-join-timeout`, else twice the node timeout
-//! and 30 s more, at least 60 s). Each round, a node that a view shows otherwise than
-//! planned is told to MEET that viewer ([`super::nudge`]): it hears the node's slots and
-//! role at once instead of at their next ping. Past the bound, views that have not yet
-//! learnt another node's role are a warning, not a failure, when everything else
-//! agrees. The judging is pure ([`disagreement`], [`View::behind`]).
+//! to its planned primary, and each node serving (`cluster_state:ok`). Every node is
+//! asked at once (bounded threads) every 100 ms or so; the wait is bounded
+//! (`--cluster-join-timeout`, else twice the node timeout and 30 s more, at least 60
+//! s). Each round, a node that a view shows otherwise than planned is told to MEET that
+//! viewer ([`super::nudge`]): it hears the node's slots and role at once instead of at
+//! their next ping. Past the bound, views that have not yet learnt another node's role
+//! are a warning, not a failure, when everything else agrees. The judging is pure
+//! ([`disagreement`], [`View::behind`]).
 
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,15 @@ fn disagreement_in(view: &View, plan: &[Planned]) -> Option<Disagreement> {
     lagging
 }
 
+/// A node that agrees with the plan but does not serve yet (`CLUSTER INFO` without
+/// `cluster_state:ok`: a primary started under 2 s ago waits that long before it
+/// serves, and a create that ends within a second would hand over a cluster answering
+/// CLUSTERDOWN).
+fn not_serving(cluster_info: &str) -> Option<Disagreement> {
+    let state = super::link::info_field(cluster_info, "cluster_state").unwrap_or_default();
+    (state != "ok").then(|| Disagreement::failing(format!("does not serve yet (cluster_state:{state})")))
+}
+
 /// The wait's bound: `--cluster-join-timeout`, else twice the node timeout the first
 /// node reports and 30 s more (gossip reaches every node within about half a node
 /// timeout), at least 60 s.
@@ -150,15 +160,18 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
         let asked: Vec<usize> = if final_round { (0..endpoints.len()).collect() } else { pending.clone() };
         let targets: Vec<Endpoint> = asked.iter().filter_map(|&i| endpoints.get(i).cloned()).collect();
         let verdicts = super::parallel::each_node(&m.template, &mut m.link, &targets, |link, node| {
-            match link.cmd(node, &["CLUSTER", "NODES"]) {
-                Ok(reply) if error_of(&reply).is_none() => {
-                    let view = View::parse(&reply_text(&reply));
-                    (disagreement_in(&view, &plan), view.behind(&expected))
+            let asked = [vec!["CLUSTER", "NODES"], vec!["CLUSTER", "INFO"]];
+            match link.pipeline(node, &asked).as_deref() {
+                Ok([nodes, info]) if error_of(nodes).is_none() => {
+                    let view = View::parse(&reply_text(nodes));
+                    let verdict = disagreement_in(&view, &plan).or_else(|| not_serving(&reply_text(info)));
+                    (verdict, view.behind(&expected))
                 }
-                Ok(reply) => (
-                    Some(Disagreement::failing(format!("answers {}", error_of(&reply).unwrap_or_default()))),
+                Ok([nodes, _]) => (
+                    Some(Disagreement::failing(format!("answers {}", error_of(nodes).unwrap_or_default()))),
                     Vec::new(),
                 ),
+                Ok(_) => (Some(Disagreement::failing("answers something else".into())), Vec::new()),
                 Err(e) => (Some(Disagreement::failing(format!("does not answer ({e})"))), Vec::new()),
             }
         });

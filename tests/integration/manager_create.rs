@@ -280,6 +280,12 @@ fn when_create_returns_every_node_agrees_on_slots_and_roles() {
     for (i, view) in views.iter().enumerate() {
         assert_eq!(view, reference, "node {i} sees another cluster than node 0");
     }
+    // And every node serves: a primary waits 2 s after its start before it does, which
+    // a create done within a second would not wait for (CLUSTERDOWN to the next client).
+    for i in 0..6 {
+        let info = side.cmd(i, &["CLUSTER", "INFO"]);
+        assert!(info.contains("cluster_state:ok"), "node {i} right after create: {info}");
+    }
 }
 
 /// `CLUSTER MEET` calls node `i` has served since it started.
