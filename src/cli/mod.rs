@@ -24,7 +24,6 @@ pub fn test_words(text: &str) -> Vec<OsString> {
     text.split(' ').map(OsString::from).collect()
 }
 
-/// When to colour output.
 /// The option table clap builds from [`Args`], built once per run: the readers that
 /// only look options up (the manager's and consistency-test's word scanners, the usage
 /// errors' spelling) share it; building it costs about 200,000 instructions, a fifth of
@@ -34,6 +33,7 @@ pub fn option_table() -> &'static clap::Command {
     TABLE.get_or_init(<Args as clap::CommandFactory>::command)
 }
 
+/// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,

@@ -258,8 +258,9 @@ impl CommandTable {
     /// The built-in table's entry for the command `name` alone (its subcommands
     /// within): found through the generated index of where each entry starts
     /// (`builtin/command_info_index.rs`), its name checked (an entry that is not the
-    /// one named is looked for by walking the table's bytes); the rest is not built. A one-shot routed by the cached slot map
-    /// needs one command, not 240 (the walk cost a one-shot 500,000 instructions).
+    /// one named is looked for by walking the table's bytes); the rest is not built. A
+    /// one-shot routed by the cached slot map needs one command, not 240 (the walk cost
+    /// a one-shot 500,000 instructions).
     pub fn builtin_one(name: &[u8]) -> CommandTable {
         let lower = name.to_ascii_lowercase();
         // The index lists every entry (a unit test checks it): a name not in it is none.

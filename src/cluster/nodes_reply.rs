@@ -246,12 +246,15 @@ pub fn parse_node_line(line: &str) -> Option<NodeLine> {
 /// The node's own line of a `CLUSTER NODES` reply (flags with `myself`), found by its
 /// flags field first: only that line is parsed whole (a big view costs one pass).
 pub fn myself_line(text: &str) -> Option<NodeLine> {
-    text.lines()
-        .filter(|line| {
-            let flags = line.split(' ').filter(|f| !f.is_empty()).nth(2).unwrap_or_default();
-            flags.split(',').any(|f| f == "myself")
-        })
-        .find_map(parse_node_line)
+    myself_lines(text).find_map(parse_node_line)
+}
+
+/// The lines of a `CLUSTER NODES` reply flagged `myself`, unparsed (one in a sane reply).
+pub fn myself_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|line| {
+        let flags = line.split(' ').filter(|f| !f.is_empty()).nth(2).unwrap_or_default();
+        flags.split(',').any(|f| f == "myself")
+    })
 }
 
 /// Every valid line of a `CLUSTER NODES` reply.

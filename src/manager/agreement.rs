@@ -18,7 +18,7 @@ use crate::endpoint::Endpoint;
 use super::Manager;
 use super::link::{error_of, reply_text};
 use super::model::Node;
-use super::views::{Expected, Role, View};
+use super::views::{Expected, Role, UNUSABLE, View};
 
 /// What the plan says of one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,11 +70,13 @@ impl Disagreement {
 /// role in another node's view (see [`Disagreement::lagging_role`]) only when there is
 /// nothing else.
 pub fn disagreement(view: &str, plan: &[Planned]) -> Option<Disagreement> {
-    disagreement_in(&View::parse(view), plan)
+    let expected: Vec<Expected> = plan.iter().map(Planned::expected).collect();
+    disagreement_in(&View::parse(view), plan, &expected)
 }
 
-/// [`disagreement`] of a view already parsed.
-fn disagreement_in(view: &View, plan: &[Planned]) -> Option<Disagreement> {
+/// [`disagreement`] of a view already parsed; `expected` is the plan's
+/// [`Planned::expected`], made once for every view.
+fn disagreement_in(view: &View, plan: &[Planned], expected: &[Expected]) -> Option<Disagreement> {
     let (lines, viewer) = (&view.lines, &view.viewer);
     let hard = |why: String| Some(Disagreement::failing(why));
     // A handshake with a planned node left by a nudge that crossed the node's own
@@ -84,14 +86,14 @@ fn disagreement_in(view: &View, plan: &[Planned]) -> Option<Disagreement> {
         return hard(format!("is still meeting {}", node.addr));
     }
     let mut lagging = None;
-    for node in plan {
+    for (node, want) in plan.iter().zip(expected) {
         let Some((head, ranges)) = lines.get(&node.id) else {
             return hard(format!("does not know {} yet", node.addr));
         };
-        if let Some(flag) = ["handshake", "noaddr", "fail", "fail?"].iter().find(|f| head.has_flag(f)) {
+        if let Some(flag) = UNUSABLE.iter().find(|f| head.has_flag(f)) {
             return hard(format!("sees {} as {flag}", node.addr));
         }
-        let role = (!node.expected().role.matches(head)).then(|| match &node.primary {
+        let role = (!want.role.matches(head)).then(|| match &node.primary {
             Some(primary) => format!("does not see {} as a replica of {primary} yet", node.addr),
             None => format!("does not see {} as a primary yet", node.addr),
         });
@@ -164,7 +166,7 @@ pub fn wait(m: &mut Manager, retry: &mut dyn FnMut(&mut Manager)) -> bool {
             match link.pipeline(node, &asked).as_deref() {
                 Ok([nodes, info]) if error_of(nodes).is_none() => {
                     let view = View::parse(&reply_text(nodes));
-                    let verdict = disagreement_in(&view, &plan).or_else(|| not_serving(&reply_text(info)));
+                    let verdict = disagreement_in(&view, &plan, &expected).or_else(|| not_serving(&reply_text(info)));
                     (verdict, view.behind(&expected))
                 }
                 Ok([nodes, _]) => (

@@ -321,6 +321,15 @@ pub fn databases(m: &mut Manager) -> u32 {
     highest + 1
 }
 
+/// Every loaded node's `CLUSTER NODES` text, asked now, at once (`None`: no answer, or
+/// an error reply).
+pub fn views(m: &mut Manager) -> Vec<Option<String>> {
+    let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
+    super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
+        link.cmd(node, &["CLUSTER", "NODES"]).ok().filter(|r| error_of(r).is_none()).map(|r| reply_text(&r))
+    })
+}
+
 /// True when every view (`CLUSTER NODES` text; `None`: not had) is there and has the
 /// same slot configuration signature.
 pub fn all_agree(views: &[Option<String>]) -> bool {

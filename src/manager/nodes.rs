@@ -28,21 +28,18 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
     let mut nudger = super::nudge::Nudger::new(&m.cluster.nodes);
     loop {
         let round = Instant::now();
-        let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
-        let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
-            link.cmd(node, &["CLUSTER", "NODES"]).ok().filter(|r| error_of(r).is_none()).map(|r| reply_text(&r))
-        });
+        let views = load::views(m);
         if load::all_agree(&views) {
             m.report.line("");
             return true;
         }
-        nudger.nudge(m, &views::behind_own_lines(&views, m.template.settings.parallel));
         if m.stop.load(std::sync::atomic::Ordering::SeqCst) || limit.is_some_and(|l| started.elapsed() > l) {
             m.report.line("");
             m.report.note("rcli: the nodes did not agree in time; their links:");
             link_warnings(m, true);
             return false;
         }
+        nudger.nudge(m, &views::behind_own_lines(&views, m.template.settings.parallel));
         while dots < started.elapsed().as_secs() {
             m.report.text(".");
             dots += 1;
@@ -60,10 +57,7 @@ pub fn wait_for_join(m: &mut Manager) -> bool {
 /// Nodes whose bus link is in handshake or disconnected, per node that sees it.
 fn link_warnings(m: &mut Manager, to_stderr: bool) {
     let mut broken: Vec<(String, u16, Vec<String>)> = Vec::new();
-    let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
-    let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
-        link.cmd(node, &["CLUSTER", "NODES"]).ok().map(|r| reply_text(&r))
-    });
+    let views = load::views(m);
     for (n, view) in m.cluster.nodes.clone().iter().zip(views) {
         let Some(view) = view else { continue };
         for (line, _) in view.lines().filter_map(parse_node_head) {
@@ -94,13 +88,11 @@ fn link_warnings(m: &mut Manager, to_stderr: bool) {
 
 /// The first node's address for CLUSTER MEET: an IP (MEET takes no host names).
 pub fn meet_argv(m: &mut Manager, first: &Node) -> Option<Vec<String>> {
-    let Some(address) = super::nudge::meet_address(first) else {
+    let argv = super::nudge::meet_command(first);
+    if argv.is_none() {
         m.report.note(&format!("Invalid IP address or hostname specified: {}", first.host));
-        return None;
-    };
-    let mut argv = vec!["CLUSTER".to_string(), "MEET".into()];
-    argv.extend(address);
-    Some(argv)
+    }
+    argv
 }
 
 /// `[ERR] Node A:p is not empty…` unless the node knows no other node and has no keys.
@@ -313,23 +305,17 @@ fn wait_until_known(m: &mut Manager, id: &str, new: &Endpoint) {
     let mut nudger = super::nudge::Nudger::new(&m.cluster.nodes);
     while Instant::now() < deadline {
         let ready = m.link.cmd(new, &["CLUSTER", "INFO"]).is_ok_and(|r| reply_text(&r).contains("cluster_state:ok"));
-        let nodes: Vec<Endpoint> = m.cluster.nodes.iter().map(Node::endpoint).collect();
-        let views = super::parallel::each_node(&m.template, &mut m.link, &nodes, |link, node| {
-            link.cmd(node, &["CLUSTER", "NODES"]).ok().filter(|r| error_of(r).is_none()).map(|r| reply_text(&r))
-        });
-        let knows = |view: &Option<String>| {
-            view.as_deref().is_some_and(|text| {
-                text.lines()
-                    .filter_map(parse_node_head)
-                    .any(|(l, _)| l.id == id && !l.has_flag("handshake") && !l.has_flag("noaddr"))
+        let views = load::views(m);
+        // Each view lists the new node, and is in no handshake with a node of the
+        // cluster (one left by a nudge that crossed another).
+        let addrs: Vec<String> = m.cluster.nodes.iter().map(Node::addr).collect();
+        let settled = |view: &Option<String>| {
+            view.as_deref().map(View::parse).is_some_and(|view| {
+                let known = view.lines.get(id).is_some_and(|(l, _)| !l.has_flag("handshake") && !l.has_flag("noaddr"));
+                known && !view.meeting.iter().any(|a| addrs.contains(a))
             })
         };
-        // Nor a handshake with one of them left by a nudge that crossed another.
-        let addrs: Vec<String> = m.cluster.nodes.iter().map(Node::addr).collect();
-        let meeting = |view: &Option<String>| {
-            view.as_deref().is_some_and(|text| View::parse(text).meeting.iter().any(|a| addrs.contains(a)))
-        };
-        if ready && views.iter().all(knows) && !views.iter().any(meeting) && load::all_agree(&views) {
+        if ready && views.iter().all(settled) && load::all_agree(&views) {
             return;
         }
         nudger.nudge(m, &views::behind_own_lines(&views, m.template.settings.parallel));

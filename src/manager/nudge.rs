@@ -29,23 +29,22 @@ pub const AGAIN_AFTER: Duration = Duration::from_secs(2);
 /// this spreads them over rounds so the nodes keep answering the wait's polls.
 pub const PER_NODE: usize = 32;
 
-/// A node's `CLUSTER MEET` arguments after `CLUSTER MEET`: its IP (MEET takes no host
-/// names), port, and bus port when it is not port + 10000. `None` when the host does
-/// not resolve.
-pub fn meet_address(node: &Node) -> Option<Vec<String>> {
+/// The `CLUSTER MEET` that names `node`: its IP (MEET takes no host names), port, and
+/// bus port when it is not port + 10000. `None` when the host does not resolve.
+pub fn meet_command(node: &Node) -> Option<Vec<String>> {
     let ip = (node.host.as_str(), node.port).to_socket_addrs().ok()?.next()?.ip().to_string();
-    let mut out = vec![ip, node.port.to_string()];
+    let mut out = vec!["CLUSTER".to_string(), "MEET".to_string(), ip, node.port.to_string()];
     if let Some(bus) = node.bus_port.filter(|b| *b != 0 && u32::from(*b) != u32::from(node.port) + 10000) {
         out.push(bus.to_string());
     }
     Some(out)
 }
 
-/// The nudges of one wait: each node's endpoint and MEET address, and when each pair
-/// was last nudged.
+/// The nudges of one wait: each node's endpoint and the MEET that names it, and when
+/// each pair was last nudged.
 pub struct Nudger {
     endpoints: Vec<Endpoint>,
-    addresses: Vec<Option<Vec<String>>>,
+    meets: Vec<Option<Vec<String>>>,
     last: HashMap<(usize, usize), Instant>,
 }
 
@@ -54,19 +53,19 @@ impl Nudger {
     pub fn new(nodes: &[Node]) -> Nudger {
         Nudger {
             endpoints: nodes.iter().map(Node::endpoint).collect(),
-            addresses: nodes.iter().map(meet_address).collect(),
+            meets: nodes.iter().map(meet_command).collect(),
             last: HashMap::new(),
         }
     }
 
     /// Which of `behind` (viewer, subject) pairs to nudge now: not nudged within
     /// [`AGAIN_AFTER`], never nudged first, at most the round's budget; per subject, the
-    /// viewers' MEET arguments.
+    /// MEETs naming its viewers.
     pub fn choose(&mut self, behind: &[(usize, usize)], now: Instant) -> Vec<(usize, Vec<Vec<String>>)> {
         let budget = PER_NODE.saturating_mul(self.endpoints.len().max(1));
         let mut due: Vec<(Option<Instant>, usize, usize)> = behind
             .iter()
-            .filter(|(viewer, subject)| viewer != subject && self.addresses.get(*viewer).is_some_and(Option::is_some))
+            .filter(|(viewer, subject)| viewer != subject && self.meets.get(*viewer).is_some_and(Option::is_some))
             .map(|&(viewer, subject)| (self.last.get(&(viewer, subject)).copied(), viewer, subject))
             .filter(|(last, _, _)| last.is_none_or(|t| now.saturating_duration_since(t) >= AGAIN_AFTER))
             .collect();
@@ -75,11 +74,9 @@ impl Nudger {
         due.truncate(budget);
         let mut per_subject: HashMap<usize, Vec<Vec<String>>> = HashMap::new();
         for (_, viewer, subject) in due {
-            let Some(Some(address)) = self.addresses.get(viewer) else { continue };
+            let Some(Some(meet)) = self.meets.get(viewer) else { continue };
             self.last.insert((viewer, subject), now);
-            let mut argv = vec!["CLUSTER".to_string(), "MEET".to_string()];
-            argv.extend(address.iter().cloned());
-            per_subject.entry(subject).or_default().push(argv);
+            per_subject.entry(subject).or_default().push(meet.clone());
         }
         let mut out: Vec<(usize, Vec<Vec<String>>)> = per_subject.into_iter().collect();
         out.sort_unstable_by_key(|(subject, _)| *subject);

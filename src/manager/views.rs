@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::model::{NodeHead, owned_ranges, parse_node_head};
+use crate::cluster::nodes_reply::myself_lines;
 
 /// Ascending ranges with touching ones merged.
 pub fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
@@ -18,6 +19,9 @@ pub fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
     }
     out
 }
+
+/// The flags of a node a view knows but cannot use yet (or any more).
+pub const UNUSABLE: [&str; 4] = ["handshake", "noaddr", "fail", "fail?"];
 
 /// One node's view, parsed once.
 pub struct View {
@@ -68,9 +72,7 @@ impl View {
                 continue;
             }
             let shown = self.lines.get(&node.id).is_some_and(|(head, slots)| {
-                !["handshake", "noaddr", "fail", "fail?"].iter().any(|f| head.has_flag(f))
-                    && *slots == node.slots
-                    && node.role.matches(head)
+                !UNUSABLE.iter().any(|f| head.has_flag(f)) && *slots == node.slots && node.role.matches(head)
             });
             if !shown {
                 out.push(index);
@@ -85,14 +87,8 @@ impl View {
 /// does, or does not know it. Each view is parsed on one of `width` workers and dropped
 /// once judged: at 300 nodes all views parsed at once held 60 MB.
 pub fn behind_own_lines(texts: &[Option<String>], width: usize) -> Vec<(usize, usize)> {
-    let own: Vec<Option<Expected>> = texts
-        .iter()
-        .map(|text| {
-            let mine =
-                text.as_deref()?.lines().find(|line| line.split(' ').nth(2).is_some_and(|f| f.contains("myself")))?;
-            View::parse(mine).own()
-        })
-        .collect();
+    let own: Vec<Option<Expected>> =
+        texts.iter().map(|text| myself_lines(text.as_deref()?).find_map(|mine| View::parse(mine).own())).collect();
     // A node whose own view is not had is nobody's subject: an id no view lists.
     let expected: Vec<Expected> = own
         .into_iter()

@@ -295,6 +295,16 @@ fn meets_served(side: &Side, i: usize) -> u64 {
     line.split([':', ',']).find_map(|f| f.strip_prefix("calls=")).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
+/// `count` nodes with a minute-long node timeout (gossip alone is slow), nodes 0-5
+/// created 3+3 by rcli.
+fn created_slow_gossip(count: usize) -> (Side, Home) {
+    let side = Side::start(count, Tool::Rcli, &["cluster-node-timeout 60000"]);
+    let home = Home::new();
+    let out = side.run(&home, &CREATE_3_3, "");
+    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    (side, home)
+}
+
 /// create hurries gossip (docs/cluster-manager.md, "create"): besides the MEETs that
 /// join every node to the first, a node that another does not see as planned yet is
 /// told to MEET that one, so it hears the node's slots and role at once instead of at
@@ -305,10 +315,7 @@ fn create_tells_nodes_to_meet_those_that_do_not_see_them_yet() {
         return;
     }
     let _one = serial();
-    let side = Side::start(6, Tool::Rcli, &["cluster-node-timeout 60000"]);
-    let home = Home::new();
-    let out = side.run(&home, &CREATE_3_3, "");
-    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    let (side, _home) = created_slow_gossip(6);
     let meets: Vec<u64> = (0..6).map(|i| meets_served(&side, i)).collect();
     // The join alone is five MEETs (nodes 1-5 meet node 0); the first look finds views
     // behind (a handshake takes a cron tick of 100 ms), which are nudged.
@@ -328,10 +335,7 @@ fn add_node_has_the_new_node_meet_those_that_do_not_know_it_yet() {
         return;
     }
     let _one = serial();
-    let side = Side::start(7, Tool::Rcli, &["cluster-node-timeout 60000"]);
-    let home = Home::new();
-    let out = side.run(&home, &CREATE_3_3, "");
-    assert_eq!(out.code, Some(0), "{}{}", out.text(), out.stderr);
+    let (side, home) = created_slow_gossip(7);
     let add = side.run(&home, &["--cluster", "add-node", "{p6}", "{p0}"], "");
     assert_eq!(add.code, Some(0), "{}{}", add.text(), add.stderr);
     assert!(!add.stderr.contains("not every node knows"), "{}", add.stderr);
