@@ -7,10 +7,12 @@
 //! it, else it takes S's slots and role from it. So for each pair (viewer V, subject S)
 //! whose view is behind, S is told to MEET V: each pair at most once in [`AGAIN_AFTER`],
 //! at most [`PER_NODE`] × the nodes' count MEETs a round, every subject's MEETs in one
-//! pipelined exchange, the subjects at once on the run's workers. Only the addresses of
-//! the nodes being waited for are named (the operator's own, never a server's answer);
-//! an error or a dead node only costs the wait its natural pace: the nudges hurry, the
-//! waits decide.
+//! pipelined exchange, the subjects at once on the run's workers. Only the nodes being
+//! waited for are named, and only to each other: for create the addresses the operator
+//! gave, for add-node the new node and the members the load found (which already know
+//! each other, so a MEET among them starts no new membership). An error or a dead node
+//! only costs the wait its natural pace (each exchange within the link's timeout): the
+//! nudges hurry, the waits decide.
 
 use std::collections::HashMap;
 use std::net::ToSocketAddrs;
